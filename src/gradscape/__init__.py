@@ -1,0 +1,87 @@
+"""gradscape: see and use the calculus that makes machine learning work.
+
+The public API, loaded lazily so that ``import gradscape`` stays light (JAX and matplotlib are
+imported only when first needed).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    # core
+    "Objective": "objective",
+    "GradscapeError": "errors",
+    "InputError": "errors",
+    "DataError": "errors",
+    "ParameterError": "errors",
+    "NumericalError": "errors",
+    # calculus
+    "value": "calculus",
+    "value_and_gradient": "calculus",
+    "gradient": "calculus",
+    "partials": "calculus",
+    "hessian": "calculus",
+    "hvp": "calculus",
+    "directional_derivative": "calculus",
+    "gradient_check": "calculus",
+    "GradientCheck": "calculus",
+    # data and the line
+    "Dataset": "data",
+    "synthetic_line": "data",
+    "load_csv": "data",
+    "closed_form": "models",
+    "sse_objective": "models",
+    "mse_objective": "models",
+    "predict": "models",
+    # engines and results
+    "profile": "sweep",
+    "surface": "sweep",
+    "Profile": "sweep",
+    "Surface": "sweep",
+    "descend": "descent",
+    "plan_descent": "descent",
+    "max_stable_lr": "descent",
+    "Trajectory": "descent",
+    "DescentPlan": "descent",
+    "tour": "tour",
+    "TourResult": "tour",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .calculus import (
+        GradientCheck,
+        directional_derivative,
+        gradient,
+        gradient_check,
+        hessian,
+        hvp,
+        partials,
+        value,
+        value_and_gradient,
+    )
+    from .data import Dataset, load_csv, synthetic_line
+    from .descent import DescentPlan, Trajectory, descend, max_stable_lr, plan_descent
+    from .errors import DataError, GradscapeError, InputError, NumericalError, ParameterError
+    from .models import closed_form, mse_objective, predict, sse_objective
+    from .objective import Objective
+    from .sweep import Profile, Surface, profile, surface
+    from .tour import TourResult, tour
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gradscape' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

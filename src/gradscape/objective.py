@@ -1,0 +1,220 @@
+"""The Objective: a scalar function of named parameters, the spine of gradscape.
+
+Contract: an :class:`Objective` wraps ``fn``, a JAX-traceable function from a flat float vector of
+shape ``(n,)`` to a scalar, together with one name per vector entry and, where known, a default
+range per name. Every engine (calculus, sweep, descent) works on this one form; parameters may be
+given as a mapping ``{name: value}``, a sequence or an array in ``names`` order, and
+:meth:`Objective.from_pytree` wraps functions of nested parameters (dicts, lists, arrays).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError, ParameterError
+
+Params = Mapping[str, float] | Sequence[float] | np.ndarray | float
+
+
+@dataclass(frozen=True, eq=False)
+class Objective:
+    """A scalar function ``f(params)`` of named parameters.
+
+    Args:
+        fn: JAX-traceable ``fn(theta) -> scalar`` with ``theta`` of shape ``(n,)``.
+        names: one name per entry of ``theta``, e.g. ``("m", "c")``.
+        ranges: default ``(low, high)`` per name, used by sweeps and plots where none is given.
+        label: short name used in printed formulas, e.g. ``"SSE"``.
+        formula: human-readable formula, e.g. ``"Σᵢ (yᵢ − (m·xᵢ + c))²"``.
+        unravel: for objectives made by :meth:`from_pytree`, maps ``theta`` back to the pytree.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> bowl = Objective(lambda t: t[0] ** 2 + 3 * t[1] ** 2, names=("x", "y"))
+        >>> bowl({"x": 1.0, "y": 2.0})
+        13.0
+    """
+
+    fn: Callable[[Any], Any]
+    names: tuple[str, ...]
+    ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    label: str = "f"
+    formula: str | None = None
+    unravel: Callable[[Any], Any] | None = None
+
+    def __post_init__(self) -> None:
+        if not callable(self.fn):
+            raise ParameterError(f"Objective needs a callable fn; got {type(self.fn).__name__}.")
+        names = tuple(self.names)
+        if not names:
+            raise ParameterError("Objective needs at least one parameter name.")
+        if not all(isinstance(n, str) and n for n in names):
+            raise ParameterError(f"Parameter names must be non-empty strings; got {names!r}.")
+        if len(set(names)) != len(names):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            raise ParameterError(f"Parameter names must be unique; repeated: {', '.join(dup)}.")
+        object.__setattr__(self, "names", names)
+        clean: dict[str, tuple[float, float]] = {}
+        for name, rng in dict(self.ranges).items():
+            if name not in names:
+                raise ParameterError(
+                    f"Range given for unknown parameter {name!r}; parameters are {', '.join(names)}."
+                )
+            clean[name] = check_range(name, rng)
+        object.__setattr__(self, "ranges", clean)
+
+    @property
+    def n(self) -> int:
+        """Number of parameters."""
+        return len(self.names)
+
+    def signature(self) -> str:
+        """``"SSE(m, c)"``: the label with the parameter names."""
+        return f"{self.label}({', '.join(self.names)})"
+
+    # -- parameters --------------------------------------------------------------------------
+    def vector(self, params: Params) -> np.ndarray:
+        """Parameters as a float64 vector of shape ``(n,)`` in ``names`` order.
+
+        Raises:
+            ParameterError: names or length do not match.
+            InputError: a value is not a finite number.
+        """
+        if isinstance(params, Mapping):
+            missing = [n for n in self.names if n not in params]
+            extra = [k for k in params if k not in self.names]
+            if missing or extra:
+                parts = []
+                if missing:
+                    parts.append(f"missing {', '.join(missing)}")
+                if extra:
+                    parts.append(f"unknown {', '.join(map(str, extra))}")
+                raise ParameterError(
+                    f"{self.signature()} takes parameters {', '.join(self.names)}; "
+                    f"{' and '.join(parts)}."
+                )
+            values = [params[n] for n in self.names]
+        elif np.isscalar(params):
+            values = [params]
+        else:
+            values = list(np.asarray(params, dtype=object).reshape(-1))
+        if len(values) != self.n:
+            raise ParameterError(
+                f"{self.signature()} takes {self.n} parameter(s); got {len(values)} value(s)."
+            )
+        out = np.empty(self.n, dtype=np.float64)
+        for i, (name, v) in enumerate(zip(self.names, values, strict=True)):
+            try:
+                out[i] = float(v)
+            except (TypeError, ValueError):
+                raise InputError(f"Parameter {name} must be a number; got {v!r}.") from None
+            if not math.isfinite(out[i]):
+                raise InputError(f"Parameter {name} must be finite; got {out[i]}.")
+        return out
+
+    def as_dict(self, theta: Any) -> dict[str, float]:
+        """``{name: value}`` for a vector in ``names`` order."""
+        return {n: float(v) for n, v in zip(self.names, np.asarray(theta).reshape(-1), strict=True)}
+
+    def __call__(self, params: Params) -> float:
+        """The value at ``params`` (see :func:`gradscape.calculus.value`)."""
+        from .calculus import value
+
+        return value(self, params)
+
+    # -- compiled pieces, built once per objective -------------------------------------------
+    @cached_property
+    def jit_value(self) -> Callable[[Any], Any]:
+        import jax
+
+        return jax.jit(self.fn)
+
+    @cached_property
+    def jit_value_and_grad(self) -> Callable[[Any], Any]:
+        import jax
+
+        return jax.jit(jax.value_and_grad(self.fn))
+
+    @cached_property
+    def jit_hessian(self) -> Callable[[Any], Any]:
+        import jax
+
+        return jax.jit(jax.hessian(self.fn))
+
+    # -- constructors ------------------------------------------------------------------------
+    @classmethod
+    def from_pytree(
+        cls,
+        fn: Callable[[Any], Any],
+        example: Any,
+        *,
+        ranges: Mapping[str, tuple[float, float]] | None = None,
+        label: str = "f",
+        formula: str | None = None,
+    ) -> Objective:
+        """Wrap ``fn(params)`` whose ``params`` is any pytree shaped like ``example``.
+
+        Names come from the tree paths: ``{"m": 1.0, "c": 0.0}`` gives ``m, c``; an array leaf
+        ``w`` of size 3 gives ``w[0], w[1], w[2]``.
+
+        Example:
+            >>> obj = Objective.from_pytree(lambda p: (p["m"] - 1) ** 2 + p["c"] ** 2,
+            ...                             {"m": 0.0, "c": 0.0})
+            >>> obj.names
+            ('c', 'm')
+        """
+        import jax
+        from jax.flatten_util import ravel_pytree
+
+        flat, unravel = ravel_pytree(example)
+        names: list[str] = []
+        for path, leaf in jax.tree_util.tree_flatten_with_path(example)[0]:
+            base = _path_name(path)
+            size = int(np.size(leaf))
+            if np.ndim(leaf) == 0:
+                names.append(base)
+            else:
+                names.extend(f"{base}[{i}]" for i in range(size))
+        if len(names) != flat.shape[0]:  # pragma: no cover - ravel_pytree and paths always agree
+            raise ParameterError("Could not name the parameters of this pytree.")
+        return cls(
+            fn=lambda theta: fn(unravel(theta)),
+            names=tuple(names),
+            ranges=ranges or {},
+            label=label,
+            formula=formula,
+            unravel=unravel,
+        )
+
+
+def _path_name(path: Sequence[Any]) -> str:
+    parts = []
+    for key in path:
+        for attr in ("key", "name", "idx"):
+            if hasattr(key, attr):
+                parts.append(str(getattr(key, attr)))
+                break
+        else:  # pragma: no cover - unknown key kinds
+            parts.append(str(key))
+    return ".".join(parts) or "x"
+
+
+def check_range(name: str, rng: Any) -> tuple[float, float]:
+    """Validate a ``(low, high)`` range: two finite numbers with ``low < high``."""
+    try:
+        lo, hi = (float(v) for v in rng)
+    except (TypeError, ValueError):
+        raise InputError(f"Range of {name} must be two numbers (low, high); got {rng!r}.") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise InputError(f"Range of {name} must be finite; got {lo}:{hi}.")
+    if not lo < hi:
+        raise InputError(
+            f"Range of {name} must have low < high; got {lo:g}:{hi:g}. Write it as {name}=low:high."
+        )
+    return lo, hi

@@ -1,0 +1,194 @@
+"""Static figures (matplotlib, object API: no pyplot state, no GUI backend needed).
+
+Views only draw results; they compute no maths beyond what drawing needs (levels, limits).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .data import Dataset
+    from .descent import Trajectory
+    from .sweep import Profile, Surface
+    from .tour import TourResult
+
+PATH_COLOR = "#d62728"
+BEST_COLOR = "#2ca02c"
+
+
+def _figure(w: float = 6.4, h: float = 4.4) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(w, h), layout="constrained")
+
+
+def data_fit(data: Dataset, lines: dict[str, tuple[float, float]]) -> Figure:
+    """The data as points with each named line ``(m, c)`` drawn over them."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.scatter(data.x, data.y, s=14, alpha=0.7, label="data")
+    xs = np.linspace(data.x.min(), data.x.max(), 2)
+    for (label, (m, c)), style in zip(lines.items(), ("-", "--", ":"), strict=False):
+        ax.plot(xs, m * xs + c, style, lw=2, label=f"{label}: y = {m:.4g}·x + {c:.4g}")
+    ax.set_xlabel(data.x_label)
+    ax.set_ylabel(data.y_label)
+    ax.set_title(f"{data.name}: {data.n} points")
+    ax.legend()
+    return fig
+
+
+def profiles(items: tuple[Profile, ...]) -> Figure:
+    """Side-by-side 1-D profiles, each with its lowest point marked."""
+    fig = _figure(4.2 * len(items), 3.8)
+    axes = fig.subplots(1, len(items), squeeze=False)[0]
+    for ax, p in zip(axes, items, strict=True):
+        ax.plot(p.axis, p.values, lw=2)
+        i = int(np.nanargmin(p.values))
+        ax.plot(p.axis[i], p.values[i], "o", color=BEST_COLOR)
+        held = ", ".join(f"{k} = {v:.4g}" for k, v in p.fixed.items())
+        ax.set_title(f"{p.label} along {p.name} ({held})", fontsize=9)
+        ax.set_xlabel(p.name)
+        ax.set_ylabel(p.label.split("(")[0])
+    return fig
+
+
+def _log_levels(values: np.ndarray, n: int = 24) -> tuple[np.ndarray, np.ndarray]:
+    finite = values[np.isfinite(values)]
+    lo = float(finite.min())
+    shifted = values - lo
+    top = float(np.max(shifted[np.isfinite(shifted)]))
+    small = max(top * 1e-6, np.finfo(np.float64).tiny)
+    return shifted + small, np.geomspace(small * 10, top + small, n)
+
+
+def contours(
+    surface: Surface, trajectory: Trajectory | None = None, best: dict[str, float] | None = None
+) -> Figure:
+    """Contours of the surface (log-spaced levels above its minimum) with the descent path."""
+    fig = _figure(6.4, 5.2)
+    ax = fig.add_subplot()
+    shifted, levels = _log_levels(surface.values)
+    import matplotlib.colors as mcolors
+
+    cs = ax.contourf(
+        surface.x,
+        surface.y,
+        shifted,
+        levels=levels,
+        norm=mcolors.LogNorm(),
+        cmap="viridis",
+        extend="both",
+    )
+    ax.contour(
+        surface.x, surface.y, shifted, levels=levels, colors="white", linewidths=0.3, alpha=0.6
+    )
+    bar = fig.colorbar(cs, ax=ax, ticks=levels[::4], format="%.3g")
+    bar.set_label(f"{surface.label.split('(')[0]} − grid minimum (log scale)")
+    if trajectory is not None:
+        ix, iy = trajectory.names.index(surface.x_name), trajectory.names.index(surface.y_name)
+        path = trajectory.params
+        ax.plot(path[:, ix], path[:, iy], "-", color=PATH_COLOR, lw=1.5, label="gradient descent")
+        ax.plot(path[:, ix], path[:, iy], ".", color=PATH_COLOR, ms=3)
+        ax.plot(path[0, ix], path[0, iy], "s", color="black", label="start")
+    if best is not None:
+        ax.plot(
+            best[surface.x_name],
+            best[surface.y_name],
+            "*",
+            ms=16,
+            color=BEST_COLOR,
+            mec="black",
+            label="closed form",
+        )
+    ax.set_xlim(surface.x[0], surface.x[-1])
+    ax.set_ylim(surface.y[0], surface.y[-1])
+    ax.set_xlabel(surface.x_name)
+    ax.set_ylabel(surface.y_name)
+    ax.set_title(f"{surface.label}: contours and descent path")
+    ax.legend(loc="upper right", fontsize=8)
+    return fig
+
+
+def surface_3d(surface: Surface, trajectory: Trajectory | None = None) -> Figure:
+    """The surface in 3-D with the descent path drawn on it."""
+    fig = _figure(6.6, 5.4)
+    ax = fig.add_subplot(projection="3d")
+    mx, my = np.meshgrid(surface.x, surface.y)
+    ax.plot_surface(
+        mx, my, surface.values, cmap="viridis", alpha=0.75, linewidth=0, antialiased=True
+    )
+    if trajectory is not None:
+        ix, iy = trajectory.names.index(surface.x_name), trajectory.names.index(surface.y_name)
+        p = trajectory.params
+        inside = (
+            (p[:, ix] >= surface.x[0]) & (p[:, ix] <= surface.x[-1])
+            & (p[:, iy] >= surface.y[0]) & (p[:, iy] <= surface.y[-1])
+        )  # fmt: skip
+        ax.plot(
+            p[inside, ix],
+            p[inside, iy],
+            trajectory.values[inside],
+            color=PATH_COLOR,
+            lw=2,
+            zorder=10,
+        )
+    ax.set_xlabel(surface.x_name)
+    ax.set_ylabel(surface.y_name)
+    ax.set_zlabel(surface.label.split("(")[0])
+    ax.set_title(f"{surface.label}: the error surface")
+    ax.view_init(elev=32, azim=-130)
+    return fig
+
+
+def loss_curve(trajectory: Trajectory, floor: float | None = None) -> Figure:
+    """Value per step; with ``floor`` (the known minimum) the gap to it on a log scale."""
+    fig = _figure(6.4, 4.0)
+    ax = fig.add_subplot()
+    steps = np.maximum(trajectory.steps, 0)
+    if floor is not None:
+        gap = trajectory.values - floor
+        ax.semilogy(steps, np.maximum(gap, np.finfo(np.float64).tiny), lw=2)
+        ax.set_ylabel("value − closed-form minimum")
+    else:
+        ax.plot(steps, trajectory.values, lw=2)
+        ax.set_ylabel("value")
+    if trajectory.steps[-1] > 50:
+        ax.set_xscale("symlog", linthresh=10)
+    ax.set_xlabel("step")
+    ax.set_title(f"descent: {trajectory.stop_reason} after {trajectory.n_steps} steps")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def save(fig: Figure, path: str | Path) -> Path:
+    """Write a figure (format from the suffix) and return its path."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(p, dpi=110)
+    return p
+
+
+def tour_figures(result: TourResult, out: str | Path) -> dict[str, Path]:
+    """Draw and save every figure of the tour into folder ``out``; returns ``{name: path}``."""
+    out = Path(out)
+    t = result.trajectory
+    figs = {
+        "data": data_fit(
+            result.data,
+            {
+                "gradient descent": (t.final_params["m"], t.final_params["c"]),
+                "closed form": (result.stats.m, result.stats.c),
+            },
+        ),
+        "profiles": profiles(result.profiles),
+        "surface": surface_3d(result.surface, t),
+        "contours": contours(result.surface, t, result.closed_form),
+        "loss": loss_curve(t, result.stats.sse_min),
+    }
+    return {name: save(fig, out / f"{name}.png") for name, fig in figs.items()}

@@ -1,0 +1,168 @@
+"""The tour told in words: sections of plain text lines, shared by the CLI and the HTML report."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .tour import TourResult
+
+Section = tuple[str, list[str]]
+
+
+def _g(v: float, digits: int = 6) -> str:
+    return f"{v:.{digits}g}"
+
+
+def _signed(v: float) -> str:
+    return f"− {_g(abs(v))}" if v < 0 else f"+ {_g(v)}"
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Right-aligned text table."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    fmt = lambda cells: "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True))  # noqa: E731
+    return [fmt(header), fmt(["─" * w for w in widths]), *(fmt(r) for r in rows)]
+
+
+def descent_rows(result: TourResult, head: int = 6, tail: int = 3) -> list[list[str]]:
+    t = result.trajectory
+    idx = list(range(min(head, t.steps.size)))
+    rest = [i for i in range(max(head, t.steps.size - tail), t.steps.size)]
+    rows = []
+    for i in idx + ([-1] if rest and rest[0] > idx[-1] + 1 else []) + rest:
+        if i == -1:
+            rows.append(["⋮"] * 7)
+            continue
+        m, c = t.params[i]
+        gm, gc = t.gradients[i]
+        rows.append(
+            [
+                str(t.steps[i]),
+                _g(m),
+                _g(c),
+                _g(t.values[i]),
+                _g(gm, 4),
+                _g(gc, 4),
+                _g(t.step_sizes[i], 3),
+            ]
+        )
+    return rows
+
+
+def tour_story(result: TourResult) -> list[Section]:
+    """The classic story as titled sections of text lines."""
+    d, s, t, p = result.data, result.stats, result.trajectory, result.plan
+    x, y = d.x, d.y
+    sx, sy, sxx, sxy = float(x.sum()), float(y.sum()), float(x @ x), float(x @ y)
+    sections: list[Section] = []
+
+    rows = [[str(i + 1), _g(x[i]), _g(y[i])] for i in range(min(5, d.n))]
+    sections.append(
+        (
+            "1. The data",
+            [
+                f"{d.name}: {d.n} points, {d.x_label} in [{_g(x.min(), 4)}, {_g(x.max(), 4)}], "
+                f"{d.y_label} in [{_g(y.min(), 4)}, {_g(y.max(), 4)}]",
+                "",
+                *table(["row", d.x_label, d.y_label], rows),
+                *(["  ⋮"] if d.n > 5 else []),
+            ],
+        )
+    )
+
+    sections.append(
+        (
+            "2. The model, its error, and one update rule per weight",
+            [
+                "model:   y = m·x + c",
+                "error:   SSE(m, c) = Σᵢ (yᵢ − (m·xᵢ + c))²      (the sum of squared errors)",
+                "",
+                "partial derivatives (chain rule: d(u²) = 2u·du, and ∂u/∂m = −xᵢ, ∂u/∂c = −1):",
+                "  ∂SSE/∂m = −2 Σᵢ xᵢ·(yᵢ − (m·xᵢ + c))  =  2(Σx²)·m + 2(Σx)·c − 2(Σxy)",
+                f"          = {_g(2 * sxx)}·m {_signed(2 * sx)}·c {_signed(-2 * sxy)}",
+                "  ∂SSE/∂c = −2 Σᵢ (yᵢ − (m·xᵢ + c))     =  2(Σx)·m + 2N·c − 2(Σy)",
+                f"          = {_g(2 * sx)}·m {_signed(2 * d.n)}·c {_signed(-2 * sy)}",
+                "",
+                "gradient descent moves each weight against its own partial derivative (η = learning rate):",
+                "  m ← m − η·∂SSE/∂m",
+                "  c ← c − η·∂SSE/∂c",
+                "",
+                f"setting both partials to zero gives the closed form: m* = {_g(s.m)}, c* = {_g(s.c)}, "
+                f"SSE* = {_g(s.sse_min)}",
+            ],
+        )
+    )
+
+    pm, pc = result.profiles
+    sections.append(
+        (
+            "3. One weight at a time: 1-D error profiles",
+            [
+                f"SSE along m with c held at {_g(pm.fixed['c'])}: a parabola, lowest at m ≈ {_g(pm.argmin(), 5)}",
+                f"SSE along c with m held at {_g(pc.fixed['m'])}: a parabola, lowest at c ≈ {_g(pc.argmin(), 5)}",
+                "each partial derivative is the slope of its profile; both slopes are zero at the bottom.",
+            ],
+        )
+    )
+
+    surf = result.surface
+    gmin = surf.argmin()
+    sections.append(
+        (
+            "4. Both weights at once: the error surface",
+            [
+                f"SSE over m in [{_g(surf.x[0], 4)}, {_g(surf.x[-1], 4)}] × c in "
+                f"[{_g(surf.y[0], 4)}, {_g(surf.y[-1], 4)}] on a {surf.x.size}×{surf.y.size} grid",
+                f"Hessian = [[2Σx², 2Σx], [2Σx, 2N]] = [[{_g(2 * sxx)}, {_g(2 * sx)}], [{_g(2 * sx)}, {2 * d.n}]]",
+                f"eigenvalues λ = {_g(p.lam_min, 4)} and {_g(p.lam_max, 4)}: both > 0, so the surface is a convex bowl",
+                f"condition number κ = λmax/λmin = {_g(p.condition, 4)}"
+                + ("  (a long, narrow valley)" if p.condition > 100 else ""),
+                f"lowest grid point: m = {_g(gmin['m'], 5)}, c = {_g(gmin['c'], 5)}   "
+                f"(closed form m* = {_g(s.m, 5)}, c* = {_g(s.c, 5)})",
+            ],
+        )
+    )
+
+    sections.append(
+        (
+            "5. Gradient descent",
+            [
+                f"start: m = {_g(result.start['m'])}, c = {_g(result.start['c'])}",
+                f"learning rate: {p.lr_reason}",
+                f"step budget: {p.steps_reason}",
+                f"stop rule: gradient norm ≤ {_g(p.gtol, 3)}",
+                "",
+                *table(
+                    ["step", "m", "c", "SSE", "∂SSE/∂m", "∂SSE/∂c", "step size"],
+                    descent_rows(result),
+                ),
+                "",
+                t.message,
+            ],
+        )
+    )
+
+    fm, fc = t.final_params["m"], t.final_params["c"]
+    rows = [
+        ["m", _g(fm, 10), _g(s.m, 10), _g(fm - s.m, 3)],
+        ["c", _g(fc, 10), _g(s.c, 10), _g(fc - s.c, 3)],
+        ["SSE", _g(t.final_value, 10), _g(s.sse_min, 10), _g(t.final_value - s.sse_min, 3)],
+    ]
+    close = bool(
+        np.allclose([fm, fc], [s.m, s.c], rtol=1e-6, atol=1e-9 * (1 + abs(s.m) + abs(s.c)))
+    )
+    verdict = (
+        "gradient descent reached the closed-form least-squares line."
+        if close
+        else "gradient descent did not reach the closed form: " + t.message
+    )
+    sections.append(
+        (
+            "6. Result",
+            [*table(["", "gradient descent", "closed form", "difference"], rows), "", verdict],
+        )
+    )
+    return sections

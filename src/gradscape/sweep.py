@@ -1,0 +1,246 @@
+"""Sweeps: an objective evaluated over a line (1-D profile) or a grid (2-D surface).
+
+One engine serves both: the objective is written for one point, ``jax.vmap`` maps it over a
+block of grid rows, and the grid is evaluated block by block, so memory stays bounded for any
+grid size. The block height is chosen from XLA's own memory estimate of the compiled block.
+Every block is a pure function of its inputs (row values, column values, the fixed point).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._x64 import with_x64
+from .errors import InputError
+from .objective import Objective, Params, check_range
+from .results import Result
+
+Progress = Callable[[int, int], None]
+
+#: Default cap on the memory of one compiled block (bytes).
+MEMORY_LIMIT = 256 * 2**20
+_TARGET_POINTS = 2**18  # points per block before the memory check: amortises dispatch
+
+
+@dataclass(frozen=True, eq=False)
+class Profile(Result):
+    """A 1-D profile: ``f`` along one parameter with the others held fixed.
+
+    Attributes:
+        name: the swept parameter.
+        axis: its values, shape ``(k,)``.
+        values: ``f`` at each, shape ``(k,)``.
+        fixed: the point the line passes through (the swept entry is ignored).
+        label: the objective's signature, e.g. ``"SSE(m, c)"``.
+    """
+
+    name: str
+    axis: np.ndarray
+    values: np.ndarray
+    fixed: dict[str, float]
+    label: str
+
+    def argmin(self) -> float:
+        """The axis value with the lowest finite value."""
+        return float(
+            self.axis[int(np.nanargmin(np.where(np.isfinite(self.values), self.values, np.nan)))]
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Surface(Result):
+    """A 2-D surface: ``f`` over a grid of two parameters with the others held fixed.
+
+    Attributes:
+        x_name: parameter along the columns.
+        y_name: parameter along the rows.
+        x: column values, shape ``(nx,)``.
+        y: row values, shape ``(ny,)``.
+        values: ``f``, shape ``(ny, nx)``; ``values[i, j]`` is at ``(x[j], y[i])``.
+        fixed: values of every other parameter.
+        label: the objective's signature.
+        block_rows: grid rows evaluated per compiled block.
+    """
+
+    x_name: str
+    y_name: str
+    x: np.ndarray
+    y: np.ndarray
+    values: np.ndarray
+    fixed: dict[str, float]
+    label: str
+    block_rows: int
+
+    def argmin(self) -> dict[str, float]:
+        """The grid point with the lowest finite value, as ``{name: value}``."""
+        masked = np.where(np.isfinite(self.values), self.values, np.inf)
+        i, j = np.unravel_index(int(np.argmin(masked)), masked.shape)
+        return {self.x_name: float(self.x[j]), self.y_name: float(self.y[i])}
+
+
+def _axis(obj: Objective, name: str, rng: Any, points: int) -> np.ndarray:
+    if name not in obj.names:
+        raise InputError(
+            f"{name!r} is not a parameter of {obj.signature()}; choose one of {', '.join(obj.names)}."
+        )
+    if rng is None:
+        if name not in obj.ranges:
+            raise InputError(f"{obj.signature()} has no default range for {name}; give one.")
+        rng = obj.ranges[name]
+    lo, hi = check_range(name, rng)
+    if int(points) < 2:
+        raise InputError(f"A sweep needs at least 2 points per axis; got {points}.")
+    return np.linspace(lo, hi, int(points))
+
+
+def _base_point(obj: Objective, at: Params | None) -> np.ndarray:
+    if at is None:
+        missing = [n for n in obj.names if n not in obj.ranges]
+        if missing:
+            raise InputError(
+                f"Give the point to hold {', '.join(missing)} at (no default range to centre on)."
+            )
+        return np.array([sum(obj.ranges[n]) / 2 for n in obj.names])
+    if isinstance(at, Mapping):
+        # A partial mapping is fine: unnamed parameters sit at the centre of their range.
+        full = {n: (sum(obj.ranges[n]) / 2 if n in obj.ranges else None) for n in obj.names}
+        full.update(at)
+        return obj.vector({k: v for k, v in full.items() if v is not None})
+    return obj.vector(at)
+
+
+@with_x64
+def grid_values(
+    obj: Objective,
+    base: np.ndarray,
+    cols: tuple[int, np.ndarray],
+    rows: tuple[int, np.ndarray] | None = None,
+    *,
+    memory_limit: int = MEMORY_LIMIT,
+    progress: Progress | None = None,
+) -> tuple[np.ndarray, int]:
+    """The sweep engine: ``f`` over a grid, evaluated in blocks of rows.
+
+    Args:
+        base: the full parameter vector, shape ``(n,)``; swept entries are overwritten.
+        cols: ``(index, values)`` of the parameter along the columns, values shape ``(nx,)``.
+        rows: ``(index, values)`` of the parameter along the rows, shape ``(ny,)``; ``None``
+            for a 1-D sweep (one row).
+        memory_limit: bytes one compiled block may use (XLA's estimate).
+        progress: called as ``progress(rows_done, rows_total)`` after each block.
+
+    Returns:
+        ``(values, block_rows)`` with values of shape ``(ny, nx)`` (``(1, nx)`` for 1-D).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    ix, xs = cols
+    iy, ys = rows if rows is not None else (ix, np.zeros(1))
+    nx, ny = xs.size, ys.size
+    base_j = jnp.asarray(base, dtype=jnp.float64)
+    xs_j = jnp.asarray(xs, dtype=jnp.float64)
+
+    def at_point(yv: Any, xv: Any) -> Any:
+        theta = base_j if rows is None else base_j.at[iy].set(yv)
+        return obj.fn(theta.at[ix].set(xv))
+
+    block = jax.jit(jax.vmap(jax.vmap(at_point, in_axes=(None, 0)), in_axes=(0, None)))
+
+    height = max(1, min(ny, _TARGET_POINTS // max(nx, 1)))
+    while True:
+        compiled = block.lower(jnp.zeros(height), xs_j).compile()
+        stats = compiled.memory_analysis()
+        used = (stats.temp_size_in_bytes + stats.output_size_in_bytes) if stats else 0
+        if used <= memory_limit or height == 1:
+            break
+        height = max(1, height // 2)
+
+    out = np.empty((ny, nx), dtype=np.float64)
+    for start in range(0, ny, height):
+        stop = min(start + height, ny)
+        chunk = np.empty(height)
+        chunk[: stop - start] = ys[start:stop]
+        chunk[stop - start :] = ys[stop - 1]  # pad the last block so its shape stays compiled
+        out[start:stop] = np.asarray(compiled(jnp.asarray(chunk), xs_j))[: stop - start]
+        if progress is not None:
+            progress(stop, ny)
+    return out, height
+
+
+def profile(
+    obj: Objective,
+    name: str,
+    *,
+    at: Params | None = None,
+    range: tuple[float, float] | None = None,
+    points: int = 201,
+    memory_limit: int = MEMORY_LIMIT,
+) -> Profile:
+    """``f`` along parameter ``name`` with every other parameter held at ``at``.
+
+    Args:
+        name: the parameter to sweep.
+        at: the point the profile passes through (default: centre of the default ranges).
+        range: ``(low, high)`` of ``name`` (default: the objective's default range).
+        points: number of values.
+
+    Example:
+        >>> import gradscape as gs
+        >>> p = gs.profile(gs.sse_objective(gs.synthetic_line()), "m", at={"m": 0, "c": 1})
+    """
+    axis = _axis(obj, name, range, points)
+    base = _base_point(obj, at)
+    values, _ = grid_values(obj, base, (obj.names.index(name), axis), memory_limit=memory_limit)
+    fixed = {k: v for k, v in obj.as_dict(base).items() if k != name}
+    return Profile(name=name, axis=axis, values=values[0], fixed=fixed, label=obj.signature())
+
+
+def surface(
+    obj: Objective,
+    x: str,
+    y: str,
+    *,
+    at: Params | None = None,
+    x_range: tuple[float, float] | None = None,
+    y_range: tuple[float, float] | None = None,
+    points: int | tuple[int, int] = 101,
+    memory_limit: int = MEMORY_LIMIT,
+    progress: Progress | None = None,
+) -> Surface:
+    """``f`` over a grid of parameters ``x`` (columns) and ``y`` (rows), others held at ``at``.
+
+    Args:
+        points: grid size, one number for both axes or ``(nx, ny)``.
+        memory_limit: bytes one block of rows may use; any grid size fits in bounded memory.
+        progress: called as ``progress(rows_done, rows_total)``.
+    """
+    if x == y:
+        raise InputError(f"A surface needs two different parameters; got {x!r} twice.")
+    nx, ny = (points, points) if isinstance(points, int) else points
+    xs = _axis(obj, x, x_range, nx)
+    ys = _axis(obj, y, y_range, ny)
+    base = _base_point(obj, at)
+    values, height = grid_values(
+        obj,
+        base,
+        (obj.names.index(x), xs),
+        (obj.names.index(y), ys),
+        memory_limit=memory_limit,
+        progress=progress,
+    )
+    fixed = {k: v for k, v in obj.as_dict(base).items() if k not in (x, y)}
+    return Surface(
+        x_name=x,
+        y_name=y,
+        x=xs,
+        y=ys,
+        values=values,
+        fixed=fixed,
+        label=obj.signature(),
+        block_rows=height,
+    )
