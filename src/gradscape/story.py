@@ -117,9 +117,9 @@ def tour_story(result: TourResult) -> list[Section]:
                 f"SSE over m in [{_g(surf.x[0], 4)}, {_g(surf.x[-1], 4)}] × c in "
                 f"[{_g(surf.y[0], 4)}, {_g(surf.y[-1], 4)}] on a {surf.x.size}×{surf.y.size} grid",
                 f"Hessian = [[2Σx², 2Σx], [2Σx, 2N]] = [[{_g(2 * sxx)}, {_g(2 * sx)}], [{_g(2 * sx)}, {2 * d.n}]]",
-                f"eigenvalues λ = {_g(p.lam_min, 4)} and {_g(p.lam_max, 4)}: both > 0, so the surface is a convex bowl",
-                f"condition number κ = λmax/λmin = {_g(p.condition, 4)}"
-                + ("  (a long, narrow valley)" if p.condition > 100 else ""),
+                f"eigenvalues λ = {_g(result.eigenvalues[0], 4)} and {_g(result.eigenvalues[1], 4)}: both > 0, so the surface is a convex bowl",
+                f"condition number κ = λmax/λmin = {_g(result.condition, 4)}"
+                + ("  (a long, narrow valley)" if result.condition > 100 else ""),
                 f"lowest grid point: m = {_g(gmin['m'], 5)}, c = {_g(gmin['c'], 5)}   "
                 f"(closed form m* = {_g(s.m, 5)}, c* = {_g(s.c, 5)})",
             ],
@@ -131,6 +131,7 @@ def tour_story(result: TourResult) -> list[Section]:
             "5. Gradient descent",
             [
                 f"start: m = {_g(result.start['m'])}, c = {_g(result.start['c'])}",
+                *([f"coordinates: {result.coordinates}"] if result.coordinates else []),
                 f"learning rate: {p.lr_reason}",
                 f"step budget: {p.steps_reason}",
                 f"stop rule: gradient norm ≤ {_g(p.gtol, 3)}",

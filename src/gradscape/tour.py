@@ -6,13 +6,20 @@ the story from it and the views (figures, HTML report) draw it. No printing or p
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from .data import Dataset, synthetic_line
 from .descent import DescentPlan, Progress, Trajectory, descend, plan_descent
 from .models import LineStats, default_ranges, sse_objective
+from .objective import Objective
 from .sweep import Profile, Surface, profile, surface
+
+#: Above this many predicted steps, plain GD on (m, c) is replaced by GD on centred x.
+MAX_AUTO_STEPS = 20_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,7 +33,10 @@ class TourResult:
         profiles: the 1-D SSE profile of ``m`` (c at its best) and of ``c`` (m at its best).
         surface: SSE over the ``(m, c)`` grid.
         plan: learning rate and step budget chosen from the curvature, with the reasons.
-        trajectory: the recorded descent.
+        eigenvalues: ``(λmin, λmax)`` of the SSE's Hessian in ``(m, c)``.
+        trajectory: the recorded descent, in ``(m, c)``.
+        coordinates: ``None`` when descent ran on ``(m, c)`` itself; otherwise why and how the
+            line was rewritten first (badly conditioned data) so descent could finish.
     """
 
     data: Dataset
@@ -36,6 +46,13 @@ class TourResult:
     surface: Surface
     plan: DescentPlan
     trajectory: Trajectory
+    eigenvalues: tuple[float, float]
+    coordinates: str | None = None
+
+    @property
+    def condition(self) -> float:
+        """Condition number of the SSE's Hessian in ``(m, c)``."""
+        return self.eigenvalues[1] / self.eigenvalues[0]
 
     @property
     def closed_form(self) -> dict[str, float]:
@@ -67,9 +84,10 @@ class TourResult:
             "max_steps": p.max_steps,
             "steps_reason": p.steps_reason,
             "gtol": p.gtol,
-            "hessian_eigenvalues": [p.lam_min, p.lam_max],
-            "condition_number": p.condition,
+            "hessian_eigenvalues": list(self.eigenvalues),
+            "condition_number": self.condition,
             "max_stable_lr": p.max_stable_lr,
+            "coordinates": self.coordinates,
             "best": {
                 "m": float(t.best_params[0]),
                 "c": float(t.best_params[1]),
@@ -109,9 +127,14 @@ def tour(
     )
     surf = surface(obj, "m", "c", x_range=box["m"], y_range=box["c"], points=grid)
     plan = plan_descent(obj, start, lr=lr, max_steps=steps)
-    traj = descend(
-        obj, start, lr=plan.lr, max_steps=plan.max_steps, gtol=plan.gtol, progress=progress
-    )
+    coordinates = None
+    eigenvalues = (plan.lam_min, plan.lam_max)
+    if lr is None and steps is None and plan.predicted_steps > MAX_AUTO_STEPS:
+        traj, plan, coordinates = _descend_centred(obj, stats, start, plan, progress)
+    else:
+        traj = descend(
+            obj, start, lr=plan.lr, max_steps=plan.max_steps, gtol=plan.gtol, progress=progress
+        )
     return TourResult(
         data=data,
         stats=stats,
@@ -120,4 +143,61 @@ def tour(
         surface=surf,
         plan=plan,
         trajectory=traj,
+        eigenvalues=eigenvalues,
+        coordinates=coordinates,
     )
+
+
+def _descend_centred(
+    obj: Objective,
+    stats: LineStats,
+    start: tuple[float, float],
+    plain: DescentPlan,
+    progress: Progress | None,
+) -> tuple[Trajectory, DescentPlan, str]:
+    """GD on the same line written ``y = a·(x − x̄)/s + b``, its path mapped back to ``(m, c)``.
+
+    Far from zero, x couples slope and intercept into a narrow valley (huge κ). Measuring x from
+    its mean removes the coupling (the Hessian becomes diagonal); dividing by ``s`` as well
+    (only when centring alone is not enough) makes the bowl round.
+    """
+    import jax.numpy as jnp
+
+    spread = (stats.sxx / stats.n) ** 0.5
+    for s, names, _how in (
+        (1.0, ("m", "b"), f"x measured from its mean (x − {stats.x_mean:.6g}), b = c + m·x̄"),
+        (
+            spread,
+            ("a", "b"),
+            f"x standardised ((x − {stats.x_mean:.6g}) / {spread:.6g}), a = m·s, b = c + m·x̄",
+        ),
+    ):
+        # θ = (m, c) = A φ with φ the new coordinates.
+        a = np.array([[1.0 / s, 0.0], [-stats.x_mean / s, 1.0]])
+        a_j = jnp.asarray(a)
+        centred = Objective(fn=lambda phi, a_j=a_j: obj.fn(a_j @ phi), names=names, label=obj.label)
+        phi0 = np.linalg.solve(a, np.asarray(start, dtype=np.float64))
+        plan = plan_descent(centred, phi0)
+        how = _how
+        if plan.predicted_steps <= MAX_AUTO_STEPS:
+            break
+    t = descend(
+        centred, phi0, lr=plan.lr, max_steps=plan.max_steps, gtol=plan.gtol, progress=progress
+    )
+    a_inv = np.linalg.inv(a)
+    traj = dataclasses.replace(
+        t,
+        names=obj.names,
+        params=t.params @ a.T,
+        gradients=t.gradients @ a_inv,  # ∇_θ f = A^{-T} ∇_φ f
+        step_sizes=np.linalg.norm((t.gradients * np.asarray(t.lr)) @ a.T, axis=1)
+        * (t.step_sizes > 0),
+        best_params=a @ t.best_params,
+    )
+    why = (
+        f"plain GD on (m, c) would need about {plain.predicted_steps:,} steps here "
+        f"(κ = {plain.condition:.3g}: x is far from 0, so slope and intercept are tightly coupled); "
+        f"descent ran on the same line with {how} (κ = {plan.condition:.3g}), "
+        "and its path is shown mapped back to (m, c)"
+    )
+    return traj, plan, why
