@@ -1,0 +1,135 @@
+"""Derivatives checked two ways: finite differences and hand-derived closed forms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gradscape as gs
+
+
+def hand_partials(data: gs.Dataset, m: float, c: float) -> np.ndarray:
+    r = data.y - (m * data.x + c)
+    return np.array([-2.0 * np.sum(data.x * r), -2.0 * np.sum(r)])
+
+
+def hand_hessian(data: gs.Dataset) -> np.ndarray:
+    return 2.0 * np.array([[np.sum(data.x**2), np.sum(data.x)], [np.sum(data.x), data.n]])
+
+
+@pytest.mark.parametrize("method", ["stats", "sum"])
+def test_sse_gradient_matches_hand_derived_partials(line: gs.Dataset, method: str) -> None:
+    obj = gs.sse_objective(line, method=method)
+    rng = np.random.default_rng(0)
+    for m, c in rng.normal(0, 5, size=(5, 2)):
+        np.testing.assert_allclose(gs.gradient(obj, [m, c]), hand_partials(line, m, c), rtol=1e-10)
+        parts = gs.partials(obj, {"m": m, "c": c})
+        assert list(parts) == ["m", "c"]
+        np.testing.assert_allclose(list(parts.values()), hand_partials(line, m, c), rtol=1e-10)
+
+
+def test_sse_hessian_matches_closed_form_and_fd(sse: gs.Objective, line: gs.Dataset) -> None:
+    h = gs.hessian(sse, [0.3, -1.0])
+    np.testing.assert_allclose(h, hand_hessian(line), rtol=1e-12)
+    # Finite differences of the autodiff gradient: an independent second route.
+    eps = 1e-5
+    fd = np.column_stack(
+        [
+            (
+                gs.gradient(sse, np.array([0.3, -1.0]) + eps * e)
+                - gs.gradient(sse, np.array([0.3, -1.0]) - eps * e)
+            )
+            / (2 * eps)
+            for e in np.eye(2)
+        ]
+    )
+    np.testing.assert_allclose(h, fd, rtol=1e-7)
+
+
+def test_gradient_check_reports_small_relative_error(sse: gs.Objective) -> None:
+    check = gs.gradient_check(sse, {"m": 1.5, "c": 2.0})
+    assert check.relative_error < 1e-8
+    assert check.passed()
+    np.testing.assert_allclose(check.finite_difference, check.autodiff, rtol=1e-7)
+
+
+def test_gradient_check_catches_a_wrong_gradient() -> None:
+    import jax
+
+    @jax.custom_jvp
+    def f(t):  # type: ignore[no-untyped-def]
+        return t[0] ** 2 + t[1] ** 2
+
+    @f.defjvp
+    def f_jvp(primals, tangents):  # type: ignore[no-untyped-def]
+        (t,), (dt,) = primals, tangents
+        return f(t), 3.0 * t[0] * dt[0] + 2.0 * t[1] * dt[1]  # wrong: should be 2·t0
+
+    obj = gs.Objective(f, names=("x", "y"))
+    check = gs.gradient_check(obj, [1.0, 1.0])
+    assert not check.passed()
+    assert check.componentwise_error[0] > 0.1 and check.componentwise_error[1] < 1e-8
+
+
+def test_directional_derivative_and_hvp() -> None:
+    obj = gs.Objective(lambda t: t[0] ** 2 * t[1] + t[1] ** 3, names=("x", "y"))
+    at, u = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    grad = np.array([2 * 1 * 2, 1 + 3 * 4.0])
+    assert gs.directional_derivative(obj, at, u) == pytest.approx(grad @ (u / 5), rel=1e-12)
+    assert gs.directional_derivative(obj, at, u, normalize=False) == pytest.approx(
+        grad @ u, rel=1e-12
+    )
+    hess = np.array([[2 * 2.0, 2 * 1.0], [2 * 1.0, 6 * 2.0]])
+    np.testing.assert_allclose(gs.hvp(obj, at, u), hess @ u, rtol=1e-12)
+    with pytest.raises(gs.InputError, match="must not be zero"):
+        gs.directional_derivative(obj, at, [0.0, 0.0])
+
+
+def test_from_pytree_names_and_values() -> None:
+    obj = gs.Objective.from_pytree(
+        lambda p: (p["w"] ** 2).sum() + p["b"], {"w": np.zeros(3), "b": 0.0}
+    )
+    assert obj.names == ("b", "w[0]", "w[1]", "w[2]")
+    assert obj([1.0, 1.0, 2.0, 3.0]) == pytest.approx(15.0)
+    np.testing.assert_allclose(gs.gradient(obj, [0.0, 1.0, 2.0, 3.0]), [1.0, 2.0, 4.0, 6.0])
+
+
+def test_float64_precision_without_global_flag() -> None:
+    import jax
+
+    obj = gs.Objective(lambda t: (t[0] - 1e-9) ** 2, names=("x",))
+    assert gs.gradient(obj, 0.0)[0] == pytest.approx(-2e-9, rel=1e-12)
+    assert not jax.config.jax_enable_x64  # the user's global setting is left alone
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "match"),
+    [
+        ({"m": 1.0}, gs.ParameterError, r"missing c"),
+        ({"m": 1.0, "c": 2.0, "z": 0.0}, gs.ParameterError, r"unknown z"),
+        ([1.0, 2.0, 3.0], gs.ParameterError, r"takes 2 parameter\(s\); got 3"),
+        ({"m": "a", "c": 1.0}, gs.InputError, r"Parameter m must be a number; got 'a'"),
+        ({"m": float("nan"), "c": 1.0}, gs.InputError, r"Parameter m must be finite"),
+    ],
+)
+def test_bad_parameters(sse: gs.Objective, params: object, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        gs.value(sse, params)  # type: ignore[arg-type]
+
+
+def test_undefined_value_is_reported_not_returned() -> None:
+    import jax.numpy as jnp
+
+    obj = gs.Objective(lambda t: jnp.log(t[0]), names=("x",))
+    with pytest.raises(gs.NumericalError, match=r"value of f\(x\) is not finite at x=-1"):
+        gs.value(obj, -1.0)
+    assert isinstance(gs.NumericalError("x"), ValueError)
+
+
+def test_objective_validation() -> None:
+    with pytest.raises(gs.ParameterError, match="unique; repeated: a"):
+        gs.Objective(lambda t: t[0], names=("a", "a"))
+    with pytest.raises(gs.InputError, match="low < high; got 2:1"):
+        gs.Objective(lambda t: t[0], names=("a",), ranges={"a": (2, 1)})
+    with pytest.raises(gs.ParameterError, match="unknown parameter 'b'"):
+        gs.Objective(lambda t: t[0], names=("a",), ranges={"b": (0, 1)})

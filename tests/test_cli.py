@@ -1,0 +1,160 @@
+"""The tour end to end: files, summary against NumPy's fit, report, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gradscape as gs
+from conftest import polyfit, unscaled_line, year_line
+from gradscape.cli import main
+
+FIGURES = ("data.png", "profiles.png", "surface.png", "contours.png", "loss.png")
+
+
+def csv_of(data: gs.Dataset, path: Path) -> Path:
+    rows = "\n".join(f"{float(x)!r},{float(y)!r}" for x, y in zip(data.x, data.y, strict=True))
+    path.write_text("x,y\n" + rows + "\n", encoding="utf-8")
+    return path
+
+
+def test_tour_writes_everything_and_agrees_with_polyfit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "tour"
+    assert main(["tour", "--out", str(out), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    summary = json.loads((out / "summary.json").read_text())
+    assert printed == summary
+    m, c = polyfit(gs.synthetic_line())
+    assert summary["closed_form"]["m"] == pytest.approx(m, rel=1e-9)
+    assert summary["closed_form"]["c"] == pytest.approx(c, rel=1e-9)
+    assert summary["m"] == pytest.approx(m, rel=1e-7) and summary["c"] == pytest.approx(c, rel=1e-7)
+    assert summary["converged"] is True and summary["stop_reason"] == "converged"
+    assert summary["steps"] > 1 and summary["loss"] == pytest.approx(
+        summary["loss_closed_form"], rel=1e-12
+    )
+    for name in (*FIGURES, "summary.json", "report.html", "trajectory.npz", "surface.npz"):
+        assert (out / name).stat().st_size > 0, name
+    for name in FIGURES:
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    html = (out / "report.html").read_text()
+    assert html.count("src='data:image/png;base64,") == len(FIGURES)
+    assert "http://" not in html and "https://" not in html  # self-contained
+    traj = gs.Trajectory.load(out / "trajectory.npz")
+    assert traj.n_steps == summary["steps"] and traj.final_params["m"] == pytest.approx(
+        summary["m"]
+    )
+    surf = gs.Surface.load(out / "surface.npz")
+    assert surf.argmin() == pytest.approx(summary["surface_grid_min"])
+
+
+def test_tour_story_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tour", "--out", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    for piece in (
+        "SSE(m, c) = Σᵢ (yᵢ − (m·xᵢ + c))²",
+        "∂SSE/∂m = −2 Σᵢ xᵢ·(yᵢ − (m·xᵢ + c))",
+        "∂SSE/∂c = −2 Σᵢ (yᵢ − (m·xᵢ + c))",
+        "m ← m − η·∂SSE/∂m",
+        "c ← c − η·∂SSE/∂c",
+        "1-D error profiles",
+        "convex bowl",
+        "learning rate: lr = 1/λmax",
+        "gradient descent reached the closed-form least-squares line.",
+    ):
+        assert piece in text, piece
+
+
+@pytest.mark.parametrize("make", [unscaled_line, year_line])
+def test_tour_on_unscaled_csv_reaches_the_closed_form(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], make
+) -> None:  # type: ignore[no-untyped-def]
+    data = make()
+    path = csv_of(data, tmp_path / "d.csv")
+    assert main(["tour", "--data", str(path), "--out", str(tmp_path / "o"), "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    m, c = polyfit(data)
+    assert s["converged"] is True
+    assert s["m"] == pytest.approx(m, rel=1e-6) and s["c"] == pytest.approx(c, rel=1e-6)
+    assert s["condition_number"] > 1e4
+    if make is year_line:
+        assert "x measured from its mean" in s["coordinates"]
+
+
+def test_too_large_lr_diverges_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stable = gs.max_stable_lr(gs.sse_objective(gs.synthetic_line()), [0.0, 0.0])
+    assert stable is not None
+    code = main(["tour", "--out", str(tmp_path), "--lr", str(3 * stable), "--json"])
+    captured = capsys.readouterr()
+    assert code == 1
+    s = json.loads(captured.out)
+    assert s["stop_reason"] == "diverged" and s["converged"] is False
+    assert "diverged" in captured.err and f"{stable:.4g}" in captured.err
+    assert np.isfinite(s["m"]) and np.isfinite(s["loss"])
+
+
+def test_step_budget_is_respected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tour", "--out", str(tmp_path), "--steps", "5", "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["steps"] == 5 and s["stop_reason"] == "max_steps" and s["converged"] is False
+
+
+def run(argv: list[str]) -> int:
+    """The exit status of ``gradscape ARGV``, whether main returns it or argparse exits."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["tour", "--lr", "-1"], "argument --lr: must be a number > 0, got '-1'"),
+        (["tour", "--lr", "abc"], "argument --lr: must be a number > 0, got 'abc'"),
+        (["tour", "--steps", "0"], "argument --steps: must be a whole number >= 1, got '0'"),
+        (
+            ["tour", "--x", "a"],
+            "--x and --y choose columns of a CSV file; give the file with --data",
+        ),
+        (["fly"], "invalid choice: 'fly'"),
+    ],
+)
+def test_bad_arguments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], match: str
+) -> None:
+    assert run([*argv, "--out", str(tmp_path)] if argv[0] == "tour" else argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and match in err[0] and err[0].startswith("gradscape")
+
+
+def test_real_process_error_has_no_traceback(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "gradscape.cli", "tour", "--data", str(tmp_path / "missing.csv")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"gradscape: error: Data file {str(tmp_path / 'missing.csv')!r} does not exist; check the path."
+    ]
+
+
+def test_import_and_help_stay_light() -> None:
+    code = (
+        "import sys, gradscape, gradscape.cli\n"
+        "gradscape.cli.build_parser().format_help()\n"
+        "heavy = [m for m in ('jax', 'matplotlib', 'rich') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert proc.stdout.strip() == ""

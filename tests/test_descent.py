@@ -1,0 +1,118 @@
+"""Gradient descent: reaches the least-squares line, stops for the right reason, reports divergence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gradscape as gs
+from conftest import polyfit, unscaled_line
+
+
+def run_planned(data: gs.Dataset, start=(0.0, 0.0)) -> gs.Trajectory:  # type: ignore[no-untyped-def]
+    obj = gs.sse_objective(data)
+    plan = gs.plan_descent(obj, start)
+    return gs.descend(obj, start, lr=plan.lr, max_steps=plan.max_steps, gtol=plan.gtol)
+
+
+@pytest.mark.parametrize("make", [lambda: gs.synthetic_line(n=40, seed=7), unscaled_line])
+def test_planned_descent_reaches_polyfit(make) -> None:  # type: ignore[no-untyped-def]
+    data = make()
+    t = run_planned(data)
+    assert t.converged and t.stop_reason == "converged"
+    m, c = polyfit(data)
+    assert t.final_params["m"] == pytest.approx(m, rel=1e-6)
+    assert t.final_params["c"] == pytest.approx(c, rel=1e-6, abs=1e-6)
+
+
+def test_plan_uses_the_curvature(sse: gs.Objective, line: gs.Dataset) -> None:
+    h = 2.0 * np.array([[np.sum(line.x**2), np.sum(line.x)], [np.sum(line.x), line.n]])
+    lam = np.linalg.eigvalsh(h)
+    plan = gs.plan_descent(sse, [0.0, 0.0])
+    assert plan.max_stable_lr == pytest.approx(2 / lam[-1], rel=1e-10)
+    assert plan.lr == pytest.approx(1 / lam[-1], rel=1e-10)
+    assert plan.condition == pytest.approx(lam[-1] / lam[0], rel=1e-8)
+    assert "1/λmax" in plan.lr_reason and "κ" in plan.steps_reason
+
+
+def test_records_every_step_then_thins(sse: gs.Objective) -> None:
+    plan = gs.plan_descent(sse, [0.0, 0.0])
+    t = gs.descend(
+        sse, [0.0, 0.0], lr=plan.lr / 20, max_steps=3000, gtol=0.0, head=100, max_records=290
+    )
+    assert t.stop_reason == "max_steps" and not t.converged and t.n_steps == 3000
+    assert t.steps[0] == 0 and t.steps[-1] == 3000
+    np.testing.assert_array_equal(t.steps[:101], np.arange(101))
+    assert np.all(np.diff(t.steps) > 0) and t.record_every == 10
+    # Each recorded row is consistent: the value and gradient belong to the parameters.
+    for i in (0, 50, len(t.steps) - 1):
+        assert gs.value(sse, t.params[i]) == pytest.approx(t.values[i], rel=1e-12)
+        np.testing.assert_allclose(gs.gradient(sse, t.params[i]), t.gradients[i], rtol=1e-10)
+    # One update rule per weight: θ₁ = θ₀ − η·∂f/∂θ at θ₀.
+    np.testing.assert_allclose(t.params[1], t.params[0] - plan.lr / 20 * t.gradients[0], rtol=1e-12)
+    np.testing.assert_allclose(t.step_sizes[0], plan.lr / 20 * np.linalg.norm(t.gradients[0]))
+    assert t.values[-1] <= t.values[0] and t.best_value == pytest.approx(t.values.min())
+
+
+def test_per_weight_learning_rates(sse: gs.Objective) -> None:
+    t = gs.descend(sse, [0.0, 0.0], lr={"m": 1e-4, "c": 1e-3}, max_steps=1)
+    np.testing.assert_allclose(t.params[1], -np.array([1e-4, 1e-3]) * t.gradients[0], rtol=1e-12)
+    with pytest.raises(gs.InputError, match="need exactly m, c; missing c"):
+        gs.descend(sse, [0.0, 0.0], lr={"m": 1e-4})
+
+
+def test_divergence_is_reported_with_the_stable_rate(sse: gs.Objective) -> None:
+    stable = gs.max_stable_lr(sse, [0.0, 0.0])
+    assert stable is not None
+    t = gs.descend(sse, [0.0, 0.0], lr=1.05 * stable, max_steps=100_000)
+    assert t.diverged and not t.converged and t.stop_reason == "diverged"
+    assert t.max_stable_lr == pytest.approx(stable)
+    assert f"2/λmax = {stable:.4g}" in t.message
+    assert np.all(np.isfinite(t.params)) and np.all(np.isfinite(t.values))
+    assert t.best_value == pytest.approx(t.values.min()) and t.best_step < t.n_steps
+    # Just below the limit it converges (slowly): the limit is sharp.
+    ok = gs.descend(sse, [0.0, 0.0], lr=0.95 * stable, max_steps=200_000, gtol=1e-6)
+    assert ok.converged
+
+
+def test_non_finite_step_is_caught() -> None:
+    import jax.numpy as jnp
+
+    obj = gs.Objective(lambda t: jnp.exp(t[0] ** 2), names=("x",))
+    t = gs.descend(obj, [1.0], lr=10.0, max_steps=50)
+    assert t.diverged and np.all(np.isfinite(t.values))
+
+
+def test_quadratic_with_exact_lr_converges_in_one_step() -> None:
+    obj = gs.Objective(lambda t: 2.0 * (t[0] - 3.0) ** 2, names=("x",))  # f'' = 4
+    t = gs.descend(obj, [10.0], lr=0.25, max_steps=10)
+    assert t.converged and t.n_steps == 1 and t.final_params["x"] == pytest.approx(3.0)
+
+
+def test_save_and_load(tmp_path, sse: gs.Objective) -> None:  # type: ignore[no-untyped-def]
+    t = gs.descend(sse, [0.0, 0.0], lr=1e-4, max_steps=20)
+    back = gs.Trajectory.load(t.save(tmp_path / "t.npz"))
+    np.testing.assert_array_equal(back.params, t.params)
+    assert back.names == t.names and back.lr == t.lr and back.message == t.message
+    assert back.max_stable_lr == t.max_stable_lr
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"lr": -0.1}, r"The 'lr' parameter of descend must be a float > 0. Got -0.1 instead."),
+        ({"lr": 0}, r"'lr' parameter of descend must be a float > 0. Got 0 instead"),
+        ({"lr": "fast"}, r"'lr' parameter of descend must be a float > 0. Got 'fast' instead"),
+        ({"lr": 0.1, "max_steps": 0}, r"'max_steps' parameter of descend must be an int >= 1"),
+        ({"lr": 0.1, "gtol": -1.0}, r"'gtol' parameter of descend must be a float >= 0"),
+    ],
+)
+def test_bad_descent_settings(sse: gs.Objective, kwargs: dict, match: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(gs.InputError, match=match):
+        gs.descend(sse, [0.0, 0.0], **kwargs)
+
+
+def test_plan_refuses_non_convex_start() -> None:
+    obj = gs.Objective(lambda t: t[0] ** 2 - t[1] ** 2, names=("x", "y"))
+    with pytest.raises(gs.InputError, match="not curved upwards"):
+        gs.plan_descent(obj, [1.0, 1.0])

@@ -1,0 +1,100 @@
+"""Profiles and surfaces: values, grid minimum, bounded-memory blocks, save/load."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gradscape as gs
+from conftest import polyfit
+
+
+def direct_sse(data: gs.Dataset, m: np.ndarray, c: np.ndarray) -> np.ndarray:
+    r = data.y[None, None, :] - (m[..., None] * data.x[None, None, :] + c[..., None])
+    return np.sum(r * r, axis=-1)
+
+
+def test_surface_values_and_grid_minimum(line: gs.Dataset, sse: gs.Objective) -> None:
+    m0, c0 = polyfit(line)
+    surf = gs.surface(
+        sse, "m", "c", x_range=(m0 - 2, m0 + 2), y_range=(c0 - 5, c0 + 5), points=(81, 61)
+    )
+    assert surf.values.shape == (61, 81)
+    mm, cc = np.meshgrid(surf.x, surf.y)
+    np.testing.assert_allclose(surf.values, direct_sse(line, mm, cc), rtol=1e-10)
+    best = surf.argmin()
+    assert abs(best["m"] - m0) <= (surf.x[1] - surf.x[0])
+    assert abs(best["c"] - c0) <= (surf.y[1] - surf.y[0])
+
+
+def test_blocks_bound_memory_without_changing_values(sse: gs.Objective) -> None:
+    kw = dict(x_range=(-3.0, 5.0), y_range=(-4.0, 4.0), points=(50, 203))
+    whole = gs.surface(sse, "m", "c", **kw)  # type: ignore[arg-type]
+    calls: list[tuple[int, int]] = []
+    tiny = gs.surface(
+        sse, "m", "c", memory_limit=4000, progress=lambda d, t: calls.append((d, t)), **kw
+    )  # type: ignore[arg-type]
+    assert tiny.block_rows < whole.block_rows
+    assert len(calls) == -(-203 // tiny.block_rows) and calls[-1] == (203, 203)
+    np.testing.assert_array_equal(tiny.values, whole.values)
+
+
+def test_literal_sum_and_stats_forms_sweep_alike() -> None:
+    big = gs.synthetic_line(n=20_000, seed=2)
+    kw = dict(x_range=(0.0, 4.0), y_range=(0.0, 4.0), points=60, memory_limit=2**20)
+    a = gs.surface(gs.sse_objective(big, method="sum"), "m", "c", **kw)  # type: ignore[arg-type]
+    b = gs.surface(gs.sse_objective(big), "m", "c", **kw)  # type: ignore[arg-type]
+    np.testing.assert_allclose(a.values, b.values, rtol=1e-9)
+
+
+def test_profiles_are_parabolas_with_the_right_bottom(line: gs.Dataset, sse: gs.Objective) -> None:
+    m0, c0 = polyfit(line)
+    p = gs.profile(sse, "m", at={"m": 0.0, "c": c0}, range=(m0 - 1, m0 + 1), points=201)
+    np.testing.assert_allclose(
+        p.values, direct_sse(line, p.axis[None, :], np.full((1, 201), c0))[0], rtol=1e-10
+    )
+    assert p.argmin() == pytest.approx(m0, abs=0.01)
+    assert p.fixed == {"c": pytest.approx(c0)}
+    # A parabola: second differences are constant (2·Σx²·h²).
+    d2 = np.diff(p.values, 2)
+    np.testing.assert_allclose(d2, 2 * np.sum(line.x**2) * (p.axis[1] - p.axis[0]) ** 2, rtol=1e-6)
+
+
+def test_save_and_load_round_trip(tmp_path, sse: gs.Objective) -> None:  # type: ignore[no-untyped-def]
+    surf = gs.surface(sse, "m", "c", x_range=(0, 1), y_range=(0, 2), points=11)
+    path = surf.save(tmp_path / "surf")
+    assert path.suffix == ".npz"
+    back = gs.Surface.load(path)
+    np.testing.assert_array_equal(back.values, surf.values)
+    assert (back.x_name, back.y_name, back.label, back.fixed) == (
+        surf.x_name,
+        surf.y_name,
+        surf.label,
+        surf.fixed,
+    )
+    with pytest.raises(gs.InputError, match="holds a Surface, not a Profile"):
+        gs.Profile.load(path)
+    with pytest.raises(gs.InputError, match="does not exist"):
+        gs.Surface.load(tmp_path / "nope.npz")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"x_range": (1.0, 0.0)}, r"low < high; got 1:0"),
+        ({"x_range": (0.0, float("inf"))}, r"must be finite"),
+        ({"points": 1}, r"at least 2 points"),
+    ],
+)
+def test_bad_sweep_input(sse: gs.Objective, kwargs: dict, match: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(gs.InputError, match=match):
+        gs.surface(sse, "m", "c", **kwargs)
+
+
+def test_unknown_parameter_and_same_axes(sse: gs.Objective) -> None:
+    with pytest.raises(
+        gs.InputError, match=r"'w' is not a parameter of SSE\(m, c\); choose one of m, c"
+    ):
+        gs.profile(sse, "w")
+    with pytest.raises(gs.InputError, match="two different parameters"):
+        gs.surface(sse, "m", "m")
