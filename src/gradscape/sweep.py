@@ -136,29 +136,14 @@ def grid_values(
     Returns:
         ``(values, block_rows)`` with values of shape ``(ny, nx)`` (``(1, nx)`` for 1-D).
     """
-    import jax
     import jax.numpy as jnp
 
     ix, xs = cols
-    iy, ys = rows if rows is not None else (ix, np.zeros(1))
+    iy, ys = rows if rows is not None else (None, np.zeros(1))
     nx, ny = xs.size, ys.size
     base_j = jnp.asarray(base, dtype=jnp.float64)
     xs_j = jnp.asarray(xs, dtype=jnp.float64)
-
-    def at_point(yv: Any, xv: Any) -> Any:
-        theta = base_j if rows is None else base_j.at[iy].set(yv)
-        return obj.fn(theta.at[ix].set(xv))
-
-    block = jax.jit(jax.vmap(jax.vmap(at_point, in_axes=(None, 0)), in_axes=(0, None)))
-
-    height = max(1, min(ny, _TARGET_POINTS // max(nx, 1)))
-    while True:
-        compiled = block.lower(jnp.zeros(height), xs_j).compile()
-        stats = compiled.memory_analysis()
-        used = (stats.temp_size_in_bytes + stats.output_size_in_bytes) if stats else 0
-        if used <= memory_limit or height == 1:
-            break
-        height = max(1, height // 2)
+    compiled, height = _compiled_block(obj, ix, iy, nx, ny, memory_limit)
 
     out = np.empty((ny, nx), dtype=np.float64)
     for start in range(0, ny, height):
@@ -166,10 +151,44 @@ def grid_values(
         chunk = np.empty(height)
         chunk[: stop - start] = ys[start:stop]
         chunk[stop - start :] = ys[stop - 1]  # pad the last block so its shape stays compiled
-        out[start:stop] = np.asarray(compiled(jnp.asarray(chunk), xs_j))[: stop - start]
+        out[start:stop] = np.asarray(compiled(base_j, jnp.asarray(chunk), xs_j))[: stop - start]
         if progress is not None:
             progress(stop, ny)
     return out, height
+
+
+def _compiled_block(
+    obj: Objective, ix: int, iy: int | None, nx: int, ny: int, memory_limit: int
+) -> tuple[Any, int]:
+    """The block function compiled for this grid shape, and its height in rows.
+
+    Compiled blocks are cached on the objective, so sweeping it again costs no compilation.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    key = (ix, iy, nx, ny, memory_limit)
+    cache = obj.__dict__.setdefault("_sweep_blocks", {})
+    if key in cache:
+        return cache[key]
+
+    def at_point(base: Any, yv: Any, xv: Any) -> Any:
+        theta = base if iy is None else base.at[iy].set(yv)
+        return obj.fn(theta.at[ix].set(xv))
+
+    block = jax.jit(jax.vmap(jax.vmap(at_point, in_axes=(None, None, 0)), in_axes=(None, 0, None)))
+    base = jnp.zeros(obj.n)
+    xs = jnp.zeros(nx)
+    height = max(1, min(ny, _TARGET_POINTS // max(nx, 1)))
+    while True:
+        compiled = block.lower(base, jnp.zeros(height), xs).compile()
+        stats = compiled.memory_analysis()
+        used = (stats.temp_size_in_bytes + stats.output_size_in_bytes) if stats else 0
+        if used <= memory_limit or height == 1:
+            break
+        height = max(1, height // 2)
+    cache[key] = (compiled, height)
+    return compiled, height
 
 
 def profile(
