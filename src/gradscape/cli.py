@@ -141,7 +141,9 @@ def _cmd_tour(args: argparse.Namespace) -> int:
         [str(p.name) for p in figures.values()]
         + ["trajectory.npz", "surface.npz", "summary.json", "report.html"]
     )
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / "summary.json").write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     sections = tour_story(result)
     placed = {
         sections[0][0]: [(figures["data"], "The data with the fitted lines")],
