@@ -116,3 +116,9 @@ def test_plan_refuses_non_convex_start() -> None:
     obj = gs.Objective(lambda t: t[0] ** 2 - t[1] ** 2, names=("x", "y"))
     with pytest.raises(gs.InputError, match="not curved upwards"):
         gs.plan_descent(obj, [1.0, 1.0])
+
+
+def test_plan_caps_the_budget_for_a_tiny_lr(sse: gs.Objective) -> None:
+    plan = gs.plan_descent(sse, [0.0, 0.0], lr=1e-9, max_auto_steps=50_000)
+    assert plan.max_steps == 50_000 and plan.predicted_steps > 50_000
+    assert "a cap" in plan.steps_reason and "raise lr" in plan.steps_reason

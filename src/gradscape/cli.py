@@ -106,11 +106,17 @@ def _progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], None] 
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )  # fmt: skip
 
     with Progress(
-        TextColumn(label), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
-        TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=Console(stderr=True), transient=True,
     ) as bar:  # fmt: skip
         task = bar.add_task(label, total=None)
 

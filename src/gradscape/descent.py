@@ -352,6 +352,7 @@ def plan_descent(
     lr: float | None = None,
     max_steps: int | None = None,
     rtol: float = 1e-10,
+    max_auto_steps: int = 20_000_000,
 ) -> DescentPlan:
     r"""Choose ``lr``, ``gtol`` and ``max_steps`` for plain GD from the Hessian at ``start``.
 
@@ -398,6 +399,13 @@ def plan_descent(
         if not math.isfinite(need):
             max_steps = 1000
             steps_reason = "1000 steps (this lr does not converge: descent will diverge)"
+        elif need > max_auto_steps:
+            max_steps = max_auto_steps
+            steps_reason = (
+                f"{max_steps} steps, a cap: at this lr the condition number κ = {kappa:.3g} "
+                f"predicts {math.ceil(need):,} steps to converge; raise lr (up to 2/λmax) "
+                "or set the step budget"
+            )
         else:
             max_steps = math.ceil(1.2 * need) + 100
             steps_reason = (

@@ -152,14 +152,15 @@ def loss_curve(trajectory: Trajectory, floor: float | None = None) -> Figure:
     ax = fig.add_subplot()
     steps = np.maximum(trajectory.steps, 0)
     if floor is not None:
-        gap = trajectory.values - floor
-        ax.semilogy(steps, np.maximum(gap, np.finfo(np.float64).tiny), lw=2)
+        # Below a few ulps of the minimum the gap is rounding noise: draw it at that resolution.
+        resolution = 4 * np.finfo(np.float64).eps * max(abs(floor), np.finfo(np.float64).tiny)
+        ax.semilogy(steps, np.maximum(trajectory.values - floor, resolution), lw=2)
+        ax.axhline(resolution, color="grey", lw=0.8, ls=":", label="float64 resolution")
         ax.set_ylabel("value − closed-form minimum")
+        ax.legend(loc="upper right", fontsize=8)
     else:
         ax.plot(steps, trajectory.values, lw=2)
         ax.set_ylabel("value")
-    if trajectory.steps[-1] > 50:
-        ax.set_xscale("symlog", linthresh=10)
     ax.set_xlabel("step")
     ax.set_title(f"descent: {trajectory.stop_reason} after {trajectory.n_steps} steps")
     ax.grid(alpha=0.3)

@@ -126,7 +126,7 @@ def tour(
         profile(obj, "c", at=best, range=box["c"]),
     )
     surf = surface(obj, "m", "c", x_range=box["m"], y_range=box["c"], points=grid)
-    plan = plan_descent(obj, start, lr=lr, max_steps=steps)
+    plan = plan_descent(obj, start, lr=lr, max_steps=steps, max_auto_steps=MAX_AUTO_STEPS)
     coordinates = None
     eigenvalues = (plan.lam_min, plan.lam_max)
     if lr is None and steps is None and plan.predicted_steps > MAX_AUTO_STEPS:
@@ -177,7 +177,7 @@ def _descend_centred(
         a_j = jnp.asarray(a)
         centred = Objective(fn=lambda phi, a_j=a_j: obj.fn(a_j @ phi), names=names, label=obj.label)
         phi0 = np.linalg.solve(a, np.asarray(start, dtype=np.float64))
-        plan = plan_descent(centred, phi0)
+        plan = plan_descent(centred, phi0, max_auto_steps=MAX_AUTO_STEPS)
         how = _how
         if plan.predicted_steps <= MAX_AUTO_STEPS:
             break
