@@ -122,3 +122,13 @@ def test_plan_caps_the_budget_for_a_tiny_lr(sse: gs.Objective) -> None:
     plan = gs.plan_descent(sse, [0.0, 0.0], lr=1e-9, max_auto_steps=50_000)
     assert plan.max_steps == 50_000 and plan.predicted_steps > 50_000
     assert "a cap" in plan.steps_reason and "raise lr" in plan.steps_reason
+
+
+def test_second_run_and_second_sweep_do_not_recompile(sse: gs.Objective) -> None:
+    gs.descend(sse, [0.0, 0.0], lr=1e-4, max_steps=30)
+    gs.descend(sse, [1.0, 2.0], lr={"m": 2e-4, "c": 1e-3}, max_steps=3000, gtol=1e-3)
+    assert sse.compiled["descent"]._cache_size() == 1
+    first = gs.surface(sse, "m", "c", x_range=(0, 1), y_range=(0, 1), points=9)
+    again = gs.surface(sse, "m", "c", x_range=(2, 3), y_range=(-1, 1), points=9)
+    assert len([k for k in sse.compiled if k[0] == "sweep"]) == 1
+    assert first.block_rows == again.block_rows

@@ -162,7 +162,6 @@ def descend(
         InputError: ``lr``, ``max_steps`` or ``gtol`` out of range.
         NumericalError: the value or gradient at ``start`` is not finite.
     """
-    import jax
     import jax.numpy as jnp
 
     theta0 = obj.vector(start)
@@ -179,46 +178,11 @@ def descend(
     f0, g0 = value_and_gradient(obj, theta0)
     stable = max_stable_lr(obj, theta0) if obj.n <= 200 else None
 
-    vg = jax.value_and_grad(obj.fn)
-    lr_j = jnp.asarray(lrs)
-    limit = f0 + _GROWTH * max(abs(f0), np.finfo(np.float64).tiny)
-
-    def one_step(state: tuple[Any, ...]) -> tuple[Any, ...]:
-        theta, f, g, k, done, reason, best_t, best_f, best_k = state
-        converged = jnp.linalg.norm(g) <= gtol
-        out_of_steps = k >= max_steps
-        stop = ~done & (converged | out_of_steps)
-        reason = jnp.where(stop, jnp.where(converged, 1, 2), reason)
-        done = done | converged | out_of_steps
-        new_t = theta - lr_j * g
-        new_f, new_g = vg(new_t)
-        bad = (
-            ~jnp.isfinite(new_f)
-            | ~jnp.all(jnp.isfinite(new_t))
-            | ~jnp.all(jnp.isfinite(new_g))
-            | (new_f > limit)
-        )
-        reason = jnp.where(~done & bad, 3, reason)
-        take = ~done & ~bad
-        done = done | bad
-        theta = jnp.where(take, new_t, theta)
-        f = jnp.where(take, new_f, f)
-        g = jnp.where(take, new_g, g)
-        k = k + take.astype(k.dtype)
-        better = take & (new_f < best_f)
-        best_t = jnp.where(better, new_t, best_t)
-        best_f = jnp.where(better, new_f, best_f)
-        best_k = jnp.where(better, k, best_k)
-        return theta, f, g, k, done, reason, best_t, best_f, best_k
-
-    @jax.jit
-    def segment(state: tuple[Any, ...], stride: Any) -> tuple[tuple[Any, ...], Any]:
-        def record(s: tuple[Any, ...], _: Any) -> tuple[tuple[Any, ...], Any]:
-            row = (s[3], s[0], s[1], s[2])
-            s = jax.lax.fori_loop(0, stride, lambda _, t: one_step(t), s)
-            return s, row
-
-        return jax.lax.scan(record, state, length=_SEGMENT)
+    segment = _segment(obj)
+    settings = (
+        jnp.asarray(lrs), jnp.asarray(float(gtol)), jnp.asarray(max_steps, jnp.int64),
+        jnp.asarray(f0 + _GROWTH * max(abs(f0), np.finfo(np.float64).tiny)),
+    )  # fmt: skip
 
     state = (
         jnp.asarray(theta0), jnp.asarray(f0), jnp.asarray(g0), jnp.asarray(0, jnp.int64),
@@ -229,7 +193,7 @@ def descend(
     stride = 1
     later = max(1, math.ceil(max(max_steps - head, 0) / max(max_records, 1)))
     while True:
-        state, rec = segment(state, stride)
+        state, rec = segment(state, stride, *settings)
         rows.append(tuple(np.asarray(r) for r in rec))
         k_now = int(state[3])
         if progress is not None:
@@ -291,6 +255,62 @@ def descend(
         record_every=int(later),
         max_stable_lr=stable,
     )
+
+
+def _segment(obj: Objective) -> Callable[..., Any]:
+    """The compiled descent loop of ``obj``: ``_SEGMENT`` records, ``stride`` steps apart.
+
+    Settings (learning rates, tolerance, budget, divergence limit) are arguments, not constants,
+    so one compilation serves every run on this objective.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    if "descent" in obj.compiled:
+        return obj.compiled["descent"]  # type: ignore[no-any-return]
+    vg = jax.value_and_grad(obj.fn)
+
+    def one_step(
+        state: tuple[Any, ...], lr: Any, gtol: Any, max_steps: Any, limit: Any
+    ) -> tuple[Any, ...]:
+        theta, f, g, k, done, reason, best_t, best_f, best_k = state
+        converged = jnp.linalg.norm(g) <= gtol
+        out_of_steps = k >= max_steps
+        stop = ~done & (converged | out_of_steps)
+        reason = jnp.where(stop, jnp.where(converged, 1, 2), reason)
+        done = done | converged | out_of_steps
+        new_t = theta - lr * g
+        new_f, new_g = vg(new_t)
+        bad = (
+            ~jnp.isfinite(new_f)
+            | ~jnp.all(jnp.isfinite(new_t))
+            | ~jnp.all(jnp.isfinite(new_g))
+            | (new_f > limit)
+        )
+        reason = jnp.where(~done & bad, 3, reason)
+        take = ~done & ~bad
+        done = done | bad
+        theta = jnp.where(take, new_t, theta)
+        f = jnp.where(take, new_f, f)
+        g = jnp.where(take, new_g, g)
+        k = k + take.astype(k.dtype)
+        better = take & (new_f < best_f)
+        best_t = jnp.where(better, new_t, best_t)
+        best_f = jnp.where(better, new_f, best_f)
+        best_k = jnp.where(better, k, best_k)
+        return theta, f, g, k, done, reason, best_t, best_f, best_k
+
+    @jax.jit
+    def segment(state: tuple[Any, ...], stride: Any, *settings: Any) -> tuple[tuple[Any, ...], Any]:
+        def record(s: tuple[Any, ...], _: Any) -> tuple[tuple[Any, ...], Any]:
+            row = (s[3], s[0], s[1], s[2])  # emitted before stepping: row k is the state at step k
+            s = jax.lax.fori_loop(0, stride, lambda _, t: one_step(t, *settings), s)
+            return s, row
+
+        return jax.lax.scan(record, state, length=_SEGMENT)
+
+    obj.compiled["descent"] = segment
+    return segment
 
 
 def _fmt_lr(lrs: np.ndarray) -> str:

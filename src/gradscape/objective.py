@@ -130,6 +130,11 @@ class Objective:
 
     # -- compiled pieces, built once per objective -------------------------------------------
     @cached_property
+    def compiled(self) -> dict[Any, Any]:
+        """Cache of compiled engine functions (sweep blocks, descent loops) for this objective."""
+        return {}
+
+    @cached_property
     def jit_value(self) -> Callable[[Any], Any]:
         import jax
 

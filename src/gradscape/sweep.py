@@ -167,10 +167,9 @@ def _compiled_block(
     import jax
     import jax.numpy as jnp
 
-    key = (ix, iy, nx, ny, memory_limit)
-    cache = obj.__dict__.setdefault("_sweep_blocks", {})
-    if key in cache:
-        return cache[key]
+    key = ("sweep", ix, iy, nx, ny, memory_limit)
+    if key in obj.compiled:
+        return obj.compiled[key]  # type: ignore[no-any-return]
 
     def at_point(base: Any, yv: Any, xv: Any) -> Any:
         theta = base if iy is None else base.at[iy].set(yv)
@@ -187,7 +186,7 @@ def _compiled_block(
         if used <= memory_limit or height == 1:
             break
         height = max(1, height // 2)
-    cache[key] = (compiled, height)
+    obj.compiled[key] = (compiled, height)
     return compiled, height
 
 
