@@ -150,7 +150,9 @@ def gradient_check(obj: Objective, at: Params, *, step: float | None = None) -> 
     # Exact representable steps, so (θ+h) − (θ−h) is exactly 2h.
     h = (theta + h) - theta
     eye = np.eye(obj.n) * h[:, None]
-    f = jax.jit(jax.vmap(obj.fn))
+    f = obj.compiled.get("batched")
+    if f is None:
+        f = obj.compiled["batched"] = jax.jit(jax.vmap(obj.fn))
     plus = np.asarray(f(jnp.asarray(theta + eye)), np.float64)
     minus = np.asarray(f(jnp.asarray(theta - eye)), np.float64)
     fd = _finite(obj, "finite-difference gradient", (plus - minus) / (2 * h), theta)
