@@ -139,7 +139,6 @@ def gradient_check(obj: Objective, at: Params, *, step: float | None = None) -> 
     Args:
         step: a fixed relative step instead of :math:`\epsilon^{1/3}`.
     """
-    import jax
     import jax.numpy as jnp
 
     theta = obj.vector(at)
@@ -150,9 +149,7 @@ def gradient_check(obj: Objective, at: Params, *, step: float | None = None) -> 
     # Exact representable steps, so (θ+h) − (θ−h) is exactly 2h.
     h = (theta + h) - theta
     eye = np.eye(obj.n) * h[:, None]
-    f = obj.compiled.get("batched")
-    if f is None:
-        f = obj.compiled["batched"] = jax.jit(jax.vmap(obj.fn))
+    f = obj.jit_batched_value
     plus = np.asarray(f(jnp.asarray(theta + eye)), np.float64)
     minus = np.asarray(f(jnp.asarray(theta - eye)), np.float64)
     fd = _finite(obj, "finite-difference gradient", (plus - minus) / (2 * h), theta)

@@ -100,9 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 @contextmanager
-def _progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
     """A progress bar with ETA on stderr (only when stderr is a terminal)."""
-    if not (enabled and sys.stderr.isatty()):
+    if not sys.stderr.isatty():
         yield None
         return
     from rich.console import Console
@@ -135,7 +135,7 @@ def _cmd_tour(args: argparse.Namespace) -> int:
     data = load_csv(args.data, x=args.x, y=args.y) if args.data else None
     if data is None and (args.x or args.y):
         raise GradscapeError("--x and --y choose columns of a CSV file; give the file with --data.")
-    with _progress("gradient descent", True) as progress:
+    with _progress("gradient descent") as progress:
         result = tour(data, lr=args.lr, steps=args.steps, progress=progress)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

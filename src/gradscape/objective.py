@@ -131,7 +131,7 @@ class Objective:
     # -- compiled pieces, built once per objective -------------------------------------------
     @cached_property
     def compiled(self) -> dict[Any, Any]:
-        """Cache of compiled engine functions (sweep blocks, descent loops) for this objective."""
+        """Compiled engine pieces keyed by their settings (sweep blocks, the descent loop)."""
         return {}
 
     @cached_property
@@ -145,6 +145,13 @@ class Objective:
         import jax
 
         return jax.jit(jax.value_and_grad(self.fn))
+
+    @cached_property
+    def jit_batched_value(self) -> Callable[[Any], Any]:
+        """``f`` over a batch of points, shape ``(k, n) -> (k,)``."""
+        import jax
+
+        return jax.jit(jax.vmap(self.fn))
 
     @cached_property
     def jit_hessian(self) -> Callable[[Any], Any]:

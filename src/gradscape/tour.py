@@ -164,21 +164,22 @@ def _descend_centred(
     import jax.numpy as jnp
 
     spread = (stats.sxx / stats.n) ** 0.5
-    for s, names, _how in (
+    options = (
         (1.0, ("m", "b"), f"x measured from its mean (x − {stats.x_mean:.6g}), b = c + m·x̄"),
         (
             spread,
             ("a", "b"),
             f"x standardised ((x − {stats.x_mean:.6g}) / {spread:.6g}), a = m·s, b = c + m·x̄",
         ),
-    ):
+    )
+    for option in options:  # centre first; standardise only when centring is not enough
+        s, names, how = option
         # θ = (m, c) = A φ with φ the new coordinates.
         a = np.array([[1.0 / s, 0.0], [-stats.x_mean / s, 1.0]])
         a_j = jnp.asarray(a)
         centred = Objective(fn=lambda phi, a_j=a_j: obj.fn(a_j @ phi), names=names, label=obj.label)
         phi0 = np.linalg.solve(a, np.asarray(start, dtype=np.float64))
         plan = plan_descent(centred, phi0, max_auto_steps=MAX_AUTO_STEPS)
-        how = _how
         if plan.predicted_steps <= MAX_AUTO_STEPS:
             break
     t = descend(
