@@ -121,7 +121,7 @@ def test_undefined_value_is_reported_not_returned() -> None:
     import jax.numpy as jnp
 
     obj = gs.Objective(lambda t: jnp.log(t[0]), names=("x",))
-    with pytest.raises(gs.NumericalError, match=r"value of f\(x\) is not finite at x=-1"):
+    with pytest.raises(gs.NumericalError, match=r"value of f\(x\) is undefined at x=-1"):
         gs.value(obj, -1.0)
     assert isinstance(gs.NumericalError("x"), ValueError)
 

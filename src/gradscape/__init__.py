@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     # core
-    "Objective": "objective",
+    "Objective": "objectives",
     "GradscapeError": "errors",
     "InputError": "errors",
     "DataError": "errors",
@@ -69,7 +69,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .descent import DescentPlan, Trajectory, descend, max_stable_lr, plan_descent
     from .errors import DataError, GradscapeError, InputError, NumericalError, ParameterError
     from .models import closed_form, mse_objective, predict, sse_objective
-    from .objective import Objective
+    from .objectives import Objective
     from .sweep import Profile, Surface, profile, surface
     from .tour import TourResult, tour
 

@@ -26,7 +26,7 @@ import numpy as np
 from ._x64 import with_x64
 from .calculus import hessian, value_and_gradient
 from .errors import InputError
-from .objective import Objective, Params
+from .objectives import Objective, Params
 from .results import Result
 
 Progress = Callable[[int, int], None]

@@ -22,7 +22,7 @@ import numpy as np
 
 from .data import Dataset
 from .errors import InputError
-from .objective import Objective
+from .objectives import Objective
 
 LINE_NAMES = ("m", "c")
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from ._x64 import with_x64
 from .errors import InputError
-from .objective import Objective, Params, check_range
+from .objectives import Objective, Params, check_range
 from .results import Result
 
 Progress = Callable[[int, int], None]
@@ -36,6 +36,7 @@ class Profile(Result):
         values: ``f`` at each, shape ``(k,)``.
         fixed: the point the line passes through (the swept entry is ignored).
         label: the objective's signature, e.g. ``"SSE(m, c)"``.
+        derivative: ``df/dname`` at each value (autodiff), when asked for.
     """
 
     name: str
@@ -43,6 +44,7 @@ class Profile(Result):
     values: np.ndarray
     fixed: dict[str, float]
     label: str
+    derivative: np.ndarray | None = None
 
     def argmin(self) -> float:
         """The axis value with the lowest finite value."""
@@ -64,6 +66,7 @@ class Surface(Result):
         fixed: values of every other parameter.
         label: the objective's signature.
         block_rows: grid rows evaluated per compiled block.
+        gradient: ``(∂f/∂x, ∂f/∂y)`` at each grid point, shape ``(2, ny, nx)``, when asked for.
     """
 
     x_name: str
@@ -74,6 +77,7 @@ class Surface(Result):
     fixed: dict[str, float]
     label: str
     block_rows: int
+    gradient: np.ndarray | None = None
 
     def argmin(self) -> dict[str, float]:
         """The grid point with the lowest finite value, as ``{name: value}``."""
@@ -122,6 +126,7 @@ def grid_values(
     *,
     memory_limit: int = MEMORY_LIMIT,
     progress: Progress | None = None,
+    gradient: bool = False,
 ) -> tuple[np.ndarray, int]:
     """The sweep engine: ``f`` over a grid, evaluated in blocks of rows.
 
@@ -132,9 +137,11 @@ def grid_values(
             for a 1-D sweep (one row).
         memory_limit: bytes one compiled block may use (XLA's estimate).
         progress: called as ``progress(rows_done, rows_total)`` after each block.
+        gradient: also return the partial derivatives along the swept parameters.
 
     Returns:
-        ``(values, block_rows)`` with values of shape ``(ny, nx)`` (``(1, nx)`` for 1-D).
+        ``(values, block_rows)`` with values of shape ``(ny, nx)`` (``(1, nx)`` for 1-D); with
+        ``gradient``, shape ``(ny, nx, 1 + k)``: ``f`` then ``∂f/∂cols`` (and ``∂f/∂rows``).
     """
     import jax.numpy as jnp
 
@@ -143,9 +150,10 @@ def grid_values(
     nx, ny = xs.size, ys.size
     base_j = jnp.asarray(base, dtype=jnp.float64)
     xs_j = jnp.asarray(xs, dtype=jnp.float64)
-    compiled, height = _compiled_block(obj, ix, iy, nx, ny, memory_limit)
+    compiled, height = _compiled_block(obj, ix, iy, nx, ny, memory_limit, gradient)
 
-    out = np.empty((ny, nx), dtype=np.float64)
+    k = (2 if iy is None else 3) if gradient else 0
+    out = np.empty((ny, nx, k) if k else (ny, nx), dtype=np.float64)
     for start in range(0, ny, height):
         stop = min(start + height, ny)
         chunk = np.empty(height)
@@ -158,7 +166,7 @@ def grid_values(
 
 
 def _compiled_block(
-    obj: Objective, ix: int, iy: int | None, nx: int, ny: int, memory_limit: int
+    obj: Objective, ix: int, iy: int | None, nx: int, ny: int, memory_limit: int, gradient: bool
 ) -> tuple[Any, int]:
     """The block function compiled for this grid shape, and its height in rows.
 
@@ -167,13 +175,18 @@ def _compiled_block(
     import jax
     import jax.numpy as jnp
 
-    key = ("sweep", ix, iy, nx, ny, memory_limit)
+    key = ("sweep", ix, iy, nx, ny, memory_limit, gradient)
     if key in obj.compiled:
         return obj.compiled[key]  # type: ignore[no-any-return]
+    swept = [ix] if iy is None else [ix, iy]
 
     def at_point(base: Any, yv: Any, xv: Any) -> Any:
         theta = base if iy is None else base.at[iy].set(yv)
-        return obj.fn(theta.at[ix].set(xv))
+        theta = theta.at[ix].set(xv)
+        if not gradient:
+            return obj.fn(theta)
+        v, g = jax.value_and_grad(obj.fn)(theta)
+        return jnp.stack([v, *(g[i] for i in swept)])
 
     block = jax.jit(jax.vmap(jax.vmap(at_point, in_axes=(None, None, 0)), in_axes=(None, 0, None)))
     base = jnp.zeros(obj.n)
@@ -198,6 +211,7 @@ def profile(
     range: tuple[float, float] | None = None,
     points: int = 201,
     memory_limit: int = MEMORY_LIMIT,
+    derivative: bool = False,
 ) -> Profile:
     """``f`` along parameter ``name`` with every other parameter held at ``at``.
 
@@ -206,6 +220,7 @@ def profile(
         at: the point the profile passes through (default: centre of the default ranges).
         range: ``(low, high)`` of ``name`` (default: the objective's default range).
         points: number of values.
+        derivative: also compute ``df/dname`` at each value by autodiff.
 
     Example:
         >>> import gradscape as gs
@@ -213,9 +228,18 @@ def profile(
     """
     axis = _axis(obj, name, range, points)
     base = _base_point(obj, at)
-    values, _ = grid_values(obj, base, (obj.names.index(name), axis), memory_limit=memory_limit)
+    values, _ = grid_values(
+        obj, base, (obj.names.index(name), axis), memory_limit=memory_limit, gradient=derivative
+    )
     fixed = {k: v for k, v in obj.as_dict(base).items() if k != name}
-    return Profile(name=name, axis=axis, values=values[0], fixed=fixed, label=obj.signature())
+    return Profile(
+        name=name,
+        axis=axis,
+        values=values[0, :, 0] if derivative else values[0],
+        fixed=fixed,
+        label=obj.signature(),
+        derivative=values[0, :, 1] if derivative else None,
+    )
 
 
 def surface(
@@ -229,6 +253,7 @@ def surface(
     points: int | tuple[int, int] = 101,
     memory_limit: int = MEMORY_LIMIT,
     progress: Progress | None = None,
+    gradient: bool = False,
 ) -> Surface:
     """``f`` over a grid of parameters ``x`` (columns) and ``y`` (rows), others held at ``at``.
 
@@ -236,6 +261,7 @@ def surface(
         points: grid size, one number for both axes or ``(nx, ny)``.
         memory_limit: bytes one block of rows may use; any grid size fits in bounded memory.
         progress: called as ``progress(rows_done, rows_total)``.
+        gradient: also compute ``(∂f/∂x, ∂f/∂y)`` at every grid point by autodiff.
     """
     if x == y:
         raise InputError(f"A surface needs two different parameters; got {x!r} twice.")
@@ -250,6 +276,7 @@ def surface(
         (obj.names.index(y), ys),
         memory_limit=memory_limit,
         progress=progress,
+        gradient=gradient,
     )
     fixed = {k: v for k, v in obj.as_dict(base).items() if k not in (x, y)}
     return Surface(
@@ -257,8 +284,9 @@ def surface(
         y_name=y,
         x=xs,
         y=ys,
-        values=values,
+        values=values[..., 0] if gradient else values,
         fixed=fixed,
         label=obj.signature(),
         block_rows=height,
+        gradient=np.moveaxis(values[..., 1:], -1, 0) if gradient else None,
     )

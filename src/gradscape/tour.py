@@ -15,7 +15,7 @@ import numpy as np
 from .data import Dataset, synthetic_line
 from .descent import DescentPlan, Progress, Trajectory, descend, plan_descent
 from .models import LineStats, default_ranges, sse_objective
-from .objective import Objective
+from .objectives import Objective
 from .sweep import Profile, Surface, profile, surface
 
 #: Above this many predicted steps, plain GD on (m, c) is replaced by GD on centred x.

@@ -33,6 +33,8 @@ class Objective:
         label: short name used in printed formulas, e.g. ``"SSE"``.
         formula: human-readable formula, e.g. ``"Σᵢ (yᵢ − (m·xᵢ + c))²"``.
         unravel: for objectives made by :meth:`from_pytree`, maps ``theta`` back to the pytree.
+        expression: the parsed :class:`~gradscape.expr.Expression` for objectives made from
+            text, which gives symbolic derivatives and names undefined spots.
 
     Example:
         >>> import jax.numpy as jnp
@@ -47,6 +49,7 @@ class Objective:
     label: str = "f"
     formula: str | None = None
     unravel: Callable[[Any], Any] | None = None
+    expression: Any = None
 
     def __post_init__(self) -> None:
         if not callable(self.fn):
@@ -230,3 +233,77 @@ def check_range(name: str, rng: Any) -> tuple[float, float]:
             f"Range of {name} must have low < high; got {lo:g}:{hi:g}. Write it as {name}=low:high."
         )
     return lo, hi
+
+
+def from_expression(
+    expression: Any,
+    *,
+    ranges: Mapping[str, tuple[float, float]] | None = None,
+    label: str = "f",
+) -> Objective:
+    """An :class:`Objective` from a parsed :class:`~gradscape.expr.Expression`."""
+    if not expression.variables:
+        raise InputError(
+            f"{expression} has no variables; derivatives need at least one (e.g. x^2 + {expression})."
+        )
+    return Objective(
+        fn=expression.function(),
+        names=expression.variables,
+        ranges=ranges or {},
+        label=label,
+        formula=str(expression),
+        expression=expression,
+    )
+
+
+def objective(
+    source: Any,
+    *,
+    variables: Sequence[str] | None = None,
+    ranges: Mapping[str, tuple[float, float]] | None = None,
+) -> Objective:
+    """An :class:`Objective` from whatever describes a function.
+
+    Args:
+        source: an expression (``"x^2*sin(y)"``), the name of a built-in test function
+            (``"himmelblau"``, ``"rosenbrock:5"``), a :class:`~gradscape.functions.TestFunction`,
+            an :class:`~gradscape.expr.Expression` or an :class:`Objective` (returned as is).
+        variables: for an expression, the variables in order (default: the names it uses, in
+            natural order: ``x, y, z`` and ``w2`` before ``w10``); names it does not use become
+            parameters it does not depend on.
+        ranges: default ``(low, high)`` per variable for sweeps and plots (a test function brings
+            its usual domain).
+
+    Raises:
+        ExpressionError: the text cannot be read (the message marks the spot with a caret).
+
+    Example:
+        >>> f = objective("x^2*sin(y)")
+        >>> f({"x": 1.0, "y": 0.0})
+        0.0
+    """
+    if isinstance(source, Objective):
+        return source
+    from .expr import Expression, parse
+    from .functions import TestFunction, lookup
+
+    if isinstance(source, str):
+        found = lookup(source)
+        source = found if found is not None else parse(source, variables=variables)
+    if isinstance(source, TestFunction):
+        if variables is not None and tuple(variables) != source.variables:
+            raise InputError(
+                f"{source.name} has the variables {', '.join(source.variables)}; "
+                "it cannot be renamed."
+            )
+        if ranges:
+            return from_expression(
+                source.expression, ranges={**source.ranges, **ranges}, label=source.name
+            )
+        return source.objective
+    if isinstance(source, Expression):
+        return from_expression(source, ranges=ranges)
+    raise ParameterError(
+        "objective() takes an expression, a test function name, a TestFunction, an Expression "
+        f"or an Objective; got {type(source).__name__}."
+    )
