@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 import gradscape as gs
+
+# Deterministic property tests: the same examples on every run and machine, no example database.
+settings.register_profile("gradscape", derandomize=True, database=None, print_blob=True)
+settings.load_profile("gradscape")
 
 
 def unscaled_line(n: int = 200, seed: int = 3) -> gs.Dataset:

@@ -14,6 +14,12 @@ __version__ = "0.1.0"
 _EXPORTS = {
     # core
     "Objective": "objectives",
+    "objective": "objectives",
+    # expressions and test functions
+    "parse": "expr",
+    "Expression": "expr",
+    "ExpressionError": "expr",
+    "TestFunction": "functions",
     "GradscapeError": "errors",
     "InputError": "errors",
     "DataError": "errors",
@@ -29,6 +35,11 @@ _EXPORTS = {
     "directional_derivative": "calculus",
     "gradient_check": "calculus",
     "GradientCheck": "calculus",
+    "derive": "calculus",
+    "Derivation": "calculus",
+    "taylor": "calculus",
+    "Taylor": "calculus",
+    "classify": "calculus",
     # data and the line
     "Dataset": "data",
     "synthetic_line": "data",
@@ -51,30 +62,42 @@ _EXPORTS = {
     "TourResult": "tour",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+_SUBMODULES = ("functions",)
+
+__all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
 if TYPE_CHECKING:  # pragma: no cover
+    from . import functions
     from .calculus import (
+        Derivation,
         GradientCheck,
+        Taylor,
+        classify,
+        derive,
         directional_derivative,
         gradient,
         gradient_check,
         hessian,
         hvp,
         partials,
+        taylor,
         value,
         value_and_gradient,
     )
     from .data import Dataset, load_csv, synthetic_line
     from .descent import DescentPlan, Trajectory, descend, max_stable_lr, plan_descent
     from .errors import DataError, GradscapeError, InputError, NumericalError, ParameterError
+    from .expr import Expression, ExpressionError, parse
+    from .functions import TestFunction
     from .models import closed_form, mse_objective, predict, sse_objective
-    from .objectives import Objective
+    from .objectives import Objective, objective
     from .sweep import Profile, Surface, profile, surface
     from .tour import TourResult, tour
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'gradscape' has no attribute {name!r}")

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .errors import GradscapeError
@@ -96,7 +97,353 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the summary as JSON to stdout instead of the story",
     )
     tour.set_defaults(run=_cmd_tour)
+
+    expr_help = (
+        "an expression such as 'x^2*sin(y)' (quote it), or a built-in function such as "
+        "himmelblau or rosenbrock:5 (see `gradscape functions`)"
+    )
+    derive = sub.add_parser(
+        "derive",
+        help="value, partial derivatives, gradient, Hessian and Taylor of any function",
+        description="Differentiate a function symbolically and by automatic differentiation, "
+        "check the gradient by finite differences, and classify the point.",
+    )
+    derive.add_argument("expr", metavar="EXPR", help=expr_help)
+    derive.add_argument(
+        "--at",
+        metavar="x=1,y=2",
+        action="append",
+        help="the point: a value for every variable (constants such as pi/2 allowed); "
+        "without it only the formulas are derived",
+    )
+    derive.add_argument("--out", metavar="DIR", help="also write derivation.npz and summary.json")
+    derive.add_argument("--json", action="store_true", help="print the results as JSON")
+    derive.set_defaults(run=_cmd_derive)
+
+    sweep = sub.add_parser(
+        "sweep",
+        help="a function over one variable (curve and derivative) or two (surface, contours)",
+        description="Evaluate a function over a range of one variable (its curve and derivative) "
+        "or a grid of two (3-D surface and contours with gradient arrows); other variables are "
+        "held fixed.",
+    )
+    sweep.add_argument("expr", metavar="EXPR", help=expr_help)
+    sweep.add_argument(
+        "--range",
+        metavar="x=-5:5",
+        action="append",
+        dest="ranges",
+        help="a variable to sweep and its range (once or twice; default: a built-in "
+        "function's domain)",
+    )
+    sweep.add_argument(
+        "--fix",
+        metavar="z=0",
+        action="append",
+        help="values for the variables not swept (default: a built-in function's minimum, else 0)",
+    )
+    sweep.add_argument(
+        "--points",
+        type=_positive_int,
+        help=f"grid points per axis (default {SWEEP_POINTS[1]} for a curve, "
+        f"{SWEEP_POINTS[2]} for a surface)",
+    )
+    sweep.add_argument(
+        "--out",
+        metavar="DIR",
+        default="gradscape-sweep",
+        help="folder for figures, sweep.npz, summary.json and report.html "
+        "(default: ./gradscape-sweep)",
+    )
+    sweep.add_argument("--json", action="store_true", help="print the summary as JSON")
+    sweep.set_defaults(run=_cmd_sweep)
+
+    functions = sub.add_parser(
+        "functions",
+        help="list the built-in test functions with their domains and published minima",
+        description="The standard test functions of optimisation, usable by name wherever an "
+        "expression is accepted.",
+    )
+    functions.add_argument("name", nargs="?", metavar="NAME", help="show only this one")
+    functions.add_argument("--json", action="store_true", help="print them as JSON")
+    functions.set_defaults(run=_cmd_functions)
     return parser
+
+
+#: Default sweep resolution per number of swept variables.
+SWEEP_POINTS = {1: 401, 2: 151}
+#: Largest sweep grid the CLI makes (points in all).
+MAX_GRID = 25_000_000
+_EXPR_VERBS = {"derive", "sweep"}
+
+
+def _split_top(text: str) -> list[str]:
+    """Split on commas that are not inside parentheses (so ``x=max(1,2)`` stays whole)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def _number(text: str, what: str) -> float:
+    from .expr import ExpressionError, constant
+
+    try:
+        return constant(text.strip())
+    except ExpressionError as exc:
+        raise ExpressionError(f"{what}: {exc.message}", exc.text, exc.start, exc.end) from None
+
+
+def _assignments(texts: Sequence[str] | None, flag: str) -> dict[str, float]:
+    """``["x=1,y=pi/2"]`` -> ``{"x": 1.0, "y": 1.5707963267948966}``."""
+    out: dict[str, float] = {}
+    for text in texts or []:
+        for part in _split_top(text):
+            name, sep, value = part.partition("=")
+            name = name.strip()
+            if not sep or not name or not value.strip():
+                raise GradscapeError(
+                    f"{flag} takes name=value pairs separated by commas, like {flag} x=1,y=2; "
+                    f"got {part.strip()!r}."
+                )
+            if name in out:
+                raise GradscapeError(f"{flag} gives {name} twice.")
+            out[name] = _number(value, f"{flag} {name}")
+    return out
+
+
+def _ranges(texts: Sequence[str] | None) -> dict[str, tuple[float, float]]:
+    """``["x=-5:5"]`` -> ``{"x": (-5.0, 5.0)}``."""
+    from .objectives import check_range
+
+    out: dict[str, tuple[float, float]] = {}
+    for text in texts or []:
+        name, sep, value = text.partition("=")
+        name = name.strip()
+        bounds = value.split(":")
+        if not sep or not name or len(bounds) != 2 or not all(b.strip() for b in bounds):
+            raise GradscapeError(
+                f"--range takes name=low:high, like --range x=-5:5; got {text.strip()!r}."
+            )
+        if name in out:
+            raise GradscapeError(f"--range gives {name} twice.")
+        lo, hi = (_number(b, f"--range {name}") for b in bounds)
+        out[name] = check_range(name, (lo, hi))
+    return out
+
+
+def _check_names(obj: Any, names: Sequence[str], flag: str) -> None:
+    unknown = [n for n in names if n not in obj.names]
+    if unknown:
+        raise GradscapeError(
+            f"{flag}: {', '.join(unknown)} {'is not a variable' if len(unknown) == 1 else 'are not variables'} "
+            f"of {obj.signature()}; its variables are {', '.join(obj.names)}."
+        )
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _print_sections(title: str, sections: Sequence[tuple[str, list[str]]]) -> None:
+    print(title + "\n")
+    for heading, lines in sections:
+        print(heading)
+        print("\n".join(f"   {line}" if line else "" for line in lines))
+        print()
+
+
+def _cmd_derive(args: argparse.Namespace) -> int:
+    from .calculus import derive
+    from .objectives import objective
+    from .story import derive_story
+
+    obj = objective(args.expr)
+    at = None
+    if args.at:
+        values = _assignments(args.at, "--at")
+        _check_names(obj, list(values), "--at")
+        missing = [n for n in obj.names if n not in values]
+        if missing:
+            example = ",".join(f"{n}={values.get(n, 0):g}" for n in obj.names)
+            raise GradscapeError(
+                f"--at needs a value for every variable of {obj.signature()}; missing "
+                f"{', '.join(missing)} (e.g. --at {example})."
+            )
+        at = values
+    result = derive(obj, at)
+    summary = result.summary()
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        result.save(out / "derivation.npz")
+        _write_json(out / "summary.json", summary)
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        _print_sections(f"gradscape derive — {obj.signature()}", derive_story(result))
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from .objectives import objective
+
+    obj = objective(args.expr)
+    ranges = _ranges(args.ranges)
+    fixed = _assignments(args.fix, "--fix")
+    _check_names(obj, list(ranges), "--range")
+    _check_names(obj, list(fixed), "--fix")
+    both = sorted(set(ranges) & set(fixed))
+    if both:
+        raise GradscapeError(
+            f"{', '.join(both)} is both swept (--range) and fixed (--fix); pick one."
+        )
+    if not ranges:
+        if not obj.ranges:
+            example = " ".join(f"--range {n}=-5:5" for n in obj.names[:2])
+            raise GradscapeError(f"Say what to sweep: {example}.")
+        ranges = {n: obj.ranges[n] for n in obj.names if n not in fixed and n in obj.ranges}
+        ranges = dict(list(ranges.items())[:2])
+        if not ranges:
+            raise GradscapeError("Every variable is fixed; give one or two with --range.")
+    if len(ranges) > 2:
+        raise GradscapeError(
+            f"A sweep shows one or two variables; got {len(ranges)} ({', '.join(ranges)}). "
+            "Hold the others with --fix."
+        )
+    points = args.points or SWEEP_POINTS[len(ranges)]
+    if points < 2:
+        raise GradscapeError("--points must be at least 2.")
+    if points ** len(ranges) > MAX_GRID:
+        raise GradscapeError(
+            f"--points {points} makes {points ** len(ranges):,} grid points; at most "
+            f"{MAX_GRID:,} (--points {int(MAX_GRID ** (1 / len(ranges)))} per axis)."
+        )
+    base = _held_point(obj, fixed)
+    base.update({n: (lo + hi) / 2 for n, (lo, hi) in ranges.items()})
+
+    from . import plot, report
+    from .errors import NumericalError
+    from .story import sweep_story
+    from .sweep import profile, surface
+
+    names = list(ranges)
+    with _progress("sweep") as progress:
+        if len(names) == 1:
+            result: Any = profile(
+                obj, names[0], at=base, range=ranges[names[0]], points=points, derivative=True
+            )
+        else:
+            result = surface(
+                obj, names[0], names[1], at=base, x_range=ranges[names[0]],
+                y_range=ranges[names[1]], points=points, progress=progress, gradient=True,
+            )  # fmt: skip
+    if result.undefined_fraction() == 1.0:
+        first = {**base, **{n: lo for n, (lo, _) in ranges.items()}}
+        why = obj.expression.explain(obj.vector(first)) if obj.expression is not None else None
+        where = ", ".join(f"{k}={v:g}" for k, v in first.items())
+        raise NumericalError(
+            f"{obj.signature()} is undefined everywhere on this grid"
+            + (f"; at {where}, {why}" if why else "")
+            + ". Choose other ranges."
+        )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    result.save(out / "sweep.npz")
+    if len(names) == 1:
+        figures = {"curve": plot.save(plot.curve(result), out / "curve.png")}
+        captions = [(figures["curve"], "The function and its derivative")]
+    else:
+        figures = {
+            "surface": plot.save(
+                plot.surface_3d(result, title=f"{result.label}"), out / "surface.png"
+            ),
+            "contours": plot.save(plot.contours(result), out / "contours.png"),
+        }
+        captions = [
+            (figures["surface"], "The surface"),
+            (figures["contours"], "Contours; arrows show the direction of the gradient (uphill)"),
+        ]
+    sections = sweep_story(result, obj.formula)
+    summary: dict[str, Any] = {
+        "function": obj.signature(),
+        "expression": obj.formula,
+        "variables": list(obj.names),
+        "ranges": {n: list(r) for n, r in ranges.items()},
+        "fixed": result.fixed,
+        "points": points,
+        **result.extremes(),
+        "undefined_fraction": result.undefined_fraction(),
+    }
+    if len(names) == 1:
+        summary["critical_points"] = [{names[0]: x, "kind": k} for x, k in result.critical_points()]
+    summary["files"] = sorted(
+        [p.name for p in figures.values()] + ["sweep.npz", "summary.json", "report.html"]
+    )
+    _write_json(out / "summary.json", summary)
+    report.write(
+        out / "report.html",
+        report.render(f"gradscape sweep: {obj.signature()}", sections, {sections[0][0]: captions}),
+    )
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        _print_sections(f"gradscape sweep — {obj.signature()}", sections)
+        print(f"files written to {out}/: " + ", ".join(summary["files"]))
+    undefined = result.undefined_fraction()
+    if undefined:
+        print(
+            f"gradscape: warning: {obj.signature()} is undefined on {undefined:.1%} of the grid "
+            "(left blank in the figures)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _held_point(obj: Any, fixed: dict[str, float]) -> dict[str, float]:
+    """Values for the variables not swept: given ones, else a built-in function's first
+    minimiser, else 0."""
+    from .functions import lookup
+
+    default = dict.fromkeys(obj.names, 0.0)
+    f = lookup(obj.label) if obj.expression is not None else None
+    if f is not None and f.minima and f.variables == obj.names:
+        default = f.minima_points()[0]
+    return {**default, **fixed}
+
+
+def _cmd_functions(args: argparse.Namespace) -> int:
+    from . import functions
+    from .story import functions_story
+
+    items = [functions.get(args.name)] if args.name else list(functions.ALL.values())
+    if args.json:
+        data = [
+            {
+                "name": f.name,
+                "formula": f.formula,
+                "variables": list(f.variables),
+                "any_dimension": f.family is not None,
+                "domain": {n: list(r) for n, r in f.ranges.items()},
+                "minimum": f.minimum,
+                "minima": f.minima_points(),
+                "published": f.published,
+                "critical": [
+                    {"point": dict(zip(f.variables, p, strict=True)), "kind": k}
+                    for p, k in f.critical
+                ],
+                "note": f.note,
+            }
+            for f in items
+        ]
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        print("\n".join(functions_story(items)))
+    return 0
 
 
 @contextmanager
@@ -184,9 +531,20 @@ def _cmd_tour(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shield_leading_minus(argv: list[str]) -> list[str]:
+    """``gradscape derive -x^2``: argparse would read ``-x^2`` as an option; a leading space
+    (which the expression parser skips) keeps it an argument."""
+    if not argv or argv[0] not in _EXPR_VERBS:
+        return argv
+    return [
+        f" {a}" if i and a.startswith("-") and len(a) > 1 and a[1] != "-" and a != "-h" else a
+        for i, a in enumerate(argv)
+    ]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_shield_leading_minus(list(sys.argv[1:] if argv is None else argv)))
     if getattr(args, "run", None) is None:
         parser.print_help()
         return EXIT_USAGE

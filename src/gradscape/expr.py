@@ -41,6 +41,14 @@ MAX_BITS = 1100
 CONSTANTS: dict[str, Any] = {"pi": sp.pi, "e": sp.E}
 
 
+def _evalf(expr: Any, prec: int) -> Any:
+    """``expr`` evaluated to ``prec`` bits (for the functions below, through their rewrites)."""
+    from mpmath.libmp import prec_to_dps
+
+    v = expr.evalf(prec_to_dps(prec))
+    return v if v.is_Number else None
+
+
 # -- functions SymPy lacks, with their derivatives ------------------------------------------------
 class sigmoid(sp.Function):
     r"""The logistic function :math:`\sigma(x) = 1 / (1 + e^{-x})`."""
@@ -59,7 +67,7 @@ class sigmoid(sp.Function):
         return 1 / (1 + sp.exp(-arg))
 
     def _eval_evalf(self, prec: int) -> Any:
-        return self.rewrite(sp.exp)._eval_evalf(prec)
+        return _evalf(1 / (1 + sp.exp(-self.args[0])), prec)
 
     def _eval_is_real(self) -> bool | None:
         return self.args[0].is_real  # type: ignore[no-any-return]
@@ -87,7 +95,7 @@ class softplus(sp.Function):
         return sp.log(1 + sp.exp(arg))
 
     def _eval_evalf(self, prec: int) -> Any:
-        return self.rewrite(sp.exp)._eval_evalf(prec)
+        return _evalf(sp.log(1 + sp.exp(self.args[0])), prec)
 
     def _eval_is_real(self) -> bool | None:
         return self.args[0].is_real  # type: ignore[no-any-return]
@@ -115,7 +123,7 @@ class relu(sp.Function):
         return sp.Max(0, arg)
 
     def _eval_evalf(self, prec: int) -> Any:
-        return sp.Max(0, self.args[0])._eval_evalf(prec)
+        return _evalf(sp.Max(0, self.args[0]), prec)
 
     def _eval_is_real(self) -> bool | None:
         return self.args[0].is_real  # type: ignore[no-any-return]
@@ -150,6 +158,7 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int | None]] = {
     "abs": (sp.Abs, 1, 1),
     "sign": (sp.sign, 1, 1),
     "heaviside": (sp.Heaviside, 1, 2),
+    "delta": (sp.DiracDelta, 1, 1),  # the derivative of a step: 0 away from 0
     "sigmoid": (sigmoid, 1, 1),
     "relu": (relu, 1, 1),
     "softplus": (softplus, 1, 1),
@@ -488,7 +497,10 @@ class _Parser:
             self.fail(
                 f"{name} takes {want} argument{'s' if lo != 1 else ''}; got {len(args)}", t, end
             )
-        result = builder(*args)
+        try:
+            result = builder(*args)
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            self.fail(f"cannot compute {name}(...): {exc}", t, end)
         if result.is_number:
             if result.has(sp.zoo, sp.nan, sp.oo, -sp.oo) or result.is_real is False:
                 arg = ", ".join(map(format_expr, args))
@@ -782,7 +794,14 @@ def parse(
                 f" got {', '.join(map(repr, variables))}."
             )
     p = _Parser(text, variables, symbols or {})
-    node = p.parse()
+    try:
+        node = p.parse()
+    except ExpressionError:
+        raise
+    except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:  # SymPy refused
+        raise ExpressionError(f"cannot build this expression: {exc}", text, 0, len(text)) from None
+    if node.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise ExpressionError("undefined: the expression divides by zero", text, 0, len(text))
     if variables is None:
         names = tuple(sorted(p.used, key=_natural_key))
     else:

@@ -6,7 +6,7 @@ Views only draw results; they compute no maths beyond what drawing needs (levels
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -67,29 +67,70 @@ def _log_levels(values: np.ndarray, n: int = 24) -> tuple[np.ndarray, np.ndarray
     return shifted + small, np.geomspace(small * 10, top + small, n)
 
 
+def _linear_or_log(values: np.ndarray) -> str:
+    """Log-spaced levels when most of the surface sits near its floor (steep walls, flat
+    valley: Rosenbrock, an error bowl); linear levels otherwise."""
+    finite = values[np.isfinite(values)]
+    lo, hi, mid = float(finite.min()), float(finite.max()), float(np.median(finite))
+    return "log" if hi > lo and (hi - lo) > 5 * max(mid - lo, np.finfo(float).tiny) else "linear"
+
+
 def contours(
-    surface: Surface, trajectory: Trajectory | None = None, best: dict[str, float] | None = None
+    surface: Surface,
+    trajectory: Trajectory | None = None,
+    best: dict[str, float] | None = None,
+    *,
+    scale: str = "auto",
+    arrows: bool = True,
+    title: str | None = None,
 ) -> Figure:
-    """Contours of the surface (log-spaced levels above its minimum) with the descent path."""
-    fig = _figure(6.4, 5.2)
-    ax = fig.add_subplot()
-    shifted, levels = _log_levels(surface.values)
+    """Contours of the surface with, where available, gradient arrows and a descent path.
+
+    Args:
+        scale: ``"log"`` (levels log-spaced above the minimum), ``"linear"`` or ``"auto"``.
+        arrows: draw the direction of ``∇f`` on a coarse grid when the surface has a gradient.
+    """
     import matplotlib.colors as mcolors
 
-    cs = ax.contourf(
-        surface.x,
-        surface.y,
-        shifted,
-        levels=levels,
-        norm=mcolors.LogNorm(),
-        cmap="viridis",
-        extend="both",
-    )
-    ax.contour(
-        surface.x, surface.y, shifted, levels=levels, colors="white", linewidths=0.3, alpha=0.6
-    )
-    bar = fig.colorbar(cs, ax=ax, ticks=levels[::4], format="%.3g")
-    bar.set_label(f"{surface.label.split('(')[0]} − grid minimum (log scale)")
+    fig = _figure(6.4, 5.2)
+    ax = fig.add_subplot()
+    values = np.where(np.isfinite(surface.values), surface.values, np.nan)
+    name = surface.label.split("(")[0]
+    if not np.isfinite(values).any():
+        ax.text(0.5, 0.5, "undefined everywhere on this grid", ha="center", transform=ax.transAxes)
+    else:
+        if scale == "auto":
+            scale = _linear_or_log(values)
+        if scale == "log":
+            z, levels = _log_levels(values)
+            norm: Any = mcolors.LogNorm()
+            bar_label = f"{name} − grid minimum (log scale)"
+        else:
+            z = values
+            lo, hi = np.nanmin(values), np.nanmax(values)
+            levels = np.linspace(lo, hi if hi > lo else lo + 1, 24)
+            norm, bar_label = None, name
+        cs = ax.contourf(
+            surface.x, surface.y, z, levels=levels, norm=norm, cmap="viridis", extend="both"
+        )
+        ax.contour(
+            surface.x, surface.y, z, levels=levels, colors="white", linewidths=0.3, alpha=0.6
+        )
+        bar = fig.colorbar(cs, ax=ax, ticks=levels[::4], format="%.3g")
+        bar.set_label(bar_label)
+    if arrows and surface.gradient is not None:
+        ky = max(1, surface.y.size // 18)
+        kx = max(1, surface.x.size // 18)
+        gx = surface.gradient[0][::ky, ::kx]
+        gy = surface.gradient[1][::ky, ::kx]
+        norm_g = np.hypot(gx, gy)
+        ok = np.isfinite(norm_g) & (norm_g > 0)
+        safe = np.where(ok, norm_g, 1.0)
+        mx, my = np.meshgrid(surface.x[::kx], surface.y[::ky])
+        ax.quiver(
+            mx[ok], my[ok], (gx / safe)[ok], (gy / safe)[ok], color="white", alpha=0.8,
+            angles="xy", pivot="mid", width=0.003, label="direction of ∇f (uphill)",
+        )  # fmt: skip
     if trajectory is not None:
         ix, iy = trajectory.names.index(surface.x_name), trajectory.names.index(surface.y_name)
         path = trajectory.params
@@ -110,19 +151,52 @@ def contours(
     ax.set_ylim(surface.y[0], surface.y[-1])
     ax.set_xlabel(surface.x_name)
     ax.set_ylabel(surface.y_name)
-    ax.set_title(f"{surface.label}: contours and descent path")
-    ax.legend(loc="upper right", fontsize=8)
+    if title is None:
+        title = f"{surface.label}: contours" + (" and descent path" if trajectory else "")
+    ax.set_title(title + _held(surface.fixed), fontsize=10)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
     return fig
 
 
-def surface_3d(surface: Surface, trajectory: Trajectory | None = None) -> Figure:
+def _held(fixed: dict[str, float]) -> str:
+    return f"\n({', '.join(f'{k} = {v:.4g}' for k, v in fixed.items())})" if fixed else ""
+
+
+def curve(profile: Profile) -> Figure:
+    """A 1-D function over its axis with its derivative below and the critical points marked."""
+    fig = _figure(6.4, 5.6)
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
+    name = profile.label.split("(")[0]
+    values = np.where(np.isfinite(profile.values), profile.values, np.nan)
+    top.plot(profile.axis, values, lw=2, label=f"{name}({profile.name})")
+    top.set_ylabel(name)
+    top.set_title(f"{profile.label} along {profile.name}" + _held(profile.fixed), fontsize=10)
+    if profile.derivative is not None:
+        d = np.where(np.isfinite(profile.derivative), profile.derivative, np.nan)
+        bottom.plot(profile.axis, d, lw=2, color="#ff7f0e")
+        bottom.axhline(0, color="grey", lw=0.8)
+        bottom.set_ylabel(f"d{name}/d{profile.name}")
+        for x, kind in profile.critical_points():
+            color = BEST_COLOR if kind == "minimum" else PATH_COLOR
+            for ax in (top, bottom):
+                ax.axvline(x, color=color, lw=0.8, ls=":")
+            bottom.plot(x, 0, "o", color=color, ms=5)
+    bottom.set_xlabel(profile.name)
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def surface_3d(
+    surface: Surface, trajectory: Trajectory | None = None, *, title: str | None = None
+) -> Figure:
     """The surface in 3-D with the descent path drawn on it."""
     fig = _figure(6.6, 5.4)
     ax = fig.add_subplot(projection="3d")
     mx, my = np.meshgrid(surface.x, surface.y)
-    ax.plot_surface(
-        mx, my, surface.values, cmap="viridis", alpha=0.75, linewidth=0, antialiased=True
-    )
+    z = np.where(np.isfinite(surface.values), surface.values, np.nan)
+    ax.plot_surface(mx, my, z, cmap="viridis", alpha=0.75, linewidth=0, antialiased=True)
     if trajectory is not None:
         ix, iy = trajectory.names.index(surface.x_name), trajectory.names.index(surface.y_name)
         p = trajectory.params
@@ -141,7 +215,9 @@ def surface_3d(surface: Surface, trajectory: Trajectory | None = None) -> Figure
     ax.set_xlabel(surface.x_name)
     ax.set_ylabel(surface.y_name)
     ax.set_zlabel(surface.label.split("(")[0])
-    ax.set_title(f"{surface.label}: the error surface")
+    ax.set_title(
+        (title or f"{surface.label}: the error surface") + _held(surface.fixed), fontsize=10
+    )
     ax.view_init(elev=32, azim=-130)
     return fig
 
@@ -189,7 +265,7 @@ def tour_figures(result: TourResult, out: str | Path) -> dict[str, Path]:
         ),
         "profiles": profiles(result.profiles),
         "surface": surface_3d(result.surface, t),
-        "contours": contours(result.surface, t, result.closed_form),
+        "contours": contours(result.surface, t, result.closed_form, scale="log"),
         "loss": loss_curve(t, result.stats.sse_min),
     }
     return {name: save(fig, out / f"{name}.png") for name, fig in figs.items()}

@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    from .calculus import Derivation
+    from .functions import TestFunction
+    from .sweep import Profile, Surface
     from .tour import TourResult
 
 Section = tuple[str, list[str]]
@@ -20,10 +23,18 @@ def _signed(v: float) -> str:
     return f"− {_g(abs(v))}" if v < 0 else f"+ {_g(v)}"
 
 
-def table(header: list[str], rows: list[list[str]]) -> list[str]:
-    """Right-aligned text table."""
+def table(header: list[str], rows: list[list[str]], align: str = "") -> list[str]:
+    """Text table; ``align`` has one ``l`` or ``r`` per column (default: all right)."""
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    fmt = lambda cells: "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True))  # noqa: E731
+    align = align or "r" * len(header)
+
+    def fmt(cells: list[str]) -> str:
+        parts = [
+            c.ljust(w) if a == "l" else c.rjust(w)
+            for c, w, a in zip(cells, widths, align, strict=True)
+        ]
+        return "  ".join(parts).rstrip()
+
     return [fmt(header), fmt(["─" * w for w in widths]), *(fmt(r) for r in rows)]
 
 
@@ -167,3 +178,153 @@ def tour_story(result: TourResult) -> list[Section]:
         )
     )
     return sections
+
+
+# -- derive -----------------------------------------------------------------------------------
+_KIND_TEXT = {
+    "minimum": "a local minimum: every Hessian eigenvalue is positive, f curves up in every "
+    "direction",
+    "maximum": "a local maximum: every Hessian eigenvalue is negative, f curves down in every "
+    "direction",
+    "saddle": "a saddle point: the Hessian has eigenvalues of both signs, f goes up along some "
+    "directions and down along {index}",
+    "degenerate": "degenerate: a Hessian eigenvalue is zero, so the second-derivative test cannot "
+    "decide (look at higher derivatives or nearby values)",
+}
+
+
+def _d(var: str, name: str = "f") -> str:
+    return f"∂{name}/∂{var}"
+
+
+def derive_story(d: Derivation) -> list[Section]:
+    """What ``gradscape derive`` prints: formulas, numbers, checks, Taylor and the kind of point."""
+    sections: list[Section] = []
+    names = d.variables
+    lines = [f"{d.label} = {d.formula}" if d.formula else d.label]
+    if d.partials:
+        lines += ["", "partial derivatives (symbolic):"]
+        lines += [f"  {_d(n)} = {d.partials[n]}" for n in names]
+    if d.hessian_formulas is not None:
+        lines += ["", "second partial derivatives (the Hessian):"]
+        for i, a in enumerate(names):
+            for j in range(i, len(names)):
+                b = names[j]
+                lhs = f"∂²f/∂{a}²" if i == j else f"∂²f/∂{a}∂{b}"
+                lines.append(f"  {lhs} = {d.hessian_formulas[i][j]}")
+    elif d.partials:
+        lines += ["", f"(the {len(names)}×{len(names)} symbolic Hessian is not written out)"]
+    sections.append(("The function and its derivatives", lines))
+    if d.point is None:
+        return sections
+
+    point = ", ".join(f"{k} = {_g(v)}" for k, v in d.point.items())
+    assert d.gradient is not None and d.fd_gradient is not None and d.hessian is not None
+    rows = []
+    for i, n in enumerate(names):
+        ad, fd = float(d.gradient[i]), float(d.fd_gradient[i])
+        err = abs(ad - fd) / max(abs(ad), abs(fd), 1e-300)
+        rows.append([_d(n), _g(ad, 12), _g(fd, 12), f"{err:.1e}" if ad != fd else "0"])
+    lines = [
+        f"f = {_g(d.value or 0.0, 12)}",
+        "",
+        *table(["", "autodiff", "finite differences", "rel. difference"], rows, "lrrr"),
+        "",
+        f"gradient check: relative error {d.fd_relative_error:.1e} (central differences; about "
+        "1e-8 or less is agreement for a smooth function)",
+        f"|∇f| = {_g(float(np.linalg.norm(d.gradient)))}",
+    ]
+    sections.append((f"At {point}", lines))
+
+    h = d.hessian
+    n = len(names)
+    lines = []
+    if n <= 8:
+        width = max(len(_g(v)) for v in h.ravel())
+        lines += ["H = "] + [
+            "  [ " + "  ".join(_g(v).rjust(width) for v in row) + " ]" for row in h
+        ]
+    else:
+        lines.append(f"H is {n}×{n} (see --json)")
+    eig = np.asarray(d.hessian_eigenvalues)
+    shown = ", ".join(_g(v) for v in eig[:8]) + (", …" if eig.size > 8 else "")
+    lines += ["", f"eigenvalues: {shown}"]
+    sections.append(("The Hessian at the point", lines))
+
+    sections.append(
+        (
+            "Taylor approximations around the point",
+            [f"first order:  f ≈ {d.taylor1}", f"second order: f ≈ {d.taylor2}"],
+        )
+    )
+    if d.critical:
+        text = _KIND_TEXT[str(d.kind)].format(
+            index=f"{d.index} direction{'s' if d.index != 1 else ''} (index {d.index})"
+        )
+        kind = [f"the gradient vanishes here: a critical point, {text}."]
+    else:
+        kind = [
+            "not a critical point: the gradient is not zero, so f changes here; it rises "
+            "fastest along ∇f and gradient descent steps along −∇f."
+        ]
+    sections.append(("What kind of point", kind))
+    return sections
+
+
+# -- sweep ------------------------------------------------------------------------------------
+def sweep_story(result: Profile | Surface, formula: str | None) -> list[Section]:
+    """What ``gradscape sweep`` prints: the grid, the extremes found on it and any undefined part."""
+    from .sweep import Profile
+
+    lines = [f"{result.label} = {formula}" if formula else result.label]
+    if isinstance(result, Profile):
+        lines.append(
+            f"{result.name} from {_g(result.axis[0])} to {_g(result.axis[-1])}, "
+            f"{result.axis.size} points"
+        )
+    else:
+        lines.append(
+            f"{result.x_name} from {_g(result.x[0])} to {_g(result.x[-1])} and {result.y_name} "
+            f"from {_g(result.y[0])} to {_g(result.y[-1])}: {result.x.size} × {result.y.size} grid"
+        )
+    if result.fixed:
+        lines.append("held at " + ", ".join(f"{k} = {_g(v)}" for k, v in result.fixed.items()))
+    ext = result.extremes()
+    lines.append("")
+    for key, word in (("min", "lowest"), ("max", "highest")):
+        e = ext[key]
+        if e is not None:
+            at = ", ".join(f"{k} = {_g(v)}" for k, v in e["point"].items())
+            lines.append(f"{word} on the grid: f = {_g(e['value'])} at {at}")
+    undefined = result.undefined_fraction()
+    if undefined:
+        lines.append(f"f is undefined (or infinite) on {undefined:.1%} of the grid: left blank.")
+    if isinstance(result, Profile) and result.derivative is not None:
+        crit = result.critical_points()
+        if crit:
+            lines += ["", f"where d{result.label.split('(')[0]}/d{result.name} changes sign:"]
+            lines += [f"  {result.name} ≈ {_g(x)}  ({kind})" for x, kind in crit]
+        else:
+            lines += ["", "the derivative keeps its sign: no critical point inside the range."]
+    return [("Sweep", lines)]
+
+
+# -- functions --------------------------------------------------------------------------------
+def functions_story(items: list[TestFunction]) -> list[str]:
+    """The built-in test functions, one block each."""
+    lines = []
+    for f in items:
+        dims = "any dimension (name:N)" if f.family else f"{f.dims}-D"
+        if len(set(f.domain)) == 1:
+            domain = f"[{_g(f.domain[0][0])}, {_g(f.domain[0][1])}] per variable"
+        else:
+            domain = " × ".join(f"[{_g(lo)}, {_g(hi)}]" for lo, hi in f.domain)
+        lines += [
+            f"{f.name}  ({dims})",
+            f"  f({', '.join(f.variables)}) = {f.formula}",
+            f"  domain: {domain}",
+            f"  minima: {f.published}",
+            f"  {f.note}",
+            "",
+        ]
+    return lines[:-1]

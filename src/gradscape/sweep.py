@@ -52,6 +52,31 @@ class Profile(Result):
             self.axis[int(np.nanargmin(np.where(np.isfinite(self.values), self.values, np.nan)))]
         )
 
+    def undefined_fraction(self) -> float:
+        """Share of the points where ``f`` is NaN or infinite."""
+        return float(np.mean(~np.isfinite(self.values)))
+
+    def extremes(self) -> dict[str, dict[str, Any]]:
+        """The lowest and highest finite points: ``{"min": {"point", "value"}, "max": ...}``."""
+        return _extremes(self.values, lambda i: {self.name: float(self.axis[i[0]])})
+
+    def critical_points(self) -> list[tuple[float, str]]:
+        """Where the derivative changes sign between grid points, located by linear
+        interpolation: ``[(x, "minimum" | "maximum"), ...]`` (needs ``derivative``)."""
+        if self.derivative is None:
+            raise InputError("This profile has no derivative; sweep it with derivative=True.")
+        d = self.derivative
+        out = []
+        for i in range(d.size - 1):
+            a, b = d[i], d[i + 1]
+            if not (np.isfinite(a) and np.isfinite(b)) or a == 0 or np.sign(a) == np.sign(b):
+                if a == 0 and i > 0 and np.isfinite(d[i - 1]) and np.sign(d[i - 1]) == -np.sign(b):
+                    out.append((float(self.axis[i]), "minimum" if b > 0 else "maximum"))
+                continue
+            x = self.axis[i] + (self.axis[i + 1] - self.axis[i]) * a / (a - b)
+            out.append((float(x), "minimum" if a < 0 else "maximum"))
+        return out
+
 
 @dataclass(frozen=True, eq=False)
 class Surface(Result):
@@ -84,6 +109,28 @@ class Surface(Result):
         masked = np.where(np.isfinite(self.values), self.values, np.inf)
         i, j = np.unravel_index(int(np.argmin(masked)), masked.shape)
         return {self.x_name: float(self.x[j]), self.y_name: float(self.y[i])}
+
+    def undefined_fraction(self) -> float:
+        """Share of the grid where ``f`` is NaN or infinite."""
+        return float(np.mean(~np.isfinite(self.values)))
+
+    def extremes(self) -> dict[str, dict[str, Any]]:
+        """The lowest and highest finite grid points: ``{"min": {"point", "value"}, "max": ...}``."""
+        return _extremes(
+            self.values,
+            lambda ij: {self.x_name: float(self.x[ij[1]]), self.y_name: float(self.y[ij[0]])},
+        )
+
+
+def _extremes(values: np.ndarray, where: Callable[[tuple[int, ...]], dict[str, float]]) -> Any:
+    finite = np.isfinite(values)
+    if not finite.any():
+        return {"min": None, "max": None}
+    out = {}
+    for key, fill, pick in (("min", np.inf, np.argmin), ("max", -np.inf, np.argmax)):
+        idx = np.unravel_index(int(pick(np.where(finite, values, fill))), values.shape)
+        out[key] = {"point": where(tuple(int(i) for i in idx)), "value": float(values[idx])}
+    return out
 
 
 def _axis(obj: Objective, name: str, rng: Any, points: int) -> np.ndarray:
