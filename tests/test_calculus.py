@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -133,3 +135,91 @@ def test_objective_validation() -> None:
         gs.Objective(lambda t: t[0], names=("a",), ranges={"a": (2, 1)})
     with pytest.raises(gs.ParameterError, match="unknown parameter 'b'"):
         gs.Objective(lambda t: t[0], names=("a",), ranges={"b": (0, 1)})
+
+
+# -- any function: derive, Taylor --------------------------------------------------------------
+def test_derive_against_closed_forms() -> None:
+    import sympy as sp
+
+    d = gs.derive("x^2*sin(y)", at={"x": 1.0, "y": 2.0})
+    s2, c2 = np.sin(2.0), np.cos(2.0)
+    assert d.value == pytest.approx(s2, rel=1e-15)
+    np.testing.assert_allclose(d.gradient, [2 * s2, c2], rtol=1e-14)
+    h = np.array([[2 * s2, 2 * c2], [2 * c2, -s2]])
+    np.testing.assert_allclose(d.hessian, h, rtol=1e-14)
+    np.testing.assert_allclose(d.hessian_eigenvalues, np.linalg.eigvalsh(h), rtol=1e-12)
+    np.testing.assert_allclose(d.fd_gradient, d.gradient, rtol=1e-8)
+    assert d.fd_relative_error < 1e-8
+    assert d.kind == "not critical" and not d.critical
+    x, y = sp.symbols("x y", real=True)
+    f = x**2 * sp.sin(y)
+    assert gs.parse(d.partials["x"]).sympy == sp.diff(f, x)
+    assert gs.parse(d.partials["y"]).sympy == sp.diff(f, y)
+    assert gs.parse(d.hessian_formulas[0][1]).sympy == sp.diff(f, x, y)
+    assert d.partials_latex == {
+        "x": r"2 x \sin{\left(y \right)}",
+        "y": r"x^{2} \cos{\left(y \right)}",
+    }
+
+
+def test_derive_without_a_point_gives_formulas_only() -> None:
+    d = gs.derive("exp(-x*y)")
+    assert d.partials == {"x": "-y*exp(-x*y)", "y": "-x*exp(-x*y)"}
+    assert d.value is None and d.gradient is None
+    assert "value" not in d.summary()
+
+
+def test_derive_on_a_plain_objective_has_no_formulas(sse: gs.Objective) -> None:
+    d = gs.derive(sse, {"m": 1.0, "c": 2.0})
+    assert d.partials is None and d.fd_relative_error < 1e-7 and d.kind == "not critical"
+
+
+def test_derivation_saves_and_loads(tmp_path: Path) -> None:
+    d = gs.derive("himmelblau", {"x": 3, "y": 2})
+    back = gs.Derivation.load(d.save(tmp_path / "d"))
+    assert back.kind == "minimum" and back.partials == d.partials
+    np.testing.assert_array_equal(back.hessian, d.hessian)
+    assert back.hessian_formulas == d.hessian_formulas
+
+
+def test_second_order_taylor_of_a_quadratic_is_exact() -> None:
+    obj = gs.objective("3*x^2 + 2*x*y - y^2 + x - 4*y + 7")
+    t = gs.taylor(obj, [0.5, -1.5])
+    rng = np.random.default_rng(0)
+    for p in rng.uniform(-3, 3, size=(5, 2)):
+        assert t(p) == pytest.approx(gs.value(obj, p), rel=1e-13, abs=1e-12)
+        assert t(p, order=1) != pytest.approx(gs.value(obj, p))
+    import sympy as sp
+
+    diff = gs.parse(t.formula(2)).sympy - obj.expression.sympy
+    assert all(abs(c) < 1e-12 for c in sp.Poly(diff.expand(), *obj.expression.symbols).coeffs())
+
+
+def test_taylor_errors_shrink_as_predicted() -> None:
+    obj = gs.objective("sin(x)*exp(y)")
+    a = np.array([0.3, 0.2])
+    t = gs.taylor(obj, a)
+    u = np.array([0.6, 0.8])
+    errs1, errs2 = [], []
+    for h in (1e-1, 1e-2):
+        f = gs.value(obj, a + h * u)
+        errs1.append(abs(f - t(a + h * u, order=1)))
+        errs2.append(abs(f - t(a + h * u, order=2)))
+    assert errs1[0] / errs1[1] == pytest.approx(100, rel=0.1)  # O(h^2)
+    assert errs2[0] / errs2[1] == pytest.approx(1000, rel=0.1)  # O(h^3)
+
+
+@pytest.mark.parametrize(
+    ("text", "at", "message"),
+    [
+        ("log(x)", {"x": -1}, r"value of f\(x\) is undefined at x=-1: log\(x\) needs a positive"),
+        ("1/x + y", {"x": 0, "y": 1}, r"is infinite at x=0, y=1: 1/x divides by zero"),
+        ("sqrt(x)", {"x": -4}, r"undefined at x=-4: sqrt\(x\) needs a non-negative argument"),
+        ("acos(x)", {"x": 2}, r"acos\(x\) needs an argument in \[-1, 1\] \(here 2\)"),
+        ("abs(x)^0.5", {"x": 0}, r"gradient of f\(x\) is infinite at x=0: .* not differentiable"),
+        ("exp(x)", {"x": 1000}, r"infinite at x=1000: exp\(x\) overflows"),
+    ],
+)
+def test_undefined_points_are_named(text: str, at: dict[str, float], message: str) -> None:
+    with pytest.raises(gs.NumericalError, match=message):
+        gs.derive(text, at)

@@ -98,3 +98,33 @@ def test_unknown_parameter_and_same_axes(sse: gs.Objective) -> None:
         gs.profile(sse, "w")
     with pytest.raises(gs.InputError, match="two different parameters"):
         gs.surface(sse, "m", "m")
+
+
+def test_profile_derivative_and_critical_points() -> None:
+    obj = gs.objective("x^3 - 3*x")
+    p = gs.profile(obj, "x", range=(-3, 3), points=301, derivative=True)
+    np.testing.assert_allclose(p.values, p.axis**3 - 3 * p.axis, atol=1e-12)
+    np.testing.assert_allclose(p.derivative, 3 * p.axis**2 - 3, atol=1e-12)
+    assert p.critical_points() == [(-1.0, "maximum"), (1.0, "minimum")]  # zeros on the grid
+    q = gs.profile(obj, "x", range=(-3, 3), points=100, derivative=True)  # zeros between points
+    (a, ka), (b, kb) = q.critical_points()
+    assert (ka, kb) == ("maximum", "minimum") and a == pytest.approx(-1, abs=1e-3)
+    assert b == pytest.approx(1, abs=1e-3)
+    with pytest.raises(gs.InputError, match="no derivative"):
+        gs.profile(obj, "x", range=(-1, 1)).critical_points()
+
+
+def test_surface_gradient_in_small_blocks_matches_closed_form() -> None:
+    obj = gs.objective("x^2*sin(y) + z", variables=("x", "y", "z"))
+    s = gs.surface(
+        obj, "y", "x", at={"z": 3.0}, x_range=(-2, 2), y_range=(-1, 1), points=(37, 23),
+        gradient=True, memory_limit=4096,
+    )  # fmt: skip
+    assert s.block_rows < 23
+    my, mx = np.meshgrid(s.x, s.y)  # columns are y, rows are x
+    np.testing.assert_allclose(s.values, mx**2 * np.sin(my) + 3, atol=1e-12)
+    np.testing.assert_allclose(s.gradient[0], mx**2 * np.cos(my), atol=1e-12)  # ∂f/∂y
+    np.testing.assert_allclose(s.gradient[1], 2 * mx * np.sin(my), atol=1e-12)  # ∂f/∂x
+    assert s.fixed == {"z": 3.0}
+    ext = s.extremes()
+    assert ext["min"]["value"] == pytest.approx(s.values.min())

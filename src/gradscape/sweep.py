@@ -65,16 +65,20 @@ class Profile(Result):
         interpolation: ``[(x, "minimum" | "maximum"), ...]`` (needs ``derivative``)."""
         if self.derivative is None:
             raise InputError("This profile has no derivative; sweep it with derivative=True.")
-        d = self.derivative
-        out = []
-        for i in range(d.size - 1):
-            a, b = d[i], d[i + 1]
-            if not (np.isfinite(a) and np.isfinite(b)) or a == 0 or np.sign(a) == np.sign(b):
-                if a == 0 and i > 0 and np.isfinite(d[i - 1]) and np.sign(d[i - 1]) == -np.sign(b):
-                    out.append((float(self.axis[i]), "minimum" if b > 0 else "maximum"))
-                continue
-            x = self.axis[i] + (self.axis[i + 1] - self.axis[i]) * a / (a - b)
-            out.append((float(x), "minimum" if a < 0 else "maximum"))
+        d, x = self.derivative, self.axis
+        out: list[tuple[float, str]] = []
+        last = None  # index of the last point with a finite, nonzero derivative
+        for j in range(d.size):
+            if not np.isfinite(d[j]):
+                last = None
+            elif d[j] != 0:
+                if last is not None and np.sign(d[last]) != np.sign(d[j]):
+                    if j == last + 1:  # crossing between two points: interpolate
+                        at = x[last] + (x[j] - x[last]) * d[last] / (d[last] - d[j])
+                    else:  # exact zeros in between: the middle of them
+                        at = (x[last + 1] + x[j - 1]) / 2
+                    out.append((float(at), "minimum" if d[last] < 0 else "maximum"))
+                last = j
         return out
 
 
@@ -148,20 +152,28 @@ def _axis(obj: Objective, name: str, rng: Any, points: int) -> np.ndarray:
     return np.linspace(lo, hi, int(points))
 
 
-def _base_point(obj: Objective, at: Params | None) -> np.ndarray:
-    if at is None:
-        missing = [n for n in obj.names if n not in obj.ranges]
-        if missing:
-            raise InputError(
-                f"Give the point to hold {', '.join(missing)} at (no default range to centre on)."
-            )
-        return np.array([sum(obj.ranges[n]) / 2 for n in obj.names])
-    if isinstance(at, Mapping):
-        # A partial mapping is fine: unnamed parameters sit at the centre of their range.
-        full = {n: (sum(obj.ranges[n]) / 2 if n in obj.ranges else None) for n in obj.names}
-        full.update(at)
-        return obj.vector({k: v for k, v in full.items() if v is not None})
-    return obj.vector(at)
+def _base_point(obj: Objective, at: Params | None, swept: tuple[str, ...]) -> np.ndarray:
+    """The full parameter vector the sweep passes through. Unnamed parameters sit at the centre
+    of their default range; swept ones need no value (they are overwritten)."""
+    if at is not None and not isinstance(at, Mapping):
+        return obj.vector(at)
+    given = dict(at or {})
+    full: dict[str, Any] = {}
+    missing = []
+    for n in obj.names:
+        if n in given:
+            full[n] = given[n]
+        elif n in swept:
+            full[n] = 0.0
+        elif n in obj.ranges:
+            full[n] = sum(obj.ranges[n]) / 2
+        else:
+            missing.append(n)
+    if missing:
+        raise InputError(
+            f"Give the point to hold {', '.join(missing)} at (no default range to centre on)."
+        )
+    return obj.vector({**given, **full})
 
 
 @with_x64
@@ -274,7 +286,7 @@ def profile(
         >>> p = gs.profile(gs.sse_objective(gs.synthetic_line()), "m", at={"m": 0, "c": 1})
     """
     axis = _axis(obj, name, range, points)
-    base = _base_point(obj, at)
+    base = _base_point(obj, at, (name,))
     values, _ = grid_values(
         obj, base, (obj.names.index(name), axis), memory_limit=memory_limit, gradient=derivative
     )
@@ -315,7 +327,7 @@ def surface(
     nx, ny = (points, points) if isinstance(points, int) else points
     xs = _axis(obj, x, x_range, nx)
     ys = _axis(obj, y, y_range, ny)
-    base = _base_point(obj, at)
+    base = _base_point(obj, at, (x, y))
     values, height = grid_values(
         obj,
         base,

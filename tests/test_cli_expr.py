@@ -1,0 +1,167 @@
+"""`gradscape derive`, `sweep` and `functions`: outputs against closed forms, errors as one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gradscape as gs
+from gradscape.cli import main
+
+
+def run_json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
+    assert main([*argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_derive_json(capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_json(["derive", "x^2*sin(y)", "--at", "x=1,y=2"], capsys)
+    s2, c2 = np.sin(2.0), np.cos(2.0)
+    assert out["value"] == pytest.approx(s2, rel=1e-15)
+    assert out["gradient"] == pytest.approx({"x": 2 * s2, "y": c2}, rel=1e-14)
+    assert out["partials"] == {"x": "2*x*sin(y)", "y": "x^2*cos(y)"}
+    assert out["partials_latex"]["y"] == r"x^{2} \cos{\left(y \right)}"
+    h = [[2 * s2, 2 * c2], [2 * c2, -s2]]
+    np.testing.assert_allclose(out["hessian"], h, rtol=1e-14)
+    np.testing.assert_allclose(out["hessian_eigenvalues"], np.linalg.eigvalsh(h), rtol=1e-12)
+    assert out["fd_gradient"] == pytest.approx(out["gradient"], rel=1e-8)
+    assert 0 <= out["fd_relative_error"] < 1e-8
+    assert out["kind"] == "not critical"
+    assert out["hessian_formulas"] == [["2*sin(y)", "2*x*cos(y)"], ["2*x*cos(y)", "-x^2*sin(y)"]]
+    assert out["taylor"]["first"] == "0.909297 + 1.81859*(x - 1) - 0.416147*(y - 2)"
+
+
+def test_derive_text_and_kinds(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["derive", "x^2 - y^2", "--at", "x=0,y=0"]) == 0
+    text = capsys.readouterr().out
+    assert "∂f/∂x = 2*x" in text and "a saddle point" in text and "(index 1)" in text
+    assert run_json(["derive", "-x^2-y^2", "--at", "x=0,y=0"], capsys)["kind"] == "maximum"
+    assert run_json(["derive", "monkey_saddle", "--at", "x=0,y=0"], capsys)["kind"] == "degenerate"
+    assert run_json(["derive", "himmelblau", "--at", "x=3,y=2"], capsys)["kind"] == "minimum"
+
+
+def test_derive_formulas_only_and_constants(capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_json(["derive", "sin(x)*y"], capsys)
+    assert out["partials"] == {"x": "y*cos(x)", "y": "sin(x)"} and "value" not in out
+    out = run_json(["derive", "sin(x)", "--at", "x=pi/2"], capsys)
+    assert out["value"] == 1.0 and abs(out["gradient"]["x"]) < 1e-16 and out["kind"] == "maximum"
+
+
+def test_derive_writes_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_json(["derive", "booth", "--at", "x=1,y=3", "--out", str(tmp_path)], capsys)
+    assert json.loads((tmp_path / "summary.json").read_text()) == out
+    d = gs.Derivation.load(tmp_path / "derivation.npz")
+    assert d.kind == "minimum" and d.value == 0.0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["derive", "x^2 +* y"], "expected a number, name or '(' but found '*'"),
+        (["derive", "x^2", "--at", "y=1"], "--at: y is not a variable of f(x); its variables are x"),
+        (["derive", "x*y", "--at", "x=1"], "--at needs a value for every variable of f(x, y); missing y"),
+        (["derive", "x", "--at", "x"], "--at takes name=value pairs"),
+        (["derive", "x", "--at", "x=1,x=2"], "--at gives x twice"),
+        (["derive", "x", "--at", "x=foo"], "--at x: unknown name 'foo'"),
+        (["derive", "log(x)", "--at", "x=-1"], "undefined at x=-1: log(x) needs a positive argument"),
+        (["derive", "1/x", "--at", "x=0"], "infinite at x=0: 1/x divides by zero"),
+        (["derive", "ackley", "--at", "x=0,y=0"], "gradient of ackley(x, y) is undefined"),
+        (["derive", "2+3"], "has no variables"),
+        (["derive", "rosenbrok"], "did you mean rosenbrock?"),
+        (["sweep", "x^2"], "Say what to sweep: --range x=-5:5"),
+        (["sweep", "x*y*z", "--range", "x=0:1", "--range", "y=0:1", "--range", "z=0:1"],
+         "A sweep shows one or two variables; got 3"),
+        (["sweep", "x^2", "--range", "x=5:-5"], "low < high; got 5:-5"),
+        (["sweep", "x^2", "--range", "x=1"], "--range takes name=low:high"),
+        (["sweep", "x^2", "--range", "q=0:1"], "--range: q is not a variable of f(x)"),
+        (["sweep", "x*y", "--range", "x=0:1", "--fix", "x=1"], "x is both swept (--range) and fixed"),
+        (["sweep", "log(x)", "--range", "x=-3:-1"], "undefined everywhere on this grid"),
+        (["sweep", "x*y", "--range", "x=0:1", "--range", "y=0:1", "--points", "9000"],
+         "at most 25,000,000"),
+        (["functions", "nosuch"], "unknown function 'nosuch'"),
+    ],
+)  # fmt: skip
+def test_errors_are_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    if argv[0] == "sweep":
+        argv = [*argv, "--out", str(tmp_path)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    first = err.splitlines()[0]
+    assert first.startswith("gradscape: error: ") and message in first, err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) in (1, 3)  # one line, or message + text + caret
+
+
+def test_caret_lines_point_at_the_spot(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["derive", "x + foo(2)"]) == 2
+    _, text, caret = capsys.readouterr().err.splitlines()
+    assert text == "  x + foo(2)" and caret == "      ^^^"
+
+
+def test_leading_minus_is_an_expression(capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_json(["derive", "-x^2", "--at", "x=-1"], capsys)
+    assert out["value"] == -1.0 and out["gradient"] == {"x": 2.0}
+
+
+def test_sweep_curve(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_json(["sweep", "x^3 - 3*x", "--range", "x=-3:3", "--points", "301", "--out",
+                    str(tmp_path)], capsys)  # fmt: skip
+    crit = out["critical_points"]
+    assert [c["kind"] for c in crit] == ["maximum", "minimum"]
+    assert [c["x"] for c in crit] == pytest.approx([-1.0, 1.0], abs=1e-3)
+    assert out["min"] == {"point": {"x": -3.0}, "value": -18.0}
+    p = gs.Profile.load(tmp_path / "sweep.npz")
+    np.testing.assert_allclose(p.derivative, 3 * p.axis**2 - 3, atol=1e-12)
+    assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert sorted(out["files"]) == ["curve.png", "report.html", "summary.json", "sweep.npz"]
+
+
+def test_sweep_surface_of_a_named_function(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = run_json(["sweep", "himmelblau", "--points", "101", "--out", str(tmp_path)], capsys)
+    assert out["ranges"] == {"x": [-5.0, 5.0], "y": [-5.0, 5.0]}
+    assert out["min"]["point"] == {"x": 3.0, "y": 2.0} and out["min"]["value"] == 0.0
+    s = gs.Surface.load(tmp_path / "sweep.npz")
+    mx, my = np.meshgrid(s.x, s.y)
+    gx = 4 * mx * (mx**2 + my - 11) + 2 * (mx + my**2 - 7)
+    gy = 2 * (mx**2 + my - 11) + 4 * my * (mx + my**2 - 7)
+    np.testing.assert_allclose(s.gradient[0], gx, atol=1e-9)
+    np.testing.assert_allclose(s.gradient[1], gy, atol=1e-9)
+    for name in ("surface.png", "contours.png", "report.html"):
+        assert (tmp_path / name).stat().st_size > 0
+
+
+def test_sweep_slice_of_three_variables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_json(["sweep", "x^2 + y^2 + z^2", "--range", "x=-1:1", "--range", "y=-1:1",
+                    "--fix", "z=2", "--points", "21", "--out", str(tmp_path)], capsys)  # fmt: skip
+    assert out["fixed"] == {"z": 2.0} and out["min"]["value"] == pytest.approx(4.0)
+
+
+def test_sweep_reports_undefined_regions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["sweep", "log(x*y)", "--range", "x=-1:1", "--range", "y=-1:1", "--points", "20"]
+    assert main([*argv, "--out", str(tmp_path), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["undefined_fraction"] == pytest.approx(0.5)
+    assert "undefined on 50.0% of the grid" in captured.err
+
+
+def test_functions_listing(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["functions"]) == 0
+    text = capsys.readouterr().out
+    for name in gs.functions.ALL:
+        assert f"\n{name}  (" in "\n" + text
+    data = run_json(["functions"], capsys)
+    byname = {d["name"]: d for d in data}
+    assert len(byname["himmelblau"]["minima"]) == 4
+    assert byname["six_hump_camel"]["minimum"] == pytest.approx(-1.0316, abs=1e-4)
+    assert byname["rosenbrock"]["any_dimension"] is True
+    (one,) = run_json(["functions", "rosenbrock:3"], capsys)
+    assert one["variables"] == ["x1", "x2", "x3"]
