@@ -135,6 +135,8 @@ def test_sweep_surface_of_a_named_function(
     np.testing.assert_allclose(s.gradient[1], gy, atol=1e-9)
     for name in ("surface.png", "contours.png", "report.html"):
         assert (tmp_path / name).stat().st_size > 0
+    html = (tmp_path / "report.html").read_text()
+    assert html.count("src='data:image/png;base64,") == 2 and "https://" not in html
 
 
 def test_sweep_slice_of_three_variables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -355,14 +355,17 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     result.save(out / "sweep.npz")
     if len(names) == 1:
-        figures = {"curve": plot.save(plot.curve(result), out / "curve.png")}
+        title = f"{obj.signature()} = {obj.formula}" if len(obj.formula or "") <= 60 else None
+        figures = {"curve": plot.save(plot.curve(result, title=title), out / "curve.png")}
         captions = [(figures["curve"], "The function and its derivative")]
     else:
         figures = {
             "surface": plot.save(
                 plot.surface_3d(result, title=f"{result.label}"), out / "surface.png"
             ),
-            "contours": plot.save(plot.contours(result), out / "contours.png"),
+            "contours": plot.save(
+                plot.contours(result, marks=_known_minima(obj, result)), out / "contours.png"
+            ),
         }
         captions = [
             (figures["surface"], "The surface"),
@@ -402,6 +405,23 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _known_minima(obj: Any, surface: Any) -> list[dict[str, float]]:
+    """A built-in function's published minima that lie in the plane and box of the surface."""
+    from .functions import lookup
+
+    f = lookup(obj.label) if obj.expression is not None else None
+    if f is None or f.variables != obj.names:
+        return []
+    inside = []
+    for p in f.minima_points():
+        if all(abs(p[k] - v) <= 1e-12 for k, v in surface.fixed.items()) and (
+            surface.x[0] <= p[surface.x_name] <= surface.x[-1]
+            and surface.y[0] <= p[surface.y_name] <= surface.y[-1]
+        ):
+            inside.append(p)
+    return inside
 
 
 def _held_point(obj: Any, fixed: dict[str, float]) -> dict[str, float]:

@@ -5,6 +5,7 @@ Views only draw results; they compute no maths beyond what drawing needs (levels
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,12 +84,15 @@ def contours(
     scale: str = "auto",
     arrows: bool = True,
     title: str | None = None,
+    marks: Sequence[dict[str, float]] = (),
+    marks_label: str = "global minimum",
 ) -> Figure:
     """Contours of the surface with, where available, gradient arrows and a descent path.
 
     Args:
         scale: ``"log"`` (levels log-spaced above the minimum), ``"linear"`` or ``"auto"``.
         arrows: draw the direction of ``∇f`` on a coarse grid when the surface has a gradient.
+        marks: points to mark with a star (e.g. a test function's published minima).
     """
     import matplotlib.colors as mcolors
 
@@ -147,6 +151,11 @@ def contours(
             mec="black",
             label="closed form",
         )
+    if marks:
+        ax.plot(
+            [m[surface.x_name] for m in marks], [m[surface.y_name] for m in marks], "*", ms=14,
+            color=BEST_COLOR, mec="black", ls="none", label=marks_label,
+        )  # fmt: skip
     ax.set_xlim(surface.x[0], surface.x[-1])
     ax.set_ylim(surface.y[0], surface.y[-1])
     ax.set_xlabel(surface.x_name)
@@ -163,7 +172,7 @@ def _held(fixed: dict[str, float]) -> str:
     return f"\n({', '.join(f'{k} = {v:.4g}' for k, v in fixed.items())})" if fixed else ""
 
 
-def curve(profile: Profile) -> Figure:
+def curve(profile: Profile, *, title: str | None = None) -> Figure:
     """A 1-D function over its axis with its derivative below and the critical points marked."""
     fig = _figure(6.4, 5.6)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
@@ -171,7 +180,8 @@ def curve(profile: Profile) -> Figure:
     values = np.where(np.isfinite(profile.values), profile.values, np.nan)
     top.plot(profile.axis, values, lw=2, label=f"{name}({profile.name})")
     top.set_ylabel(name)
-    top.set_title(f"{profile.label} along {profile.name}" + _held(profile.fixed), fontsize=10)
+    title = title or f"{profile.label} along {profile.name}"
+    top.set_title(title + _held(profile.fixed), fontsize=10)
     if profile.derivative is not None:
         d = np.where(np.isfinite(profile.derivative), profile.derivative, np.nan)
         bottom.plot(profile.axis, d, lw=2, color="#ff7f0e")
