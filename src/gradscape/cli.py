@@ -360,9 +360,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         captions = [(figures["curve"], "The function and its derivative")]
     else:
         figures = {
-            "surface": plot.save(
-                plot.surface_3d(result, title=f"{result.label}"), out / "surface.png"
-            ),
+            "surface": plot.save(plot.surface_3d(result, title=result.label), out / "surface.png"),
             "contours": plot.save(
                 plot.contours(result, marks=_known_minima(obj, result)), out / "contours.png"
             ),

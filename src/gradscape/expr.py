@@ -57,11 +57,8 @@ class sigmoid(sp.Function):
         s = sigmoid(self.args[0])
         return s * (1 - s)
 
-    @classmethod
-    def eval(cls, arg: Any) -> Any:
-        if arg.is_zero:
-            return sp.Rational(1, 2)
-        return None
+    # SymPy's hook for automatic evaluation: sigmoid(0) = 1/2.
+    eval = classmethod(lambda cls, arg: sp.Rational(1, 2) if arg.is_zero else None)
 
     def _eval_rewrite_as_exp(self, arg: Any, **kwargs: Any) -> Any:
         return 1 / (1 + sp.exp(-arg))
@@ -85,11 +82,8 @@ class softplus(sp.Function):
     def fdiff(self, argindex: int = 1) -> Any:
         return sigmoid(self.args[0])
 
-    @classmethod
-    def eval(cls, arg: Any) -> Any:
-        if arg.is_zero:
-            return sp.log(2)
-        return None
+    # SymPy's hook for automatic evaluation: softplus(0) = log(2).
+    eval = classmethod(lambda cls, arg: sp.log(2) if arg.is_zero else None)
 
     def _eval_rewrite_as_exp(self, arg: Any, **kwargs: Any) -> Any:
         return sp.log(1 + sp.exp(arg))
@@ -111,13 +105,10 @@ class relu(sp.Function):
     def fdiff(self, argindex: int = 1) -> Any:
         return sp.Heaviside(self.args[0], 0)
 
-    @classmethod
-    def eval(cls, arg: Any) -> Any:
-        if arg.is_nonnegative:
-            return arg
-        if arg.is_nonpositive:
-            return sp.S.Zero
-        return None
+    # SymPy's hook for automatic evaluation: relu(u) = u where u >= 0 is known, 0 where u <= 0.
+    eval = classmethod(
+        lambda cls, arg: arg if arg.is_nonnegative else sp.S.Zero if arg.is_nonpositive else None
+    )
 
     def _eval_rewrite_as_Max(self, arg: Any, **kwargs: Any) -> Any:
         return sp.Max(0, arg)
@@ -213,14 +204,15 @@ class ExpressionError(InputError):
 
 
 # -- tokens ---------------------------------------------------------------------------------------
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _TOKEN = re.compile(
     r"(?P<ws>\s+)"
     r"|(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
-    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    rf"|(?P<name>{_IDENT})"
     r"|(?P<op>\*\*|[-+*/^(),])",
     re.ASCII,
 )
-_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
+_NAME_RE = re.compile(_IDENT, re.ASCII)
 # Characters our own output and typeset text use, read as their ASCII twins (same length).
 _TWINS = str.maketrans({"−": "-", "·": "*", "×": "*", "⋅": "*"})
 
@@ -390,7 +382,6 @@ class _Parser:
         base = self.atom()
         if self.tok.text not in ("^", "**"):
             return base
-        op = self.tok
         self.i += 1
         self.enter()
         exponent = self.unary()
@@ -405,7 +396,6 @@ class _Parser:
                 self.fail(_TOO_LARGE, first, end)
             if abs(float(exponent)) * _bits(base) > MAX_BITS:  # exact result too long: float
                 base = sp.Float(base)
-        del op
         result = sp.Pow(base, exponent)
         return self.check_constant(result, first, end) if result.is_number else result
 
