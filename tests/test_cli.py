@@ -151,7 +151,8 @@ def test_import_and_help_stay_light() -> None:
     code = (
         "import sys, gradscape, gradscape.cli\n"
         "gradscape.cli.build_parser().format_help()\n"
-        "heavy = [m for m in ('jax', 'matplotlib', 'rich') if m in sys.modules]\n"
+        "import gradscape.functions\n"
+        "heavy = [m for m in ('jax', 'matplotlib', 'rich', 'sympy') if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
     proc = subprocess.run(

@@ -173,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
 #: Default sweep resolution per number of swept variables.
 SWEEP_POINTS = {1: 401, 2: 151}
 #: Largest sweep grid the CLI makes (points in all).
-MAX_GRID = 25_000_000
+MAX_GRID = 16_000_000
 _EXPR_VERBS = {"derive", "sweep"}
 
 

@@ -193,6 +193,14 @@ _KIND_TEXT = {
 }
 
 
+_A_KIND = {
+    "minimum": "a minimum",
+    "maximum": "a maximum",
+    "saddle": "a saddle point",
+    "degenerate": "a degenerate point",
+}
+
+
 def _d(var: str, name: str = "f") -> str:
     return f"∂{name}/∂{var}"
 
@@ -267,6 +275,16 @@ def derive_story(d: Derivation) -> list[Section]:
             "not a critical point: the gradient is not zero, so f changes here; it rises "
             "fastest along ∇f and gradient descent steps along −∇f."
         ]
+        from .calculus import classify, is_critical
+
+        point_arr = np.array(list(d.point.values()))
+        if is_critical(d.gradient, d.hessian, point_arr, rtol=1e-3):
+            near, _ = classify(d.hessian_eigenvalues)
+            kind.append(
+                f"The gradient is small, though (|∇f| = {_g(float(np.linalg.norm(d.gradient)), 3)}):"
+                f" this is close to a critical point, and the Hessian here is that of {_A_KIND[near]}"
+                " (give the point to more digits to decide)."
+            )
     sections.append(("What kind of point", kind))
     return sections
 
