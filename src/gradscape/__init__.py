@@ -18,7 +18,7 @@ _EXPORTS = {
     # expressions and test functions
     "parse": "expr",
     "Expression": "expr",
-    "ExpressionError": "expr",
+    "ExpressionError": "errors",
     "TestFunction": "functions",
     "GradscapeError": "errors",
     "InputError": "errors",
@@ -86,8 +86,15 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .data import Dataset, load_csv, synthetic_line
     from .descent import DescentPlan, Trajectory, descend, max_stable_lr, plan_descent
-    from .errors import DataError, GradscapeError, InputError, NumericalError, ParameterError
-    from .expr import Expression, ExpressionError, parse
+    from .errors import (
+        DataError,
+        ExpressionError,
+        GradscapeError,
+        InputError,
+        NumericalError,
+        ParameterError,
+    )
+    from .expr import Expression, parse
     from .functions import TestFunction
     from .models import closed_form, mse_objective, predict, sse_objective
     from .objectives import Objective, objective

@@ -26,3 +26,34 @@ class ParameterError(GradscapeError, TypeError):
 
 class NumericalError(GradscapeError, ValueError):
     """A computation produced NaN or infinity where a finite number was needed."""
+
+
+class ExpressionError(InputError):
+    """An expression cannot be read: the message, then the text with a caret under the spot.
+
+    Attributes:
+        message: what is wrong, one line.
+        text: the expression as given.
+        start, end: the span of ``text`` the caret marks.
+    """
+
+    def __init__(self, message: str, text: str = "", start: int = 0, end: int | None = None):
+        self.message = message
+        self.text = text
+        self.start = max(0, min(start, len(text)))
+        self.end = max(self.start + 1, end if end is not None else self.start + 1)
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        if not self.text.strip():
+            return self.message
+        line = self.text.replace("\n", " ").replace("\t", " ").replace("\r", " ")
+        lo, hi = 0, len(line)
+        width = 70
+        if hi > width:  # show a window around the spot
+            lo = max(0, min(self.start - width // 2, hi - width))
+            hi = min(hi, lo + width)
+        shown = ("…" if lo > 0 else "") + line[lo:hi] + ("…" if hi < len(line) else "")
+        pad = self.start - lo + (1 if lo > 0 else 0)
+        marks = max(1, min(self.end, hi + 1) - self.start)
+        return f"{self.message}\n  {shown}\n  {' ' * pad}{'^' * marks}"

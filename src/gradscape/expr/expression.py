@@ -1,0 +1,228 @@
+"""A parsed expression, and SymPy to JAX: the tree walked once per trace into a JAX function."""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property, reduce
+from typing import Any
+
+import sympy as sp
+
+from ..errors import ExpressionError, InputError
+from .language import DOMAINS, format_expr, latex, relu, sigmoid, softplus
+
+
+# -- SymPy to JAX ---------------------------------------------------------------------------------
+def _jax_functions() -> dict[Any, Callable[..., Any]]:
+    import jax
+    import jax.numpy as jnp
+
+    def heaviside(x: Any, h0: Any = 0.5) -> Any:
+        return jnp.where(x > 0, 1.0, jnp.where(x < 0, 0.0, h0))
+
+    def dirac(x: Any) -> Any:
+        return jnp.where(x == 0, jnp.inf, 0.0)
+
+    return {
+        sp.sin: jnp.sin,
+        sp.cos: jnp.cos,
+        sp.tan: jnp.tan,
+        sp.asin: jnp.arcsin,
+        sp.acos: jnp.arccos,
+        sp.atan: jnp.arctan,
+        sp.sinh: jnp.sinh,
+        sp.cosh: jnp.cosh,
+        sp.tanh: jnp.tanh,
+        sp.asinh: jnp.arcsinh,
+        sp.acosh: jnp.arccosh,
+        sp.atanh: jnp.arctanh,
+        sp.exp: jnp.exp,
+        sp.log: jnp.log,
+        sp.Abs: jnp.abs,
+        sp.sign: jnp.sign,
+        sp.Heaviside: heaviside,
+        sp.DiracDelta: dirac,
+        sigmoid: jax.nn.sigmoid,
+        relu: jax.nn.relu,
+        softplus: jax.nn.softplus,
+        sp.Min: lambda *a: reduce(jnp.minimum, a),
+        sp.Max: lambda *a: reduce(jnp.maximum, a),
+    }
+
+
+def to_jax(
+    expr: Any, symbols: tuple[Any, ...], *, memo: dict[Any, Any] | None = None
+) -> Callable[[Any], Any]:
+    """Compile a SymPy expression into ``fn(theta)`` with ``theta[i]`` standing for ``symbols[i]``.
+
+    The tree is walked once per trace (shared subexpressions once), so ``jax.jit`` of the result
+    costs one trace; integer powers use ``lax.integer_pow`` (exact for negative bases).
+
+    Args:
+        memo: if given, filled with the value of every subexpression (for diagnostics).
+    """
+    import jax.numpy as jnp
+    from jax import lax
+
+    table = _jax_functions()
+    index = {s: i for i, s in enumerate(symbols)}
+
+    def fn(theta: Any) -> Any:
+        memo_: dict[Any, Any] = {} if memo is None else memo
+
+        def ev(e: Any) -> Any:
+            hit = memo_.get(e)
+            if hit is not None:
+                return hit
+            if e.is_Symbol:
+                if e not in index:
+                    raise ExpressionError(f"no value for variable {e.name!r}")
+                r = theta[index[e]]
+            elif e.is_Number or e.is_NumberSymbol:
+                r = float(e)
+            elif e.is_Add:
+                r = reduce(operator.add, map(ev, e.args))
+            elif e.is_Mul:
+                r = reduce(operator.mul, map(ev, e.args))
+            elif e.is_Pow:
+                b, x = e.args
+                if x.is_Integer and abs(int(x)) < 2**31:
+                    r = lax.integer_pow(jnp.asarray(ev(b), dtype=theta.dtype), int(x))
+                elif x == sp.S.Half:
+                    r = jnp.sqrt(ev(b))
+                else:
+                    r = jnp.power(ev(b), ev(x))
+            elif e.func in table:
+                r = table[e.func](*map(ev, e.args))
+            else:
+                raise ExpressionError(f"cannot compute {format_expr(e)} numerically")
+            memo_[e] = r
+            return r
+
+        return ev(expr)
+
+    return fn
+
+
+# -- the parsed expression ------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class Expression:
+    """A parsed expression: the text, its SymPy form and its variables in natural order.
+
+    Build one with :func:`parse`. ``str(e)`` prints the formula in the expression language.
+    """
+
+    text: str
+    sympy: Any
+    variables: tuple[str, ...]
+    symbols: tuple[Any, ...]
+
+    def __str__(self) -> str:
+        return format_expr(self.sympy)
+
+    def latex(self) -> str:
+        """The formula as LaTeX."""
+        return latex(self.sympy)
+
+    def diff(self, *names: str) -> Any:
+        """The (repeated) partial derivative with respect to ``names``, as SymPy."""
+        syms = [self.symbol(n) for n in names]
+        return sp.diff(self.sympy, *syms)
+
+    def symbol(self, name: str) -> Any:
+        if name not in self.variables:
+            raise InputError(
+                f"{name!r} is not a variable of {self}; the variables are "
+                f"{', '.join(self.variables)}."
+            )
+        return self.symbols[self.variables.index(name)]
+
+    @cached_property
+    def partials(self) -> dict[str, Any]:
+        """``{name: ∂f/∂name}`` as SymPy expressions."""
+        return {
+            n: sp.diff(self.sympy, s) for n, s in zip(self.variables, self.symbols, strict=True)
+        }
+
+    @cached_property
+    def hessian(self) -> tuple[tuple[Any, ...], ...]:
+        """The symbolic Hessian, rows in ``variables`` order (computed once per pair)."""
+        n = len(self.symbols)
+        first = list(self.partials.values())
+        h: list[list[Any]] = [[None] * n for _ in range(n)]
+        for i in range(n):
+            for j in range(i, n):
+                h[i][j] = h[j][i] = sp.diff(first[i], self.symbols[j])
+        return tuple(tuple(row) for row in h)
+
+    def function(self) -> Callable[[Any], Any]:
+        """The JAX function ``fn(theta)`` with ``theta`` in ``variables`` order."""
+        return to_jax(self.sympy, self.symbols)
+
+    def explain(self, theta: Any, *, derivative: bool = False) -> str | None:
+        """Name the innermost part of the expression that is undefined at ``theta``, if any.
+
+        Args:
+            derivative: also look for parts that are defined but not differentiable there
+                (``sqrt(u)`` where ``u = 0``, ``asin(u)`` where ``u = ±1``).
+
+        Returns:
+            A phrase such as ``"log(x) needs a positive argument (here -1)"``, or ``None``.
+        """
+        try:
+            return self._explain(theta, derivative)
+        except Exception:
+            return None
+
+    def _explain(self, theta: Any, derivative: bool) -> str | None:
+        import numpy as np
+
+        from .._x64 import x64
+
+        values: dict[Any, Any] = {}
+        with x64():
+            to_jax(self.sympy, self.symbols, memo=values)(np.asarray(theta, dtype=np.float64))
+
+        def val(a: Any) -> float:
+            return float(values[a]) if a in values else float(a) if a.is_number else math.nan
+
+        nodes = [n for n in sp.postorder_traversal(self.sympy) if not n.is_Atom and n in values]
+        for node in nodes:
+            if np.isfinite(values[node]):
+                continue
+            args = [val(a) for a in node.args]
+            if not all(math.isfinite(a) for a in args):
+                continue
+            shown = ", ".join(f"{a:g}" for a in args)
+            text = format_expr(node)
+            if node.is_Pow:
+                b, x = args
+                if b == 0 and x < 0:
+                    return f"{text} divides by zero"
+                if b < 0 and x == 0.5:
+                    return f"{text} needs a non-negative argument (here {b:g})"
+                if b < 0:
+                    return f"{text} takes a fractional power of a negative number ({b:g})"
+                return f"{text} overflows"
+            why = DOMAINS.get(node.func)
+            if why is not None:
+                return f"{text} needs {why} (here {shown})"
+            if np.isnan(values[node]):
+                return f"{text} is undefined for argument {shown}"
+            return f"{text} overflows (argument {shown})"
+        if not derivative:
+            return None
+        for node in nodes:
+            args = [val(a) for a in node.args]
+            if node.is_Pow and args[0] == 0 and not (node.exp.is_Integer and node.exp > 0):
+                return (
+                    f"{format_expr(node)} is not differentiable where {format_expr(node.base)} = 0"
+                )
+            if node.func in (sp.asin, sp.acos, sp.atanh) and abs(args[0]) == 1:
+                return f"{format_expr(node)} is not differentiable where its argument is ±1"
+            if node.func is sp.acosh and args[0] == 1:
+                return f"{format_expr(node)} is not differentiable where its argument is 1"
+        return None
