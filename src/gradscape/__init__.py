@@ -59,6 +59,12 @@ _EXPORTS = {
     "Trajectory": "descent",
     "DescentPlan": "descent",
     "tour": "tour",
+    "optimizer": "optimizers",
+    "Optimizer": "optimizers",
+    "minimize": "runs",
+    "minimize_many": "runs",
+    "Run": "runs",
+    "Batch": "runs",
     "TourResult": "tour",
 }
 
@@ -98,6 +104,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .functions import TestFunction
     from .models import closed_form, mse_objective, predict, sse_objective
     from .objectives import Objective, objective
+    from .optimizers import Optimizer, optimizer
+    from .runs import Batch, Run, minimize, minimize_many
     from .sweep import Profile, Surface, profile, surface
     from .tour import TourResult, tour
 

@@ -1,0 +1,176 @@
+"""The optimizer family and the run engine: convergence against known minima, Newton's one step,
+stop reasons, many starts at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gradscape as gs
+from gradscape.optimizers import NAMES, optimizer
+from gradscape.runs import Batch, Run, minimize, minimize_many
+
+QUADRATIC = "3*x^2 + 2*x*y + 2*y^2 - x + y"  # H = [[6, 2], [2, 4]], minimum at H⁻¹(1, -1)
+Q_MIN = np.linalg.solve([[6.0, 2.0], [2.0, 4.0]], [1.0, -1.0])
+
+# settings under which each method converges on Rosenbrock from (-1.2, 1) within the budget
+ROSENBROCK = {
+    "gd": dict(max_steps=60000, gtol=1e-5),
+    "momentum": dict(max_steps=20000),
+    "nesterov": dict(max_steps=20000),
+    "adagrad": dict(lr=0.5, max_steps=60000, gtol=1e-5),
+    # constant-lr RMSprop steps like sign(g) near a minimum; a large eps makes it a gradient step
+    "rmsprop": dict(lr=1e-3, eps=1.0, max_steps=60000, gtol=1e-5),
+    "adam": dict(lr=0.01, max_steps=20000),
+    "adamw": dict(lr=0.01, weight_decay=0.0, max_steps=20000),
+    "newton": dict(max_steps=100),
+    "lbfgs": dict(max_steps=200),
+}
+
+
+def test_all_named_optimizers_are_covered() -> None:
+    assert set(ROSENBROCK) == set(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_converges_on_a_convex_quadratic(name: str) -> None:
+    obj = gs.objective(QUADRATIC)
+    kw = {
+        "adagrad": dict(lr=0.5),
+        "rmsprop": dict(lr=1e-3, eps=1e-2),
+        "adamw": dict(weight_decay=0.0),
+    }
+    r = minimize(obj, [1.0, 1.0], name, max_steps=50000, gtol=1e-6, **kw.get(name, {}))
+    assert r.stop_reason == "converged", r.message
+    np.testing.assert_allclose(r.params[-1], Q_MIN, atol=1e-5)
+    assert r.best_value <= r.values[0]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_converges_on_rosenbrock(name: str) -> None:
+    kw = dict(ROSENBROCK[name])
+    gtol = kw.pop("gtol", 1e-6)
+    r = minimize(gs.objective("rosenbrock"), {"x": -1.2, "y": 1.0}, name, gtol=gtol, **kw)
+    assert r.stop_reason == "converged", r.message
+    np.testing.assert_allclose(r.params[-1], [1.0, 1.0], atol=2e-3)
+    assert r.params.shape == (r.n_steps + 1, 2) and r.step_sizes.shape == (r.n_steps,)
+    assert r.grad_norms[-1] <= gtol and np.all(np.isfinite(r.values))
+
+
+def test_newton_solves_a_quadratic_in_one_step() -> None:
+    r = minimize(gs.objective(QUADRATIC), [5.0, -7.0], "newton")
+    assert r.n_steps == 1 and r.stop_reason == "converged"
+    np.testing.assert_allclose(r.params[1], Q_MIN, rtol=1e-14)
+
+
+def test_newton_goes_downhill_at_a_saddle_and_a_maximum() -> None:
+    r = minimize(gs.objective("x^2 - y^2 + y^4"), [0.5, 0.01], "newton", max_steps=100)
+    assert r.converged and abs(abs(r.params[-1][1]) - np.sqrt(0.5)) < 1e-8  # not the saddle
+    assert np.all(np.diff(r.values) <= 1e-12)
+    r = minimize(gs.objective("-x^2 + x^4"), [0.01], "newton", max_steps=100)
+    assert r.converged and abs(abs(r.params[-1][0]) - np.sqrt(0.5)) < 1e-8
+
+
+def test_scalar_vector_and_dict_parameters() -> None:
+    import jax.numpy as jnp
+
+    scalar = gs.Objective(lambda t: (t[0] - 2.0) ** 2, names=("w",))
+    assert minimize(scalar, 5.0, "adam", lr=0.1, max_steps=5000, gtol=1e-7).final_params[
+        "w"
+    ] == pytest.approx(2.0, abs=1e-6)
+    vector = gs.Objective.from_pytree(lambda w: jnp.sum((w - jnp.arange(3.0)) ** 2), jnp.zeros(3))
+    r = minimize(vector, np.zeros(3), "momentum", max_steps=5000)
+    np.testing.assert_allclose(r.params[-1], [0, 1, 2], atol=1e-7)
+    tree = gs.Objective.from_pytree(
+        lambda p: (p["m"] - 1.0) ** 2 + 10 * (p["c"] + 2.0) ** 2, {"m": 0.0, "c": 0.0}
+    )
+    r = minimize(tree, {"m": 0.0, "c": 0.0}, "lbfgs")
+    assert r.final_params == pytest.approx({"c": -2.0, "m": 1.0}, abs=1e-6)
+
+
+def test_transformations_also_work_eagerly_and_custom_ones_plug_in() -> None:
+    import jax.numpy as jnp
+    import optax
+
+    f = lambda t: jnp.sum((t - 1.0) ** 2)  # noqa: E731
+    for name in NAMES:
+        tx = optimizer(name, lr=0.1).transformation()
+        theta = jnp.zeros(2)
+        state = tx.init(theta)
+        for _ in range(3):  # plain Python, no jit
+            v, g = f(theta), 2 * (theta - 1.0)
+            updates, state = tx.update(g, state, theta, value=v, grad=g, value_fn=f)
+            theta = theta + updates
+        assert float(f(theta)) < 2.0, name
+    r = minimize(gs.objective(QUADRATIC), [1.0, 1.0], optax.sgd(0.1), max_steps=5000, gtol=1e-7)
+    assert r.converged and r.lr is None
+
+
+def test_divergence_is_reported_not_returned() -> None:
+    r = minimize(gs.objective(QUADRATIC), [1.0, 1.0], "gd", lr=1.0, max_steps=10000)
+    assert r.stop_reason == "diverged" and "2/λmax" in r.message
+    assert r.curvature_start["stable_lr"] == pytest.approx(
+        2 / np.linalg.eigvalsh([[6, 2], [2, 4]])[-1]
+    )
+    assert np.all(np.isfinite(r.best_params)) and r.n_steps < 10000
+
+
+def test_bounds_and_budget() -> None:
+    r = minimize(gs.objective("x^2 - y^2"), [1.0, 1e-3], "gd", bounds={"x": (-3, 3), "y": (-3, 3)})
+    assert r.stop_reason == "left_bounds" and abs(r.params[-1][1]) > 3
+    r = minimize(gs.objective("rosenbrock"), [-1.2, 1.0], "gd", max_steps=7)
+    assert r.stop_reason == "max_steps" and r.n_steps == 7 and r.params.shape == (8, 2)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(method="sgdd"), "Unknown optimizer 'sgdd'; the optimizers are gd, momentum"),
+        (dict(method="adam", lr=-1.0), "learning rate must be a number > 0"),
+        (dict(method="adam", lr=float("nan")), "learning rate must be a number > 0"),
+        (dict(method="momentum", momentum=1.5), r"momentum must be in \[0, 1\)"),
+        (
+            dict(method="adam", momentum=0.5),
+            "adam has no option momentum; its options are b1, b2, eps",
+        ),
+        (dict(method="gd", max_steps=0), "step budget must be a whole number >= 1"),
+        (dict(method="gd", gtol=-1.0), "gtol must be a number >= 0"),
+    ],
+)
+def test_bad_settings(kwargs: dict, message: str) -> None:
+    with pytest.raises(gs.InputError, match=message):
+        minimize(gs.objective("x^2"), [1.0], **kwargs)
+
+
+def test_run_saves_and_loads(tmp_path: Path) -> None:
+    r = minimize(gs.objective("himmelblau"), [0.0, 0.0], "adam", lr=0.05, max_steps=3000)
+    back = Run.load(r.save(tmp_path / "run"))
+    np.testing.assert_array_equal(back.params, r.params)
+    assert back.stop_reason == r.stop_reason and back.curvature_end == r.curvature_end
+
+
+def test_many_starts_agree_with_single_runs() -> None:
+    obj = gs.objective("himmelblau")
+    starts = np.random.default_rng(3).uniform(-5, 5, size=(64, 2))
+    b = minimize_many(obj, starts, "newton", max_steps=200, gtol=1e-10, chunk=24)
+    assert b.counts()["converged"] == 64
+    for i in (0, 17, 63):
+        r = minimize(obj, starts[i], "newton", max_steps=200, gtol=1e-10)
+        np.testing.assert_allclose(b.params[i], r.params[-1], atol=1e-10)
+        assert b.n_steps[i] == r.n_steps
+    # every start that reached f = 0 sits on one of the four published minima
+    published = np.array(gs.functions.himmelblau.minima)
+    assert np.sum(b.values < 1e-12) > 0
+    for p in b.params[b.values < 1e-12]:
+        assert np.min(np.linalg.norm(published - p, axis=1)) < 1e-8
+
+
+def test_many_starts_default_learning_rate_is_stable_on_a_steep_function(tmp_path: Path) -> None:
+    obj = gs.objective("rastrigin")
+    starts = np.random.default_rng(0).uniform(-5.12, 5.12, size=(2000, 2))
+    b = minimize_many(obj, starts, "gd", max_steps=1000)
+    assert b.counts()["diverged"] == 0 and b.counts()["converged"] == 2000
+    assert "steepest curvature" in b.lr_reason and b.lr < 1 / 390
+    assert Batch.load(b.save(tmp_path / "b")).status.tolist() == b.status.tolist()
