@@ -172,3 +172,66 @@ def test_functions_listing(capsys: pytest.CaptureFixture[str]) -> None:
     assert byname["rosenbrock"]["any_dimension"] is True
     (one,) = run_json(["functions", "rosenbrock:3"], capsys)
     assert one["variables"] == ["x1", "x2", "x3"]
+
+
+# -- descend -------------------------------------------------------------------------------------
+def test_descend_compare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_json(["descend", "himmelblau", "--from", "x=0,y=0", "--compare", "gd,newton,lbfgs",
+                    "--out", str(tmp_path)], capsys)  # fmt: skip
+    published = np.array(gs.functions.himmelblau.minima)
+    assert [r["optimizer"] for r in out["runs"]] == ["gd", "newton", "lbfgs"]
+    for r in out["runs"]:
+        assert r["stop_reason"] == "converged" and r["final_value"] < 1e-12
+        end = np.array([r["final"]["x"], r["final"]["y"]])
+        assert np.min(np.linalg.norm(published - end, axis=1)) < 1e-6
+    h0 = np.array([[-42.0, 0.0], [0.0, -26.0]])  # the Hessian of Himmelblau at the origin
+    assert out["runs"][0]["curvature_start"]["lambda_max"] == pytest.approx(
+        np.linalg.eigvalsh(h0)[-1]
+    )
+    assert out["runs"][0]["lr"] == pytest.approx(1 / 42)
+    assert (tmp_path / "race.gif").read_bytes()[:6] == b"GIF89a"
+    for name in ("contours.png", "surface.png", "values.png", "summary.json"):
+        assert (tmp_path / name).stat().st_size > 0
+    run = gs.Run.load(tmp_path / "run_newton.npz")
+    assert run.n_steps == out["runs"][1]["steps"] and run.params.shape == (run.n_steps + 1, 2)
+
+
+def test_descend_warns_above_the_stable_rate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["descend", "3*x^2 + 2*x*y + 2*y^2", "--from", "x=1,y=1", "--lr", "0.5",
+            "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 1  # diverged
+    captured = capsys.readouterr()
+    stable = 2 / np.linalg.eigvalsh([[6.0, 2.0], [2.0, 4.0]])[-1]
+    assert f"above 2/λmax = {stable:.4g}" in captured.err
+    assert "diverged" in captured.out
+
+
+def test_descend_one_variable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_json(["descend", "x^4 - 2*x^2", "--from", "x=0.3", "--optimizer", "adam", "--lr",
+                    "0.05", "--steps", "5000", "--out", str(tmp_path)], capsys)  # fmt: skip
+    (r,) = out["runs"]
+    assert r["final"]["x"] == pytest.approx(1.0, abs=1e-6) and r["stop_reason"] == "converged"
+    assert sorted(out["files"]) == ["run_adam.npz", "summary.json", "values.png"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--from", "x=0,y=0", "--optimizer", "sgdd"], "Unknown optimizer 'sgdd'; the optimizers are gd"),
+        (["--from", "x=0"], "--from needs a value for every variable of himmelblau(x, y); missing y"),
+        (["--from", "x=0,y=0", "--compare", "gd,gd"], "--compare names an optimizer twice"),
+        (["--from", "x=0,y=0", "--lr", "-1"], "argument --lr: must be a number > 0"),
+    ],
+)  # fmt: skip
+def test_descend_errors(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    try:
+        code = main(["descend", "himmelblau", *argv, "--out", str(tmp_path)])
+    except SystemExit as exc:  # argparse's own checks exit directly
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1

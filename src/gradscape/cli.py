@@ -29,6 +29,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _positive_float(text: str) -> float:
+    text = text.strip()
     try:
         v = float(text)
     except ValueError:
@@ -39,6 +40,7 @@ def _positive_float(text: str) -> float:
 
 
 def _positive_int(text: str) -> int:
+    text = text.strip()
     try:
         v = int(text)
     except ValueError:
@@ -158,6 +160,42 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--json", action="store_true", help="print the summary as JSON")
     sweep.set_defaults(run=_cmd_sweep)
 
+    descend = sub.add_parser(
+        "descend",
+        help="gradient descent and its extensions from a start, side by side",
+        description="Minimise a function from a start with one optimizer or several "
+        "(gd, momentum, nesterov, adagrad, rmsprop, adam, adamw, newton, lbfgs): paths on the "
+        "contours and the surface, value per step, an animation of the race, where each ended, "
+        "and the curvature (largest Hessian eigenvalue, condition number, 2/λmax) at start and end.",
+    )
+    descend.add_argument("expr", metavar="EXPR", help=expr_help)
+    descend.add_argument(
+        "--from", dest="start", metavar="x=-1,y=2", action="append", required=True,
+        help="the start: a value for every variable",
+    )  # fmt: skip
+    descend.add_argument(
+        "--optimizer", default="gd", metavar="NAME",
+        help="gd (default), momentum, nesterov, adagrad, rmsprop, adam, adamw, newton or lbfgs",
+    )  # fmt: skip
+    descend.add_argument(
+        "--compare", metavar="A,B,...",
+        help="several optimizers from the same start, e.g. gd,momentum,adam",
+    )  # fmt: skip
+    descend.add_argument(
+        "--lr", type=_positive_float,
+        help="learning rate (default per optimizer; gd, momentum, nesterov: 1/λmax at the start)",
+    )  # fmt: skip
+    descend.add_argument("--steps", type=_positive_int, default=1000, help="step budget (1000)")
+    descend.add_argument(
+        "--gtol", type=float, default=1e-8, help="converged when |∇f| <= gtol (default 1e-8)"
+    )
+    descend.add_argument(
+        "--out", metavar="DIR", default="gradscape-descend",
+        help="folder for figures, runs, summary.json (default: ./gradscape-descend)",
+    )  # fmt: skip
+    descend.add_argument("--json", action="store_true", help="print the summary as JSON")
+    descend.set_defaults(run=_cmd_descend)
+
     functions = sub.add_parser(
         "functions",
         help="list the built-in test functions with their domains and published minima",
@@ -174,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
 SWEEP_POINTS = {1: 401, 2: 151}
 #: Largest sweep grid the CLI makes (points in all).
 MAX_GRID = 16_000_000
-_EXPR_VERBS = {"derive", "sweep"}
+_EXPR_VERBS = {"derive", "sweep", "descend"}
 
 
 def _split_top(text: str) -> list[str]:
@@ -403,6 +441,133 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _full_point(obj: Any, texts: Sequence[str], flag: str) -> dict[str, float]:
+    """A value for every variable of ``obj`` from ``--flag x=1,y=2``."""
+    values = _assignments(texts, flag)
+    _check_names(obj, list(values), flag)
+    missing = [n for n in obj.names if n not in values]
+    if missing:
+        example = ",".join(f"{n}={values.get(n, 0):g}" for n in obj.names)
+        raise GradscapeError(
+            f"{flag} needs a value for every variable of {obj.signature()}; missing "
+            f"{', '.join(missing)} (e.g. {flag} {example})."
+        )
+    return values
+
+
+def _cmd_descend(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .objectives import objective
+    from .optimizers import GD_FAMILY, optimizer
+    from .runs import minimize
+
+    obj = objective(args.expr)
+    start = _full_point(obj, args.start, "--from")
+    names = [m.strip() for m in (args.compare or args.optimizer).split(",") if m.strip()]
+    if not names:
+        raise GradscapeError("--compare needs optimizer names, like --compare gd,momentum,adam.")
+    if len(set(names)) != len(names):
+        raise GradscapeError("--compare names an optimizer twice.")
+    for name in names:
+        optimizer(name, lr=args.lr)  # validate all before running any
+    if not (args.gtol >= 0 and np.isfinite(args.gtol)):
+        raise GradscapeError(f"--gtol must be a number >= 0; got {args.gtol}.")
+    runs = []
+    for name in names:
+        with _progress(f"{name}") as progress:
+            runs.append(
+                minimize(obj, start, name, lr=args.lr, max_steps=args.steps, gtol=args.gtol,
+                         progress=progress)
+            )  # fmt: skip
+    warnings = []
+    for r in runs:
+        stable = (r.curvature_start or {}).get("stable_lr")
+        if r.optimizer in GD_FAMILY and r.lr is not None and stable is not None and r.lr > stable:
+            warnings.append(
+                f"{r.optimizer}: lr {r.lr:.4g} is above 2/λmax = {stable:.4g} at the start; "
+                "plain gradient descent is unstable there"
+            )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = _descend_files(obj, runs, out)
+    summary = {
+        "function": obj.signature(),
+        "expression": obj.formula,
+        "start": start,
+        "runs": [r.summary() for r in runs],
+        "warnings": warnings,
+        "files": sorted([*files, "summary.json"]),
+    }
+    _write_json(out / "summary.json", summary)
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        from .story import descend_story
+
+        _print_sections(f"gradscape descend — {obj.signature()}", descend_story(obj, start, runs))
+        print(f"files written to {out}/: " + ", ".join(summary["files"]))
+    for w in warnings:
+        print(f"gradscape: warning: {w}", file=sys.stderr)
+    return EXIT_DIVERGED if any(r.stop_reason == "diverged" for r in runs) else 0
+
+
+def _descend_files(obj: Any, runs: list[Any], out: Path) -> list[str]:
+    """Save every run and draw the figures; returns the file names."""
+    import numpy as np
+
+    from . import plot
+    from .sweep import surface
+
+    files = []
+    for r in runs:
+        r.save(out / f"run_{r.optimizer}.npz")
+        files.append(f"run_{r.optimizer}.npz")
+    f = None
+    from .functions import lookup
+
+    if obj.expression is not None:
+        f = lookup(obj.label)
+    floor = f.minimum if f is not None and f.minimum is not None else None
+    curves = [(r.settings, r.values) for r in runs]
+    files.append(plot.save(plot.value_curves(curves, floor), out / "values.png").name)
+    if obj.n != 2:
+        return files
+    x, y = obj.names
+    finite = [_shown_path(r) for r in runs]
+    pts = np.concatenate(finite)
+    ranges = []
+    for i, name in enumerate(obj.names):
+        lo, hi = float(pts[:, i].min()), float(pts[:, i].max())
+        if name in obj.ranges:
+            lo, hi = min(lo, obj.ranges[name][0]), max(hi, obj.ranges[name][1])
+        pad = 0.1 * (hi - lo) or 1.0
+        ranges.append((lo - pad, hi + pad))
+    s = surface(obj, x, y, x_range=ranges[0], y_range=ranges[1], points=121)
+    paths = [(r.settings, p) for r, p in zip(runs, finite, strict=True)]
+    marks = _known_minima(obj, s)
+    files.append(
+        plot.save(
+            plot.contours(s, paths=paths, marks=marks, arrows=False), out / "contours.png"
+        ).name
+    )
+    with_values = [(r.settings, p, r.values[: len(p)]) for r, p in zip(runs, finite, strict=True)]
+    files.append(plot.save(plot.surface_paths(s, with_values), out / "surface.png").name)
+    files.append(plot.race_animation(s, paths, out / "race.gif").name)
+    return files
+
+
+def _shown_path(run: Any) -> Any:
+    """The part of a path worth drawing: up to where it blows up (not finite, or the value a
+    millionfold beyond the start's), so a diverged run does not stretch the plot to 1e150."""
+    import numpy as np
+
+    limit = 1e6 * (1 + abs(float(run.values[0])))
+    ok = np.all(np.isfinite(run.params), axis=1) & (np.abs(run.values) <= limit)
+    stop = int(np.argmin(ok)) if not ok.all() else ok.size
+    return run.params[: max(stop, 1)]
 
 
 def _known_minima(obj: Any, surface: Any) -> list[dict[str, float]]:

@@ -23,6 +23,9 @@ from .errors import InputError, ParameterError
 #: Named optimizers, in the order they are listed.
 NAMES = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "newton", "lbfgs")
 
+#: Plain gradient descent and its momentum variants: stable below about 2/λmax.
+GD_FAMILY = ("gd", "momentum", "nesterov")
+
 #: Default learning rates; ``None``: chosen from the curvature at the start (gd, momentum,
 #: nesterov: ``1/λmax``) or by the method's line search (newton takes full steps, lbfgs).
 DEFAULT_LR: dict[str, float | None] = {

@@ -20,6 +20,17 @@ if TYPE_CHECKING:
     from .tour import TourResult
 
 PATH_COLOR = "#d62728"
+_COLORS = (
+    "#d62728",
+    "#1f77b4",
+    "#ff7f0e",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+    "#7f7f7f",
+)
 BEST_COLOR = "#2ca02c"
 
 
@@ -86,6 +97,7 @@ def contours(
     title: str | None = None,
     marks: Sequence[dict[str, float]] = (),
     marks_label: str = "global minimum",
+    paths: Sequence[tuple[str, np.ndarray]] = (),
 ) -> Figure:
     """Contours of the surface with, where available, gradient arrows and a descent path.
 
@@ -93,6 +105,8 @@ def contours(
         scale: ``"log"`` (levels log-spaced above the minimum), ``"linear"`` or ``"auto"``.
         arrows: draw the direction of ``∇f`` on a coarse grid when the surface has a gradient.
         marks: points to mark with a star (e.g. a test function's published minima).
+        paths: ``(label, points)`` of optimizer paths, points of shape ``(k, 2)`` in the
+            surface's ``(x, y)``.
     """
     import matplotlib.colors as mcolors
 
@@ -151,6 +165,11 @@ def contours(
             mec="black",
             label="closed form",
         )
+    for (label, pts), color in zip(paths, _COLORS, strict=False):
+        ax.plot(pts[:, 0], pts[:, 1], "-", color=color, lw=1.6, label=label)
+        ax.plot(pts[-1, 0], pts[-1, 1], "o", color=color, mec="black", ms=6)
+    if paths:
+        ax.plot(paths[0][1][0, 0], paths[0][1][0, 1], "s", color="black", label="start")
     if marks:
         ax.plot(
             [m[surface.x_name] for m in marks], [m[surface.y_name] for m in marks], "*", ms=14,
@@ -251,6 +270,80 @@ def loss_curve(trajectory: Trajectory, floor: float | None = None) -> Figure:
     ax.set_title(f"descent: {trajectory.stop_reason} after {trajectory.n_steps} steps")
     ax.grid(alpha=0.3)
     return fig
+
+
+def surface_paths(surface: Surface, paths: Sequence[tuple[str, np.ndarray, np.ndarray]]) -> Figure:
+    """The surface in 3-D with each optimizer's path ``(label, points (k, 2), values (k,))``."""
+    fig = surface_3d(surface, title=f"{surface.label}: the paths on the surface")
+    ax = fig.axes[0]
+    for (label, pts, vals), color in zip(paths, _COLORS, strict=False):
+        inside = (
+            (pts[:, 0] >= surface.x[0]) & (pts[:, 0] <= surface.x[-1])
+            & (pts[:, 1] >= surface.y[0]) & (pts[:, 1] <= surface.y[-1])
+        )  # fmt: skip
+        ax.plot(
+            pts[inside, 0], pts[inside, 1], vals[inside], color=color, lw=2, zorder=10, label=label
+        )
+    if paths:
+        ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+def value_curves(curves: Sequence[tuple[str, np.ndarray]], floor: float | None = None) -> Figure:
+    """Value per step for each ``(label, values)``; with ``floor`` (a known minimum), the gap to
+    it on a log scale."""
+    fig = _figure(6.4, 4.0)
+    ax = fig.add_subplot()
+    for (label, vals), color in zip(curves, _COLORS, strict=False):
+        steps = np.arange(vals.size)
+        if floor is not None:
+            resolution = 4 * np.finfo(np.float64).eps * max(abs(floor), 1.0)
+            ax.semilogy(
+                steps, np.maximum(vals - floor, resolution), lw=1.8, color=color, label=label
+            )
+        else:
+            ax.plot(steps, vals, lw=1.8, color=color, label=label)
+    ax.set_xlabel("step")
+    ax.set_ylabel("f − global minimum" if floor is not None else "f")
+    ax.set_title("value per step")
+    ax.grid(alpha=0.3)
+    if curves:
+        ax.legend(fontsize=8)
+    return fig
+
+
+def race_animation(
+    surface: Surface, paths: Sequence[tuple[str, np.ndarray]], path: str | Path, frames: int = 50
+) -> Path:
+    """A GIF of the optimizers moving over the contours together, step by step."""
+    from matplotlib.animation import FuncAnimation, PillowWriter
+
+    fig = contours(surface, arrows=False)
+    ax = fig.axes[0]
+    longest = max(len(pts) for _, pts in paths)
+    ticks = np.unique(np.geomspace(1, longest, frames).astype(int))
+    colors = _COLORS[: len(paths)]
+    lines = [
+        ax.plot([], [], "-", color=c, lw=2, label=label)[0]
+        for (label, _), c in zip(paths, colors, strict=True)
+    ]
+    heads = [ax.plot([], [], "o", color=c, mec="black", ms=7)[0] for c in colors]
+    ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
+    title = ax.set_title("")
+
+    def draw(t: int) -> list[Any]:
+        for (_, pts), line, head in zip(paths, lines, heads, strict=True):
+            upto = pts[: min(t, len(pts))]
+            line.set_data(upto[:, 0], upto[:, 1])
+            head.set_data(upto[-1:, 0], upto[-1:, 1])
+        title.set_text(f"{surface.label}: step {t - 1}")
+        return [*lines, *heads, title]
+
+    anim = FuncAnimation(fig, draw, frames=ticks, blit=False)
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    anim.save(p, writer=PillowWriter(fps=8), dpi=72)
+    return p
 
 
 def save(fig: Figure, path: str | Path) -> Path:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -346,3 +346,30 @@ def functions_story(items: list[TestFunction]) -> list[str]:
             "",
         ]
     return lines[:-1]
+
+
+# -- descend ----------------------------------------------------------------------------------
+def _curv(c: dict[str, Any] | None) -> str:
+    if not c:
+        return "n/a"
+    stable = f"{_g(c['stable_lr'], 4)}" if c.get("stable_lr") else "none (λmax <= 0)"
+    return f"λmax {_g(c['lambda_max'], 4)}, κ {_g(c['condition'], 4)}, 2/λmax {stable}"
+
+
+def descend_story(obj: Any, start: dict[str, float], runs: list[Any]) -> list[Section]:
+    """What ``gradscape descend`` prints: each run's settings, outcome and curvature."""
+    at = ", ".join(f"{k} = {_g(v)}" for k, v in start.items())
+    head = [f"{obj.signature()} = {obj.formula}" if obj.formula else obj.signature(), f"from {at}"]
+    rows = []
+    for r in runs:
+        end = ", ".join(_g(v, 6) for v in r.params[-1])
+        rows.append([r.settings, str(r.n_steps), r.stop_reason, end, _g(r.final_value, 8),
+                     _g(float(r.grad_norms[-1]), 3)])  # fmt: skip
+    table_lines = table(["optimizer", "steps", "stopped", "end", "f", "|∇f|"], rows, "lrllrr")
+    lines = [*head, "", *table_lines, ""]
+    for r in runs:
+        lines.append(f"{r.optimizer}: {r.message}; lr: {r.lr_reason}")
+    curv = [f"at the start: {_curv(runs[0].curvature_start)}"]
+    for r in runs:
+        curv.append(f"at the end of {r.optimizer}: {_curv(r.curvature_end)}")
+    return [("Descent", lines), ("Curvature (Hessian)", curv)]
