@@ -65,6 +65,10 @@ _EXPORTS = {
     "minimize_many": "runs",
     "Run": "runs",
     "Batch": "runs",
+    "critical_points": "critical",
+    "CriticalPoints": "critical",
+    "multistart": "critical",
+    "Minima": "critical",
     "TourResult": "tour",
 }
 
@@ -90,6 +94,7 @@ if TYPE_CHECKING:  # pragma: no cover
         value,
         value_and_gradient,
     )
+    from .critical import CriticalPoints, Minima, critical_points, multistart
     from .data import Dataset, load_csv, synthetic_line
     from .descent import DescentPlan, Trajectory, descend, max_stable_lr, plan_descent
     from .errors import (

@@ -196,6 +196,53 @@ def build_parser() -> argparse.ArgumentParser:
     descend.add_argument("--json", action="store_true", help="print the summary as JSON")
     descend.set_defaults(run=_cmd_descend)
 
+    critical = sub.add_parser(
+        "critical",
+        help="every critical point in a box, classified by its Hessian",
+        description="Solve grad f = 0 from a grid of starts in the box, merge coinciding "
+        "solutions and classify each: minimum, maximum, saddle (with its index) or degenerate.",
+    )
+    critical.add_argument("expr", metavar="EXPR", help=expr_help)
+    critical.add_argument(
+        "--range", metavar="x=-5:5", action="append", dest="ranges",
+        help="the box: a range per variable (default: a built-in function's domain)",
+    )  # fmt: skip
+    critical.add_argument("--starts", type=_positive_int, default=2500, help="starts (2500)")
+    critical.add_argument("--seed", type=int, default=0, help="seed for random starts (n > 2)")
+    critical.add_argument(
+        "--out", metavar="DIR", default="gradscape-critical",
+        help="folder for figures and results (default: ./gradscape-critical)",
+    )  # fmt: skip
+    critical.add_argument("--json", action="store_true", help="print the points as JSON")
+    critical.set_defaults(run=_cmd_critical)
+
+    multi = sub.add_parser(
+        "multistart",
+        help="descend from many starts at once: distinct minima, basin shares, basin map",
+        description="Descend from many starts in the box at once, merge the end points into "
+        "distinct minima and report each with its value, kind and basin share; in two "
+        "variables, draw the basin map.",
+    )
+    multi.add_argument("expr", metavar="EXPR", help=expr_help)
+    multi.add_argument(
+        "--range", metavar="x=-5:5", action="append", dest="ranges",
+        help="the box: a range per variable (default: a built-in function's domain)",
+    )  # fmt: skip
+    multi.add_argument("--starts", type=_positive_int, default=10000, help="starts (10000)")
+    multi.add_argument(
+        "--optimizer", default="newton", metavar="NAME",
+        help="newton (default: adapts to the curvature), gd, momentum, adam, lbfgs, ...",
+    )  # fmt: skip
+    multi.add_argument("--lr", type=_positive_float, help="learning rate (default per optimizer)")
+    multi.add_argument("--steps", type=_positive_int, default=1000, help="step budget per start")
+    multi.add_argument("--seed", type=int, default=0, help="seed for random starts (n > 2)")
+    multi.add_argument(
+        "--out", metavar="DIR", default="gradscape-multistart",
+        help="folder for figures and results (default: ./gradscape-multistart)",
+    )  # fmt: skip
+    multi.add_argument("--json", action="store_true", help="print the minima as JSON")
+    multi.set_defaults(run=_cmd_multistart)
+
     functions = sub.add_parser(
         "functions",
         help="list the built-in test functions with their domains and published minima",
@@ -212,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
 SWEEP_POINTS = {1: 401, 2: 151}
 #: Largest sweep grid the CLI makes (points in all).
 MAX_GRID = 16_000_000
-_EXPR_VERBS = {"derive", "sweep", "descend"}
+_EXPR_VERBS = {"derive", "sweep", "descend", "critical", "multistart"}
 
 
 def _split_top(text: str) -> list[str]:
@@ -557,6 +604,135 @@ def _descend_files(obj: Any, runs: list[Any], out: Path) -> list[str]:
     files.append(plot.save(plot.surface_paths(s, with_values), out / "surface.png").name)
     files.append(plot.race_animation(s, paths, out / "race.gif").name)
     return files
+
+
+def _box_ranges(obj: Any, texts: Sequence[str] | None) -> dict[str, tuple[float, float]]:
+    """``--range`` for every variable, or a built-in function's domain."""
+    ranges = _ranges(texts)
+    _check_names(obj, list(ranges), "--range")
+    full = {**obj.ranges, **ranges}
+    missing = [n for n in obj.names if n not in full]
+    if missing:
+        example = " ".join(f"--range {n}=-5:5" for n in missing)
+        raise GradscapeError(f"Give the box: a range for every variable, e.g. {example}.")
+    return full
+
+
+_PLURAL = {
+    "minimum": "minima",
+    "maximum": "maxima",
+    "saddle": "saddles",
+    "degenerate": "degenerate",
+}
+
+
+def _coords(p: Any, scale: float = 1.0) -> str:
+    """A point for a table; rounding dust (below 1e-12 of the box) shows as 0."""
+    return ", ".join(f"{0.0 if abs(v) < 1e-12 * scale else v:.6g}" for v in p)
+
+
+def _cmd_critical(args: argparse.Namespace) -> int:
+    from . import plot
+    from .critical import critical_points
+    from .objectives import objective
+    from .story import table
+
+    obj = objective(args.expr)
+    ranges = _box_ranges(obj, args.ranges)
+    cp = critical_points(obj, ranges, starts=args.starts, seed=args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    cp.save(out / "critical.npz")
+    files = ["critical.npz", "summary.json"]
+    if obj.n == 2:
+        from .sweep import surface
+
+        x, y = obj.names
+        s = surface(obj, x, y, x_range=ranges[x], y_range=ranges[y], points=151, gradient=True)
+        files.append(
+            plot.save(plot.critical_map(s, cp.points, cp.kinds), out / "critical.png").name
+        )
+    summary = {
+        "function": obj.signature(),
+        "expression": obj.formula,
+        **cp.summary(),
+        "files": sorted(files),
+    }
+    _write_json(out / "summary.json", summary)
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        return 0
+    rows = [
+        [_coords(p), f"{val:.8g}", k + (f" (index {i})" if k == "saddle" else ""),
+         ", ".join(f"{v:.4g}" for v in lam)]
+        for p, val, k, i, lam in zip(cp.points, cp.values, cp.kinds, cp.indices, cp.eigenvalues, strict=True)
+    ]  # fmt: skip
+    counts = {k: cp.kinds.count(k) for k in ("minimum", "maximum", "saddle", "degenerate")}
+    lines = [
+        f"{obj.signature()} = {obj.formula}" if obj.formula else obj.signature(),
+        "box: " + ", ".join(f"{n} in [{a:g}, {b:g}]" for n, (a, b) in ranges.items()),
+        f"{len(cp.kinds)} critical points from {cp.starts} starts: "
+        + ", ".join(f"{c} {_PLURAL[k] if c != 1 else k}" for k, c in counts.items() if c),
+        "",
+        *(table([", ".join(obj.names), "f", "kind", "Hessian eigenvalues"], rows, "rrll") if rows else ["none found in the box"]),
+    ]  # fmt: skip
+    _print_sections(f"gradscape critical — {obj.signature()}", [("Critical points", lines)])
+    print(f"files written to {out}/: " + ", ".join(summary["files"]))
+    return 0
+
+
+def _cmd_multistart(args: argparse.Namespace) -> int:
+    from . import plot
+    from .critical import multistart
+    from .objectives import objective
+    from .optimizers import optimizer
+    from .story import table
+
+    obj = objective(args.expr)
+    ranges = _box_ranges(obj, args.ranges)
+    optimizer(args.optimizer, lr=args.lr)  # validate before the work
+    with _progress("multistart") as progress:
+        m = multistart(obj, ranges, starts=args.starts, method=args.optimizer, lr=args.lr,
+                       max_steps=args.steps, seed=args.seed, progress=progress)  # fmt: skip
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    m.save(out / "minima.npz")
+    files = ["minima.npz", "summary.json"]
+    if m.grid is not None:
+        title = f"{obj.signature()}: basins of {len(m.values)} minima from {m.labels.size} starts"
+        fig = plot.basin_map(m.starts, m.grid, m.labels, m.points, m.values, obj.names, title)
+        files.append(plot.save(fig, out / "basins.png").name)
+    summary = {
+        "function": obj.signature(),
+        "expression": obj.formula,
+        **m.summary(),
+        "files": sorted(files),
+    }
+    _write_json(out / "summary.json", summary)
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        return 0
+    shown = min(len(m.values), 20)
+    rows = [
+        [_coords(m.points[i]), f"{m.values[i]:.8g}", m.kinds[i],
+         str(m.counts[i]), f"{m.shares[i]:.1%}"]
+        for i in range(shown)
+    ]  # fmt: skip
+    failed = m.failed()
+    lines = [
+        f"{obj.signature()} = {obj.formula}" if obj.formula else obj.signature(),
+        f"{m.labels.size} starts, {m.settings} (lr: {m.lr_reason}), up to {args.steps} steps each",
+        f"{len(m.values)} distinct minima"
+        + (f" (the {shown} lowest shown; all in --json)" if shown < len(m.values) else ""),
+        "",
+        *(table([", ".join(obj.names), "f", "kind", "starts", "basin share"], rows, "rrlrr") if rows else ["no start converged"]),
+        "",
+        (f"best: f = {m.values[0]:.10g} at " + ", ".join(f"{n} = {v:.10g}" for n, v in zip(obj.names, m.points[0], strict=True))) if rows else "",
+        "did not converge: " + (", ".join(f"{c} {k}" for k, c in failed.items()) if failed else "none"),
+    ]  # fmt: skip
+    _print_sections(f"gradscape multistart — {obj.signature()}", [("Minima", lines)])
+    print(f"files written to {out}/: " + ", ".join(summary["files"]))
+    return 0
 
 
 def _shown_path(run: Any) -> Any:

@@ -289,6 +289,67 @@ def surface_paths(surface: Surface, paths: Sequence[tuple[str, np.ndarray, np.nd
     return fig
 
 
+_KIND_STYLE = {
+    "minimum": ("*", BEST_COLOR, 15),
+    "maximum": ("^", "#d62728", 10),
+    "saddle": ("X", "#ff7f0e", 10),
+    "degenerate": ("D", "#9467bd", 8),
+}
+
+
+def critical_map(surface: Surface, points: np.ndarray, kinds: Sequence[str]) -> Figure:
+    """Contours with the critical points marked by kind (minimum, maximum, saddle, degenerate)."""
+    fig = contours(surface, arrows=True, title=f"{surface.label}: critical points")
+    ax = fig.axes[0]
+    for kind, (marker, color, size) in _KIND_STYLE.items():
+        sel = [i for i, k in enumerate(kinds) if k == kind]
+        if sel:
+            ax.plot(points[sel, 0], points[sel, 1], marker, color=color, mec="black", ms=size,
+                    ls="none", label=f"{kind} ({len(sel)})")  # fmt: skip
+    if kinds:
+        ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
+    return fig
+
+
+def basin_map(
+    starts: np.ndarray, grid: tuple[int, int], labels: np.ndarray, points: np.ndarray,
+    values: np.ndarray, names: Sequence[str], title: str,
+) -> Figure:  # fmt: skip
+    """Every start of a grid coloured by the minimum it reached (grey: did not converge), with
+    the minima marked; the best minimum's basin is outlined."""
+    import matplotlib.colors as mcolors
+
+    ny, nx = grid
+    xs = starts[:nx, 0]
+    ys = starts[::nx, 1][:ny]
+    lab = labels.reshape(ny, nx)
+    k = max(1, points.shape[0])
+    cmap = mcolors.ListedColormap(np.vstack([[0.8, 0.8, 0.8, 1.0], _palette(k)]))  # index 0: failed
+    fig = _figure(6.4, 5.2)
+    ax = fig.add_subplot()
+    ax.pcolormesh(xs, ys, lab + 1, cmap=cmap, vmin=0, vmax=k, shading="nearest")
+    if points.size:
+        ax.contour(xs, ys, (lab == 0).astype(float), levels=[0.5], colors="black", linewidths=1.2)
+        ax.plot(points[:, 0], points[:, 1], "o", color="white", mec="black", ms=5, ls="none",
+                label=f"{points.shape[0]} minima")  # fmt: skip
+        ax.plot(points[0, 0], points[0, 1], "*", color=BEST_COLOR, mec="black", ms=15, ls="none",
+                label=f"best: f = {values[0]:.6g} (basin outlined)")  # fmt: skip
+        ax.legend(loc="upper right", fontsize=8, framealpha=0.85)
+    ax.set_xlim(xs[0], xs[-1])
+    ax.set_ylim(ys[0], ys[-1])
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
+    ax.set_title(title, fontsize=10)
+    return fig
+
+
+def _palette(k: int) -> np.ndarray:
+    import matplotlib
+
+    base = matplotlib.colormaps["tab20"](np.arange(20))
+    return base[np.arange(k) % 20]
+
+
 def value_curves(curves: Sequence[tuple[str, np.ndarray]], floor: float | None = None) -> Figure:
     """Value per step for each ``(label, values)``; with ``floor`` (a known minimum), the gap to
     it on a log scale."""
