@@ -243,6 +243,39 @@ def build_parser() -> argparse.ArgumentParser:
     multi.add_argument("--json", action="store_true", help="print the minima as JSON")
     multi.set_defaults(run=_cmd_multistart)
 
+    race = sub.add_parser(
+        "race",
+        help="a fair race between optimizers: same tuning budget, same starts",
+        description="Every optimizer tries the same number of learning rates on the same tuning "
+        "starts; the best rate is judged on a separate set of test starts. Reports the success rate "
+        "(reached the global minimum), the median steps to get there and the median final gap.",
+    )
+    race.add_argument("expr", metavar="EXPR", help=expr_help)
+    race.add_argument(
+        "--range", metavar="x=-5:5", action="append", dest="ranges",
+        help="the box the starts come from (default: a built-in function's domain)",
+    )  # fmt: skip
+    race.add_argument(
+        "--optimizers", metavar="A,B,...", default=",".join(_OPTIMIZERS),
+        help="which to race (default: all nine)",
+    )  # fmt: skip
+    race.add_argument("--starts", type=_positive_int, default=32, help="starts per set (32)")
+    race.add_argument(
+        "--budget", type=_positive_int, default=6, help="learning rates tried per optimizer (6)"
+    )
+    race.add_argument("--steps", type=_positive_int, default=1000, help="step budget per run")
+    race.add_argument(
+        "--tol", type=_positive_float, default=1e-6,
+        help="success: within tol·max(1, |f*|) of the global minimum f* (1e-6)",
+    )  # fmt: skip
+    race.add_argument("--seed", type=int, default=0, help="seed of the starts")
+    race.add_argument(
+        "--out", metavar="DIR", default="gradscape-race",
+        help="folder for race.npz, race.png and summary.json (default: ./gradscape-race)",
+    )  # fmt: skip
+    race.add_argument("--json", action="store_true", help="print the results as JSON")
+    race.set_defaults(run=_cmd_race)
+
     functions = sub.add_parser(
         "functions",
         help="list the built-in test functions with their domains and published minima",
@@ -259,7 +292,18 @@ def build_parser() -> argparse.ArgumentParser:
 SWEEP_POINTS = {1: 401, 2: 151}
 #: Largest sweep grid the CLI makes (points in all).
 MAX_GRID = 16_000_000
-_EXPR_VERBS = {"derive", "sweep", "descend", "critical", "multistart"}
+_EXPR_VERBS = {"derive", "sweep", "descend", "critical", "multistart", "race"}
+_OPTIMIZERS = (
+    "gd",
+    "momentum",
+    "nesterov",
+    "adagrad",
+    "rmsprop",
+    "adam",
+    "adamw",
+    "newton",
+    "lbfgs",
+)
 
 
 def _split_top(text: str) -> list[str]:
@@ -732,6 +776,57 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
     ]  # fmt: skip
     _print_sections(f"gradscape multistart — {obj.signature()}", [("Minima", lines)])
     print(f"files written to {out}/: " + ", ".join(summary["files"]))
+    return 0
+
+
+def _cmd_race(args: argparse.Namespace) -> int:
+    import math
+
+    from . import plot
+    from .objectives import objective
+    from .race import race
+    from .story import table
+
+    obj = objective(args.expr)
+    ranges = _box_ranges(obj, args.ranges)
+    names = [m.strip() for m in args.optimizers.split(",") if m.strip()]
+    with _progress("race") as progress:
+        r = race(obj, ranges, optimizers=names, starts=args.starts, budget=args.budget,
+                 max_steps=args.steps, tol=args.tol, seed=args.seed, progress=progress)  # fmt: skip
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    r.save(out / "race.npz")
+    fig = plot.race_chart(r.optimizers, r.lrs, r.tune_success, r.success, r.lr)
+    files = sorted(["race.npz", plot.save(fig, out / "race.png").name, "summary.json"])
+    summary = {
+        "function": obj.signature(),
+        "expression": obj.formula,
+        **r.summary(),
+        "files": files,
+    }
+    _write_json(out / "summary.json", summary)
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        return 0
+    rows = []
+    for name, lr, s, m, g in zip(
+        r.optimizers, r.lr, r.success, r.median_steps, r.median_gap, strict=True
+    ):
+        rows.append([name, "line search" if lr is None else f"{lr:.3g}", f"{s:.0%}",
+                     "—" if math.isnan(m) else f"{m:g}", f"{g:.3g}"])  # fmt: skip
+    lines = [
+        f"{obj.signature()} = {obj.formula}" if obj.formula else obj.signature(),
+        f"global minimum f* = {r.minimum:.10g} ({r.minimum_source})",
+        f"each optimizer: {r.budget} learning rates tried on {r.starts} tuning starts, the best "
+        f"judged on {r.starts} other starts; up to {r.max_steps} steps; success = within "
+        f"{r.tol:g}·max(1, |f*|) of f*",
+        "",
+        *table(
+            ["optimizer", "lr chosen", "success", "median steps", "median final gap"], rows, "lrrrr"
+        ),
+    ]
+    _print_sections(f"gradscape race — {obj.signature()}", [("Race", lines)])
+    print(f"files written to {out}/: " + ", ".join(files))
     return 0
 
 

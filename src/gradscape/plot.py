@@ -350,6 +350,33 @@ def _palette(k: int) -> np.ndarray:
     return base[np.arange(k) % 20]
 
 
+def race_chart(
+    names: Sequence[str], lrs: Sequence[Sequence[float]], tune: Sequence[Sequence[float]],
+    success: np.ndarray, chosen: Sequence[float | None],
+) -> Figure:  # fmt: skip
+    """Left: success rate on the test starts per optimizer. Right: success rate on the tuning
+    starts against the learning rate, one line per optimizer, the chosen rate ringed."""
+    fig = _figure(11.0, 4.2)
+    left, right = fig.subplots(1, 2, width_ratios=(1, 1.4))
+    colors = [_COLORS[i % len(_COLORS)] for i in range(len(names))]
+    left.barh(list(names)[::-1], list(success)[::-1], color=colors[::-1])
+    left.set_xlim(0, 1)
+    left.set_xlabel("success rate (test starts)")
+    for name, xs, ys, lr, color in zip(names, lrs, tune, chosen, colors, strict=True):
+        if xs:
+            right.semilogx(xs, ys, "o-", color=color, label=name, ms=4)
+            if lr is not None:
+                right.semilogx([lr], [ys[list(xs).index(lr)]], "o", ms=11, mfc="none", mec=color)
+    right.set_xlabel("learning rate")
+    right.set_ylabel("success rate (tuning starts)")
+    right.set_ylim(-0.05, 1.05)
+    right.grid(alpha=0.3)
+    if any(lrs):
+        right.legend(fontsize=7, ncol=2)
+    fig.suptitle("A fair race: same learning-rate budget, same starts")
+    return fig
+
+
 def value_curves(curves: Sequence[tuple[str, np.ndarray]], floor: float | None = None) -> Figure:
     """Value per step for each ``(label, values)``; with ``floor`` (a known minimum), the gap to
     it on a log scale."""

@@ -171,10 +171,11 @@ def _parts(obj: Objective, opt: Optimizer) -> tuple[Any, Any]:
             "k": jnp.int32(0),
             "best_theta": theta0,
             "best_value": jnp.asarray(jnp.inf, theta0.dtype),
+            "hit": jnp.int32(-1),
         }
 
     def step(carry: Any, settings: Any) -> tuple[Any, Any]:
-        max_steps, gtol, lo, hi = settings
+        max_steps, gtol, lo, hi, target = settings
         theta, state, status, k = carry["theta"], carry["state"], carry["status"], carry["k"]
         v, g = value_and_grad(theta)
         gn = jnp.linalg.norm(g)
@@ -198,6 +199,7 @@ def _parts(obj: Objective, opt: Optimizer) -> tuple[Any, Any]:
             "k": k + go.astype(jnp.int32),
             "best_theta": jnp.where(better, theta, carry["best_theta"]),
             "best_value": jnp.where(better, v, carry["best_value"]),
+            "hit": jnp.where(running & (carry["hit"] < 0) & (v <= target), k, carry["hit"]),
         }
         return out, (theta, v, gn, jnp.where(go, jnp.linalg.norm(updates), 0.0), status)
 
@@ -239,7 +241,9 @@ def _compiled(obj: Objective, opt: Optimizer, many: bool) -> tuple[Any, Any]:
     return compiled
 
 
-def _settings(obj: Objective, max_steps: int, gtol: float, bounds: Any) -> tuple[Any, ...]:
+def _settings(
+    obj: Objective, max_steps: int, gtol: float, bounds: Any, target: float = -math.inf
+) -> tuple[Any, ...]:
     import jax.numpy as jnp
 
     lo = np.full(obj.n, -np.inf)
@@ -251,7 +255,10 @@ def _settings(obj: Objective, max_steps: int, gtol: float, bounds: Any) -> tuple
             )
         i = obj.names.index(name)
         lo[i], hi[i] = check_range(name, rng)
-    return (jnp.int32(max_steps), jnp.float64(gtol), jnp.asarray(lo), jnp.asarray(hi))
+    return (
+        jnp.int32(max_steps), jnp.float64(gtol), jnp.asarray(lo), jnp.asarray(hi),
+        jnp.float64(target),
+    )  # fmt: skip
 
 
 def _check_budget(max_steps: Any, gtol: Any) -> tuple[int, float]:
@@ -379,6 +386,8 @@ class Batch(Result):
         grad_norms: final gradient norms, shape ``(m,)``.
         n_steps: steps each start took, shape ``(m,)``.
         status: stop reason code per start (index into :data:`STATUS`), shape ``(m,)``.
+        hit: per start, the first step at which ``f <= target`` (-1: never; see
+            :func:`minimize_many`).
     """
 
     names: tuple[str, ...]
@@ -394,6 +403,7 @@ class Batch(Result):
     status: np.ndarray
     gtol: float
     max_steps: int
+    hit: np.ndarray | None = None
 
     def counts(self) -> dict[str, int]:
         """How many starts stopped for each reason."""
@@ -432,13 +442,15 @@ def minimize_many(
     gtol: float = 1e-8,
     bounds: Mapping[str, tuple[float, float]] | None = None,
     chunk: int = 65536,
+    target: float | None = None,
     progress: Callable[[int, int], None] | None = None,
     **options: float,
 ) -> Batch:
     """Minimise ``obj`` from every row of ``starts`` at once (``vmap``, in chunks of ``chunk``
     starts), keeping where each one ended.
 
-    Arguments are those of :func:`minimize`; ``starts`` has shape ``(m, n)``.
+    Arguments are those of :func:`minimize`; ``starts`` has shape ``(m, n)``. With ``target``,
+    the first step at which each start's value reaches ``f <= target`` is kept (``Batch.hit``).
     """
     import jax
     import jax.numpy as jnp
@@ -455,11 +467,11 @@ def minimize_many(
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise InputError(f"chunk must be a whole number >= 1; got {chunk!r}.")
     lr_used, lr_reason = _batch_lr(opt, obj, starts)
-    settings = _settings(obj, max_steps, gtol, bounds)
+    settings = _settings(obj, max_steps, gtol, bounds, -math.inf if target is None else target)
     init_many, segment_many = _compiled(obj, opt, many=True)
     m = starts.shape[0]
     size = -(-m // -(-m // chunk))  # equal chunks of at most `chunk` starts: little padding
-    out = {k: [] for k in ("theta", "value", "gn", "k", "status")}
+    out: dict[str, list[Any]] = {k: [] for k in ("theta", "value", "gn", "k", "status", "hit")}
     vg = obj.compiled.get("batched value_and_grad")
     if vg is None:
         vg = obj.compiled["batched value_and_grad"] = jax.jit(jax.vmap(jax.value_and_grad(obj.fn)))
@@ -477,9 +489,11 @@ def minimize_many(
         v, g = vg(jnp.asarray(theta))
         out["theta"].append(theta)
         out["value"].append(np.asarray(v))
-        out["gn"].append(np.linalg.norm(np.asarray(g), axis=1))
+        with np.errstate(over="ignore", invalid="ignore"):  # diverged starts may overflow
+            out["gn"].append(np.linalg.norm(np.asarray(g), axis=1))
         out["k"].append(np.asarray(carry["k"])[: size - pad])
         out["status"].append(np.asarray(carry["status"])[: size - pad])
+        out["hit"].append(np.asarray(carry["hit"])[: size - pad])
         if progress is not None:
             progress(min(lo + size, m), m)
     return Batch(
@@ -498,4 +512,5 @@ def minimize_many(
         status=np.concatenate(out["status"]).astype(np.int64),
         gtol=gtol,
         max_steps=max_steps,
+        hit=np.concatenate(out["hit"]).astype(np.int64) if target is not None else None,
     )

@@ -1,0 +1,67 @@
+"""The fair race: same budget, same starts; success judged against the published minimum."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gradscape as gs
+from gradscape.cli import main
+from gradscape.race import Race, race
+from gradscape.runs import minimize_many
+
+
+def test_race_on_himmelblau_is_fair_and_consistent(tmp_path: Path) -> None:
+    r = race(gs.objective("himmelblau"), optimizers=["gd", "newton", "lbfgs"], starts=16, budget=3)
+    assert r.minimum == 0.0 and "published" in r.minimum_source
+    assert r.optimizers == ("gd", "newton", "lbfgs")
+    assert all(len(x) == 3 for x in r.lrs[:2]) and r.lrs[2] == () and r.lr[2] is None
+    assert r.lr[0] in r.lrs[0] and r.lr[1] in r.lrs[1]
+    np.testing.assert_array_equal(r.success, [1.0, 1.0, 1.0])
+    # the chosen rate is the best of the tried ones on the tuning starts
+    assert max(r.tune_success[0]) == r.tune_success[0][r.lrs[0].index(r.lr[0])]
+    # the test-set success is reproducible from the engine with the same starts and rate
+    rng = np.random.default_rng(0)
+    rng.uniform(r.lo, r.hi, size=(16, 2))  # the tuning set
+    test = rng.uniform(r.lo, r.hi, size=(16, 2))
+    b = minimize_many(gs.objective("himmelblau"), test, "newton", lr=r.lr[1], target=1e-6)
+    assert np.mean(b.hit >= 0) == r.success[1]
+    assert r.median_steps[1] == np.median(b.hit[b.hit >= 0])
+    assert Race.load(r.save(tmp_path / "r")).lr == r.lr
+
+
+def test_race_without_a_published_minimum_finds_one() -> None:
+    r = race(gs.objective("(x^2 - 1)^2 + (y - 0.5)^2"), {"x": (-2, 2), "y": (-2, 2)},
+             optimizers=["newton"], starts=8, budget=2)  # fmt: skip
+    assert r.minimum == pytest.approx(0.0, abs=1e-20) and "multistart" in r.minimum_source
+    assert r.success[0] == 1.0
+
+
+def test_race_reports_failure_honestly() -> None:
+    r = race(gs.objective("rastrigin"), optimizers=["gd"], starts=16, budget=2, max_steps=200)
+    assert r.success[0] < 0.5 and (math.isnan(r.median_steps[0]) or r.success[0] > 0)
+    assert r.median_gap[0] > 0.5
+
+
+def test_race_input_errors() -> None:
+    with pytest.raises(gs.InputError, match="Unknown optimizer 'sgd'"):
+        race(gs.objective("himmelblau"), optimizers=["sgd"])
+    with pytest.raises(gs.InputError, match="distinct optimizers"):
+        race(gs.objective("himmelblau"), optimizers=["gd", "gd"])
+    with pytest.raises(gs.InputError, match="learning rates must be a whole number >= 1"):
+        race(gs.objective("himmelblau"), budget=0)
+
+
+def test_race_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["race", "booth", "--optimizers", "gd,adam", "--starts", "8", "--budget", "3",
+            "--json", "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [x["optimizer"] for x in out["results"]] == ["gd", "adam"]
+    assert out["results"][0]["success_rate"] == 1.0 and out["minimum"] == 0.0
+    assert len(out["results"][1]["tuning"]) == 3
+    assert (tmp_path / "race.png").stat().st_size > 0
