@@ -11,7 +11,7 @@ import pytest
 
 import gradscape as gs
 from gradscape.cli import main
-from gradscape.race import Race, race
+from gradscape.races import Race, race
 from gradscape.runs import minimize_many
 
 

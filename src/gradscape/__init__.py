@@ -69,8 +69,8 @@ _EXPORTS = {
     "CriticalPoints": "critical",
     "multistart": "critical",
     "Minima": "critical",
-    "race": "race",
-    "Race": "race",
+    "race": "races",
+    "Race": "races",
     "TourResult": "tour",
 }
 
@@ -112,7 +112,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .models import closed_form, mse_objective, predict, sse_objective
     from .objectives import Objective, objective
     from .optimizers import Optimizer, optimizer
-    from .race import Race, race
+    from .races import Race, race
     from .runs import Batch, Run, minimize, minimize_many
     from .sweep import Profile, Surface, profile, surface
     from .tour import TourResult, tour

@@ -784,7 +784,7 @@ def _cmd_race(args: argparse.Namespace) -> int:
 
     from . import plot
     from .objectives import objective
-    from .race import race
+    from .races import race
     from .story import table
 
     obj = objective(args.expr)
