@@ -169,3 +169,15 @@ def test_progress_bar_renders_on_a_terminal(
     captured = capsys.readouterr()
     assert json.loads(captured.out)["converged"] is True
     assert "gradient descent" in captured.err  # the bar (transient on a real terminal)
+
+
+def test_every_export_is_the_function_not_a_module() -> None:
+    import importlib
+    import pkgutil
+    import types
+
+    for info in pkgutil.walk_packages(gs.__path__, "gradscape."):
+        importlib.import_module(info.name)  # submodule imports must not shadow exports
+    for name in gs.__all__:
+        value = getattr(gs, name)
+        assert not isinstance(value, types.ModuleType) or name == "functions", name

@@ -58,7 +58,7 @@ _EXPORTS = {
     "max_stable_lr": "descent",
     "Trajectory": "descent",
     "DescentPlan": "descent",
-    "tour": "tour",
+    "tour": "tours",
     "optimizer": "optimizers",
     "Optimizer": "optimizers",
     "minimize": "runs",
@@ -71,7 +71,7 @@ _EXPORTS = {
     "Minima": "critical",
     "race": "races",
     "Race": "races",
-    "TourResult": "tour",
+    "TourResult": "tours",
 }
 
 _SUBMODULES = ("functions",)
@@ -115,7 +115,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .races import Race, race
     from .runs import Batch, Run, minimize, minimize_many
     from .sweep import Profile, Surface, profile, surface
-    from .tour import TourResult, tour
+    from .tours import TourResult, tour
 
 
 def __getattr__(name: str) -> Any:

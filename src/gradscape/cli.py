@@ -931,7 +931,7 @@ def _cmd_tour(args: argparse.Namespace) -> int:
     from . import plot, report
     from .data import load_csv
     from .story import tour_story
-    from .tour import tour
+    from .tours import tour
 
     data = load_csv(args.data, x=args.x, y=args.y) if args.data else None
     if data is None and (args.x or args.y):

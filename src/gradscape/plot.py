@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .data import Dataset
     from .descent import Trajectory
     from .sweep import Profile, Surface
-    from .tour import TourResult
+    from .tours import TourResult
 
 PATH_COLOR = "#d62728"
 _COLORS = (

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from .calculus import Derivation
     from .functions import TestFunction
     from .sweep import Profile, Surface
-    from .tour import TourResult
+    from .tours import TourResult
 
 Section = tuple[str, list[str]]
 
