@@ -29,6 +29,7 @@ from .results import Result
 RUNNING, CONVERGED, MAX_STEPS, DIVERGED, LEFT_BOUNDS = range(5)
 STATUS = ("running", "converged", "max_steps", "diverged", "left_bounds")
 SEGMENT = 256  # steps per compiled segment
+_UNROLL = 4  # steps per loop turn of the many-start segment (divides SEGMENT)
 _HUGE = 1e150  # parameters beyond this count as diverged
 
 
@@ -147,11 +148,18 @@ def default_lr(opt: Optimizer, obj: Objective, theta: np.ndarray) -> tuple[float
 
 
 # -- the engine --------------------------------------------------------------------------------
-def _parts(obj: Objective, opt: Optimizer) -> tuple[Any, Any]:
+#: Optimizers whose update needs only the gradient (not the value or the function).
+GRADIENT_ONLY = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
+
+
+def _parts(obj: Objective, opt: Optimizer, lean: bool = False) -> tuple[Any, Any]:
     """``(init, step)`` for this objective and optimizer: pure functions of one start.
 
     ``init(theta0, lr)`` makes the carry; ``step(carry, settings)`` takes one step and returns
     the new carry and the row ``(theta, value, grad norm, step size, status)`` of that step.
+    ``lean`` (many starts, gradient-only optimizers, no target): the value is not computed and
+    no best point is kept, which halves the work per step; divergence is then seen in the
+    gradient and the parameters.
     """
     import jax
     import jax.numpy as jnp
@@ -159,27 +167,32 @@ def _parts(obj: Objective, opt: Optimizer) -> tuple[Any, Any]:
     tx = opt.transformation()
     fn = obj.fn
     value_and_grad = jax.value_and_grad(fn)
+    grad = jax.grad(fn)
 
     def init(theta0: Any, lr: Any) -> Any:
         state = tx.init(theta0)
         if opt.injects_lr:
+            lr = jnp.asarray(lr, theta0.dtype)
             state = state._replace(hyperparams={**state.hyperparams, "learning_rate": lr})
-        return {
-            "theta": theta0,
-            "state": state,
-            "status": jnp.int32(RUNNING),
-            "k": jnp.int32(0),
-            "best_theta": theta0,
-            "best_value": jnp.asarray(jnp.inf, theta0.dtype),
-            "hit": jnp.int32(-1),
-        }
+        carry = {"theta": theta0, "state": state, "status": jnp.int32(RUNNING), "k": jnp.int32(0)}
+        if not lean:
+            carry["best_theta"] = theta0
+            carry["best_value"] = jnp.asarray(jnp.inf, theta0.dtype)
+            carry["hit"] = jnp.int32(-1)
+        return carry
 
     def step(carry: Any, settings: Any) -> tuple[Any, Any]:
         max_steps, gtol, lo, hi, target = settings
         theta, state, status, k = carry["theta"], carry["state"], carry["status"], carry["k"]
-        v, g = value_and_grad(theta)
+        if lean:
+            g = grad(theta)
+            v = None
+        else:
+            v, g = value_and_grad(theta)
         gn = jnp.linalg.norm(g)
-        finite = jnp.isfinite(v) & jnp.all(jnp.isfinite(g)) & jnp.all(jnp.abs(theta) < _HUGE)
+        finite = jnp.all(jnp.isfinite(g)) & jnp.all(jnp.abs(theta) < _HUGE)
+        if not lean:
+            finite = finite & jnp.isfinite(v)
         outside = jnp.any(theta < lo) | jnp.any(theta > hi)
         verdict = jnp.select(
             [~finite, outside, gn <= gtol, k >= max_steps],
@@ -188,7 +201,6 @@ def _parts(obj: Objective, opt: Optimizer) -> tuple[Any, Any]:
         ).astype(jnp.int32)
         running = status == RUNNING
         status = jnp.where(running, verdict, status)
-        better = running & finite & ~outside & (v < carry["best_value"])
         go = status == RUNNING
         updates, new_state = tx.update(g, state, theta, value=v, grad=g, value_fn=fn)
         keep = lambda new, old: jax.tree_util.tree_map(lambda a, b: jnp.where(go, a, b), new, old)  # noqa: E731
@@ -197,16 +209,19 @@ def _parts(obj: Objective, opt: Optimizer) -> tuple[Any, Any]:
             "state": keep(new_state, state),
             "status": status,
             "k": k + go.astype(jnp.int32),
-            "best_theta": jnp.where(better, theta, carry["best_theta"]),
-            "best_value": jnp.where(better, v, carry["best_value"]),
-            "hit": jnp.where(running & (carry["hit"] < 0) & (v <= target), k, carry["hit"]),
         }
+        if lean:
+            return out, None
+        better = running & finite & ~outside & (v < carry["best_value"])
+        out["best_theta"] = jnp.where(better, theta, carry["best_theta"])
+        out["best_value"] = jnp.where(better, v, carry["best_value"])
+        out["hit"] = jnp.where(running & (carry["hit"] < 0) & (v <= target), k, carry["hit"])
         return out, (theta, v, gn, jnp.where(go, jnp.linalg.norm(updates), 0.0), status)
 
     return init, step
 
 
-def _compiled(obj: Objective, opt: Optimizer, many: bool) -> tuple[Any, Any]:
+def _compiled(obj: Objective, opt: Optimizer, many: bool, lean: bool = False) -> tuple[Any, Any]:
     """Compiled ``(init, segment)``, cached on the objective.
 
     One start: ``segment`` scans :data:`SEGMENT` steps and returns every step's row. Many starts:
@@ -216,10 +231,10 @@ def _compiled(obj: Objective, opt: Optimizer, many: bool) -> tuple[Any, Any]:
     import jax
     import jax.numpy as jnp
 
-    key = ("run", opt.name, tuple(sorted(opt.options.items())), id(opt.custom), many)
+    key = ("run", opt.name, tuple(sorted(opt.options.items())), id(opt.custom), many, lean)
     if key in obj.compiled:
         return obj.compiled[key]  # type: ignore[no-any-return]
-    init, step = _parts(obj, opt)
+    init, step = _parts(obj, opt, lean)
     if not many:
 
         def segment(carry: Any, settings: Any) -> Any:
@@ -234,7 +249,13 @@ def _compiled(obj: Objective, opt: Optimizer, many: bool) -> tuple[Any, Any]:
             def more(state: Any) -> Any:
                 return (state[0] < SEGMENT) & jnp.any(state[1]["status"] == RUNNING)
 
-            return jax.lax.while_loop(more, lambda s: (s[0] + 1, step_all(s[1])), (0, carry))[1]
+            def body(state: Any) -> Any:
+                c = state[1]
+                for _ in range(_UNROLL):  # fewer loop turns; each step still stops exactly
+                    c = step_all(c)
+                return state[0] + _UNROLL, c
+
+            return jax.lax.while_loop(more, body, (0, carry))[1]
 
         compiled = (jax.jit(jax.vmap(init, in_axes=(0, None))), jax.jit(segment_many))
     obj.compiled[key] = compiled
@@ -431,6 +452,34 @@ def _batch_lr(opt: Optimizer, obj: Objective, starts: np.ndarray) -> tuple[float
     return 0.1, "0.1 (the Hessian is zero at every start sampled)"
 
 
+@dataclass(frozen=True)
+class _Placement:
+    """Where a chunk of starts lives: one device, or split along the starts over every local CPU
+    device (one per core when the process starts with
+    ``XLA_FLAGS=--xla_force_host_platform_device_count=N``, as the CLI does)."""
+
+    n: int
+    sharding: Any
+
+    def __call__(self, block: np.ndarray) -> Any:
+        import jax
+        import jax.numpy as jnp
+
+        return jnp.asarray(block) if self.sharding is None else jax.device_put(block, self.sharding)
+
+
+def _spread(size: int) -> _Placement:
+    import jax
+
+    devices = [d for d in jax.local_devices() if d.platform == "cpu"]
+    if len(devices) < 2 or size < 256 * len(devices) or jax.default_backend() != "cpu":
+        return _Placement(1, None)
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    mesh = Mesh(np.array(devices), ("starts",))
+    return _Placement(len(devices), NamedSharding(mesh, PartitionSpec("starts")))
+
+
 @with_x64
 def minimize_many(
     obj: Objective,
@@ -468,9 +517,12 @@ def minimize_many(
         raise InputError(f"chunk must be a whole number >= 1; got {chunk!r}.")
     lr_used, lr_reason = _batch_lr(opt, obj, starts)
     settings = _settings(obj, max_steps, gtol, bounds, -math.inf if target is None else target)
-    init_many, segment_many = _compiled(obj, opt, many=True)
+    lean = target is None and opt.custom is None and opt.name in GRADIENT_ONLY
+    init_many, segment_many = _compiled(obj, opt, many=True, lean=lean)
     m = starts.shape[0]
     size = -(-m // -(-m // chunk))  # equal chunks of at most `chunk` starts: little padding
+    place = _spread(size)
+    size = -(-size // place.n) * place.n  # divisible by the number of devices
     out: dict[str, list[Any]] = {k: [] for k in ("theta", "value", "gn", "k", "status", "hit")}
     vg = obj.compiled.get("batched value_and_grad")
     if vg is None:
@@ -480,7 +532,7 @@ def minimize_many(
         pad = size - len(block)
         if pad:  # keep one compiled shape: repeat the last start, drop it afterwards
             block = np.concatenate([block, np.repeat(block[-1:], pad, axis=0)])
-        carry = init_many(jnp.asarray(block), jnp.float64(lr_used if lr_used is not None else 1.0))
+        carry = init_many(place(block), jnp.float64(lr_used if lr_used is not None else 1.0))
         while True:
             carry = segment_many(carry, settings)
             if not bool(jnp.any(carry["status"] == RUNNING)):
@@ -493,7 +545,8 @@ def minimize_many(
             out["gn"].append(np.linalg.norm(np.asarray(g), axis=1))
         out["k"].append(np.asarray(carry["k"])[: size - pad])
         out["status"].append(np.asarray(carry["status"])[: size - pad])
-        out["hit"].append(np.asarray(carry["hit"])[: size - pad])
+        if "hit" in carry:
+            out["hit"].append(np.asarray(carry["hit"])[: size - pad])
         if progress is not None:
             progress(min(lo + size, m), m)
     return Batch(
