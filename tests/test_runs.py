@@ -174,3 +174,15 @@ def test_many_starts_default_learning_rate_is_stable_on_a_steep_function(tmp_pat
     assert b.counts()["diverged"] == 0 and b.counts()["converged"] == 2000
     assert "steepest curvature" in b.lr_reason and b.lr < 1 / 390
     assert Batch.load(b.save(tmp_path / "b")).status.tolist() == b.status.tolist()
+
+
+def test_single_precision_many_starts_follow_the_double_precision_paths() -> None:
+    obj = gs.objective("rastrigin")
+    starts = np.random.default_rng(5).uniform(-5.12, 5.12, size=(300, 2))
+    b64 = minimize_many(obj, starts, "gd", lr=1e-3, max_steps=300, gtol=0.0)
+    b32 = minimize_many(obj, starts, "gd", lr=1e-3, max_steps=300, gtol=0.0, precision="float32")
+    assert b32.params.dtype == np.float64
+    assert np.mean(b32.n_steps == b64.n_steps) > 0.95  # a few stop at an exactly zero gradient
+    np.testing.assert_allclose(b32.params, b64.params, atol=1e-5)
+    with pytest.raises(gs.InputError, match="precision must be float64 or float32"):
+        minimize_many(obj, starts, "gd", precision="float16")

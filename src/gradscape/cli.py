@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -236,6 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     multi.add_argument("--lr", type=_positive_float, help="learning rate (default per optimizer)")
     multi.add_argument("--steps", type=_positive_int, default=1000, help="step budget per start")
     multi.add_argument("--seed", type=int, default=0, help="seed for random starts (n > 2)")
+    multi.add_argument(
+        "--precision", choices=("float64", "float32"), default="float64",
+        help="of the search (float32: faster for long first-order runs; results polished in float64)",
+    )  # fmt: skip
     multi.add_argument(
         "--out", metavar="DIR", default="gradscape-multistart",
         help="folder for figures and results (default: ./gradscape-multistart)",
@@ -737,7 +742,8 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
     optimizer(args.optimizer, lr=args.lr)  # validate before the work
     with _progress("multistart") as progress:
         m = multistart(obj, ranges, starts=args.starts, method=args.optimizer, lr=args.lr,
-                       max_steps=args.steps, seed=args.seed, progress=progress)  # fmt: skip
+                       max_steps=args.steps, seed=args.seed, precision=args.precision,
+                       progress=progress)  # fmt: skip
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     m.save(out / "minima.npz")
@@ -996,7 +1002,19 @@ def _shield_leading_minus(argv: list[str]) -> list[str]:
     ]
 
 
+def _use_every_core() -> None:
+    """One XLA CPU device per core, so work over many starts can spread over the cores (JAX
+    runs a computation on one core otherwise). Only before JAX starts, and never over the user's
+    own ``XLA_FLAGS`` device count."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    cores = min(os.cpu_count() or 1, 8)
+    if "jax" in sys.modules or "xla_force_host_platform_device_count" in flags or cores < 2:
+        return
+    os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={cores}".strip()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _use_every_core()
     parser = build_parser()
     args = parser.parse_args(_shield_leading_minus(list(sys.argv[1:] if argv is None else argv)))
     if getattr(args, "run", None) is None:

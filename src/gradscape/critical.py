@@ -350,17 +350,49 @@ class Minima(Result):
         }
 
 
+def _single_precision_gtol(obj: Objective, x0: np.ndarray) -> float:
+    """A gradient norm single precision can resolve: √eps32 times the typical one at the starts."""
+    import jax
+    import jax.numpy as jnp
+
+    sample = x0[:: max(1, len(x0) // 512)]
+    g = np.asarray(jax.jit(jax.vmap(jax.grad(obj.fn)))(jnp.asarray(sample)))
+    norms = np.linalg.norm(g[np.all(np.isfinite(g), axis=1)], axis=1)
+    typical = float(np.median(norms)) if norms.size else 1.0
+    return float(np.sqrt(np.finfo(np.float32).eps)) * max(1.0, typical)
+
+
+def _polish(obj: Objective, batch: Any, gtol: float, bounds: Any) -> Any:
+    """Newton steps in float64 from every converged end point of a single-precision search."""
+    from dataclasses import replace
+
+    done = np.flatnonzero(batch.status == CONVERGED)
+    if done.size == 0:
+        return batch
+    fine = minimize_many(obj, batch.params[done], "newton", max_steps=50, gtol=gtol, bounds=bounds)
+    params, values, gnorms, status = (a.copy() for a in (batch.params, batch.values,
+                                                          batch.grad_norms, batch.status))  # fmt: skip
+    params[done], values[done], gnorms[done], status[done] = (
+        fine.params,
+        fine.values,
+        fine.grad_norms,
+        fine.status,
+    )
+    return replace(batch, params=params, values=values, grad_norms=gnorms, status=status)
+
+
 @with_x64
 def multistart(
     obj: Objective,
     ranges: Mapping[str, tuple[float, float]] | None = None,
     *,
-    starts: int = 10_000,
+    starts: Any = 10_000,
     method: Any = "newton",
     lr: float | None = None,
     max_steps: int = 1000,
     gtol: float = 1e-8,
     seed: int = 0,
+    precision: str = "float64",
     chunk: int = 65536,
     progress: Callable[[int, int], None] | None = None,
 ) -> Minima:
@@ -368,12 +400,19 @@ def multistart(
 
     Args:
         ranges: ``{name: (low, high)}`` for every variable (default: the objective's ranges).
-        starts: how many (a ``√m × √m`` grid in two variables, else seeded uniform points).
+        starts: how many (a ``√m × √m`` grid in two variables, else seeded uniform points), or
+            the starts themselves as an array of shape ``(m, n)``.
         method: any optimizer of the family; the default ``newton`` adapts its steps to the
             curvature (damped, with a line search), so it needs no tuning on steep, rugged
             functions; ``gd`` without ``lr`` takes ``1/|λ|max`` over the starts.
         max_steps, gtol: per start; starts that leave a margin of one box width around the box,
             diverge or run out of steps count as failed.
+        precision: of the search. ``float64`` (default) throughout. ``float32`` descends in
+            single precision until the gradient is within single-precision noise
+            (``max(gtol, 3.5e-4·median |∇f| at the starts)``), then polishes every converged end
+            point in float64 with Newton steps to ``gtol``; everything reported is float64. It
+            pays off for long first-order searches (thousands of cheap steps: about 3x faster
+            per step on a CPU), not for Newton, which converges in a few steps anyway.
 
     Example:
         >>> m = multistart(gs.objective("himmelblau"), starts=400)
@@ -381,16 +420,23 @@ def multistart(
         (4, 0.0)
     """
     lo, hi = _box(obj, ranges)
-    count = _check_count("starts", starts)
-    x0, grid = _starts(lo, hi, count, seed)
+    if isinstance(starts, int | np.integer) and not isinstance(starts, bool):
+        x0, grid = _starts(lo, hi, _check_count("starts", starts), seed)
+    else:
+        x0, grid = np.asarray(starts, dtype=np.float64), None
+        if x0.ndim != 2 or x0.shape[1] != obj.n or not len(x0):
+            raise InputError(f"starts must be a count or an array of shape (m, {obj.n}).")
     width = hi - lo
     bounds = {
         n: (float(a - w), float(b + w)) for n, a, b, w in zip(obj.names, lo, hi, width, strict=True)
     }
+    search_gtol = gtol if precision == "float64" else max(gtol, _single_precision_gtol(obj, x0))
     batch = minimize_many(
-        obj, x0, method, lr=lr, max_steps=max_steps, gtol=gtol, bounds=bounds, chunk=chunk,
-        progress=progress,
+        obj, x0, method, lr=lr, max_steps=max_steps, gtol=search_gtol, bounds=bounds,
+        chunk=chunk, precision=precision, progress=progress,
     )  # fmt: skip
+    if precision != "float64":
+        batch = _polish(obj, batch, gtol, bounds)
     done = np.flatnonzero(batch.status == CONVERGED)
     scale = max(1.0, float(np.max(width)))
     labels = np.full(len(x0), -1, dtype=np.int64)
