@@ -223,6 +223,8 @@ def test_descend_one_variable(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         (["--from", "x=0"], "--from needs a value for every variable of himmelblau(x, y); missing y"),
         (["--from", "x=0,y=0", "--compare", "gd,gd"], "--compare names an optimizer twice"),
         (["--from", "x=0,y=0", "--lr", "-1"], "argument --lr: must be a number > 0"),
+        (["--from", "x=7,y=0", "--range", "x=-5:5"], "The start x=7 is outside the range x=-5:5"),
+        (["--from", "x=0,y=0", "--range", "x=5:-5"], "low < high"),
     ],
 )  # fmt: skip
 def test_descend_errors(

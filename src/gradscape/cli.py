@@ -186,6 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--lr", type=_positive_float,
         help="learning rate (default per optimizer; gd, momentum, nesterov: 1/λmax at the start)",
     )  # fmt: skip
+    descend.add_argument(
+        "--range", metavar="x=-5:5", action="append", dest="ranges",
+        help="a box to stay in (a run that leaves it stops) and to draw; the start must be inside",
+    )  # fmt: skip
     descend.add_argument("--steps", type=_positive_int, default=1000, help="step budget (1000)")
     descend.add_argument(
         "--gtol", type=float, default=1e-8, help="converged when |∇f| <= gtol (default 1e-8)"
@@ -562,6 +566,14 @@ def _cmd_descend(args: argparse.Namespace) -> int:
 
     obj = objective(args.expr)
     start = _full_point(obj, args.start, "--from")
+    box = _ranges(args.ranges)
+    _check_names(obj, list(box), "--range")
+    for name, (lo, hi) in box.items():
+        if not lo <= start[name] <= hi:
+            raise GradscapeError(
+                f"The start {name}={start[name]:g} is outside the range {name}={lo:g}:{hi:g}; "
+                "start inside the box or widen it."
+            )
     names = [m.strip() for m in (args.compare or args.optimizer).split(",") if m.strip()]
     if not names:
         raise GradscapeError("--compare needs optimizer names, like --compare gd,momentum,adam.")
@@ -576,7 +588,7 @@ def _cmd_descend(args: argparse.Namespace) -> int:
         with _progress(f"{name}") as progress:
             runs.append(
                 minimize(obj, start, name, lr=args.lr, max_steps=args.steps, gtol=args.gtol,
-                         progress=progress)
+                         bounds=box or None, progress=progress)
             )  # fmt: skip
     warnings = []
     for r in runs:
@@ -588,7 +600,7 @@ def _cmd_descend(args: argparse.Namespace) -> int:
             )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    files = _descend_files(obj, runs, out)
+    files = _descend_files(obj, runs, out, box)
     summary = {
         "function": obj.signature(),
         "expression": obj.formula,
@@ -610,7 +622,7 @@ def _cmd_descend(args: argparse.Namespace) -> int:
     return EXIT_DIVERGED if any(r.stop_reason == "diverged" for r in runs) else 0
 
 
-def _descend_files(obj: Any, runs: list[Any], out: Path) -> list[str]:
+def _descend_files(obj: Any, runs: list[Any], out: Path, box: dict[str, Any]) -> list[str]:
     """Save every run and draw the figures; returns the file names."""
     import numpy as np
 
@@ -636,6 +648,9 @@ def _descend_files(obj: Any, runs: list[Any], out: Path) -> list[str]:
     pts = np.concatenate(finite)
     ranges = []
     for i, name in enumerate(obj.names):
+        if name in box:
+            ranges.append(box[name])
+            continue
         lo, hi = float(pts[:, i].min()), float(pts[:, i].max())
         if name in obj.ranges:
             lo, hi = min(lo, obj.ranges[name][0]), max(hi, obj.ranges[name][1])
