@@ -112,6 +112,7 @@ def test_cli_critical_and_multistart(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert p["eigenvalues"] == pytest.approx([-2, 2])
     assert CriticalPoints.load(tmp_path / "c" / "critical.npz").kinds == ("saddle",)
     assert (tmp_path / "c" / "critical.png").stat().st_size > 0
+    assert (tmp_path / "c" / "critical_3d.png").stat().st_size > 0
 
     assert main(["multistart", "himmelblau", "--starts", "400", "--json", "--out",
                  str(tmp_path / "m")]) == 0  # fmt: skip

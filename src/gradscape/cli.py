@@ -716,6 +716,8 @@ def _cmd_critical(args: argparse.Namespace) -> int:
         files.append(
             plot.save(plot.critical_map(s, cp.points, cp.kinds), out / "critical.png").name
         )
+        fig3 = plot.critical_3d(s, cp.points, cp.values, cp.kinds)
+        files.append(plot.save(fig3, out / "critical_3d.png").name)
     summary = {
         "function": obj.signature(),
         "expression": obj.formula,

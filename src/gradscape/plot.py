@@ -311,6 +311,22 @@ def critical_map(surface: Surface, points: np.ndarray, kinds: Sequence[str]) -> 
     return fig
 
 
+def critical_3d(
+    surface: Surface, points: np.ndarray, values: np.ndarray, kinds: Sequence[str]
+) -> Figure:
+    """The surface in 3-D with the critical points on it, marked by kind."""
+    fig = surface_3d(surface, title=f"{surface.label}: critical points on the surface")
+    ax = fig.axes[0]
+    for kind, (marker, color, size) in _KIND_STYLE.items():
+        sel = [i for i, k in enumerate(kinds) if k == kind]
+        if sel:
+            ax.scatter(points[sel, 0], points[sel, 1], values[sel], marker=marker, color=color,
+                       edgecolors="black", s=size * 8, depthshade=False, label=kind, zorder=10)  # fmt: skip
+    if kinds:
+        ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
 def basin_map(
     starts: np.ndarray, grid: tuple[int, int], labels: np.ndarray, points: np.ndarray,
     values: np.ndarray, names: Sequence[str], title: str,
