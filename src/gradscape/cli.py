@@ -51,6 +51,20 @@ def _positive_int(text: str) -> int:
     return v
 
 
+def _add_output(parser: argparse.ArgumentParser, verb: str, what: str, json_help: str) -> None:
+    """``--out DIR`` (default ``./gradscape-VERB``) and ``--json``, as every verb has them."""
+    parser.add_argument(
+        "--out", metavar="DIR", default=f"gradscape-{verb}",
+        help=f"{what} (default: ./gradscape-{verb})",
+    )  # fmt: skip
+    parser.add_argument("--json", action="store_true", help=json_help)
+
+
+def _add_box(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--range x=low:high``, repeatable."""
+    parser.add_argument("--range", metavar="x=-5:5", action="append", dest="ranges", help=help_text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="gradscape",
@@ -151,14 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"grid points per axis (default {SWEEP_POINTS[1]} for a curve, "
         f"{SWEEP_POINTS[2]} for a surface)",
     )
-    sweep.add_argument(
-        "--out",
-        metavar="DIR",
-        default="gradscape-sweep",
-        help="folder for figures, sweep.npz, summary.json and report.html "
-        "(default: ./gradscape-sweep)",
+    _add_output(
+        sweep,
+        "sweep",
+        "folder for figures, sweep.npz, summary.json and report.html",
+        "print the summary as JSON",
     )
-    sweep.add_argument("--json", action="store_true", help="print the summary as JSON")
     sweep.set_defaults(run=_cmd_sweep)
 
     descend = sub.add_parser(
@@ -186,19 +198,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--lr", type=_positive_float,
         help="learning rate (default per optimizer; gd, momentum, nesterov: 1/λmax at the start)",
     )  # fmt: skip
-    descend.add_argument(
-        "--range", metavar="x=-5:5", action="append", dest="ranges",
-        help="a box to stay in (a run that leaves it stops) and to draw; the start must be inside",
-    )  # fmt: skip
+    _add_box(
+        descend,
+        "a box to stay in (a run that leaves it stops) and to draw; the start must be inside",
+    )
     descend.add_argument("--steps", type=_positive_int, default=1000, help="step budget (1000)")
     descend.add_argument(
         "--gtol", type=float, default=1e-8, help="converged when |∇f| <= gtol (default 1e-8)"
     )
-    descend.add_argument(
-        "--out", metavar="DIR", default="gradscape-descend",
-        help="folder for figures, runs, summary.json (default: ./gradscape-descend)",
-    )  # fmt: skip
-    descend.add_argument("--json", action="store_true", help="print the summary as JSON")
+    _add_output(
+        descend, "descend", "folder for figures, runs, summary.json", "print the summary as JSON"
+    )
     descend.set_defaults(run=_cmd_descend)
 
     critical = sub.add_parser(
@@ -208,17 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
         "solutions and classify each: minimum, maximum, saddle (with its index) or degenerate.",
     )
     critical.add_argument("expr", metavar="EXPR", help=expr_help)
-    critical.add_argument(
-        "--range", metavar="x=-5:5", action="append", dest="ranges",
-        help="the box: a range per variable (default: a built-in function's domain)",
-    )  # fmt: skip
+    _add_box(critical, "the box: a range per variable (default: a built-in function's domain)")
     critical.add_argument("--starts", type=_positive_int, default=2500, help="starts (2500)")
     critical.add_argument("--seed", type=int, default=0, help="seed for random starts (n > 2)")
-    critical.add_argument(
-        "--out", metavar="DIR", default="gradscape-critical",
-        help="folder for figures and results (default: ./gradscape-critical)",
-    )  # fmt: skip
-    critical.add_argument("--json", action="store_true", help="print the points as JSON")
+    _add_output(critical, "critical", "folder for figures and results", "print the points as JSON")
     critical.set_defaults(run=_cmd_critical)
 
     multi = sub.add_parser(
@@ -229,10 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
         "variables, draw the basin map.",
     )
     multi.add_argument("expr", metavar="EXPR", help=expr_help)
-    multi.add_argument(
-        "--range", metavar="x=-5:5", action="append", dest="ranges",
-        help="the box: a range per variable (default: a built-in function's domain)",
-    )  # fmt: skip
+    _add_box(multi, "the box: a range per variable (default: a built-in function's domain)")
     multi.add_argument("--starts", type=_positive_int, default=10000, help="starts (10000)")
     multi.add_argument(
         "--optimizer", default="newton", metavar="NAME",
@@ -245,11 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--precision", choices=("float64", "float32"), default="float64",
         help="of the search (float32: faster for long first-order runs; results polished in float64)",
     )  # fmt: skip
-    multi.add_argument(
-        "--out", metavar="DIR", default="gradscape-multistart",
-        help="folder for figures and results (default: ./gradscape-multistart)",
-    )  # fmt: skip
-    multi.add_argument("--json", action="store_true", help="print the minima as JSON")
+    _add_output(multi, "multistart", "folder for figures and results", "print the minima as JSON")
     multi.set_defaults(run=_cmd_multistart)
 
     race = sub.add_parser(
@@ -260,10 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(reached the global minimum), the median steps to get there and the median final gap.",
     )
     race.add_argument("expr", metavar="EXPR", help=expr_help)
-    race.add_argument(
-        "--range", metavar="x=-5:5", action="append", dest="ranges",
-        help="the box the starts come from (default: a built-in function's domain)",
-    )  # fmt: skip
+    _add_box(race, "the box the starts come from (default: a built-in function's domain)")
     race.add_argument(
         "--optimizers", metavar="A,B,...", default=",".join(_OPTIMIZERS),
         help="which to race (default: all nine)",
@@ -278,11 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="success: within tol·max(1, |f*|) of the global minimum f* (1e-6)",
     )  # fmt: skip
     race.add_argument("--seed", type=int, default=0, help="seed of the starts")
-    race.add_argument(
-        "--out", metavar="DIR", default="gradscape-race",
-        help="folder for race.npz, race.png and summary.json (default: ./gradscape-race)",
-    )  # fmt: skip
-    race.add_argument("--json", action="store_true", help="print the results as JSON")
+    _add_output(
+        race, "race", "folder for race.npz, race.png and summary.json", "print the results as JSON"
+    )
     race.set_defaults(run=_cmd_race)
 
     functions = sub.add_parser(

@@ -49,6 +49,11 @@ def _box(obj: Objective, ranges: Mapping[str, Any] | None) -> tuple[np.ndarray, 
     return lo, hi
 
 
+def box_dict(names: tuple[str, ...], lo: np.ndarray, hi: np.ndarray) -> dict[str, list[float]]:
+    """The box as ``{name: [low, high]}`` for JSON."""
+    return {n: [float(a), float(b)] for n, a, b in zip(names, lo, hi, strict=True)}
+
+
 def _check_count(what: str, n: Any) -> int:
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise InputError(f"The number of {what} must be a whole number >= 1; got {n!r}.")
@@ -181,10 +186,7 @@ class CriticalPoints(Result):
     def summary(self) -> dict[str, Any]:
         return {
             "variables": list(self.names),
-            "box": {
-                n: [float(a), float(b)]
-                for n, a, b in zip(self.names, self.lo, self.hi, strict=True)
-            },
+            "box": box_dict(self.names, self.lo, self.hi),
             "starts": self.starts,
             "points": [
                 {
@@ -335,10 +337,7 @@ class Minima(Result):
         ]
         return {
             "variables": list(self.names),
-            "box": {
-                n: [float(a), float(b)]
-                for n, a, b in zip(self.names, self.lo, self.hi, strict=True)
-            },
+            "box": box_dict(self.names, self.lo, self.hi),
             "starts": int(self.labels.size),
             "optimizer": self.settings,
             "lr_reason": self.lr_reason,

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ._x64 import with_x64
-from .critical import _box, _check_count, multistart
+from .critical import _box, _check_count, box_dict, multistart
 from .errors import InputError
 from .objectives import Objective
 from .optimizers import NAMES, optimizer
@@ -67,10 +67,7 @@ class Race(Result):
     def summary(self) -> dict[str, Any]:
         return {
             "variables": list(self.names),
-            "box": {
-                n: [float(a), float(b)]
-                for n, a, b in zip(self.names, self.lo, self.hi, strict=True)
-            },
+            "box": box_dict(self.names, self.lo, self.hi),
             "minimum": self.minimum,
             "minimum_source": self.minimum_source,
             "rules": {

@@ -320,6 +320,13 @@ def _settings(
     )  # fmt: skip
 
 
+def _settings_text(opt: Optimizer, lr_used: float | None) -> str:
+    """``"adam (lr 0.01, b1 0.9, ...)"``, with the learning rate the run chose where it chose one."""
+    if opt.lr is not None or lr_used is None:
+        return opt.describe()
+    return f"{opt.name} (lr {lr_used:.4g})"
+
+
 def _check_budget(max_steps: Any, gtol: Any) -> tuple[int, float]:
     if isinstance(max_steps, bool) or not isinstance(max_steps, int | np.integer) or max_steps < 1:
         raise InputError(f"The step budget must be a whole number >= 1; got {max_steps!r}.")
@@ -409,9 +416,7 @@ def minimize(
     return Run(
         names=obj.names,
         optimizer=opt.name,
-        settings=opt.describe()
-        if opt.lr is not None or lr_used is None
-        else f"{opt.name} (lr {lr_used:.4g})",
+        settings=_settings_text(opt, lr_used),
         lr=lr_used,
         lr_reason=lr_reason,
         params=theta[:keep],
@@ -598,9 +603,7 @@ def minimize_many(
     return Batch(
         names=obj.names,
         optimizer=opt.name,
-        settings=opt.describe()
-        if lr_used is None or opt.lr is not None
-        else f"{opt.name} (lr {lr_used:.4g})",
+        settings=_settings_text(opt, lr_used),
         lr=lr_used,
         lr_reason=lr_reason,
         starts=starts,
