@@ -80,21 +80,32 @@ def _starts(
 
 def _merge(points: np.ndarray, order: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
     """Greedy clustering: visit points in ``order``; each joins the first centre within ``tol``
-    (max-norm) or starts a new one. Returns ``(centres, label per point)``."""
+    (max-norm) or starts a new one. Returns ``(centres, label per point)``.
+
+    Points are first binned into cells of ``tol/2`` (one representative per cell, the first in
+    ``order``), so millions of end points cost one ``np.unique`` and the greedy pass sees only
+    the occupied cells."""
+    cells = np.floor(points / (tol / 2)).astype(np.int64)
+    _, first, inverse = np.unique(cells[order], axis=0, return_index=True, return_inverse=True)
+    reps = order[np.sort(first)]  # representatives, still in visiting order
+    rank = np.empty(first.size, dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(first.size)
     centres: list[np.ndarray] = []
-    labels = np.full(len(points), -1, dtype=np.int64)
     stack = np.empty((0, points.shape[1]))
-    for i in order:
+    rep_label = np.empty(reps.size, dtype=np.int64)
+    for r, i in enumerate(reps):
         p = points[i]
         if stack.shape[0]:
             d = np.max(np.abs(stack - p), axis=1)
             j = int(np.argmin(d))
             if d[j] <= tol:
-                labels[i] = j
+                rep_label[r] = j
                 continue
         centres.append(p)
         stack = np.vstack([stack, p])
-        labels[i] = len(centres) - 1
+        rep_label[r] = len(centres) - 1
+    labels = np.empty(len(points), dtype=np.int64)
+    labels[order] = rep_label[rank[inverse.reshape(-1)]]
     return stack, labels
 
 
