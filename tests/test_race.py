@@ -56,6 +56,17 @@ def test_race_input_errors() -> None:
         race(gs.objective("himmelblau"), budget=0)
 
 
+def test_race_json_is_strict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # momentum diverges from some starts at the largest rate: infinite gaps must not leak as
+    # Infinity into the JSON
+    argv = ["race", "x^2 + 100*y^2", "--range", "x=-1:1", "--range", "y=-1:1", "--optimizers",
+            "momentum", "--starts", "4", "--budget", "1", "--json", "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
+    json.loads((tmp_path / "summary.json").read_text(), parse_constant=lambda c: pytest.fail(c))
+
+
 def test_race_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["race", "booth", "--optimizers", "gd,adam", "--starts", "8", "--budget", "3",
             "--json", "--out", str(tmp_path)]  # fmt: skip

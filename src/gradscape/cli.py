@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -374,8 +375,23 @@ def _check_names(obj: Any, names: Sequence[str], flag: str) -> None:
         )
 
 
+def _finite_json(data: Any) -> Any:
+    """``data`` with every non-finite float as ``None``: strict JSON has no NaN or Infinity."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: _finite_json(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite_json(v) for v in data]
+    return data
+
+
+def _to_json(data: Any) -> str:
+    return json.dumps(_finite_json(data), indent=2, ensure_ascii=False, allow_nan=False)
+
+
 def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(_to_json(data) + "\n", encoding="utf-8")
 
 
 def _print_sections(title: str, sections: Sequence[tuple[str, list[str]]]) -> None:
@@ -412,7 +428,7 @@ def _cmd_derive(args: argparse.Namespace) -> int:
         result.save(out / "derivation.npz")
         _write_json(out / "summary.json", summary)
     if args.json:
-        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        print(_to_json(summary))
     else:
         _print_sections(f"gradscape derive — {obj.signature()}", derive_story(result))
     return 0
@@ -520,7 +536,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         report.render(f"gradscape sweep: {obj.signature()}", sections, {sections[0][0]: captions}),
     )
     if args.json:
-        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        print(_to_json(summary))
     else:
         _print_sections(f"gradscape sweep — {obj.signature()}", sections)
         print(f"files written to {out}/: " + ", ".join(summary["files"]))
@@ -602,7 +618,7 @@ def _cmd_descend(args: argparse.Namespace) -> int:
     }
     _write_json(out / "summary.json", summary)
     if args.json:
-        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        print(_to_json(summary))
     else:
         from .story import descend_story
 
@@ -717,7 +733,7 @@ def _cmd_critical(args: argparse.Namespace) -> int:
     }
     _write_json(out / "summary.json", summary)
     if args.json:
-        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        print(_to_json(summary))
         return 0
     rows = [
         [_coords(p), f"{val:.8g}", k + (f" (index {i})" if k == "saddle" else ""),
@@ -768,7 +784,7 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
     }
     _write_json(out / "summary.json", summary)
     if args.json:
-        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        print(_to_json(summary))
         return 0
     shown = min(len(m.values), 20)
     rows = [
@@ -820,7 +836,7 @@ def _cmd_race(args: argparse.Namespace) -> int:
     }
     _write_json(out / "summary.json", summary)
     if args.json:
-        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        print(_to_json(summary))
         return 0
     rows = []
     for name, lr, s, m, g in zip(
@@ -908,7 +924,7 @@ def _cmd_functions(args: argparse.Namespace) -> int:
             }
             for f in items
         ]
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print(_to_json(data))
     else:
         print("\n".join(functions_story(items)))
     return 0
@@ -962,9 +978,7 @@ def _cmd_tour(args: argparse.Namespace) -> int:
         [str(p.name) for p in figures.values()]
         + ["trajectory.npz", "surface.npz", "summary.json", "report.html"]
     )
-    (out / "summary.json").write_text(
-        json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    (out / "summary.json").write_text(_to_json(summary) + "\n", encoding="utf-8")
     sections = tour_story(result)
     placed = {
         sections[0][0]: [(figures["data"], "The data with the fitted lines")],
@@ -985,7 +999,7 @@ def _cmd_tour(args: argparse.Namespace) -> int:
         report.render("gradscape tour: how calculus fits a line", sections, placed),
     )
     if args.json:
-        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        print(_to_json(summary))
     else:
         print("gradscape tour — how calculus fits a line\n")
         for title, lines in sections:
