@@ -160,8 +160,8 @@ def _same_types(new: Any, like: Any) -> Any:
     return jax.tree_util.tree_map(lambda a, b: a.astype(b.dtype), new, like)
 
 
-def _parts(obj: Objective, opt: Optimizer, lean: bool = False) -> tuple[Any, Any]:
-    """``(init, step)`` for this objective and optimizer: pure functions of one start.
+def _parts(obj: Objective, opt: Optimizer, lean: bool = False) -> tuple[Any, Any, Any]:
+    """``(init, step, light)`` for this objective and optimizer: pure functions of one start.
 
     ``init(theta0, lr)`` makes the carry; ``step(carry, settings)`` takes one step and returns
     the new carry and the row ``(theta, value, grad norm, step size, status)`` of that step.
@@ -248,8 +248,7 @@ def _parts(obj: Objective, opt: Optimizer, lean: bool = False) -> tuple[Any, Any
         return {**carry, "theta": keep(theta + updates, theta), "state": keep(new_state, state),
                 "k": k + go.astype(jnp.int32)}  # fmt: skip
 
-    step.light = light  # type: ignore[attr-defined]
-    return init, step
+    return init, step, light
 
 
 def _compiled(obj: Objective, opt: Optimizer, many: bool, lean: bool = False) -> tuple[Any, Any]:
@@ -265,7 +264,7 @@ def _compiled(obj: Objective, opt: Optimizer, many: bool, lean: bool = False) ->
     key = ("run", opt.name, tuple(sorted(opt.options.items())), id(opt.custom), many, lean)
     if key in obj.compiled:
         return obj.compiled[key]  # type: ignore[no-any-return]
-    init, step = _parts(obj, opt, lean)
+    init, step, light = _parts(obj, opt, lean)
     if not many:
 
         def segment(carry: Any, settings: Any) -> Any:
@@ -280,7 +279,7 @@ def _compiled(obj: Objective, opt: Optimizer, many: bool, lean: bool = False) ->
             def more(state: Any) -> Any:
                 return (state[0] < SEGMENT_MANY) & jnp.any(state[1]["status"] == RUNNING)
 
-            light_all = jax.vmap(lambda c: step.light(c, settings))
+            light_all = jax.vmap(lambda c: light(c, settings))
 
             def body(state: Any) -> Any:
                 c = state[1]
@@ -341,7 +340,7 @@ def _check_budget(max_steps: Any, gtol: Any) -> tuple[int, float]:
     return int(max_steps), g
 
 
-def _message(reason: str, k: int, gn: float, gtol: float, opt_text: str, curv: Any, lr: Any) -> str:
+def _message(reason: str, k: int, gn: float, gtol: float, curv: Any, lr: Any) -> str:
     if reason == "converged":
         return f"converged: |∇f| = {gn:.3g} <= {gtol:.3g} after {k} steps"
     if reason == "max_steps":
@@ -425,7 +424,7 @@ def minimize(
         step_sizes=steps[:k],
         n_steps=k,
         stop_reason=reason,
-        message=_message(reason, k, float(gnorms[k]), gtol, opt.describe(), curv_start, lr_used),
+        message=_message(reason, k, float(gnorms[k]), gtol, curv_start, lr_used),
         best_params=np.asarray(carry["best_theta"]),
         best_value=best_value if math.isfinite(best_value) else float("nan"),
         gtol=gtol,
