@@ -125,3 +125,30 @@ def test_bad_settings() -> None:
     with pytest.raises(gs.InputError, match="Unknown dataset 'mnist'"):
         load("mnist")
     assert isinstance(split, Split)
+
+
+def test_train_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from gradscape.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "--data", "iris", "--model", "mlp:8", "--lr", "0.01", "--epochs", "60",
+                 "--patience", "10", "--out", str(out), "--json"]) == 0  # fmt: skip
+    m = json.loads(capsys.readouterr().out)
+    assert {"best_epoch", "epochs_run", "val_loss", "test_loss", "test_accuracy"} <= set(m)
+    assert json.loads((out / "metrics.json").read_text()) == m
+    assert (out / "curves.png").stat().st_size > 0 and (out / "checkpoint.npz").is_file()
+    saved = Training.load(out / "training.npz")
+    assert saved.best_epoch == m["best_epoch"] and saved.test_metric == m["test_accuracy"]
+
+    assert main(["train", "--data", "line", "--model", "linear", "--lr", "0.05", "--epochs", "50",
+                 "--out", str(tmp_path / "r"), "--json"]) == 0  # fmt: skip
+    assert "test_r2" in json.loads(capsys.readouterr().out)
+
+    path = tmp_path / "d.csv"
+    path.write_text("a,b\n" + "1,2\n" * 30)
+    assert main(["train", "--data", str(path), "--target", "c", "--out", str(tmp_path / "x")]) == 2
+    assert "has no column 'c'" in capsys.readouterr().err
+    assert main(["train", "--data", "mnist", "--out", str(tmp_path / "y")]) == 2
+    assert "Unknown dataset 'mnist'" in capsys.readouterr().err

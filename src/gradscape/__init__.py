@@ -71,10 +71,18 @@ _EXPORTS = {
     "Minima": "critical",
     "race": "races",
     "Race": "races",
+    "load_dataset": "datasets",
+    "Split": "datasets",
+    "model": "networks",
+    "Model": "networks",
+    "train": "training",
+    "resume": "training",
+    "Training": "training",
     "TourResult": "tours",
 }
 
 _SUBMODULES = ("functions",)
+_ALIASES = {"load_dataset": "load"}  # exported name -> name in its module
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
@@ -98,6 +106,8 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .critical import CriticalPoints, Minima, critical_points, multistart
     from .data import Dataset, load_csv, synthetic_line
+    from .datasets import Split
+    from .datasets import load as load_dataset
     from .descent import DescentPlan, Trajectory, descend, max_stable_lr, plan_descent
     from .errors import (
         DataError,
@@ -110,12 +120,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from .expr import Expression, parse
     from .functions import TestFunction
     from .models import closed_form, mse_objective, predict, sse_objective
+    from .networks import Model, model
     from .objectives import Objective, objective
     from .optimizers import Optimizer, optimizer
     from .races import Race, race
     from .runs import Batch, Run, minimize, minimize_many
     from .sweep import Profile, Surface, profile, surface
     from .tours import TourResult, tour
+    from .training import Training, resume, train
 
 
 def __getattr__(name: str) -> Any:
@@ -124,7 +136,7 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'gradscape' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    value = getattr(importlib.import_module(f".{module}", __name__), _ALIASES.get(name, name))
     globals()[name] = value
     return value
 

@@ -277,6 +277,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     race.set_defaults(run=_cmd_race)
 
+    tr = sub.add_parser(
+        "train",
+        help="train a model by backpropagation, stopping early on a validation set",
+        description="Train linear, logistic or MLP models on a built-in dataset or a CSV file; "
+        "record train and validation loss per epoch, stop when the validation loss has not "
+        "improved for --patience epochs, restore the best epoch's weights and score the test set.",
+    )
+    tr.add_argument(
+        "--data", required=True, metavar="NAME|CSV",
+        help="digits, breast_cancer, diabetes, iris, wine, moons, circles, spirals, line, or a CSV",
+    )  # fmt: skip
+    tr.add_argument("--target", metavar="COL", help="the CSV column to predict")
+    tr.add_argument("--model", default="mlp:64", help="linear, logistic or mlp:H1,H2,... (mlp:64)")
+    tr.add_argument("--activation", default="relu", help="relu, tanh, sigmoid, gelu, softplus")
+    tr.add_argument("--loss", help="cross_entropy (classes) or mse / sse (default by task)")
+    tr.add_argument("--optimizer", default="adam", metavar="NAME", help="any of the family (adam)")
+    tr.add_argument("--lr", type=_positive_float, default=1e-3, help="learning rate (1e-3)")
+    tr.add_argument("--epochs", type=_positive_int, default=300, help="epoch limit (300)")
+    tr.add_argument(
+        "--batch-size", type=_positive_int, default=32, help="rows per step (32); see --full-batch"
+    )
+    tr.add_argument("--full-batch", action="store_true", help="one step per epoch on all rows")
+    tr.add_argument(
+        "--patience", type=_positive_int, default=20, help="epochs without improvement (20)"
+    )
+    tr.add_argument("--min-delta", type=float, default=0.0, help="the improvement that counts (0)")
+    tr.add_argument(
+        "--monitor", choices=("val_loss", "val_metric"), default="val_loss",
+        help="what early stopping watches (val_loss)",
+    )  # fmt: skip
+    tr.add_argument("--seed", type=int, default=0, help="seeds the split, the weights, the batches")
+    _add_output(
+        tr, "run", "folder for the run: checkpoint, curves, metrics.json", "print metrics.json"
+    )
+    tr.set_defaults(run=_cmd_train)
+
     functions = sub.add_parser(
         "functions",
         help="list the built-in test functions with their domains and published minima",
@@ -858,6 +894,51 @@ def _cmd_race(args: argparse.Namespace) -> int:
     _print_sections(f"gradscape race — {obj.signature()}", [("Race", lines)])
     print(f"files written to {out}/: " + ", ".join(files))
     return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from . import plot
+    from .datasets import load
+    from .training import train
+
+    split = load(args.data, target=args.target, seed=args.seed)
+    if not (math.isfinite(args.min_delta) and args.min_delta >= 0):
+        raise GradscapeError(f"--min-delta must be a number >= 0; got {args.min_delta}.")
+    out = Path(args.out)
+    with _progress("training") as progress:
+        result = train(
+            split, args.model, loss=args.loss, optimizer=args.optimizer, lr=args.lr,
+            epochs=args.epochs, batch_size=None if args.full_batch else args.batch_size,
+            patience=args.patience, min_delta=args.min_delta, monitor=args.monitor,
+            activation=args.activation, seed=args.seed, progress=progress, checkpoint=out,
+        )  # fmt: skip
+    result.save(out / "training.npz")
+    fig = plot.training_curves(result)
+    files = ["checkpoint.npz", "training.npz", plot.save(fig, out / "curves.png").name,
+             "metrics.json", "config.json"]  # fmt: skip
+    metrics = {**result.metrics(), "files": sorted(files)}
+    _write_json(out / "metrics.json", metrics)
+    _write_json(out / "config.json", result.config)
+    if args.json:
+        print(_to_json(metrics))
+        return 0
+    c = result.config
+    m = result.metric
+    b = result.best_epoch - 1
+    lines = [
+        split.describe(),
+        f"model {c['model']} ({c['n_params']:,} weights), loss {c['loss']}, {c['settings']}, "
+        f"batch {c['batch_size'] or 'full'}",
+        "",
+        f"stopped: {result.stop_reason} after {result.epochs_run} epochs; best epoch "
+        f"{result.best_epoch} (its weights restored)",
+        f"train loss {result.train_loss[b]:.4g}, validation loss {result.val_loss[b]:.4g}, "
+        f"validation {m} {result.val_metric[b]:.4g}",
+        f"test loss {result.test_loss:.4g}, test {m} {result.test_metric:.4g}",
+    ]
+    _print_sections("gradscape train", [("Training", lines)])
+    print(f"files written to {out}/: " + ", ".join(sorted(files)))
+    return EXIT_DIVERGED if result.stop_reason == "diverged" else 0
 
 
 def _shown_path(run: Any) -> Any:

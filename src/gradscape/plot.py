@@ -393,6 +393,30 @@ def race_chart(
     return fig
 
 
+def training_curves(result: Any) -> Figure:
+    """Train and validation loss (left) and metric (right) per epoch, the best epoch marked."""
+    fig = _figure(10.5, 4.0)
+    left, right = fig.subplots(1, 2)
+    epochs = np.arange(1, result.epochs_run + 1)
+    for ax, (tr, va, label) in zip(
+        (left, right),
+        ((result.train_loss, result.val_loss, "loss"), (result.train_metric, result.val_metric, result.metric)),
+        strict=True,
+    ):  # fmt: skip
+        ax.plot(epochs, tr, lw=1.8, label="train")
+        ax.plot(epochs, va, lw=1.8, label="validation")
+        ax.axvline(result.best_epoch, color=BEST_COLOR, ls="--", lw=1.2,
+                   label=f"best epoch {result.best_epoch}")  # fmt: skip
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if np.all(result.train_loss > 0):
+        left.set_yscale("log")
+    fig.suptitle(f"{result.config['dataset']}, {result.config['model']}: {result.stop_reason}")
+    return fig
+
+
 def value_curves(curves: Sequence[tuple[str, np.ndarray]], floor: float | None = None) -> Figure:
     """Value per step for each ``(label, values)``; with ``floor`` (a known minimum), the gap to
     it on a log scale."""
