@@ -78,6 +78,8 @@ _EXPORTS = {
     "train": "training",
     "resume": "training",
     "Training": "training",
+    "spectrum": "spectra",
+    "Spectrum": "spectra",
     "TourResult": "tours",
 }
 
@@ -127,6 +129,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .runs import Batch, Run, minimize, minimize_many
     from .sweep import Profile, Surface, profile, surface
     from .tours import TourResult, tour
+    from .spectra import Spectrum, spectrum
     from .training import Training, resume, train
 
 

@@ -313,6 +313,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tr.set_defaults(run=_cmd_train)
 
+    spec = sub.add_parser(
+        "spectrum",
+        help="Hessian eigenvalues, trace and spectral density of a trained run's loss",
+        description="Largest and most negative eigenvalues of the Hessian of the training loss at "
+        "the run's weights by Lanczos on Hessian-vector products, the trace by Hutchinson's "
+        "estimator, the spectral density by stochastic Lanczos quadrature; --exact checks them "
+        "against the full Hessian of a small model.",
+    )
+    spec.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by gradscape train")
+    spec.add_argument("--top", type=int, default=5, help="largest eigenvalues (5)")
+    spec.add_argument(
+        "--bottom", type=int, default=5, help="smallest (most negative) eigenvalues (5)"
+    )
+    spec.add_argument("--steps", type=_positive_int, default=80, help="Lanczos iterations (80)")
+    spec.add_argument("--trace", action="store_true", help="estimate the trace (Hutchinson)")
+    spec.add_argument("--density", action="store_true", help="estimate the spectral density (SLQ)")
+    spec.add_argument(
+        "--exact", action="store_true", help="also form the exact Hessian (small models)"
+    )
+    spec.add_argument("--seed", type=int, default=0, help="seeds the random vectors")
+    _add_output(
+        spec,
+        "spectrum",
+        "folder for spectrum.npz, summary.json and density.png",
+        "print the summary as JSON",
+    )
+    spec.set_defaults(run=_cmd_spectrum)
+
     functions = sub.add_parser(
         "functions",
         help="list the built-in test functions with their domains and published minima",
@@ -939,6 +967,63 @@ def _cmd_train(args: argparse.Namespace) -> int:
     _print_sections("gradscape train", [("Training", lines)])
     print(f"files written to {out}/: " + ", ".join(sorted(files)))
     return EXIT_DIVERGED if result.stop_reason == "diverged" else 0
+
+
+def _cmd_spectrum(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from . import plot
+    from .spectra import spectrum
+    from .story import table
+    from .training import load_run, loss_objective
+
+    result, split, net = load_run(args.run_dir)
+    obj, weights = loss_objective(result, split, net)
+    with _progress("spectrum"):
+        sp = spectrum(obj, weights, top=args.top, bottom=args.bottom, steps=args.steps,
+                      trace=args.trace, density=args.density, exact=args.exact, seed=args.seed)  # fmt: skip
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    sp.save(out / "spectrum.npz")
+    files = ["spectrum.npz", "summary.json"]
+    if args.density:
+        files.append(plot.save(plot.spectral_density(sp), out / "density.png").name)
+    summary = {"run": str(args.run_dir), **sp.summary(), "files": sorted(files)}
+    _write_json(out / "summary.json", summary)
+    if args.json:
+        print(_to_json(summary))
+        return 0
+    lines = [f"Hessian of the {sp.label} at the best weights of {args.run_dir} ({sp.n:,} weights), "
+             f"{sp.steps} Lanczos steps", ""]  # fmt: skip
+    exact = np.sort(sp.exact) if sp.exact.size else None
+    rows = []
+    for i, (v, r) in enumerate(zip(sp.top, sp.top_residual, strict=True)):
+        rows.append(
+            [
+                f"top {i + 1}",
+                f"{v:.6g}",
+                f"{r:.1e}",
+                f"{exact[::-1][i]:.6g}" if exact is not None else "",
+            ]
+        )
+    for i, (v, r) in enumerate(zip(sp.bottom, sp.bottom_residual, strict=True)):
+        rows.append(
+            [
+                f"bottom {i + 1}",
+                f"{v:.6g}",
+                f"{r:.1e}",
+                f"{exact[i]:.6g}" if exact is not None else "",
+            ]
+        )
+    lines += table(
+        ["", "Lanczos", "residual bound", "exact" if exact is not None else ""], rows, "lrrr"
+    )
+    if args.trace:
+        lines += ["", f"trace ≈ {sp.trace:.6g} ± {sp.trace_stderr:.2g} (Hutchinson, {sp.trace_samples} "
+                  "vectors, deflated)" + (f"; exact {exact.sum():.6g}" if exact is not None else "")]  # fmt: skip
+    _print_sections("gradscape spectrum", [("Hessian spectrum", lines)])
+    print(f"files written to {out}/: " + ", ".join(sorted(files)))
+    return 0
 
 
 def _shown_path(run: Any) -> Any:

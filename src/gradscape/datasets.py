@@ -41,6 +41,7 @@ class Split(Result):
         features: feature names; ``classes``: class names (classification).
         mean, scale: the standardisation fitted on the training rows (identity when off).
         seed: the seed of the split.
+        source, target: what :func:`load` was given, so the split can be made again.
     """
 
     name: str
@@ -56,6 +57,8 @@ class Split(Result):
     mean: np.ndarray
     scale: np.ndarray
     seed: int
+    source: str = ""
+    target: str | None = None
 
     @property
     def n_features(self) -> int:
@@ -239,5 +242,6 @@ def load(
         name=name, task=task,
         x_train=f(x_train), y_train=y_train.astype(ytype), x_val=f(x_val), y_val=y_val.astype(ytype),
         x_test=f(x_test), y_test=y_test.astype(ytype), features=feats, classes=classes,
-        mean=mean, scale=scale, seed=seed,
+        mean=mean, scale=scale, seed=seed, target=target,
+        source=str(source) if str(source) in BUILTIN else str(Path(source).resolve()),
     )  # fmt: skip

@@ -417,6 +417,23 @@ def training_curves(result: Any) -> Figure:
     return fig
 
 
+def spectral_density(sp: Any) -> Figure:
+    """The smoothed spectral density of the Hessian, with the extreme Ritz values marked."""
+    fig = _figure(6.4, 4.0)
+    ax = fig.add_subplot()
+    ax.semilogy(sp.density_grid, np.maximum(sp.density, 1e-12), lw=1.8)
+    for v in sp.top[:1]:
+        ax.axvline(v, color=PATH_COLOR, ls=":", lw=1, label=f"λmax ≈ {v:.4g}")
+    for v in sp.bottom[:1]:
+        ax.axvline(v, color=BEST_COLOR, ls=":", lw=1, label=f"λmin ≈ {v:.4g}")
+    ax.set_xlabel("eigenvalue")
+    ax.set_ylabel("density (log scale)")
+    ax.set_title(f"Hessian spectral density of the {sp.label} ({sp.n:,} weights)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
+
 def value_curves(curves: Sequence[tuple[str, np.ndarray]], floor: float | None = None) -> Figure:
     """Value per step for each ``(label, values)``; with ``floor`` (a known minimum), the gap to
     it on a log scale."""

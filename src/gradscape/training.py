@@ -258,7 +258,8 @@ def train(
     best = unravel(jnp.asarray(state.best["params"]))
     test_loss, test_out = evaluate(best, jnp.asarray(split.x_test), jnp.asarray(split.y_test))
     config = {
-        "dataset": split.name, "split_seed": split.seed, "task": split.task, "seed": seed,
+        "dataset": split.name, "source": split.source, "target": split.target,
+        "split_seed": split.seed, "task": split.task, "seed": seed,
         "model": getattr(net, "spec", type(net).__name__), "activation": activation,
         "n_params": int(flat.size), "loss": loss, "metric": metric_name(split.task),
         "optimizer": opt.name, "settings": opt.describe(), "lr": opt.lr, "epochs": epochs,
@@ -347,3 +348,46 @@ def unravel_weights(result: Training, model: Model) -> Any:
 
     _, unravel = ravel_pytree(model.init(jax.random.PRNGKey(0)))
     return unravel(jnp.asarray(result.weights))
+
+
+# -- a finished run as an objective ------------------------------------------------------------
+def load_run(folder: str | Path) -> tuple[Training, Split, Any]:
+    """A run written by ``gradscape train``: its result, its split (made again from the recorded
+    source and seed) and its model."""
+    from .datasets import load
+
+    folder = Path(folder)
+    path = folder / "training.npz"
+    if not path.is_file():
+        raise InputError(
+            f"{str(folder)!r} is not a training run (no training.npz); make one with gradscape train."
+        )
+    result = Training.load(path)
+    c = result.config
+    split = load(
+        c.get("source") or c["dataset"], target=c.get("target"), seed=c.get("split_seed", c["seed"])
+    )
+    net, _ = _setup(split, c["model"], c["loss"], c["activation"])
+    return result, split, net
+
+
+def loss_objective(result: Training, split: Split, net: Any, part: str = "train") -> Any:
+    """The loss on a part of the split (``train``, ``val`` or ``test``) as an
+    :class:`~gradscape.objectives.Objective` of the flat weights, and the best weights."""
+    import jax
+    import jax.numpy as jnp
+    from jax.flatten_util import ravel_pytree
+
+    from .objectives import Objective
+
+    x = jnp.asarray(getattr(split, f"x_{part}"))
+    y = jnp.asarray(getattr(split, f"y_{part}"))
+    _, unravel = ravel_pytree(net.init(jax.random.PRNGKey(0)))
+    lossf = loss_fn(result.config["loss"])
+    w = jnp.ones(x.shape[0])
+
+    def f(theta: Any) -> Any:
+        return lossf(net.apply(unravel(theta), x), y, w)
+
+    names = tuple(f"w{i}" for i in range(result.weights.size))
+    return Objective(f, names=names, label=f"{part} loss"), result.weights

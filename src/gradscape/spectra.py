@@ -1,0 +1,249 @@
+"""Hessian spectra from Hessian-vector products, never forming the Hessian.
+
+* Lanczos (with full reorthogonalisation) gives the largest and most negative eigenvalues; each
+  Ritz value comes with its residual ``β_m |s_m|`` (an upper bound on its distance to a true
+  eigenvalue).
+* Hutchinson's estimator gives the trace: the mean of ``vᵀHv`` over Rademacher vectors ``v``,
+  with its standard error; the dominant directions found by Lanczos are taken exactly and only
+  the rest is sampled (deflation, as in Hutch++ by Meyer et al. 2021), which cuts the variance.
+* Stochastic Lanczos quadrature (Ubaru, Chen & Saad 2017; Ghorbani et al. 2019) gives the spectral
+  density: Ritz values weighted by the squared first components of their eigenvectors, averaged
+  over random starts and smoothed by a Gaussian.
+* For small models, the exact Hessian (``jax.hessian``) checks every estimate.
+
+``H v`` is forward-over-reverse (``jax.jvp`` of ``jax.grad``), compiled once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+from .objectives import Objective
+from .results import Result
+
+#: Largest model (weights) whose exact Hessian is formed on request.
+MAX_EXACT = 6000
+
+
+def _hvp(obj: Objective) -> Any:
+    import jax
+
+    key = "hvp"
+    if key not in obj.compiled:
+        grad = jax.grad(obj.fn)
+        obj.compiled[key] = jax.jit(lambda w, v: jax.jvp(grad, (w,), (v,))[1])
+    return obj.compiled[key]
+
+
+def lanczos(
+    obj: Objective, weights: np.ndarray, steps: int, start: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``steps`` Lanczos iterations on the Hessian at ``weights`` from ``start``, with full
+    reorthogonalisation (in float64 on the host). Returns the tridiagonal ``(alpha, beta)`` and
+    the Lanczos basis ``Q`` of shape ``(k, n)`` (``k <= steps``: it ends early on an invariant
+    subspace)."""
+    import jax.numpy as jnp
+
+    hvp = _hvp(obj)
+    w = jnp.asarray(weights)
+    n = weights.size
+    steps = min(steps, n)
+    q = np.asarray(start, np.float64)
+    q /= np.linalg.norm(q)
+    basis = np.zeros((steps, n))
+    alpha, beta = [], []
+    for j in range(steps):
+        basis[j] = q
+        z = np.asarray(hvp(w, jnp.asarray(q, dtype=w.dtype)), np.float64)
+        a = float(q @ z)
+        z -= a * q + (beta[-1] * basis[j - 1] if j else 0.0)
+        z -= basis[: j + 1].T @ (basis[: j + 1] @ z)  # full reorthogonalisation, twice
+        z -= basis[: j + 1].T @ (basis[: j + 1] @ z)
+        alpha.append(a)
+        b = float(np.linalg.norm(z))
+        if j == steps - 1 or b <= 1e-10 * max(1.0, abs(a)):
+            beta.append(b)
+            break
+        beta.append(b)
+        q = z / b
+    k = len(alpha)
+    return np.array(alpha), np.array(beta[:k]), basis[:k]
+
+
+def _ritz(alpha: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ritz values (ascending) and the eigenvectors of the tridiagonal matrix."""
+    k = alpha.size
+    t = np.diag(alpha) + np.diag(beta[: k - 1], 1) + np.diag(beta[: k - 1], -1)
+    return np.linalg.eigh(t)
+
+
+@dataclass(frozen=True, eq=False)
+class Spectrum(Result):
+    """Eigenvalue estimates of the Hessian of a loss at given weights.
+
+    Attributes:
+        n: number of weights; ``steps``: Lanczos iterations.
+        top, bottom: the largest and the smallest (most negative) Ritz values; ``top_residual``,
+            ``bottom_residual``: their residual bounds.
+        trace, trace_stderr, trace_samples: Hutchinson's estimate (NaN when not asked).
+        density_grid, density: the smoothed spectral density (empty when not asked).
+        exact: the exact eigenvalues (empty unless asked and the model is small enough).
+    """
+
+    label: str
+    n: int
+    steps: int
+    top: np.ndarray
+    top_residual: np.ndarray
+    bottom: np.ndarray
+    bottom_residual: np.ndarray
+    trace: float
+    trace_stderr: float
+    trace_samples: int
+    density_grid: np.ndarray
+    density: np.ndarray
+    exact: np.ndarray
+    seed: int
+
+    def errors(self) -> dict[str, Any]:
+        """Relative errors of the estimates against the exact eigenvalues (if computed)."""
+        if not self.exact.size:
+            return {}
+        ex = np.sort(self.exact)
+        scale = max(abs(ex[-1]), abs(ex[0]), np.finfo(float).tiny)
+        out: dict[str, Any] = {
+            "top": [
+                float(abs(a - b) / max(abs(b), 1e-12 * scale))
+                for a, b in zip(self.top, ex[::-1], strict=False)
+            ],
+            "bottom": [
+                float(abs(a - b) / max(abs(b), 1e-12 * scale))
+                for a, b in zip(self.bottom, ex, strict=False)
+            ],
+        }
+        if math.isfinite(self.trace):
+            out["trace"] = float(abs(self.trace - ex.sum()) / max(abs(ex.sum()), 1e-12 * scale))
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "loss": self.label,
+            "weights": self.n,
+            "lanczos_steps": self.steps,
+            "top": self.top.tolist(),
+            "top_residual": self.top_residual.tolist(),
+            "bottom": self.bottom.tolist(),
+            "bottom_residual": self.bottom_residual.tolist(),
+        }
+        if math.isfinite(self.trace):
+            out.update(
+                trace=self.trace, trace_stderr=self.trace_stderr, trace_samples=self.trace_samples
+            )
+        if self.exact.size:
+            ex = np.sort(self.exact)
+            out["exact"] = {"top": ex[::-1][: self.top.size].tolist(), "bottom": ex[: self.bottom.size].tolist(),
+                            "trace": float(ex.sum())}  # fmt: skip
+            out["relative_errors"] = self.errors()
+        if self.density.size:
+            out["density"] = {"grid": self.density_grid.tolist(), "values": self.density.tolist()}
+        return out
+
+
+def spectrum(
+    obj: Objective,
+    weights: np.ndarray,
+    *,
+    top: int = 5,
+    bottom: int = 5,
+    steps: int = 80,
+    trace: bool = False,
+    trace_samples: int = 100,
+    density: bool = False,
+    density_starts: int = 8,
+    density_steps: int = 60,
+    exact: bool = False,
+    seed: int = 0,
+) -> Spectrum:
+    """Largest and most negative Hessian eigenvalues (Lanczos), the trace (Hutchinson), the
+    spectral density (stochastic Lanczos quadrature), and optionally the exact eigenvalues.
+
+    Raises:
+        InputError: bad counts, or ``exact`` for a model above :data:`MAX_EXACT` weights.
+    """
+    import jax.numpy as jnp
+
+    for what, v in (("top", top), ("bottom", bottom)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise InputError(f"{what} must be a whole number >= 0; got {v!r}.")
+    for what, v in (("steps", steps), ("trace_samples", trace_samples),
+                    ("density_starts", density_starts), ("density_steps", density_steps)):  # fmt: skip
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise InputError(f"{what} must be a whole number >= 1; got {v!r}.")
+    weights = np.asarray(weights)
+    n = weights.size
+    if exact and n > MAX_EXACT:
+        raise InputError(
+            f"The exact Hessian of {n:,} weights is too large to form (at most {MAX_EXACT:,}); "
+            "drop --exact."
+        )
+    rng = np.random.default_rng(seed)
+    alpha, beta, basis = lanczos(obj, weights, max(steps, top + bottom), rng.standard_normal(n))
+    vals, vecs = _ritz(alpha, beta)
+    resid = np.abs(beta[-1] * vecs[-1, :])
+    top_v, top_r = vals[::-1][:top], resid[::-1][:top]
+    bot_v, bot_r = vals[:bottom], resid[:bottom]
+
+    tr = se = math.nan
+    if trace:
+        # Deflated Hutchinson (as in Hutch++): the Lanczos basis Q holds the dominant directions,
+        # whose part of the trace is exact, tr(QᵀHQ) = Σ alpha; Rademacher vectors estimate only
+        # the rest, tr((I − QQᵀ) H (I − QQᵀ)), which has far smaller variance.
+        hvp = _hvp(obj)
+        w = jnp.asarray(weights)
+        samples = []
+        for _ in range(trace_samples):
+            v = rng.choice([-1.0, 1.0], size=n)
+            v -= basis.T @ (basis @ v)
+            samples.append(float(v @ np.asarray(hvp(w, jnp.asarray(v, dtype=w.dtype)), np.float64)))
+        tr = float(alpha.sum() + np.mean(samples))
+        se = (
+            float(np.std(samples, ddof=1) / math.sqrt(len(samples)))
+            if len(samples) > 1
+            else math.nan
+        )
+
+    grid = dens = np.empty(0)
+    if density:
+        nodes, weights_q = [], []
+        for _ in range(density_starts):
+            a, b, _ = lanczos(obj, weights, density_steps, rng.standard_normal(n))
+            theta, s = _ritz(a, b)
+            nodes.append(theta)
+            weights_q.append(s[0, :] ** 2)
+        nodes_all = np.concatenate(nodes)
+        wq = np.concatenate(weights_q) / density_starts
+        lo, hi = float(nodes_all.min()), float(nodes_all.max())
+        pad = 0.05 * (hi - lo or 1.0)
+        grid = np.linspace(lo - pad, hi + pad, 400)
+        sigma = 0.01 * (hi - lo or 1.0)
+        dens = (
+            wq[None, :] * np.exp(-((grid[:, None] - nodes_all[None, :]) ** 2) / (2 * sigma**2))
+        ).sum(1)
+        dens /= sigma * math.sqrt(2 * math.pi)
+
+    ex = np.empty(0)
+    if exact:
+        import jax
+
+        h = np.asarray(jax.hessian(obj.fn)(jnp.asarray(weights)), np.float64)
+        ex = np.linalg.eigvalsh(0.5 * (h + h.T))
+    return Spectrum(
+        label=obj.label, n=n, steps=alpha.size, top=top_v, top_residual=top_r, bottom=bot_v,
+        bottom_residual=bot_r, trace=tr, trace_stderr=se, trace_samples=trace_samples if trace else 0,
+        density_grid=grid, density=dens, exact=ex, seed=seed,
+    )  # fmt: skip
