@@ -127,9 +127,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .optimizers import Optimizer, optimizer
     from .races import Race, race
     from .runs import Batch, Run, minimize, minimize_many
+    from .spectra import Spectrum, spectrum
     from .sweep import Profile, Surface, profile, surface
     from .tours import TourResult, tour
-    from .spectra import Spectrum, spectrum
     from .training import Training, resume, train
 
 
