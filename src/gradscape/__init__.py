@@ -79,6 +79,8 @@ _EXPORTS = {
     "resume": "training",
     "Training": "training",
     "spectrum": "spectra",
+    "landscape": "landscapes",
+    "Landscape": "landscapes",
     "Spectrum": "spectra",
     "TourResult": "tours",
 }
@@ -121,6 +123,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .expr import Expression, parse
     from .functions import TestFunction
+    from .landscapes import Landscape, landscape
     from .models import closed_form, mse_objective, predict, sse_objective
     from .networks import Model, model
     from .objectives import Objective, objective

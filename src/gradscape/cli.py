@@ -313,6 +313,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tr.set_defaults(run=_cmd_train)
 
+    land = sub.add_parser(
+        "landscape",
+        help="the loss around a trained run along random, Hessian or trajectory directions",
+        description="Evaluate the training loss on a line or plane through a run's best weights: "
+        "filter-normalised random directions, the top Hessian eigenvectors, or the plane of the "
+        "training trajectory (PCA); or along the straight line to another run's weights.",
+    )
+    land.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by gradscape train")
+    land.add_argument("--dims", type=int, choices=(1, 2), default=2, help="a line or a plane (2)")
+    land.add_argument("--grid", type=_positive_int, default=51, help="points per axis (51)")
+    land.add_argument("--span", type=_positive_float, default=1.0, help="the grid covers ±span (1)")
+    land.add_argument(
+        "--directions", choices=("random", "hessian", "pca"), default="random",
+        help="random (filter-normalised), hessian (top eigenvectors) or pca (trajectory plane)",
+    )  # fmt: skip
+    land.add_argument("--between", metavar="RUN_DIR2", help="the line from this run to another")
+    land.add_argument("--subsample", type=_positive_int, help="evaluate on this many training rows")
+    land.add_argument("--seed", type=int, default=0, help="seeds the directions and the subsample")
+    _add_output(
+        land,
+        "landscape",
+        "folder for landscape.npz, figures and summary.json",
+        "print the summary as JSON",
+    )
+    land.set_defaults(run=_cmd_landscape)
+
     spec = sub.add_parser(
         "spectrum",
         help="Hessian eigenvalues, trace and spectral density of a trained run's loss",
@@ -967,6 +993,49 @@ def _cmd_train(args: argparse.Namespace) -> int:
     _print_sections("gradscape train", [("Training", lines)])
     print(f"files written to {out}/: " + ", ".join(sorted(files)))
     return EXIT_DIVERGED if result.stop_reason == "diverged" else 0
+
+
+def _cmd_landscape(args: argparse.Namespace) -> int:
+    from . import plot
+    from .landscapes import landscape
+    from .training import load_run
+
+    result, split, net = load_run(args.run_dir)
+    other = None
+    if args.between:
+        other, other_split, _ = load_run(args.between)
+        if other.config["model"] != result.config["model"] or other_split.name != split.name:
+            raise GradscapeError("--between needs a run of the same model on the same dataset.")
+    if not 3 <= args.grid <= 1001:
+        raise GradscapeError(f"--grid must be from 3 to 1001; got {args.grid}.")
+    with _progress("landscape") as progress:
+        land = landscape(result, split, net, dims=args.dims, grid=args.grid, span=args.span,
+                         directions=args.directions, between=other, subsample=args.subsample,
+                         seed=args.seed, progress=progress)  # fmt: skip
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    land.save(out / "landscape.npz")
+    files = ["landscape.npz", "summary.json"] + [p.name for p in plot.landscape_figures(land, out)]
+    summary = {"run": str(args.run_dir), **land.summary(), "files": sorted(files)}
+    _write_json(out / "summary.json", summary)
+    if args.json:
+        print(_to_json(summary))
+        return 0
+    lines = [
+        f"{land.kind} {'line' if land.directions.shape[0] == 1 else 'plane'} through the best "
+        f"weights of {args.run_dir}; {land.alphas.size} points per axis, {land.rows} training rows",
+        f"loss at the trained weights: {land.center_loss:.6g}; on the grid from "
+        f"{summary['min']:.6g} to {summary['max']:.6g}",
+    ]
+    if land.kind == "between":
+        lines.append(f"loss at the other run: {land.end_loss:.6g}; barrier on the way: "
+                     f"{summary['barrier']:.4g}")  # fmt: skip
+    if land.explained.size:
+        lines.append("the plane explains " + " + ".join(f"{v:.1%}" for v in land.explained)
+                     + " of the trajectory's variance")  # fmt: skip
+    _print_sections("gradscape landscape", [("Loss landscape", lines)])
+    print(f"files written to {out}/: " + ", ".join(sorted(files)))
+    return 0
 
 
 def _cmd_spectrum(args: argparse.Namespace) -> int:

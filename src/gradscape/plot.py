@@ -434,6 +434,32 @@ def spectral_density(sp: Any) -> Figure:
     return fig
 
 
+def landscape_figures(land: Any, out: str | Path) -> list[Path]:
+    """Draw a loss landscape: a line plot (1-D), or contours and a 3-D surface (2-D)."""
+    from .sweep import Surface
+
+    out = Path(out)
+    if land.betas.size == 0:
+        fig = _figure(6.4, 4.0)
+        ax = fig.add_subplot()
+        ax.plot(land.alphas, land.values, lw=2)
+        ax.plot([0], [land.center_loss], "o", color=BEST_COLOR, label="this run")
+        if land.kind == "between":
+            ax.plot([1], [land.end_loss], "s", color=PATH_COLOR, label="the other run")
+        ax.set_xlabel("t (0: this run, 1: the other)" if land.kind == "between" else "alpha")
+        ax.set_ylabel(land.label)
+        ax.set_title(f"loss along the {land.kind} line")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        return [save(fig, out / "landscape.png")]
+    s = Surface(x_name="alpha", y_name="beta", x=land.alphas, y=land.betas, values=land.values,
+                fixed={}, label=f"{land.label} ({land.kind} plane)", block_rows=0)  # fmt: skip
+    paths = [("training trajectory", land.path)] if land.path.size else []
+    fig = contours(s, arrows=False, paths=paths, marks=[{"alpha": 0.0, "beta": 0.0}],
+                   marks_label="trained weights")  # fmt: skip
+    return [save(fig, out / "contours.png"), save(surface_3d(s), out / "surface.png")]
+
+
 def value_curves(curves: Sequence[tuple[str, np.ndarray]], floor: float | None = None) -> Figure:
     """Value per step for each ``(label, values)``; with ``floor`` (a known minimum), the gap to
     it on a log scale."""

@@ -41,6 +41,10 @@ class Training(Result):
         stop_reason: ``early_stop`` (patience ran out), ``max_epochs`` or ``diverged``.
         weights: the best weights, flattened (``unravel`` them with the model).
         test_loss, test_metric: the test set scored with the best weights.
+        trajectory: the weights after each recorded epoch, shape ``(k, n)``, with
+            ``trajectory_epochs`` (0 is the initial weights); every epoch is recorded while
+            that stays under 20 million numbers, else every few (the PCA plane of
+            :func:`gradscape.landscape` uses them).
     """
 
     config: dict[str, Any]
@@ -54,6 +58,8 @@ class Training(Result):
     weights: np.ndarray
     test_loss: float
     test_metric: float
+    trajectory: np.ndarray | None = None
+    trajectory_epochs: np.ndarray | None = None
 
     @property
     def metric(self) -> str:
@@ -84,6 +90,8 @@ class _State:
     epoch: int
     best: dict[str, Any]
     history: dict[str, list[float]] = field(default_factory=dict)
+    trajectory: list[np.ndarray] = field(default_factory=list)
+    trajectory_epochs: list[int] = field(default_factory=list)
 
 
 def _setup(split: Split, spec: Any, loss: str | None, activation: str) -> tuple[Any, str]:
@@ -220,6 +228,10 @@ def train(
         state = _resume
     sign = 1.0 if monitor == "val_loss" else -1.0
     flat, unravel = ravel_pytree(state.params)
+    every = max(1, math.ceil(flat.size * (epochs + 1) / 20_000_000))  # trajectory thinning
+    if not state.trajectory:
+        state.trajectory.append(np.asarray(flat))
+        state.trajectory_epochs.append(0)
     stop = "max_epochs"
     start = state.epoch
     for e in range(start, epochs):
@@ -234,6 +246,9 @@ def train(
         for k, v in row.items():
             state.history[k].append(v)
         state.params, state.opt_state, state.epoch = params, opt_state, e + 1
+        if (e + 1) % every == 0:
+            state.trajectory.append(np.asarray(ravel_pytree(params)[0]))
+            state.trajectory_epochs.append(e + 1)
         if not math.isfinite(row["train_loss"]):
             stop = "diverged"
             break
@@ -272,6 +287,8 @@ def train(
         config=config, **h, best_epoch=int(state.best["epoch"]), epochs_run=state.epoch,
         stop_reason=stop, weights=np.asarray(state.best["params"], dtype=np.float32),
         test_loss=float(test_loss), test_metric=metric(split.task, np.asarray(test_out), split.y_test),
+        trajectory=np.asarray(state.trajectory, dtype=np.float32),
+        trajectory_epochs=np.asarray(state.trajectory_epochs, dtype=np.int64),
     )  # fmt: skip
 
 
@@ -287,6 +304,8 @@ def save_checkpoint(folder: str | Path, config: dict[str, Any], state: _State, t
     arrays = {f"opt_{i}": np.asarray(leaf) for i, leaf in enumerate(leaves)}
     arrays["params"] = np.asarray(ravel_pytree(state.params)[0])
     arrays["best_params"] = np.asarray(state.best["params"])
+    arrays["trajectory"] = np.asarray(state.trajectory)
+    arrays["trajectory_epochs"] = np.asarray(state.trajectory_epochs)
     meta = {
         "config": config, "epoch": state.epoch, "history": state.history,
         "best": {k: v for k, v in state.best.items() if k != "params"}, "opt_leaves": len(leaves),
@@ -315,6 +334,10 @@ def resume(
     with np.load(path, allow_pickle=False) as z:
         meta = json.loads(str(z["meta"]))
         params_flat, best_flat = z["params"], z["best_params"]
+        traj = list(z["trajectory"]) if "trajectory" in z.files else []
+        traj_epochs = (
+            [int(v) for v in z["trajectory_epochs"]] if "trajectory_epochs" in z.files else []
+        )
         leaves = [z[f"opt_{i}"] for i in range(meta["opt_leaves"])]
     c = meta["config"]
     if (c["dataset"], c["split_seed"]) != (split.name, split.seed):
@@ -331,7 +354,7 @@ def resume(
     treedef = jax.tree_util.tree_structure(tx.init(template))
     opt_state = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(a) for a in leaves])
     best = {**meta["best"], "params": best_flat}
-    state = _State(params, opt_state, int(meta["epoch"]), best, meta["history"])
+    state = _State(params, opt_state, int(meta["epoch"]), best, meta["history"], traj, traj_epochs)
     return train(
         split, c["model"], loss=c["loss"], optimizer=c["optimizer"], lr=c["lr"], epochs=epochs,
         batch_size=c["batch_size"], patience=c["patience"], min_delta=c["min_delta"],

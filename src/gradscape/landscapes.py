@@ -1,0 +1,299 @@
+"""Loss landscapes around trained weights: the loss along one or two directions in weight space.
+
+Directions:
+
+* ``random``: seeded Gaussian directions, filter-normalised (Li et al., 2018): each filter (the
+  incoming weights of one unit, a column of a weight matrix) is scaled to the norm of the same
+  filter of the trained weights, and biases are left out, so the plot does not depend on the
+  scale of the weights;
+* ``hessian``: the top eigenvectors of the Hessian (Lanczos), scaled to the norm of the weights;
+* ``pca``: the plane of the training trajectory, the top principal components of the saved
+  weights around the trained ones, with the trajectory projected onto it and the share of its
+  variance the plane explains;
+* ``between``: the straight line from this run's weights (t = 0) to another run's (t = 1).
+
+The grid is evaluated by the sweep engine (chunks of rows, bounded memory, compiled once). For the
+built-in dense models, the first layer's pre-activations are linear in the two coordinates,
+``X(W + αD + βE) = XW + α·XD + β·XE``, so the three products are computed once per direction and
+each grid point starts from them instead of multiplying the data again.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+from .objectives import Objective
+from .results import Result
+
+KINDS = ("random", "hessian", "pca")
+
+
+@dataclass(frozen=True, eq=False)
+class Landscape(Result):
+    """The loss on a line or a plane through the trained weights.
+
+    Attributes:
+        kind: ``random``, ``hessian``, ``pca`` or ``between``.
+        alphas, betas: the grid coordinates (``betas`` empty for 1-D).
+        values: the loss, shape ``(len(alphas),)`` or ``(len(betas), len(alphas))``.
+        directions: shape ``(dims, n)``, saved so the plot is reproducible.
+        center: the weights at coordinate 0; ``center_loss``: the loss there.
+        end_loss: for ``between``, the loss at the other run's weights (t = 1).
+        path: for ``pca``, the trajectory in plane coordinates, shape ``(k, 2)``;
+            ``explained``: the share of its variance each direction explains.
+        rows: training rows the loss was evaluated on; ``seed``.
+    """
+
+    kind: str
+    alphas: np.ndarray
+    betas: np.ndarray
+    values: np.ndarray
+    directions: np.ndarray
+    center: np.ndarray
+    center_loss: float
+    end_loss: float
+    path: np.ndarray
+    explained: np.ndarray
+    rows: int
+    seed: int
+    label: str
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "dims": int(self.directions.shape[0]),
+            "grid": int(self.alphas.size),
+            "alpha_range": [float(self.alphas[0]), float(self.alphas[-1])],
+            "center_loss": self.center_loss,
+            "min": float(np.nanmin(self.values)),
+            "max": float(np.nanmax(self.values)),
+            "rows": self.rows,
+            "seed": self.seed,
+        }
+        if self.betas.size:
+            out["beta_range"] = [float(self.betas[0]), float(self.betas[-1])]
+        if self.kind == "between":
+            out["end_loss"] = self.end_loss
+            i = int(
+                np.nanargmax(
+                    np.where((self.alphas >= 0) & (self.alphas <= 1), self.values, -np.inf)
+                )
+            )
+            out["barrier"] = float(self.values[i] - max(self.center_loss, self.end_loss))
+        if self.explained.size:
+            out["explained_variance"] = self.explained.tolist()
+        return out
+
+
+# -- directions ------------------------------------------------------------------------------------
+def filter_normalised(template: Any, weights: np.ndarray, key: Any) -> np.ndarray:
+    """A seeded Gaussian direction, each filter scaled to the norm of the weights' filter;
+    one-dimensional leaves (biases) get zero."""
+    import jax
+    import jax.numpy as jnp
+    from jax.flatten_util import ravel_pytree
+
+    _, unravel = ravel_pytree(template)
+    tree = unravel(jnp.asarray(weights))
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    keys = jax.random.split(key, len(leaves))
+    out = []
+    for k, w in zip(keys, leaves, strict=True):
+        if w.ndim < 2:
+            out.append(jnp.zeros_like(w))
+            continue
+        d = jax.random.normal(k, w.shape, w.dtype)
+        norm_w = jnp.linalg.norm(w.reshape(-1, w.shape[-1]), axis=0)
+        norm_d = jnp.linalg.norm(d.reshape(-1, w.shape[-1]), axis=0)
+        out.append(d * (norm_w / jnp.maximum(norm_d, 1e-12)))
+    return np.asarray(ravel_pytree(jax.tree_util.tree_unflatten(treedef, out))[0], dtype=np.float32)
+
+
+def _hessian_directions(obj: Objective, weights: np.ndarray, dims: int, seed: int) -> np.ndarray:
+    from .spectra import _ritz, lanczos
+
+    rng = np.random.default_rng(seed)
+    alpha, beta, basis = lanczos(
+        obj, weights, min(60, weights.size), rng.standard_normal(weights.size)
+    )
+    _, s = _ritz(alpha, beta)
+    vecs = (basis.T @ s[:, ::-1][:, :dims]).T  # top Ritz vectors, largest first
+    scale = float(np.linalg.norm(weights))
+    return (vecs / np.linalg.norm(vecs, axis=1, keepdims=True) * scale).astype(np.float32)
+
+
+def _pca_directions(
+    trajectory: np.ndarray, center: np.ndarray, dims: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Directions (unit), explained variance shares, and the trajectory in their coordinates."""
+    m = trajectory.astype(np.float64) - center.astype(np.float64)
+    _, sv, vt = np.linalg.svd(m, full_matrices=False)
+    var = sv**2
+    explained = var[:dims] / var.sum() if var.sum() > 0 else np.zeros(dims)
+    dirs = vt[:dims]
+    return dirs.astype(np.float32), explained, (m @ dirs.T)
+
+
+# -- evaluation -------------------------------------------------------------------------------------
+def _plane_objective(
+    net: Any, lossf: Any, x: Any, y: Any, center: np.ndarray, dirs: np.ndarray, template: Any
+) -> Objective:
+    """The loss at ``center + α·d₀ (+ β·d₁)`` as an Objective of ``(alpha[, beta])``."""
+    import jax.numpy as jnp
+    from jax.flatten_util import ravel_pytree
+
+    from .networks import Model, _activation
+
+    _, unravel = ravel_pytree(template)
+    c = jnp.asarray(center, jnp.float32)
+    d = jnp.asarray(dirs, jnp.float32)
+    names = ("alpha", "beta")[: dirs.shape[0]]
+    w_rows = jnp.ones(x.shape[0], jnp.float32)
+
+    if isinstance(net, Model):  # the first layer once per direction, not once per grid point
+        c_tree, d_trees = unravel(c), [unravel(v) for v in d]
+        base = x @ c_tree[0]["w"] + c_tree[0]["b"]
+        moves = [x @ t[0]["w"] + t[0]["b"] for t in d_trees]
+        act = _activation(net.activation)
+        n_layers = len(c_tree)
+
+        def fn(t: Any) -> Any:
+            t = t.astype(jnp.float32)
+            h = base + sum(t[i] * moves[i] for i in range(len(moves)))
+            for layer in range(1, n_layers):
+                h = act(h)
+                w = c_tree[layer]["w"] + sum(
+                    t[i] * d_trees[i][layer]["w"] for i in range(len(moves))
+                )
+                b = c_tree[layer]["b"] + sum(
+                    t[i] * d_trees[i][layer]["b"] for i in range(len(moves))
+                )
+                h = h @ w + b
+            return lossf(h, y, w_rows)
+
+    else:
+
+        def fn(t: Any) -> Any:
+            t = t.astype(jnp.float32)
+            return lossf(net.apply(unravel(c + t @ d), x), y, w_rows)
+
+    return Objective(fn, names=names, label="loss")
+
+
+def landscape(
+    result: Any,
+    split: Any,
+    net: Any,
+    *,
+    dims: int = 2,
+    grid: int = 51,
+    span: float = 1.0,
+    directions: str = "random",
+    between: Any = None,
+    subsample: int | None = None,
+    seed: int = 0,
+    progress: Any = None,
+) -> Landscape:
+    """The training loss around a run's best weights (see the module docstring).
+
+    Args:
+        result, split, net: a finished run, its split and its model (:func:`gradscape.training.load_run`).
+        dims: 1 (a line) or 2 (a plane).
+        grid: points per axis; ``span``: the grid covers ``[-span, span]`` in units of the
+            direction (for ``pca``, the trajectory's extent with a margin instead).
+        directions: ``random``, ``hessian`` or ``pca``.
+        between: another run (``Training``) of the same model: the 1-D line from this run
+            (t = 0) to it (t = 1), over ``[-span/4, 1 + span/4]``.
+        subsample: evaluate on this many training rows (seeded) instead of all.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    from .networks import loss_fn
+    from .sweep import profile, surface
+
+    if dims not in (1, 2):
+        raise InputError(f"dims must be 1 or 2; got {dims!r}.")
+    if isinstance(grid, bool) or not isinstance(grid, int) or not 3 <= grid <= 1001:
+        raise InputError(f"grid must be a whole number from 3 to 1001; got {grid!r}.")
+    if not (isinstance(span, int | float) and math.isfinite(span) and span > 0):
+        raise InputError(f"span must be a number > 0; got {span!r}.")
+    if directions not in KINDS:
+        raise InputError(f"Unknown directions {directions!r}; choose one of {', '.join(KINDS)}.")
+    x, y = split.x_train, split.y_train
+    if subsample is not None:
+        if isinstance(subsample, bool) or not isinstance(subsample, int) or subsample < 1:
+            raise InputError(f"subsample must be a whole number >= 1; got {subsample!r}.")
+        if subsample < len(x):
+            pick = np.random.default_rng(seed).choice(len(x), subsample, replace=False)
+            x, y = x[pick], y[pick]
+    x, y = jnp.asarray(x), jnp.asarray(y)
+    lossf = loss_fn(result.config["loss"])
+    template = net.init(jax.random.PRNGKey(0))
+    center = np.asarray(result.weights, np.float32)
+    path = explained = np.empty(0)
+    end_loss = math.nan
+
+    if between is not None:
+        other = np.asarray(getattr(between, "weights", between), np.float32)
+        if other.shape != center.shape:
+            raise InputError(
+                f"The other run has {other.size:,} weights, this one {center.size:,}: "
+                "interpolate between runs of the same model."
+            )
+        kind, dims = "between", 1
+        dirs = (other - center)[None, :]
+        lo, hi = -span / 4, 1 + span / 4
+    elif directions == "pca":
+        traj = getattr(result, "trajectory", None)
+        if traj is None or len(traj) < dims + 1:
+            raise InputError("This run saved too few weights for a PCA plane; train it again.")
+        dirs, explained, coords = _pca_directions(np.asarray(traj), center, dims)
+        path = coords
+        reach = float(np.max(np.abs(coords))) if coords.size else 1.0
+        lo, hi = -1.2 * reach * span, 1.2 * reach * span
+        kind = "pca"
+    else:
+        if directions == "hessian":
+            from .training import loss_objective
+
+            obj, _ = loss_objective(result, split, net)
+            dirs = _hessian_directions(obj, center, dims, seed)
+        else:
+            keys = jax.random.split(jax.random.PRNGKey(seed), dims)
+            dirs = np.stack([filter_normalised(template, center, k) for k in keys])
+        lo, hi = -span, span
+        kind = directions
+
+    obj = _plane_objective(net, lossf, x, y, center, dirs, template)
+    if dims == 1:
+        p = profile(obj, "alpha", at={"alpha": 0.0}, range=(lo, hi), points=grid)
+        alphas, betas, values = p.axis, np.empty(0), p.values
+    else:
+        s = surface(
+            obj, "alpha", "beta", x_range=(lo, hi), y_range=(lo, hi), points=grid, progress=progress
+        )
+        alphas, betas, values = s.x, s.y, s.values
+    from .calculus import value
+
+    unravel = _unravel(template)
+    ones = jnp.ones(x.shape[0], jnp.float32)
+    center_loss = float(lossf(net.apply(unravel(jnp.asarray(center)), x), y, ones))
+    if kind == "between":
+        end_loss = float(value(obj, {"alpha": 1.0}))
+    return Landscape(
+        kind=kind, alphas=alphas, betas=betas, values=values, directions=np.asarray(dirs),
+        center=center, center_loss=center_loss, end_loss=end_loss, path=np.asarray(path),
+        explained=np.asarray(explained), rows=int(x.shape[0]), seed=seed, label=result.config["loss"],
+    )  # fmt: skip
+
+
+def _unravel(template: Any) -> Any:
+    from jax.flatten_util import ravel_pytree
+
+    return ravel_pytree(template)[1]

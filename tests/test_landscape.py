@@ -1,0 +1,117 @@
+"""Loss landscapes: the centre is the trained loss, an interpolation ends at each run's loss,
+directions are filter-normalised and reproducible, the first-layer shortcut changes nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gradscape as gs
+from gradscape.cli import main
+from gradscape.datasets import load
+from gradscape.landscapes import Landscape, filter_normalised, landscape
+from gradscape.networks import model
+from gradscape.training import train
+
+
+@pytest.fixture(scope="module")
+def runs() -> tuple:
+    split = load("iris", seed=0)
+    a = train(split, "mlp:8,8", lr=1e-2, epochs=60, patience=10, seed=0)
+    b = train(split, "mlp:8,8", lr=1e-2, epochs=60, patience=10, seed=7)
+    return split, a, b, model("mlp:8,8", split.n_features, split.n_outputs)
+
+
+def train_loss(run: gs.Training) -> float:
+    return float(run.train_loss[run.best_epoch - 1])
+
+
+def test_centre_is_the_trained_loss(runs: tuple, tmp_path: Path) -> None:
+    split, a, _, net = runs
+    land = landscape(a, split, net, dims=2, grid=11, directions="random", seed=3)
+    assert land.values[5, 5] == pytest.approx(train_loss(a), rel=1e-5)
+    assert land.center_loss == pytest.approx(train_loss(a), rel=1e-5)
+    back = Landscape.load(land.save(tmp_path / "l"))
+    np.testing.assert_array_equal(back.directions, land.directions)
+    again = landscape(a, split, net, dims=2, grid=11, directions="random", seed=3)
+    np.testing.assert_array_equal(again.directions, land.directions)  # seeded
+
+
+def test_interpolation_ends_are_each_runs_loss(runs: tuple) -> None:
+    split, a, b, net = runs
+    line = landscape(a, split, net, between=b, grid=13)
+    assert line.kind == "between" and line.center_loss == pytest.approx(train_loss(a), rel=1e-5)
+    # the other run's best weights scored on this split
+    obj_b = gs.training.loss_objective(b, split, net)[0]
+    assert line.end_loss == pytest.approx(float(obj_b.fn(b.weights)), rel=1e-4)
+
+
+def test_filter_normalisation(runs: tuple) -> None:
+    import jax
+
+    _, a, _, net = runs
+    template = net.init(jax.random.PRNGKey(0))
+    d = filter_normalised(template, a.weights, jax.random.PRNGKey(1))
+    from gradscape.training import unravel_weights
+
+    w_tree = unravel_weights(a, net)
+    d_tree = unravel_weights(gs.Training(**{**a.__dict__, "weights": d}), net)
+    for wl, dl in zip(w_tree, d_tree, strict=True):
+        np.testing.assert_allclose(
+            np.linalg.norm(dl["w"], axis=0), np.linalg.norm(wl["w"], axis=0), rtol=1e-5
+        )
+        assert not np.any(np.asarray(dl["b"]))  # biases left out
+
+
+def test_first_layer_shortcut_matches_the_plain_evaluation(runs: tuple) -> None:
+    split, a, _, net = runs
+
+    class Plain:  # the same network, not recognised as a built-in Model
+        def init(self, key):
+            return net.init(key)
+
+        def apply(self, params, x):
+            return net.apply(params, x)
+
+    fast = landscape(a, split, net, dims=2, grid=9, seed=2)
+    plain = landscape(a, split, Plain(), dims=2, grid=9, seed=2)
+    np.testing.assert_allclose(fast.values, plain.values, rtol=2e-5)
+
+
+def test_pca_and_hessian_planes(runs: tuple) -> None:
+    split, a, _, net = runs
+    pca = landscape(a, split, net, dims=2, grid=9, directions="pca")
+    assert pca.explained.sum() <= 1 + 1e-9 and pca.explained[0] >= pca.explained[1]
+    assert pca.path.shape == (len(a.trajectory), 2)
+    hess = landscape(a, split, net, dims=1, grid=9, directions="hessian")
+    # along the top Hessian eigenvector the loss curves up on both sides of a minimum
+    assert hess.values[0] > hess.center_loss and hess.values[-1] > hess.center_loss
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [(dict(dims=3), "dims must be 1 or 2"), (dict(grid=2), "grid must be a whole number from 3"),
+     (dict(span=0.0), "span must be a number > 0"), (dict(directions="pcaa"), "Unknown directions")],
+)  # fmt: skip
+def test_bad_input(runs: tuple, kwargs: dict, message: str) -> None:
+    split, a, _, net = runs
+    with pytest.raises(gs.InputError, match=message):
+        landscape(a, split, net, **kwargs)
+
+
+def test_landscape_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "--data", "moons", "--model", "mlp:8", "--lr", "0.02", "--epochs",
+                 "30", "--out", str(run), "--json"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["landscape", str(run), "--grid", "7", "--subsample", "100", "--out",
+                 str(tmp_path / "l"), "--json"]) == 0  # fmt: skip
+    out = json.loads(capsys.readouterr().out)
+    assert out["kind"] == "random" and out["rows"] == 100 and out["grid"] == 7
+    assert (tmp_path / "l" / "contours.png").stat().st_size > 0
+    assert main(["landscape", str(run), "--dims", "1", "--directions", "pca", "--grid", "9",
+                 "--out", str(tmp_path / "p"), "--json"]) == 0  # fmt: skip
+    assert len(json.loads(capsys.readouterr().out)["explained_variance"]) == 1
