@@ -117,6 +117,27 @@ def _setup(split: Split, spec: Any, loss: str | None, activation: str) -> tuple[
     return net, loss
 
 
+_COMPILED: dict[Any, tuple[Any, Any]] = {}
+
+
+def _compiled_functions(net: Any, loss: str, opt: Any, batch: int, n: int) -> tuple[Any, Any]:
+    """:func:`_functions`, kept per (model, loss, optimizer, batch, rows) so that a second run
+    of the same setup (another seed, learning rate, resumed checkpoint) compiles nothing. The
+    learning rate lives in the optimizer state, so it is not part of the key."""
+    try:
+        key = (net, loss, opt.name, tuple(sorted(opt.options.items())), batch, n)
+        hash(key)
+    except TypeError:  # a user's model that cannot be a key
+        return _functions(net, loss, opt.transformation(), batch, n)
+    if opt.custom is not None or not opt.injects_lr:
+        key = (*key, opt.lr, id(opt.custom))
+    if key not in _COMPILED:
+        if len(_COMPILED) > 32:
+            _COMPILED.clear()
+        _COMPILED[key] = _functions(net, loss, opt.transformation(), batch, n)
+    return _COMPILED[key]
+
+
 def _functions(net: Any, loss: str, tx: Any, batch: int, n: int) -> tuple[Any, Any]:
     """Compiled ``(epoch, evaluate)`` for this model, loss, optimizer and batch size."""
     import jax
@@ -211,7 +232,7 @@ def train(
     if opt.lr is None and opt.injects_lr:  # no curvature rule for a network: a common default
         opt = choose_optimizer(optimizer, lr=1e-2)
     tx = opt.transformation()
-    epoch_fn, evaluate = _functions(net, loss, tx, batch, n)
+    epoch_fn, evaluate = _compiled_functions(net, loss, opt, batch, n)
     x_tr, y_tr = jnp.asarray(split.x_train), jnp.asarray(split.y_train)
     parts = {
         "train": (x_tr, y_tr, split.y_train),
