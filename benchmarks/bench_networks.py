@@ -7,12 +7,18 @@
    below 1e-4: gradscape's Lanczos vs PyHessian-style power iteration in PyTorch (double backward).
 3. Training epochs per second (Adam, batch 32, lr 1e-3): gradscape vs a PyTorch loop.
 
-Install PyTorch for it: ``pip install ".[bench]"`` (torch 2.13 CPU from the machine's wheel).
+The process starts with one XLA CPU device per core, as the CLI does. Install PyTorch for it: ``pip install ".[bench]"`` (torch 2.13 CPU from the machine's wheel).
 
 Usage: python benchmarks/bench_networks.py [--grid 51] [--epochs 20]
 """
 
 from __future__ import annotations
+
+import os
+
+os.environ.setdefault(  # one XLA CPU device per core, as the CLI starts with
+    "XLA_FLAGS", f"--xla_force_host_platform_device_count={min(os.cpu_count() or 1, 8)}"
+)
 
 import argparse
 import platform

@@ -12,10 +12,12 @@ Directions:
   variance the plane explains;
 * ``between``: the straight line from this run's weights (t = 0) to another run's (t = 1).
 
-The grid is evaluated by the sweep engine (chunks of rows, bounded memory, compiled once). For the
-built-in dense models, the first layer's pre-activations are linear in the two coordinates,
-``X(W + αD + βE) = XW + α·XD + β·XE``, so the three products are computed once per direction and
-each grid point starts from them instead of multiplying the data again.
+The grid is evaluated in chunks of about 16 MB of activations (bounded memory for any grid),
+spread over the CPU devices, by a function compiled once per model and data size (weights,
+directions and data are its arguments). For the built-in dense models, the first layer's
+pre-activations are linear in the two coordinates, ``X(W + αD + βE) = XW + α·XD + β·XE``, so the
+three products are computed once per direction and each grid point starts from them instead of
+multiplying the data again.
 """
 
 from __future__ import annotations
@@ -140,49 +142,99 @@ def _pca_directions(
 
 
 # -- evaluation -------------------------------------------------------------------------------------
-def _plane_objective(
-    net: Any, lossf: Any, x: Any, y: Any, center: np.ndarray, dirs: np.ndarray, template: Any
-) -> Objective:
-    """The loss at ``center + α·d₀ (+ β·d₁)`` as an Objective of ``(alpha[, beta])``."""
+_EVALUATORS: dict[Any, Any] = {}
+
+
+def _evaluator(net: Any, loss: str, rows: int, dims: int, chunk: int) -> Any:
+    """Compiled ``loss_at(consts, t)`` for a chunk of points ``t`` of shape ``(chunk, dims)``.
+
+    The weights, directions and data are arguments, not constants, so one compilation serves
+    every run, seed and direction of the same model and data size.
+    """
+    import jax
     import jax.numpy as jnp
     from jax.flatten_util import ravel_pytree
 
-    from .networks import Model, _activation
+    from .networks import Model, _activation, loss_fn
 
-    _, unravel = ravel_pytree(template)
-    c = jnp.asarray(center, jnp.float32)
-    d = jnp.asarray(dirs, jnp.float32)
-    names = ("alpha", "beta")[: dirs.shape[0]]
-    w_rows = jnp.ones(x.shape[0], jnp.float32)
+    key = (net, loss, rows, dims, chunk)
+    try:
+        hash(key)
+    except TypeError:
+        key = (id(net), loss, rows, dims, chunk)
+    if key in _EVALUATORS:
+        return _EVALUATORS[key]
+    lossf = loss_fn(loss)
+    _, unravel = ravel_pytree(net.init(jax.random.PRNGKey(0)))
 
     if isinstance(net, Model):  # the first layer once per direction, not once per grid point
-        c_tree, d_trees = unravel(c), [unravel(v) for v in d]
-        base = x @ c_tree[0]["w"] + c_tree[0]["b"]
-        moves = [x @ t[0]["w"] + t[0]["b"] for t in d_trees]
         act = _activation(net.activation)
-        n_layers = len(c_tree)
 
-        def fn(t: Any) -> Any:
-            t = t.astype(jnp.float32)
-            h = base + sum(t[i] * moves[i] for i in range(len(moves)))
-            for layer in range(1, n_layers):
+        def at(consts: Any, t: Any) -> Any:
+            c_tree, d_trees, base, moves, y = consts
+            h = base + sum(t[i] * moves[i] for i in range(dims))
+            for layer in range(1, len(c_tree)):
                 h = act(h)
-                w = c_tree[layer]["w"] + sum(
-                    t[i] * d_trees[i][layer]["w"] for i in range(len(moves))
-                )
-                b = c_tree[layer]["b"] + sum(
-                    t[i] * d_trees[i][layer]["b"] for i in range(len(moves))
-                )
+                w = c_tree[layer]["w"] + sum(t[i] * d_trees[i][layer]["w"] for i in range(dims))
+                b = c_tree[layer]["b"] + sum(t[i] * d_trees[i][layer]["b"] for i in range(dims))
                 h = h @ w + b
-            return lossf(h, y, w_rows)
+            return lossf(h, y, jnp.ones(h.shape[0], h.dtype))
 
     else:
 
-        def fn(t: Any) -> Any:
-            t = t.astype(jnp.float32)
-            return lossf(net.apply(unravel(c + t @ d), x), y, w_rows)
+        def at(consts: Any, t: Any) -> Any:
+            c, d, x, y = consts
+            return lossf(net.apply(unravel(c + t @ d), x), y, jnp.ones(x.shape[0], x.dtype))
 
-    return Objective(fn, names=names, label="loss")
+    fn = jax.jit(jax.vmap(at, in_axes=(None, 0)))
+    _EVALUATORS[key] = fn
+    return fn
+
+
+def _consts(net: Any, x: Any, y: Any, center: np.ndarray, dirs: np.ndarray) -> Any:
+    import jax
+    import jax.numpy as jnp
+    from jax.flatten_util import ravel_pytree
+
+    from .networks import Model
+
+    _, unravel = ravel_pytree(net.init(jax.random.PRNGKey(0)))
+    c = jnp.asarray(center, jnp.float32)
+    d = jnp.asarray(dirs, jnp.float32)
+    if isinstance(net, Model):
+        c_tree, d_trees = unravel(c), [unravel(v) for v in d]
+        base = x @ c_tree[0]["w"] + c_tree[0]["b"]
+        moves = [x @ t[0]["w"] + t[0]["b"] for t in d_trees]
+        return (c_tree, d_trees, base, moves, y)
+    return (c, d, x, y)
+
+
+def _evaluate(net: Any, loss: str, x: Any, y: Any, center: np.ndarray, dirs: np.ndarray,
+              points: np.ndarray, progress: Any = None) -> np.ndarray:  # fmt: skip
+    """The loss at ``center + points @ dirs`` for every row of ``points``: in chunks of about
+    16 MB of activations each, spread over the local CPU devices (one per core when the process
+    starts with them, as the CLI does), compiled once per model and data size."""
+    import jax
+    import jax.numpy as jnp
+
+    rows = int(x.shape[0])
+    width = max(getattr(net, "sizes", (64,)))
+    chunk = int(max(1, min(1024, 16_000_000 // (rows * width * 4))))
+    fn = _evaluator(net, loss, rows, points.shape[1], chunk)
+    devices = jax.local_devices()
+    consts = [jax.device_put(_consts(net, x, y, center, dirs), dev) for dev in devices]
+    n = len(points)
+    padded = np.concatenate([points, np.repeat(points[-1:], (-n) % chunk, axis=0)]).astype(
+        np.float32
+    )
+    out = []
+    for k, start in enumerate(range(0, len(padded), chunk)):
+        i = k % len(devices)
+        block = jax.device_put(jnp.asarray(padded[start : start + chunk]), devices[i])
+        out.append(fn(consts[i], block))  # dispatched asynchronously, device after device
+        if progress is not None:
+            progress(min(start + chunk, n), n)
+    return np.concatenate([np.asarray(o) for o in out])[:n].astype(np.float64)
 
 
 def landscape(
@@ -215,7 +267,6 @@ def landscape(
     import jax.numpy as jnp
 
     from .networks import loss_fn
-    from .sweep import profile, surface
 
     if dims not in (1, 2):
         raise InputError(f"dims must be 1 or 2; got {dims!r}.")
@@ -270,22 +321,22 @@ def landscape(
         lo, hi = -span, span
         kind = directions
 
-    obj = _plane_objective(net, lossf, x, y, center, dirs, template)
+    loss = result.config["loss"]
+    alphas = np.linspace(lo, hi, grid)
     if dims == 1:
-        p = profile(obj, "alpha", at={"alpha": 0.0}, range=(lo, hi), points=grid)
-        alphas, betas, values = p.axis, np.empty(0), p.values
+        betas = np.empty(0)
+        values = _evaluate(net, loss, x, y, center, dirs, alphas[:, None], progress)
     else:
-        s = surface(
-            obj, "alpha", "beta", x_range=(lo, hi), y_range=(lo, hi), points=grid, progress=progress
-        )
-        alphas, betas, values = s.x, s.y, s.values
-    from .calculus import value
-
+        betas = alphas.copy()
+        ma, mb = np.meshgrid(alphas, betas)
+        pts = np.column_stack([ma.ravel(), mb.ravel()])
+        values = _evaluate(net, loss, x, y, center, dirs, pts, progress).reshape(grid, grid)
     unravel = _unravel(template)
     ones = jnp.ones(x.shape[0], jnp.float32)
     center_loss = float(lossf(net.apply(unravel(jnp.asarray(center)), x), y, ones))
     if kind == "between":
-        end_loss = float(value(obj, {"alpha": 1.0}))
+        other = center + dirs[0]
+        end_loss = float(lossf(net.apply(unravel(jnp.asarray(other)), x), y, ones))
     return Landscape(
         kind=kind, alphas=alphas, betas=betas, values=values, directions=np.asarray(dirs),
         center=center, center_loss=center_loss, end_loss=end_loss, path=np.asarray(path),
