@@ -82,3 +82,18 @@ def test_spectrum_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert (tmp_path / "s" / "density.png").stat().st_size > 0
     assert main(["spectrum", str(tmp_path / "nothing"), "--out", str(tmp_path / "x")]) == 2
     assert "is not a training run" in capsys.readouterr().err
+
+
+def test_layer_blocks_match_the_exact_principal_submatrices(small_mlp: tuple) -> None:
+    import jax
+
+    from gradscape.spectra import layer_slices
+
+    obj, w = small_mlp
+    blocks = layer_slices(model("mlp:8", 13, 3).init(jax.random.PRNGKey(0)))
+    assert list(blocks) == ["layer 1", "layer 2"] and blocks["layer 2"].stop == w.size
+    sp = spectrum(obj, w, top=2, bottom=1, steps=40, layers=blocks)
+    h = np.asarray(jax.hessian(obj.fn)(w), np.float64)
+    for name, sl in blocks.items():
+        ev = np.linalg.eigvalsh(h[sl, sl])
+        np.testing.assert_allclose(sp.layers[name]["top"], ev[::-1][:2], rtol=0.01)

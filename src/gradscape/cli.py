@@ -358,6 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     spec.add_argument(
         "--exact", action="store_true", help="also form the exact Hessian (small models)"
     )
+    spec.add_argument("--layers", action="store_true", help="also each layer's Hessian block")
     spec.add_argument("--seed", type=int, default=0, help="seeds the random vectors")
     _add_output(
         spec,
@@ -1048,9 +1049,17 @@ def _cmd_spectrum(args: argparse.Namespace) -> int:
 
     result, split, net = load_run(args.run_dir)
     obj, weights = loss_objective(result, split, net)
+    blocks = None
+    if args.layers:
+        import jax
+
+        from .spectra import layer_slices
+
+        blocks = layer_slices(net.init(jax.random.PRNGKey(0)))
     with _progress("spectrum"):
         sp = spectrum(obj, weights, top=args.top, bottom=args.bottom, steps=args.steps,
-                      trace=args.trace, density=args.density, exact=args.exact, seed=args.seed)  # fmt: skip
+                      trace=args.trace, density=args.density, exact=args.exact, layers=blocks,
+                      seed=args.seed)  # fmt: skip
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     sp.save(out / "spectrum.npz")
@@ -1090,6 +1099,10 @@ def _cmd_spectrum(args: argparse.Namespace) -> int:
     if args.trace:
         lines += ["", f"trace ≈ {sp.trace:.6g} ± {sp.trace_stderr:.2g} (Hutchinson, {sp.trace_samples} "
                   "vectors, deflated)" + (f"; exact {exact.sum():.6g}" if exact is not None else "")]  # fmt: skip
+    for name, block in (sp.layers or {}).items():
+        lines.append(f"{name} ({block['size']:,} weights): top "
+                     + ", ".join(f"{v:.4g}" for v in block["top"]) + "; bottom "
+                     + ", ".join(f"{v:.4g}" for v in block["bottom"]))  # fmt: skip
     _print_sections("gradscape spectrum", [("Hessian spectrum", lines)])
     print(f"files written to {out}/: " + ", ".join(sorted(files)))
     return 0

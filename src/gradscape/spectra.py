@@ -41,25 +41,32 @@ def _hvp(obj: Objective) -> Any:
 
 
 def lanczos(
-    obj: Objective, weights: np.ndarray, steps: int, start: np.ndarray
+    obj: Objective,
+    weights: np.ndarray,
+    steps: int,
+    start: np.ndarray,
+    block: slice | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``steps`` Lanczos iterations on the Hessian at ``weights`` from ``start``, with full
     reorthogonalisation (in float64 on the host). Returns the tridiagonal ``(alpha, beta)`` and
     the Lanczos basis ``Q`` of shape ``(k, n)`` (``k <= steps``: it ends early on an invariant
-    subspace)."""
+    subspace). With ``block``, the iteration stays in those coordinates: the Hessian block of
+    one layer (a principal submatrix)."""
     import jax.numpy as jnp
 
     hvp = _hvp(obj)
     w = jnp.asarray(weights)
     n = weights.size
-    steps = min(steps, n)
-    q = np.asarray(start, np.float64)
+    mask = np.zeros(n)
+    mask[block if block is not None else slice(None)] = 1.0
+    steps = min(steps, int(mask.sum()))
+    q = np.asarray(start, np.float64) * mask
     q /= np.linalg.norm(q)
     basis = np.zeros((steps, n))
     alpha, beta = [], []
     for j in range(steps):
         basis[j] = q
-        z = np.asarray(hvp(w, jnp.asarray(q, dtype=w.dtype)), np.float64)
+        z = np.asarray(hvp(w, jnp.asarray(q, dtype=w.dtype)), np.float64) * mask
         a = float(q @ z)
         z -= a * q + (beta[-1] * basis[j - 1] if j else 0.0)
         z -= basis[: j + 1].T @ (basis[: j + 1] @ z)  # full reorthogonalisation, twice
@@ -93,6 +100,7 @@ class Spectrum(Result):
         trace, trace_stderr, trace_samples: Hutchinson's estimate (NaN when not asked).
         density_grid, density: the smoothed spectral density (empty when not asked).
         exact: the exact eigenvalues (empty unless asked and the model is small enough).
+        layers: per layer (on request), the top and bottom eigenvalues of its Hessian block.
     """
 
     label: str
@@ -109,6 +117,7 @@ class Spectrum(Result):
     density: np.ndarray
     exact: np.ndarray
     seed: int
+    layers: dict[str, dict[str, list[float]]] | None = None
 
     def errors(self) -> dict[str, Any]:
         """Relative errors of the estimates against the exact eigenvalues (if computed)."""
@@ -151,6 +160,8 @@ class Spectrum(Result):
             out["relative_errors"] = self.errors()
         if self.density.size:
             out["density"] = {"grid": self.density_grid.tolist(), "values": self.density.tolist()}
+        if self.layers:
+            out["layers"] = self.layers
         return out
 
 
@@ -167,10 +178,15 @@ def spectrum(
     density_starts: int = 8,
     density_steps: int = 60,
     exact: bool = False,
+    layers: dict[str, slice] | None = None,
     seed: int = 0,
 ) -> Spectrum:
     """Largest and most negative Hessian eigenvalues (Lanczos), the trace (Hutchinson), the
     spectral density (stochastic Lanczos quadrature), and optionally the exact eigenvalues.
+
+    Args:
+        layers: ``{name: slice of the flat weights}``: also the top and bottom eigenvalues of
+            each layer's Hessian block (see :func:`layer_slices`).
 
     Raises:
         InputError: bad counts, or ``exact`` for a model above :data:`MAX_EXACT` weights.
@@ -242,8 +258,35 @@ def spectrum(
 
         h = np.asarray(jax.hessian(obj.fn)(jnp.asarray(weights)), np.float64)
         ex = np.linalg.eigvalsh(0.5 * (h + h.T))
+    per_layer = None
+    if layers:
+        per_layer = {}
+        for name, sl in layers.items():
+            a, b, _ = lanczos(obj, weights, max(steps, top + bottom), rng.standard_normal(n), sl)
+            v, _ = _ritz(a, b)
+            per_layer[name] = {"top": v[::-1][:top].tolist(), "bottom": v[:bottom].tolist(),
+                               "size": int(np.arange(n)[sl].size)}  # fmt: skip
     return Spectrum(
+        layers=per_layer,
         label=obj.label, n=n, steps=alpha.size, top=top_v, top_residual=top_r, bottom=bot_v,
         bottom_residual=bot_r, trace=tr, trace_stderr=se, trace_samples=trace_samples if trace else 0,
         density_grid=grid, density=dens, exact=ex, seed=seed,
     )  # fmt: skip
+
+
+def layer_slices(template: Any) -> dict[str, slice]:
+    """``{layer: slice}`` of the flat weights (``ravel_pytree`` order), grouping the leaves by
+    the first key of their path: ``layer 1``, ``layer 2``... for the built-in networks."""
+    import jax
+
+    out: dict[str, slice] = {}
+    pos = 0
+    for path, leaf in jax.tree_util.tree_flatten_with_path(template)[0]:
+        first = path[0]
+        key = getattr(first, "idx", getattr(first, "key", getattr(first, "name", str(first))))
+        name = f"layer {key + 1}" if isinstance(key, int) else str(key)
+        size = int(np.size(leaf))
+        start = out[name].start if name in out else pos
+        out[name] = slice(start, pos + size)
+        pos += size
+    return out
