@@ -152,3 +152,23 @@ def test_train_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "has no column 'c'" in capsys.readouterr().err
     assert main(["train", "--data", "mnist", "--out", str(tmp_path / "y")]) == 2
     assert "Unknown dataset 'mnist'" in capsys.readouterr().err
+
+
+def test_a_users_own_jax_model_trains() -> None:
+    import jax
+    import jax.numpy as jnp
+
+    class TwoLayer:  # plain JAX functions over a dict pytree, not a gradscape Model
+        def init(self, key: jax.Array) -> dict:
+            k1, k2 = jax.random.split(key)
+            return {
+                "hidden": jax.random.normal(k1, (2, 16)) * 0.5,
+                "out": jax.random.normal(k2, (16, 2)) * 0.5,
+            }
+
+        def apply(self, params: dict, x: jax.Array) -> jax.Array:
+            return jnp.tanh(x @ params["hidden"]) @ params["out"]
+
+    split = load("moons", seed=0)
+    r = train(split, TwoLayer(), lr=3e-2, epochs=150, patience=20)
+    assert r.test_metric > 0.9 and r.config["n_params"] == 64
