@@ -1,0 +1,173 @@
+"""Verbs on neural networks: ``train``, ``landscape``, ``spectrum``."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+from ..errors import GradscapeError
+from .common import (
+    EXIT_DIVERGED,
+    _print_sections,
+    _progress,
+    _to_json,
+    _write_json,
+)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .. import plot
+    from ..datasets import load
+    from ..training import train
+
+    split = load(args.data, target=args.target, seed=args.seed)
+    if not (math.isfinite(args.min_delta) and args.min_delta >= 0):
+        raise GradscapeError(f"--min-delta must be a number >= 0; got {args.min_delta}.")
+    out = Path(args.out)
+    with _progress("training") as progress:
+        result = train(
+            split, args.model, loss=args.loss, optimizer=args.optimizer, lr=args.lr,
+            epochs=args.epochs, batch_size=None if args.full_batch else args.batch_size,
+            patience=args.patience, min_delta=args.min_delta, monitor=args.monitor,
+            activation=args.activation, seed=args.seed, progress=progress, checkpoint=out,
+        )  # fmt: skip
+    result.save(out / "training.npz")
+    fig = plot.training_curves(result)
+    files = ["checkpoint.npz", "training.npz", plot.save(fig, out / "curves.png").name,
+             "metrics.json", "config.json"]  # fmt: skip
+    metrics = {**result.metrics(), "files": sorted(files)}
+    _write_json(out / "metrics.json", metrics)
+    _write_json(out / "config.json", result.config)
+    if args.json:
+        print(_to_json(metrics))
+        return 0
+    c = result.config
+    m = result.metric
+    b = result.best_epoch - 1
+    lines = [
+        split.describe(),
+        f"model {c['model']} ({c['n_params']:,} weights), loss {c['loss']}, {c['settings']}, "
+        f"batch {c['batch_size'] or 'full'}",
+        "",
+        f"stopped: {result.stop_reason} after {result.epochs_run} epochs; best epoch "
+        f"{result.best_epoch} (its weights restored)",
+        f"train loss {result.train_loss[b]:.4g}, validation loss {result.val_loss[b]:.4g}, "
+        f"validation {m} {result.val_metric[b]:.4g}",
+        f"test loss {result.test_loss:.4g}, test {m} {result.test_metric:.4g}",
+    ]
+    _print_sections("gradscape train", [("Training", lines)])
+    print(f"files written to {out}/: " + ", ".join(sorted(files)))
+    return EXIT_DIVERGED if result.stop_reason == "diverged" else 0
+
+
+def _cmd_landscape(args: argparse.Namespace) -> int:
+    from .. import plot
+    from ..landscapes import landscape
+    from ..training import load_run
+
+    result, split, net = load_run(args.run_dir)
+    other = None
+    if args.between:
+        other, other_split, _ = load_run(args.between)
+        if other.config["model"] != result.config["model"] or other_split.name != split.name:
+            raise GradscapeError("--between needs a run of the same model on the same dataset.")
+    if not 3 <= args.grid <= 1001:
+        raise GradscapeError(f"--grid must be from 3 to 1001; got {args.grid}.")
+    with _progress("landscape") as progress:
+        land = landscape(result, split, net, dims=args.dims, grid=args.grid, span=args.span,
+                         directions=args.directions, between=other, subsample=args.subsample,
+                         seed=args.seed, progress=progress)  # fmt: skip
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    land.save(out / "landscape.npz")
+    files = ["landscape.npz", "summary.json"] + [p.name for p in plot.landscape_figures(land, out)]
+    summary = {"run": str(args.run_dir), **land.summary(), "files": sorted(files)}
+    _write_json(out / "summary.json", summary)
+    if args.json:
+        print(_to_json(summary))
+        return 0
+    lines = [
+        f"{land.kind} {'line' if land.directions.shape[0] == 1 else 'plane'} through the best "
+        f"weights of {args.run_dir}; {land.alphas.size} points per axis, {land.rows} training rows",
+        f"loss at the trained weights: {land.center_loss:.6g}; on the grid from "
+        f"{summary['min']:.6g} to {summary['max']:.6g}",
+    ]
+    if land.kind == "between":
+        lines.append(f"loss at the other run: {land.end_loss:.6g}; barrier on the way: "
+                     f"{summary['barrier']:.4g}")  # fmt: skip
+    if land.explained.size:
+        lines.append("the plane explains " + " + ".join(f"{v:.1%}" for v in land.explained)
+                     + " of the trajectory's variance")  # fmt: skip
+    _print_sections("gradscape landscape", [("Loss landscape", lines)])
+    print(f"files written to {out}/: " + ", ".join(sorted(files)))
+    return 0
+
+
+def _cmd_spectrum(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .. import plot
+    from ..spectra import spectrum
+    from ..story import table
+    from ..training import load_run, loss_objective
+
+    result, split, net = load_run(args.run_dir)
+    obj, weights = loss_objective(result, split, net)
+    blocks = None
+    if args.layers:
+        import jax
+
+        from ..spectra import layer_slices
+
+        blocks = layer_slices(net.init(jax.random.PRNGKey(0)))
+    with _progress("spectrum"):
+        sp = spectrum(obj, weights, top=args.top, bottom=args.bottom, steps=args.steps,
+                      trace=args.trace, density=args.density, exact=args.exact, layers=blocks,
+                      seed=args.seed)  # fmt: skip
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    sp.save(out / "spectrum.npz")
+    files = ["spectrum.npz", "summary.json"]
+    if args.density:
+        files.append(plot.save(plot.spectral_density(sp), out / "density.png").name)
+    summary = {"run": str(args.run_dir), **sp.summary(), "files": sorted(files)}
+    _write_json(out / "summary.json", summary)
+    if args.json:
+        print(_to_json(summary))
+        return 0
+    lines = [f"Hessian of the {sp.label} at the best weights of {args.run_dir} ({sp.n:,} weights), "
+             f"{sp.steps} Lanczos steps", ""]  # fmt: skip
+    exact = np.sort(sp.exact) if sp.exact.size else None
+    rows = []
+    for i, (v, r) in enumerate(zip(sp.top, sp.top_residual, strict=True)):
+        rows.append(
+            [
+                f"top {i + 1}",
+                f"{v:.6g}",
+                f"{r:.1e}",
+                f"{exact[::-1][i]:.6g}" if exact is not None else "",
+            ]
+        )
+    for i, (v, r) in enumerate(zip(sp.bottom, sp.bottom_residual, strict=True)):
+        rows.append(
+            [
+                f"bottom {i + 1}",
+                f"{v:.6g}",
+                f"{r:.1e}",
+                f"{exact[i]:.6g}" if exact is not None else "",
+            ]
+        )
+    lines += table(
+        ["", "Lanczos", "residual bound", "exact" if exact is not None else ""], rows, "lrrr"
+    )
+    if args.trace:
+        lines += ["", f"trace ≈ {sp.trace:.6g} ± {sp.trace_stderr:.2g} (Hutchinson, {sp.trace_samples} "
+                  "vectors, deflated)" + (f"; exact {exact.sum():.6g}" if exact is not None else "")]  # fmt: skip
+    for name, block in (sp.layers or {}).items():
+        lines.append(f"{name} ({block['size']:,} weights): top "
+                     + ", ".join(f"{v:.4g}" for v in block["top"]) + "; bottom "
+                     + ", ".join(f"{v:.4g}" for v in block["bottom"]))  # fmt: skip
+    _print_sections("gradscape spectrum", [("Hessian spectrum", lines)])
+    print(f"files written to {out}/: " + ", ".join(sorted(files)))
+    return 0

@@ -1,0 +1,313 @@
+"""Verbs on optimisation: ``descend``, ``critical``, ``multistart``, ``race``."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import GradscapeError
+from .common import (
+    EXIT_DIVERGED,
+    _box_ranges,
+    _check_names,
+    _coords,
+    _full_point,
+    _known_minima,
+    _print_sections,
+    _progress,
+    _ranges,
+    _to_json,
+    _write_json,
+)
+
+
+def _cmd_descend(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..objectives import objective
+    from ..optimizers import GD_FAMILY, optimizer
+    from ..runs import minimize
+
+    obj = objective(args.expr)
+    start = _full_point(obj, args.start, "--from")
+    box = _ranges(args.ranges)
+    _check_names(obj, list(box), "--range")
+    for name, (lo, hi) in box.items():
+        if not lo <= start[name] <= hi:
+            raise GradscapeError(
+                f"The start {name}={start[name]:g} is outside the range {name}={lo:g}:{hi:g}; "
+                "start inside the box or widen it."
+            )
+    names = [m.strip() for m in (args.compare or args.optimizer).split(",") if m.strip()]
+    if not names:
+        raise GradscapeError("--compare needs optimizer names, like --compare gd,momentum,adam.")
+    if len(set(names)) != len(names):
+        raise GradscapeError("--compare names an optimizer twice.")
+    for name in names:
+        optimizer(name, lr=args.lr)  # validate all before running any
+    if not (args.gtol >= 0 and np.isfinite(args.gtol)):
+        raise GradscapeError(f"--gtol must be a number >= 0; got {args.gtol}.")
+    runs = []
+    for name in names:
+        with _progress(f"{name}") as progress:
+            runs.append(
+                minimize(obj, start, name, lr=args.lr, max_steps=args.steps, gtol=args.gtol,
+                         bounds=box or None, progress=progress)
+            )  # fmt: skip
+    warnings = []
+    for r in runs:
+        stable = (r.curvature_start or {}).get("stable_lr")
+        if r.optimizer in GD_FAMILY and r.lr is not None and stable is not None and r.lr > stable:
+            warnings.append(
+                f"{r.optimizer}: lr {r.lr:.4g} is above 2/λmax = {stable:.4g} at the start; "
+                "plain gradient descent is unstable there"
+            )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = _descend_files(obj, runs, out, box)
+    summary = {
+        "function": obj.signature(),
+        "expression": obj.formula,
+        "start": start,
+        "runs": [r.summary() for r in runs],
+        "warnings": warnings,
+        "files": sorted([*files, "summary.json"]),
+    }
+    _write_json(out / "summary.json", summary)
+    if args.json:
+        print(_to_json(summary))
+    else:
+        from ..story import descend_story
+
+        _print_sections(f"gradscape descend — {obj.signature()}", descend_story(obj, start, runs))
+        print(f"files written to {out}/: " + ", ".join(summary["files"]))
+    for w in warnings:
+        print(f"gradscape: warning: {w}", file=sys.stderr)
+    return EXIT_DIVERGED if any(r.stop_reason == "diverged" for r in runs) else 0
+
+
+def _descend_files(obj: Any, runs: list[Any], out: Path, box: dict[str, Any]) -> list[str]:
+    """Save every run and draw the figures; returns the file names."""
+    import numpy as np
+
+    from .. import plot
+    from ..sweep import surface
+
+    files = []
+    for r in runs:
+        r.save(out / f"run_{r.optimizer}.npz")
+        files.append(f"run_{r.optimizer}.npz")
+    f = None
+    from ..functions import lookup
+
+    if obj.expression is not None:
+        f = lookup(obj.label)
+    floor = f.minimum if f is not None and f.minimum is not None else None
+    curves = [(r.settings, r.values) for r in runs]
+    files.append(plot.save(plot.value_curves(curves, floor), out / "values.png").name)
+    if obj.n != 2:
+        return files
+    x, y = obj.names
+    finite = [_shown_path(r) for r in runs]
+    pts = np.concatenate(finite)
+    ranges = []
+    for i, name in enumerate(obj.names):
+        if name in box:
+            ranges.append(box[name])
+            continue
+        lo, hi = float(pts[:, i].min()), float(pts[:, i].max())
+        if name in obj.ranges:
+            lo, hi = min(lo, obj.ranges[name][0]), max(hi, obj.ranges[name][1])
+        pad = 0.1 * (hi - lo) or 1.0
+        ranges.append((lo - pad, hi + pad))
+    s = surface(obj, x, y, x_range=ranges[0], y_range=ranges[1], points=121)
+    paths = [(r.settings, p) for r, p in zip(runs, finite, strict=True)]
+    marks = _known_minima(obj, s)
+    files.append(
+        plot.save(
+            plot.contours(s, paths=paths, marks=marks, arrows=False), out / "contours.png"
+        ).name
+    )
+    with_values = [(r.settings, p, r.values[: len(p)]) for r, p in zip(runs, finite, strict=True)]
+    files.append(plot.save(plot.surface_paths(s, with_values), out / "surface.png").name)
+    files.append(plot.race_animation(s, paths, out / "race.gif").name)
+    return files
+
+
+_PLURAL = {
+    "minimum": "minima",
+    "maximum": "maxima",
+    "saddle": "saddles",
+    "degenerate": "degenerate",
+}
+
+
+def _cmd_critical(args: argparse.Namespace) -> int:
+    from .. import plot
+    from ..critical import critical_points
+    from ..objectives import objective
+    from ..story import table
+
+    obj = objective(args.expr)
+    ranges = _box_ranges(obj, args.ranges)
+    cp = critical_points(obj, ranges, starts=args.starts, seed=args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    cp.save(out / "critical.npz")
+    files = ["critical.npz", "summary.json"]
+    if obj.n == 2:
+        from ..sweep import surface
+
+        x, y = obj.names
+        s = surface(obj, x, y, x_range=ranges[x], y_range=ranges[y], points=151, gradient=True)
+        files.append(
+            plot.save(plot.critical_map(s, cp.points, cp.kinds), out / "critical.png").name
+        )
+        fig3 = plot.critical_3d(s, cp.points, cp.values, cp.kinds)
+        files.append(plot.save(fig3, out / "critical_3d.png").name)
+    summary = {
+        "function": obj.signature(),
+        "expression": obj.formula,
+        **cp.summary(),
+        "files": sorted(files),
+    }
+    _write_json(out / "summary.json", summary)
+    if args.json:
+        print(_to_json(summary))
+        return 0
+    rows = [
+        [_coords(p), f"{val:.8g}", k + (f" (index {i})" if k == "saddle" else ""),
+         ", ".join(f"{v:.4g}" for v in lam)]
+        for p, val, k, i, lam in zip(cp.points, cp.values, cp.kinds, cp.indices, cp.eigenvalues, strict=True)
+    ]  # fmt: skip
+    counts = {k: cp.kinds.count(k) for k in ("minimum", "maximum", "saddle", "degenerate")}
+    lines = [
+        f"{obj.signature()} = {obj.formula}" if obj.formula else obj.signature(),
+        "box: " + ", ".join(f"{n} in [{a:g}, {b:g}]" for n, (a, b) in ranges.items()),
+        f"{len(cp.kinds)} critical points from {cp.starts} starts: "
+        + ", ".join(f"{c} {_PLURAL[k] if c != 1 else k}" for k, c in counts.items() if c),
+        "",
+        *(table([", ".join(obj.names), "f", "kind", "Hessian eigenvalues"], rows, "rrll") if rows else ["none found in the box"]),
+    ]  # fmt: skip
+    _print_sections(f"gradscape critical — {obj.signature()}", [("Critical points", lines)])
+    print(f"files written to {out}/: " + ", ".join(summary["files"]))
+    return 0
+
+
+def _cmd_multistart(args: argparse.Namespace) -> int:
+    from .. import plot
+    from ..critical import multistart
+    from ..objectives import objective
+    from ..optimizers import optimizer
+    from ..story import table
+
+    obj = objective(args.expr)
+    ranges = _box_ranges(obj, args.ranges)
+    optimizer(args.optimizer, lr=args.lr)  # validate before the work
+    with _progress("multistart") as progress:
+        m = multistart(obj, ranges, starts=args.starts, method=args.optimizer, lr=args.lr,
+                       max_steps=args.steps, seed=args.seed, precision=args.precision,
+                       progress=progress)  # fmt: skip
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    m.save(out / "minima.npz")
+    files = ["minima.npz", "summary.json"]
+    if m.grid is not None:
+        title = f"{obj.signature()}: basins of {len(m.values)} minima from {m.labels.size} starts"
+        fig = plot.basin_map(m.starts, m.grid, m.labels, m.points, m.values, obj.names, title)
+        files.append(plot.save(fig, out / "basins.png").name)
+    summary = {
+        "function": obj.signature(),
+        "expression": obj.formula,
+        **m.summary(),
+        "files": sorted(files),
+    }
+    _write_json(out / "summary.json", summary)
+    if args.json:
+        print(_to_json(summary))
+        return 0
+    shown = min(len(m.values), 20)
+    rows = [
+        [_coords(m.points[i]), f"{m.values[i]:.8g}", m.kinds[i],
+         str(m.counts[i]), f"{m.shares[i]:.1%}"]
+        for i in range(shown)
+    ]  # fmt: skip
+    failed = m.failed()
+    lines = [
+        f"{obj.signature()} = {obj.formula}" if obj.formula else obj.signature(),
+        f"{m.labels.size} starts, {m.settings} (lr: {m.lr_reason}), up to {args.steps} steps each",
+        f"{len(m.values)} distinct minima"
+        + (f" (the {shown} lowest shown; all in --json)" if shown < len(m.values) else ""),
+        "",
+        *(table([", ".join(obj.names), "f", "kind", "starts", "basin share"], rows, "rrlrr") if rows else ["no start converged"]),
+        "",
+        (f"best: f = {m.values[0]:.10g} at " + ", ".join(f"{n} = {v:.10g}" for n, v in zip(obj.names, m.points[0], strict=True))) if rows else "",
+        "did not converge: " + (", ".join(f"{c} {k}" for k, c in failed.items()) if failed else "none"),
+    ]  # fmt: skip
+    _print_sections(f"gradscape multistart — {obj.signature()}", [("Minima", lines)])
+    print(f"files written to {out}/: " + ", ".join(summary["files"]))
+    return 0
+
+
+def _cmd_race(args: argparse.Namespace) -> int:
+
+    from .. import plot
+    from ..objectives import objective
+    from ..races import race
+    from ..story import table
+
+    obj = objective(args.expr)
+    ranges = _box_ranges(obj, args.ranges)
+    names = [m.strip() for m in args.optimizers.split(",") if m.strip()]
+    with _progress("race") as progress:
+        r = race(obj, ranges, optimizers=names, starts=args.starts, budget=args.budget,
+                 max_steps=args.steps, tol=args.tol, seed=args.seed, progress=progress)  # fmt: skip
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    r.save(out / "race.npz")
+    fig = plot.race_chart(r.optimizers, r.lrs, r.tune_success, r.success, r.lr)
+    files = sorted(["race.npz", plot.save(fig, out / "race.png").name, "summary.json"])
+    summary = {
+        "function": obj.signature(),
+        "expression": obj.formula,
+        **r.summary(),
+        "files": files,
+    }
+    _write_json(out / "summary.json", summary)
+    if args.json:
+        print(_to_json(summary))
+        return 0
+    rows = []
+    for name, lr, s, m, g in zip(
+        r.optimizers, r.lr, r.success, r.median_steps, r.median_gap, strict=True
+    ):
+        rows.append([name, "line search" if lr is None else f"{lr:.3g}", f"{s:.0%}",
+                     "—" if math.isnan(m) else f"{m:g}", f"{g:.3g}"])  # fmt: skip
+    lines = [
+        f"{obj.signature()} = {obj.formula}" if obj.formula else obj.signature(),
+        f"global minimum f* = {r.minimum:.10g} ({r.minimum_source})",
+        f"each optimizer: {r.budget} learning rates tried on {r.starts} tuning starts, the best "
+        f"judged on {r.starts} other starts; up to {r.max_steps} steps; success = within "
+        f"{r.tol:g}·max(1, |f*|) of f*",
+        "",
+        *table(
+            ["optimizer", "lr chosen", "success", "median steps", "median final gap"], rows, "lrrrr"
+        ),
+    ]
+    _print_sections(f"gradscape race — {obj.signature()}", [("Race", lines)])
+    print(f"files written to {out}/: " + ", ".join(files))
+    return 0
+
+
+def _shown_path(run: Any) -> Any:
+    """The part of a path worth drawing: up to where it blows up (not finite, or the value a
+    millionfold beyond the start's), so a diverged run does not stretch the plot to 1e150."""
+    import numpy as np
+
+    limit = 1e6 * (1 + abs(float(run.values[0])))
+    ok = np.all(np.isfinite(run.params), axis=1) & (np.abs(run.values) <= limit)
+    stop = int(np.argmin(ok)) if not ok.all() else ok.size
+    return run.params[: max(stop, 1)]
