@@ -12,11 +12,13 @@ from .common import (
     EXIT_DIVERGED,
     _assignments,
     _check_names,
+    _full_point,
     _held_point,
     _known_minima,
     _print_sections,
     _progress,
     _ranges,
+    _show,
     _to_json,
     _write_json,
 )
@@ -35,18 +37,7 @@ def _cmd_derive(args: argparse.Namespace) -> int:
     from ..story import derive_story
 
     obj = objective(args.expr)
-    at = None
-    if args.at:
-        values = _assignments(args.at, "--at")
-        _check_names(obj, list(values), "--at")
-        missing = [n for n in obj.names if n not in values]
-        if missing:
-            example = ",".join(f"{n}={values.get(n, 0):g}" for n in obj.names)
-            raise GradscapeError(
-                f"--at needs a value for every variable of {obj.signature()}; missing "
-                f"{', '.join(missing)} (e.g. --at {example})."
-            )
-        at = values
+    at = _full_point(obj, args.at, "--at") if args.at else None
     result = derive(obj, at)
     summary = result.summary()
     if args.out:
@@ -165,8 +156,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if args.json:
         print(_to_json(summary))
     else:
-        _print_sections(f"gradscape sweep — {obj.signature()}", sections)
-        print(f"files written to {out}/: " + ", ".join(summary["files"]))
+        _show(out, f"gradscape sweep — {obj.signature()}", sections, summary["files"])
     undefined = result.undefined_fraction()
     if undefined:
         print(

@@ -149,6 +149,12 @@ def _write_json(path: Path, data: Any) -> None:
     path.write_text(_to_json(data) + "\n", encoding="utf-8")
 
 
+def _show(out: Path, title: str, sections: Sequence[tuple[str, list[str]]], files: Any) -> None:
+    """The story of a verb, then where its files went."""
+    _print_sections(title, sections)
+    print(f"files written to {out}/: " + ", ".join(files))
+
+
 def _print_sections(title: str, sections: Sequence[tuple[str, list[str]]]) -> None:
     print(title + "\n")
     for heading, lines in sections:

@@ -9,8 +9,8 @@ from pathlib import Path
 from ..errors import GradscapeError
 from .common import (
     EXIT_DIVERGED,
-    _print_sections,
     _progress,
+    _show,
     _to_json,
     _write_json,
 )
@@ -56,8 +56,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         f"validation {m} {result.val_metric[b]:.4g}",
         f"test loss {result.test_loss:.4g}, test {m} {result.test_metric:.4g}",
     ]
-    _print_sections("gradscape train", [("Training", lines)])
-    print(f"files written to {out}/: " + ", ".join(sorted(files)))
+    _show(out, "gradscape train", [("Training", lines)], sorted(files))
     return EXIT_DIVERGED if result.stop_reason == "diverged" else 0
 
 
@@ -99,8 +98,7 @@ def _cmd_landscape(args: argparse.Namespace) -> int:
     if land.explained.size:
         lines.append("the plane explains " + " + ".join(f"{v:.1%}" for v in land.explained)
                      + " of the trajectory's variance")  # fmt: skip
-    _print_sections("gradscape landscape", [("Loss landscape", lines)])
-    print(f"files written to {out}/: " + ", ".join(sorted(files)))
+    _show(out, "gradscape landscape", [("Loss landscape", lines)], sorted(files))
     return 0
 
 
@@ -168,6 +166,5 @@ def _cmd_spectrum(args: argparse.Namespace) -> int:
         lines.append(f"{name} ({block['size']:,} weights): top "
                      + ", ".join(f"{v:.4g}" for v in block["top"]) + "; bottom "
                      + ", ".join(f"{v:.4g}" for v in block["bottom"]))  # fmt: skip
-    _print_sections("gradscape spectrum", [("Hessian spectrum", lines)])
-    print(f"files written to {out}/: " + ", ".join(sorted(files)))
+    _show(out, "gradscape spectrum", [("Hessian spectrum", lines)], sorted(files))
     return 0

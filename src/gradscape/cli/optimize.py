@@ -16,9 +16,9 @@ from .common import (
     _coords,
     _full_point,
     _known_minima,
-    _print_sections,
     _progress,
     _ranges,
+    _show,
     _to_json,
     _write_json,
 )
@@ -82,8 +82,12 @@ def _cmd_descend(args: argparse.Namespace) -> int:
     else:
         from ..story import descend_story
 
-        _print_sections(f"gradscape descend — {obj.signature()}", descend_story(obj, start, runs))
-        print(f"files written to {out}/: " + ", ".join(summary["files"]))
+        _show(
+            out,
+            f"gradscape descend — {obj.signature()}",
+            descend_story(obj, start, runs),
+            summary["files"],
+        )
     for w in warnings:
         print(f"gradscape: warning: {w}", file=sys.stderr)
     return EXIT_DIVERGED if any(r.stop_reason == "diverged" for r in runs) else 0
@@ -192,8 +196,12 @@ def _cmd_critical(args: argparse.Namespace) -> int:
         "",
         *(table([", ".join(obj.names), "f", "kind", "Hessian eigenvalues"], rows, "rrll") if rows else ["none found in the box"]),
     ]  # fmt: skip
-    _print_sections(f"gradscape critical — {obj.signature()}", [("Critical points", lines)])
-    print(f"files written to {out}/: " + ", ".join(summary["files"]))
+    _show(
+        out,
+        f"gradscape critical — {obj.signature()}",
+        [("Critical points", lines)],
+        summary["files"],
+    )
     return 0
 
 
@@ -247,8 +255,7 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
         (f"best: f = {m.values[0]:.10g} at " + ", ".join(f"{n} = {v:.10g}" for n, v in zip(obj.names, m.points[0], strict=True))) if rows else "",
         "did not converge: " + (", ".join(f"{c} {k}" for k, c in failed.items()) if failed else "none"),
     ]  # fmt: skip
-    _print_sections(f"gradscape multistart — {obj.signature()}", [("Minima", lines)])
-    print(f"files written to {out}/: " + ", ".join(summary["files"]))
+    _show(out, f"gradscape multistart — {obj.signature()}", [("Minima", lines)], summary["files"])
     return 0
 
 
@@ -297,8 +304,7 @@ def _cmd_race(args: argparse.Namespace) -> int:
             ["optimizer", "lr chosen", "success", "median steps", "median final gap"], rows, "lrrrr"
         ),
     ]
-    _print_sections(f"gradscape race — {obj.signature()}", [("Race", lines)])
-    print(f"files written to {out}/: " + ", ".join(files))
+    _show(out, f"gradscape race — {obj.signature()}", [("Race", lines)], files)
     return 0
 
 
