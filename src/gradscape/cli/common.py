@@ -149,6 +149,14 @@ def _write_json(path: Path, data: Any) -> None:
     path.write_text(_to_json(data) + "\n", encoding="utf-8")
 
 
+def _publish(args: Any, path: Path, data: Any) -> bool:
+    """Write ``data`` as JSON to ``path``; with ``--json`` also print it. True when printed."""
+    _write_json(path, data)
+    if args.json:
+        print(_to_json(data))
+    return bool(args.json)
+
+
 def _show(out: Path, title: str, sections: Sequence[tuple[str, list[str]]], files: Any) -> None:
     """The story of a verb, then where its files went."""
     _print_sections(title, sections)

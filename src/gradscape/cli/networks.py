@@ -10,8 +10,8 @@ from ..errors import GradscapeError
 from .common import (
     EXIT_DIVERGED,
     _progress,
+    _publish,
     _show,
-    _to_json,
     _write_json,
 )
 
@@ -37,10 +37,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     files = ["checkpoint.npz", "training.npz", plot.save(fig, out / "curves.png").name,
              "metrics.json", "config.json"]  # fmt: skip
     metrics = {**result.metrics(), "files": sorted(files)}
-    _write_json(out / "metrics.json", metrics)
     _write_json(out / "config.json", result.config)
-    if args.json:
-        print(_to_json(metrics))
+    if _publish(args, out / "metrics.json", metrics):
         return 0
     c = result.config
     m = result.metric
@@ -82,9 +80,7 @@ def _cmd_landscape(args: argparse.Namespace) -> int:
     land.save(out / "landscape.npz")
     files = ["landscape.npz", "summary.json"] + [p.name for p in plot.landscape_figures(land, out)]
     summary = {"run": str(args.run_dir), **land.summary(), "files": sorted(files)}
-    _write_json(out / "summary.json", summary)
-    if args.json:
-        print(_to_json(summary))
+    if _publish(args, out / "summary.json", summary):
         return 0
     lines = [
         f"{land.kind} {'line' if land.directions.shape[0] == 1 else 'plane'} through the best "
@@ -130,32 +126,19 @@ def _cmd_spectrum(args: argparse.Namespace) -> int:
     if args.density:
         files.append(plot.save(plot.spectral_density(sp), out / "density.png").name)
     summary = {"run": str(args.run_dir), **sp.summary(), "files": sorted(files)}
-    _write_json(out / "summary.json", summary)
-    if args.json:
-        print(_to_json(summary))
+    if _publish(args, out / "summary.json", summary):
         return 0
     lines = [f"Hessian of the {sp.label} at the best weights of {args.run_dir} ({sp.n:,} weights), "
              f"{sp.steps} Lanczos steps", ""]  # fmt: skip
     exact = np.sort(sp.exact) if sp.exact.size else None
     rows = []
-    for i, (v, r) in enumerate(zip(sp.top, sp.top_residual, strict=True)):
-        rows.append(
-            [
-                f"top {i + 1}",
-                f"{v:.6g}",
-                f"{r:.1e}",
-                f"{exact[::-1][i]:.6g}" if exact is not None else "",
-            ]
-        )
-    for i, (v, r) in enumerate(zip(sp.bottom, sp.bottom_residual, strict=True)):
-        rows.append(
-            [
-                f"bottom {i + 1}",
-                f"{v:.6g}",
-                f"{r:.1e}",
-                f"{exact[i]:.6g}" if exact is not None else "",
-            ]
-        )
+    parts = (("top", sp.top, sp.top_residual, None if exact is None else exact[::-1]),
+             ("bottom", sp.bottom, sp.bottom_residual, exact))  # fmt: skip
+    for name, values, residuals, ref in parts:
+        for i, (v, r) in enumerate(zip(values, residuals, strict=True)):
+            rows.append(
+                [f"{name} {i + 1}", f"{v:.6g}", f"{r:.1e}", "" if ref is None else f"{ref[i]:.6g}"]
+            )
     lines += table(
         ["", "Lanczos", "residual bound", "exact" if exact is not None else ""], rows, "lrrr"
     )

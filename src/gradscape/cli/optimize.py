@@ -17,10 +17,9 @@ from .common import (
     _full_point,
     _known_minima,
     _progress,
+    _publish,
     _ranges,
     _show,
-    _to_json,
-    _write_json,
 )
 
 
@@ -76,10 +75,7 @@ def _cmd_descend(args: argparse.Namespace) -> int:
         "warnings": warnings,
         "files": sorted([*files, "summary.json"]),
     }
-    _write_json(out / "summary.json", summary)
-    if args.json:
-        print(_to_json(summary))
-    else:
+    if not _publish(args, out / "summary.json", summary):
         from ..story import descend_story
 
         _show(
@@ -178,9 +174,7 @@ def _cmd_critical(args: argparse.Namespace) -> int:
         **cp.summary(),
         "files": sorted(files),
     }
-    _write_json(out / "summary.json", summary)
-    if args.json:
-        print(_to_json(summary))
+    if _publish(args, out / "summary.json", summary):
         return 0
     rows = [
         [_coords(p), f"{val:.8g}", k + (f" (index {i})" if k == "saddle" else ""),
@@ -233,9 +227,7 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
         **m.summary(),
         "files": sorted(files),
     }
-    _write_json(out / "summary.json", summary)
-    if args.json:
-        print(_to_json(summary))
+    if _publish(args, out / "summary.json", summary):
         return 0
     shown = min(len(m.values), 20)
     rows = [
@@ -283,9 +275,7 @@ def _cmd_race(args: argparse.Namespace) -> int:
         **r.summary(),
         "files": files,
     }
-    _write_json(out / "summary.json", summary)
-    if args.json:
-        print(_to_json(summary))
+    if _publish(args, out / "summary.json", summary):
         return 0
     rows = []
     for name, lr, s, m, g in zip(
