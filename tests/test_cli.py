@@ -118,9 +118,12 @@ def run(argv: list[str]) -> int:
 @pytest.mark.parametrize(
     ("argv", "match"),
     [
-        (["tour", "--lr", "-1"], "argument --lr: must be a number > 0, got '-1'"),
-        (["tour", "--lr", "abc"], "argument --lr: must be a number > 0, got 'abc'"),
-        (["tour", "--steps", "0"], "argument --steps: must be a whole number >= 1, got '0'"),
+        (["tour", "--lr", "-1"], "argument --lr: must be a number > 0 and <= 1e+300; got '-1'"),
+        (["tour", "--lr", "abc"], "argument --lr: must be a number > 0 and <= 1e+300; got 'abc'"),
+        (
+            ["tour", "--steps", "0"],
+            "argument --steps: must be a whole number from 1 to 100,000,000; got '0'",
+        ),
         (
             ["tour", "--x", "a"],
             "--x and --y choose columns of a CSV file; give the file with --data",

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._files import atomic_path
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -512,16 +514,16 @@ def race_animation(
 
     anim = FuncAnimation(fig, draw, frames=ticks, blit=False)
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    anim.save(p, writer=PillowWriter(fps=8), dpi=72)
+    with atomic_path(p) as tmp:
+        anim.save(tmp, writer=PillowWriter(fps=8), dpi=72)
     return p
 
 
 def save(fig: Figure, path: str | Path) -> Path:
     """Write a figure (format from the suffix) and return its path."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p, dpi=110)
+    with atomic_path(p) as tmp:
+        fig.savefig(tmp, dpi=110)
     return p
 
 

@@ -47,7 +47,6 @@ def render(
 
 
 def write(path: str | Path, text: str) -> Path:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(text, encoding="utf-8")
-    return p
+    from ._files import write_text
+
+    return write_text(path, text)

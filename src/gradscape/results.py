@@ -14,6 +14,7 @@ from typing import Any, Self
 
 import numpy as np
 
+from ._files import atomic_path
 from .errors import InputError
 
 _META = "__gradscape_meta__"
@@ -57,8 +58,8 @@ class Result:
                 meta[f.name] = _jsonable(v)
         header = {"type": type(self).__name__, "gradscape": __version__, "fields": meta}
         arrays[_META] = np.array(json.dumps(header))
-        p.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(p, **arrays)  # type: ignore[arg-type]
+        with atomic_path(p) as tmp:
+            np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]
         return p
 
     @classmethod

@@ -16,13 +16,21 @@ from .. import __version__
 from ..errors import GradscapeError
 from .calculus import SWEEP_POINTS, _cmd_derive, _cmd_functions, _cmd_sweep, _cmd_tour
 from .common import (
+    CACHE_MAX_BYTES,
     EXIT_DIVERGED,
+    EXIT_INTERRUPTED,
     EXIT_USAGE,
+    SEED,
     _add_box,
+    _add_force,
     _add_output,
+    _commit_outputs,
+    _discard_outputs,
+    _float_in,
+    _int_in,
     _Parser,
-    _positive_float,
-    _positive_int,
+    _SafeStream,
+    cache_dir,
 )
 from .networks import _cmd_landscape, _cmd_spectrum, _cmd_train
 from .optimize import _cmd_critical, _cmd_descend, _cmd_multistart, _cmd_race
@@ -65,13 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="gradscape-tour",
         help="folder for figures, summary.json and report.html (default: ./gradscape-tour)",
     )
+    _add_force(tour)
     tour.add_argument(
         "--lr",
-        type=_positive_float,
+        type=_float_in(0.0, 1e300),
         help="learning rate (default: 1/λmax from the curvature of the error)",
     )
     tour.add_argument(
-        "--steps", type=_positive_int, help="step budget (default: from the condition number)"
+        "--steps", type=_int_in(1, 10**8), help="step budget (default: from the condition number)"
     )
     tour.add_argument(
         "--json",
@@ -99,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         "without it only the formulas are derived",
     )
     derive.add_argument("--out", metavar="DIR", help="also write derivation.npz and summary.json")
+    _add_force(derive)
     derive.add_argument("--json", action="store_true", help="print the results as JSON")
     derive.set_defaults(run=_cmd_derive)
 
@@ -126,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument(
         "--points",
-        type=_positive_int,
+        type=_int_in(2, 1_000_000),
         help=f"grid points per axis (default {SWEEP_POINTS[1]} for a curve, "
         f"{SWEEP_POINTS[2]} for a surface)",
     )
@@ -160,16 +170,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="several optimizers from the same start, e.g. gd,momentum,adam",
     )  # fmt: skip
     descend.add_argument(
-        "--lr", type=_positive_float,
+        "--lr", type=_float_in(0.0, 1e6),
         help="learning rate (default per optimizer; gd, momentum, nesterov: 1/λmax at the start)",
     )  # fmt: skip
     _add_box(
         descend,
         "a box to stay in (a run that leaves it stops) and to draw; the start must be inside",
     )
-    descend.add_argument("--steps", type=_positive_int, default=1000, help="step budget (1000)")
+    descend.add_argument("--steps", type=_int_in(1, 10**6), default=1000, help="step budget")
     descend.add_argument(
-        "--gtol", type=float, default=1e-8, help="converged when |∇f| <= gtol (default 1e-8)"
+        "--gtol",
+        type=_float_in(0.0, 1e300, lo_open=False),
+        default=1e-8,
+        help="converged when |∇f| <= gtol",
     )
     _add_output(
         descend, "descend", "folder for figures, runs, summary.json", "print the summary as JSON"
@@ -184,8 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     critical.add_argument("expr", metavar="EXPR", help=expr_help)
     _add_box(critical, "the box: a range per variable (default: a built-in function's domain)")
-    critical.add_argument("--starts", type=_positive_int, default=2500, help="starts (2500)")
-    critical.add_argument("--seed", type=int, default=0, help="seed for random starts (n > 2)")
+    critical.add_argument("--starts", type=_int_in(1, 10**6), default=2500, help="starts")
+    critical.add_argument("--seed", type=SEED, default=0, help="seed for random starts (n > 2)")
     _add_output(critical, "critical", "folder for figures and results", "print the points as JSON")
     critical.set_defaults(run=_cmd_critical)
 
@@ -198,14 +211,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     multi.add_argument("expr", metavar="EXPR", help=expr_help)
     _add_box(multi, "the box: a range per variable (default: a built-in function's domain)")
-    multi.add_argument("--starts", type=_positive_int, default=10000, help="starts (10000)")
+    multi.add_argument("--starts", type=_int_in(1, 10**6), default=10000, help="starts")
     multi.add_argument(
         "--optimizer", default="newton", metavar="NAME",
         help="newton (default: adapts to the curvature), gd, momentum, adam, lbfgs, ...",
     )  # fmt: skip
-    multi.add_argument("--lr", type=_positive_float, help="learning rate (default per optimizer)")
-    multi.add_argument("--steps", type=_positive_int, default=1000, help="step budget per start")
-    multi.add_argument("--seed", type=int, default=0, help="seed for random starts (n > 2)")
+    multi.add_argument(
+        "--lr", type=_float_in(0.0, 1e6), help="learning rate (default per optimizer)"
+    )
+    multi.add_argument(
+        "--steps", type=_int_in(1, 10**5), default=1000, help="step budget per start"
+    )
+    multi.add_argument("--seed", type=SEED, default=0, help="seed for random starts (n > 2)")
     multi.add_argument(
         "--precision", choices=("float64", "float32"), default="float64",
         help="of the search (float32: faster for long first-order runs; results polished in float64)",
@@ -226,16 +243,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--optimizers", metavar="A,B,...", default=",".join(_OPTIMIZERS),
         help="which to race (default: all nine)",
     )  # fmt: skip
-    race.add_argument("--starts", type=_positive_int, default=32, help="starts per set (32)")
+    race.add_argument("--starts", type=_int_in(1, 10**4), default=32, help="starts per set")
     race.add_argument(
-        "--budget", type=_positive_int, default=6, help="learning rates tried per optimizer (6)"
+        "--budget", type=_int_in(1, 50), default=6, help="learning rates tried per optimizer"
     )
-    race.add_argument("--steps", type=_positive_int, default=1000, help="step budget per run")
+    race.add_argument("--steps", type=_int_in(1, 10**5), default=1000, help="step budget per run")
     race.add_argument(
-        "--tol", type=_positive_float, default=1e-6,
-        help="success: within tol·max(1, |f*|) of the global minimum f* (1e-6)",
+        "--tol", type=_float_in(0.0, 1e6), default=1e-6,
+        help="success: within tol·max(1, |f*|) of the global minimum f*",
     )  # fmt: skip
-    race.add_argument("--seed", type=int, default=0, help="seed of the starts")
+    race.add_argument("--seed", type=SEED, default=0, help="seed of the starts")
     _add_output(
         race, "race", "folder for race.npz, race.png and summary.json", "print the results as JSON"
     )
@@ -253,25 +270,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="digits, breast_cancer, diabetes, iris, wine, moons, circles, spirals, line, or a CSV",
     )  # fmt: skip
     tr.add_argument("--target", metavar="COL", help="the CSV column to predict")
-    tr.add_argument("--model", default="mlp:64", help="linear, logistic or mlp:H1,H2,... (mlp:64)")
+    tr.add_argument("--model", default="mlp:64", help="linear, logistic or mlp:H1,H2,...")
     tr.add_argument("--activation", default="relu", help="relu, tanh, sigmoid, gelu, softplus")
     tr.add_argument("--loss", help="cross_entropy (classes) or mse / sse (default by task)")
-    tr.add_argument("--optimizer", default="adam", metavar="NAME", help="any of the family (adam)")
-    tr.add_argument("--lr", type=_positive_float, default=1e-3, help="learning rate (1e-3)")
-    tr.add_argument("--epochs", type=_positive_int, default=300, help="epoch limit (300)")
+    tr.add_argument("--optimizer", default="adam", metavar="NAME", help="any of the family")
+    tr.add_argument("--lr", type=_float_in(0.0, 10.0), default=1e-3, help="learning rate")
+    tr.add_argument("--epochs", type=_int_in(1, 10**5), default=300, help="epoch limit")
     tr.add_argument(
-        "--batch-size", type=_positive_int, default=32, help="rows per step (32); see --full-batch"
+        "--batch-size", type=_int_in(1, 10**7), default=32, help="rows per step; see --full-batch"
     )
     tr.add_argument("--full-batch", action="store_true", help="one step per epoch on all rows")
     tr.add_argument(
-        "--patience", type=_positive_int, default=20, help="epochs without improvement (20)"
+        "--patience", type=_int_in(1, 10**5), default=20, help="epochs without improvement"
     )
-    tr.add_argument("--min-delta", type=float, default=0.0, help="the improvement that counts (0)")
+    tr.add_argument(
+        "--min-delta", type=_float_in(0.0, 1e300, lo_open=False), default=0.0,
+        help="the improvement that counts",
+    )  # fmt: skip
     tr.add_argument(
         "--monitor", choices=("val_loss", "val_metric"), default="val_loss",
-        help="what early stopping watches (val_loss)",
+        help="what early stopping watches",
     )  # fmt: skip
-    tr.add_argument("--seed", type=int, default=0, help="seeds the split, the weights, the batches")
+    tr.add_argument(
+        "--seed", type=SEED, default=0, help="seeds the split, the weights, the batches"
+    )
     _add_output(
         tr, "run", "folder for the run: checkpoint, curves, metrics.json", "print metrics.json"
     )
@@ -285,16 +307,18 @@ def build_parser() -> argparse.ArgumentParser:
         "training trajectory (PCA); or along the straight line to another run's weights.",
     )
     land.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by gradscape train")
-    land.add_argument("--dims", type=int, choices=(1, 2), default=2, help="a line or a plane (2)")
-    land.add_argument("--grid", type=_positive_int, default=51, help="points per axis (51)")
-    land.add_argument("--span", type=_positive_float, default=1.0, help="the grid covers ±span (1)")
+    land.add_argument("--dims", type=int, choices=(1, 2), default=2, help="a line or a plane")
+    land.add_argument("--grid", type=_int_in(2, 1001), default=51, help="points per axis")
+    land.add_argument("--span", type=_float_in(0.0, 1e3), default=1.0, help="the grid covers ±span")
     land.add_argument(
         "--directions", choices=("random", "hessian", "pca"), default="random",
         help="random (filter-normalised), hessian (top eigenvectors) or pca (trajectory plane)",
     )  # fmt: skip
     land.add_argument("--between", metavar="RUN_DIR2", help="the line from this run to another")
-    land.add_argument("--subsample", type=_positive_int, help="evaluate on this many training rows")
-    land.add_argument("--seed", type=int, default=0, help="seeds the directions and the subsample")
+    land.add_argument(
+        "--subsample", type=_int_in(1, 10**7), help="evaluate on this many training rows"
+    )
+    land.add_argument("--seed", type=SEED, default=0, help="seeds the directions and the subsample")
     _add_output(
         land,
         "landscape",
@@ -312,18 +336,18 @@ def build_parser() -> argparse.ArgumentParser:
         "against the full Hessian of a small model.",
     )
     spec.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by gradscape train")
-    spec.add_argument("--top", type=int, default=5, help="largest eigenvalues (5)")
+    spec.add_argument("--top", type=_int_in(0, 100), default=5, help="largest eigenvalues")
     spec.add_argument(
-        "--bottom", type=int, default=5, help="smallest (most negative) eigenvalues (5)"
+        "--bottom", type=_int_in(0, 100), default=5, help="smallest (most negative) eigenvalues"
     )
-    spec.add_argument("--steps", type=_positive_int, default=80, help="Lanczos iterations (80)")
+    spec.add_argument("--steps", type=_int_in(1, 1000), default=80, help="Lanczos iterations")
     spec.add_argument("--trace", action="store_true", help="estimate the trace (Hutchinson)")
     spec.add_argument("--density", action="store_true", help="estimate the spectral density (SLQ)")
     spec.add_argument(
         "--exact", action="store_true", help="also form the exact Hessian (small models)"
     )
     spec.add_argument("--layers", action="store_true", help="also each layer's Hessian block")
-    spec.add_argument("--seed", type=int, default=0, help="seeds the random vectors")
+    spec.add_argument("--seed", type=SEED, default=0, help="seeds the random vectors")
     _add_output(
         spec,
         "spectrum",
@@ -382,18 +406,61 @@ def _use_every_core() -> None:
     os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={cores}".strip()
 
 
+def _use_compile_cache() -> None:
+    """Keep XLA's compiled programs between commands in the user's cache folder, so a repeated
+    command does not compile again. Only before JAX starts, and never over the user's own JAX
+    cache settings; see :func:`gradscape.cli.common.cache_dir` for the folder and how to turn it
+    off. A size limit turns on JAX's file lock, which makes the cache safe for concurrent runs."""
+    folder = cache_dir()
+    if folder is None or "jax" in sys.modules or "JAX_COMPILATION_CACHE_DIR" in os.environ:
+        return
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = str(folder / "jax")
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(CACHE_MAX_BYTES))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 done, 1 diverged, 2 bad input, 130
+    interrupted)."""
     _use_every_core()
+    _use_compile_cache()
     parser = build_parser()
     args = parser.parse_args(_shield_leading_minus(list(sys.argv[1:] if argv is None else argv)))
     if getattr(args, "run", None) is None:
         parser.print_help()
         return EXIT_USAGE
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _SafeStream(out), _SafeStream(err)
     try:
-        return int(args.run(args))
+        code = int(args.run(args))
+        _commit_outputs(args.command)
+        return code
     except GradscapeError as exc:
+        _discard_outputs()
         print(f"gradscape: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:
+        # a full disk, a folder that vanished, permissions: one line, nothing half written
+        _discard_outputs()
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"gradscape: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
+        _discard_outputs()
         print("gradscape: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def run() -> None:
+    """The ``gradscape`` console script: :func:`main`, then exit with its status.
+
+    After Ctrl-C the process ends at once (``os._exit``): XLA's worker threads may still be
+    inside a computation, and tearing the interpreter down under them can crash it."""
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

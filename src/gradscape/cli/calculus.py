@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from ..errors import GradscapeError
@@ -15,6 +14,8 @@ from .common import (
     _full_point,
     _held_point,
     _known_minima,
+    _out_dir,
+    _print_files,
     _print_sections,
     _progress,
     _ranges,
@@ -41,8 +42,7 @@ def _cmd_derive(args: argparse.Namespace) -> int:
     result = derive(obj, at)
     summary = result.summary()
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
+        out = _out_dir(args)
         result.save(out / "derivation.npz")
         _write_json(out / "summary.json", summary)
     if args.json:
@@ -114,8 +114,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             + (f"; at {where}, {why}" if why else "")
             + ". Choose other ranges."
         )
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out_dir(args)
     result.save(out / "sweep.npz")
     if len(names) == 1:
         title = f"{obj.signature()} = {obj.formula}" if len(obj.formula or "") <= 60 else None
@@ -206,10 +205,9 @@ def _cmd_tour(args: argparse.Namespace) -> int:
     data = load_csv(args.data, x=args.x, y=args.y) if args.data else None
     if data is None and (args.x or args.y):
         raise GradscapeError("--x and --y choose columns of a CSV file; give the file with --data.")
+    out = _out_dir(args)
     with _progress("gradient descent") as progress:
         result = tour(data, lr=args.lr, steps=args.steps, progress=progress)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     figures = plot.tour_figures(result, out)
     result.trajectory.save(out / "trajectory.npz")
     result.surface.save(out / "surface.npz")
@@ -218,7 +216,7 @@ def _cmd_tour(args: argparse.Namespace) -> int:
         [str(p.name) for p in figures.values()]
         + ["trajectory.npz", "surface.npz", "summary.json", "report.html"]
     )
-    (out / "summary.json").write_text(_to_json(summary) + "\n", encoding="utf-8")
+    _write_json(out / "summary.json", summary)
     sections = tour_story(result)
     placed = {
         sections[0][0]: [(figures["data"], "The data with the fitted lines")],
@@ -246,7 +244,7 @@ def _cmd_tour(args: argparse.Namespace) -> int:
             print(title)
             print("\n".join(f"   {line}" if line else "" for line in lines))
             print()
-        print(f"files written to {out}/: " + ", ".join(summary["files"]))
+        _print_files(out, summary["files"])
     if result.trajectory.diverged:
         print(f"gradscape: warning: {result.trajectory.message}", file=sys.stderr)
         return EXIT_DIVERGED

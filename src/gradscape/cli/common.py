@@ -4,57 +4,157 @@ printing, the progress bar."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
+import shutil
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import GradscapeError
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+#: Size limit of the compiled-program cache (least recently used entries go first).
+CACHE_MAX_BYTES = 1 << 30
+
+
+def cache_dir() -> Path | None:
+    """gradscape's cache folder: ``$GRADSCAPE_CACHE_DIR``, else ``$XDG_CACHE_HOME/gradscape``,
+    else ``~/.cache/gradscape``; None when ``GRADSCAPE_CACHE_DIR`` is ``off`` (or empty)."""
+    own = os.environ.get("GRADSCAPE_CACHE_DIR")
+    if own is not None:
+        return None if own.strip().lower() in ("", "off", "0", "none") else Path(own)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "gradscape"
+
+
+# Control characters (C0 but newline and tab, DEL, C1) and the bidirectional overrides, which a
+# terminal would obey; shown escaped instead.
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if c not in (9, 10)}
+_CONTROL.update({c: f"\\u{c:04x}" for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]})
+
+
+def printable(text: str) -> str:
+    r"""``text`` with every control character escaped, safe to print to a terminal.
+
+    >>> printable("\x1b]0;PWNED\x07red")
+    '\\x1b]0;PWNED\\x07red'
+    """
+    return text.translate(_CONTROL)
+
+
+class _SafeStream:
+    """A text stream that escapes control characters before they reach the terminal, so data a
+    user loaded (a CSV header, a file name) can never rewrite the terminal's title or colours."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def write(self, text: str) -> int:
+        self.raw.write(printable(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
 
 
 EXIT_DIVERGED = 1
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         # argparse prints usage first; one line is clearer and matches our other errors.
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _positive_float(text: str) -> float:
-    text = text.strip()
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
-    if not v > 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
-    return v
+def _fmt(v: float) -> str:
+    """A bound as people write it: 1,000,000 or 1e+06 style for floats."""
+    return f"{v:,}" if isinstance(v, int) else f"{v:g}"
 
 
-def _positive_int(text: str) -> int:
-    text = text.strip()
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
-    return v
+class _Bounded:
+    """An argparse type for a number in a named range, refused with the range otherwise.
+
+    The range is shown in ``--help`` too (see :class:`_HelpFormatter`)."""
+
+    def __init__(self, kind: type, lo: float, hi: float, *, lo_open: bool = False) -> None:
+        self.kind, self.lo, self.hi, self.lo_open = kind, lo, hi, lo_open
+        low = f"> {_fmt(lo)}" if lo_open else f">= {_fmt(lo)}"
+        noun = "a whole number" if kind is int else "a number"
+        self.range_text = f"{_fmt(lo)} to {_fmt(hi)}" if not lo_open else f"{low} and <= {_fmt(hi)}"
+        self.rule = f"must be {noun} {'from ' if not lo_open else ''}{self.range_text}"
+        self.__name__ = noun  # argparse names the type in its own messages
+
+    def __call__(self, text: str) -> float:
+        text = text.strip()
+        try:
+            v: float = int(text) if self.kind is int else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{self.rule}; got {text!r}") from None
+        low_ok = v > self.lo if self.lo_open else v >= self.lo
+        if not (low_ok and v <= self.hi):
+            raise argparse.ArgumentTypeError(f"{self.rule}; got {text!r}")
+        return v
+
+
+def _int_in(lo: int, hi: int) -> _Bounded:
+    """A whole number in ``[lo, hi]``."""
+    return _Bounded(int, lo, hi)
+
+
+def _float_in(lo: float, hi: float, *, lo_open: bool = True) -> _Bounded:
+    """A finite number in ``(lo, hi]`` (or ``[lo, hi]`` with ``lo_open=False``)."""
+    return _Bounded(float, lo, hi, lo_open=lo_open)
+
+
+# Seeds feed NumPy and scikit-learn, which take 0 <= seed < 2**32.
+SEED = _int_in(0, 2**32 - 1)
+_positive_float = _float_in(0.0, 1e300)
+_positive_int = _int_in(1, 10**9)
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Every option's help ends with the range a number must lie in and its default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        extras = []
+        if isinstance(action.type, _Bounded):
+            extras.append(action.type.range_text)
+        shown = not any(action.default is v for v in (None, False, argparse.SUPPRESS))
+        if action.option_strings and shown and "default" not in text:
+            extras.append("default: %(default)s")
+        return f"{text} ({'; '.join(extras)})" if extras else text
 
 
 def _add_output(parser: argparse.ArgumentParser, verb: str, what: str, json_help: str) -> None:
-    """``--out DIR`` (default ``./gradscape-VERB``) and ``--json``, as every verb has them."""
+    """``--out DIR`` (default ``./gradscape-VERB``), ``--force`` and ``--json``, as every verb
+    has them."""
     parser.add_argument(
         "--out", metavar="DIR", default=f"gradscape-{verb}",
         help=f"{what} (default: ./gradscape-{verb})",
     )  # fmt: skip
+    _add_force(parser)
     parser.add_argument("--json", action="store_true", help=json_help)
+
+
+def _add_force(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--force", action="store_true",
+        help="write into an --out folder that holds files gradscape did not write",
+    )  # fmt: skip
 
 
 def _add_box(parser: argparse.ArgumentParser, help_text: str) -> None:
@@ -146,7 +246,9 @@ def _to_json(data: Any) -> str:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    path.write_text(_to_json(data) + "\n", encoding="utf-8")
+    from .._files import write_text
+
+    write_text(path, _to_json(data) + "\n")
 
 
 def _publish(args: Any, path: Path, data: Any) -> bool:
@@ -160,7 +262,12 @@ def _publish(args: Any, path: Path, data: Any) -> bool:
 def _show(out: Path, title: str, sections: Sequence[tuple[str, list[str]]], files: Any) -> None:
     """The story of a verb, then where its files went."""
     _print_sections(title, sections)
-    print(f"files written to {out}/: " + ", ".join(files))
+    _print_files(out, files)
+
+
+def _print_files(out: Path, files: Any) -> None:
+    final = next((s.final for s in _STAGED if s.staging == out), out)
+    print(f"files written to {final}/: " + ", ".join(files))
 
 
 def _print_sections(title: str, sections: Sequence[tuple[str, list[str]]]) -> None:
@@ -248,7 +355,7 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
 
     with Progress(
         TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=Console(stderr=True), transient=True,
+        console=Console(file=getattr(sys.stderr, "raw", sys.stderr)), transient=True,
     ) as bar:  # fmt: skip
         task = bar.add_task(label, total=None)
 
@@ -256,3 +363,123 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
             bar.update(task, completed=done, total=total)
 
         yield update
+
+
+# Output folders. A verb writes into a hidden staging folder inside --out; only when it
+# finishes are the files moved into place (each by an atomic rename) and listed in a manifest.
+# An error, Ctrl-C or a full disk removes the staging folder, so no half-written result is
+# ever left looking complete; the manifest lets the next run remove its predecessor's files
+# (no stale surface.png beside a new curve.png) without touching files gradscape did not write.
+MANIFEST = ".gradscape.json"
+_PARTIAL = ".gradscape-partial-"
+
+
+@dataclass
+class _Staged:
+    final: Path
+    staging: Path | None  # None: the verb writes in place (training checkpoints as it goes)
+    created: bool
+    started: float
+
+
+_STAGED: list[_Staged] = []
+
+
+def _manifest_files(folder: Path) -> set[str] | None:
+    """The files a previous gradscape run wrote into ``folder``; None when it holds no
+    (readable) manifest."""
+    try:
+        files = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return {f for f in files if isinstance(f, str) and "/" not in f and f not in ("", ".", "..")}
+
+
+def _out_dir(args: Any, *, staged: bool = True) -> Path:
+    """The folder where a verb writes: checked, created, and (``staged``) a staging folder in it.
+
+    Raises:
+        GradscapeError: ``--out`` names a file, a broken link or a folder that cannot be
+            written, or a folder holding files gradscape did not write (without ``--force``).
+    """
+    target = Path(args.out)
+    shown = printable(str(target))
+    try:
+        return _prepare(target, shown, bool(getattr(args, "force", False)), staged)
+    except OSError as exc:
+        raise GradscapeError(
+            f"--out {shown}: cannot write there ({exc.strerror or exc}); choose another folder."
+        ) from None
+
+
+def _prepare(target: Path, shown: str, force: bool, staged: bool) -> Path:
+    if target.is_symlink() and not target.exists():
+        raise GradscapeError(f"--out {shown} is a symbolic link to nothing; name a real folder.")
+    if target.exists() and not target.is_dir():
+        raise GradscapeError(
+            f"--out {shown} is a file, not a folder; name a folder (it is created if missing)."
+        )
+    created = not target.exists()
+    if not created and not force and _manifest_files(target) is None:
+        foreign = sorted(p.name for p in target.iterdir() if not p.name.startswith(_PARTIAL))
+        if foreign:
+            few = ", ".join(printable(n) for n in foreign[:3]) + (", …" if len(foreign) > 3 else "")
+            raise GradscapeError(
+                f"--out {shown} already holds files gradscape did not write ({few}); choose a "
+                "new folder, or add --force to write there (files of the same name are replaced)."
+            )
+    target.mkdir(parents=True, exist_ok=True)
+    staging = None
+    if staged:
+        staging = target / f"{_PARTIAL}{os.getpid()}"
+        staging.mkdir(exist_ok=True)
+    _STAGED.append(_Staged(target, staging, created, time.time()))
+    return staging or target
+
+
+def _commit_outputs(verb: str) -> None:
+    """Move every staged file into place, remove the previous run's files, write the manifest."""
+    from .. import __version__
+    from .._files import write_text
+
+    while _STAGED:
+        s = _STAGED[0]
+        old = _manifest_files(s.final) or set()
+        if s.staging is not None:
+            new = sorted(p.name for p in s.staging.iterdir())
+        else:
+            new = sorted(
+                p.name for p in s.final.iterdir()
+                if p.name != MANIFEST and p.stat().st_mtime >= s.started - 1
+            )  # fmt: skip
+        for name in sorted(old - set(new)):
+            _remove(s.final / name)
+        for name in new if s.staging is not None else []:
+            dest = s.final / name
+            if dest.is_dir() and not dest.is_symlink():
+                shutil.rmtree(dest)
+            os.replace(s.staging / name, dest)  # type: ignore[operator]
+        manifest = {"gradscape": __version__, "verb": verb, "complete": True, "files": new}
+        write_text(s.final / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+        if s.staging is not None:
+            s.staging.rmdir()
+        _STAGED.pop(0)
+
+
+def _discard_outputs() -> None:
+    """Remove what an unfinished verb staged (and the folder, if this run created it empty)."""
+    while _STAGED:
+        s = _STAGED.pop()
+        if s.staging is not None:
+            shutil.rmtree(s.staging, ignore_errors=True)
+        if s.created:
+            with contextlib.suppress(OSError):
+                s.final.rmdir()  # only when empty
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()

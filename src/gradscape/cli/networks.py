@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import math
-from pathlib import Path
 
 from ..errors import GradscapeError
 from .common import (
     EXIT_DIVERGED,
+    _out_dir,
     _progress,
     _publish,
     _show,
@@ -24,7 +24,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     split = load(args.data, target=args.target, seed=args.seed)
     if not (math.isfinite(args.min_delta) and args.min_delta >= 0):
         raise GradscapeError(f"--min-delta must be a number >= 0; got {args.min_delta}.")
-    out = Path(args.out)
+    out = _out_dir(args, staged=False)  # checkpoints land as training goes, for resume
     with _progress("training") as progress:
         result = train(
             split, args.model, loss=args.loss, optimizer=args.optimizer, lr=args.lr,
@@ -75,8 +75,7 @@ def _cmd_landscape(args: argparse.Namespace) -> int:
         land = landscape(result, split, net, dims=args.dims, grid=args.grid, span=args.span,
                          directions=args.directions, between=other, subsample=args.subsample,
                          seed=args.seed, progress=progress)  # fmt: skip
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out_dir(args)
     land.save(out / "landscape.npz")
     files = ["landscape.npz", "summary.json"] + [p.name for p in plot.landscape_figures(land, out)]
     summary = {"run": str(args.run_dir), **land.summary(), "files": sorted(files)}
@@ -119,8 +118,7 @@ def _cmd_spectrum(args: argparse.Namespace) -> int:
         sp = spectrum(obj, weights, top=args.top, bottom=args.bottom, steps=args.steps,
                       trace=args.trace, density=args.density, exact=args.exact, layers=blocks,
                       seed=args.seed)  # fmt: skip
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out_dir(args)
     sp.save(out / "spectrum.npz")
     files = ["spectrum.npz", "summary.json"]
     if args.density:

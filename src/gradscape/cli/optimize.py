@@ -16,6 +16,7 @@ from .common import (
     _coords,
     _full_point,
     _known_minima,
+    _out_dir,
     _progress,
     _publish,
     _ranges,
@@ -64,8 +65,7 @@ def _cmd_descend(args: argparse.Namespace) -> int:
                 f"{r.optimizer}: lr {r.lr:.4g} is above 2/λmax = {stable:.4g} at the start; "
                 "plain gradient descent is unstable there"
             )
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out_dir(args)
     files = _descend_files(obj, runs, out, box)
     summary = {
         "function": obj.signature(),
@@ -154,8 +154,7 @@ def _cmd_critical(args: argparse.Namespace) -> int:
     obj = objective(args.expr)
     ranges = _box_ranges(obj, args.ranges)
     cp = critical_points(obj, ranges, starts=args.starts, seed=args.seed)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out_dir(args)
     cp.save(out / "critical.npz")
     files = ["critical.npz", "summary.json"]
     if obj.n == 2:
@@ -213,8 +212,7 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
         m = multistart(obj, ranges, starts=args.starts, method=args.optimizer, lr=args.lr,
                        max_steps=args.steps, seed=args.seed, precision=args.precision,
                        progress=progress)  # fmt: skip
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out_dir(args)
     m.save(out / "minima.npz")
     files = ["minima.npz", "summary.json"]
     if m.grid is not None:
@@ -264,8 +262,7 @@ def _cmd_race(args: argparse.Namespace) -> int:
     with _progress("race") as progress:
         r = race(obj, ranges, optimizers=names, starts=args.starts, budget=args.budget,
                  max_steps=args.steps, tol=args.tol, seed=args.seed, progress=progress)  # fmt: skip
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out_dir(args)
     r.save(out / "race.npz")
     fig = plot.race_chart(r.optimizers, r.lrs, r.tune_success, r.success, r.lr)
     files = sorted(["race.npz", plot.save(fig, out / "race.png").name, "summary.json"])
