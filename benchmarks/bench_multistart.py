@@ -1,6 +1,7 @@
 """Multistart: 10,000 starts × 1,000 plain gradient-descent steps on 2-D Rastrigin.
 
-Baselines, in the same process, on the same starts:
+Baselines, each in a fresh process of its own (no XLA threads beside it; one BLAS thread, the
+best for 2-element vectors), on the same starts:
 1. A NumPy loop per start, one start after another, doing what the engine does per step:
    the gradient, the convergence test on its norm, the update (``gtol = 0``, so every start runs
    its 1,000 steps unless its gradient is exactly zero).
@@ -24,11 +25,17 @@ os.environ.setdefault(
 
 import argparse
 import platform
+import sys
 import time
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 import gradscape as gs
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _baseline import in_own_process, require
 
 TWO_PI = 2 * np.pi
 LR = 1e-3
@@ -51,6 +58,22 @@ def numpy_gd(x: np.ndarray, steps: int) -> np.ndarray:
     return x
 
 
+def numpy_loop(p: dict[str, Any]) -> dict[str, Any]:
+    starts, steps = p["starts"], int(p["steps"])
+    ends, secs = timed(lambda: np.array([numpy_gd(s.copy(), steps) for s in starts]))
+    diffs = {k: float(np.max(np.abs(p[k][: len(ends)] - ends))) for k in ("float64", "float32")}
+    return {"seconds": secs, **diffs}
+
+
+def scipy_loop(p: dict[str, Any]) -> dict[str, Any]:
+    from scipy.optimize import minimize
+
+    t = time.perf_counter()
+    ends = np.array([minimize(value, s, jac=grad, method="L-BFGS-B").x for s in p["starts"]])
+    secs = time.perf_counter() - t
+    return {"seconds": secs, "distinct": len({tuple(np.round(q, 4)) for q in ends})}
+
+
 def timed(fn):  # type: ignore[no-untyped-def]
     t = time.perf_counter()
     out = fn()
@@ -64,6 +87,7 @@ def main() -> None:
     ap.add_argument("--numpy-starts", type=int, default=None, help="time NumPy on this many")
     ap.add_argument("--scipy-starts", type=int, default=None, help="time SciPy on this many")
     args = ap.parse_args()
+    require("scipy", 'pip install ".[bench]" for the SciPy baseline')
     import jax
 
     print(
@@ -90,24 +114,21 @@ def main() -> None:
         )
 
     k = args.numpy_starts or args.starts
-    ends, secs = timed(lambda: np.array([numpy_gd(s.copy(), args.steps) for s in starts[:k]]))
-    total = secs * args.starts / k
+    base = in_own_process(__file__, "numpy_loop", {
+        "starts": starts[:k], "steps": args.steps,
+        **{p: np.asarray(t[0].params) for p, t in timing.items()},
+    })  # fmt: skip
+    total = base["seconds"] * args.starts / k
     note = "" if k == args.starts else f" (timed on {k:,} starts, extrapolated)"
-    print(f"   NumPy loop per start (float64): {total:.1f} s{note}")
-    for precision, (batch, warm, cold) in timing.items():
-        diff = float(np.max(np.abs(batch.params[:k] - ends)))
+    print(f"   NumPy loop per start (float64), own process: {total:.1f} s{note}")
+    for precision, (_, warm, cold) in timing.items():
         print(f"   ratio, {precision}: {total / warm:.0f}x warm, {total / cold:.0f}x with compile "
-              f"(target >= 500x); end points differ from NumPy's by at most {diff:.1e}")  # fmt: skip
-
-    from scipy.optimize import minimize
-
-    def scipy_all(rows: np.ndarray) -> np.ndarray:
-        return np.array([minimize(value, s, jac=grad, method="L-BFGS-B").x for s in rows])
+              f"(target >= 500x); end points differ from NumPy's by at most "
+              f"{base[precision]:.1e}")  # fmt: skip
 
     ks = args.scipy_starts or args.starts
-    ends_sp, secs_sp = timed(lambda: scipy_all(starts[:ks]))
-    total_sp = secs_sp * args.starts / ks
-    distinct_sp = len({tuple(np.round(p, 4)) for p in ends_sp})
+    sp = in_own_process(__file__, "scipy_loop", {"starts": starts[:ks]})
+    total_sp, distinct_sp = sp["seconds"] * args.starts / ks, sp["distinct"]
     box = dict(obj.ranges)
     default, d_secs = timed(lambda: gs.multistart(obj, box, starts=starts))
     default, d_secs = timed(lambda: gs.multistart(obj, box, starts=starts))

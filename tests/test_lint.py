@@ -25,6 +25,15 @@ def test_ruff(args: list[str]) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_mypy_strict() -> None:
+    mypy = shutil.which("mypy")
+    assert mypy is not None, "mypy is a test extra: pip install -e '.[test]'"
+    proc = subprocess.run(
+        [mypy, "--strict", "src"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_ci_runs_the_readme_test_command() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
