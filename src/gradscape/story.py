@@ -69,12 +69,16 @@ def _clean(v: float, noise: float) -> float:
     return 0.0 if abs(v) <= noise else float(v)
 
 
-def _lowest(p: Profile | Surface, digits: int = 6) -> str:
-    """Where a profile or surface is lowest: the refined minimum, or the grid value so named."""
+def _lowest(p: Profile | Surface, noise: dict[str, float] | None = None, digits: int = 6) -> str:
+    """Where a profile or surface is lowest: the refined minimum, or the grid value so named
+    (``noise``: per parameter, the size below which a value is rounding noise, shown as 0)."""
     low = p.minimum
     if low is None:
         return "undefined everywhere on its grid"
-    at = ", ".join(f"{k} = {_g(v, digits)}" for k, v in low["point"].items())
+    noise = noise or {}
+    at = ", ".join(
+        f"{k} = {_g(_clean(v, noise.get(k, 0.0)), digits)}" for k, v in low["point"].items()
+    )
     if low["refined"]:
         return f"lowest at {at} (Newton's method from the best grid cell)"
     return f"{low['note']}: {at}"
@@ -133,8 +137,8 @@ def tour_story(result: TourResult) -> list[Section]:
         (
             "3. One weight at a time: 1-D error profiles",
             [
-                f"SSE along m with c held at {_g(pc_fixed(pm, 'c', noise))}: a parabola, {_lowest(pm)}",
-                f"SSE along c with m held at {_g(pc_fixed(pc, 'm', noise))}: a parabola, {_lowest(pc)}",
+                f"SSE along m with c held at {_g(pc_fixed(pm, 'c', noise))}: a parabola, {_lowest(pm, noise)}",
+                f"SSE along c with m held at {_g(pc_fixed(pc, 'm', noise))}: a parabola, {_lowest(pc, noise)}",
                 "each partial derivative is the slope of its profile; both slopes are zero at the bottom.",
             ],
         )
@@ -153,8 +157,8 @@ def tour_story(result: TourResult) -> list[Section]:
                 f"eigenvalues λ = {_g(lam_min, 4)} and {_g(lam_max, 4)}: both > 0, so the surface is a convex bowl",
                 f"condition number κ = λmax/λmin = {_g(result.condition, 4)}"
                 + ("  (a long, narrow valley)" if result.condition > 100 else ""),
-                f"lowest grid cell: m = {_g(gmin['m'], 5)}, c = {_g(gmin['c'], 5)}; "
-                + _lowest(surf),
+                f"lowest grid cell: m = {_g(_clean(gmin['m'], noise['m']), 5)}, "
+                f"c = {_g(_clean(gmin['c'], noise['c']), 5)}; " + _lowest(surf, noise),
                 f"closed form: m* = {_g(m_star)}, c* = {_g(c_star)}",
             ],
         )

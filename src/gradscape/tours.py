@@ -146,11 +146,9 @@ def tour(
 ) -> TourResult:
     """Run the classic story on ``data`` (default: a seeded synthetic noisy line).
 
-    Descent runs on ``(m, c)`` when plain GD can get there within :data:`MAX_AUTO_STEPS` and
-    float64 can resolve its stopping rule; otherwise on the same line with x measured from its
-    mean, or with x and y standardised (then it takes one step), and the path is mapped back.
-    Whatever happened, the end is compared with the closed form: a descent that stopped away
-    from it is not called converged.
+    Descent is :func:`descend_line`: on ``(m, c)`` when plain GD can get there, else on the
+    same line in rescaled coordinates with its path mapped back; its end is compared with the
+    closed form, and a descent that stopped away from it is not called converged.
 
     Args:
         start: ``(m, c)`` where descent starts.
@@ -175,7 +173,67 @@ def tour(
         profile(obj, "c", at=best, range=box["c"]),
     )
     surf = surface(obj, "m", "c", x_range=box["m"], y_range=box["c"], points=grid)
-    eigenvalues = line_eigenvalues(stats)
+    fit = descend_line(stats, start, lr=lr, steps=steps, progress=progress, objective=obj)
+    return TourResult(
+        data=data,
+        stats=stats,
+        start={"m": float(start[0]), "c": float(start[1])},
+        profiles=profiles,
+        surface=surf,
+        plan=fit.plan,
+        trajectory=fit.trajectory,
+        eigenvalues=line_eigenvalues(stats),
+        coordinates=fit.coordinates,
+        distance=fit.distance,
+        tolerance=fit.tolerance,
+        descent_names=fit.names,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class LineDescent:
+    """Gradient descent on the line's SSE, checked against the closed form.
+
+    Attributes:
+        trajectory: the path in ``(m, c)``.
+        plan: learning rate, budget and tolerance, in the coordinates descent ran on.
+        names: those coordinates: ``("m", "c")``, ``("m", "b")`` or ``("a", "b")``.
+        coordinates: ``None`` on ``(m, c)``; otherwise why and how the line was rewritten.
+        distance: natural distance of the end from the closed form (see :func:`distance`).
+        tolerance: the largest distance that counts as reaching it.
+    """
+
+    trajectory: Trajectory
+    plan: DescentPlan
+    names: tuple[str, str]
+    coordinates: str | None
+    distance: float
+    tolerance: float
+
+
+def descend_line(
+    stats: LineStats,
+    start: tuple[float, float] = (0.0, 0.0),
+    *,
+    lr: float | None = None,
+    steps: int | None = None,
+    progress: Progress | None = None,
+    objective: Objective | None = None,
+) -> LineDescent:
+    """Fit the line by gradient descent from ``start``, at any scale float64 can hold.
+
+    Descent runs on ``(m, c)`` when plain GD gets within :data:`RTOL` of the minimum in at most
+    :data:`MAX_AUTO_STEPS` steps and float64 resolves that stopping rule; else with x measured
+    from its mean; else with x and y standardised. A stop on the gradient that is not within
+    ``tolerance`` of the closed form is reported as ``imprecise``, never as converged.
+
+    Args:
+        stats: the data's statistics (checked with :meth:`LineStats.check_scale`).
+        lr, steps: as given by the user; either keeps descent on ``(m, c)``.
+        objective: the SSE over ``(m, c)`` when already built.
+    """
+    stats.check_scale()
+    obj = objective if objective is not None else _sse_of(stats)
     systems = _coordinate_systems(stats, obj)
     if lr is not None or steps is not None:
         systems = systems[:1]  # the user is trying plain GD on (m, c) itself
@@ -184,7 +242,7 @@ def tour(
     for system in systems:
         phi0 = system.to_phi(start)
         # A gradient norm of at most this proves d ≤ RTOL: SSE − SSE* ≤ ‖g‖²/(2λmin).
-        wanted.append(RTOL * math.sqrt(2 * system.eigenvalues[0] * _unit(stats)))
+        wanted.append(RTOL * math.sqrt(2 * system.eigenvalues[0]) * math.sqrt(_unit(stats)))
         plan = plan_descent(
             system.objective, phi0, lr=lr if system.key == "raw" else None, max_steps=steps,
             gtol=wanted[-1], eigenvalues=system.eigenvalues, max_auto_steps=MAX_AUTO_STEPS,
@@ -197,7 +255,6 @@ def tour(
         progress=progress,
     )  # fmt: skip
     traj = system.map_back(t)
-    coordinates = _why(system, plans, wanted[0]) if system.key != "raw" else None
     d = distance(stats, traj.final_params["m"], traj.final_params["c"])
     tol = max(AGREE, resolution(stats))
     if traj.converged and not d <= tol:
@@ -209,20 +266,18 @@ def tour(
                 "cannot resolve the gradient finely enough in these coordinates"
             ),
         )  # fmt: skip
-    return TourResult(
-        data=data,
-        stats=stats,
-        start={"m": float(start[0]), "c": float(start[1])},
-        profiles=profiles,
-        surface=surf,
-        plan=plan,
-        trajectory=traj,
-        eigenvalues=eigenvalues,
-        coordinates=coordinates,
-        distance=d,
-        tolerance=tol,
-        descent_names=system.names,
-    )
+    coordinates = _why(system, plans, wanted[0]) if system.key != "raw" else None
+    return LineDescent(traj, plan, system.names, coordinates, d, tol)
+
+
+def _sse_of(s: LineStats) -> Objective:
+    """The SSE over ``(m, c)`` from the statistics alone (the form :func:`sse_objective` uses)."""
+
+    def fn(theta: Any) -> Any:
+        dm, dc = theta[0] - s.m, theta[1] - s.c
+        return s.sse_min + s.sxx * dm**2 + s.n * (dc + s.x_mean * dm) ** 2
+
+    return Objective(fn=fn, names=LINE_NAMES, label="SSE", formula="Σᵢ (yᵢ − (m·xᵢ + c))²")
 
 
 def line_eigenvalues(s: LineStats) -> tuple[float, float]:
