@@ -86,7 +86,7 @@ def test_closed_form_at_every_scale_matches_polyfit(kx: int, ky: int) -> None:
 def test_data_beyond_float64_is_refused_with_the_reason(
     x_scale: float, y_scale: float, match: str
 ) -> None:
-    x, y = _noisy_line()
+    _, y = _noisy_line()
     data = gs.Dataset(x=np.arange(1.0, 31.0) * x_scale, y=y * y_scale)
     with pytest.raises(gs.DataError, match=match):
         gs.sse_objective(data)
