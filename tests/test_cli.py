@@ -66,7 +66,7 @@ def test_tour_story_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         "1-D error profiles",
         "convex bowl",
         "learning rate: lr = 1/λmax",
-        "gradient descent reached the closed-form least-squares line (",
+        "gradient descent reached the closed-form least-squares line: it ended",
     ):
         assert piece in text, piece
 

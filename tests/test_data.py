@@ -136,7 +136,7 @@ def test_two_numeric_columns_need_no_note(tmp_path: Path) -> None:
 def test_the_tour_story_says_which_columns_it_took(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    p = write(tmp_path, "id,size,price\n1,50,150\n2,80,260\n3,65,190\n4,120,370\n")
+    p = write(tmp_path, "id,size,price\n1,0.5,1.5\n2,0.8,2.6\n3,0.65,1.9\n4,1.2,3.7\n")
     assert main(["tour", "--data", str(p), "--out", str(tmp_path / "o")]) == 0
     out = capsys.readouterr().out
     assert "took 'size' as x and 'price' as y" in out and "skipped 'id'" in out

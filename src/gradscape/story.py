@@ -197,13 +197,13 @@ def tour_story(result: TourResult) -> list[Section]:
         ],
     ]
     how_far = (
-        f"{result.distance:.2g} in standardised units (slope in sd(y)/sd(x), intercept in "
-        f"sd(y)); within {result.tolerance:.2g} counts as reached"
+        f"it ended {result.distance:.2g} from it in standardised units (slope in sd(y)/sd(x), "
+        f"intercept in sd(y); up to {result.tolerance:.2g} counts as reached)"
     )
     verdict = (
-        f"gradient descent reached the closed-form least-squares line ({how_far})."
+        f"gradient descent reached the closed-form least-squares line: {how_far}."
         if result.reached and t.converged
-        else f"gradient descent did not reach the closed form ({how_far}): {t.message}."
+        else f"gradient descent did not reach the closed form: {how_far}. {t.message}."
     )
     sections.append(
         (
