@@ -103,8 +103,11 @@ def test_too_large_lr_diverges_and_says_so(
 
 def test_step_budget_is_respected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["tour", "--out", str(tmp_path), "--steps", "5", "--json"]) == 0
-    s = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    s = json.loads(captured.out)
     assert s["steps"] == 5 and s["stop_reason"] == "max_steps" and s["converged"] is False
+    assert s["reached_closed_form"] is False and s["distance_to_closed_form"] > 1e-3
+    assert "warning: gradient descent did not reach the closed form" in captured.err
 
 
 def run(argv: list[str]) -> int:

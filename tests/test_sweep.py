@@ -169,3 +169,15 @@ def test_a_minimum_that_cannot_be_refined_is_called_a_grid_value() -> None:
     assert low["note"].startswith("lowest grid value, at the edge of the range")
     kink = gs.profile(objective("abs(x - 0.3)"), "x", range=(-1.0, 1.0), points=10).minimum
     assert kink is not None and not kink["refined"] and "lowest grid value" in kink["note"]
+
+
+def test_the_sweep_story_shows_the_refined_minimum_beside_the_grid() -> None:
+    from gradscape.objectives import objective
+    from gradscape.story import sweep_story
+
+    cubic = objective("x^3 - 3*x")
+    lines = sweep_story(gs.profile(cubic, "x", range=(-1.5, 3.0), points=401), cubic.formula)[0][1]
+    assert "lowest on the grid: f = -1.99998 at x = 0.9975" in lines
+    assert "minimum near the lowest grid cell (Newton's method from it): f = -2 at x = 1" in lines
+    edge = sweep_story(gs.profile(cubic, "x", range=(-3.0, 3.0)), cubic.formula)[0][1]
+    assert any("at the edge of the range: the minimum may lie outside it" in ln for ln in edge)

@@ -353,6 +353,17 @@ def sweep_story(result: Profile | Surface, formula: str | None) -> list[Section]
         if e is not None:
             at = ", ".join(f"{k} = {_g(v)}" for k, v in e["point"].items())
             lines.append(f"{word} on the grid: f = {_g(e['value'])} at {at}")
+    low = result.minimum
+    if low is not None and low["refined"]:
+        at = ", ".join(f"{k} = {_g(v, 10)}" for k, v in low["point"].items())
+        lines.append(
+            f"minimum near the lowest grid cell (Newton's method from it): f = "
+            f"{_g(low['value'], 10)} at {at}"
+        )
+    elif low is not None and "edge" in low["note"]:
+        lines.append(
+            "the lowest grid value lies at the edge of the range: the minimum may lie outside it"
+        )
     undefined = result.undefined_fraction()
     if undefined:
         lines.append(f"f is undefined (or infinite) on {undefined:.1%} of the grid: left blank.")
