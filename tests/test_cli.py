@@ -66,7 +66,7 @@ def test_tour_story_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         "1-D error profiles",
         "convex bowl",
         "learning rate: lr = 1/λmax",
-        "gradient descent reached the closed-form least-squares line.",
+        "gradient descent reached the closed-form least-squares line: it ended",
     ):
         assert piece in text, piece
 
@@ -103,8 +103,11 @@ def test_too_large_lr_diverges_and_says_so(
 
 def test_step_budget_is_respected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["tour", "--out", str(tmp_path), "--steps", "5", "--json"]) == 0
-    s = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    s = json.loads(captured.out)
     assert s["steps"] == 5 and s["stop_reason"] == "max_steps" and s["converged"] is False
+    assert s["reached_closed_form"] is False and s["distance_to_closed_form"] > 1e-3
+    assert "warning: gradient descent did not reach the closed form" in captured.err
 
 
 def run(argv: list[str]) -> int:
@@ -185,3 +188,64 @@ def test_every_export_is_the_function_not_a_module() -> None:
     for name in gs.__all__:
         value = getattr(gs, name)
         assert not isinstance(value, types.ModuleType) or name == "functions", name
+
+
+# -- issue 9: scales, edges of float64, grid values, last steps, noise -------------------------
+def test_tour_on_data_around_1e9_reaches_polyfit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(1)
+    x = np.linspace(1.0, 10.0, 30) * 1e9
+    data = gs.Dataset(x=x, y=2.0 * x + 1e9 + rng.normal(0.0, 3e8, x.size))
+    path = csv_of(data, tmp_path / "big.csv")
+    assert main(["tour", "--data", str(path), "--out", str(tmp_path / "o"), "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    m, c = polyfit(data)
+    assert s["converged"] is True and s["reached_closed_form"] is True
+    assert s["m"] == pytest.approx(m, rel=1e-7) and s["c"] == pytest.approx(c, rel=1e-7)
+    assert s["loss"] == pytest.approx(s["loss_closed_form"], rel=1e-12)
+    assert "standardised" in s["coordinates"]
+
+
+@pytest.mark.parametrize(
+    ("scale", "match"),
+    [
+        ("1e-200", "x values around 1e-199: too small for the SSE"),
+        ("1e-308", "x values around 1e-307: too small for the SSE"),
+        ("1e-155", "x values around 1e-154: too small for the SSE"),
+    ],
+)
+def test_tour_refuses_data_beyond_float64_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], scale: str, match: str
+) -> None:
+    rows = "".join(f"{k}{scale[1:]},{2 * k + 1}{scale[1:]}\n" for k in range(1, 11))
+    path = tmp_path / "tiny.csv"
+    path.write_text("x,y\n" + rows, encoding="utf-8")
+    assert run(["tour", "--data", str(path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("gradscape: error: ") and match in err[0]
+
+
+def test_a_huge_step_budget_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["tour", "--steps", "99999999999999999999999", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "from 1 to 100,000,000 (MAX_STEPS)" in err[0]
+
+
+def test_tour_story_shows_minima_last_steps_and_zeros(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An exact line through 0 (c* = 0, SSE* = 0) whose arithmetic leaves 1e-17 of noise.
+    x = np.arange(1.0, 6.0) * 0.1
+    path = csv_of(gs.Dataset(x=x, y=0.1 * x), tmp_path / "exact.csv")
+    assert main(["tour", "--data", str(path), "--out", str(tmp_path / "o")]) == 0
+    text = capsys.readouterr().out
+    assert "the closed form: m* = 0.1, c* = 0, SSE* = 0" in text
+    assert "e-17" not in text and "e-34" not in text
+    assert "lowest at c = 0 (Newton's method from the best grid cell)" in text
+    # The table's last rows are the true last steps, one apart.
+    table = text.split("step size")[1].split("\n\n")[0].splitlines()[2:]
+    last = [int(r.split()[0]) for r in table[-3:]]
+    assert last == [last[-1] - 2, last[-1] - 1, last[-1]]
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert last[-1] == summary["steps"]

@@ -103,7 +103,7 @@ def test_save_and_load(tmp_path, sse: gs.Objective) -> None:  # type: ignore[no-
         ({"lr": -0.1}, r"The 'lr' parameter of descend must be a float > 0. Got -0.1 instead."),
         ({"lr": 0}, r"'lr' parameter of descend must be a float > 0. Got 0 instead"),
         ({"lr": "fast"}, r"'lr' parameter of descend must be a float > 0. Got 'fast' instead"),
-        ({"lr": 0.1, "max_steps": 0}, r"'max_steps' parameter of descend must be an int >= 1"),
+        ({"lr": 0.1, "max_steps": 0}, r"'max_steps' parameter of descend must be an int from 1 to"),
         ({"lr": 0.1, "gtol": -1.0}, r"'gtol' parameter of descend must be a float >= 0"),
     ],
 )
@@ -132,3 +132,84 @@ def test_second_run_and_second_sweep_do_not_recompile(sse: gs.Objective) -> None
     again = gs.surface(sse, "m", "c", x_range=(2, 3), y_range=(-1, 1), points=9)
     assert len([k for k in sse.compiled if k[0] == "sweep"]) == 1
     assert first.block_rows == again.block_rows
+
+
+# -- descent on badly scaled data reaches the closed form, or says it did not (issue 9, item 9) --
+def _noisy_line(kx: int, ky: int) -> tuple[gs.Dataset, float, float]:
+    """A noisy line scaled by powers of two (exact), and NumPy's fit of it scaled the same way."""
+    rng = np.random.default_rng(0)
+    x = np.linspace(1.0, 10.0, 30)
+    y = 2.0 * x + 1.0 + rng.normal(0.0, 0.3, x.size)
+    m, c = np.polyfit(x, y, 1)
+    data = gs.Dataset(x=np.ldexp(x, kx), y=np.ldexp(y, ky))
+    return data, float(np.ldexp(m, ky - kx)), float(np.ldexp(c, ky))
+
+
+@pytest.mark.parametrize(
+    ("kx", "ky"),
+    [(-330, -330), (-66, -66), (-30, -30), (30, 30), (33, 33), (66, 66), (330, 330), (0, 300)],
+)
+def test_descent_reaches_polyfit_at_every_scale(kx: int, ky: int) -> None:
+    from gradscape.models import LineStats
+    from gradscape.tours import descend_line
+
+    data, m, c = _noisy_line(kx, ky)
+    fit = descend_line(LineStats.of(data))
+    t = fit.trajectory
+    assert t.converged and t.stop_reason == "converged" and fit.distance <= fit.tolerance
+    assert t.final_params["m"] == pytest.approx(m, rel=1e-7)
+    assert t.final_params["c"] == pytest.approx(c, rel=1e-7)
+    assert t.final_value == pytest.approx(float(np.sum((data.y - (m * data.x + c)) ** 2)), rel=1e-9)
+    if kx == ky != 0:  # plain GD on (m, c) cannot: it says where it ran instead
+        assert fit.coordinates is not None and "mapped back to (m, c)" in fit.coordinates
+
+
+def test_a_stop_away_from_the_closed_form_is_never_converged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gradscape.tours as tours
+    from gradscape.models import LineStats
+
+    data, _, _ = _noisy_line(30, 30)  # values about 1e9
+    s = LineStats.of(data)
+    fit = tours.descend_line(s, steps=50)  # plain GD on (m, c): c cannot move at this scale
+    assert fit.distance > fit.tolerance and fit.trajectory.stop_reason == "max_steps"
+    # Whatever stops descent (here a stopping rule made far too loose), the end is checked.
+    monkeypatch.setattr(tours, "RTOL", 10.0)
+    fit = tours.descend_line(s)
+    t = fit.trajectory
+    assert fit.distance > fit.tolerance
+    assert not t.converged and t.stop_reason == "imprecise" and "from the closed form" in t.message
+
+
+def test_the_last_steps_are_recorded_one_by_one(sse: gs.Objective) -> None:
+    plan = gs.plan_descent(sse, [0.0, 0.0])
+    t = gs.descend(
+        sse, [0.0, 0.0], lr=plan.lr / 20, max_steps=2999, gtol=0.0, head=100, max_records=290
+    )
+    assert t.record_every == 10 and t.n_steps == 2999
+    np.testing.assert_array_equal(t.steps[-8:], np.arange(2992, 3000))  # not 2990, then 2999
+    for i in range(-8, 0):
+        assert gs.value(sse, t.params[i]) == pytest.approx(t.values[i], rel=1e-12)
+    # Each of them is one update from the one before: θₖ₊₁ = θₖ − η·∇f(θₖ).
+    np.testing.assert_allclose(
+        t.params[-1], t.params[-2] - plan.lr / 20 * t.gradients[-2], rtol=1e-12
+    )
+
+
+def test_step_budgets_are_capped() -> None:
+    from gradscape.descent import MAX_STEPS
+
+    obj = gs.Objective(lambda t: t[0] ** 2, names=("x",))
+    for steps in (MAX_STEPS + 1, 10**23):
+        with pytest.raises(gs.InputError, match=r"an int from 1 to 100,000,000 \(MAX_STEPS\)"):
+            gs.descend(obj, [1.0], lr=0.1, max_steps=steps)
+        with pytest.raises(gs.InputError, match=r"from 1 to 100,000,000 \(MAX_STEPS\)"):
+            gs.plan_descent(obj, [1.0], max_steps=steps)
+
+
+def test_a_tiny_gradient_is_not_taken_for_zero() -> None:
+    # ‖g‖² underflows for g ~ 1e-200: the stop rule must not read that as convergence.
+    obj = gs.Objective(lambda t: 1e-200 * (t[0] - 3.0) ** 2 + 1e-200 * t[1] ** 2, names=("a", "b"))
+    t = gs.descend(obj, [0.0, 1.0], lr=1e199, max_steps=100, gtol=1e-212)
+    assert t.n_steps >= 1 and t.final_params["a"] == pytest.approx(3.0, rel=1e-9)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -128,3 +130,54 @@ def test_surface_gradient_in_small_blocks_matches_closed_form() -> None:
     assert s.fixed == {"z": 3.0}
     ext = s.extremes()
     assert ext["min"]["value"] == pytest.approx(s.values.min())
+
+
+# -- a grid's lowest cell is not the minimum (issue 9, item 7) ------------------------------------
+def _line36() -> gs.Dataset:
+    rng = np.random.default_rng(0)
+    x = np.linspace(0.0, 1000.0, 36)
+    return gs.Dataset(x=x, y=x + rng.normal(0.0, 5.0, x.size))
+
+
+def test_profiles_and_surfaces_carry_the_refined_minimum(tmp_path: Path) -> None:
+    data = _line36()
+    sse = gs.sse_objective(data)
+    m0, c0 = polyfit(data)
+    p = gs.profile(sse, "c", at={"m": m0, "c": 0.0}, range=(-800.0, 800.0))
+    assert abs(p.argmin() - c0) > 0.1  # the grid cell is off …
+    low = p.minimum
+    assert low is not None and low["refined"]
+    assert low["point"]["c"] == pytest.approx(c0, rel=1e-9)  # … the refined point is not
+    assert low["value"] == pytest.approx(np.sum((data.y - m0 * data.x - c0) ** 2), rel=1e-12)
+    s = gs.surface(sse, "m", "c", x_range=(-1.0, 2.0), y_range=(-800.0, 800.0), points=121)
+    assert s.minimum is not None and s.minimum["refined"]
+    assert s.minimum["point"]["m"] == pytest.approx(m0, rel=1e-9)
+    assert s.minimum["point"]["c"] == pytest.approx(c0, rel=1e-7)
+    assert s.minimum["grid_point"] == s.argmin()
+    back = gs.Surface.load(s.save(tmp_path / "s.npz"))
+    assert back.minimum is not None and back.minimum["point"] == s.minimum["point"]
+
+
+def test_a_minimum_that_cannot_be_refined_is_called_a_grid_value() -> None:
+    from gradscape.objectives import objective
+
+    cubic = objective("x^3 - 3*x")  # local minimum at x = 1, falls away to the left
+    low = gs.profile(cubic, "x", range=(-1.5, 3.0), points=181).minimum
+    assert low is not None and low["refined"] and low["point"]["x"] == pytest.approx(1.0, rel=1e-12)
+    low = gs.profile(cubic, "x", range=(-3.0, 3.0)).minimum  # lowest at the left edge
+    assert low is not None and not low["refined"] and low["point"]["x"] == -3.0
+    assert low["note"].startswith("lowest grid value, at the edge of the range")
+    kink = gs.profile(objective("abs(x - 0.3)"), "x", range=(-1.0, 1.0), points=10).minimum
+    assert kink is not None and not kink["refined"] and "lowest grid value" in kink["note"]
+
+
+def test_the_sweep_story_shows_the_refined_minimum_beside_the_grid() -> None:
+    from gradscape.objectives import objective
+    from gradscape.story import sweep_story
+
+    cubic = objective("x^3 - 3*x")
+    lines = sweep_story(gs.profile(cubic, "x", range=(-1.5, 3.0), points=401), cubic.formula)[0][1]
+    assert "lowest on the grid: f = -1.99998 at x = 0.9975" in lines
+    assert "minimum near the lowest grid cell (Newton's method from it): f = -2 at x = 1" in lines
+    edge = sweep_story(gs.profile(cubic, "x", range=(-3.0, 3.0)), cubic.formula)[0][1]
+    assert any("at the edge of the range: the minimum may lie outside it" in ln for ln in edge)

@@ -85,9 +85,13 @@ def test_checkpoint_resumes_exactly(tmp_path: Path) -> None:
         (
             "a,b,label\n" + "1,2,x\n" * 20,
             "nope",
-            "has no column 'nope'; its columns are a, b, label",
+            "Column 'nope' for the target is not in d.csv; its columns are a, b, label",
         ),
-        ("a,b,label\n" + "1,zz,x\n" * 20, "label", "row 2, column 'b': 'zz' is not a number"),
+        (
+            "a,b,label\n" + "1,zz,x\n" * 20,
+            "label",
+            "Row 2, column 'b' of d.csv is not a number: 'zz'",
+        ),
         ("a,label\n" + "1,x\n" * 20 + "2,y\n", "label", "class 'y' of d has 1 rows"),
         ("a,label\n" + "1,x\n" * 20, None, "Say which column of d.csv to predict: --target"),
     ],
@@ -149,7 +153,7 @@ def test_train_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "d.csv"
     path.write_text("a,b\n" + "1,2\n" * 30)
     assert main(["train", "--data", str(path), "--target", "c", "--out", str(tmp_path / "x")]) == 2
-    assert "has no column 'c'" in capsys.readouterr().err
+    assert "Column 'c' for the target is not in d.csv" in capsys.readouterr().err
     assert main(["train", "--data", "mnist", "--out", str(tmp_path / "y")]) == 2
     assert "Unknown dataset 'mnist'" in capsys.readouterr().err
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError, InputError
+from .errors import DataError, InputError, printable
 from .results import Result
 
 BUILTIN = (
@@ -119,45 +119,32 @@ def _builtin(
 def _from_csv(
     path: Path, target: str | None
 ) -> tuple[np.ndarray, np.ndarray, str, tuple[str, ...], tuple[str, ...]]:
-    import csv
+    """Features and target of a CSV file, read by gradscape's one reader
+    (:func:`gradscape.data.read_table`: caps, encodings, delimiters, row and column in every
+    error, names safe to print)."""
+    from .data import quoted, read_table
 
-    if not path.is_file():
-        raise DataError(f"Data file {str(path)!r} does not exist.")
-    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
-        rows = [r for r in csv.reader(fh) if any(c.strip() for c in r)]
-    if len(rows) < 2:
-        raise DataError(f"{path.name} needs a header row and data rows.")
-    header = [h.strip() for h in rows[0]]
+    table = read_table(path)
     if target is None:
         raise DataError(
-            f"Say which column of {path.name} to predict: --target COLUMN (one of {', '.join(header)})."
+            f"Say which column of {table.name} to predict: --target COLUMN (one of "
+            f"{table.columns_text()})."
         )
-    if target not in header:
+    ti = table.column(target, "the target")
+    feature_columns = [j for j in range(table.width) if j != ti]
+    if not feature_columns:
         raise DataError(
-            f"{path.name} has no column {target!r}; its columns are {', '.join(header)}."
+            f"{table.name} has only the target column {quoted(table.header[ti])}; training needs at "
+            "least one feature column beside it."
         )
-    ti = header.index(target)
-    body = rows[1:]
-    for r, row in enumerate(body, start=2):
-        if len(row) != len(header):
+    for line, cells in table.rows:
+        if len(cells) != table.width:
             raise DataError(
-                f"{path.name} row {r} has {len(row)} cells; the header has {len(header)}."
+                f"Row {line} of {table.name} has {len(cells)} cells; the header has {table.width}."
             )
-    labels = [row[ti].strip() for row in body]
-    feats = [h for i, h in enumerate(header) if i != ti]
-    x = np.empty((len(body), len(feats)))
-    for r, row in enumerate(body, start=2):
-        cells = [c for i, c in enumerate(row) if i != ti]
-        for j, c in enumerate(cells):
-            try:
-                x[r - 2, j] = float(c)
-            except ValueError:
-                raise DataError(
-                    f"{path.name} row {r}, column {feats[j]!r}: {c.strip()!r} is not a number; "
-                    "features must be numeric."
-                ) from None
-    if not np.all(np.isfinite(x)):
-        raise DataError(f"{path.name} has NaN or infinite feature values; clean them first.")
+    x = np.column_stack([table.numbers(j) for j in feature_columns])
+    labels = [cells[ti] for _, cells in table.rows]
+    feats = [table.label(j) for j in feature_columns]
     try:
         y = np.array([float(v) for v in labels])
         numeric = True
@@ -169,7 +156,8 @@ def _from_csv(
     if len(names) > max(20, len(labels) // 10) and numeric:
         return x, y, "regression", tuple(feats), ()
     index = {v: i for i, v in enumerate(names)}
-    return x, np.array([index[v] for v in labels]), "classification", tuple(feats), tuple(names)
+    classes = tuple(printable(v) for v in names)  # shown on terminals: no control characters
+    return x, np.array([index[v] for v in labels]), "classification", tuple(feats), classes
 
 
 def load(

@@ -8,6 +8,8 @@ segments can stop early, show progress and keep memory bounded. Every step of th
 ``head`` steps is recorded, later steps every ``record_every`` so that at most about
 ``max_records`` rows are kept; the last step is always recorded.
 
+The last :data:`_TAIL` steps are recorded one by one too, so the path's end is exact.
+
 Stop reasons: ``converged`` (gradient norm at most ``gtol``), ``max_steps``, ``diverged`` (the
 value or the parameters became non-finite, or the value grew a millionfold above its start).
 Divergence is never returned silently: the result says so, keeps the best point seen, and gives
@@ -17,7 +19,7 @@ the largest stable learning rate :math:`2/\lambda_{max}` from the Hessian at the
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +36,11 @@ Progress = Callable[[int, int], None]
 STOP_REASONS = ("running", "converged", "max_steps", "diverged")
 _GROWTH = 1e6  # the value grew this many times its start's magnitude: divergence
 _SEGMENT = 1024  # records per compiled segment
+_TAIL = 8  # the last steps are always recorded, one by one, whatever the recording stride
+
+#: Largest step budget :func:`descend` accepts (about a minute or two of compiled steps on a
+#: laptop core for a small objective).
+MAX_STEPS = 100_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,6 +116,25 @@ def _positive(name: str, v: Any) -> float:
     return f
 
 
+def safe_norm(v: np.ndarray, axis: int | None = None) -> np.ndarray:
+    """The Euclidean norm without underflow or overflow: ``max|v| · ‖v / max|v|‖``."""
+    v = np.asarray(v, dtype=np.float64)
+    top = np.max(np.abs(v), axis=axis, keepdims=True)
+    scale = np.where(top > 0, top, 1.0)
+    out = np.squeeze(top, axis=axis) * np.linalg.norm(v / scale, axis=axis)
+    return np.asarray(out)
+
+
+def _check_steps(name: str, v: Any) -> int:
+    """A step budget: a whole number from 1 to :data:`MAX_STEPS`."""
+    if isinstance(v, bool) or not isinstance(v, int | np.integer) or not 1 <= v <= MAX_STEPS:
+        raise InputError(
+            f"The '{name}' parameter of descend must be an int from 1 to {MAX_STEPS:,} "
+            f"(MAX_STEPS). Got {v!r} instead."
+        )
+    return int(v)
+
+
 def _lr_vector(obj: Objective, lr: float | Mapping[str, float]) -> np.ndarray:
     if isinstance(lr, Mapping):
         unknown = [k for k in lr if k not in obj.names]
@@ -166,10 +192,7 @@ def descend(
 
     theta0 = obj.vector(start)
     lrs = _lr_vector(obj, lr)
-    if isinstance(max_steps, bool) or not isinstance(max_steps, int | np.integer) or max_steps < 1:
-        raise InputError(
-            f"The 'max_steps' parameter of descend must be an int >= 1. Got {max_steps!r} instead."
-        )
+    _check_steps("max_steps", max_steps)
     if not (isinstance(gtol, int | float) and math.isfinite(gtol) and gtol >= 0):
         raise InputError(
             f"The 'gtol' parameter of descend must be a float >= 0. Got {gtol!r} instead."
@@ -188,6 +211,9 @@ def descend(
         jnp.asarray(theta0), jnp.asarray(f0), jnp.asarray(g0), jnp.asarray(0, jnp.int64),
         jnp.asarray(False), jnp.asarray(0, jnp.int32), jnp.asarray(theta0), jnp.asarray(f0),
         jnp.asarray(0, jnp.int64),
+        # the last _TAIL steps: step numbers (-1: empty), parameters, values, gradients
+        jnp.full(_TAIL, -1, jnp.int64), jnp.zeros((_TAIL, obj.n)), jnp.zeros(_TAIL),
+        jnp.zeros((_TAIL, obj.n)),
     )  # fmt: skip
     rows: list[tuple[np.ndarray, ...]] = []
     stride = 1
@@ -202,24 +228,20 @@ def descend(
             break
         if k_now >= head:
             stride = later
-    theta, f, g, k, _, reason, best_t, best_f, best_k = (np.asarray(s) for s in state)
+    theta, f, g, k, _, reason, best_t, best_f, best_k, *tail = (np.asarray(s) for s in state)
 
-    ks = np.concatenate([r[0] for r in rows])
-    ps = np.concatenate([r[1] for r in rows])
-    fs = np.concatenate([r[2] for r in rows])
-    gs = np.concatenate([r[3] for r in rows])
-    ks, first = np.unique(ks, return_index=True)  # rows emitted after the stop repeat the last
+    filled = tail[0] >= 0
+    ks = np.concatenate([r[0] for r in rows] + [tail[0][filled], [k]])
+    ps = np.concatenate([r[1] for r in rows] + [tail[1][filled], [theta]])
+    fs = np.concatenate([r[2] for r in rows] + [tail[2][filled], [f]])
+    gs = np.concatenate([r[3] for r in rows] + [tail[3][filled], [g]])
+    ks, first = np.unique(ks, return_index=True)  # a step recorded twice holds the same row
     ps, fs, gs = ps[first], fs[first], gs[first]
-    if ks[-1] != int(k):
-        ks = np.append(ks, int(k))
-        ps = np.vstack([ps, theta])
-        fs = np.append(fs, f)
-        gs = np.vstack([gs, g])
-    sizes = np.linalg.norm(gs * lrs, axis=1)
+    sizes = safe_norm(gs * lrs, axis=1)
     sizes[-1] = 0.0
 
     why = STOP_REASONS[int(reason)]
-    gnorm = float(np.linalg.norm(g))
+    gnorm = float(safe_norm(g))
     n_steps = int(k)
     if why == "converged":
         msg = f"converged after {n_steps} steps: gradient norm {gnorm:.3g} ≤ gtol {gtol:.3g}"
@@ -273,8 +295,10 @@ def _segment(obj: Objective) -> Callable[..., Any]:
     def one_step(
         state: tuple[Any, ...], lr: Any, gtol: Any, max_steps: Any, limit: Any
     ) -> tuple[Any, ...]:
-        theta, f, g, k, done, reason, best_t, best_f, best_k = state
-        converged = jnp.linalg.norm(g) <= gtol
+        theta, f, g, k, done, reason, best_t, best_f, best_k, ring_k, ring_t, ring_f, ring_g = state
+        top = jnp.max(jnp.abs(g))  # scaled: the squares of a tiny gradient would underflow to 0
+        gnorm = top * jnp.linalg.norm(g / jnp.where(top > 0, top, 1.0))
+        converged = gnorm <= gtol
         out_of_steps = k >= max_steps
         stop = ~done & (converged | out_of_steps)
         reason = jnp.where(stop, jnp.where(converged, 1, 2), reason)
@@ -298,7 +322,14 @@ def _segment(obj: Objective) -> Callable[..., Any]:
         best_t = jnp.where(better, new_t, best_t)
         best_f = jnp.where(better, new_f, best_f)
         best_k = jnp.where(better, k, best_k)
-        return theta, f, g, k, done, reason, best_t, best_f, best_k
+        slot = k % _TAIL  # a ring of the last steps, written only when a step is taken
+        ring_k = ring_k.at[slot].set(jnp.where(take, k, ring_k[slot]))
+        ring_t = ring_t.at[slot].set(jnp.where(take, theta, ring_t[slot]))
+        ring_f = ring_f.at[slot].set(jnp.where(take, f, ring_f[slot]))
+        ring_g = ring_g.at[slot].set(jnp.where(take, g, ring_g[slot]))
+        return (
+            theta, f, g, k, done, reason, best_t, best_f, best_k, ring_k, ring_t, ring_f, ring_g
+        )  # fmt: skip
 
     @jax.jit
     def segment(state: tuple[Any, ...], stride: Any, *settings: Any) -> tuple[tuple[Any, ...], Any]:
@@ -338,6 +369,10 @@ class DescentPlan:
         condition: :math:`\kappa`.
         max_stable_lr: :math:`2/\lambda_{max}`.
         predicted_steps: steps plain GD needs at ``lr`` to reach ``gtol`` (quadratic model).
+        gradient_floor: the smallest gradient norm float64 resolves near the minimum here,
+            about :math:`16\,\epsilon\,\||H|\,|\theta^*|\|`.
+        resolvable: whether ``gtol`` asks for no less than ``gradient_floor``; when not, the
+            tolerance was raised to the floor and a stop on it certifies less than was asked.
     """
 
     lr: float
@@ -350,6 +385,8 @@ class DescentPlan:
     condition: float
     max_stable_lr: float
     predicted_steps: int
+    gradient_floor: float = 0.0
+    resolvable: bool = True
 
 
 def predicted_steps(lr: float, eigenvalues: np.ndarray, shrink: float) -> float:
@@ -373,22 +410,31 @@ def plan_descent(
     max_steps: int | None = None,
     rtol: float = 1e-10,
     max_auto_steps: int = 20_000_000,
+    gtol: float | None = None,
+    eigenvalues: Sequence[float] | None = None,
 ) -> DescentPlan:
     r"""Choose ``lr``, ``gtol`` and ``max_steps`` for plain GD from the Hessian at ``start``.
 
     The tolerance asks the distance to the minimum to shrink by ``rtol`` (a gradient norm of
     :math:`\mathrm{rtol}\,\|g_0\|/\kappa` guarantees it for a quadratic), but never below what
-    float64 can resolve (:math:`100\,\epsilon\,\lambda_{max}\|\theta^*\|`, with
-    :math:`\theta^*` the Newton estimate of the minimum).
+    float64 can resolve (:math:`16\,\epsilon\,\||H|\,|\theta^*|\|`, with :math:`\theta^*`
+    the Newton estimate of the minimum: the gradient :math:`H(\theta - \theta^*)` when each
+    coordinate is off by its rounding); ``resolvable`` says whether the floor had to be used.
+
+    Args:
+        gtol: the gradient tolerance, when the caller knows which one certifies what it needs
+            (it then replaces the ``rtol`` rule, and is still raised to the float64 floor).
+        eigenvalues: the Hessian's eigenvalues when they are known more accurately than
+            ``eigvalsh`` of the autodiff Hessian can give them (a closed form, a huge κ).
 
     Raises:
         InputError: the Hessian at ``start`` is not positive definite (no bowl to plan for),
-            or a given ``lr``/``max_steps`` is not positive.
+            or a given ``lr``/``max_steps`` is out of range.
     """
     theta0 = obj.vector(start)
     _, g0 = value_and_gradient(obj, theta0)
     h = hessian(obj, theta0)
-    lam = np.linalg.eigvalsh(h)
+    lam = np.sort(np.asarray(eigenvalues if eigenvalues is not None else np.linalg.eigvalsh(h)))
     lam_min, lam_max = float(lam[0]), float(lam[-1])
     if not lam_min > 0:
         raise InputError(
@@ -410,10 +456,15 @@ def plan_descent(
             lr_reason += (
                 f" (above the largest stable rate 2/λmax = {stable:.4g}: expect divergence)"
             )
-    g0n = float(np.linalg.norm(g0))
-    newton = theta0 - np.linalg.solve(h, g0)
-    floor = 100 * np.finfo(np.float64).eps * lam_max * max(float(np.linalg.norm(newton)), 1.0)
-    gtol = max(rtol * g0n / kappa, floor)
+    g0n = float(safe_norm(g0))
+    try:
+        newton = theta0 - np.linalg.solve(h, g0)
+    except np.linalg.LinAlgError:  # singular to float64 precision (κ beyond 1e16)
+        newton = theta0
+    # g = H(θ − θ*) near the minimum; each θ_j − θ*_j carries a rounding of ε|θ*_j|.
+    floor = 16 * np.finfo(np.float64).eps * float(safe_norm(np.abs(h) @ np.abs(newton)))
+    wanted = rtol * g0n / kappa if gtol is None else float(gtol)
+    gtol = max(wanted, floor)
     need = predicted_steps(lr, lam, gtol / g0n) if g0n > gtol else 0.0
     if max_steps is None:
         if not math.isfinite(need):
@@ -433,11 +484,7 @@ def plan_descent(
                 f"{math.ceil(need)} steps to shrink the gradient to {gtol:.3g}, plus 20% slack"
             )
     else:
-        if isinstance(max_steps, bool) or int(max_steps) < 1:
-            raise InputError(
-                f"The 'steps' parameter must be an int >= 1. Got {max_steps!r} instead."
-            )
-        max_steps = int(max_steps)
+        max_steps = _check_steps("steps", max_steps)
         steps_reason = f"{max_steps} steps as given"
     return DescentPlan(
         lr=float(lr),
@@ -450,4 +497,6 @@ def plan_descent(
         condition=kappa,
         max_stable_lr=stable,
         predicted_steps=int(min(need, 2**62)) if math.isfinite(need) else -1,
+        gradient_floor=float(floor),
+        resolvable=bool(wanted >= floor),
     )

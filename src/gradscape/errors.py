@@ -7,6 +7,41 @@ says what is wrong and how to fix it; the CLI prints them as ``gradscape: error:
 
 from __future__ import annotations
 
+import unicodedata
+
+#: Unicode categories never shown raw: controls (ESC, BEL, CSI …), format marks (bidi
+#: overrides), line and paragraph separators. A terminal would act on them instead of showing.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+
+
+def printable(text: object, limit: int = 200) -> str:
+    r"""``text`` safe to echo to a terminal: every control character escaped, length capped.
+
+    Everything a user's file or argument puts in front of a terminal (column names, file names,
+    cell contents) goes through this one function, so a header such as
+    ``"]0;PWNED"`` is shown as the text ``]0;PWNED`` instead of retitling the
+    window. Printable characters, accents and other scripts are kept.
+
+    Args:
+        text: anything; it is converted with ``str``.
+        limit: at most this many characters are kept (then ``…``).
+
+    Example:
+        >>> printable("a[31mb")
+        'a\x1b[31mb'
+    """
+    s = str(text)
+    out = []
+    for ch in s[: limit + 1]:
+        if ch == " " or unicodedata.category(ch) not in _UNSAFE_CATEGORIES:
+            out.append(ch)
+        elif ord(ch) < 0x100:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}")
+    shown = "".join(out)
+    return shown[:limit] + "…" if len(s) > limit else shown
+
 
 class GradscapeError(Exception):
     """Base class of every error gradscape raises on purpose."""

@@ -15,21 +15,32 @@ data, and costs O(1) per point instead of O(N): sweeps and descent use it by def
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
 from .data import Dataset
-from .errors import InputError
+from .errors import DataError, InputError
 from .objectives import Objective
 
 LINE_NAMES = ("m", "c")
 
 
+#: The SSE's pieces (Σx², Σ(x − x̄)², Σy², …) must lie between these magnitudes: inside, float64
+#: keeps full precision with room for the surface's corners and the descent's last steps.
+SAFE_LOW, SAFE_HIGH = 1e-280, 1e280
+
+
 @dataclass(frozen=True)
 class LineStats:
-    """Sufficient statistics of a dataset for the line fit (all float64)."""
+    """Sufficient statistics of a dataset for the line fit (all float64).
+
+    They are computed on the data divided by powers of two (exact), so that no square underflows
+    or overflows on the way, and scaled back; :meth:`check_scale` says when a result lies outside
+    what float64 can hold.
+    """
 
     n: int
     x_mean: float
@@ -40,17 +51,100 @@ class LineStats:
     m: float  # least-squares slope
     c: float  # least-squares intercept
     sse_min: float  # SSE at (m, c), summed directly
+    x_sd: float = 1.0  # sqrt(Sxx / N), the spread of x
+    y_sd: float = 1.0  # sqrt(Syy / N), the spread of y (|ȳ| or 1 when y is constant)
+    sum_xx: float = 0.0  # Σ x², half the Hessian's m-m entry
+    sum_yy: float = 0.0  # Σ y², the SSE of the line m = c = 0
+    log10: tuple[
+        tuple[str, float, str], ...
+    ] = ()  # (sum, log10 of it, its column): see check_scale
 
     @classmethod
     def of(cls, data: Dataset) -> LineStats:
+        """The statistics of ``data``.
+
+        Raises:
+            DataError: the slope or intercept of the least-squares line is beyond float64's
+                range, or x varies too little to fit a slope at all.
+        """
         x, y = data.x, data.y
-        xm, ym = float(x.mean()), float(y.mean())
-        dx, dy = x - xm, y - ym
+        ex, ey = _exponent(x), _exponent(y)
+        xs, ys = np.ldexp(x, -ex), np.ldexp(y, -ey)  # |values| ≤ 1, exact
+        xm, ym = float(xs.mean()), float(ys.mean())
+        dx, dy = xs - xm, ys - ym
         sxx, sxy, syy = float(dx @ dx), float(dx @ dy), float(dy @ dy)
-        m = sxy / sxx
-        c = ym - m * xm
-        r = y - (m * x + c)
-        return cls(data.n, xm, ym, sxx, sxy, syy, m, c, float(r @ r))
+        if not sxx > 0:
+            raise DataError(
+                f"{data.x_label} varies by less than float64 can resolve next to its size "
+                f"({np.ptp(x):.3g} around {float(np.max(np.abs(x))):.3g}); no slope can be fitted."
+            )
+        m_s = sxy / sxx
+        c_s = ym - m_s * xm
+        r = ys - (m_s * xs + c_s)
+        sse_s = float(r @ r)
+        n = data.n
+        sum_xx, sum_yy = float(xs @ xs), float(ys @ ys)
+        y_sd_s = math.sqrt(syy / n) if syy > 0 else (abs(ym) or 1.0)
+        log2 = math.log10(2.0)
+        logs = (
+            ("Σx²", math.log10(sum_xx) + 2 * ex * log2, data.x_label),
+            ("Σ(x − x̄)²", math.log10(sxx) + 2 * ex * log2, data.x_label),
+            ("Σy²", math.log10(sum_yy) + 2 * ey * log2 if sum_yy > 0 else None, data.y_label),
+            ("Σ(y − ȳ)²", math.log10(syy) + 2 * ey * log2 if syy > 0 else None, data.y_label),
+        )
+        try:
+            m = math.ldexp(m_s, ey - ex)
+            c = math.ldexp(c_s, ey)
+        except OverflowError:
+            m = c = math.inf
+        if not (math.isfinite(m) and math.isfinite(c)):
+            ratio = math.log10(abs(m_s) or 1.0) + (ey - ex) * log2
+            raise DataError(
+                f"The least-squares slope of {data.y_label} against {data.x_label} is about "
+                f"1e{ratio:.0f}, beyond float64's range (1.8e308): measure {data.x_label} or "
+                f"{data.y_label} in other units (multiply by a power of ten) and run again."
+            )
+        return cls(
+            n=n, x_mean=_ldexp(xm, ex), y_mean=_ldexp(ym, ey), sxx=_ldexp(sxx, 2 * ex),
+            sxy=_ldexp(sxy, ex + ey), syy=_ldexp(syy, 2 * ey), m=m, c=c,
+            sse_min=_ldexp(sse_s, 2 * ey), x_sd=_ldexp(math.sqrt(sxx / n), ex),
+            y_sd=_ldexp(y_sd_s, ey), sum_xx=_ldexp(sum_xx, 2 * ex), sum_yy=_ldexp(sum_yy, 2 * ey),
+            log10=tuple((q, v, col) for q, v, col in logs if v is not None),
+        )  # fmt: skip
+
+    def check_scale(self) -> None:
+        """Refuse data whose SSE float64 cannot compute: a piece of it beyond float64's range.
+
+        Raises:
+            DataError: naming the quantity, its size and how to rescale the column.
+        """
+        for what, lg, col in self.log10:
+            if not math.log10(SAFE_LOW) <= lg <= math.log10(SAFE_HIGH):
+                small = lg < math.log10(SAFE_LOW)
+                per = round((lg - math.log10(self.n)) / 2)  # the size of one value of the column
+                bound = math.log10(SAFE_LOW if small else SAFE_HIGH)
+                spread = "x̄" in what or "ȳ" in what
+                size = "varies by about" if spread else "values around"
+                too = ("little" if small else "much") if spread else ("small" if small else "large")
+                raise DataError(
+                    f"{col} {size} 1e{per}: too {too} for the SSE: {what} ≈ 1e{lg:.0f} lies {'below' if small else 'above'} "
+                    f"1e{bound:.0f}, beyond which float64 loses precision or overflows; measure "
+                    f"{col} in other units (e.g. multiply it by 1e{-per}) and run again."
+                )
+
+
+def _exponent(v: np.ndarray) -> int:
+    """``e`` with ``max |v| / 2**e`` in ``[0.5, 1)`` (0 when ``v`` is all zero)."""
+    top = float(np.max(np.abs(v)))
+    return math.frexp(top)[1] if top > 0 else 0
+
+
+def _ldexp(v: float, e: int) -> float:
+    """``v · 2**e``, ``±inf`` on overflow (0 on underflow, as float64 does)."""
+    try:
+        return math.ldexp(v, e)
+    except OverflowError:
+        return math.copysign(math.inf, v)
 
 
 def closed_form(data: Dataset) -> dict[str, float]:
@@ -91,6 +185,7 @@ def _line_error(data: Dataset, *, method: str, mean: bool) -> Objective:
     import jax.numpy as jnp
 
     s = LineStats.of(data)
+    s.check_scale()
     scale = 1.0 / s.n if mean else 1.0
     if method == "stats":
 

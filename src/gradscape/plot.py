@@ -58,13 +58,17 @@ def data_fit(data: Dataset, lines: dict[str, tuple[float, float]]) -> Figure:
 
 
 def profiles(items: tuple[Profile, ...]) -> Figure:
-    """Side-by-side 1-D profiles, each with its lowest point marked."""
+    """Side-by-side 1-D profiles, each with its lowest point marked (refined by Newton's
+    method when the profile carries it, else the lowest grid value, so labelled)."""
     fig = _figure(4.2 * len(items), 3.8)
     axes = fig.subplots(1, len(items), squeeze=False)[0]
     for ax, p in zip(axes, items, strict=True):
         ax.plot(p.axis, p.values, lw=2)
-        i = int(np.nanargmin(p.values))
-        ax.plot(p.axis[i], p.values[i], "o", color=BEST_COLOR)
+        low = p.minimum
+        if low is not None:
+            label = "minimum" if low["refined"] else "lowest grid value"
+            ax.plot(low["point"][p.name], low["value"], "o", color=BEST_COLOR, label=label)
+            ax.legend(loc="upper center", fontsize=8)
         held = ", ".join(f"{k} = {v:.4g}" for k, v in p.fixed.items())
         ax.set_title(f"{p.label} along {p.name} ({held})", fontsize=9)
         ax.set_xlabel(p.name)
@@ -125,6 +129,10 @@ def contours(
             z, levels = _log_levels(values)
             norm: Any = mcolors.LogNorm()
             bar_label = f"{name} − grid minimum (log scale)"
+            power = int(np.floor(np.log10(levels[-1])))
+            if abs(power) > 30:  # matplotlib's colorbar overflows near float64's ends: use units
+                z, levels = z / 10.0**power, levels / 10.0**power
+                bar_label += f", in units of 1e{power}"
         else:
             z = values
             lo, hi = np.nanmin(values), np.nanmax(values)
@@ -531,12 +539,17 @@ def tour_figures(result: TourResult, out: str | Path) -> dict[str, Path]:
     """Draw and save every figure of the tour into folder ``out``; returns ``{name: path}``."""
     out = Path(out)
     t = result.trajectory
+    noise = result.rounding()
+
+    def clean(m: float, c: float) -> tuple[float, float]:  # float64 noise shows as 0
+        return (0.0 if abs(m) <= noise["m"] else m, 0.0 if abs(c) <= noise["c"] else c)
+
     figs = {
         "data": data_fit(
             result.data,
             {
-                "gradient descent": (t.final_params["m"], t.final_params["c"]),
-                "closed form": (result.stats.m, result.stats.c),
+                "gradient descent": clean(t.final_params["m"], t.final_params["c"]),
+                "closed form": clean(result.stats.m, result.stats.c),
             },
         ),
         "profiles": profiles(result.profiles),

@@ -39,14 +39,15 @@ def table(header: list[str], rows: list[list[str]], align: str = "") -> list[str
 
 
 def descent_rows(result: TourResult, head: int = 6, tail: int = 3) -> list[list[str]]:
+    """The first ``head`` recorded steps and the true last ``tail`` steps (descent records
+    its last steps one by one), with a ``⋮`` row wherever steps are left out."""
     t = result.trajectory
-    idx = list(range(min(head, t.steps.size)))
-    rest = [i for i in range(max(head, t.steps.size - tail), t.steps.size)]
+    k = t.steps.size
+    shown = sorted(set(range(min(head, k))) | set(range(max(0, k - tail), k)))
     rows = []
-    for i in idx + ([-1] if rest and rest[0] > idx[-1] + 1 else []) + rest:
-        if i == -1:
+    for prev, i in zip([None, *shown], shown, strict=False):
+        if prev is not None and t.steps[i] != t.steps[prev] + 1:
             rows.append(["⋮"] * 7)
-            continue
         m, c = t.params[i]
         gm, gc = t.gradients[i]
         rows.append(
@@ -63,11 +64,34 @@ def descent_rows(result: TourResult, head: int = 6, tail: int = 3) -> list[list[
     return rows
 
 
+def _clean(v: float, noise: float) -> float:
+    """``v``, or 0 when it is within rounding ``noise`` of 0 (see :meth:`TourResult.rounding`)."""
+    return 0.0 if abs(v) <= noise else float(v)
+
+
+def _lowest(p: Profile | Surface, noise: dict[str, float] | None = None, digits: int = 6) -> str:
+    """Where a profile or surface is lowest: the refined minimum, or the grid value so named
+    (``noise``: per parameter, the size below which a value is rounding noise, shown as 0)."""
+    low = p.minimum
+    if low is None:
+        return "undefined everywhere on its grid"
+    noise = noise or {}
+    at = ", ".join(
+        f"{k} = {_g(_clean(v, noise.get(k, 0.0)), digits)}" for k, v in low["point"].items()
+    )
+    if low["refined"]:
+        return f"lowest at {at} (Newton's method from the best grid cell)"
+    return f"{low['note']}: {at}"
+
+
 def tour_story(result: TourResult) -> list[Section]:
     """The classic story as titled sections of text lines."""
     d, s, t, p = result.data, result.stats, result.trajectory, result.plan
     x, y = d.x, d.y
     sx, sy, sxx, sxy = float(x.sum()), float(y.sum()), float(x @ x), float(x @ y)
+    noise = result.rounding()
+    m_star, c_star = _clean(s.m, noise["m"]), _clean(s.c, noise["c"])
+    sse_star = _clean(s.sse_min, noise["sse"])
     sections: list[Section] = []
 
     rows = [[str(i + 1), _g(x[i]), _g(y[i])] for i in range(min(5, d.n))]
@@ -77,6 +101,7 @@ def tour_story(result: TourResult) -> list[Section]:
             [
                 f"{d.name}: {d.n} points, {d.x_label} in [{_g(x.min(), 4)}, {_g(x.max(), 4)}], "
                 f"{d.y_label} in [{_g(y.min(), 4)}, {_g(y.max(), 4)}]",
+                *d.notes,
                 "",
                 *table(["row", d.x_label, d.y_label], rows),
                 *(["  ⋮"] if d.n > 5 else []),
@@ -101,8 +126,8 @@ def tour_story(result: TourResult) -> list[Section]:
                 "  m ← m − η·∂SSE/∂m",
                 "  c ← c − η·∂SSE/∂c",
                 "",
-                f"setting both partials to zero gives the closed form: m* = {_g(s.m)}, c* = {_g(s.c)}, "
-                f"SSE* = {_g(s.sse_min)}",
+                f"setting both partials to zero gives the closed form: m* = {_g(m_star)}, "
+                f"c* = {_g(c_star)}, SSE* = {_g(sse_star)}",
             ],
         )
     )
@@ -112,8 +137,8 @@ def tour_story(result: TourResult) -> list[Section]:
         (
             "3. One weight at a time: 1-D error profiles",
             [
-                f"SSE along m with c held at {_g(pm.fixed['c'])}: a parabola, lowest at m ≈ {_g(pm.argmin(), 5)}",
-                f"SSE along c with m held at {_g(pc.fixed['m'])}: a parabola, lowest at c ≈ {_g(pc.argmin(), 5)}",
+                f"SSE along m with c held at {_g(pc_fixed(pm, 'c', noise))}: a parabola, {_lowest(pm, noise)}",
+                f"SSE along c with m held at {_g(pc_fixed(pc, 'm', noise))}: a parabola, {_lowest(pc, noise)}",
                 "each partial derivative is the slope of its profile; both slopes are zero at the bottom.",
             ],
         )
@@ -121,6 +146,7 @@ def tour_story(result: TourResult) -> list[Section]:
 
     surf = result.surface
     gmin = surf.argmin()
+    lam_min, lam_max = result.eigenvalues
     sections.append(
         (
             "4. Both weights at once: the error surface",
@@ -128,11 +154,12 @@ def tour_story(result: TourResult) -> list[Section]:
                 f"SSE over m in [{_g(surf.x[0], 4)}, {_g(surf.x[-1], 4)}] × c in "
                 f"[{_g(surf.y[0], 4)}, {_g(surf.y[-1], 4)}] on a {surf.x.size}×{surf.y.size} grid",
                 f"Hessian = [[2Σx², 2Σx], [2Σx, 2N]] = [[{_g(2 * sxx)}, {_g(2 * sx)}], [{_g(2 * sx)}, {2 * d.n}]]",
-                f"eigenvalues λ = {_g(result.eigenvalues[0], 4)} and {_g(result.eigenvalues[1], 4)}: both > 0, so the surface is a convex bowl",
+                f"eigenvalues λ = {_g(lam_min, 4)} and {_g(lam_max, 4)}: both > 0, so the surface is a convex bowl",
                 f"condition number κ = λmax/λmin = {_g(result.condition, 4)}"
                 + ("  (a long, narrow valley)" if result.condition > 100 else ""),
-                f"lowest grid point: m = {_g(gmin['m'], 5)}, c = {_g(gmin['c'], 5)}   "
-                f"(closed form m* = {_g(s.m, 5)}, c* = {_g(s.c, 5)})",
+                f"lowest grid cell: m = {_g(_clean(gmin['m'], noise['m']), 5)}, "
+                f"c = {_g(_clean(gmin['c'], noise['c']), 5)}; " + _lowest(surf, noise),
+                f"closed form: m* = {_g(m_star)}, c* = {_g(c_star)}",
             ],
         )
     )
@@ -145,7 +172,8 @@ def tour_story(result: TourResult) -> list[Section]:
                 *([f"coordinates: {result.coordinates}"] if result.coordinates else []),
                 f"learning rate: {p.lr_reason}",
                 f"step budget: {p.steps_reason}",
-                f"stop rule: gradient norm ≤ {_g(p.gtol, 3)}",
+                f"stop rule: gradient norm ≤ {_g(p.gtol, 3)}"
+                + (f" (of SSE({', '.join(result.descent_names)}))" if result.coordinates else ""),
                 "",
                 *table(
                     ["step", "m", "c", "SSE", "∂SSE/∂m", "∂SSE/∂c", "step size"],
@@ -159,17 +187,23 @@ def tour_story(result: TourResult) -> list[Section]:
 
     fm, fc = t.final_params["m"], t.final_params["c"]
     rows = [
-        ["m", _g(fm, 10), _g(s.m, 10), _g(fm - s.m, 3)],
-        ["c", _g(fc, 10), _g(s.c, 10), _g(fc - s.c, 3)],
-        ["SSE", _g(t.final_value, 10), _g(s.sse_min, 10), _g(t.final_value - s.sse_min, 3)],
+        ["m", _g(fm, 10), _g(m_star, 10), _g(_clean(fm - s.m, noise["m"]), 3)],
+        ["c", _g(fc, 10), _g(c_star, 10), _g(_clean(fc - s.c, noise["c"]), 3)],
+        [
+            "SSE",
+            _g(_clean(t.final_value, noise["sse"]), 10),
+            _g(sse_star, 10),
+            _g(_clean(t.final_value - s.sse_min, noise["sse"]), 3),
+        ],
     ]
-    close = bool(
-        np.allclose([fm, fc], [s.m, s.c], rtol=1e-6, atol=1e-9 * (1 + abs(s.m) + abs(s.c)))
+    how_far = (
+        f"it ended {result.distance:.2g} from it in standardised units (slope in sd(y)/sd(x), "
+        f"intercept in sd(y); up to {result.tolerance:.2g} counts as reached)"
     )
     verdict = (
-        "gradient descent reached the closed-form least-squares line."
-        if close
-        else "gradient descent did not reach the closed form: " + t.message
+        f"gradient descent reached the closed-form least-squares line: {how_far}."
+        if result.reached and t.converged
+        else f"gradient descent did not reach the closed form: {how_far}. {t.message}."
     )
     sections.append(
         (
@@ -178,6 +212,11 @@ def tour_story(result: TourResult) -> list[Section]:
         )
     )
     return sections
+
+
+def pc_fixed(p: Profile, name: str, noise: dict[str, float]) -> float:
+    """The value a profile holds ``name`` at, with rounding noise shown as 0."""
+    return _clean(p.fixed[name], noise[name])
 
 
 # -- derive -----------------------------------------------------------------------------------
@@ -314,6 +353,17 @@ def sweep_story(result: Profile | Surface, formula: str | None) -> list[Section]
         if e is not None:
             at = ", ".join(f"{k} = {_g(v)}" for k, v in e["point"].items())
             lines.append(f"{word} on the grid: f = {_g(e['value'])} at {at}")
+    low = result.minimum
+    if low is not None and low["refined"]:
+        at = ", ".join(f"{k} = {_g(v, 10)}" for k, v in low["point"].items())
+        lines.append(
+            f"minimum near the lowest grid cell (Newton's method from it): f = "
+            f"{_g(low['value'], 10)} at {at}"
+        )
+    elif low is not None and "edge" in low["note"]:
+        lines.append(
+            "the lowest grid value lies at the edge of the range: the minimum may lie outside it"
+        )
     undefined = result.undefined_fraction()
     if undefined:
         lines.append(f"f is undefined (or infinite) on {undefined:.1%} of the grid: left blank.")

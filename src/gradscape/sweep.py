@@ -4,6 +4,10 @@ One engine serves both: the objective is written for one point, ``jax.vmap`` map
 block of grid rows, and the grid is evaluated block by block, so memory stays bounded for any
 grid size. The block height is chosen from XLA's own memory estimate of the compiled block.
 Every block is a pure function of its inputs (row values, column values, the fixed point).
+
+A grid's lowest cell is not the function's minimum: each result also carries ``minimum``, the
+best cell refined by Newton's method in the swept variables (exact in one step for a
+quadratic), or, when that cannot be trusted, the best cell named as a grid value.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from .results import Result
 
 Progress = Callable[[int, int], None]
 
+#: Newton steps tried from the best grid cell before giving up on refining it.
+NEWTON_STEPS = 8
+
 #: Default cap on the memory of one compiled block (bytes).
 MEMORY_LIMIT = 256 * 2**20
 _TARGET_POINTS = 2**18  # points per block before the memory check: amortises dispatch
@@ -37,6 +44,7 @@ class Profile(Result):
         fixed: the point the line passes through (the swept entry is ignored).
         label: the objective's signature, e.g. ``"SSE(m, c)"``.
         derivative: ``df/dname`` at each value (autodiff), when asked for.
+        minimum: the lowest point along the line, see :func:`lowest_point`.
     """
 
     name: str
@@ -45,9 +53,10 @@ class Profile(Result):
     fixed: dict[str, float]
     label: str
     derivative: np.ndarray | None = None
+    minimum: dict[str, Any] | None = None
 
     def argmin(self) -> float:
-        """The axis value with the lowest finite value."""
+        """The axis value with the lowest finite value: a grid value (see ``minimum``)."""
         return float(
             self.axis[int(np.nanargmin(np.where(np.isfinite(self.values), self.values, np.nan)))]
         )
@@ -96,6 +105,7 @@ class Surface(Result):
         label: the objective's signature.
         block_rows: grid rows evaluated per compiled block.
         gradient: ``(∂f/∂x, ∂f/∂y)`` at each grid point, shape ``(2, ny, nx)``, when asked for.
+        minimum: the lowest point over the box, see :func:`lowest_point`.
     """
 
     x_name: str
@@ -107,9 +117,11 @@ class Surface(Result):
     label: str
     block_rows: int
     gradient: np.ndarray | None = None
+    minimum: dict[str, Any] | None = None
 
     def argmin(self) -> dict[str, float]:
-        """The grid point with the lowest finite value, as ``{name: value}``."""
+        """The grid point with the lowest finite value, as ``{name: value}``: a grid value
+        (see ``minimum`` for the refined point)."""
         masked = np.where(np.isfinite(self.values), self.values, np.inf)
         i, j = np.unravel_index(int(np.argmin(masked)), masked.shape)
         return {self.x_name: float(self.x[j]), self.y_name: float(self.y[i])}
@@ -126,15 +138,120 @@ class Surface(Result):
         )
 
 
-def _extremes(values: np.ndarray, where: Callable[[tuple[int, ...]], dict[str, float]]) -> Any:
+def _extremes(
+    values: np.ndarray, where: Callable[[tuple[int, ...]], dict[str, float]]
+) -> dict[str, Any]:
     finite = np.isfinite(values)
     if not finite.any():
         return {"min": None, "max": None}
     out = {}
     for key, fill, pick in (("min", np.inf, np.argmin), ("max", -np.inf, np.argmax)):
         idx = np.unravel_index(int(pick(np.where(finite, values, fill))), values.shape)
-        out[key] = {"point": where(tuple(int(i) for i in idx)), "value": float(values[idx])}
+        out[key] = {
+            "point": where(tuple(int(i) for i in idx)),
+            "value": float(values[idx]),
+            "on_grid": True,  # a grid cell, not the function's extremum
+        }
     return out
+
+
+@with_x64
+def lowest_point(
+    obj: Objective,
+    base: np.ndarray,
+    swept: tuple[tuple[int, np.ndarray], ...],
+    values: np.ndarray,
+) -> dict[str, Any] | None:
+    r"""The lowest point of a sweep: its best grid cell refined by Newton's method.
+
+    From the best finite cell :math:`s_0`, Newton steps in the swept variables,
+    :math:`s \leftarrow s - H^{-1}\nabla f`, with the gradient and Hessian by autodiff: exact in
+    one step for a quadratic. The refined point is kept only when every step's Hessian is
+    positive definite, the steps shrink to a millionth of a grid cell within
+    :data:`NEWTON_STEPS`, it stays inside the swept box and its value is not above the cell's.
+    Otherwise the cell itself is returned, named a grid value.
+
+    Args:
+        base: the full parameter vector the sweep passes through.
+        swept: ``(index, axis values)`` per swept parameter, columns first.
+        values: the grid of values, shape ``(ny, nx)`` (``(1, nx)`` or ``(nx,)`` for 1-D).
+
+    Returns:
+        ``{"point": {name: value}, "value": f, "refined": bool, "note": str}``, or ``None``
+        when no grid value is finite.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    grid = np.asarray(values, dtype=np.float64).reshape(-1, swept[0][1].size)
+    masked = np.where(np.isfinite(grid), grid, np.inf)
+    if not np.isfinite(masked).any():
+        return None
+    i, j = np.unravel_index(int(np.argmin(masked)), masked.shape)
+    cell_idx = (j,) if len(swept) == 1 else (j, i)
+    s0 = np.array([ax[c] for (_, ax), c in zip(swept, cell_idx, strict=True)])
+    f0 = float(grid[i, j])
+    names = [obj.names[k] for k, _ in swept]
+    lo = np.array([ax[0] for _, ax in swept])
+    hi = np.array([ax[-1] for _, ax in swept])
+    cell = np.array([abs(ax[1] - ax[0]) if ax.size > 1 else 1.0 for _, ax in swept])
+    on_edge = any(c in (0, ax.size - 1) for (_, ax), c in zip(swept, cell_idx, strict=True))
+
+    def as_grid(why: str) -> dict[str, Any]:
+        return {
+            "point": dict(zip(names, (float(v) for v in s0), strict=True)),
+            "value": f0,
+            "refined": False,
+            "note": "lowest grid value"
+            + (", at the edge of the range: the minimum may lie outside it" if on_edge else "")
+            + f" ({why})",
+        }
+
+    key = ("newton", tuple(k for k, _ in swept))
+    if key not in obj.compiled:
+        idx = jnp.asarray([k for k, _ in swept])
+
+        def restricted(s: Any, b: Any) -> Any:
+            return obj.fn(b.at[idx].set(s))
+
+        obj.compiled[key] = jax.jit(
+            lambda s, b: (
+                restricted(s, b),
+                jax.grad(restricted)(s, b),
+                jax.hessian(restricted)(s, b),
+            )
+        )
+    derivatives = obj.compiled[key]
+    b = jnp.asarray(base, dtype=jnp.float64)
+    s = s0.copy()
+    converged = False
+    for _ in range(NEWTON_STEPS):
+        _, g, h = (np.asarray(a, dtype=np.float64) for a in derivatives(jnp.asarray(s), b))
+        if not (np.all(np.isfinite(g)) and np.all(np.isfinite(h))):
+            return as_grid("the derivatives are not finite there")
+        if np.linalg.eigvalsh(h)[0] <= 0:
+            return as_grid("not curved upwards there, so Newton's step is no guide")
+        step = np.linalg.solve(h, g)
+        s = s - step
+        if np.any(s < np.minimum(lo, hi)) or np.any(s > np.maximum(lo, hi)):
+            return as_grid("Newton's step leaves the swept range")
+        if np.all(np.abs(step) <= 1e-6 * cell):
+            converged = True
+            break
+    if not converged:
+        return as_grid(f"Newton's method did not settle in {NEWTON_STEPS} steps")
+    f, _, h = (np.asarray(a, dtype=np.float64) for a in derivatives(jnp.asarray(s), b))
+    value = float(f)
+    if not (np.isfinite(value) and value <= f0 + 8 * np.finfo(np.float64).eps * abs(f0)):
+        return as_grid("the refined point is not lower than the cell")
+    return {
+        "point": dict(zip(names, (float(v) for v in s), strict=True)),
+        "value": value,
+        "refined": True,
+        "note": "the best grid cell refined by Newton's method (gradient zero, curving upwards)",
+        "grid_point": dict(zip(names, (float(v) for v in s0), strict=True)),
+        "grid_value": f0,
+    }
 
 
 def _axis(obj: Objective, name: str, rng: Any, points: int) -> np.ndarray:
@@ -291,13 +408,15 @@ def profile(
         obj, base, (obj.names.index(name), axis), memory_limit=memory_limit, gradient=derivative
     )
     fixed = {k: v for k, v in obj.as_dict(base).items() if k != name}
+    f = values[0, :, 0] if derivative else values[0]
     return Profile(
         name=name,
         axis=axis,
-        values=values[0, :, 0] if derivative else values[0],
+        values=f,
         fixed=fixed,
         label=obj.signature(),
         derivative=values[0, :, 1] if derivative else None,
+        minimum=lowest_point(obj, base, ((obj.names.index(name), axis),), f),
     )
 
 
@@ -338,14 +457,17 @@ def surface(
         gradient=gradient,
     )
     fixed = {k: v for k, v in obj.as_dict(base).items() if k not in (x, y)}
+    f = values[..., 0] if gradient else values
+    swept = ((obj.names.index(x), xs), (obj.names.index(y), ys))
     return Surface(
         x_name=x,
         y_name=y,
         x=xs,
         y=ys,
-        values=values[..., 0] if gradient else values,
+        values=f,
         fixed=fixed,
         label=obj.signature(),
         block_rows=height,
         gradient=np.moveaxis(values[..., 1:], -1, 0) if gradient else None,
+        minimum=lowest_point(obj, base, swept, f),
     )

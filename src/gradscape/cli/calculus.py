@@ -140,6 +140,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         "fixed": result.fixed,
         "points": points,
         **result.extremes(),
+        "minimum": result.minimum,  # the lowest grid cell refined by Newton's method, or named
         "undefined_fraction": result.undefined_fraction(),
     }
     if len(names) == 1:
@@ -248,4 +249,10 @@ def _cmd_tour(args: argparse.Namespace) -> int:
     if result.trajectory.diverged:
         print(f"gradscape: warning: {result.trajectory.message}", file=sys.stderr)
         return EXIT_DIVERGED
+    if not (result.reached and result.trajectory.converged):
+        print(
+            f"gradscape: warning: gradient descent did not reach the closed form "
+            f"({result.distance:.2g} from it in standardised units): {result.trajectory.message}",
+            file=sys.stderr,
+        )
     return 0
