@@ -186,7 +186,7 @@ def test_control_characters_never_reach_the_terminal(capsys: pytest.CaptureFixtu
     err = capsys.readouterr().err
     assert "\x1b" not in err and "\x07" not in err and "\x9b" not in err
     assert "\\x1b]0;PWNED\\x07" in err
-    assert printable("a\tb\nc\u202ed\r") == "a\tb\nc\\u202ed\\x0d"
+    assert printable("a\tb\nc\u202ed\r", keep="\n\t") == "a\tb\nc\\u202ed\\x0d"
 
 
 def test_ctrl_c_exits_130_with_one_line(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ says what is wrong and how to fix it; the CLI prints them as ``gradscape: error:
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 #: Unicode categories never shown raw: controls (ESC, BEL, CSI …), format marks (bidi
@@ -14,33 +15,41 @@ import unicodedata
 _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 
 
-def printable(text: object, limit: int = 200) -> str:
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def printable(text: object, limit: int | None = 200, keep: str = "") -> str:
     r"""``text`` safe to echo to a terminal: every control character escaped, length capped.
 
     Everything a user's file or argument puts in front of a terminal (column names, file names,
     cell contents) goes through this one function, so a header such as
-    ``"]0;PWNED"`` is shown as the text ``]0;PWNED`` instead of retitling the
+    ``"\x1b]0;PWNED\x07"`` is shown as the text ``\x1b]0;PWNED\x07`` instead of retitling the
     window. Printable characters, accents and other scripts are kept.
 
     Args:
         text: anything; it is converted with ``str``.
-        limit: at most this many characters are kept (then ``…``).
+        limit: at most this many characters are kept (then ``…``); None keeps all.
+        keep: control characters to leave as they are (the CLI's output stream keeps
+            newlines and tabs).
 
     Example:
-        >>> printable("a[31mb")
-        'a\x1b[31mb'
+        >>> printable("a\x1b[31mb")
+        'a\\x1b[31mb'
     """
     s = str(text)
+    if limit is not None and len(s) > limit:
+        return printable(s[:limit], None, keep) + "…"
+    if s.isascii() and all(c in keep for c in _ASCII_CONTROL.findall(s)):
+        return s  # the common case, without a look at every character
     out = []
-    for ch in s[: limit + 1]:
-        if ch == " " or unicodedata.category(ch) not in _UNSAFE_CATEGORIES:
+    for ch in s:
+        if ch == " " or ch in keep or unicodedata.category(ch) not in _UNSAFE_CATEGORIES:
             out.append(ch)
         elif ord(ch) < 0x100:
             out.append(f"\\x{ord(ch):02x}")
         else:
             out.append(f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}")
-    shown = "".join(out)
-    return shown[:limit] + "…" if len(s) > limit else shown
+    return "".join(out)
 
 
 class GradscapeError(Exception):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import GradscapeError
+from ..errors import GradscapeError, printable
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -36,21 +36,6 @@ def cache_dir() -> Path | None:
     return Path(base) / "gradscape"
 
 
-# Control characters (C0 but newline and tab, DEL, C1) and the bidirectional overrides, which a
-# terminal would obey; shown escaped instead.
-_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if c not in (9, 10)}
-_CONTROL.update({c: f"\\u{c:04x}" for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]})
-
-
-def printable(text: str) -> str:
-    r"""``text`` with every control character escaped, safe to print to a terminal.
-
-    >>> printable("\x1b]0;PWNED\x07red")
-    '\\x1b]0;PWNED\\x07red'
-    """
-    return text.translate(_CONTROL)
-
-
 class _SafeStream:
     """A text stream that escapes control characters before they reach the terminal, so data a
     user loaded (a CSV header, a file name) can never rewrite the terminal's title or colours."""
@@ -59,7 +44,7 @@ class _SafeStream:
         self.raw = raw
 
     def write(self, text: str) -> int:
-        self.raw.write(printable(text))
+        self.raw.write(printable(text, limit=None, keep="\n\t"))
         return len(text)
 
     def __getattr__(self, name: str) -> Any:
