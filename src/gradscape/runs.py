@@ -225,6 +225,45 @@ def check_newton_size(opt: Optimizer, obj: Objective) -> None:
         )
 
 
+#: Standard starts from the literature: the pattern (repeated over the variables) and its source.
+_CLASSIC_STARTS = {
+    "rosenbrock": ((-1.2, 1.0), "Rosenbrock's classic start, as in Moré, Garbow & Hillstrom 1981"),
+    "beale": ((1.0, 1.0), "Beale's standard start, as in Moré, Garbow & Hillstrom 1981"),
+}  # fmt: skip
+
+
+@with_x64
+def standard_start(obj: Objective) -> tuple[dict[str, float], str]:
+    """A standard start for a built-in test function, and where it comes from: the literature's
+    where there is one (Rosenbrock's ``(−1.2, 1, −1.2, 1, …)``, Beale's ``(1, 1)``), else the
+    point three quarters across the usual domain in every variable (two thirds where that is
+    a critical point).
+
+    Raises:
+        InputError: ``obj`` is not a built-in function, so it has no standard start.
+    """
+    from .functions import lookup
+
+    f = lookup(obj.label) if obj.expression is not None else None
+    if f is None or f.variables != obj.names:
+        raise InputError(
+            f"{obj.signature()} is not a built-in function, so it has no standard start; give one "
+            f"(e.g. --from {','.join(f'{n}=1' for n in obj.names[:3])}"
+            f"{',...' if obj.n > 3 else ''})."
+        )
+    family = f.family or f.name
+    if family in _CLASSIC_STARTS:
+        pattern, source = _CLASSIC_STARTS[family]
+        return obj.as_dict(np.resize(np.asarray(pattern), obj.n)), source
+    lo, hi = (np.array(side) for side in zip(*f.domain, strict=True))
+    share, words = 0.75, "three quarters"
+    _, g = obj.jit_value_and_grad(lo + share * (hi - lo))
+    if not float(np.linalg.norm(np.asarray(g))) > 1e-6:  # a critical point: no start at all
+        share, words = 2 / 3, "two thirds"
+    theta = lo + share * (hi - lo)
+    return obj.as_dict(theta), f"{words} across the usual domain of {f.name} in every variable"
+
+
 # -- the engine --------------------------------------------------------------------------------
 #: Optimizers whose update needs only the gradient (not the value or the function).
 GRADIENT_ONLY = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
