@@ -24,10 +24,15 @@ from .calculus import classify
 from .errors import InputError
 from .objectives import Objective, check_range
 from .results import Result
-from .runs import CONVERGED, STATUS, minimize_many
+from .runs import CONVERGED, MAX_NEWTON_DIM, STATUS, check_memory, minimize_many
 
 #: Most starts accepted in one call (they are processed in chunks, so memory stays bounded).
 MAX_STARTS = 10_000_000
+#: Widest range a search accepts on either side of zero: the box with a margin of one width
+#: around it must stay finite in float64.
+_WIDEST = 4e307
+#: Labels of starts in :class:`Minima` that reached no minimum of the box.
+FAILED, OUTSIDE = -1, -2
 
 
 # -- shared pieces ---------------------------------------------------------------------------------
@@ -46,6 +51,17 @@ def _box(obj: Objective, ranges: Mapping[str, Any] | None) -> tuple[np.ndarray, 
             f"{', '.join(missing)} (e.g. {missing[0]}=-5:5)."
         )
     lo, hi = np.array([check_range(n, ranges[n]) for n in obj.names]).T
+    with np.errstate(over="ignore"):
+        width = hi - lo
+        margin_ok = np.isfinite(lo - width) & np.isfinite(hi + width)
+    for name, a, b, w, ok in zip(obj.names, lo, hi, width, margin_ok, strict=True):
+        if not (math.isfinite(w) and ok):
+            raise InputError(
+                f"The range of {name}, {a:g}:{b:g}, is too wide to search: "
+                + ("its width high - low overflows float64" if not math.isfinite(w) else
+                   "the margin of one width around it, where starts may wander, overflows float64")
+                + f" (largest {np.finfo(np.float64).max:.3g}); narrow it to within ±{_WIDEST:.0e}."
+            )  # fmt: skip
     return lo, hi
 
 
@@ -109,61 +125,101 @@ def _merge(points: np.ndarray, order: np.ndarray, tol: float) -> tuple[np.ndarra
     return stack, labels
 
 
-def _newton_roots(obj: Objective, steps: int) -> Any:
-    """Compiled: Newton on ``∇f = 0`` with a line search on ``‖∇f‖²``, for a batch of points
-    (every kind of critical point attracts it)."""
+_ROOTS: list[Any] = []  # the transformation below, built once (its id keys the compiled loop)
+
+
+def newton_roots() -> Any:
+    """Newton's method on ``∇f = 0`` as an optimizer of :mod:`gradscape.runs`: every kind of
+    critical point attracts it (minima, maxima, saddles).
+
+    The step solves ``H p = −∇f`` through the eigenvalues of ``H``, ignoring directions whose
+    curvature is below 1e-14 of the largest (a pseudo-inverse: no damping of the weakly curved
+    directions, so degenerate critical points are still reached), then halves ``t`` (up to 19
+    times) until ``‖∇f(x + t p)‖² < ‖∇f(x)‖²``; no step when none does."""
+    if _ROOTS:
+        return _ROOTS[0]
     import jax
     import jax.numpy as jnp
+    import optax
 
-    key = ("critical newton", steps)
-    if key in obj.compiled:
-        return obj.compiled[key]
-    grad = jax.grad(obj.fn)
-    hess = jax.hessian(obj.fn)
+    from .optimizers import Optimizer
 
-    def solve(x: Any) -> Any:
-        def body(_: Any, x: Any) -> Any:
-            g = grad(x)
-            h = hess(x)
-            # Newton step for ∇f = 0 through the eigenvalues of H, ignoring directions whose
-            # curvature is below 1e-14 of the largest (a pseudo-inverse): no damping of the weakly
-            # curved directions, so degenerate critical points are still reached.
-            lam, q = jnp.linalg.eigh(0.5 * (h + h.T))
-            big = jnp.abs(lam) > 1e-14 * jnp.max(jnp.abs(lam))
-            p = -q @ jnp.where(big, (q.T @ g) / jnp.where(big, lam, 1.0), 0.0)
-            ts = 0.5 ** jnp.arange(20)
-            trial = jax.vmap(lambda t: jnp.sum(grad(x + t * p) ** 2))(ts)
-            ok = jnp.isfinite(trial) & (trial < jnp.sum(g * g))
-            t = jnp.where(jnp.any(ok), ts[jnp.argmax(ok)], 0.0)
-            return jnp.where(jnp.all(jnp.isfinite(p)), x + t * p, x)
+    def init(params: Any) -> Any:
+        return optax.EmptyState()
 
-        return jax.lax.fori_loop(0, steps, body, x)
+    def update(
+        updates: Any, state: Any, params: Any = None, *, value_fn: Any = None, **extra: Any
+    ) -> tuple[Any, Any]:
+        g, x = updates, params
+        grad = jax.grad(value_fn)
+        h = jax.hessian(value_fn)(x)
+        lam, q = jnp.linalg.eigh(0.5 * (h + h.T))
+        big = jnp.abs(lam) > 1e-14 * jnp.max(jnp.abs(lam))
+        p = -q @ jnp.where(big, (q.T @ g) / jnp.where(big, lam, 1.0), 0.0)
+        finite = jnp.all(jnp.isfinite(p))
+        p = jnp.where(finite, p, 0.0)
+        ts = 0.5 ** jnp.arange(20)
+        trial = jax.vmap(lambda t: jnp.sum(grad(x + t * p) ** 2))(ts)
+        ok = jnp.isfinite(trial) & (trial < jnp.sum(g * g))
+        t = jnp.where(jnp.any(ok) & finite, ts[jnp.argmax(ok)], 0.0)
+        return t * p, state
 
-    compiled = jax.jit(jax.vmap(solve))
-    obj.compiled[key] = compiled
-    return compiled
+    tx = optax.GradientTransformationExtraArgs(init, update)
+    _ROOTS.append(Optimizer(name="newton_roots", lr=None, custom=tx))
+    return _ROOTS[0]
+
+
+def _chunked(fn: Any, points: np.ndarray, rows: int) -> list[np.ndarray]:
+    """``fn`` over ``points`` in blocks of ``rows`` (the last padded, so one shape compiles),
+    each output concatenated back along the first axis."""
+    import jax.numpy as jnp
+
+    parts: list[list[np.ndarray]] = []
+    size = min(rows, len(points))
+    for lo in range(0, len(points), size):
+        block = points[lo : lo + size]
+        pad = size - len(block)
+        if pad:
+            block = np.concatenate([block, np.repeat(block[-1:], pad, axis=0)])
+        parts.append([np.asarray(a)[: size - pad] for a in fn(jnp.asarray(block))])
+    return [np.concatenate(p) for p in zip(*parts, strict=True)]
 
 
 def _describe(
     obj: Objective, points: np.ndarray
 ) -> tuple[np.ndarray, list[str], list[int], np.ndarray, np.ndarray]:
-    """Values, kinds, indices, eigenvalues and gradient norms of points, in float64."""
+    """Values, kinds, indices, eigenvalues and gradient norms of points, in float64 (in blocks of
+    bounded memory: each point has an ``n × n`` Hessian)."""
     import jax
-    import jax.numpy as jnp
 
     key = "describe"
     if key not in obj.compiled:
         obj.compiled[key] = jax.jit(
             jax.vmap(lambda x: (obj.fn(x), jax.grad(obj.fn)(x), jax.hessian(obj.fn)(x)))
         )
-    v, g, h = (np.asarray(a) for a in obj.compiled[key](jnp.asarray(points)))
+    if len(points) == 0:
+        empty = np.empty((0, obj.n))
+        return np.empty(0), [], [], empty, np.empty(0)
+    rows = max(1, min(4096, (64 * 1024**2) // (8 * obj.n * obj.n)))
+    v, g, h = _chunked(obj.compiled[key], points, rows)
     eig = np.linalg.eigvalsh(0.5 * (h + np.swapaxes(h, 1, 2)))
     kinds, index = [], []
     for lam in eig:
         k, i = classify(lam)
         kinds.append(k)
         index.append(i)
-    return v, kinds, index, eig, np.linalg.norm(g, axis=1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        gn = np.linalg.norm(g, axis=1)
+    return v, kinds, index, eig, gn
+
+
+def _inside(points: np.ndarray, lo: np.ndarray, hi: np.ndarray, tol: float) -> np.ndarray:
+    """Which points lie in the box (within ``tol`` of its faces)."""
+    return np.all(points >= lo - tol, axis=1) & np.all(points <= hi + tol, axis=1)
+
+
+def _rows(a: np.ndarray | None) -> Any:
+    return a if a is not None else ()
 
 
 def _named(names: tuple[str, ...], p: np.ndarray) -> dict[str, float]:
@@ -182,6 +238,9 @@ class CriticalPoints(Result):
             eigenvalues (a saddle's index).
         lo, hi: the box.
         starts: how many starts were used.
+        outside: starts whose solution is a critical point outside the box (not listed);
+            ``outside_points``: those critical points, distinct, shape ``(j, n)``.
+        unresolved: starts that reached no critical point within the Newton steps.
     """
 
     names: tuple[str, ...]
@@ -193,8 +252,12 @@ class CriticalPoints(Result):
     lo: np.ndarray
     hi: np.ndarray
     starts: int
+    outside: int = 0
+    outside_points: np.ndarray | None = None
+    unresolved: int = 0
 
     def summary(self) -> dict[str, Any]:
+        outside = self.outside_points if self.outside_points is not None else np.empty((0,))
         return {
             "variables": list(self.names),
             "box": box_dict(self.names, self.lo, self.hi),
@@ -216,7 +279,21 @@ class CriticalPoints(Result):
                     strict=True,
                 )
             ],
+            "outside_box": {
+                "starts": self.outside,
+                "points": [_named(self.names, p) for p in outside],
+            },
+            "unresolved_starts": self.unresolved,
         }
+
+
+def _check_hessian_size(obj: Objective, what: str) -> None:
+    if obj.n > MAX_NEWTON_DIM:
+        raise InputError(
+            f"{what} uses Newton's method, which forms the {obj.n:,} × {obj.n:,} Hessian and its "
+            f"eigendecomposition (about {10 * obj.n**3:.0e} operations) at every step of every "
+            f"start; it is capped at {MAX_NEWTON_DIM} variables (gradscape.runs.MAX_NEWTON_DIM)."
+        )
 
 
 @with_x64
@@ -227,63 +304,67 @@ def critical_points(
     starts: int = 2500,
     steps: int = 60,
     seed: int = 0,
+    time_limit: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> CriticalPoints:
     """Every critical point (``∇f = 0``) found in the box, merged and classified.
+
+    Starts whose solution lies outside the box are counted (``outside``) and their points kept
+    apart (``outside_points``), never listed as the box's.
 
     Args:
         ranges: ``{name: (low, high)}`` for every variable (default: the objective's ranges).
         starts: how many starts (a grid in two variables, else seeded uniform points).
-        steps: damped Newton iterations per start.
+        steps: Newton iterations per start (:func:`newton_roots`).
+        time_limit: cap on the projected seconds (default :data:`gradscape.runs.TIME_LIMIT`).
+
+    Raises:
+        InputError: a bad box or count; more than :data:`gradscape.runs.MAX_NEWTON_DIM`
+            variables; results or projected time over their caps.
 
     Example:
         >>> cp = critical_points(gs.objective("x^2 - y^2"), {"x": (-1, 1), "y": (-1, 1)})
         >>> cp.kinds, cp.indices
         (('saddle',), (1,))
     """
-    import jax.numpy as jnp
-
     lo, hi = _box(obj, ranges)
     count = _check_count("starts", starts)
+    steps = _check_count("Newton steps", steps)
+    _check_hessian_size(obj, "The search for critical points")
+    check_memory("A search for critical points", count, obj.n)
     x0, _ = _starts(lo, hi, count, seed)
-    ends = np.asarray(_newton_roots(obj, int(steps))(jnp.asarray(x0)))
+    batch = minimize_many(obj, x0, newton_roots(), max_steps=steps, gtol=0.0,
+                          time_limit=time_limit, progress=progress)  # fmt: skip
+    ends = batch.params
     v, _, _, eig, gn = _describe(obj, ends)
     scale = max(1.0, float(np.max(hi - lo)))
     curv = np.maximum(1.0, np.max(np.abs(eig), axis=1))
-    ok = (
-        np.all(np.isfinite(ends), axis=1)
-        & np.isfinite(v)
-        & (gn <= 1e-7 * curv * scale)
-        & np.all(ends >= lo - 1e-9 * scale, axis=1)
-        & np.all(ends <= hi + 1e-9 * scale, axis=1)
-    )
-    idx = np.flatnonzero(ok)
-    if idx.size == 0:
-        return CriticalPoints(
-            obj.names,
-            np.empty((0, obj.n)),
-            np.empty(0),
-            np.empty((0, obj.n)),
-            (),
-            (),
-            lo,
-            hi,
-            count,
-        )
-    centres, _ = _merge(ends[idx], np.argsort(gn[idx]), 1e-6 * scale)
-    centres = np.asarray(_newton_roots(obj, 5)(jnp.asarray(centres)))  # polish
-    centres, _ = _merge(centres, np.arange(len(centres)), 1e-6 * scale)
-    values, kinds, index, eig, _ = _describe(obj, centres)
-    order = np.lexsort((centres[:, 0], values))
+    solved = np.all(np.isfinite(ends), axis=1) & np.isfinite(v) & (gn <= 1e-7 * curv * scale)
+    idx = np.flatnonzero(solved)
+    centres = np.empty((0, obj.n))
+    if idx.size:
+        centres, _ = _merge(ends[idx], np.argsort(gn[idx]), 1e-6 * scale)
+        centres = minimize_many(obj, centres, newton_roots(), max_steps=5, gtol=0.0).params
+        centres, _ = _merge(centres, np.arange(len(centres)), 1e-6 * scale)  # polished
+    tol = 1e-7 * scale  # a critical point on a face of the box belongs to it
+    inside = _inside(centres, lo, hi, tol)
+    near = _inside(ends, lo, hi, tol)  # where each start ended
+    values, kinds, index, eig, _ = _describe(obj, centres[inside])
+    points = centres[inside]
+    order = np.lexsort((points[:, 0], values)) if len(points) else np.empty(0, np.int64)
     return CriticalPoints(
         names=obj.names,
-        points=centres[order],
+        points=points[order],
         values=values[order],
         eigenvalues=eig[order],
         kinds=tuple(kinds[i] for i in order),
         indices=tuple(index[i] for i in order),
         lo=lo,
         hi=hi,
-        starts=count,
+        starts=len(x0),
+        outside=int(np.sum(solved & ~near)),
+        outside_points=centres[~inside],
+        unresolved=int(np.sum(~solved)),
     )
 
 
@@ -296,10 +377,13 @@ class Minima(Result):
         names: variables.
         points, values, eigenvalues, kinds: per distinct end point, ordered by value.
         counts: how many starts reached each; ``shares`` is counts / all starts.
-        labels: per start, the index of the minimum it reached, or -1 when it did not converge.
+        labels: per start, the index of the minimum it reached; :data:`FAILED` (-1) when it did
+            not converge, :data:`OUTSIDE` (-2) when it converged to a point outside the box.
         starts: the starts, shape ``(m, n)``; ``grid``: ``(ny, nx)`` when they form a grid.
         status: per start, the stop code (see :data:`gradscape.runs.STATUS`).
         optimizer, settings, lr, lr_reason, seed, lo, hi: how it was run.
+        outside_points, outside_values, outside_counts: the distinct points outside the box
+            that starts converged to (they wandered out; not minima of the box), by value.
     """
 
     names: tuple[str, ...]
@@ -319,10 +403,18 @@ class Minima(Result):
     seed: int
     lo: np.ndarray
     hi: np.ndarray
+    outside_points: np.ndarray | None = None
+    outside_values: np.ndarray | None = None
+    outside_counts: np.ndarray | None = None
 
     @property
     def shares(self) -> np.ndarray:
         return self.counts / max(1, self.labels.size)
+
+    @property
+    def outside(self) -> int:
+        """Starts that converged to a point outside the box."""
+        return int(np.sum(self.labels == OUTSIDE))
 
     def failed(self) -> dict[str, int]:
         """Starts that did not converge, by reason."""
@@ -356,7 +448,19 @@ class Minima(Result):
             "minima": items,
             "best": items[0] if items else None,
             "failed": self.failed(),
-            "failed_total": int(np.sum(self.labels < 0)),
+            "failed_total": int(np.sum(self.labels == FAILED)),
+            "outside_box": {
+                "starts": self.outside,
+                "points": [
+                    {"point": _named(self.names, p), "value": float(v), "count": int(c)}
+                    for p, v, c in zip(
+                        _rows(self.outside_points),
+                        _rows(self.outside_values),
+                        _rows(self.outside_counts),
+                        strict=True,
+                    )
+                ],
+            },
         }
 
 
@@ -373,13 +477,15 @@ def _single_precision_gtol(obj: Objective, x0: np.ndarray) -> float:
 
 
 def _polish(obj: Objective, batch: Any, gtol: float, bounds: Any) -> Any:
-    """Newton steps in float64 from every converged end point of a single-precision search."""
+    """Steps in float64 (Newton, or L-BFGS beyond Newton's dimension cap) from every converged
+    end point of a single-precision search."""
     from dataclasses import replace
 
     done = np.flatnonzero(batch.status == CONVERGED)
     if done.size == 0:
         return batch
-    fine = minimize_many(obj, batch.params[done], "newton", max_steps=50, gtol=gtol, bounds=bounds)
+    method = "newton" if obj.n <= MAX_NEWTON_DIM else "lbfgs"
+    fine = minimize_many(obj, batch.params[done], method, max_steps=50, gtol=gtol, bounds=bounds)
     params, values, gnorms, status = (a.copy() for a in (batch.params, batch.values,
                                                           batch.grad_norms, batch.status))  # fmt: skip
     params[done], values[done], gnorms[done], status[done] = (
@@ -403,10 +509,15 @@ def multistart(
     gtol: float = 1e-8,
     seed: int = 0,
     precision: str = "float64",
-    chunk: int = 65536,
+    chunk: int | None = None,
+    time_limit: float | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Minima:
     """Descend from many starts in the box at once and report the distinct minima reached.
+
+    Only minima in the box are listed. A start may wander up to one box width outside it; one
+    that converges out there is counted apart (``Minima.outside``, label :data:`OUTSIDE`) with
+    the points it reached (``outside_points``), never listed among the box's minima.
 
     Args:
         ranges: ``{name: (low, high)}`` for every variable (default: the objective's ranges).
@@ -423,15 +534,28 @@ def multistart(
             point in float64 with Newton steps to ``gtol``; everything reported is float64. It
             pays off for long first-order searches (thousands of cheap steps: about 3x faster
             per step on a CPU), not for Newton, which converges in a few steps anyway.
+        chunk: most starts per compiled chunk (default: set by memory and work per step).
+        time_limit: cap on the projected seconds (default :data:`gradscape.runs.TIME_LIMIT`).
+
+    Raises:
+        InputError: a bad box, count or setting; Newton beyond
+            :data:`gradscape.runs.MAX_NEWTON_DIM` variables; results or projected time over
+            their caps.
 
     Example:
         >>> m = multistart(gs.objective("himmelblau"), starts=400)
         >>> len(m.points), round(m.values[0], 12)
         (4, 0.0)
     """
+    from .optimizers import optimizer
+    from .runs import check_newton_size
+
     lo, hi = _box(obj, ranges)
+    check_newton_size(optimizer(method, lr=lr), obj)  # before making the starts
     if isinstance(starts, int | np.integer) and not isinstance(starts, bool):
-        x0, grid = _starts(lo, hi, _check_count("starts", starts), seed)
+        count = _check_count("starts", starts)
+        check_memory("A multistart", count, obj.n)
+        x0, grid = _starts(lo, hi, count, seed)
     else:
         x0, grid = np.asarray(starts, dtype=np.float64), None
         if x0.ndim != 2 or x0.shape[1] != obj.n or not len(x0):
@@ -443,25 +567,26 @@ def multistart(
     search_gtol = gtol if precision == "float64" else max(gtol, _single_precision_gtol(obj, x0))
     batch = minimize_many(
         obj, x0, method, lr=lr, max_steps=max_steps, gtol=search_gtol, bounds=bounds,
-        chunk=chunk, precision=precision, progress=progress,
+        chunk=chunk, precision=precision, progress=progress, time_limit=time_limit,
     )  # fmt: skip
     if precision != "float64":
         batch = _polish(obj, batch, gtol, bounds)
     done = np.flatnonzero(batch.status == CONVERGED)
     scale = max(1.0, float(np.max(width)))
-    labels = np.full(len(x0), -1, dtype=np.int64)
-    if done.size == 0:
-        empty = np.empty((0, obj.n))
-        return Minima(obj.names, empty, np.empty(0), empty, (), np.empty(0, np.int64), labels, x0,
-                      batch.status, grid, batch.optimizer, batch.settings, batch.lr,
-                      batch.lr_reason, seed, lo, hi)  # fmt: skip
+    labels = np.full(len(x0), FAILED, dtype=np.int64)
     ends = batch.params[done]
-    centres, lab = _merge(ends, np.argsort(batch.values[done]), 1e-4 * scale)
+    centres, lab = (
+        _merge(ends, np.argsort(batch.values[done]), 1e-4 * scale)
+        if done.size
+        else (np.empty((0, obj.n)), np.empty(0, np.int64))
+    )
     values, kinds, _, eig, _ = _describe(obj, centres)
-    order = np.lexsort((centres[:, 0], values))
-    rank = np.empty_like(order)
+    inside = _inside(centres, lo, hi, 1e-7 * scale)  # a minimum on a face belongs to the box
+    rank = np.full(len(centres), OUTSIDE, dtype=np.int64)
+    order = np.flatnonzero(inside)[np.lexsort((centres[inside, 0], values[inside]))]
     rank[order] = np.arange(order.size)
     labels[done] = rank[lab]
+    away = np.flatnonzero(~inside)[np.lexsort((centres[~inside, 0], values[~inside]))]
     return Minima(
         names=obj.names,
         points=centres[order],
@@ -480,4 +605,7 @@ def multistart(
         seed=seed,
         lo=lo,
         hi=hi,
+        outside_points=centres[away],
+        outside_values=values[away],
+        outside_counts=np.bincount(lab, minlength=len(centres))[away],
     )

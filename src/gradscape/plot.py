@@ -295,7 +295,30 @@ def surface_paths(surface: Surface, paths: Sequence[tuple[str, np.ndarray, np.nd
             pts[inside, 0], pts[inside, 1], vals[inside], color=color, lw=2, zorder=10, label=label
         )
     if paths:
-        ax.legend(loc="upper left", fontsize=8)
+        _legend_outside(ax)
+    return fig
+
+
+def _legend_outside(ax: Any, ncol: int = 2, extra: Sequence[Any] = ()) -> None:
+    """The axes' legend (with ``extra`` handles) below them, outside, so it covers nothing
+    drawn (the figure's constrained layout makes room for it)."""
+    old = ax.get_legend()
+    if old is not None:
+        old.remove()
+    handles, labels = ax.get_legend_handles_labels()
+    handles, labels = [*handles, *extra], [*labels, *(h.get_label() for h in extra)]
+    if handles:
+        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.12),
+                  ncol=min(ncol, len(handles)), fontsize=8, frameon=False)  # fmt: skip
+
+
+def descend_contours(
+    surface: Surface, paths: Sequence[tuple[str, np.ndarray]], marks: Sequence[dict[str, float]]
+) -> Figure:
+    """Contours with each optimizer's path ``(label, points (k, 2))``, the start and the
+    marked minima; the legend sits below the axes, clear of the paths."""
+    fig = contours(surface, arrows=False, paths=paths, marks=marks)
+    _legend_outside(fig.axes[0])
     return fig
 
 
@@ -316,51 +339,101 @@ def critical_map(surface: Surface, points: np.ndarray, kinds: Sequence[str]) -> 
         if sel:
             ax.plot(points[sel, 0], points[sel, 1], marker, color=color, mec="black", ms=size,
                     ls="none", label=f"{kind} ({len(sel)})")  # fmt: skip
-    if kinds:
-        ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
+    _legend_outside(ax, ncol=3)
     return fig
 
 
 def critical_3d(
     surface: Surface, points: np.ndarray, values: np.ndarray, kinds: Sequence[str]
 ) -> Figure:
-    """The surface in 3-D with the critical points on it, marked by kind."""
+    """The surface in 3-D with the critical points on it, marked by kind and drawn over the
+    surface at full colour (mplot3d would otherwise sort them behind its translucent faces)."""
     fig = surface_3d(surface, title=f"{surface.label}: critical points on the surface")
     ax = fig.axes[0]
+    ax.computed_zorder = False  # draw in the order given: surface first, markers on top
+    for art in ax.collections:
+        art.set_zorder(1)
+        art.set_alpha(0.6)
     for kind, (marker, color, size) in _KIND_STYLE.items():
         sel = [i for i, k in enumerate(kinds) if k == kind]
         if sel:
             ax.scatter(points[sel, 0], points[sel, 1], values[sel], marker=marker, color=color,
-                       edgecolors="black", s=size * 8, depthshade=False, label=kind, zorder=10)  # fmt: skip
-    if kinds:
-        ax.legend(loc="upper left", fontsize=8)
+                       edgecolors="black", linewidths=1.2, s=size * 14, depthshade=False,
+                       alpha=1.0, label=f"{kind} ({len(sel)})", zorder=10)  # fmt: skip
+    _legend_outside(ax, ncol=4)
     return fig
+
+
+#: Colours of the starts of a basin map that reached no minimum of the box.
+FAILED_COLOR = (0.85, 0.85, 0.85, 1.0)
+OUTSIDE_COLOR = (0.25, 0.25, 0.25, 1.0)
+
+
+def basin_colors(labels: np.ndarray, k: int, palette: int = 20) -> np.ndarray:
+    """A palette index per basin, so that basins that touch on the grid (side or corner)
+    differ: greedy colouring of the basins' adjacency, the most connected first. Where a
+    basin touches more colours than the palette holds, it takes the one its neighbours use
+    least.
+
+    Args:
+        labels: basin index per grid cell, shape ``(ny, nx)``; negative cells are not basins.
+        k: number of basins.
+    """
+    near: list[set[int]] = [set() for _ in range(k)]
+    lab = labels
+    pairs = (
+        (lab[:, :-1], lab[:, 1:]),  # side by side
+        (lab[:-1, :], lab[1:, :]),  # above and below
+        (lab[:-1, :-1], lab[1:, 1:]),  # corners
+        (lab[:-1, 1:], lab[1:, :-1]),
+    )
+    for a, b in pairs:
+        touch = (a >= 0) & (b >= 0) & (a != b)
+        for i, j in set(zip(a[touch].tolist(), b[touch].tolist(), strict=True)):
+            near[i].add(j)
+            near[j].add(i)
+    colors = np.full(k, -1, dtype=np.int64)
+    for i in sorted(range(k), key=lambda i: -len(near[i])):
+        used = np.bincount([colors[j] for j in near[i] if colors[j] >= 0], minlength=palette)
+        colors[i] = int(np.argmin(used))  # a free colour (count 0) when there is one
+    return colors
 
 
 def basin_map(
     starts: np.ndarray, grid: tuple[int, int], labels: np.ndarray, points: np.ndarray,
     values: np.ndarray, names: Sequence[str], title: str,
 ) -> Figure:  # fmt: skip
-    """Every start of a grid coloured by the minimum it reached (grey: did not converge), with
-    the minima marked; the best minimum's basin is outlined."""
+    """Every start of a grid coloured by the minimum it reached (touching basins in different
+    colours; light grey: did not converge; dark grey: converged outside the box), with the
+    minima marked; the best minimum's basin is outlined. The legend sits below the map."""
     import matplotlib.colors as mcolors
+    from matplotlib.patches import Patch
 
     ny, nx = grid
     xs = starts[:nx, 0]
     ys = starts[::nx, 1][:ny]
     lab = labels.reshape(ny, nx)
-    k = max(1, points.shape[0])
-    cmap = mcolors.ListedColormap(np.vstack([[0.8, 0.8, 0.8, 1.0], _palette(k)]))  # index 0: failed
-    fig = _figure(6.4, 5.2)
+    k = points.shape[0]
+    base = _palette(20)
+    shade = np.where(lab >= 0, 2 + basin_colors(lab, k)[np.maximum(lab, 0)] if k else 0,
+                     np.where(lab == -2, 1, 0))  # fmt: skip
+    cmap = mcolors.ListedColormap(np.vstack([FAILED_COLOR, OUTSIDE_COLOR, base]))
+    fig = _figure(6.4, 5.8)
     ax = fig.add_subplot()
-    ax.pcolormesh(xs, ys, lab + 1, cmap=cmap, vmin=0, vmax=k, shading="nearest")
+    ax.pcolormesh(xs, ys, shade, cmap=cmap, vmin=-0.5, vmax=len(base) + 1.5, shading="nearest")
     if points.size:
         ax.contour(xs, ys, (lab == 0).astype(float), levels=[0.5], colors="black", linewidths=1.2)
         ax.plot(points[:, 0], points[:, 1], "o", color="white", mec="black", ms=5, ls="none",
-                label=f"{points.shape[0]} minima")  # fmt: skip
+                label=f"{points.shape[0]} minima in the box")  # fmt: skip
         ax.plot(points[0, 0], points[0, 1], "*", color=BEST_COLOR, mec="black", ms=15, ls="none",
                 label=f"best: f = {values[0]:.6g} (basin outlined)")  # fmt: skip
-        ax.legend(loc="upper right", fontsize=8, framealpha=0.85)
+    extra = [
+        Patch(color=color, label=f"{text} ({int(np.sum(lab == code))} starts)")
+        for code, color, text in ((-1, FAILED_COLOR, "did not converge"),
+                                  (-2, OUTSIDE_COLOR, "converged outside the box"))
+        if np.any(lab == code)
+    ]  # fmt: skip
+    _legend_outside(ax, extra=extra)
     ax.set_xlim(xs[0], xs[-1])
     ax.set_ylim(ys[0], ys[-1])
     ax.set_xlabel(names[0])
@@ -473,7 +546,7 @@ def landscape_figures(land: Any, out: str | Path) -> list[Path]:
 def value_curves(curves: Sequence[tuple[str, np.ndarray]], floor: float | None = None) -> Figure:
     """Value per step for each ``(label, values)``; with ``floor`` (a known minimum), the gap to
     it on a log scale."""
-    fig = _figure(6.4, 4.0)
+    fig = _figure(6.4, 4.6)
     ax = fig.add_subplot()
     for (label, vals), color in zip(curves, _COLORS, strict=False):
         steps = np.arange(vals.size)
@@ -488,8 +561,7 @@ def value_curves(curves: Sequence[tuple[str, np.ndarray]], floor: float | None =
     ax.set_ylabel("f − global minimum" if floor is not None else "f")
     ax.set_title("value per step")
     ax.grid(alpha=0.3)
-    if curves:
-        ax.legend(fontsize=8)
+    _legend_outside(ax)
     return fig
 
 
@@ -509,7 +581,7 @@ def race_animation(
         for (label, _), c in zip(paths, colors, strict=True)
     ]
     heads = [ax.plot([], [], "o", color=c, mec="black", ms=7)[0] for c in colors]
-    ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
+    _legend_outside(ax)
     title = ax.set_title("")
 
     def draw(t: int) -> list[Any]:

@@ -158,8 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     descend.add_argument("expr", metavar="EXPR", help=expr_help)
     descend.add_argument(
-        "--from", dest="start", metavar="x=-1,y=2", action="append", required=True,
-        help="the start: a value for every variable",
+        "--from", dest="start", metavar="x=-1,y=2", action="append",
+        help="the start: a value for every variable (default for a built-in function: its "
+        "standard start, e.g. rosenbrock's (-1.2, 1))",
     )  # fmt: skip
     descend.add_argument(
         "--optimizer", default="gd", metavar="NAME",

@@ -29,10 +29,13 @@ def _cmd_descend(args: argparse.Namespace) -> int:
 
     from ..objectives import objective
     from ..optimizers import GD_FAMILY, optimizer
-    from ..runs import minimize
+    from ..runs import minimize, standard_start
 
     obj = objective(args.expr)
-    start = _full_point(obj, args.start, "--from")
+    if args.start:
+        start, start_reason = _full_point(obj, args.start, "--from"), "given"
+    else:  # a built-in function's standard start; an expression needs --from
+        start, start_reason = standard_start(obj)
     box = _ranges(args.ranges)
     _check_names(obj, list(box), "--range")
     for name, (lo, hi) in box.items():
@@ -71,6 +74,7 @@ def _cmd_descend(args: argparse.Namespace) -> int:
         "function": obj.signature(),
         "expression": obj.formula,
         "start": start,
+        "start_reason": start_reason,
         "runs": [r.summary() for r in runs],
         "warnings": warnings,
         "files": sorted([*files, "summary.json"]),
@@ -78,12 +82,14 @@ def _cmd_descend(args: argparse.Namespace) -> int:
     if not _publish(args, out / "summary.json", summary):
         from ..story import descend_story
 
-        _show(
-            out,
-            f"gradscape descend — {obj.signature()}",
-            descend_story(obj, start, runs),
-            summary["files"],
-        )
+        story = descend_story(obj, start, runs)
+        head = story[0][1]  # its second line says where the runs started
+        if obj.n > 6:
+            shown = ", ".join(f"{n} = {v:g}" for n, v in list(start.items())[:4])
+            head[1] = f"from {shown}, … ({obj.n:,} variables)"
+        if start_reason != "given":
+            head[1] += f" ({start_reason})"
+        _show(out, f"gradscape descend — {obj.signature()}", story, summary["files"])
     for w in warnings:
         print(f"gradscape: warning: {w}", file=sys.stderr)
     return EXIT_DIVERGED if any(r.stop_reason == "diverged" for r in runs) else 0
@@ -126,11 +132,7 @@ def _descend_files(obj: Any, runs: list[Any], out: Path, box: dict[str, Any]) ->
     s = surface(obj, x, y, x_range=ranges[0], y_range=ranges[1], points=121)
     paths = [(r.settings, p) for r, p in zip(runs, finite, strict=True)]
     marks = _known_minima(obj, s)
-    files.append(
-        plot.save(
-            plot.contours(s, paths=paths, marks=marks, arrows=False), out / "contours.png"
-        ).name
-    )
+    files.append(plot.save(plot.descend_contours(s, paths, marks), out / "contours.png").name)
     with_values = [(r.settings, p, r.values[: len(p)]) for r, p in zip(runs, finite, strict=True)]
     files.append(plot.save(plot.surface_paths(s, with_values), out / "surface.png").name)
     files.append(plot.race_animation(s, paths, out / "race.gif").name)
@@ -145,6 +147,11 @@ _PLURAL = {
 }
 
 
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """``"1 critical point"``, ``"3 critical points"``, ``"2 minima"``."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
 def _cmd_critical(args: argparse.Namespace) -> int:
     from .. import plot
     from ..critical import critical_points
@@ -153,8 +160,9 @@ def _cmd_critical(args: argparse.Namespace) -> int:
 
     obj = objective(args.expr)
     ranges = _box_ranges(obj, args.ranges)
-    cp = critical_points(obj, ranges, starts=args.starts, seed=args.seed)
     out = _out_dir(args)
+    with _progress("critical") as progress:
+        cp = critical_points(obj, ranges, starts=args.starts, seed=args.seed, progress=progress)
     cp.save(out / "critical.npz")
     files = ["critical.npz", "summary.json"]
     if obj.n == 2:
@@ -181,14 +189,21 @@ def _cmd_critical(args: argparse.Namespace) -> int:
         for p, val, k, i, lam in zip(cp.points, cp.values, cp.kinds, cp.indices, cp.eigenvalues, strict=True)
     ]  # fmt: skip
     counts = {k: cp.kinds.count(k) for k in ("minimum", "maximum", "saddle", "degenerate")}
+    away = len(cp.outside_points) if cp.outside_points is not None else 0
     lines = [
         f"{obj.signature()} = {obj.formula}" if obj.formula else obj.signature(),
         "box: " + ", ".join(f"{n} in [{a:g}, {b:g}]" for n, (a, b) in ranges.items()),
-        f"{len(cp.kinds)} critical points from {cp.starts} starts: "
-        + ", ".join(f"{c} {_PLURAL[k] if c != 1 else k}" for k, c in counts.items() if c),
+        f"{_count(len(cp.kinds), 'critical point')} in the box from {_count(cp.starts, 'start')}"
+        + (": " if counts else "")
+        + ", ".join(_count(c, k, _PLURAL[k]) for k, c in counts.items() if c),
         "",
         *(table([", ".join(obj.names), "f", "kind", "Hessian eigenvalues"], rows, "rrll") if rows else ["none found in the box"]),
     ]  # fmt: skip
+    if cp.outside:
+        lines += ["", f"outside the box: {_count(cp.outside, 'start')} converged to "
+                  f"{_count(away, 'critical point')} beyond it (not listed; all in summary.json)"]  # fmt: skip
+    if cp.unresolved:
+        lines += [f"unresolved: {_count(cp.unresolved, 'start')} reached no critical point"]
     _show(
         out,
         f"gradscape critical — {obj.signature()}",
@@ -216,7 +231,10 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
     m.save(out / "minima.npz")
     files = ["minima.npz", "summary.json"]
     if m.grid is not None:
-        title = f"{obj.signature()}: basins of {len(m.values)} minima from {m.labels.size} starts"
+        title = (
+            f"{obj.signature()}: basins of {_count(len(m.values), 'minimum', 'minima')} "
+            f"from {_count(m.labels.size, 'start')}"
+        )
         fig = plot.basin_map(m.starts, m.grid, m.labels, m.points, m.values, obj.names, title)
         files.append(plot.save(fig, out / "basins.png").name)
     summary = {
@@ -234,17 +252,24 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
         for i in range(shown)
     ]  # fmt: skip
     failed = m.failed()
+    away = len(m.outside_points) if m.outside_points is not None else 0
     lines = [
         f"{obj.signature()} = {obj.formula}" if obj.formula else obj.signature(),
-        f"{m.labels.size} starts, {m.settings} (lr: {m.lr_reason}), up to {args.steps} steps each",
-        f"{len(m.values)} distinct minima"
+        f"{_count(m.labels.size, 'start')}, {m.settings} (lr: {m.lr_reason}), up to "
+        f"{_count(args.steps, 'step')} each",
+        f"{_count(len(m.values), 'distinct minimum', 'distinct minima')} in the box"
         + (f" (the {shown} lowest shown; all in --json)" if shown < len(m.values) else ""),
         "",
-        *(table([", ".join(obj.names), "f", "kind", "starts", "basin share"], rows, "rrlrr") if rows else ["no start converged"]),
+        *(table([", ".join(obj.names), "f", "kind", "starts", "basin share"], rows, "rrlrr") if rows else ["no start converged in the box"]),
         "",
         (f"best: f = {m.values[0]:.10g} at " + ", ".join(f"{n} = {v:.10g}" for n, v in zip(obj.names, m.points[0], strict=True))) if rows else "",
         "did not converge: " + (", ".join(f"{c} {k}" for k, c in failed.items()) if failed else "none"),
     ]  # fmt: skip
+    if m.outside:
+        lines.append(
+            f"ended outside the box: {_count(m.outside, 'start')}, at "
+            f"{_count(away, 'point')} beyond it (not listed; all in --json)"
+        )
     _show(out, f"gradscape multistart — {obj.signature()}", [("Minima", lines)], summary["files"])
     return 0
 
