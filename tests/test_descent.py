@@ -213,3 +213,15 @@ def test_a_tiny_gradient_is_not_taken_for_zero() -> None:
     obj = gs.Objective(lambda t: 1e-200 * (t[0] - 3.0) ** 2 + 1e-200 * t[1] ** 2, names=("a", "b"))
     t = gs.descend(obj, [0.0, 1.0], lr=1e199, max_steps=100, gtol=1e-212)
     assert t.n_steps >= 1 and t.final_params["a"] == pytest.approx(3.0, rel=1e-9)
+
+
+def test_a_tiny_lr_is_slow_not_divergent(sse: gs.Objective) -> None:
+    # 1 − ηλ rounds to 1 for η = 1e-20: the plan must still see the (slow) contraction.
+    plan = gs.plan_descent(sse, [0.0, 0.0], lr=1e-20, max_auto_steps=1000)
+    assert "diverge" not in plan.steps_reason and "a cap" in plan.steps_reason
+    lam_min = float(np.linalg.eigvalsh(gs.hessian(sse, [0.0, 0.0]))[0])
+    expected = np.log(plan.gtol / np.linalg.norm(gs.gradient(sse, [0.0, 0.0]))) / (-1e-20 * lam_min)
+    assert plan.predicted_steps == pytest.approx(min(expected, 2**62), rel=1e-6)
+    assert gs.descent.predicted_steps(1e-20, [lam_min], 1e-10) == pytest.approx(
+        np.log(1e-10) / (-1e-20 * lam_min), rel=1e-12
+    )

@@ -392,14 +392,20 @@ class DescentPlan:
 def predicted_steps(lr: float, eigenvalues: np.ndarray, shrink: float) -> float:
     """Steps for plain GD at ``lr`` to shrink the gradient of a quadratic by ``shrink`` (< 1).
 
-    ``inf`` when some direction does not contract (``|1 − lr·λ| ≥ 1``).
+    Each direction contracts by :math:`|1 - \\eta\\lambda|` per step; the slowest one sets the
+    count. ``inf`` when some direction does not contract (:math:`\\eta\\lambda \\ge 2` or
+    :math:`\\lambda \\le 0`).
     """
-    rho = float(np.max(np.abs(1.0 - lr * np.asarray(eigenvalues))))
-    if rho >= 1.0:
+    x = lr * np.asarray(eigenvalues, dtype=np.float64)
+    if np.any(x >= 2.0) or np.any(x <= 0.0):
         return math.inf
-    if rho == 0.0:
+    # log1p keeps a tiny ηλ from rounding 1 − ηλ to 1 (no contraction at all)
+    with np.errstate(divide="ignore"):  # ηλ = 1 solves that direction at once: log 0 = −inf
+        logs = np.where(x < 0.5, np.log1p(-np.minimum(x, 0.5)), np.log(np.abs(1.0 - x)))
+    slowest = float(np.max(logs))
+    if slowest == -math.inf:
         return 1.0
-    return max(1.0, math.log(shrink) / math.log(rho))
+    return max(1.0, math.log(shrink) / slowest)
 
 
 def plan_descent(

@@ -66,7 +66,8 @@ class Profile(Result):
         return float(np.mean(~np.isfinite(self.values)))
 
     def extremes(self) -> dict[str, dict[str, Any]]:
-        """The lowest and highest finite points: ``{"min": {"point", "value"}, "max": ...}``."""
+        """The lowest and highest finite grid points: ``{"min": {"point", "value"}, "max": ...}``
+        (grid values: ``minimum`` holds the refined lowest point)."""
         return _extremes(self.values, lambda i: {self.name: float(self.axis[i[0]])})
 
     def critical_points(self) -> list[tuple[float, str]]:
@@ -147,11 +148,7 @@ def _extremes(
     out = {}
     for key, fill, pick in (("min", np.inf, np.argmin), ("max", -np.inf, np.argmax)):
         idx = np.unravel_index(int(pick(np.where(finite, values, fill))), values.shape)
-        out[key] = {
-            "point": where(tuple(int(i) for i in idx)),
-            "value": float(values[idx]),
-            "on_grid": True,  # a grid cell, not the function's extremum
-        }
+        out[key] = {"point": where(tuple(int(i) for i in idx)), "value": float(values[idx])}
     return out
 
 

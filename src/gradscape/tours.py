@@ -254,7 +254,7 @@ def descend_line(
         system.objective, phi0, lr=plan.lr, max_steps=plan.max_steps, gtol=plan.gtol,
         progress=progress,
     )  # fmt: skip
-    traj = system.map_back(t)
+    traj = system.map_back(t, start)
     d = distance(stats, traj.final_params["m"], traj.final_params["c"])
     tol = max(AGREE, resolution(stats))
     if traj.converged and not d <= tol:
@@ -333,16 +333,18 @@ class _System:
     def to_phi(self, theta: tuple[float, float]) -> np.ndarray:
         return np.linalg.solve(self.a, np.asarray(theta, dtype=np.float64) - self.o)
 
-    def map_back(self, t: Trajectory) -> Trajectory:
+    def map_back(self, t: Trajectory, start: tuple[float, float]) -> Trajectory:
         """The trajectory in ``(m, c)``: parameters ``Aφ + o``, gradients ``A^{-T}∇_φ``."""
         if self.key == "raw":
             return t
         a, a_inv = self.a, np.linalg.inv(self.a)
         moved = (t.gradients * np.asarray(t.lr)) @ a.T
+        params = t.params @ a.T + self.o
+        params[t.steps == 0] = start  # the start as given, not its round trip through φ
         return dataclasses.replace(
             t,
             names=LINE_NAMES,
-            params=t.params @ a.T + self.o,
+            params=params,
             gradients=t.gradients @ a_inv,
             step_sizes=np.linalg.norm(moved, axis=1) * (t.step_sizes > 0),
             best_params=a @ t.best_params + self.o,
