@@ -91,9 +91,38 @@ def test_from_pytree_names_and_values() -> None:
     obj = gs.Objective.from_pytree(
         lambda p: (p["w"] ** 2).sum() + p["b"], {"w": np.zeros(3), "b": 0.0}
     )
-    assert obj.names == ("b", "w[0]", "w[1]", "w[2]")
-    assert obj([1.0, 1.0, 2.0, 3.0]) == pytest.approx(15.0)
-    np.testing.assert_allclose(gs.gradient(obj, [0.0, 1.0, 2.0, 3.0]), [1.0, 2.0, 4.0, 6.0])
+    assert obj.names == ("w[0]", "w[1]", "w[2]", "b")  # the order the dict was written in
+    assert obj([1.0, 2.0, 3.0, 1.0]) == pytest.approx(15.0)
+    np.testing.assert_allclose(gs.gradient(obj, [1.0, 2.0, 3.0, 0.0]), [2.0, 4.0, 6.0, 1.0])
+
+
+def test_from_pytree_takes_lists_and_keeps_the_written_order() -> None:
+    # The README's example: list leaves arrive as arrays, names in the order written.
+    nested = gs.Objective.from_pytree(
+        lambda p: (p["w"] ** 2).sum() + p["b"] ** 2, {"w": [0.0, 0.0], "b": 0.0}
+    )
+    assert nested.names == ("w[0]", "w[1]", "b")
+    theta = np.array([1.0, -2.0, 3.0])
+    assert nested(theta) == pytest.approx(float(theta @ theta))
+    np.testing.assert_allclose(gs.gradient(nested, theta), 2 * theta)
+    # Keys not in sorted order, tuples, matrices, NamedTuples and plain scalars.
+    from typing import NamedTuple
+
+    class Line(NamedTuple):
+        m: float
+        c: float
+
+    tree = {"z": (1.0, 2.0), "a": np.zeros((2, 2)), "line": Line(0.5, 1.5), "s": 3}
+    obj = gs.Objective.from_pytree(
+        lambda p: p["z"] @ p["z"] + p["a"][0, 1] + p["line"].m * p["line"].c + p["s"], tree
+    )
+    assert obj.names == (
+        "z[0]", "z[1]", "a[0,0]", "a[0,1]", "a[1,0]", "a[1,1]", "line.m", "line.c", "s"
+    )  # fmt: skip
+    values = np.arange(1.0, 10.0)
+    assert obj(values) == pytest.approx(1 + 4 + 4 + 7 * 8 + 9)
+    with pytest.raises(gs.ParameterError, match=r"Parameter b must be a number.*got str"):
+        gs.Objective.from_pytree(lambda p: 0.0, {"a": 1.0, "b": "x"})
 
 
 def test_float64_precision_without_global_flag() -> None:

@@ -113,6 +113,49 @@ def test_leading_minus_is_an_expression(capsys: pytest.CaptureFixture[str]) -> N
     assert out["value"] == -1.0 and out["gradient"] == {"x": 2.0}
 
 
+@pytest.mark.parametrize(
+    ("verb", "extra"),
+    [("derive", ["--at", "x=3"]), ("sweep", ["--range", "x=0:3", "--points", "4"])],
+)
+def test_any_leading_minus_is_an_expression_in_every_verb(
+    verb: str, extra: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "--x" is minus minus x, not an unknown option; real options and their prefixes stay.
+    if verb == "sweep":
+        extra = [*extra, "--out", str(tmp_path)]
+    out = run_json([verb, "--x", *extra], capsys)
+    assert out["expression"] == "x"
+    out = run_json([verb, "-x^2", *extra[:2], "--js", *extra[2:]], capsys)  # a prefix stays
+    assert out["expression"] == "-x^2"
+    from gradscape.cli import _shield_leading_minus
+
+    for v in ("derive", "sweep", "descend", "critical", "multistart", "race"):
+        assert _shield_leading_minus([v, "--x*y", "--json"]) == [v, " --x*y", "--json"]
+        assert _shield_leading_minus([v, "-x", "--out=d", "-h"]) == [v, " -x", "--out=d", "-h"]
+
+
+def test_sweep_of_a_range_too_wide_for_float64(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The width 2e308 overflows: that is the reason, not "a fractional power of a negative".
+    assert main(["sweep", "x^2", "--range", "x=-1e308:1e308", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "Range of x is too wide" in err and "overflows float64" in err
+    assert "fractional power" not in err and len(err.strip().splitlines()) == 1
+    # Whole grid overflowing: said as overflow, not as a power of a negative number.
+    assert main(["sweep", "x^2", "--range", "x=-1e300:-1e200", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "x^2 overflows" in err and "fractional power" not in err
+
+
+def test_derive_prints_big_constants_compactly(capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_json(["derive", "2^1023 + x", "--at", "x=1"], capsys)
+    assert out["expression"] == f"x + {2.0**1023:.15g}" and out["value"] == 2.0**1023
+    assert main(["derive", "2^1023"]) == 2
+    err = capsys.readouterr().err
+    assert "has no variables" in err and len(err) < 200
+
+
 def test_sweep_curve(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = run_json(["sweep", "x^3 - 3*x", "--range", "x=-3:3", "--points", "301", "--out",
                     str(tmp_path)], capsys)  # fmt: skip

@@ -204,9 +204,9 @@ class Expression:
                     return f"{text} divides by zero"
                 if b < 0 and x == 0.5:
                     return f"{text} needs a non-negative argument (here {b:g})"
-                if b < 0:
+                if b < 0 and not float(x).is_integer():
                     return f"{text} takes a fractional power of a negative number ({b:g})"
-                return f"{text} overflows"
+                return f"{text} overflows (beyond about 1.8e308)"
             why = DOMAINS.get(node.func)
             if why is not None:
                 return f"{text} needs {why} (here {shown})"

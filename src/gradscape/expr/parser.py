@@ -88,6 +88,14 @@ def _log2abs(q: Any) -> float:
     return math.log2(p) - math.log2(d) if p else 0.0
 
 
+def _fits_double(value: Any) -> bool:
+    """Whether a constant (``2^1023``, ``exp(800)``, ``1e308 + 1e308``) is finite in float64."""
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):  # not a real number: the callers say why
+        return True
+
+
 def _bits(q: Any) -> float:
     """log2 of the magnitude of an exact rational (of its numerator or denominator, larger)."""
     p, d = abs(int(q.p)), int(q.q)
@@ -127,12 +135,12 @@ class _Parser:
             if _log2abs(value) > 1024:
                 self.fail(_TOO_LARGE, tok, end)
             value = sp.Float(value)
-        if value.is_Float and not math.isfinite(float(value)):
-            self.fail(_TOO_LARGE, tok, end)
         if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
             self.fail("undefined: this divides by zero", tok, end)
         if value.has(sp.I):
             self.fail("undefined: this is not a real number", tok, end)
+        if not _fits_double(value):
+            self.fail(_TOO_LARGE, tok, end)
         return value
 
     # grammar
@@ -148,8 +156,8 @@ class _Parser:
         return node
 
     def sum(self) -> Any:
-        terms = [self.product()]
-        exact = sp.S.Zero
+        first = self.product()
+        terms, exact = ([], first) if first.is_Number else ([first], sp.S.Zero)
         while self.tok.text in ("+", "-"):
             op = self.tok
             self.i += 1
@@ -157,18 +165,18 @@ class _Parser:
             term = self.product()
             if op.text == "-":
                 term = -term
-            if term.is_Rational:  # fold exact constants as read: bounded size, linear time
+            if term.is_Number:  # fold constants as read: bounded size, linear time
                 exact = self.check_constant(exact + term, start)
             else:
                 terms.append(term)
-        if exact != 0:
+        if exact != 0 or not terms:
             terms.append(exact)
         return terms[0] if len(terms) == 1 else sp.Add(*terms)
 
     def product(self) -> Any:
         first = self.tok
-        factors = [self.unary()]
-        exact = sp.S.One
+        head = self.unary()
+        factors, exact = ([], head) if head.is_Number else ([head], sp.S.One)
         while self.tok.text in ("*", "/"):
             op = self.tok
             self.i += 1
@@ -178,11 +186,11 @@ class _Parser:
                 if factor.is_zero is True and factor.is_Number:
                     self.fail("division by zero", op, self.toks[self.i - 1].end)
                 factor = sp.Pow(factor, -1)
-            if factor.is_Rational:
+            if factor.is_Number:
                 exact = self.check_constant(exact * factor, start)
             else:
                 factors.append(factor)
-        if exact != 1:
+        if exact != 1 or not factors:
             factors.append(exact)
         if len(factors) == 1:
             return factors[0]
@@ -214,7 +222,7 @@ class _Parser:
                 self.fail("division by zero: 0 to a negative power", first, end)
             if base.is_negative and not exponent.is_Integer:
                 self.fail("undefined: a negative number to a fractional power", first, end)
-            if float(exponent) * _log2abs(base) > 1024:
+            if float(exponent) * _log2abs(base) >= 1024:
                 self.fail(_TOO_LARGE, first, end)
             if abs(float(exponent)) * _bits(base) > MAX_BITS:  # exact result too long: float
                 base = sp.Float(base)
@@ -363,6 +371,9 @@ def parse(
         raise ExpressionError(f"cannot build this expression: {exc}", text, 0, len(text)) from None
     if node.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         raise ExpressionError("undefined: the expression divides by zero", text, 0, len(text))
+    # SymPy folds numbers as it builds sums and products ((x + 1e308) + 1e308): check them all.
+    if not all(_fits_double(a) for a in node.atoms(sp.Number)):
+        raise ExpressionError(_TOO_LARGE + " once its constants are combined", text, 0, len(text))
     if variables is None:
         names = tuple(sorted(p.used, key=_natural_key))
     else:
