@@ -391,3 +391,42 @@ def test_gradient_check_at_an_inflection_and_a_wrong_gradient_near_zero() -> Non
     # Beside a zero gradient a small error is still an error.
     check = gs.gradient_check(gs.Objective(f, names=("x", "y")), [0.0, 0.0])
     assert not check.agree and check.relative_error > 0.5
+
+
+# -- sizes: numbers only above the caps (issue 9, items 13 and 19) ------------------------------
+def _rosenbrock_gradient(x: np.ndarray) -> np.ndarray:
+    """Closed form: ∂/∂x_i of Σ 100 (x_{i+1} − x_i²)² + (1 − x_i)²."""
+    g = np.zeros_like(x)
+    g[:-1] += -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
+    g[1:] += 200 * (x[1:] - x[:-1] ** 2)
+    return g
+
+
+def test_derive_of_a_large_family_is_numbers_only_and_quick() -> None:
+    import time
+
+    from gradscape.calculus import MAX_HESSIAN_VARIABLES
+
+    start = time.perf_counter()
+    d = gs.derive("rosenbrock:10000")  # a 10⁴ × 10⁴ symbolic Hessian once ran past 10 minutes
+    assert d.partials is None and d.hessian_formulas is None
+    assert any("no symbolic derivatives" in n for n in d.notes)
+    n = MAX_HESSIAN_VARIABLES + 500
+    x = np.random.default_rng(0).uniform(-1, 1, n)
+    d = gs.derive(f"rosenbrock:{n}", x)
+    assert time.perf_counter() - start < 60
+    np.testing.assert_allclose(d.gradient, _rosenbrock_gradient(x), rtol=1e-12)  # type: ignore[arg-type]
+    assert d.fd_agree and d.hessian is None and d.kind is None
+    assert any(f"MAX_HESSIAN_VARIABLES = {MAX_HESSIAN_VARIABLES:,}" in note for note in d.notes)
+
+
+def test_symbolic_partials_of_a_long_sum_match_sympy() -> None:
+    import sympy
+
+    # Each variable differentiates only the terms that hold it: same answer as SymPy's diff.
+    f = gs.functions.get("rosenbrock:30")
+    d = gs.derive(f.objective)
+    whole = f.expression.sympy
+    for name, sym in zip(f.variables, f.expression.symbols, strict=True):
+        assert sympy.simplify(f.expression.partials[name] - sympy.diff(whole, sym)) == 0
+    assert d.partials is not None and len(d.partials) == 30

@@ -216,12 +216,38 @@ def test_long_constants_print_compactly() -> None:
 
 def test_long_sums_print_in_linear_time() -> None:
     # SymPy sorts the terms of a sum at O(terms²) cost: 20,000 variables took 82 s and 6 GB.
-    e = parse(" + ".join(f"x{i}" for i in range(20_000)))
+    e = parse(" + ".join(f"x{i}" for i in range(20_000)), max_operations=None)
     start = time.perf_counter()
     text, tex = format_expr(e.sympy), latex(e.sympy)
     assert time.perf_counter() - start < 5
     assert text.count("+") == 19_999 and tex.count("+") == 19_999
     assert format_expr(parse("y + x^2 + 1").sympy) == "x^2 + y + 1"  # short sums: sorted
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("+".join(f"x{i}" for i in range(138_888)), r"too many variables: more than MAX_VARIA"),
+        (" + ".join(f"sin(x + {k})" for k in range(20_000)), r"more than MAX_OPERATIONS = 5,000"),
+        (" * ".join(f"(x + {k})" for k in range(6_000)), r"more than MAX_OPERATIONS = 5,000"),
+    ],
+    ids=["variables", "terms", "factors"],
+)
+def test_sizes_that_explode_are_refused_quickly(text: str, message: str) -> None:
+    # Within the length limit, these once took minutes and gigabytes to compile.
+    from gradscape.objectives import MAX_OPERATIONS, MAX_VARIABLES
+
+    assert (MAX_OPERATIONS, MAX_VARIABLES) == (5_000, 1_000)
+    start = time.perf_counter()
+    with pytest.raises(ExpressionError, match=message):
+        gs.objective(text)
+    assert time.perf_counter() - start < 10
+
+
+def test_sizes_at_the_caps_are_accepted() -> None:
+    e = parse(" + ".join(f"x{i}^2" for i in range(1, 1001)))
+    assert len(e.variables) == 1000
+    assert parse("x + " * 4000 + "x").sympy == 4001 * X  # like terms: one operation
 
 
 def test_not_a_string() -> None:

@@ -567,11 +567,11 @@ def _symbolic(obj: Objective, notes: list[str]) -> dict[str, Any]:
     if expr is None:
         if obj.formula is not None and len(obj.formula) <= 2000:
             sym["formula"] = obj.formula
-        if obj.n > 1:
-            notes.append(
-                f"no symbolic derivatives: {obj.signature()} has no expression to differentiate"
-                " (or too many variables to write them out); the numbers are by autodiff"
-            )
+        notes.append(
+            f"no symbolic derivatives: {obj.label} is computed numerically only (a function "
+            "without a parsed formula, or a built-in family above MAX_SYMBOLIC_DIMS variables); "
+            "the numbers are by autodiff"
+        )
         return sym
     from .expr import format_expr, latex
 

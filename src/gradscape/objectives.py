@@ -21,6 +21,15 @@ from .errors import InputError, ParameterError
 
 Params = Mapping[str, float] | Sequence[float] | np.ndarray | float
 
+#: Most variables a typed expression may have. Each adds a slice of the parameter vector to the
+#: compiled function and a row to every derivative; compile time grows faster than their number
+#: (1,000 take seconds; 18,000 took minutes and gigabytes). The built-in families
+#: (``rosenbrock:N``) are computed on the whole vector and go to 10,000.
+MAX_VARIABLES = 1_000
+#: Most operations a typed expression may have (after constants are folded): XLA's compile
+#: time grows faster than linearly with them (5,000 take seconds, 10,000 half a minute).
+MAX_OPERATIONS = 5_000
+
 
 @dataclass(frozen=True, eq=False)
 class Objective:
@@ -78,8 +87,9 @@ class Objective:
         return len(self.names)
 
     def signature(self) -> str:
-        """``"SSE(m, c)"``: the label with the parameter names."""
-        return f"{self.label}({', '.join(self.names)})"
+        """``"SSE(m, c)"``: the label with the parameter names (``f(x1, x2, …, x500)`` for many)."""
+        names = self.names if self.n <= 8 else (*self.names[:2], "…", self.names[-1])
+        return f"{self.label}({', '.join(names)})"
 
     # -- parameters --------------------------------------------------------------------------
     def vector(self, params: Params) -> np.ndarray:
@@ -338,9 +348,9 @@ def objective(
                 "it cannot be renamed."
             )
         if ranges:
-            return from_expression(
-                source.expression, ranges={**source.ranges, **ranges}, label=source.name
-            )
+            import dataclasses
+
+            return dataclasses.replace(source.objective, ranges={**source.ranges, **ranges})
         return source.objective
     if isinstance(source, Expression):
         return from_expression(source, ranges=ranges)
