@@ -91,9 +91,38 @@ def test_from_pytree_names_and_values() -> None:
     obj = gs.Objective.from_pytree(
         lambda p: (p["w"] ** 2).sum() + p["b"], {"w": np.zeros(3), "b": 0.0}
     )
-    assert obj.names == ("b", "w[0]", "w[1]", "w[2]")
-    assert obj([1.0, 1.0, 2.0, 3.0]) == pytest.approx(15.0)
-    np.testing.assert_allclose(gs.gradient(obj, [0.0, 1.0, 2.0, 3.0]), [1.0, 2.0, 4.0, 6.0])
+    assert obj.names == ("w[0]", "w[1]", "w[2]", "b")  # the order the dict was written in
+    assert obj([1.0, 2.0, 3.0, 1.0]) == pytest.approx(15.0)
+    np.testing.assert_allclose(gs.gradient(obj, [1.0, 2.0, 3.0, 0.0]), [2.0, 4.0, 6.0, 1.0])
+
+
+def test_from_pytree_takes_lists_and_keeps_the_written_order() -> None:
+    # The README's example: list leaves arrive as arrays, names in the order written.
+    nested = gs.Objective.from_pytree(
+        lambda p: (p["w"] ** 2).sum() + p["b"] ** 2, {"w": [0.0, 0.0], "b": 0.0}
+    )
+    assert nested.names == ("w[0]", "w[1]", "b")
+    theta = np.array([1.0, -2.0, 3.0])
+    assert nested(theta) == pytest.approx(float(theta @ theta))
+    np.testing.assert_allclose(gs.gradient(nested, theta), 2 * theta)
+    # Keys not in sorted order, tuples, matrices, NamedTuples and plain scalars.
+    from typing import NamedTuple
+
+    class Line(NamedTuple):
+        m: float
+        c: float
+
+    tree = {"z": (1.0, 2.0), "a": np.zeros((2, 2)), "line": Line(0.5, 1.5), "s": 3}
+    obj = gs.Objective.from_pytree(
+        lambda p: p["z"] @ p["z"] + p["a"][0, 1] + p["line"].m * p["line"].c + p["s"], tree
+    )
+    assert obj.names == (
+        "z[0]", "z[1]", "a[0,0]", "a[0,1]", "a[1,0]", "a[1,1]", "line.m", "line.c", "s"
+    )  # fmt: skip
+    values = np.arange(1.0, 10.0)
+    assert obj(values) == pytest.approx(1 + 4 + 4 + 7 * 8 + 9)
+    with pytest.raises(gs.ParameterError, match=r"Parameter b must be a number.*got str"):
+        gs.Objective.from_pytree(lambda p: 0.0, {"a": 1.0, "b": "x"})
 
 
 def test_float64_precision_without_global_flag() -> None:
@@ -216,10 +245,188 @@ def test_taylor_errors_shrink_as_predicted() -> None:
         ("1/x + y", {"x": 0, "y": 1}, r"is infinite at x=0, y=1: 1/x divides by zero"),
         ("sqrt(x)", {"x": -4}, r"undefined at x=-4: sqrt\(x\) needs a non-negative argument"),
         ("acos(x)", {"x": 2}, r"acos\(x\) needs an argument in \[-1, 1\] \(here 2\)"),
-        ("abs(x)^0.5", {"x": 0}, r"gradient of f\(x\) is infinite at x=0: .* not differentiable"),
         ("exp(x)", {"x": 1000}, r"infinite at x=1000: exp\(x\) overflows"),
     ],
 )
 def test_undefined_points_are_named(text: str, at: dict[str, float], message: str) -> None:
     with pytest.raises(gs.NumericalError, match=message):
         gs.derive(text, at)
+
+
+# -- kinks: points where a part is not smooth (issue 9, item 1) --------------------------------
+INF, NAN = np.inf, np.nan
+
+
+@pytest.mark.parametrize(
+    ("text", "at", "left", "right", "kind", "part"),
+    [
+        ("abs(x)", [0.0], [-1], [1], "minimum", "abs(x) has a corner where x = 0"),
+        ("-abs(x)", [0.0], [1], [-1], "maximum", "abs(x) has a corner"),
+        ("relu(x)", [0.0], [0], [1], "minimum", "relu(x) has a corner where x = 0"),
+        ("abs(x) + 2*x", [0.0], [1], [3], "not an extremum", "abs(x) has a corner"),
+        ("abs(x - 1)^0.5", [1.0], [-INF], [INF], "minimum", "is not differentiable where"),
+        ("x^(1/3)", [0.0], [NAN], [INF], "minimum", "x^(1/3) is not differentiable where x = 0"),
+        ("sign(x)", [0.0], [INF], [INF], "not an extremum", "sign(x) jumps where x = 0"),
+        ("heaviside(x - 2)", [2.0], [INF], [INF], "not an extremum", "jumps where x - 2 = 0"),
+        ("max(x, y)", [1.0, 1.0], [0, 0], [1, 1], "not an extremum", "largest arguments tie"),
+        ("min(x, 2*y)", [2.0, 1.0], [1, 2], [0, 0], "not an extremum", "smallest arguments tie"),
+        ("sqrt(x^2 + y^2)", [0.0, 0.0], [-1, -1], [1, 1], "minimum", "x^2 + y^2 = 0"),
+        ("abs(x) + y^2", [0.0, 0.0], [-1, 0], [1, 0], "minimum", "abs(x) has a corner"),
+        ("abs(x) - abs(y)", [0.0, 0.0], [-1, 1], [1, -1], "not an extremum", "abs(y)"),
+    ],
+)
+def test_kinks_are_named_with_one_sided_derivatives(
+    text: str, at: list[float], left: list[float], right: list[float], kind: str, part: str
+) -> None:
+    # Closed forms: |x|' = ±1 on either side; relu' = 0 | 1; max(x, y) follows the winner; a
+    # jump has infinite one-sided slopes; x^(1/3) is undefined left of 0 and vertical right.
+    d = gs.derive(text, at)
+    assert d.differentiable is False and part in str(d.reason)
+    got = np.array(list(d.one_sided.values()))  # type: ignore[union-attr]
+    np.testing.assert_allclose(got[:, 0], left, atol=1e-7)
+    np.testing.assert_allclose(got[:, 1], right, atol=1e-7)
+    assert d.kind == kind
+    # Nothing that does not exist at a kink is given.
+    assert d.gradient is None and d.hessian is None and d.taylor1 is None and d.taylor2 is None
+    assert d.critical is None and d.fd_relative_error is None
+    out = d.summary()
+    assert out["differentiable"] is False and out["reason"] == d.reason
+    assert out["one_sided"][d.variables[0]]["right"] == (
+        "+inf" if right[0] == INF else pytest.approx(right[0], abs=1e-7)
+    )
+
+
+def test_one_sided_derivatives_match_difference_quotients() -> None:
+    # An independent route: (f(θ ± t e) − f(θ)) / t for a tiny t, in exact rational arithmetic.
+    import sympy
+
+    x, y = sympy.symbols("x y", real=True)
+    f = sympy.Max(x + y, 2 * x - y) + sympy.Abs(y - 1)
+    point = {x: sympy.Integer(2), y: sympy.Integer(1)}
+    d = gs.derive("max(x + y, 2*x - y) + abs(y - 1)", {"x": 2, "y": 1})
+    t = sympy.Rational(1, 10**12)
+    f0 = f.subs(point)
+    for name, sym in (("x", x), ("y", y)):
+        up = float((f.subs({**point, sym: point[sym] + t}) - f0) / t)
+        down = float((f0 - f.subs({**point, sym: point[sym] - t})) / t)
+        assert d.one_sided[name] == pytest.approx((down, up), abs=1e-9)  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"), [("x*abs(x)", "not an extremum"), ("abs(x)^3", "minimum")]
+)
+def test_differentiable_despite_a_corner(text: str, kind: str) -> None:
+    # x|x| and |x|³ have derivative 0 at 0 (|h|·h / h → 0): first order holds, the corner
+    # is named, the second-order results are withheld.
+    d = gs.derive(text, [0.0])
+    assert d.differentiable is True and "abs(x) has a corner" in str(d.reason)
+    assert d.gradient is not None and abs(d.gradient[0]) < 1e-12
+    assert d.critical is True and d.kind == kind
+    assert d.hessian is None and d.taylor2 is None and d.taylor1 == "0"
+    assert any("withheld" in n for n in d.notes)
+
+
+def test_smooth_points_of_kinked_functions_are_unchanged() -> None:
+    d = gs.derive("abs(x) + relu(y) + max(x, y)", {"x": 1.0, "y": 2.0})
+    assert d.differentiable is True and d.one_sided is None and d.reason is None
+    np.testing.assert_allclose(d.gradient, [1.0, 2.0], rtol=1e-15)  # type: ignore[arg-type]
+    assert d.taylor2 is not None and d.kind == "not critical"
+
+
+def test_kink_of_a_plain_jax_function_is_found_by_probing() -> None:
+    import jax.numpy as jnp
+
+    # No formula to name the part: the disagreement of the checks triggers the probes.
+    obj = gs.Objective(lambda t: jnp.abs(t[0]) + 0.5 * t[1] ** 2, names=("a", "b"))
+    d = gs.derive(obj, [0.0, 0.0])
+    assert d.differentiable is False and "one-sided derivatives differ" in str(d.reason)
+    assert d.one_sided == {"a": (-1.0, 1.0), "b": (0.0, 0.0)} and d.kind == "minimum"
+
+
+def test_gradient_at_a_kink_still_refuses() -> None:
+    with pytest.raises(gs.NumericalError, match=r"gradient of f\(x\) is infinite at x=0: .*"):
+        gs.gradient(gs.objective("abs(x)^0.5"), [0.0])
+
+
+# -- agreement where the gradient is zero (issue 9, item 2) ------------------------------------
+@pytest.mark.parametrize(
+    ("name", "at"),
+    [
+        ("himmelblau", (3.0, 2.0)),
+        ("himmelblau", (-2.805118086952745, 3.131312518250573)),
+        ("rosenbrock", (1.0, 1.0)),
+        ("booth", (1.0, 3.0)),
+        ("six_hump_camel", (0.08984201310031806, -0.7126564030207396)),
+        ("beale", (3.0, 0.5)),
+    ],
+)
+def test_gradient_check_agrees_at_a_zero_gradient(name: str, at: tuple[float, float]) -> None:
+    # At a minimum autodiff gives ~0 and central differences give O(h²) truncation noise:
+    # that is agreement, and the relative error says so.
+    check = gs.gradient_check(gs.objective(name), at)
+    assert np.linalg.norm(check.autodiff) < 1e-9
+    assert check.agree and check.relative_error < 1e-6
+    assert np.all(np.abs(check.finite_difference - check.autodiff) <= check.error_bound)  # type: ignore[operator]
+    d = gs.derive(name, at)
+    assert d.fd_agree and d.fd_relative_error is not None and d.fd_relative_error < 1e-6
+
+
+def test_gradient_check_at_an_inflection_and_a_wrong_gradient_near_zero() -> None:
+    import jax
+
+    # x³ at 0: autodiff 0, central differences h² exactly (truncation): agreement.
+    check = gs.gradient_check(gs.objective("x^3 + y^2"), [0.0, 0.0])
+    assert check.finite_difference[0] == pytest.approx(check.steps[0] ** 2, rel=1e-6)
+    assert check.agree
+
+    @jax.custom_jvp
+    def f(t):  # type: ignore[no-untyped-def]
+        return t[0] ** 2 + t[1] ** 2
+
+    @f.defjvp
+    def f_jvp(primals, tangents):  # type: ignore[no-untyped-def]
+        (t,), (dt,) = primals, tangents
+        return f(t), (2.0 * t[0] + 1e-5) * dt[0] + 2.0 * t[1] * dt[1]  # off by 1e-5
+
+    # Beside a zero gradient a small error is still an error.
+    check = gs.gradient_check(gs.Objective(f, names=("x", "y")), [0.0, 0.0])
+    assert not check.agree and check.relative_error > 0.5
+
+
+# -- sizes: numbers only above the caps (issue 9, items 13 and 19) ------------------------------
+def _rosenbrock_gradient(x: np.ndarray) -> np.ndarray:
+    """Closed form: ∂/∂x_i of Σ 100 (x_{i+1} − x_i²)² + (1 − x_i)²."""
+    g = np.zeros_like(x)
+    g[:-1] += -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
+    g[1:] += 200 * (x[1:] - x[:-1] ** 2)
+    return g
+
+
+def test_derive_of_a_large_family_is_numbers_only_and_quick() -> None:
+    import time
+
+    from gradscape.calculus import MAX_HESSIAN_VARIABLES
+
+    start = time.perf_counter()
+    d = gs.derive("rosenbrock:10000")  # a 10⁴ × 10⁴ symbolic Hessian once ran past 10 minutes
+    assert d.partials is None and d.hessian_formulas is None
+    assert any("no symbolic derivatives" in n for n in d.notes)
+    n = MAX_HESSIAN_VARIABLES + 500
+    x = np.random.default_rng(0).uniform(-1, 1, n)
+    d = gs.derive(f"rosenbrock:{n}", x)
+    assert time.perf_counter() - start < 60
+    np.testing.assert_allclose(d.gradient, _rosenbrock_gradient(x), rtol=1e-12)  # type: ignore[arg-type]
+    assert d.fd_agree and d.hessian is None and d.kind is None
+    assert any(f"MAX_HESSIAN_VARIABLES = {MAX_HESSIAN_VARIABLES:,}" in note for note in d.notes)
+
+
+def test_symbolic_partials_of_a_long_sum_match_sympy() -> None:
+    import sympy
+
+    # Each variable differentiates only the terms that hold it: same answer as SymPy's diff.
+    f = gs.functions.get("rosenbrock:30")
+    d = gs.derive(f.objective)
+    whole = f.expression.sympy
+    for name, sym in zip(f.variables, f.expression.symbols, strict=True):
+        assert sympy.simplify(f.expression.partials[name] - sympy.diff(whole, sym)) == 0
+    assert d.partials is not None and len(d.partials) == 30

@@ -55,6 +55,40 @@ def test_derive_formulas_only_and_constants(capsys: pytest.CaptureFixture[str]) 
     assert out["value"] == 1.0 and abs(out["gradient"]["x"]) < 1e-16 and out["kind"] == "maximum"
 
 
+def test_derive_at_a_kink(capsys: pytest.CaptureFixture[str]) -> None:
+    # |x| at 0: no derivative, one-sided -1 and 1, a minimum; no Taylor line "f ≈ x".
+    assert main(["derive", "abs(x)", "--at", "x=0"]) == 0
+    text = capsys.readouterr().out
+    assert "abs(x) has a corner where x = 0" in text and "NOT differentiable" in text
+    assert "from the left" in text and "the point is a minimum" in text
+    assert "Taylor approximations" not in text and "not a critical point" not in text
+    assert "no gradient, Hessian, Taylor polynomial" in text
+    out = run_json(["derive", "relu(x)", "--at", "x=0"], capsys)
+    assert out["differentiable"] is False and "relu(x) has a corner" in out["reason"]
+    assert out["one_sided"] == {"x": {"left": 0.0, "right": 1.0}}
+    assert out["gradient"] is None and out["fd_relative_error"] is None
+    out = run_json(["derive", "x^(1/3)", "--at", "x=0"], capsys)
+    assert out["one_sided"] == {"x": {"left": "undefined", "right": "+inf"}}
+
+
+def test_derive_ackley_minimum_is_a_cone(capsys: pytest.CaptureFixture[str]) -> None:
+    # Ackley's minimum is a kink: once an error, now a report with one-sided slopes ±2√2.
+    out = run_json(["derive", "ackley", "--at", "x=0,y=0"], capsys)
+    assert out["differentiable"] is False and out["kind"] == "minimum"
+    slope = 20 * 0.2 / np.sqrt(2.0)  # d/dx of -20·exp(-0.2·|x|/√2) at 0±, the cosines flat
+    assert out["one_sided"]["x"]["right"] == pytest.approx(slope, rel=1e-6)
+    assert out["one_sided"]["y"]["left"] == pytest.approx(-slope, rel=1e-6)
+
+
+def test_derive_gradient_check_at_a_minimum_says_agree(capsys: pytest.CaptureFixture[str]) -> None:
+    # The README's own example: a zero gradient against O(h²) differences is agreement.
+    assert main(["derive", "himmelblau", "--at", "x=3,y=2"]) == 0
+    text = capsys.readouterr().out
+    assert "autodiff and finite differences agree" in text and "1.0e+00" not in text
+    out = run_json(["derive", "himmelblau", "--at", "x=3,y=2"], capsys)
+    assert out["fd_agree"] is True and out["fd_relative_error"] < 1e-6
+
+
 def test_derive_writes_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = run_json(["derive", "booth", "--at", "x=1,y=3", "--out", str(tmp_path)], capsys)
     assert json.loads((tmp_path / "summary.json").read_text()) == out
@@ -73,7 +107,7 @@ def test_derive_writes_files(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         (["derive", "x", "--at", "x=foo"], "--at x: unknown name 'foo'"),
         (["derive", "log(x)", "--at", "x=-1"], "undefined at x=-1: log(x) needs a positive argument"),
         (["derive", "1/x", "--at", "x=0"], "infinite at x=0: 1/x divides by zero"),
-        (["derive", "ackley", "--at", "x=0,y=0"], "gradient of ackley(x, y) is undefined"),
+        (["derive", "sqrt(x)", "--at", "x=-1"], "sqrt(x) needs a non-negative argument"),
         (["derive", "2+3"], "has no variables"),
         (["derive", "rosenbrok"], "did you mean rosenbrock?"),
         (["sweep", "x^2"], "Say what to sweep: --range x=-5:5"),
@@ -111,6 +145,49 @@ def test_caret_lines_point_at_the_spot(capsys: pytest.CaptureFixture[str]) -> No
 def test_leading_minus_is_an_expression(capsys: pytest.CaptureFixture[str]) -> None:
     out = run_json(["derive", "-x^2", "--at", "x=-1"], capsys)
     assert out["value"] == -1.0 and out["gradient"] == {"x": 2.0}
+
+
+@pytest.mark.parametrize(
+    ("verb", "extra"),
+    [("derive", ["--at", "x=3"]), ("sweep", ["--range", "x=0:3", "--points", "4"])],
+)
+def test_any_leading_minus_is_an_expression_in_every_verb(
+    verb: str, extra: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "--x" is minus minus x, not an unknown option; real options and their prefixes stay.
+    if verb == "sweep":
+        extra = [*extra, "--out", str(tmp_path)]
+    out = run_json([verb, "--x", *extra], capsys)
+    assert out["expression"] == "x"
+    out = run_json([verb, "-x^2", *extra[:2], "--js", *extra[2:]], capsys)  # a prefix stays
+    assert out["expression"] == "-x^2"
+    from gradscape.cli import _shield_leading_minus
+
+    for v in ("derive", "sweep", "descend", "critical", "multistart", "race"):
+        assert _shield_leading_minus([v, "--x*y", "--json"]) == [v, " --x*y", "--json"]
+        assert _shield_leading_minus([v, "-x", "--out=d", "-h"]) == [v, " -x", "--out=d", "-h"]
+
+
+def test_sweep_of_a_range_too_wide_for_float64(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The width 2e308 overflows: that is the reason, not "a fractional power of a negative".
+    assert main(["sweep", "x^2", "--range", "x=-1e308:1e308", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "Range of x is too wide" in err and "overflows float64" in err
+    assert "fractional power" not in err and len(err.strip().splitlines()) == 1
+    # Whole grid overflowing: said as overflow, not as a power of a negative number.
+    assert main(["sweep", "x^2", "--range", "x=-1e300:-1e200", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "x^2 overflows" in err and "fractional power" not in err
+
+
+def test_derive_prints_big_constants_compactly(capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_json(["derive", "2^1023 + x", "--at", "x=1"], capsys)
+    assert out["expression"] == f"x + {2.0**1023:.15g}" and out["value"] == 2.0**1023
+    assert main(["derive", "2^1023"]) == 2
+    err = capsys.readouterr().err
+    assert "has no variables" in err and len(err) < 200
 
 
 def test_sweep_curve(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -26,7 +26,16 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import gradscape as gs
-from gradscape.expr import MAX_DEPTH, ExpressionError, format_expr, parse, relu, sigmoid, softplus
+from gradscape.expr import (
+    MAX_DEPTH,
+    ExpressionError,
+    format_expr,
+    latex,
+    parse,
+    relu,
+    sigmoid,
+    softplus,
+)
 
 X, Y, W0 = (sp.Symbol(n, real=True) for n in ("x", "y", "w0"))
 SYMS = {"x": X, "y": Y, "w0": W0}
@@ -139,8 +148,33 @@ def test_caret_in_a_long_expression_shows_a_window() -> None:
         ("9" * 5000, "number too large"),
         ("*".join(["2^1000"] * 5000), "number too large"),
         ("2.0^100000", "number too large"),
+        ("2^1024 + x", "number too large"),
+        ("1e308 + 1e308 + x", "number too large"),
+        ("x + 1e308 + 1e308", "number too large"),
+        ("(x + 1e308) + 1e308", "number too large"),
+        ("1e200*1e200*x", "number too large"),
+        ("-1e308 - 1e308 + x", "number too large"),
+        ("exp(1000) + x", "number too large"),
+        ("x*cosh(800)", "number too large"),
     ],
-    ids=["parens", "minus", "calls", "powers", "length", "digits", "product", "float power"],
+    ids=[
+        "parens",
+        "minus",
+        "calls",
+        "powers",
+        "length",
+        "digits",
+        "product",
+        "float power",
+        "2^1024",
+        "float sum",
+        "float sum after x",
+        "sum in parentheses",
+        "float product",
+        "negative sum",
+        "exp",
+        "cosh",
+    ],
 )
 def test_limits_give_clear_errors_quickly(text: str, message: str) -> None:
     start = time.perf_counter()
@@ -168,6 +202,52 @@ def test_printing_reads_back() -> None:
         assert parse(str(e)).sympy == e.sympy
         for d in e.partials.values():
             assert parse(format_expr(d)).sympy == d
+
+
+def test_long_constants_print_compactly() -> None:
+    # 2^1023 is exact in float64; printed, it is 15 significant digits, not 308.
+    e = parse("2^1023 + x/3^60")
+    text = format_expr(e.sympy)
+    assert text == f"{3.0**-60:.15g}*x + {2.0**1023:.15g}"
+    assert latex(e.sympy).endswith(r"8.98846567431158 \cdot 10^{307}")
+    assert float(parse(text).sympy.subs(e.symbols[0], 0)) == pytest.approx(2.0**1023, rel=1e-14)
+    assert format_expr(parse("123456789012345678 + x").sympy) == "x + 123456789012345678"
+
+
+def test_long_sums_print_in_linear_time() -> None:
+    # SymPy sorts the terms of a sum at O(terms²) cost: 20,000 variables took 82 s and 6 GB.
+    e = parse(" + ".join(f"x{i}" for i in range(20_000)), max_operations=None)
+    start = time.perf_counter()
+    text, tex = format_expr(e.sympy), latex(e.sympy)
+    assert time.perf_counter() - start < 5
+    assert text.count("+") == 19_999 and tex.count("+") == 19_999
+    assert format_expr(parse("y + x^2 + 1").sympy) == "x^2 + y + 1"  # short sums: sorted
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("+".join(f"x{i}" for i in range(138_888)), r"too many variables: more than MAX_VARIA"),
+        (" + ".join(f"sin(x + {k})" for k in range(20_000)), r"more than MAX_OPERATIONS = 5,000"),
+        (" * ".join(f"(x + {k})" for k in range(6_000)), r"more than MAX_OPERATIONS = 5,000"),
+    ],
+    ids=["variables", "terms", "factors"],
+)
+def test_sizes_that_explode_are_refused_quickly(text: str, message: str) -> None:
+    # Within the length limit, these once took minutes and gigabytes to compile.
+    from gradscape.objectives import MAX_OPERATIONS, MAX_VARIABLES
+
+    assert (MAX_OPERATIONS, MAX_VARIABLES) == (5_000, 1_000)
+    start = time.perf_counter()
+    with pytest.raises(ExpressionError, match=message):
+        gs.objective(text)
+    assert time.perf_counter() - start < 10
+
+
+def test_sizes_at_the_caps_are_accepted() -> None:
+    e = parse(" + ".join(f"x{i}^2" for i in range(1, 1001)))
+    assert len(e.variables) == 1000
+    assert parse("x + " * 4000 + "x").sympy == 4001 * X  # like terms: one operation
 
 
 def test_not_a_string() -> None:

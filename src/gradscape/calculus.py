@@ -114,17 +114,28 @@ def hvp(obj: Objective, at: Params, vector: Params) -> np.ndarray:
     return _finite(obj, "Hessian-vector product", np.asarray(hv, np.float64), theta)
 
 
+#: Autodiff and finite differences agree when their relative error is at most this.
+AGREEMENT = 1e-6
+
+
 @dataclass(frozen=True)
 class GradientCheck:
-    """Autodiff gradient next to its central finite-difference estimate.
+    r"""Autodiff gradient next to its central finite-difference estimate.
+
+    A relative error means nothing where the gradient is zero (at every minimum), so the
+    difference is measured against the larger of the gradient and what finite differences can
+    resolve: their own error estimate ``bound`` (truncation, from a second step ``2h``, and
+    rounding, :math:`\epsilon |f| / h`) divided by :data:`AGREEMENT`. A difference within that
+    estimate is agreement, and its relative error is at most :data:`AGREEMENT`.
 
     Attributes:
         names: parameter names.
         autodiff: gradient from JAX, shape ``(n,)``.
         finite_difference: central-difference estimate, shape ``(n,)``.
         steps: the step ``h_i`` used per parameter, shape ``(n,)``.
-        relative_error: ``‖autodiff − fd‖ / max(‖autodiff‖, ‖fd‖, tiny)``.
-        componentwise_error: ``|autodiff_i − fd_i| / max(|autodiff_i|, |fd_i|, scale)``.
+        error_bound: finite differences' own error estimate per parameter, shape ``(n,)``.
+        relative_error: ``‖autodiff − fd‖ / max(‖autodiff‖, ‖fd‖, ‖bound‖ / AGREEMENT)``.
+        componentwise_error: the same per parameter, shape ``(n,)``.
     """
 
     names: tuple[str, ...]
@@ -133,8 +144,14 @@ class GradientCheck:
     steps: np.ndarray
     relative_error: float
     componentwise_error: np.ndarray
+    error_bound: np.ndarray | None = None
 
-    def passed(self, rtol: float = 1e-6) -> bool:
+    @property
+    def agree(self) -> bool:
+        """Whether autodiff and finite differences agree (relative error <= AGREEMENT)."""
+        return self.passed(AGREEMENT)
+
+    def passed(self, rtol: float = AGREEMENT) -> bool:
         """True when the relative error is at most ``rtol``."""
         return self.relative_error <= rtol
 
@@ -144,32 +161,69 @@ def _fd_steps(theta: np.ndarray, step: float | None) -> np.ndarray:
     if not (math.isfinite(rel) and rel > 0):
         raise InputError(f"The finite-difference step must be a number > 0; got {step!r}.")
     h = rel * np.maximum(1.0, np.abs(theta))
-    return (theta + h) - theta  # exactly representable, so (θ+h) − (θ−h) is exactly 2h
+    return (theta + h) - theta  # exactly representable, so θ + h is exactly the point used
 
 
-def _fd_points(theta: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """The ``2n`` points of central differences: ``θ + h_i e_i`` then ``θ − h_i e_i``."""
-    eye = np.eye(theta.size) * h[:, None]
-    return np.concatenate([theta + eye, theta - eye])
+def _fd_shifts(theta: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """The exact shifts of the ``4n`` stencil points ``θ ± h_i e_i``, ``θ ± 2h_i e_i``, in that
+    order (``(θ − h) − θ`` is not always ``−h`` in float64: use what was represented)."""
+    return np.concatenate(
+        [(theta + h) - theta, (theta - h) - theta, (theta + 2 * h) - theta, (theta - 2 * h) - theta]
+    )
+
+
+def _shifted_values(fn: Any, theta: Any, shifts: Any) -> Any:
+    """``f(θ + shifts[k] e_{k mod n})`` for every ``k``, a bounded batch at a time (traced)."""
+    import jax
+
+    n = theta.shape[0]
+    index = jax.numpy.arange(shifts.shape[0]) % n
+    batch = max(1, min(int(shifts.shape[0]), 2**22 // max(n, 1)))  # ≤ 32 MB of points at once
+    return jax.lax.map(lambda a: fn(theta.at[a[0]].add(a[1])), (index, shifts), batch_size=batch)
+
+
+def _fd_kernel(obj: Objective) -> Any:
+    import jax
+
+    if "fd" not in obj.compiled:
+        obj.compiled["fd"] = jax.jit(lambda theta, shifts: _shifted_values(obj.fn, theta, shifts))
+    return obj.compiled["fd"]
+
+
+def _norm(v: np.ndarray) -> float:
+    """The 2-norm without overflow for entries near 1e308 (scaled by the largest)."""
+    big = float(np.max(np.abs(v), initial=0.0))
+    return big * float(np.linalg.norm(v / big)) if 0.0 < big < np.inf else big
 
 
 def _check(
-    obj: Objective, theta: np.ndarray, ad: np.ndarray, fvals: Any, h: np.ndarray
+    obj: Objective, theta: np.ndarray, ad: np.ndarray, f0: float, fvals: Any, shifts: np.ndarray
 ) -> GradientCheck:
     n = theta.size
-    fvals = np.asarray(fvals, np.float64)
-    fd = _finite(obj, "finite-difference gradient", (fvals[:n] - fvals[n:]) / (2 * h), theta)
-    tiny = np.finfo(np.float64).tiny
-    denom = max(float(np.linalg.norm(ad)), float(np.linalg.norm(fd)), tiny)
-    scale = max(float(np.max(np.abs(ad))), tiny) * 1e-8
-    comp = np.abs(ad - fd) / np.maximum(np.maximum(np.abs(ad), np.abs(fd)), scale)
+    fp, fm, fp2, fm2 = np.asarray(fvals, np.float64).reshape(4, n)
+    sp, sm, sp2, sm2 = shifts.reshape(4, n)
+    fd = _finite(obj, "finite-difference gradient", (fp - fm) / (sp - sm), theta)
+    fd2 = (fp2 - fm2) / (sp2 - sm2)
+    eps = float(np.finfo(np.float64).eps)
+    # fd(h) = g + c h² + …, fd(2h) = g + 4c h² + …: their difference is three times fd(h)'s error.
+    truncation = np.where(np.isfinite(fd2), np.abs(fd2 - fd) / 3, 0.0)
+    rounding = 8 * eps * np.maximum(np.maximum(np.abs(fp), np.abs(fm)), abs(f0)) / (sp - sm)
+    bound = 3 * truncation + rounding
+    tiny = float(np.finfo(np.float64).tiny)
+    diff = np.abs(ad - fd)
+    scale = max(_norm(ad), _norm(fd), _norm(bound) / AGREEMENT)
+    floor = max(float(np.max(np.abs(ad))) * 1e-8, tiny)
+    comp = diff / np.maximum(
+        np.maximum(np.abs(ad), np.abs(fd)), np.maximum(bound / AGREEMENT, floor)
+    )
     return GradientCheck(
         names=obj.names,
         autodiff=ad,
         finite_difference=fd,
-        steps=h,
-        relative_error=float(np.linalg.norm(ad - fd) / denom),
+        steps=sp,
+        relative_error=_norm(diff) / max(scale, tiny),
         componentwise_error=comp,
+        error_bound=bound,
     )
 
 
@@ -181,17 +235,27 @@ def gradient_check(obj: Objective, at: Params, *, step: float | None = None) -> 
               \qquad h_i = \epsilon^{1/3} \max(1, |\theta_i|)
 
     The cube root of machine epsilon balances truncation (:math:`O(h^2)`) against rounding
-    (:math:`O(\epsilon/h)`) error, so agreement to about 1e-8 is expected for smooth functions.
+    (:math:`O(\epsilon/h)`) error. The same difference with step ``2h`` estimates the
+    truncation error, so agreement is judged against what finite differences can resolve at
+    this point, also where the gradient is zero (see :class:`GradientCheck`).
 
     Args:
         step: a fixed relative step instead of :math:`\epsilon^{1/3}`.
+
+    Example:
+        >>> from gradscape import objective
+        >>> check = gradient_check(objective("himmelblau"), {"x": 3.0, "y": 2.0})
+        >>> check.agree, check.relative_error < 1e-6
+        (True, True)
     """
     import jax.numpy as jnp
 
     theta = obj.vector(at)
     h = _fd_steps(theta, step)
-    fvals = obj.jit_batched_value(jnp.asarray(_fd_points(theta, h)))
-    return _check(obj, theta, gradient(obj, theta), fvals, h)
+    shifts = _fd_shifts(theta, h)
+    f0, ad = value_and_gradient(obj, theta)
+    fvals = _fd_kernel(obj)(jnp.asarray(theta), jnp.asarray(shifts))
+    return _check(obj, theta, ad, f0, fvals, shifts)
 
 
 # -- the kind of a point -----------------------------------------------------------------------
@@ -314,8 +378,9 @@ def taylor(obj: Objective, at: Params) -> Taylor:
 class Derivation(Result):
     """Derivatives of a function, symbolic and numeric, with their checks.
 
-    Symbolic fields are ``None`` for objectives without an expression; numeric fields are
-    ``None`` when no point was given.
+    Symbolic fields are ``None`` for objectives without an expression (and above the sizes
+    named in ``notes``); numeric fields are ``None`` when no point was given, or when they do
+    not exist there (at a kink: see ``differentiable``).
 
     Attributes:
         label: the function's signature, e.g. ``"f(x, y)"``.
@@ -326,14 +391,25 @@ class Derivation(Result):
             :data:`MAX_SYMBOLIC_HESSIAN` variables).
         point: the point, ``{name: value}``.
         value: ``f`` there.
-        gradient: autodiff gradient, shape ``(n,)``.
+        gradient: autodiff gradient, shape ``(n,)`` (``None`` where f is not differentiable).
         fd_gradient: central finite-difference gradient, shape ``(n,)``.
-        fd_relative_error: ``‖autodiff − fd‖ / ‖autodiff‖``.
-        hessian: autodiff Hessian, shape ``(n, n)``; hessian_eigenvalues ascending.
+        fd_relative_error: see :class:`GradientCheck`: small whenever they agree.
+        fd_agree: whether autodiff and finite differences agree.
+        fd_error_bound: the size of finite differences' own error estimate, ``‖bound‖``.
+        hessian: autodiff Hessian, shape ``(n, n)``; hessian_eigenvalues ascending (``None``
+            where f is not smooth at the point, or above :data:`MAX_HESSIAN_VARIABLES`).
         critical: whether the gradient vanishes (see :func:`is_critical`).
-        kind: ``"minimum"``, ``"maximum"``, ``"saddle"``, ``"degenerate"`` or ``"not critical"``.
+        kind: ``"minimum"``, ``"maximum"``, ``"saddle"``, ``"degenerate"``, ``"not critical"``;
+            at a kink ``"not an extremum"`` or ``"undecided"`` too; ``None`` if undecidable.
         index: number of negative Hessian eigenvalues.
         taylor1, taylor2: first- and second-order Taylor approximations, as formulas.
+        differentiable: whether f is differentiable at the point.
+        reason: the parts that are not smooth there (``"abs(x) has a corner where x = 0"``).
+        one_sided: ``{name: (from the left, from the right)}`` partial derivatives where some
+            part is not smooth (``±inf`` for infinite slopes and jumps, ``nan`` where f is
+            undefined on that side).
+        kind_basis: how the kind of a non-smooth point was decided.
+        notes: what was left out and why (sizes above the caps, withheld second derivatives).
     """
 
     label: str
@@ -358,9 +434,17 @@ class Derivation(Result):
     taylor2: str | None = None
     taylor1_latex: str | None = None
     taylor2_latex: str | None = None
+    differentiable: bool | None = None
+    reason: str | None = None
+    one_sided: dict[str, tuple[float, float]] | None = None
+    kind_basis: str | None = None
+    fd_agree: bool | None = None
+    fd_error_bound: float | None = None
+    notes: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, Any]:
-        """A JSON-ready dict (numbers as floats, vectors as ``{name: number}``)."""
+        """A JSON-ready dict (numbers as floats, vectors as ``{name: number}``; one-sided
+        derivatives that are not finite as ``"+inf"``, ``"-inf"`` or ``"undefined"``)."""
         out: dict[str, Any] = {
             "function": self.label,
             "expression": self.formula,
@@ -370,21 +454,36 @@ class Derivation(Result):
             "partials_latex": self.partials_latex,
             "hessian_formulas": _rows(self.hessian_formulas),
             "hessian_latex": _rows(self.hessian_latex),
+            "notes": list(self.notes),
         }
         if self.point is None:
             return out
         names = self.variables
-        named = lambda v: {n: float(x) for n, x in zip(names, v, strict=True)}  # noqa: E731
+
+        def named(v: Any) -> dict[str, float] | None:
+            return None if v is None else {n: float(x) for n, x in zip(names, v, strict=True)}
+
+        hess = self.hessian
         out.update(
             point=self.point,
             value=self.value,
+            differentiable=self.differentiable,
+            reason=self.reason,
+            one_sided=None
+            if self.one_sided is None
+            else {n: {"left": _side(a), "right": _side(b)} for n, (a, b) in self.one_sided.items()},
             gradient=named(self.gradient),
             fd_gradient=named(self.fd_gradient),
             fd_relative_error=self.fd_relative_error,
-            hessian=np.asarray(self.hessian).tolist(),
-            hessian_eigenvalues=np.asarray(self.hessian_eigenvalues).tolist(),
+            fd_agree=self.fd_agree,
+            fd_error_bound=self.fd_error_bound,
+            hessian=None if hess is None or hess.shape[0] > MAX_JSON_HESSIAN else hess.tolist(),
+            hessian_eigenvalues=None
+            if self.hessian_eigenvalues is None
+            else np.asarray(self.hessian_eigenvalues).tolist(),
             critical=self.critical,
             kind=self.kind,
+            kind_basis=self.kind_basis,
             index=self.index,
             taylor={
                 "first": self.taylor1,
@@ -396,24 +495,41 @@ class Derivation(Result):
         return out
 
 
+def _side(v: float) -> float | str:
+    if math.isnan(v):
+        return "undefined"
+    return v if math.isfinite(v) else ("+inf" if v > 0 else "-inf")
+
+
 def _rows(rows: Any) -> list[list[str]] | None:
     return None if rows is None else [list(r) for r in rows]
 
 
-#: Above this many variables the symbolic Hessian is not written out.
+#: Above this many variables the symbolic Hessian and the second-order Taylor formula are not
+#: written out.
 MAX_SYMBOLIC_HESSIAN = 12
+#: Above this many variables the first-order Taylor formula is not written out.
+MAX_TAYLOR_VARIABLES = 100
+#: Above this many variables the Hessian is not formed (n² numbers, n Hessian-vector products).
+MAX_HESSIAN_VARIABLES = 2000
+#: Above this many variables the Hessian is left out of the JSON summary (it stays in the .npz).
+MAX_JSON_HESSIAN = 100
+#: Most symbolic work for the partial derivatives: Σ over the terms of a sum of (operations in
+#: the term × variables in it). SymPy takes about 50 µs per unit.
+MAX_SYMBOLIC_WORK = 200_000
 
 
-def _derive_kernel(obj: Objective) -> Any:
-    """One compiled function for value, gradient, Hessian and the finite-difference points."""
+def _derive_kernel(obj: Objective, with_hessian: bool) -> Any:
+    """One compiled function for value, gradient, Hessian and the finite-difference stencil."""
     import jax
 
-    key = "derive"
+    key = ("derive", with_hessian)
     if key not in obj.compiled:
 
-        def kernel(theta: Any, fd_points: Any) -> Any:
+        def kernel(theta: Any, shifts: Any) -> Any:
             v, g = jax.value_and_grad(obj.fn)(theta)
-            return v, g, jax.hessian(obj.fn)(theta), jax.vmap(obj.fn)(fd_points)
+            h = jax.hessian(obj.fn)(theta) if with_hessian else None
+            return v, g, h, _shifted_values(obj.fn, theta, shifts)
 
         # One evaluation at one point: compile time is all that counts, so skip XLA's
         # backend optimisations (3x faster to compile for large expressions).
@@ -421,10 +537,73 @@ def _derive_kernel(obj: Objective) -> Any:
     return obj.compiled[key]
 
 
+def symbolic_work(expr: Any) -> int:
+    """The cost of the symbolic partial derivatives of an :class:`~gradscape.expr.Expression`:
+    over the terms of its top-level sum, operations × variables (see :data:`MAX_SYMBOLIC_WORK`)."""
+    import sympy
+
+    return sum(_size(t) * max(1, len(t.free_symbols)) for t in sympy.Add.make_args(expr.sympy))
+
+
+def _size(e: Any) -> int:
+    import sympy
+
+    return sum(1 for _ in sympy.preorder_traversal(e))
+
+
+def _symbolic(obj: Objective, notes: list[str]) -> dict[str, Any]:
+    """The formula, its partial derivatives and (for few variables) its Hessian, as text."""
+    sym: dict[str, Any] = dict.fromkeys(
+        (
+            "formula",
+            "formula_latex",
+            "partials",
+            "partials_latex",
+            "hessian_formulas",
+            "hessian_latex",
+        )
+    )
+    expr = obj.expression
+    if expr is None:
+        if obj.formula is not None and len(obj.formula) <= 2000:
+            sym["formula"] = obj.formula
+        notes.append(
+            f"no symbolic derivatives: {obj.label} is computed numerically only (a function "
+            "without a parsed formula, or a built-in family above MAX_SYMBOLIC_DIMS variables); "
+            "the numbers are by autodiff"
+        )
+        return sym
+    from .expr import format_expr, latex
+
+    sym["formula"] = str(expr)
+    sym["formula_latex"] = expr.latex()
+    work = symbolic_work(expr)
+    if work > MAX_SYMBOLIC_WORK:
+        notes.append(
+            f"symbolic partial derivatives not written out: {obj.n:,} variables in "
+            f"{_size(expr.sympy):,} operations cost {work:,} units, above MAX_SYMBOLIC_WORK "
+            f"({MAX_SYMBOLIC_WORK:,}); the numbers are by autodiff"
+        )
+        return sym
+    sym["partials"] = {n: format_expr(d) for n, d in expr.partials.items()}
+    sym["partials_latex"] = {n: latex(d) for n, d in expr.partials.items()}
+    if obj.n <= MAX_SYMBOLIC_HESSIAN:
+        sym["hessian_formulas"] = tuple(tuple(map(format_expr, r)) for r in expr.hessian)
+        sym["hessian_latex"] = tuple(tuple(map(latex, r)) for r in expr.hessian)
+    return sym
+
+
 @with_x64
 def derive(source: Any, at: Params | None = None) -> Derivation:
     """Value, partial derivatives (symbolic and autodiff), finite-difference check, Hessian with
     its eigenvalues, Taylor approximations and the kind of point, in one go.
+
+    Where a part of the function is not smooth at the point (``abs``, ``relu``, ``max``/``min``
+    ties, ``sign``, ``heaviside``, a power below 1 of zero), or autodiff and finite differences
+    disagree, the point is probed from every side (:func:`gradscape.kinks.one_sided`): the
+    result says whether f is differentiable, names the parts, gives the one-sided partial
+    derivatives, withholds the Hessian and the Taylor polynomials that do not exist, and says
+    what kind of point it is when that can be decided (``|x|`` at 0 is a minimum).
 
     Args:
         source: anything :func:`gradscape.objective` accepts (``"x^2*sin(y)"``, ``"himmelblau"``,
@@ -432,8 +611,8 @@ def derive(source: Any, at: Params | None = None) -> Derivation:
         at: the point; without it only the formulas are derived.
 
     Raises:
-        NumericalError: the function or its derivatives are undefined at ``at`` (the message
-            names the part that fails, e.g. ``log(x) needs a positive argument``).
+        NumericalError: the function is undefined at ``at`` (the message names the part that
+            fails, e.g. ``log(x) needs a positive argument``).
 
     Example:
         >>> d = derive("x^2*sin(y)", at={"x": 1, "y": 2})
@@ -445,57 +624,165 @@ def derive(source: Any, at: Params | None = None) -> Derivation:
     from .objectives import objective
 
     obj = objective(source)
-    expr = obj.expression
-    sym: dict[str, Any] = dict.fromkeys(
-        (
-            "formula",
-            "formula_latex",
-            "partials",
-            "partials_latex",
-            "hessian_formulas",
-            "hessian_latex",
-        )
-    )
-    if expr is not None:
-        from .expr import format_expr, latex
-
-        sym["formula"] = str(expr)
-        sym["formula_latex"] = expr.latex()
-        sym["partials"] = {n: format_expr(d) for n, d in expr.partials.items()}
-        sym["partials_latex"] = {n: latex(d) for n, d in expr.partials.items()}
-        if obj.n <= MAX_SYMBOLIC_HESSIAN:
-            sym["hessian_formulas"] = tuple(tuple(map(format_expr, r)) for r in expr.hessian)
-            sym["hessian_latex"] = tuple(tuple(map(latex, r)) for r in expr.hessian)
+    notes: list[str] = []
+    sym = _symbolic(obj, notes)
     if at is None:
-        return Derivation(label=obj.signature(), variables=obj.names, **sym)
+        return Derivation(label=obj.signature(), variables=obj.names, notes=tuple(notes), **sym)
 
     theta = obj.vector(at)
-    h = _fd_steps(theta, None)
-    v, g, hess, fvals = _derive_kernel(obj)(jnp.asarray(theta), jnp.asarray(_fd_points(theta, h)))
+    n = obj.n
+    with_hessian = n <= MAX_HESSIAN_VARIABLES
+    if not with_hessian:
+        notes.append(
+            f"the Hessian is not formed: {n:,} variables (at most MAX_HESSIAN_VARIABLES = "
+            f"{MAX_HESSIAN_VARIABLES:,}; it would hold {n * n:,} numbers); numbers only"
+        )
+    shifts = _fd_shifts(theta, _fd_steps(theta, None))
+    v, g, hess, fvals = _derive_kernel(obj, with_hessian)(jnp.asarray(theta), jnp.asarray(shifts))
     v = float(_finite(obj, "value", np.asarray(v, np.float64), theta))
-    g = _finite(obj, "gradient", np.asarray(g, np.float64), theta)
-    hess = _finite(obj, "Hessian", np.asarray(hess, np.float64), theta)
-    check = _check(obj, theta, g, fvals, h)
-    eig = np.linalg.eigvalsh(0.5 * (hess + hess.T))
-    critical = is_critical(g, hess, theta)
-    kind, index = classify(eig) if critical else ("not critical", int(np.sum(eig < 0)))
-    t = Taylor(obj.names, theta, v, g, hess)
+    g = np.asarray(g, np.float64)
+    hess = None if hess is None else np.asarray(hess, np.float64)
+    smooth = bool(np.all(np.isfinite(g))) and (hess is None or bool(np.all(np.isfinite(hess))))
+    check = _check(obj, theta, g, v, fvals, shifts) if np.all(np.isfinite(g)) else None
+    parts = obj.expression.kinks(theta) if obj.expression is not None else []
+    common = {"label": obj.signature(), "variables": obj.names, "point": obj.as_dict(theta)}
+    if parts or not smooth or (check is not None and not check.agree):
+        kinked = _at_a_kink(obj, theta, v, g, check, parts, notes, sym, common)
+        if kinked is not None:
+            return kinked
+    g = _finite(obj, "gradient", g, theta)
+    assert check is not None  # the gradient is finite here
+    if hess is not None:
+        hess = _finite(obj, "Hessian", hess, theta)
+    return _smooth(obj, theta, v, g, hess, check, notes, sym, common)
+
+
+def _taylor_formulas(t: Taylor, n: int, second: bool) -> dict[str, Any]:
+    out: dict[str, Any] = dict.fromkeys(("taylor1", "taylor2", "taylor1_latex", "taylor2_latex"))
+    if n <= MAX_TAYLOR_VARIABLES:
+        out["taylor1"], out["taylor1_latex"] = t.formula(1), t.formula(1, tex=True)
+    if second and n <= MAX_SYMBOLIC_HESSIAN:
+        out["taylor2"], out["taylor2_latex"] = t.formula(2), t.formula(2, tex=True)
+    return out
+
+
+def _smooth(
+    obj: Objective,
+    theta: np.ndarray,
+    v: float,
+    g: np.ndarray,
+    hess: np.ndarray | None,
+    check: GradientCheck,
+    notes: list[str],
+    sym: dict[str, Any],
+    common: dict[str, Any],
+) -> Derivation:
+    """The usual case: f is smooth at the point."""
+    n = obj.n
+    if hess is None:
+        eig, critical, kind, index = None, None, None, None
+        hess_t = np.zeros((n, n))
+    else:
+        eig = np.linalg.eigvalsh(0.5 * (hess + hess.T))
+        critical = is_critical(g, hess, theta)
+        kind, index = classify(eig) if critical else ("not critical", int(np.sum(eig < 0)))
+        hess_t = hess
+    if n > MAX_TAYLOR_VARIABLES:
+        notes.append(
+            f"the Taylor formulas are not written out above {MAX_TAYLOR_VARIABLES} variables"
+        )
+    elif n > MAX_SYMBOLIC_HESSIAN:
+        notes.append(
+            f"the second-order Taylor formula is not written out above {MAX_SYMBOLIC_HESSIAN} "
+            "variables"
+        )
+    t = Taylor(obj.names, theta, v, g, hess_t)
     return Derivation(
-        label=obj.signature(),
-        variables=obj.names,
+        **common,
         **sym,
-        point=obj.as_dict(theta),
         value=v,
         gradient=g,
         fd_gradient=check.finite_difference,
         fd_relative_error=check.relative_error,
+        fd_agree=check.agree,
+        fd_error_bound=_norm(np.asarray(check.error_bound)),
         hessian=hess,
         hessian_eigenvalues=eig,
         critical=critical,
         kind=kind,
         index=index,
-        taylor1=t.formula(1),
-        taylor2=t.formula(2),
-        taylor1_latex=t.formula(1, tex=True),
-        taylor2_latex=t.formula(2, tex=True),
+        differentiable=True,
+        notes=tuple(notes),
+        **_taylor_formulas(t, n, hess is not None),
     )
+
+
+def _at_a_kink(
+    obj: Objective,
+    theta: np.ndarray,
+    v: float,
+    g: np.ndarray,
+    check: GradientCheck | None,
+    parts: list[str],
+    notes: list[str],
+    sym: dict[str, Any],
+    common: dict[str, Any],
+) -> Derivation | None:
+    """A point where some part is not smooth (or the checks disagree): probe it from every
+    side. ``None`` when the probes find f smooth after all and no part was named."""
+    from .kinks import MAX_PROBE_VARIABLES, one_sided
+
+    n = obj.n
+    if n > MAX_PROBE_VARIABLES:
+        if not parts:
+            return None
+        notes.append(
+            f"one-sided derivatives are not probed above MAX_PROBE_VARIABLES = "
+            f"{MAX_PROBE_VARIABLES:,} variables"
+        )
+        return Derivation(
+            **common, **sym, value=v, differentiable=False, reason="; ".join(parts),
+            notes=tuple(notes),
+        )  # fmt: skip
+    probe = one_sided(obj, theta)
+    if probe.differentiable and not parts:
+        return None  # smooth after all: the usual report (with its disagreement, if any)
+    reason = "; ".join(parts) if parts else "the one-sided derivatives differ (found by probing)"
+    sides = {
+        name: (float(a), float(b))
+        for name, a, b in zip(obj.names, probe.left, probe.right, strict=True)
+    }
+    if not probe.differentiable:
+        if np.all(np.isfinite(g)):
+            shown = ", ".join(f"∂f/∂{k} = {x:.6g}" for k, x in zip(obj.names, g, strict=True))
+            notes.append(
+                f"autodiff returns {shown} here: JAX's convention at such a point, not a derivative"
+            )
+        notes.append(
+            "not differentiable here, so no gradient, Hessian, Taylor polynomial or "
+            "second-derivative test"
+        )
+        return Derivation(
+            **common, **sym, value=v, differentiable=False, reason=reason, one_sided=sides,
+            kind=probe.kind, kind_basis=probe.kind_basis, notes=tuple(notes),
+        )  # fmt: skip
+    # Differentiable, but a part is not smooth: first order holds, second order may not exist.
+    grad = np.asarray(probe.gradient)
+    notes.append(
+        "f is differentiable here (its one-sided derivatives agree), but a part is not smooth, "
+        "so the Hessian, the second-order Taylor polynomial and the second-derivative test are "
+        "withheld"
+    )
+    t = Taylor(obj.names, theta, v, grad, np.zeros((n, n)))
+    critical = bool(np.max(np.abs(grad)) <= 1e-8 * max(1.0, float(np.max(np.abs(theta)))))
+    taylor = _taylor_formulas(t, n, second=False)
+    return Derivation(
+        **common, **sym, value=v, gradient=grad,
+        fd_gradient=None if check is None else check.finite_difference,
+        fd_relative_error=None if check is None else check.relative_error,
+        fd_agree=None if check is None else check.agree,
+        fd_error_bound=None if check is None else _norm(np.asarray(check.error_bound)),
+        critical=critical, kind=probe.kind if critical else "not critical",
+        kind_basis=probe.kind_basis if critical else None, differentiable=True, reason=reason,
+        one_sided=sides, notes=tuple(notes), **taylor,
+    )  # fmt: skip

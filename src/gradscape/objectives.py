@@ -21,6 +21,15 @@ from .errors import InputError, ParameterError
 
 Params = Mapping[str, float] | Sequence[float] | np.ndarray | float
 
+#: Most variables a typed expression may have. Each adds a slice of the parameter vector to the
+#: compiled function and a row to every derivative; compile time grows faster than their number
+#: (1,000 take seconds; 18,000 took minutes and gigabytes). The built-in families
+#: (``rosenbrock:N``) are computed on the whole vector and go to 10,000.
+MAX_VARIABLES = 1_000
+#: Most operations a typed expression may have (after constants are folded): XLA's compile
+#: time grows faster than linearly with them (5,000 take seconds, 10,000 half a minute).
+MAX_OPERATIONS = 5_000
+
 
 @dataclass(frozen=True, eq=False)
 class Objective:
@@ -78,8 +87,9 @@ class Objective:
         return len(self.names)
 
     def signature(self) -> str:
-        """``"SSE(m, c)"``: the label with the parameter names."""
-        return f"{self.label}({', '.join(self.names)})"
+        """``"SSE(m, c)"``: the label with the parameter names (``f(x1, x2, …, x500)`` for many)."""
+        names = self.names if self.n <= 8 else (*self.names[:2], "…", self.names[-1])
+        return f"{self.label}({', '.join(names)})"
 
     # -- parameters --------------------------------------------------------------------------
     def vector(self, params: Params) -> np.ndarray:
@@ -175,29 +185,25 @@ class Objective:
     ) -> Objective:
         """Wrap ``fn(params)`` whose ``params`` is any pytree shaped like ``example``.
 
-        Names come from the tree paths: ``{"m": 1.0, "c": 0.0}`` gives ``m, c``; an array leaf
-        ``w`` of size 3 gives ``w[0], w[1], w[2]``.
+        Names come from the tree paths, in the order the example is written (dict keys as
+        inserted, not sorted): ``{"m": 1.0, "c": 0.0}`` gives ``m, c``; an array leaf ``w`` of
+        size 3 gives ``w[0], w[1], w[2]`` (``W[0,1]`` for a matrix). A list or tuple of numbers
+        is one array leaf, so ``{"w": [0.0, 0.0]}`` hands ``fn`` a JAX array ``p["w"]``.
 
         Example:
             >>> obj = Objective.from_pytree(lambda p: (p["m"] - 1) ** 2 + p["c"] ** 2,
             ...                             {"m": 0.0, "c": 0.0})
             >>> obj.names
-            ('c', 'm')
+            ('m', 'c')
         """
-        import jax
-        from jax.flatten_util import ravel_pytree
-
-        flat, unravel = ravel_pytree(example)
         names: list[str] = []
-        for path, leaf in jax.tree_util.tree_flatten_with_path(example)[0]:
-            base = _path_name(path)
-            size = int(np.size(leaf))
-            if np.ndim(leaf) == 0:
-                names.append(base)
-            else:
-                names.extend(f"{base}[{i}]" for i in range(size))
-        if len(names) != flat.shape[0]:  # pragma: no cover - ravel_pytree and paths always agree
-            raise ParameterError("Could not name the parameters of this pytree.")
+        spec = _spec(example, (), names)
+        if not names:
+            raise ParameterError("The example pytree holds no numbers to use as parameters.")
+
+        def unravel(theta: Any) -> Any:
+            return _build(spec, theta)
+
         return cls(
             fn=lambda theta: fn(unravel(theta)),
             names=tuple(names),
@@ -208,16 +214,56 @@ class Objective:
         )
 
 
-def _path_name(path: Sequence[Any]) -> str:
-    parts = []
-    for key in path:
-        for attr in ("key", "name", "idx"):
-            if hasattr(key, attr):
-                parts.append(str(getattr(key, attr)))
-                break
-        else:  # pragma: no cover - unknown key kinds
-            parts.append(str(key))
-    return ".".join(parts) or "x"
+# -- pytrees in the user's order --------------------------------------------------------------
+# JAX sorts dict keys when it flattens; a user reads names in the order they wrote them.
+def _numeric(x: Any) -> np.ndarray | None:
+    """``x`` as a float array if it is a number, an array or a (nested) list/tuple of numbers."""
+    if isinstance(x, bool | Mapping):
+        return None
+    if not (np.isscalar(x) or hasattr(x, "__array__") or type(x) in (list, tuple)):
+        return None
+    try:
+        a = np.asarray(x)
+    except (ValueError, TypeError):  # ragged or mixed: a node, not a leaf
+        return None
+    return a.astype(np.float64) if a.dtype.kind in "iuf" else None
+
+
+def _spec(node: Any, path: tuple[str, ...], names: list[str]) -> Any:
+    """A description of ``node`` that :func:`_build` turns back into the same shape, appending
+    one name per number to ``names``."""
+    leaf = _numeric(node)
+    if leaf is not None:
+        base = ".".join(path) or "x"
+        start = len(names)
+        if leaf.ndim == 0:
+            names.append(base)
+        else:
+            names.extend(f"{base}[{','.join(map(str, ix))}]" for ix in np.ndindex(*leaf.shape))
+        return ("leaf", start, leaf.shape)
+    if isinstance(node, Mapping):
+        items = [(k, _spec(v, (*path, str(k)), names)) for k, v in node.items()]
+        return ("dict", type(node), items)
+    if isinstance(node, list | tuple):
+        fields = getattr(node, "_fields", None)  # a NamedTuple: name its entries
+        keys = list(fields) if fields else [str(i) for i in range(len(node))]
+        kids = [_spec(v, (*path, k), names) for k, v in zip(keys, node, strict=True)]
+        return ("seq", type(node), kids)
+    raise ParameterError(
+        f"Parameter {'.'.join(path) or 'tree'} must be a number, an array or a dict/list of "
+        f"them; got {type(node).__name__}."
+    )
+
+
+def _build(spec: Any, theta: Any) -> Any:
+    kind, a, b = spec
+    if kind == "leaf":
+        size = int(np.prod(b, dtype=np.int64))
+        return theta[a] if b == () else theta[a : a + size].reshape(b)
+    if kind == "dict":
+        return a({k: _build(s, theta) for k, s in b})
+    kids = [_build(s, theta) for s in b]
+    return a(*kids) if hasattr(a, "_fields") else a(kids)
 
 
 def check_range(name: str, rng: Any) -> tuple[float, float]:
@@ -231,6 +277,11 @@ def check_range(name: str, rng: Any) -> tuple[float, float]:
     if not lo < hi:
         raise InputError(
             f"Range of {name} must have low < high; got {lo:g}:{hi:g}. Write it as {name}=low:high."
+        )
+    if not math.isfinite(hi - lo):
+        raise InputError(
+            f"Range of {name} is too wide: its width {hi:g} - ({lo:g}) overflows float64 (largest "
+            f"about {np.finfo(np.float64).max:.4g}); narrow it."
         )
     return lo, hi
 
@@ -297,9 +348,9 @@ def objective(
                 "it cannot be renamed."
             )
         if ranges:
-            return from_expression(
-                source.expression, ranges={**source.ranges, **ranges}, label=source.name
-            )
+            import dataclasses
+
+            return dataclasses.replace(source.objective, ranges={**source.ranges, **ranges})
         return source.objective
     if isinstance(source, Expression):
         return from_expression(source, ranges=ranges)

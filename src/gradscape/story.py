@@ -244,6 +244,29 @@ def _d(var: str, name: str = "f") -> str:
     return f"∂{name}/∂{var}"
 
 
+def _chop(v: np.ndarray, scale: float, rel: float = 1e-12) -> np.ndarray:
+    """Entries at rounding level against ``scale`` shown as 0 (``1.29e-26`` beside ``2``)."""
+    v = np.asarray(v, dtype=np.float64)
+    return np.where(np.abs(v) <= rel * scale, 0.0, v) + 0.0  # + 0.0 turns -0 into 0
+
+
+def _one_sided(v: float) -> str:
+    if np.isnan(v):
+        return "undefined"
+    return _g(v, 12) if np.isfinite(v) else ("+∞" if v > 0 else "−∞")
+
+
+_KINK_KIND = {
+    "minimum": "a minimum",
+    "maximum": "a maximum",
+    "not an extremum": "neither a minimum nor a maximum",
+    "undecided": "undecided",
+}
+
+
+_CONVENTION = "autodiff returns"  # the note shown beside the numbers, not with the others
+
+
 def derive_story(d: Derivation) -> list[Section]:
     """What ``gradscape derive`` prints: formulas, numbers, checks, Taylor and the kind of point."""
     sections: list[Section] = []
@@ -262,70 +285,127 @@ def derive_story(d: Derivation) -> list[Section]:
     elif d.partials:
         lines += ["", f"(the {len(names)}×{len(names)} symbolic Hessian is not written out)"]
     sections.append(("The function and its derivatives", lines))
+    notes = [f"{n}." for n in d.notes if not n.startswith(_CONVENTION)]
     if d.point is None:
-        return sections
+        return sections + [("Notes", notes)] * bool(notes)
 
     point = ", ".join(f"{k} = {_g(v)}" for k, v in d.point.items())
-    assert d.gradient is not None and d.fd_gradient is not None and d.hessian is not None
-    rows = []
-    for i, n in enumerate(names):
-        ad, fd = float(d.gradient[i]), float(d.fd_gradient[i])
-        err = abs(ad - fd) / max(abs(ad), abs(fd), 1e-300)
-        rows.append([_d(n), _g(ad, 12), _g(fd, 12), f"{err:.1e}" if ad != fd else "0"])
-    lines = [
-        f"f = {_g(d.value or 0.0, 12)}",
-        "",
-        *table(["", "autodiff", "finite differences", "rel. difference"], rows, "lrrr"),
-        "",
-        f"gradient check: relative error {d.fd_relative_error:.1e} (central differences; about "
-        "1e-8 or less is agreement for a smooth function)",
-        f"|∇f| = {_g(float(np.linalg.norm(d.gradient)))}",
-    ]
+    lines = [f"f = {_g(d.value or 0.0, 12)}", ""]
+    if d.one_sided is not None:
+        verdict = "is differentiable here all the same" if d.differentiable else "is NOT"
+        lines += [
+            f"not smooth here: {d.reason}.",
+            f"f {verdict} differentiable here; its one-sided partial derivatives:"
+            if not d.differentiable
+            else f"f {verdict}: its one-sided partial derivatives agree:",
+            "",
+        ]
+        rows = [[_d(n), _one_sided(a), _one_sided(b)] for n, (a, b) in d.one_sided.items()]
+        lines += table(["", "from the left", "from the right"], rows, "lrr")
+    elif d.differentiable is False:
+        lines += [f"not differentiable here: {d.reason}."]
+    if d.gradient is not None and d.fd_gradient is not None:
+        g, fd = np.asarray(d.gradient), np.asarray(d.fd_gradient)
+        size = float(np.max(np.abs(np.concatenate([g, fd]))))
+        g, fd = _chop(g, size), _chop(fd, size)
+        rows = [
+            [_d(n), _g(float(a), 12), _g(float(b), 12), f"{abs(a - b):.1e}" if a != b else "0"]
+            for n, a, b in zip(names, g, fd, strict=True)
+        ]
+        lines += [""] * bool(d.one_sided) + table(
+            ["", "autodiff", "finite differences", "difference"], rows, "lrrr"
+        )
+        lines += ["", *_check_lines(d, np.asarray(d.gradient), np.asarray(d.fd_gradient))]
+    lines += [f"note: {n}." for n in d.notes if n.startswith(_CONVENTION)]
     sections.append((f"At {point}", lines))
 
     h = d.hessian
-    n = len(names)
-    lines = []
-    if n <= 8:
-        width = max(len(_g(v)) for v in h.ravel())
-        lines += ["H = "] + [
-            "  [ " + "  ".join(_g(v).rjust(width) for v in row) + " ]" for row in h
-        ]
-    else:
-        lines.append(f"H is {n}×{n} (see --json)")
-    eig = np.asarray(d.hessian_eigenvalues)
-    shown = ", ".join(_g(v) for v in eig[:8]) + (", …" if eig.size > 8 else "")
-    lines += ["", f"eigenvalues: {shown}"]
-    sections.append(("The Hessian at the point", lines))
+    if h is not None:
+        n = len(names)
+        lines = []
+        scale = float(np.max(np.abs(h))) if h.size else 0.0
+        shown_h = _chop(h, scale)
+        if n <= 8:
+            width = max(len(_g(v)) for v in shown_h.ravel())
+            lines += ["H = "] + [
+                "  [ " + "  ".join(_g(v).rjust(width) for v in row) + " ]" for row in shown_h
+            ]
+        else:
+            lines.append(f"H is {n}×{n} (see --json or derivation.npz)")
+        eig = _chop(np.asarray(d.hessian_eigenvalues), scale)
+        shown = ", ".join(_g(v) for v in eig[:8]) + (", …" if eig.size > 8 else "")
+        lines += ["", f"eigenvalues: {shown}"]
+        sections.append(("The Hessian at the point", lines))
 
-    sections.append(
-        (
-            "Taylor approximations around the point",
-            [f"first order:  f ≈ {d.taylor1}", f"second order: f ≈ {d.taylor2}"],
+    if d.taylor1 is not None:
+        second = (
+            f"second order: f ≈ {d.taylor2}"
+            if d.taylor2 is not None
+            else "second order: not given (see the notes)"
         )
-    )
+        sections.append(
+            ("Taylor approximations around the point", [f"first order:  f ≈ {d.taylor1}", second])
+        )
+    sections.append(("What kind of point", _kind_lines(d)))
+    return sections + [("Notes", notes)] * bool(notes)
+
+
+def _check_lines(d: Derivation, g: np.ndarray, fd: np.ndarray) -> list[str]:
+    """The verdict of the gradient check in words, with the numbers behind it."""
+    from .calculus import AGREEMENT
+
+    rel = f"relative error {d.fd_relative_error:.1e}; {AGREEMENT:.0e} or less is agreement"
+    big = float(np.max(np.abs(np.concatenate([g, fd]))))
+    size = big * float(np.linalg.norm(np.concatenate([g, fd]) / big)) if big else 0.0
+    diff = float(np.max(np.abs(g - fd)))
+    bound = d.fd_error_bound or 0.0
+    if not d.fd_agree:
+        verdict = f"autodiff and finite differences DISAGREE ({rel})"
+    elif diff <= AGREEMENT * size:
+        verdict = f"autodiff and finite differences agree ({rel})"
+    else:  # within what central differences resolve: the case of a zero gradient
+        verdict = (
+            f"autodiff and finite differences agree: they differ by {diff:.1e}, within central "
+            f"differences' own error here (about {bound:.1e}; {rel})"
+        )
+    return [f"gradient check: {verdict}", f"|∇f| = {_g(float(np.linalg.norm(g)))}"]
+
+
+def _kind_lines(d: Derivation) -> list[str]:
+    """The kind of point, in words: from the one-sided probes at a kink, else the Hessian."""
+    if d.one_sided is not None and (not d.differentiable or d.critical):
+        what = _KINK_KIND.get(str(d.kind), str(d.kind))
+        head = "the gradient vanishes here, and" if d.differentiable else "here"
+        return [f"{head} the point is {what}: {d.kind_basis}."]
+    if d.differentiable is False:
+        return ["not differentiable here; its kind was not probed (see the notes)."]
+    if d.critical is None:
+        return [
+            "the kind of point needs the Hessian, which is not formed at this size "
+            f"(|∇f| = {_g(float(np.linalg.norm(np.asarray(d.gradient))), 3)})."
+        ]
     if d.critical:
         text = _KIND_TEXT[str(d.kind)].format(
             index=f"{d.index} direction{'s' if d.index != 1 else ''} (index {d.index})"
         )
-        kind = [f"the gradient vanishes here: a critical point, {text}."]
-    else:
-        kind = [
-            "not a critical point: the gradient is not zero, so f changes here; it rises "
-            "fastest along ∇f and gradient descent steps along −∇f."
-        ]
-        from .calculus import classify, is_critical
+        return [f"the gradient vanishes here: a critical point, {text}."]
+    kind = [
+        "not a critical point: the gradient is not zero, so f changes here; it rises "
+        "fastest along ∇f and gradient descent steps along −∇f."
+    ]
+    if d.hessian is None or d.gradient is None or d.point is None:
+        return kind
+    from .calculus import classify, is_critical
 
-        point_arr = np.array(list(d.point.values()))
-        if is_critical(d.gradient, d.hessian, point_arr, rtol=1e-3):
-            near, _ = classify(d.hessian_eigenvalues)
-            kind.append(
-                f"The gradient is small, though (|∇f| = {_g(float(np.linalg.norm(d.gradient)), 3)}):"
-                f" this is close to a critical point, and the Hessian here is that of {_A_KIND[near]}"
-                " (give the point to more digits to decide)."
-            )
-    sections.append(("What kind of point", kind))
-    return sections
+    point_arr = np.array(list(d.point.values()))
+    if is_critical(d.gradient, d.hessian, point_arr, rtol=1e-3):
+        near, _ = classify(d.hessian_eigenvalues)
+        kind.append(
+            f"The gradient is small, though (|∇f| = {_g(float(np.linalg.norm(d.gradient)), 3)}):"
+            f" this is close to a critical point, and the Hessian here is that of {_A_KIND[near]}"
+            " (give the point to more digits to decide)."
+        )
+    return kind
 
 
 # -- sweep ------------------------------------------------------------------------------------

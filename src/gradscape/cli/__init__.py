@@ -385,13 +385,32 @@ _OPTIMIZERS = (
 )
 
 
+def _options_of(verb: str) -> list[str]:
+    """The option strings (``--at``, ``-h``…) of one verb's parser."""
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return [o for action in sub.choices[verb]._actions for o in action.option_strings]
+
+
 def _shield_leading_minus(argv: list[str]) -> list[str]:
-    """``gradscape derive -x^2``: argparse would read ``-x^2`` as an option; a leading space
-    (which the expression parser skips) keeps it an argument."""
-    if not argv or argv[0] not in _EXPR_VERBS:
+    """``gradscape derive -x^2`` or ``derive --x``: argparse would read these as options; a
+    leading space (which the expression parser skips) keeps them arguments. Only what names
+    none of the verb's options (exactly, as ``--opt=value`` or as argparse's unique prefix) is
+    shielded, so ``--at`` and ``--ra`` (for ``--range``) stay options."""
+    if not argv or argv[0] not in _EXPR_VERBS or not any(a[:1] == "-" for a in argv[1:]):
         return argv
+    options = _options_of(argv[0])
+    longs = [o for o in options if o.startswith("--")]
+
+    def is_option(arg: str) -> bool:
+        word = arg.split("=", 1)[0]
+        if word == "-":  # argparse's stdin marker, not an expression
+            return True
+        if word in options:
+            return True
+        return word.startswith("--") and len(word) > 2 and any(o.startswith(word) for o in longs)
+
     return [
-        f" {a}" if i and a.startswith("-") and len(a) > 1 and a[1] != "-" and a != "-h" else a
+        f" {a}" if i and a.startswith("-") and a != "--" and not is_option(a) else a
         for i, a in enumerate(argv)
     ]
 

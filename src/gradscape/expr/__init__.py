@@ -19,7 +19,7 @@ they are read with a bound on their size, so parsing is linear in the length of 
 from ..errors import ExpressionError
 from .expression import Expression, to_jax
 from .language import CONSTANTS, FUNCTIONS, format_expr, latex, relu, sigmoid, softplus
-from .parser import MAX_BITS, MAX_DEPTH, MAX_LENGTH, constant, parse
+from .parser import MAX_BITS, MAX_DEPTH, MAX_LENGTH, MAX_OPERATIONS, MAX_VARIABLES, constant, parse
 
 __all__ = [
     "CONSTANTS",
@@ -27,6 +27,8 @@ __all__ = [
     "MAX_BITS",
     "MAX_DEPTH",
     "MAX_LENGTH",
+    "MAX_OPERATIONS",
+    "MAX_VARIABLES",
     "Expression",
     "ExpressionError",
     "constant",

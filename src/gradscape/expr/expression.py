@@ -142,9 +142,20 @@ class Expression:
 
     @cached_property
     def partials(self) -> dict[str, Any]:
-        """``{name: ∂f/∂name}`` as SymPy expressions."""
+        """``{name: ∂f/∂name}`` as SymPy expressions.
+
+        Each variable differentiates only the terms of the top-level sum that hold it, so a sum
+        of many small terms (``rosenbrock:50``) costs its size, not its size × its variables.
+        """
+        terms = sp.Add.make_args(self.sympy)
+        holding: dict[Any, list[Any]] = {s: [] for s in self.symbols}
+        for t in terms:
+            for s in t.free_symbols:
+                if s in holding:
+                    holding[s].append(t)
         return {
-            n: sp.diff(self.sympy, s) for n, s in zip(self.variables, self.symbols, strict=True)
+            n: sp.Add(*(sp.diff(t, s) for t in holding[s]))
+            for n, s in zip(self.variables, self.symbols, strict=True)
         }
 
     @cached_property
@@ -177,7 +188,31 @@ class Expression:
         except Exception:
             return None
 
-    def _explain(self, theta: Any, derivative: bool) -> str | None:
+    def kinks(self, theta: Any) -> list[str]:
+        """Every part of the expression that is not smooth at ``theta``, as phrases.
+
+        The parts are: ``abs``, ``relu`` at 0; ``max``/``min`` where the winning arguments tie;
+        ``sign``, ``heaviside`` at 0 (jumps); a power ``u^p`` with ``p`` not a whole number
+        ``>= 1`` where ``u = 0`` (``sqrt``, ``x^(1/3)``); ``asin``, ``acos``, ``atanh`` at ±1 and
+        ``acosh`` at 1. Whether ``f`` itself is differentiable there is decided numerically by
+        :mod:`gradscape.kinks` (``x*abs(x)`` is, ``abs(x)`` is not).
+
+        Returns:
+            Phrases such as ``"abs(x) has a corner where x = 0"``; empty where every part is smooth.
+        """
+        try:
+            values, nodes = self._values(theta)
+        except Exception:
+            return []
+        out: list[str] = []
+        for node in nodes:
+            phrase = _kink(node, [_value(values, a) for a in node.args])
+            if phrase and phrase not in out:
+                out.append(phrase)
+        return out
+
+    def _values(self, theta: Any) -> tuple[dict[Any, Any], list[Any]]:
+        """The value of every subexpression at ``theta``, and the compound ones innermost first."""
         import numpy as np
 
         from .._x64 import x64
@@ -185,11 +220,17 @@ class Expression:
         values: dict[Any, Any] = {}
         with x64():
             to_jax(self.sympy, self.symbols, memo=values)(np.asarray(theta, dtype=np.float64))
+        nodes = [n for n in sp.postorder_traversal(self.sympy) if not n.is_Atom and n in values]
+        return values, nodes
+
+    def _explain(self, theta: Any, derivative: bool) -> str | None:
+        import numpy as np
+
+        values, nodes = self._values(theta)
 
         def val(a: Any) -> float:
-            return float(values[a]) if a in values else float(a) if a.is_number else math.nan
+            return _value(values, a)
 
-        nodes = [n for n in sp.postorder_traversal(self.sympy) if not n.is_Atom and n in values]
         for node in nodes:
             if np.isfinite(values[node]):
                 continue
@@ -204,9 +245,9 @@ class Expression:
                     return f"{text} divides by zero"
                 if b < 0 and x == 0.5:
                     return f"{text} needs a non-negative argument (here {b:g})"
-                if b < 0:
+                if b < 0 and not float(x).is_integer():
                     return f"{text} takes a fractional power of a negative number ({b:g})"
-                return f"{text} overflows"
+                return f"{text} overflows (beyond about 1.8e308)"
             why = DOMAINS.get(node.func)
             if why is not None:
                 return f"{text} needs {why} (here {shown})"
@@ -216,13 +257,39 @@ class Expression:
         if not derivative:
             return None
         for node in nodes:
-            args = [val(a) for a in node.args]
-            if node.is_Pow and args[0] == 0 and not (node.exp.is_Integer and node.exp > 0):
-                return (
-                    f"{format_expr(node)} is not differentiable where {format_expr(node.base)} = 0"
-                )
-            if node.func in (sp.asin, sp.acos, sp.atanh) and abs(args[0]) == 1:
-                return f"{format_expr(node)} is not differentiable where its argument is ±1"
-            if node.func is sp.acosh and args[0] == 1:
-                return f"{format_expr(node)} is not differentiable where its argument is 1"
+            phrase = _kink(node, [val(a) for a in node.args])
+            if phrase:
+                return phrase
         return None
+
+
+def _value(values: dict[Any, Any], a: Any) -> float:
+    return float(values[a]) if a in values else float(a) if a.is_number else math.nan
+
+
+def _tie(args: list[float], best: float) -> bool:
+    """Whether two or more arguments share the winning value ``best`` (a max/min corner)."""
+    return sum(1 for v in args if v == best) >= 2
+
+
+def _kink(node: Any, args: list[float]) -> str | None:
+    """The phrase for ``node`` if it is not smooth at arguments ``args``, else ``None``."""
+    if not args or not all(math.isfinite(v) for v in args):
+        return None
+    text = format_expr(node)
+    inner = format_expr(node.args[0])
+    if node.func in (sp.Abs, relu) and args[0] == 0:
+        return f"{text} has a corner where {inner} = 0"
+    if node.func in (sp.sign, sp.Heaviside) and args[0] == 0:
+        return f"{text} jumps where {inner} = 0"
+    if node.func is sp.Max and _tie(args, max(args)):
+        return f"{text} has a corner where its largest arguments tie (at {max(args):g})"
+    if node.func is sp.Min and _tie(args, min(args)):
+        return f"{text} has a corner where its smallest arguments tie (at {min(args):g})"
+    if node.is_Pow and args[0] == 0 and not (node.exp.is_Integer and node.exp > 0):
+        return f"{text} is not differentiable where {format_expr(node.base)} = 0"
+    if node.func in (sp.asin, sp.acos, sp.atanh) and abs(args[0]) == 1:
+        return f"{text} is not differentiable where its argument is ±1"
+    if node.func is sp.acosh and args[0] == 1:
+        return f"{text} is not differentiable where its argument is 1"
+    return None

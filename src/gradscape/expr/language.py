@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sympy as sp
+from sympy.printing.latex import LatexPrinter
 
 CONSTANTS: dict[str, Any] = {"pi": sp.pi, "e": sp.E}
 
@@ -165,15 +166,49 @@ class _Printer(sp.printing.str.StrPrinter):  # type: ignore[misc,name-defined]
     def _print_DiracDelta(self, expr: Any) -> str:
         return f"delta({self._print(expr.args[0])})"
 
+    def _print_Add(self, expr: Any, order: str | None = None) -> str:
+        return str(super()._print_Add(expr, order=_order(expr, order)))
+
+
+#: Sums with more terms than this print in SymPy's stored order: sorting them costs O(terms²).
+MAX_SORTED_TERMS = 64
+
+
+def _order(expr: Any, order: str | None) -> str | None:
+    return "none" if len(expr.args) > MAX_SORTED_TERMS else order
+
+
+class _Latex(LatexPrinter):  # type: ignore[misc]
+    """SymPy's LaTeX printer, without the quadratic sort of long sums."""
+
+    def _print_Add(self, expr: Any, order: str | None = None) -> str:
+        return str(super()._print_Add(expr, order=_order(expr, order)))
+
 
 _PRINTER = _Printer({"full_prec": False})
 
 
+#: Exact integers and fractions longer than this many digits are printed as 15-digit floats.
+MAX_EXACT_DIGITS = 20
+
+
+def _compact(expr: Any) -> Any:
+    """``expr`` with exact constants of more than :data:`MAX_EXACT_DIGITS` digits as floats,
+    so ``2^1023`` prints as ``8.98846567431158e+307``, not its 308 digits."""
+    if not isinstance(expr, sp.Basic):
+        return expr
+    limit = 10**MAX_EXACT_DIGITS
+    long = {
+        a: sp.Float(a, 15) for a in expr.atoms(sp.Rational) if abs(a.p) >= limit or a.q >= limit
+    }
+    return expr.xreplace(long) if long else expr
+
+
 def format_expr(expr: Any) -> str:
     """A SymPy expression as one line in gradscape's expression language (``^`` for powers)."""
-    return str(_PRINTER.doprint(expr)).replace("**", "^")
+    return str(_PRINTER.doprint(_compact(expr))).replace("**", "^")
 
 
 def latex(expr: Any) -> str:
     """A SymPy expression as LaTeX."""
-    return str(sp.latex(expr))
+    return str(_Latex().doprint(_compact(expr)))

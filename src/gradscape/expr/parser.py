@@ -14,6 +14,8 @@ from typing import Any
 import sympy as sp
 
 from ..errors import ExpressionError, InputError
+from ..objectives import MAX_OPERATIONS as MAX_OPERATIONS
+from ..objectives import MAX_VARIABLES as MAX_VARIABLES
 from .expression import Expression
 from .language import CONSTANTS, DOMAINS, FUNCTIONS, RESERVED, format_expr
 
@@ -88,6 +90,27 @@ def _log2abs(q: Any) -> float:
     return math.log2(p) - math.log2(d) if p else 0.0
 
 
+def _too_large(cap: int) -> str:
+    return (
+        f"expression too large: more than MAX_OPERATIONS = {cap:,} operations (compiling it "
+        "and its derivatives takes time that grows faster than its size); split the work, or "
+        "use a built-in family such as rosenbrock:N"
+    )
+
+
+def operations(node: Any) -> int:
+    """The operations of the compiled function: distinct subexpressions that are not constants."""
+    return len({n for n in sp.preorder_traversal(node) if not n.is_number})
+
+
+def _fits_double(value: Any) -> bool:
+    """Whether a constant (``2^1023``, ``exp(800)``, ``1e308 + 1e308``) is finite in float64."""
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):  # not a real number: the callers say why
+        return True
+
+
 def _bits(q: Any) -> float:
     """log2 of the magnitude of an exact rational (of its numerator or denominator, larger)."""
     p, d = abs(int(q.p)), int(q.q)
@@ -95,7 +118,13 @@ def _bits(q: Any) -> float:
 
 
 class _Parser:
-    def __init__(self, text: str, variables: Iterable[str] | None, symbols: Mapping[str, Any]):
+    def __init__(
+        self,
+        text: str,
+        variables: Iterable[str] | None,
+        symbols: Mapping[str, Any],
+        max_operations: int | None,
+    ):
         self.text = text
         self.toks = _tokens(text)
         self.i = 0
@@ -103,6 +132,18 @@ class _Parser:
         self.allowed = None if variables is None else set(variables)
         self.symbols = dict(symbols)
         self.used: dict[str, Any] = {}
+        self.ops = 0
+        self.max_ops = max_operations
+
+    def count(self, node: Any, tok: _Token) -> Any:
+        """Count one operation (or variable use) as read, constants free, so text far beyond
+        the cap stops early; the cap itself is checked on the finished tree (``x+x+…+x`` is
+        one product)."""
+        if self.max_ops is not None and not node.is_number:
+            self.ops += 1
+            if self.ops > 2 * self.max_ops:
+                self.fail(_too_large(self.max_ops), tok)
+        return node
 
     # helpers
     @property
@@ -127,12 +168,12 @@ class _Parser:
             if _log2abs(value) > 1024:
                 self.fail(_TOO_LARGE, tok, end)
             value = sp.Float(value)
-        if value.is_Float and not math.isfinite(float(value)):
-            self.fail(_TOO_LARGE, tok, end)
         if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
             self.fail("undefined: this divides by zero", tok, end)
         if value.has(sp.I):
             self.fail("undefined: this is not a real number", tok, end)
+        if not _fits_double(value):
+            self.fail(_TOO_LARGE, tok, end)
         return value
 
     # grammar
@@ -148,8 +189,8 @@ class _Parser:
         return node
 
     def sum(self) -> Any:
-        terms = [self.product()]
-        exact = sp.S.Zero
+        first = self.product()
+        terms, exact = ([], first) if first.is_Number else ([first], sp.S.Zero)
         while self.tok.text in ("+", "-"):
             op = self.tok
             self.i += 1
@@ -157,18 +198,18 @@ class _Parser:
             term = self.product()
             if op.text == "-":
                 term = -term
-            if term.is_Rational:  # fold exact constants as read: bounded size, linear time
+            if term.is_Number:  # fold constants as read: bounded size, linear time
                 exact = self.check_constant(exact + term, start)
             else:
-                terms.append(term)
-        if exact != 0:
+                terms.append(self.count(term, op))
+        if exact != 0 or not terms:
             terms.append(exact)
         return terms[0] if len(terms) == 1 else sp.Add(*terms)
 
     def product(self) -> Any:
         first = self.tok
-        factors = [self.unary()]
-        exact = sp.S.One
+        head = self.unary()
+        factors, exact = ([], head) if head.is_Number else ([head], sp.S.One)
         while self.tok.text in ("*", "/"):
             op = self.tok
             self.i += 1
@@ -178,11 +219,11 @@ class _Parser:
                 if factor.is_zero is True and factor.is_Number:
                     self.fail("division by zero", op, self.toks[self.i - 1].end)
                 factor = sp.Pow(factor, -1)
-            if factor.is_Rational:
+            if factor.is_Number:
                 exact = self.check_constant(exact * factor, start)
             else:
-                factors.append(factor)
-        if exact != 1:
+                factors.append(self.count(factor, op))
+        if exact != 1 or not factors:
             factors.append(exact)
         if len(factors) == 1:
             return factors[0]
@@ -214,12 +255,16 @@ class _Parser:
                 self.fail("division by zero: 0 to a negative power", first, end)
             if base.is_negative and not exponent.is_Integer:
                 self.fail("undefined: a negative number to a fractional power", first, end)
-            if float(exponent) * _log2abs(base) > 1024:
+            if float(exponent) * _log2abs(base) >= 1024:
                 self.fail(_TOO_LARGE, first, end)
             if abs(float(exponent)) * _bits(base) > MAX_BITS:  # exact result too long: float
                 base = sp.Float(base)
         result = sp.Pow(base, exponent)
-        return self.check_constant(result, first, end) if result.is_number else result
+        return (
+            self.check_constant(result, first, end)
+            if result.is_number
+            else self.count(result, first)
+        )
 
     def atom(self) -> Any:
         t = self.tok
@@ -275,8 +320,15 @@ class _Parser:
         sym = self.symbols.get(name)
         if sym is None:
             sym = self.symbols[name] = sp.Symbol(name, real=True)
+        if name not in self.used and self.max_ops is not None and len(self.used) >= MAX_VARIABLES:
+            self.fail(
+                f"too many variables: more than MAX_VARIABLES = {MAX_VARIABLES:,} (each adds to "
+                "the cost of compiling every derivative); for more, use a built-in family such "
+                "as rosenbrock:N (up to 10,000) or an Objective of a vector",
+                t,
+            )
         self.used[name] = sym
-        return sym
+        return self.count(sym, t)
 
     def call(self, t: _Token) -> Any:
         name = t.text
@@ -313,6 +365,7 @@ class _Parser:
             result = builder(*args)
         except (ValueError, TypeError, ArithmeticError) as exc:
             self.fail(f"cannot compute {name}(...): {exc}", t, end)
+        self.count(result, t)
         if result.is_number:
             if result.has(sp.zoo, sp.nan, sp.oo, -sp.oo) or result.is_real is False:
                 arg = ", ".join(map(format_expr, args))
@@ -323,7 +376,11 @@ class _Parser:
 
 
 def parse(
-    text: str, *, variables: Iterable[str] | None = None, symbols: Mapping[str, Any] | None = None
+    text: str,
+    *,
+    variables: Iterable[str] | None = None,
+    symbols: Mapping[str, Any] | None = None,
+    max_operations: int | None = MAX_OPERATIONS,
 ) -> Expression:
     """Read ``text`` in the expression language into an :class:`Expression`.
 
@@ -332,6 +389,8 @@ def parse(
         variables: if given, the only names allowed (others raise); an empty list allows numbers
             and constants only.
         symbols: SymPy symbols to reuse by name (so expressions parsed apart can be compared).
+        max_operations: most operations (and, with it, :data:`MAX_VARIABLES` variables);
+            ``None`` lifts both caps, for trusted formulas such as the built-in functions.
 
     Raises:
         ExpressionError: with the message, the text and a caret under the spot.
@@ -354,7 +413,7 @@ def parse(
                 f"Variables must be distinct names like x, w0 (not {', '.join(sorted(RESERVED))});"
                 f" got {', '.join(map(repr, variables))}."
             )
-    p = _Parser(text, variables, symbols or {})
+    p = _Parser(text, variables, symbols or {}, max_operations)
     try:
         node = p.parse()
     except ExpressionError:
@@ -363,6 +422,11 @@ def parse(
         raise ExpressionError(f"cannot build this expression: {exc}", text, 0, len(text)) from None
     if node.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         raise ExpressionError("undefined: the expression divides by zero", text, 0, len(text))
+    # SymPy folds numbers as it builds sums and products ((x + 1e308) + 1e308): check them all.
+    if not all(_fits_double(a) for a in node.atoms(sp.Number)):
+        raise ExpressionError(_TOO_LARGE + " once its constants are combined", text, 0, len(text))
+    if max_operations is not None and operations(node) > max_operations:
+        raise ExpressionError(_too_large(max_operations), text, 0, len(text))
     if variables is None:
         names = tuple(sorted(p.used, key=_natural_key))
     else:
