@@ -833,7 +833,8 @@ def minimize_many(
         )
     m = starts.shape[0]
     rates = _per_start_rates(lr, m)
-    opt = optimizer(method, lr=None if rates is not None else lr, **options)
+    per_start = rates is not None
+    opt = optimizer(method, lr=None if per_start else lr, **options)
     check_newton_size(opt, obj)
     if not np.all(np.isfinite(starts)):
         raise InputError("Every start must be finite.")
@@ -902,7 +903,7 @@ def minimize_many(
     return Batch(
         names=obj.names,
         optimizer=opt.name,
-        settings=_settings_text(opt, lr_used),
+        settings=f"{opt.name} (lr per start)" if per_start else _settings_text(opt, lr_used),
         lr=lr_used,
         lr_reason=lr_reason,
         starts=starts,
@@ -914,5 +915,5 @@ def minimize_many(
         gtol=gtol,
         max_steps=max_steps,
         hit=hit_out if target is not None else None,
-        lrs=rates if lr_reason == "given per start" else None,
+        lrs=rates if per_start else None,
     )
