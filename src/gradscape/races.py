@@ -31,7 +31,15 @@ from .errors import InputError
 from .objectives import Objective
 from .optimizers import NAMES, optimizer
 from .results import Result
-from .runs import DIVERGED, _batch_lr, check_memory, check_time_limit, minimize_many
+from .runs import (
+    DIVERGED,
+    _batch_lr,
+    check_memory,
+    check_time_limit,
+    duration,
+    minimize_many,
+    seconds_per_step,
+)
 
 #: Learning rates of the first round per optimizer, as multiples of its default (log-spaced).
 SPAN = (1e-2, 1e1)
@@ -198,19 +206,49 @@ def _first_rates(name: str, default: float, count: int) -> tuple[list[float], fl
     return [float(r) for r in np.geomspace(lo, hi, count)], (hi / lo) ** (1 / (count - 1))
 
 
-def _next_rate(tried: dict[float, _Score], ratio: float) -> float:
-    """The next rate to try: beyond the edge when the best sits on it, else between the best
-    and its better neighbour (geometric midpoint)."""
+def _more_rates(tried: dict[float, _Score], ratio: float, count: int) -> list[float]:
+    """The rest of the budget, placed by the first round: beyond the edge when the best rate
+    sits on it (stepping on by the first round's ratio), else around the best rate (between
+    it and its neighbours, the better neighbour's side first)."""
     rates = sorted(tried)
     best = max(rates, key=lambda r: tried[r].key())
     i = rates.index(best)
     if i == len(rates) - 1:
-        return best * ratio
+        return [best * ratio**j for j in range(1, count + 1)]
     if i == 0:
-        return best / ratio
-    left, right = rates[i - 1], rates[i + 1]
-    side = left if tried[left].key() >= tried[right].key() else right
-    return math.sqrt(best * side)
+        return [best / ratio**j for j in range(1, count + 1)]
+    toward = 1 if tried[rates[i + 1]].key() > tried[rates[i - 1]].key() else -1
+    half = -(-count // 2) + 1
+    return [
+        best * ratio ** ((toward if j % 2 else -toward) * (-(-j // 2)) / half)
+        for j in range(1, count + 1)
+    ]
+
+
+def _check_price(
+    obj: Objective, plans: Sequence[tuple[str, list[float | None], float]], tune: np.ndarray,
+    budget: int, starts: int, max_steps: int, gtol: float, target: float, limit: float,
+) -> None:  # fmt: skip
+    """Refuse a race whose worst case (every run to its step budget) passes ``limit`` seconds,
+    priced by timing each optimizer's first round for a few steps (compiled once, for the
+    round itself)."""
+    total, runs = 0.0, 0
+    for name, rates, _ in plans:
+        rows = np.tile(tune, (len(rates), 1))
+        lr = None if rates == [None] else np.repeat(np.asarray(rates, dtype=float), len(tune))
+        per = seconds_per_step(obj, rows, name, lr=lr, max_steps=max_steps, gtol=gtol,
+                               target=target)  # fmt: skip
+        count = starts * (1 if rates == [None] else budget + 1)  # tuning and test runs
+        total += count * max_steps * per
+        runs += count
+    if total > limit:
+        raise InputError(
+            f"This race could take up to {duration(total)}: {runs:,} descents ({len(plans)} "
+            f"optimizers, {budget} learning rates and a test each, {starts} starts) of up to "
+            f"{max_steps:,} steps, at {total / (runs * max_steps) * 1e6:.3g} µs per start and "
+            f"step (measured); the cap is {duration(limit)} (time_limit, default "
+            "gradscape.runs.TIME_LIMIT): race fewer optimizers, learning rates, starts or steps."
+        )
 
 
 @with_x64
@@ -291,8 +329,8 @@ def race(
         left = limit - (time.perf_counter() - began)
         if left <= 0:
             raise InputError(
-                f"The race has run for its cap of {limit:g} s (time_limit) before finishing; "
-                "race fewer optimizers, starts or learning rates."
+                f"The race has run for its cap of {duration(limit)} (time_limit) before "
+                "finishing; race fewer optimizers, starts, learning rates or steps."
             )
         rows = np.tile(points, (len(rates), 1))
         lr = None if rates == [None] else np.repeat(np.asarray(rates, dtype=float), len(points))
@@ -300,22 +338,31 @@ def race(
                           target=target, time_limit=left)  # fmt: skip
         return _scores(b, minimum, len(rates))
 
-    rows_out: dict[str, list[Any]] = {k: [] for k in ("lrs", "tune", "lr", "edge", "test")}
-    for i, name in enumerate(names):
-        opt = optimizer(name)
+    # the first round of rates of each optimizer, and the price of the race before it runs
+    plans: list[tuple[str, list[float | None], float]] = []
+    for name in names:
         if name == "lbfgs":  # its line search sets every step: nothing to tune
+            plans.append((name, [None], 0.0))
+            continue
+        opt = optimizer(name)
+        default, _ = _batch_lr(opt, obj, tune) if opt.lr is None else (opt.lr, "")
+        rates, ratio = _first_rates(name, float(default or 1.0), first)
+        plans.append((name, list(rates), ratio))
+    _check_price(obj, plans, tune, budget, starts, max_steps, gtol, target, limit)
+
+    rows_out: dict[str, list[Any]] = {k: [] for k in ("lrs", "tune", "lr", "edge", "test")}
+    for i, (name, rates, ratio) in enumerate(plans):
+        if rates == [None]:
             rows_out["lrs"].append(())
             rows_out["tune"].append(())
             rows_out["lr"].append(None)
             rows_out["edge"].append(None)
             rows_out["test"].append(run(test, name, [None])[0])
         else:
-            default, _ = _batch_lr(opt, obj, tune) if opt.lr is None else (opt.lr, "")
-            rates, ratio = _first_rates(name, float(default or 1.0), first)
-            tried = dict(zip(rates, run(tune, name, list(rates)), strict=True))
-            while len(tried) < budget:
-                rate = _next_rate(tried, ratio)
-                tried[rate] = run(tune, name, [rate])[0]
+            tried = dict(zip(rates, run(tune, name, rates), strict=True))
+            if budget > first:
+                more = _more_rates(tried, ratio, budget - first)
+                tried.update(zip(more, run(tune, name, list(more)), strict=True))
             order = sorted(tried)
             chosen = max(order, key=lambda r: tried[r].key())
             edge = None
