@@ -324,7 +324,7 @@ def race(
     tune = rng.uniform(lo, hi, size=(starts, lo.size))
     test = rng.uniform(lo, hi, size=(starts, lo.size))
 
-    def run(points: np.ndarray, name: str, rates: list[float | None]) -> list[_Score]:
+    def run(points: np.ndarray, name: str, rates: Sequence[float | None]) -> list[_Score]:
         """Every rate from every point, in one batch (rows grouped by rate)."""
         left = limit - (time.perf_counter() - began)
         if left <= 0:
@@ -333,7 +333,7 @@ def race(
                 "finishing; race fewer optimizers, starts, learning rates or steps."
             )
         rows = np.tile(points, (len(rates), 1))
-        lr = None if rates == [None] else np.repeat(np.asarray(rates, dtype=float), len(points))
+        lr = None if rates[0] is None else np.repeat(np.asarray(rates, dtype=float), len(points))
         b = minimize_many(obj, rows, name, lr=lr, max_steps=max_steps, gtol=gtol,
                           target=target, time_limit=left)  # fmt: skip
         return _scores(b, minimum, len(rates))
@@ -347,19 +347,20 @@ def race(
         opt = optimizer(name)
         default, _ = _batch_lr(opt, obj, tune) if opt.lr is None else (opt.lr, "")
         rates, ratio = _first_rates(name, float(default or 1.0), first)
-        plans.append((name, list(rates), ratio))
+        plans.append((name, [*rates], ratio))
     _check_price(obj, plans, tune, budget, starts, max_steps, gtol, target, limit)
 
     rows_out: dict[str, list[Any]] = {k: [] for k in ("lrs", "tune", "lr", "edge", "test")}
-    for i, (name, rates, ratio) in enumerate(plans):
-        if rates == [None]:
+    for i, (name, round_one, ratio) in enumerate(plans):
+        if round_one == [None]:
             rows_out["lrs"].append(())
             rows_out["tune"].append(())
             rows_out["lr"].append(None)
             rows_out["edge"].append(None)
             rows_out["test"].append(run(test, name, [None])[0])
         else:
-            tried = dict(zip(rates, run(tune, name, rates), strict=True))
+            tried = {r: sc for r, sc in zip(round_one, run(tune, name, round_one), strict=True)
+                     if r is not None}  # fmt: skip
             if budget > first:
                 more = _more_rates(tried, ratio, budget - first)
                 tried.update(zip(more, run(tune, name, list(more)), strict=True))

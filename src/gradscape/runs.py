@@ -168,8 +168,8 @@ def spectral_radius(obj: Objective, points: np.ndarray, iters: int = 100) -> np.
     import jax.numpy as jnp
 
     grad = jax.grad(obj.fn)
-    v0 = np.random.default_rng(0).normal(size=obj.n)  # fixed: not orthogonal to the top vector
-    v0 = jnp.asarray(v0 / np.linalg.norm(v0))
+    draw = np.random.default_rng(0).normal(size=obj.n)  # fixed: not orthogonal to the top one
+    v0 = jnp.asarray(draw / np.linalg.norm(draw))
 
     def one(x: Any) -> Any:
         def body(_: int, state: Any) -> Any:
@@ -390,6 +390,7 @@ def _compiled(obj: Objective, opt: Optimizer, many: bool, lean: bool = False) ->
         # have the types of the one it took, or every segment after the first compiles again
         strong = lambda x: jax.lax.convert_element_type(x, x.dtype)  # noqa: E731
         return jax.tree_util.tree_map(strong, first(theta0, lr))
+
     if not many:
 
         def segment(carry: Any, settings: Any, limit: Any) -> Any:
@@ -422,9 +423,9 @@ def _compiled(obj: Objective, opt: Optimizer, many: bool, lean: bool = False) ->
                 c = state[1]
                 if lean:  # stop rules checked every _UNROLL steps: a start may take up to
                     for _ in range(_UNROLL - 1):  # _UNROLL - 1 steps past its stop
-                        c = light_all(c)
-                    return state[0] + _UNROLL, step_all(c)
-                return state[0] + 1, step_all(c)  # every step checked
+                        c = light_all(c)  # type: ignore[no-untyped-call]
+                    return state[0] + _UNROLL, step_all(c)  # type: ignore[no-untyped-call]
+                return state[0] + 1, step_all(c)  # type: ignore[no-untyped-call]
 
             i, carry = jax.lax.while_loop(more, body, (jnp.int32(0), carry))
             return carry, i
@@ -477,7 +478,7 @@ def settled(pending: Callable[[], Any]) -> Iterator[None]:
 
         # a second Ctrl-C or a failed computation: just go
         with contextlib.suppress(BaseException):
-            jax.block_until_ready(pending())
+            jax.block_until_ready(pending())  # type: ignore[no-untyped-call]
         raise
 
 
@@ -884,7 +885,7 @@ def seconds_per_step(
     t0 = time.perf_counter()
     carry, taken = plan.segment(carry, plan.settings, jnp.int32(4 * plan.unroll))
     taken = max(1, int(taken))
-    return (time.perf_counter() - t0) / (taken * rows)
+    return (time.perf_counter() - t0) / (taken * int(rows))
 
 
 @with_x64
