@@ -215,7 +215,8 @@ def _describe(
 
 def _inside(points: np.ndarray, lo: np.ndarray, hi: np.ndarray, tol: float) -> np.ndarray:
     """Which points lie in the box (within ``tol`` of its faces)."""
-    return np.all(points >= lo - tol, axis=1) & np.all(points <= hi + tol, axis=1)
+    inside: np.ndarray = np.all(points >= lo - tol, axis=1) & np.all(points <= hi + tol, axis=1)
+    return inside
 
 
 def _rows(a: np.ndarray | None) -> Any:
@@ -257,7 +258,7 @@ class CriticalPoints(Result):
     unresolved: int = 0
 
     def summary(self) -> dict[str, Any]:
-        outside = self.outside_points if self.outside_points is not None else np.empty((0,))
+        outside = self.outside_points if self.outside_points is not None else np.empty((0, 0))
         return {
             "variables": list(self.names),
             "box": box_dict(self.names, self.lo, self.hi),

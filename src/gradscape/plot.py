@@ -350,7 +350,7 @@ def critical_3d(
     surface at full colour (mplot3d would otherwise sort them behind its translucent faces)."""
     fig = surface_3d(surface, title=f"{surface.label}: critical points on the surface")
     ax = fig.axes[0]
-    ax.computed_zorder = False  # draw in the order given: surface first, markers on top
+    ax.computed_zorder = False  # type: ignore[attr-defined]  # the order given: markers on top
     for art in ax.collections:
         art.set_zorder(1)
         art.set_alpha(0.6)

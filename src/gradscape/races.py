@@ -1,17 +1,24 @@
 """A fair race between optimizers: the same tuning budget over the learning rate, the same starts.
 
-Each optimizer tries the same number of learning rates, log-spaced around its own default, on one
-seeded set of starts (the tuning set); the rate with the highest success rate (then the fewest
-steps) is kept and judged on a second, separate set of starts (the test set), so one lucky rate on
-one lucky start cannot win. Success: the run reached the global minimum, its value within
-``tol·max(1, |f*|)`` of ``f*`` at some step. Reported per optimizer: the learning rate chosen,
-the success rate, the median number of steps the successful runs took to get there, and the
-median final gap ``f − f*``.
+Each optimizer tries the same number of learning rates (``budget``) on one seeded set of starts
+(the tuning set): first about two thirds of them (at least three) log-spaced around its own
+default, then the rest where the first ones point: beyond the edge of the range when the best
+rate sits on it (so the range ends up holding the best rate inside it), else between the best
+rate and its better neighbour. The rate with the highest success rate (then the fewest steps,
+then the smallest median final gap, a diverged start's gap counted as infinite) is kept and
+judged on a second, separate set of starts (the test set), so one lucky rate on one lucky start
+cannot win. When the best rate is still at an edge of all the rates tried, the race says so.
+Success: the run reached the global minimum, its value within ``tol·max(1, |f*|)`` of ``f*`` at
+some step. Reported per optimizer: the learning rate chosen, the success rate, the median number
+of steps the successful runs took to get there, how many test starts diverged, and the median
+final gap ``f − f*`` over the others (a diverged start has no final value, so an infinite gap
+would say nothing but "more than half diverged").
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,10 +31,20 @@ from .errors import InputError
 from .objectives import Objective
 from .optimizers import NAMES, optimizer
 from .results import Result
-from .runs import _batch_lr, minimize_many
+from .runs import (
+    DIVERGED,
+    _batch_lr,
+    check_memory,
+    check_time_limit,
+    duration,
+    minimize_many,
+    seconds_per_step,
+)
 
-#: Learning rates tried per optimizer, as multiples of its default (log-spaced).
+#: Learning rates of the first round per optimizer, as multiples of its default (log-spaced).
 SPAN = (1e-2, 1e1)
+#: Most tuning runs (learning rates × starts) per optimizer.
+MAX_RUNS = 1_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,11 +54,15 @@ class Race(Result):
     Attributes:
         names: variables; ``lo``, ``hi``: the box.
         optimizers: in the order raced.
-        lrs: per optimizer, the learning rates tried (empty for L-BFGS, which sets its own).
+        lrs: per optimizer, the learning rates tried, ascending (empty for L-BFGS, which sets
+            its own).
         tune_success: per optimizer, the success rate on the tuning starts for each rate tried.
         lr: the rate chosen per optimizer (``None`` for L-BFGS).
+        edge: per optimizer, ``"largest"`` or ``"smallest"`` when the chosen rate is at that
+            edge of the rates tried (a rate beyond it might do better), else ``None``.
         success: success rate on the test starts; ``median_steps``: of the successful runs
-            (NaN when none); ``median_gap``: median final ``f − f*`` over the test starts.
+            (NaN when none); ``diverged``: test starts that diverged; ``median_gap``: median
+            final ``f − f*`` over the test starts that did not diverge (NaN when all did).
         minimum: ``f*``; ``minimum_source``: where it came from.
         starts, budget, max_steps, tol, seed: the rules.
     """
@@ -63,8 +84,39 @@ class Race(Result):
     max_steps: int
     tol: float
     seed: int
+    diverged: np.ndarray | None = None
+    edge: tuple[str | None, ...] = ()
+
+    def warnings(self) -> list[str]:
+        """What a reader of the results must know: a chosen rate at the edge of the rates
+        tried, an optimizer that no rate made succeed, test starts that diverged."""
+        out = []
+        for i, name in enumerate(self.optimizers):
+            tried, tune = self.lrs[i], self.tune_success[i]
+            side = self.edge[i] if i < len(self.edge) else None
+            if tried and max(tune) == 0:
+                out.append(
+                    f"{name}: no learning rate tried ({tried[0]:.3g} to {tried[-1]:.3g}) reached "
+                    f"f* from any tuning start within {self.max_steps} steps"
+                )
+            elif side is not None:
+                beyond = "larger" if side == "largest" else "smaller"
+                out.append(
+                    f"{name}: the best learning rate, {self.lr[i]:.3g}, is the {side} of the "
+                    f"{len(tried)} tried ({tried[0]:.3g} to {tried[-1]:.3g}) even after widening "
+                    f"the range; a {beyond} one might do better"
+                )
+            if self.diverged is not None and self.diverged[i]:
+                out.append(
+                    f"{name}: {self.diverged[i]} of {self.starts} test starts diverged at lr "
+                    f"{self.lr[i]:.3g}; the median final gap is over the other "
+                    f"{self.starts - self.diverged[i]}"
+                )
+        return out
 
     def summary(self) -> dict[str, Any]:
+        diverged = self.diverged if self.diverged is not None else np.zeros(len(self.optimizers))
+        edge = self.edge or (None,) * len(self.optimizers)
         return {
             "variables": list(self.names),
             "box": box_dict(self.names, self.lo, self.hi),
@@ -82,32 +134,121 @@ class Race(Result):
                 {
                     "optimizer": name,
                     "lr": lr,
+                    "lr_at_edge": side,
                     "success_rate": float(s),
                     "median_steps": None if math.isnan(m) else float(m),
-                    "median_gap": float(g),
+                    "diverged": int(d),
+                    "median_gap": None if math.isnan(g) else float(g),
+                    "median_gap_over": self.starts - int(d),
                     "tuning": [
                         {"lr": a, "success_rate": b} for a, b in zip(lrs, tune, strict=True)
                     ],
                 }
-                for name, lr, s, m, g, lrs, tune in zip(
-                    self.optimizers,
-                    self.lr,
-                    self.success,
-                    self.median_steps,
-                    self.median_gap,
-                    self.lrs,
-                    self.tune_success,
-                    strict=True,
+                for name, lr, side, s, m, d, g, lrs, tune in zip(
+                    self.optimizers, self.lr, edge, self.success, self.median_steps, diverged,
+                    self.median_gap, self.lrs, self.tune_success, strict=True,
                 )
             ],
-        }
+            "warnings": self.warnings(),
+        }  # fmt: skip
 
 
-def _score(batch: Any, fmin: float) -> tuple[float, float, float]:
-    ok = batch.hit >= 0
-    steps = float(np.median(batch.hit[ok])) if ok.any() else math.nan
-    gaps = np.where(np.isfinite(batch.values), batch.values - fmin, np.inf)
-    return float(ok.mean()), steps, float(np.median(gaps))
+@dataclass(frozen=True)
+class _Score:
+    """One learning rate on one set of starts."""
+
+    success: float
+    steps: float  # median steps of the successful runs (NaN: none)
+    diverged: int
+    gap: float  # median final gap over the starts that did not diverge (NaN: all did)
+    gap_all: float  # median final gap over all starts, a diverged one's gap infinite
+
+    def key(self) -> tuple[float, float, float, int]:
+        """Larger is better: most successes, then fewest steps, then the smallest median gap
+        (a few diverged starts move the median little, most of them make it infinite), then
+        fewest diverged."""
+        return (
+            self.success,
+            -self.steps if math.isfinite(self.steps) else -math.inf,
+            -self.gap_all,
+            -self.diverged,
+        )
+
+
+def _scores(batch: Any, fmin: float, groups: int) -> list[_Score]:
+    """Scores of ``groups`` equal consecutive groups of the batch's starts (one per rate)."""
+    out = []
+    for hit, values, status in zip(
+        np.split(batch.hit, groups), np.split(batch.values, groups),
+        np.split(batch.status, groups), strict=True,
+    ):  # fmt: skip
+        ok = hit >= 0
+        alive = (status != DIVERGED) & np.isfinite(values)
+        out.append(
+            _Score(
+                success=float(ok.mean()),
+                steps=float(np.median(hit[ok])) if ok.any() else math.nan,
+                diverged=int(np.sum(~alive)),
+                gap=float(np.median(values[alive] - fmin)) if alive.any() else math.nan,
+                gap_all=float(np.median(np.where(alive, values - fmin, np.inf))),
+            )
+        )
+    return out
+
+
+def _first_rates(name: str, default: float, count: int) -> tuple[list[float], float]:
+    """The first round of rates and the ratio between neighbours (to step beyond an edge)."""
+    lo, hi = (1e-2, 1.0) if name == "newton" else (default * SPAN[0], default * SPAN[1])
+    if name == "newton":  # a full Newton step is the natural top; the widening may pass it
+        default = 1.0
+    if count == 1:
+        return [default], 10.0
+    return [float(r) for r in np.geomspace(lo, hi, count)], (hi / lo) ** (1 / (count - 1))
+
+
+def _more_rates(tried: dict[float, _Score], ratio: float, count: int) -> list[float]:
+    """The rest of the budget, placed by the first round: beyond the edge when the best rate
+    sits on it (stepping on by the first round's ratio), else around the best rate (between
+    it and its neighbours, the better neighbour's side first)."""
+    rates = sorted(tried)
+    best = max(rates, key=lambda r: tried[r].key())
+    i = rates.index(best)
+    if i == len(rates) - 1:
+        return [best * ratio**j for j in range(1, count + 1)]
+    if i == 0:
+        return [best / ratio**j for j in range(1, count + 1)]
+    toward = 1 if tried[rates[i + 1]].key() > tried[rates[i - 1]].key() else -1
+    half = -(-count // 2) + 1
+    return [
+        best * ratio ** ((toward if j % 2 else -toward) * (-(-j // 2)) / half)
+        for j in range(1, count + 1)
+    ]
+
+
+def _check_price(
+    obj: Objective, plans: Sequence[tuple[str, list[float | None], float]], tune: np.ndarray,
+    budget: int, starts: int, max_steps: int, gtol: float, target: float, limit: float,
+) -> None:  # fmt: skip
+    """Refuse a race whose worst case (every run to its step budget) passes ``limit`` seconds,
+    priced by timing each optimizer's first round for a few steps (compiled once, for the
+    round itself)."""
+    total, runs = 0.0, 0
+    for name, rates, _ in plans:
+        rows = np.tile(tune, (len(rates), 1))
+        lr = None if rates == [None] else np.repeat(np.asarray(rates, dtype=float), len(tune))
+        per = seconds_per_step(obj, rows, name, lr=lr, max_steps=max_steps, gtol=gtol,
+                               target=target)  # fmt: skip
+        count = starts * (1 if rates == [None] else budget + 1)  # tuning and test runs
+        total += count * max_steps * per
+        runs += count
+    if total > limit:
+        raise InputError(
+            f"This race could take up to {duration(total)}: {runs:,} descents ({len(plans)} "
+            f"optimizers, {budget} learning rates and a test each, {starts} starts) of up to "
+            f"{max_steps:,} steps, at {total / (runs * max_steps) * 1e6:.3g} µs per start and "
+            f"step (measured); the cap is {duration(limit)} (time_limit, default "
+            "gradscape.runs.TIME_LIMIT): race fewer optimizers, learning rates, starts or steps."
+        )
 
 
 @with_x64
@@ -123,6 +264,7 @@ def race(
     tol: float = 1e-6,
     minimum: float | None = None,
     seed: int = 0,
+    time_limit: float | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Race:
     """Race optimizers fairly (see the module docstring).
@@ -131,11 +273,18 @@ def race(
         ranges: the box the starts are drawn from (default: the objective's ranges).
         optimizers: names from the family.
         starts: starts in each of the tuning and test sets (seeded, uniform in the box).
-        budget: learning rates tried per optimizer, log-spaced from 1/100 to 10 times its
-            default (gd, momentum, nesterov: ``1/|λ|max`` over the starts).
+        budget: learning rates tried per optimizer: about two thirds log-spaced from 1/100 to 10
+            times its default (gd, momentum, nesterov: ``1/|λ|max`` over the starts; newton:
+            1/100 to 1), the rest beyond the edge the best one sits on, or around it.
         tol: success when the final value is within ``tol·max(1, |f*|)`` of ``f*``.
         minimum: ``f*`` (default: a built-in function's published minimum, else the best
             found by a multistart of 2,500 Newton descents).
+        time_limit: cap on the race's projected seconds (default
+            :data:`gradscape.runs.TIME_LIMIT`).
+
+    Raises:
+        InputError: bad settings; more than :data:`MAX_RUNS` tuning runs per optimizer; results
+            or projected time over their caps.
     """
     from .functions import lookup
 
@@ -147,6 +296,16 @@ def race(
         raise InputError("Race distinct optimizers, at least one.")
     if not (isinstance(tol, int | float) and math.isfinite(tol) and tol > 0):
         raise InputError(f"tol must be a number > 0; got {tol!r}.")
+    first = min(budget, max(3, budget - budget // 3))  # the rest widen or refine the range
+    if first * starts > MAX_RUNS:
+        raise InputError(
+            f"A race's first round runs {first:,} learning rates × {starts:,} starts = "
+            f"{first * starts:,} descents per optimizer; the cap is {MAX_RUNS:,} "
+            "(gradscape.races.MAX_RUNS): lower the budget or the starts."
+        )
+    check_memory("A race round", first * starts, obj.n)
+    limit = check_time_limit(time_limit)
+    began = time.perf_counter()
     if minimum is None:
         f = lookup(obj.label) if obj.expression is not None else None
         if f is not None and f.minimum is not None and f.variables == obj.names:
@@ -164,48 +323,71 @@ def race(
     rng = np.random.default_rng(seed)
     tune = rng.uniform(lo, hi, size=(starts, lo.size))
     test = rng.uniform(lo, hi, size=(starts, lo.size))
-    rows: dict[str, list[Any]] = {k: [] for k in ("lrs", "tune", "lr", "s", "m", "g")}
-    for i, name in enumerate(names):
+
+    def run(points: np.ndarray, name: str, rates: Sequence[float | None]) -> list[_Score]:
+        """Every rate from every point, in one batch (rows grouped by rate)."""
+        left = limit - (time.perf_counter() - began)
+        if left <= 0:
+            raise InputError(
+                f"The race has run for its cap of {duration(limit)} (time_limit) before "
+                "finishing; race fewer optimizers, starts, learning rates or steps."
+            )
+        rows = np.tile(points, (len(rates), 1))
+        lr = None if rates[0] is None else np.repeat(np.asarray(rates, dtype=float), len(points))
+        b = minimize_many(obj, rows, name, lr=lr, max_steps=max_steps, gtol=gtol,
+                          target=target, time_limit=left)  # fmt: skip
+        return _scores(b, minimum, len(rates))
+
+    # the first round of rates of each optimizer, and the price of the race before it runs
+    plans: list[tuple[str, list[float | None], float]] = []
+    for name in names:
+        if name == "lbfgs":  # its line search sets every step: nothing to tune
+            plans.append((name, [None], 0.0))
+            continue
         opt = optimizer(name)
-        if name == "lbfgs":
-            grid: list[float | None] = [None]
+        default, _ = _batch_lr(opt, obj, tune) if opt.lr is None else (opt.lr, "")
+        rates, ratio = _first_rates(name, float(default or 1.0), first)
+        plans.append((name, [*rates], ratio))
+    _check_price(obj, plans, tune, budget, starts, max_steps, gtol, target, limit)
+
+    rows_out: dict[str, list[Any]] = {k: [] for k in ("lrs", "tune", "lr", "edge", "test")}
+    for i, (name, round_one, ratio) in enumerate(plans):
+        if round_one == [None]:
+            rows_out["lrs"].append(())
+            rows_out["tune"].append(())
+            rows_out["lr"].append(None)
+            rows_out["edge"].append(None)
+            rows_out["test"].append(run(test, name, [None])[0])
         else:
-            default, _ = _batch_lr(opt, obj, tune) if opt.lr is None else (opt.lr, "")
-            factors = np.geomspace(*SPAN, budget) if budget > 1 else np.array([1.0])
-            grid = [float(default * f) for f in factors]
-            if name == "newton":  # a full Newton step is the largest that makes sense
-                grid = [float(g) for g in np.geomspace(1e-2, 1.0, budget)] if budget > 1 else [1.0]
-        scores = []
-        for lr in grid:
-            b = minimize_many(obj, tune, name, lr=lr, max_steps=max_steps, gtol=gtol, target=target)
-            scores.append(_score(b, minimum))
-        # most successes, then fewest steps to succeed, then the smallest final gap
-        best = max(
-            range(len(grid)),
-            key=lambda j: (scores[j][0], -np.nan_to_num(scores[j][1], nan=np.inf), -scores[j][2]),
-        )
-        chosen = grid[best]
-        b = minimize_many(obj, test, name, lr=chosen, max_steps=max_steps, gtol=gtol, target=target)
-        s, m, g = _score(b, minimum)
-        rows["lrs"].append(tuple(x for x in grid if x is not None))
-        rows["tune"].append(tuple(sc[0] for sc in scores) if grid != [None] else ())
-        rows["lr"].append(chosen)
-        rows["s"].append(s)
-        rows["m"].append(m)
-        rows["g"].append(g)
+            tried = {r: sc for r, sc in zip(round_one, run(tune, name, round_one), strict=True)
+                     if r is not None}  # fmt: skip
+            if budget > first:
+                more = _more_rates(tried, ratio, budget - first)
+                tried.update(zip(more, run(tune, name, list(more)), strict=True))
+            order = sorted(tried)
+            chosen = max(order, key=lambda r: tried[r].key())
+            edge = None
+            if len(order) > 1 and chosen in (order[0], order[-1]):
+                edge = "largest" if chosen == order[-1] else "smallest"
+            rows_out["lrs"].append(tuple(order))
+            rows_out["tune"].append(tuple(tried[r].success for r in order))
+            rows_out["lr"].append(chosen)
+            rows_out["edge"].append(edge)
+            rows_out["test"].append(run(test, name, [chosen])[0])
         if progress is not None:
             progress(i + 1, len(names))
+    scores = rows_out["test"]
     return Race(
         names=obj.names,
         lo=lo,
         hi=hi,
         optimizers=tuple(names),
-        lrs=tuple(rows["lrs"]),
-        tune_success=tuple(rows["tune"]),
-        lr=tuple(rows["lr"]),
-        success=np.array(rows["s"]),
-        median_steps=np.array(rows["m"]),
-        median_gap=np.array(rows["g"]),
+        lrs=tuple(rows_out["lrs"]),
+        tune_success=tuple(rows_out["tune"]),
+        lr=tuple(rows_out["lr"]),
+        success=np.array([sc.success for sc in scores]),
+        median_steps=np.array([sc.steps for sc in scores]),
+        median_gap=np.array([sc.gap for sc in scores]),
         minimum=minimum,
         minimum_source=source,
         starts=starts,
@@ -213,4 +395,6 @@ def race(
         max_steps=max_steps,
         tol=tol,
         seed=seed,
+        diverged=np.array([sc.diverged for sc in scores], dtype=np.int64),
+        edge=tuple(rows_out["edge"]),
     )

@@ -168,8 +168,8 @@ def spectral_radius(obj: Objective, points: np.ndarray, iters: int = 100) -> np.
     import jax.numpy as jnp
 
     grad = jax.grad(obj.fn)
-    v0 = np.random.default_rng(0).normal(size=obj.n)  # fixed: not orthogonal to the top vector
-    v0 = jnp.asarray(v0 / np.linalg.norm(v0))
+    draw = np.random.default_rng(0).normal(size=obj.n)  # fixed: not orthogonal to the top one
+    v0 = jnp.asarray(draw / np.linalg.norm(draw))
 
     def one(x: Any) -> Any:
         def body(_: int, state: Any) -> Any:
@@ -383,7 +383,14 @@ def _compiled(obj: Objective, opt: Optimizer, many: bool, lean: bool = False) ->
     key = ("run", opt.name, tuple(sorted(opt.options.items())), id(opt.custom), many, lean)
     if key in obj.compiled:
         return obj.compiled[key]  # type: ignore[no-any-return]
-    init, step, light = _parts(obj, opt, lean)
+    first, step, light = _parts(obj, opt, lean)
+
+    def init(theta0: Any, lr: Any) -> Any:
+        # no weakly typed leaves (optax's states have some): the carry a segment returns must
+        # have the types of the one it took, or every segment after the first compiles again
+        strong = lambda x: jax.lax.convert_element_type(x, x.dtype)  # noqa: E731
+        return jax.tree_util.tree_map(strong, first(theta0, lr))
+
     if not many:
 
         def segment(carry: Any, settings: Any, limit: Any) -> Any:
@@ -416,9 +423,9 @@ def _compiled(obj: Objective, opt: Optimizer, many: bool, lean: bool = False) ->
                 c = state[1]
                 if lean:  # stop rules checked every _UNROLL steps: a start may take up to
                     for _ in range(_UNROLL - 1):  # _UNROLL - 1 steps past its stop
-                        c = light_all(c)
-                    return state[0] + _UNROLL, step_all(c)
-                return state[0] + 1, step_all(c)  # every step checked
+                        c = light_all(c)  # type: ignore[no-untyped-call]
+                    return state[0] + _UNROLL, step_all(c)  # type: ignore[no-untyped-call]
+                return state[0] + 1, step_all(c)  # type: ignore[no-untyped-call]
 
             i, carry = jax.lax.while_loop(more, body, (jnp.int32(0), carry))
             return carry, i
@@ -471,7 +478,7 @@ def settled(pending: Callable[[], Any]) -> Iterator[None]:
 
         # a second Ctrl-C or a failed computation: just go
         with contextlib.suppress(BaseException):
-            jax.block_until_ready(pending())
+            jax.block_until_ready(pending())  # type: ignore[no-untyped-call]
         raise
 
 
@@ -777,9 +784,108 @@ class _Projection:
                 f"This search of {self.m:,} starts would take about {duration(projected)} "
                 f"({per_row * 1e6:.3g} µs per start and step, about {typical:,.0f} steps per "
                 f"start, measured on its first segments); the cap is {duration(self.limit)} "
-                "(time_limit, default gradscape.runs.TIME_LIMIT): use fewer starts or a "
-                "smaller step budget."
+                "(time_limit, default gradscape.runs.TIME_LIMIT): use fewer starts or fewer "
+                "steps per start."
             )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How a many-start search runs: its optimizer, per-start rates, compiled pieces, chunks."""
+
+    opt: Optimizer
+    per_start: bool
+    rates: np.ndarray
+    lr_used: float | None
+    lr_reason: str
+    settings: tuple[Any, ...]
+    lean: bool
+    init: Any
+    segment: Any
+    size: int
+    unroll: int
+    order: np.ndarray
+
+
+def _plan(
+    obj: Objective, starts: np.ndarray, method: Any, lr: Any, max_steps: int, gtol: float,
+    bounds: Any, chunk: Any, target: float | None, precision: str, options: Mapping[str, float],
+) -> _Plan:  # fmt: skip
+    """Check the settings of a many-start search (shape, caps) and lay out its work."""
+    if starts.ndim != 2 or starts.shape[1] != obj.n or starts.shape[0] < 1:
+        raise InputError(
+            f"starts must have shape (m, {obj.n}) for {obj.signature()}; got {starts.shape}."
+        )
+    m = starts.shape[0]
+    rates = _per_start_rates(lr, m)
+    per_start = rates is not None
+    opt = optimizer(method, lr=None if per_start else lr, **options)
+    check_newton_size(opt, obj)
+    if not np.all(np.isfinite(starts)):
+        raise InputError("Every start must be finite.")
+    if precision not in ("float64", "float32"):
+        raise InputError(f"precision must be float64 or float32; got {precision!r}.")
+    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
+        raise InputError(f"chunk must be a whole number >= 1; got {chunk!r}.")
+    check_memory("A search", m, obj.n)
+    if rates is None:
+        lr_used, lr_reason = _batch_lr(opt, obj, starts)
+        rates = np.full(m, lr_used if lr_used is not None else 1.0)
+    else:
+        lr_used, lr_reason = None, "given per start"
+    settings = _settings(obj, max_steps, gtol, bounds, -math.inf if target is None else target)
+    lean = target is None and opt.custom is None and opt.name in GRADIENT_ONLY
+    init, segment = _compiled(obj, opt, many=True, lean=lean)
+    size = _chunk_rows(obj, opt, chunk)
+    order = np.random.default_rng(0).permutation(m) if m > size else np.arange(m)
+    return _Plan(opt, per_start, rates, lr_used, lr_reason, settings, lean, init, segment, size,
+                 _UNROLL if lean else 1, order)  # fmt: skip
+
+
+def _chunk(plan: _Plan, starts: np.ndarray, pos: int, size: int, precision: str) -> tuple[Any, ...]:
+    """The next chunk from row ``pos`` of the shuffled order: ``(rows, idx, shape, carry)``, the
+    rows left split into equal chunks of at most ``size``, padded to a multiple of 8 by
+    repeating the last start (few compiled shapes, little padding)."""
+    import jax.numpy as jnp
+
+    left = len(starts) - pos
+    rows = -(-left // -(-left // size))
+    idx = plan.order[pos : pos + rows]
+    shape = -(-rows // 8) * 8
+    block = np.concatenate([starts[idx], np.repeat(starts[idx[-1:]], shape - rows, 0)])
+    lr_block = np.concatenate([plan.rates[idx], np.repeat(plan.rates[idx[-1:]], shape - rows)])
+    carry = plan.init(jnp.asarray(block.astype(precision)), jnp.asarray(lr_block))
+    return rows, idx, shape, carry
+
+
+@with_x64
+def seconds_per_step(
+    obj: Objective,
+    starts: Any,
+    method: Any = "gd",
+    *,
+    lr: Any = None,
+    max_steps: int = 1000,
+    gtol: float = 1e-8,
+    target: float | None = None,
+    **options: float,
+) -> float:
+    """Measured seconds per start and step of :func:`minimize_many` with these settings: its
+    first chunk is compiled (shared with the run that follows) and timed over a few steps.
+    A price for work before it starts (:func:`gradscape.races.race` sums these)."""
+    import jax.numpy as jnp
+
+    max_steps, gtol = _check_budget(max_steps, gtol)
+    starts = np.asarray(starts, dtype=np.float64)
+    plan = _plan(obj, starts, method, lr, max_steps, gtol, None, None, target, "float64", options)
+    rows, _, _, carry = _chunk(plan, starts, 0, plan.size, "float64")
+    steps = jnp.int32(plan.unroll)
+    carry, _ = plan.segment(carry, plan.settings, steps)  # compiles
+    int(carry["k"][0])
+    t0 = time.perf_counter()
+    carry, taken = plan.segment(carry, plan.settings, jnp.int32(4 * plan.unroll))
+    taken = max(1, int(taken))
+    return (time.perf_counter() - t0) / (taken * int(rows))
 
 
 @with_x64
@@ -827,50 +933,25 @@ def minimize_many(
 
     max_steps, gtol = _check_budget(max_steps, gtol)
     starts = np.asarray(starts, dtype=np.float64)
-    if starts.ndim != 2 or starts.shape[1] != obj.n or starts.shape[0] < 1:
-        raise InputError(
-            f"starts must have shape (m, {obj.n}) for {obj.signature()}; got {starts.shape}."
-        )
-    m = starts.shape[0]
-    rates = _per_start_rates(lr, m)
-    opt = optimizer(method, lr=None if rates is not None else lr, **options)
-    check_newton_size(opt, obj)
-    if not np.all(np.isfinite(starts)):
-        raise InputError("Every start must be finite.")
-    if precision not in ("float64", "float32"):
-        raise InputError(f"precision must be float64 or float32; got {precision!r}.")
-    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
-        raise InputError(f"chunk must be a whole number >= 1; got {chunk!r}.")
-    check_memory("A search", m, obj.n)
+    plan = _plan(obj, starts, method, lr, max_steps, gtol, bounds, chunk, target, precision,
+                 options)  # fmt: skip
+    m = len(starts)
     clock = _Projection(m, check_time_limit(time_limit), max_steps, gtol == 0)
-    if rates is None:
-        lr_used, lr_reason = _batch_lr(opt, obj, starts)
-        rates = np.full(m, lr_used if lr_used is not None else 1.0)
-    else:
-        lr_used, lr_reason = None, "given per start"
-    settings = _settings(obj, max_steps, gtol, bounds, -math.inf if target is None else target)
-    lean = target is None and opt.custom is None and opt.name in GRADIENT_ONLY
-    init_many, segment_many = _compiled(obj, opt, many=True, lean=lean)
+    opt, segment_many, settings, size, unroll = (plan.opt, plan.segment, plan.settings,
+                                                 plan.size, plan.unroll)  # fmt: skip
+    per_start, lr_used, lr_reason = plan.per_start, plan.lr_used, plan.lr_reason
     vg = obj.compiled.get("batched value_and_grad")
     if vg is None:
         vg = obj.compiled["batched value_and_grad"] = jax.jit(jax.vmap(jax.value_and_grad(obj.fn)))
-    size = _chunk_rows(obj, opt, chunk)
-    order = np.random.default_rng(0).permutation(m) if m > size else np.arange(m)
     theta_out, k_out = np.empty((m, obj.n)), np.empty(m, np.int64)
     status_out, hit_out = np.empty(m, np.int64), np.full(m, -1, np.int64)
     value_out, gn_out = np.empty(m), np.empty(m)
-    unroll = _UNROLL if lean else 1
     pos, carry, pace, shape = 0, None, _Pace(unroll, 1 << 20), 0
     with settled(lambda: carry):
         while pos < m:
-            left = m - pos
-            rows = -(-left // -(-left // size))  # equal chunks of the rows left: little padding
-            idx = order[pos : pos + rows]
-            if -(-rows // 8) * 8 != shape:  # a new compiled shape: measure its pace afresh
-                shape, pace = -(-rows // 8) * 8, _Pace(unroll, 1 << 20)
-            block = np.concatenate([starts[idx], np.repeat(starts[idx[-1:]], shape - rows, 0)])
-            lr_block = np.concatenate([rates[idx], np.repeat(rates[idx[-1:]], shape - rows)])
-            carry = init_many(jnp.asarray(block.astype(precision)), jnp.asarray(lr_block))
+            rows, idx, new_shape, carry = _chunk(plan, starts, pos, size, precision)
+            if new_shape != shape:  # a new compiled shape: measure its pace afresh
+                shape, pace = new_shape, _Pace(unroll, 1 << 20)
             steps_now = 0
             while True:
                 compiling = _first_call(obj, ("run many", id(segment_many), shape, precision))
@@ -902,7 +983,7 @@ def minimize_many(
     return Batch(
         names=obj.names,
         optimizer=opt.name,
-        settings=_settings_text(opt, lr_used),
+        settings=f"{opt.name} (lr per start)" if per_start else _settings_text(opt, lr_used),
         lr=lr_used,
         lr_reason=lr_reason,
         starts=starts,
@@ -914,5 +995,5 @@ def minimize_many(
         gtol=gtol,
         max_steps=max_steps,
         hit=hit_out if target is not None else None,
-        lrs=rates if lr_reason == "given per start" else None,
+        lrs=plan.rates if per_start else None,
     )

@@ -279,7 +279,6 @@ def _cmd_race(args: argparse.Namespace) -> int:
     from .. import plot
     from ..objectives import objective
     from ..races import race
-    from ..story import table
 
     obj = objective(args.expr)
     ranges = _box_ranges(obj, args.ranges)
@@ -297,27 +296,41 @@ def _cmd_race(args: argparse.Namespace) -> int:
         **r.summary(),
         "files": files,
     }
-    if _publish(args, out / "summary.json", summary):
-        return 0
+    if not _publish(args, out / "summary.json", summary):
+        _show(out, f"gradscape race — {obj.signature()}", [("Race", _race_lines(obj, r))], files)
+    for w in r.warnings():
+        print(f"gradscape: warning: {w}", file=sys.stderr)
+    return 0
+
+
+def _race_lines(obj: Any, r: Any) -> list[str]:
+    """The race's story: the rules, a row per optimizer."""
+    from ..story import table
+
     rows = []
-    for name, lr, s, m, g in zip(
-        r.optimizers, r.lr, r.success, r.median_steps, r.median_gap, strict=True
+    diverged = r.diverged if r.diverged is not None else [0] * len(r.optimizers)
+    for name, lr, s, m, d, g in zip(
+        r.optimizers, r.lr, r.success, r.median_steps, diverged, r.median_gap, strict=True
     ):
         rows.append([name, "line search" if lr is None else f"{lr:.3g}", f"{s:.0%}",
-                     "—" if math.isnan(m) else f"{m:g}", f"{g:.3g}"])  # fmt: skip
+                     "—" if math.isnan(m) else f"{m:g}", f"{d}/{r.starts}",
+                     "— (all diverged)" if math.isnan(g) else f"{g:.3g}"])  # fmt: skip
     lines = [
         f"{obj.signature()} = {obj.formula}" if obj.formula else obj.signature(),
         f"global minimum f* = {r.minimum:.10g} ({r.minimum_source})",
-        f"each optimizer: {r.budget} learning rates tried on {r.starts} tuning starts, the best "
-        f"judged on {r.starts} other starts; up to {r.max_steps} steps; success = within "
+        f"each optimizer: {_count(r.budget, 'learning rate')} tried on {_count(r.starts, 'tuning start')} "
+        "(the range widened where the best sat on its edge), the best judged on "
+        f"{_count(r.starts, 'other start')}; up to {_count(r.max_steps, 'step')}; success = within "
         f"{r.tol:g}·max(1, |f*|) of f*",
         "",
         *table(
-            ["optimizer", "lr chosen", "success", "median steps", "median final gap"], rows, "lrrrr"
+            ["optimizer", "lr chosen", "success", "median steps", "diverged", "median final gap"],
+            rows, "lrrrrr",
         ),
-    ]
-    _show(out, f"gradscape race — {obj.signature()}", [("Race", lines)], files)
-    return 0
+        "",
+        "median final gap: f − f* at the end, over the test starts that did not diverge",
+    ]  # fmt: skip
+    return lines
 
 
 def _shown_path(run: Any) -> Any:
