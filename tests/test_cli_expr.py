@@ -196,7 +196,8 @@ def test_sweep_curve(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     crit = out["critical_points"]
     assert [c["kind"] for c in crit] == ["maximum", "minimum"]
     assert [c["x"] for c in crit] == pytest.approx([-1.0, 1.0], abs=1e-3)
-    assert out["min"] == {"point": {"x": -3.0}, "value": -18.0, "on_grid": True}  # at the edge
+    assert out["min"] == {"point": {"x": -3.0}, "value": -18.0}
+    assert out["minimum"]["refined"] is False and "at the edge" in out["minimum"]["note"]
     p = gs.Profile.load(tmp_path / "sweep.npz")
     np.testing.assert_allclose(p.derivative, 3 * p.axis**2 - 3, atol=1e-12)
     assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"
