@@ -63,7 +63,7 @@ def test_density_is_a_density(small_mlp: tuple) -> None:
 
 def test_bad_input(small_mlp: tuple) -> None:
     obj, w = small_mlp
-    with pytest.raises(gs.InputError, match="top must be a whole number >= 0"):
+    with pytest.raises(gs.InputError, match="top must be a whole number from 0 to steps"):
         spectrum(obj, w, top=-1)
     with pytest.raises(gs.InputError, match="steps must be a whole number >= 1"):
         spectrum(obj, w, steps=0)

@@ -271,7 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--monitor", choices=("val_loss", "val_metric"), default="val_loss",
         help="what early stopping watches (val_loss)",
     )  # fmt: skip
-    tr.add_argument("--seed", type=int, default=0, help="seeds the split, the weights, the batches")
+    tr.add_argument("--seed", type=int, default=0, help="seeds the initial weights and batches (0)")
+    tr.add_argument("--split-seed", type=int, default=0, help="seeds the data split (0)")
+    tr.add_argument(
+        "--task", choices=("classification", "regression"),
+        help="how to read the target (default: classes for labels and few whole numbers)",
+    )  # fmt: skip
     _add_output(
         tr, "run", "folder for the run: checkpoint, curves, metrics.json", "print metrics.json"
     )
