@@ -225,15 +225,15 @@ def spectrum(
 
     from .datasets import check_seed
 
-    for what, v in (("top", top), ("bottom", bottom)):
-        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= max(steps, 1):
-            raise InputError(f"{what} must be a whole number from 0 to steps ({steps}); got {v!r}.")
     for what, v, cap in (("steps", steps, None), ("trace_samples", trace_samples, MAX_SAMPLES),
                          ("density_starts", density_starts, MAX_DENSITY_STARTS),
                          ("density_steps", density_steps, MAX_DENSITY_STEPS)):  # fmt: skip
         if isinstance(v, bool) or not isinstance(v, int) or v < 1 or (cap and v > cap):
             upto = f" and at most {cap:,}" if cap else ""
             raise InputError(f"{what} must be a whole number >= 1{upto}; got {v!r}.")
+    for what, v in (("top", top), ("bottom", bottom)):
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= max(steps, 1):
+            raise InputError(f"{what} must be a whole number from 0 to steps ({steps}); got {v!r}.")
     seed = check_seed(seed, "seed")
     weights = np.asarray(weights)
     n = weights.size

@@ -70,8 +70,10 @@ class Training(Result):
     """A finished training run.
 
     Attributes:
-        config: how it was run (dataset, model, loss, optimizer, lr, epochs, batch size,
-            patience, min_delta, monitor, seed).
+        config: how it was run: the data (dataset, source, target, task and why, split_seed,
+            val and test shares, standardize, data_fingerprint) and the training (model, loss,
+            optimizer, lr, epochs, batch size, patience, min_delta, monitor, and ``seed``, the
+            seed of the initial weights and batches).
         train_loss, val_loss, train_metric, val_metric: per epoch, shape ``(epochs_run,)``.
         best_epoch: 1-based epoch whose weights were kept; ``epochs_run``: epochs trained.
         stop_reason: ``early_stop`` (patience ran out), ``max_epochs`` or ``diverged``.
@@ -279,10 +281,12 @@ def train(
     check_split(split)
     n = len(split.x_train)
     if batch_size is not None and (
-        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int | np.integer)
+        or batch_size < 1
     ):
         raise InputError(f"batch_size must be a whole number >= 1 (or None); got {batch_size!r}.")
-    batch = min(n if batch_size is None else batch_size, n)
+    batch = min(n if batch_size is None else int(batch_size), n)
     net, loss = _setup(split, model, loss, activation)
     opt = choose_optimizer(optimizer, lr=lr)
     if opt.lr is None and opt.injects_lr:  # no curvature rule for a network: a common default
@@ -472,11 +476,15 @@ def _write_partial(folder: Path, config: dict[str, Any], done: int, state: str) 
 
 
 def _read_partial(folder: Path) -> dict[str, Any] | None:
-    try:
-        info = json.loads((folder / PARTIAL).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    """What ``partial.json`` says (empty when it cannot be read), or ``None`` without one."""
+    path = folder / PARTIAL
+    if not path.exists():
         return None
-    return info if isinstance(info, dict) else None
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
 
 
 # -- checkpoints -----------------------------------------------------------------------------------
@@ -723,13 +731,13 @@ def load_run(folder: str | Path) -> tuple[Training, Split, Any]:
         what = "does not exist" if not folder.exists() else "is not a folder"
         raise InputError(f"{str(folder)!r} {what}; give the run folder that gradscape train wrote.")
     path = folder / "training.npz"
-    if not path.is_file():
-        info = _read_partial(folder)
-        if info is not None:
-            done = f"{info.get('epochs_done')} of {info.get('epochs')} epochs done"
+    info = _read_partial(folder)
+    if info is not None or not path.is_file():
+        if info is not None:  # a finished run's files may lie beside it: the folder is not one run
+            done = f"{info.get('epochs_done', '?')} of {info.get('epochs', '?')} epochs done"
             if (folder / "checkpoint.npz").is_file():
                 raise InputError(
-                    f"{folder} holds an unfinished run ({info.get('state')}, {done}); finish it "
+                    f"{folder} holds an unfinished run ({info.get('state', '?')}, {done}); finish it "
                     f"with {_resume_hint(folder)} or train it again."
                 )
             raise InputError(
