@@ -166,3 +166,15 @@ def test_nan_weights_are_refused_not_drawn(runs: tuple) -> None:
         landscape(Training(**{**a.__dict__, "weights": w}), split, net, grid=5)
     with pytest.raises(gs.InputError, match="The other run's weights hold NaN"):
         landscape(a, split, net, between=Training(**{**b.__dict__, "weights": w}), grid=5)
+
+
+def test_overflowing_grid_points_are_counted_and_said(runs: tuple) -> None:
+    split, a, _, net = runs
+    huge = Training(**{**a.__dict__, "weights": a.weights * np.float32(1e13)})  # logits past 3e38
+    land = landscape(huge, split, net, dims=1, grid=7)
+    bad = int(np.count_nonzero(~np.isfinite(land.values)))
+    assert bad > 0
+    assert land.warnings == (
+        f"the loss overflowed to NaN or infinity at {bad} of 7 grid points; shrink the span",
+    )
+    assert land.summary()["warnings"] == list(land.warnings)

@@ -511,3 +511,22 @@ def test_declared_sizes_are_checked_before_loading(tmp_path: Path) -> None:
     with pytest.raises(gs.InputError, match=r"over the cap of 0.00931 GiB \(MAX_NPZ_BYTES\)"):
         check_npz(path, cap=10_000_000)
     check_npz(path, cap=20_000_000)  # within the cap it passes
+
+
+def test_a_damaged_checkpoint_is_refused_by_resume(tmp_path: Path) -> None:
+    split = load("iris", seed=0)
+    train(split, "mlp:4", epochs=2, checkpoint=tmp_path)
+    path = tmp_path / "checkpoint.npz"
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    np.savez(path, **{**arrays, "params": arrays["params"][:-2]})
+    with pytest.raises(
+        gs.InputError, match=r"checkpoint.npz holds 33 weights; mlp:4 on iris has 35"
+    ):
+        resume(tmp_path, split, epochs=4)
+    np.savez(path, **{k: v for k, v in arrays.items() if k != "meta"})
+    with pytest.raises(gs.InputError, match=r"checkpoint\.npz has no meta entry"):
+        resume(tmp_path, split, epochs=4)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(gs.InputError, match=r"checkpoint\.npz is truncated or damaged"):
+        resume(tmp_path, split, epochs=4)

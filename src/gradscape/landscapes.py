@@ -70,14 +70,15 @@ class Landscape(Result):
     warnings: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, Any]:
+        finite = self.values[np.isfinite(self.values)]  # overflowed points are in the warnings
         out: dict[str, Any] = {
             "kind": self.kind,
             "dims": int(self.directions.shape[0]),
             "grid": int(self.alphas.size),
             "alpha_range": [float(self.alphas[0]), float(self.alphas[-1])],
             "center_loss": self.center_loss,
-            "min": float(np.nanmin(self.values)),
-            "max": float(np.nanmax(self.values)),
+            "min": float(finite.min()) if finite.size else math.nan,
+            "max": float(finite.max()) if finite.size else math.nan,
             "rows": self.rows,
             "seed": self.seed,
         }
@@ -320,13 +321,13 @@ def landscape(
         lo, hi = -span / 4, 1 + span / 4
     elif directions == "pca":
         traj = getattr(result, "trajectory", None)
-        if traj is None or len(traj) < dims + 1:
-            raise InputError("This run saved too few weights for a PCA plane; train it again.")
-        if not np.all(np.isfinite(traj)):
+        if traj is not None and not np.all(np.isfinite(traj)):
             raise InputError(
                 "This run's trajectory holds NaN or infinite weights (it diverged); use random "
                 "or hessian directions."
             )
+        if traj is None or len(traj) < dims + 1:
+            raise InputError("This run saved too few weights for a PCA plane; train it again.")
         dirs, explained, coords = _pca_directions(np.asarray(traj), center, dims)
         path = coords
         reach = float(np.max(np.abs(coords))) if coords.size else 1.0
