@@ -178,3 +178,12 @@ def test_overflowing_grid_points_are_counted_and_said(runs: tuple) -> None:
         f"the loss overflowed to NaN or infinity at {bad} of 7 grid points; shrink the span",
     )
     assert land.summary()["warnings"] == list(land.warnings)
+
+
+def test_between_needs_the_same_model(runs: tuple) -> None:
+    split, a, _, net = runs
+    tanh = train(split, "mlp:8,8", activation="tanh", lr=1e-2, epochs=3, seed=7)
+    with pytest.raises(
+        gs.InputError, match=r"another model \(mlp:8,8 tanh cross_entropy, this one mlp:8,8 relu"
+    ):
+        landscape(a, split, net, between=tanh, grid=5)

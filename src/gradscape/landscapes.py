@@ -380,6 +380,13 @@ def _check_same_data(result: Any, split: Any, other: Any) -> None:
     mine, theirs = getattr(result, "config", None), getattr(other, "config", None)
     if not isinstance(mine, dict) or not isinstance(theirs, dict):
         return  # bare weights: nothing recorded to compare
+    spec = ("model", "activation", "loss")
+    if any(mine.get(k) != theirs.get(k) for k in spec):
+        a, b = (" ".join(str(c.get(k)) for k in spec) for c in (mine, theirs))
+        raise InputError(
+            f"The other run is another model ({b}, this one {a}); interpolate between runs of "
+            "the same model."
+        )
     fp_mine = split.fingerprint() if hasattr(split, "fingerprint") else mine.get("data_fingerprint")
     fp_theirs = theirs.get("data_fingerprint")
     keys = ("dataset", "source", "target", "split_seed", "val", "test", "standardize")
