@@ -142,8 +142,8 @@ def test_atomic_save_keeps_the_old_file_when_writing_fails(
         (["train", "--data", "moons", "--seed", "-1"], "--seed: must be a whole number from 0 to "
          "4,294,967,295; got '-1'"),
         (["train", "--data", "moons", "--seed", str(2**32)], "from 0 to 4,294,967,295"),
-        (["train", "--data", "moons", "--lr", "1e308"], "--lr: must be a number > 0 and <= 10"),
-        (["train", "--data", "moons", "--epochs", "1000000000000"], "from 1 to 100,000"),
+        (["train", "--data", "moons", "--lr", "1e308"], "--lr: must be a number > 0 and <= 10000"),
+        (["train", "--data", "moons", "--epochs", "1000000000000"], "from 1 to 1,000,000"),
         (["tour", "--steps", "99999999999999999999999"], "from 1 to 100,000,000"),
         (["descend", "sphere", "--from", "x=1,y=1", "--steps", str(2**63)], "from 1 to 1,000,000"),
         (["landscape", "run", "--span", "1e308"], "--span: must be a number > 0 and <= 1000"),
@@ -177,7 +177,7 @@ def test_help_names_every_default_and_range() -> None:
                 action.dest,
             )
     train = " ".join(verbs["train"].format_help().split())
-    assert "epoch limit (1 to 100,000; default: 300)" in train
+    assert "epoch limit (1 to 1,000,000; default: 300)" in train
     assert "(0 to 4,294,967,295; default: 0)" in train
 
 
@@ -204,3 +204,18 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == "gradscape: interrupted"
     assert not (tmp_path / "t").exists()
+
+
+def test_option_ranges_are_the_library_caps() -> None:
+    from gradscape.descent import MAX_STEPS
+    from gradscape.landscapes import MAX_SPAN
+    from gradscape.training import MAX_EPOCHS, MAX_LR
+
+    verbs = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+
+    def hi(verb: str, dest: str) -> float:
+        action = next(a for a in verbs[verb]._actions if a.dest == dest)
+        return action.type.hi  # type: ignore[union-attr,no-any-return]
+
+    assert hi("train", "lr") == MAX_LR and hi("train", "epochs") == MAX_EPOCHS
+    assert hi("landscape", "span") == MAX_SPAN and hi("tour", "steps") == MAX_STEPS

@@ -14,7 +14,7 @@ from gradscape.cli import main
 from gradscape.datasets import load
 from gradscape.landscapes import Landscape, filter_normalised, landscape
 from gradscape.networks import model
-from gradscape.training import train
+from gradscape.training import Training, train
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,10 @@ def test_pca_and_hessian_planes(runs: tuple) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [(dict(dims=3), "dims must be 1 or 2"), (dict(grid=2), "grid must be a whole number from 3"),
-     (dict(span=0.0), "span must be a number > 0"), (dict(directions="pcaa"), "Unknown directions")],
+     (dict(span=0.0), "span must be a number > 0"), (dict(directions="pcaa"), "Unknown directions"),
+     (dict(span=1e308), r"span must be a number > 0 and at most 1000 \(MAX_SPAN\); got 1e\+308"),
+     (dict(seed=-1), "seed must be a whole number from 0 to 4294967295; got -1"),
+     (dict(seed=2**32), "seed must be a whole number from 0 to 4294967295; got 4294967296")],
 )  # fmt: skip
 def test_bad_input(runs: tuple, kwargs: dict, message: str) -> None:
     split, a, _, net = runs
@@ -115,3 +118,72 @@ def test_landscape_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert main(["landscape", str(run), "--dims", "1", "--directions", "pca", "--grid", "9",
                  "--out", str(tmp_path / "p"), "--json"]) == 0  # fmt: skip
     assert len(json.loads(capsys.readouterr().out)["explained_variance"]) == 1
+
+
+# -- issue 9: --between compares runs on the same rows only; NaN weights are refused -------------
+def test_between_needs_the_same_data_split(runs: tuple) -> None:
+    split, a, b, net = runs
+    assert (a.config["split_seed"], b.config["split_seed"]) == (0, 0)  # seeds 0 and 7: one split
+    landscape(a, split, net, between=b, grid=5)
+    other = train(load("iris", seed=1), "mlp:8,8", lr=1e-2, epochs=3, seed=7)
+    with pytest.raises(
+        gs.InputError,
+        match=r"different data splits: this one on iris with split seed 0, the other on iris "
+        r"with split seed 1",
+    ):
+        landscape(a, split, net, between=other, grid=5)
+
+
+def test_between_on_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def run(name: str, *flags: str) -> str:
+        out = str(tmp_path / name)
+        assert main(["train", "--data", "moons", "--model", "mlp:4", "--epochs", "3", "--out",
+                     out, *flags, "--json"]) == 0  # fmt: skip
+        return out
+
+    a, b, c = run("a"), run("b", "--seed", "1"), run("c", "--split-seed", "1")
+    capsys.readouterr()
+    assert main(["landscape", a, "--between", b, "--grid", "5", "--out", str(tmp_path / "ab"),
+                 "--json"]) == 0  # fmt: skip
+    line = json.loads(capsys.readouterr().out)
+    # the line is scored on run a's training rows, which are run b's training rows too
+    assert line["end_loss"] == pytest.approx(
+        float(Training.load(Path(b) / "training.npz").metrics()["train_loss"]), rel=1e-4
+    )
+    assert main(["landscape", a, "--between", c, "--out", str(tmp_path / "ac")]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.count("\n") == 1
+        and "moons with split seed 0, the other on moons with split seed 1" in err
+    )
+
+
+def test_nan_weights_are_refused_not_drawn(runs: tuple) -> None:
+    split, a, b, net = runs
+    w = a.weights.copy()
+    w[2] = np.nan
+    with pytest.raises(gs.InputError, match="The run's weights hold NaN or infinite values"):
+        landscape(Training(**{**a.__dict__, "weights": w}), split, net, grid=5)
+    with pytest.raises(gs.InputError, match="The other run's weights hold NaN"):
+        landscape(a, split, net, between=Training(**{**b.__dict__, "weights": w}), grid=5)
+
+
+def test_overflowing_grid_points_are_counted_and_said(runs: tuple) -> None:
+    split, a, _, net = runs
+    huge = Training(**{**a.__dict__, "weights": a.weights * np.float32(1e13)})  # logits past 3e38
+    land = landscape(huge, split, net, dims=1, grid=7)
+    bad = int(np.count_nonzero(~np.isfinite(land.values)))
+    assert bad > 0
+    assert land.warnings == (
+        f"the loss overflowed to NaN or infinity at {bad} of 7 grid points; shrink the span",
+    )
+    assert land.summary()["warnings"] == list(land.warnings)
+
+
+def test_between_needs_the_same_model(runs: tuple) -> None:
+    split, a, _, net = runs
+    tanh = train(split, "mlp:8,8", activation="tanh", lr=1e-2, epochs=3, seed=7)
+    with pytest.raises(
+        gs.InputError, match=r"another model \(mlp:8,8 tanh cross_entropy, this one mlp:8,8 relu"
+    ):
+        landscape(a, split, net, between=tanh, grid=5)

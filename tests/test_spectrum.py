@@ -63,7 +63,7 @@ def test_density_is_a_density(small_mlp: tuple) -> None:
 
 def test_bad_input(small_mlp: tuple) -> None:
     obj, w = small_mlp
-    with pytest.raises(gs.InputError, match="top must be a whole number >= 0"):
+    with pytest.raises(gs.InputError, match="top must be a whole number from 0 to steps"):
         spectrum(obj, w, top=-1)
     with pytest.raises(gs.InputError, match="steps must be a whole number >= 1"):
         spectrum(obj, w, steps=0)
@@ -81,6 +81,9 @@ def test_spectrum_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert out["relative_errors"]["trace"] < 0.05
     assert (tmp_path / "s" / "density.png").stat().st_size > 0
     assert main(["spectrum", str(tmp_path / "nothing"), "--out", str(tmp_path / "x")]) == 2
+    assert "nothing' does not exist; give the run folder" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["spectrum", str(tmp_path / "empty"), "--out", str(tmp_path / "x")]) == 2
     assert "is not a training run" in capsys.readouterr().err
 
 
@@ -97,3 +100,103 @@ def test_layer_blocks_match_the_exact_principal_submatrices(small_mlp: tuple) ->
     for name, sl in blocks.items():
         ev = np.linalg.eigvalsh(h[sl, sl])
         np.testing.assert_allclose(sp.layers[name]["top"], ev[::-1][:2], rtol=0.01)
+
+
+# -- issue 9: residuals at the precision of the Hessian-vector products ---------------------------
+@pytest.fixture(scope="module")
+def iris_run() -> tuple:
+    split = load("iris", seed=0)
+    run = train(split, "mlp:4", lr=2e-2, epochs=40, patience=None)
+    return run, split, model("mlp:4", split.n_features, split.n_outputs)
+
+
+def float64_eigenvalues(run: gs.Training, split: gs.Split, net: gs.Model) -> np.ndarray:
+    """The truth: the Hessian of the mean cross-entropy, written out here, in float64."""
+    import jax
+    import jax.numpy as jnp
+    from jax.flatten_util import ravel_pytree
+
+    with jax.enable_x64(True):
+        template = jax.tree_util.tree_map(
+            lambda a: jnp.asarray(a, jnp.float64), net.init(jax.random.PRNGKey(0))
+        )
+        unravel = ravel_pytree(template)[1]
+        x, y = jnp.asarray(split.x_train, jnp.float64), jnp.asarray(split.y_train)
+
+        def loss(theta: jax.Array) -> jax.Array:
+            z = net.apply(unravel(theta), x)
+            return jnp.mean(jax.nn.logsumexp(z, axis=1) - z[jnp.arange(y.size), y])
+
+        h = np.asarray(jax.hessian(loss)(jnp.asarray(run.weights, jnp.float64)))
+    return np.linalg.eigvalsh(h)
+
+
+def test_residual_bounds_hold_against_a_float64_hessian(iris_run: tuple) -> None:
+    run, split, net = iris_run
+    obj, w = loss_objective(run, split, net)
+    truth = float64_eigenvalues(run, split, net)
+    # all 35 steps: Lanczos spans the space, only the rounding of the products is left
+    sp = spectrum(obj, w, top=5, bottom=5, steps=w.size, trace=True, trace_samples=20)
+    assert sp.steps == w.size and sp.rounding > 0
+    for got, bound, ref in (
+        (sp.top, sp.top_residual, truth[::-1]),
+        (sp.bottom, sp.bottom_residual, truth),
+    ):
+        assert np.all(bound > 0)
+        assert np.all(np.abs(got - ref[: got.size]) <= bound)
+    assert abs(sp.trace - truth.sum()) <= 3 * sp.trace_stderr
+    # fewer steps: each Ritz value has a true eigenvalue within its bound
+    short = spectrum(obj, w, top=2, bottom=2, steps=12)
+    for got, bound in ((short.top, short.top_residual), (short.bottom, short.bottom_residual)):
+        gaps = np.min(np.abs(got[:, None] - truth[None, :]), axis=1)
+        assert np.all(gaps <= bound)
+
+
+def test_spectrum_cli_prints_the_error_beside_its_bound(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "--data", "iris", "--model", "mlp:4", "--lr", "0.02", "--epochs", "20",
+                 "--out", str(run), "--json"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["spectrum", str(run), "--top", "3", "--bottom", "3", "--exact",
+                 "--out", str(tmp_path / "s")]) == 0  # fmt: skip
+    text = capsys.readouterr().out
+    header = next(line for line in text.splitlines() if "residual bound" in line)
+    assert header.split()[-2:] == ["exact", "error"]
+    rows = [
+        line.split() for line in text.splitlines() if line.strip().startswith(("top ", "bottom "))
+    ]
+    assert len(rows) == 6
+    for row in rows:
+        bound, error = float(row[3]), float(row[5])
+        assert bound > 0 and error <= bound
+    summary = json.loads((tmp_path / "s" / "summary.json").read_text())
+    assert summary["absolute_errors"]["top"][0] == pytest.approx(float(rows[0][5]), rel=0.06)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [(dict(seed=-1), "seed must be a whole number from 0 to 4294967295"),
+     (dict(seed=2**32), "seed must be a whole number from 0 to 4294967295"),
+     (dict(trace_samples=10**9), "trace_samples must be a whole number >= 1 and at most 10,000"),
+     (dict(top=500), r"top must be a whole number from 0 to steps \(80\)")],
+)  # fmt: skip
+def test_numbers_out_of_range(small_mlp: tuple, kwargs: dict, message: str) -> None:
+    obj, w = small_mlp
+    with pytest.raises(gs.InputError, match=message):
+        spectrum(obj, w, **kwargs)
+
+
+def test_nan_weights_and_a_basis_too_large_are_refused(small_mlp: tuple) -> None:
+    obj, w = small_mlp
+    bad = w.copy()
+    bad[0] = np.nan
+    with pytest.raises(gs.InputError, match="The weights hold NaN or infinite values"):
+        spectrum(obj, bad)
+    import gradscape.spectra as spectra
+
+    most = spectra.MAX_BASIS_BYTES // (8 * w.size)
+    assert most < 10**7
+    with pytest.raises(gs.InputError, match=r"need more than 2 GiB \(MAX_BASIS_BYTES\)"):
+        spectrum(obj, np.zeros(10**7, np.float32), steps=80)

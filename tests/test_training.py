@@ -3,6 +3,7 @@ exact replays of the seeded run."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -92,7 +93,7 @@ def test_checkpoint_resumes_exactly(tmp_path: Path) -> None:
             "label",
             "Row 2, column 'b' of d.csv is not a number: 'zz'",
         ),
-        ("a,label\n" + "1,x\n" * 20 + "2,y\n", "label", "class 'y' of d has 1 rows"),
+        ("a,label\n" + "1,x\n" * 20 + "2,y\n", "label", "class 'y' of d has 1 row; "),
         ("a,label\n" + "1,x\n" * 20, None, "Say which column of d.csv to predict: --target"),
     ],
 )
@@ -176,3 +177,363 @@ def test_a_users_own_jax_model_trains() -> None:
     split = load("moons", seed=0)
     r = train(split, TwoLayer(), lr=3e-2, epochs=150, patience=20)
     assert r.test_metric > 0.9 and r.config["n_params"] == 64
+
+
+# -- issue 9: the data a run saw, data that cannot be trained on, numbers out of range ----------
+def test_split_seed_is_separate_from_the_init_seed(tmp_path: Path) -> None:
+    from gradscape.cli import main
+
+    def run(name: str, *flags: str) -> dict:
+        out = tmp_path / name
+        assert main(["train", "--data", "moons", "--model", "linear", "--epochs", "2",
+                     "--out", str(out), *flags, "--json"]) == 0  # fmt: skip
+        return Training.load(out / "training.npz").config
+
+    a, b, c = run("a"), run("b", "--seed", "1"), run("c", "--seed", "1", "--split-seed", "1")
+    # another initialisation, the same rows; another split seed, other rows
+    assert (a["seed"], b["seed"], c["seed"]) == (0, 1, 1)
+    assert (a["split_seed"], b["split_seed"], c["split_seed"]) == (0, 0, 1)
+    assert a["data_fingerprint"] == b["data_fingerprint"] == load("moons", seed=0).fingerprint()
+    assert c["data_fingerprint"] == load("moons", seed=1).fingerprint() != a["data_fingerprint"]
+    # the API records the split's own seed beside the initialisation seed
+    r = train(load("iris", seed=5), "linear", epochs=1, seed=3)
+    assert (r.config["split_seed"], r.config["seed"]) == (5, 3)
+
+
+def _csv(tmp_path: Path, header: str, rows: list[str]) -> str:
+    path = tmp_path / "d.csv"
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    return str(path)
+
+
+_XS = np.random.default_rng(0).normal(size=(40, 2))
+
+
+@pytest.mark.parametrize(
+    ("header", "target_of", "message"),
+    [
+        ("a,b,y", lambda i, p, q: "nan" if i == 7 else f"{p + q}",
+         r"1 of 40 rows of d have a NaN or infinite target 'y' \(the first is data row 8\)"),
+        ("a,b,y", lambda i, p, q: "-inf" if i == 2 else f"{p * 3.5}",
+         r"1 of 40 rows of d have a NaN or infinite target 'y'"),
+        ("a,b,y", lambda i, p, q: "inf" if i == 2 else str(int(p > 0)),
+         r"1 of 40 rows of d have a missing or non-finite target 'y' \('inf'\)"),
+        ("a,b,y", lambda i, p, q: "" if i == 0 else ("u" if p > 0 else "v"),
+         r"1 of 40 rows of d have a missing or non-finite target 'y' \(''\)"),
+        ("a,b,y", lambda i, p, q: "yes", r"The target 'y' of d has one class \('yes'\)"),
+        ("a,b,y", lambda i, p, q: "4.5", r"The target 'y' of d is 4.5 in every row"),
+    ],
+)  # fmt: skip
+def test_targets_that_cannot_be_trained_on(
+    tmp_path: Path, header: str, target_of: object, message: str
+) -> None:
+    rows = [f"{p},{q},{target_of(i, p, q)}" for i, (p, q) in enumerate(_XS)]  # type: ignore[operator]
+    with pytest.raises(gs.DataError, match=message):
+        load(_csv(tmp_path, header, rows), target="y")
+
+
+def test_a_file_with_no_feature_column(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "y", [str(int(p > 0)) for p, _ in _XS])
+    with pytest.raises(
+        gs.DataError,
+        match="d.csv has only the target column 'y'; training needs at least one feature column",
+    ):
+        load(path, target="y")
+
+
+def test_train_checks_a_split_made_by_hand() -> None:
+    split = load("iris", seed=0)
+    y = split.y_train.copy()
+    y[:] = 0  # one class in the training rows
+    with pytest.raises(gs.DataError, match="has one class"):
+        train(Split(**{**split.__dict__, "y_train": y}), "linear", epochs=1)
+    x = split.x_val.copy()
+    x[0, 0] = np.inf
+    with pytest.raises(gs.DataError, match="The val part of iris holds NaN or infinite values"):
+        train(Split(**{**split.__dict__, "x_val": x}), "linear", epochs=1)
+    with pytest.raises(gs.DataError, match="targets of iris must be class numbers 0 to 2"):
+        train(Split(**{**split.__dict__, "y_test": split.y_test + 3}), "linear", epochs=1)
+
+
+def test_the_task_is_said_and_can_be_chosen(tmp_path: Path) -> None:
+    ages = np.random.default_rng(1).integers(20, 26, len(_XS))
+    path = _csv(tmp_path, "a,b,age", [f"{p},{q},{a}" for (p, q), a in zip(_XS, ages, strict=True)])
+    auto = load(path, target="age")
+    assert auto.task == "classification" and auto.classes == tuple(map(str, np.unique(ages)))
+    assert "6 distinct whole numbers, read as classes" in auto.task_reason
+    assert "--task regression" in auto.task_reason
+    reg = load(path, target="age", task="regression")
+    assert reg.task == "regression" and reg.task_reason == "as asked"
+    # the targets are the file's numbers, every row once
+    got = np.sort(np.concatenate([reg.y_train, reg.y_val, reg.y_test]))
+    np.testing.assert_array_equal(got, np.sort(ages).astype(np.float32))
+    floats = _csv(tmp_path, "a,b,y", [f"{p},{q},{0.5 if p > 0 else -0.5}" for p, q in _XS])
+    assert "not whole: read as numbers" in load(floats, target="y").task_reason
+    forced = load(floats, target="y", task="classification")
+    assert forced.classes == ("-0.5", "0.5") and forced.task == "classification"
+    raw = forced.x_train[:, 0] * forced.scale[0] + forced.mean[0]
+    np.testing.assert_array_equal(raw > 0, forced.y_train == 1)
+    labels = _csv(tmp_path, "a,b,k", [f"{p},{q},{'u' if p > 0 else 'v'}" for p, q in _XS])
+    with pytest.raises(gs.InputError, match=r"target 'k' holds text labels \('u', 'v'\)"):
+        load(labels, target="k", task="regression")
+    with pytest.raises(gs.InputError, match="task must be classification or regression"):
+        load(labels, target="k", task="ranking")
+
+
+def test_train_cli_says_the_task_and_takes_task(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gradscape.cli import main
+
+    ages = np.random.default_rng(1).integers(20, 26, len(_XS))
+    path = _csv(tmp_path, "a,b,age", [f"{p},{q},{a}" for (p, q), a in zip(_XS, ages, strict=True)])
+    base = ["train", "--data", path, "--target", "age", "--model", "linear", "--epochs", "2"]
+    assert main([*base, "--out", str(tmp_path / "c")]) == 0
+    assert (
+        "task classification: target 'age' holds 6 distinct whole numbers"
+        in capsys.readouterr().out
+    )
+    assert main([*base, "--task", "regression", "--out", str(tmp_path / "r"), "--json"]) == 0
+    assert "test_r2" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(lr=1e308), r"at most 10000 \(MAX_LR\) to train in float32; got 1e\+308"),
+        (dict(epochs=10**12), r"epochs must be a whole number from 1 to 1,000,000 \(MAX_EPOCHS\)"),
+        (dict(seed=-1), "seed must be a whole number from 0 to 4294967295; got -1"),
+        (dict(seed=2**32), "seed must be a whole number from 0 to 4294967295; got 4294967296"),
+        (dict(batch_size=2.5), "batch_size must be a whole number >= 1"),
+    ],
+)  # fmt: skip
+def test_numbers_out_of_range_are_refused(kwargs: dict, message: str) -> None:
+    with pytest.raises(gs.InputError, match=message):
+        train(load("iris"), "linear", **kwargs)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 1.5, True])
+def test_split_seeds_out_of_range_are_refused(seed: object) -> None:
+    with pytest.raises(
+        gs.InputError, match="The split seed must be a whole number from 0 to 4294967295"
+    ):
+        load("moons", seed=seed)  # type: ignore[arg-type]
+    assert load("iris", seed=2**32 - 1).seed == 2**32 - 1  # the top of the range works
+
+
+def test_too_many_weights_are_refused() -> None:
+    with pytest.raises(gs.InputError, match=r"the limit is 20,000,000 \(MAX_WEIGHTS\)"):
+        model("mlp:65536,65536", 4, 3)
+
+
+# -- exit status, Ctrl-C, run folders --------------------------------------------------------------
+def test_exit_status_does_not_depend_on_the_output_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gradscape.cli import EXIT_DIVERGED, main
+
+    args = ["train", "--data", "moons", "--model", "mlp:8", "--optimizer", "gd", "--lr", "1000",
+            "--epochs", "5"]  # fmt: skip
+    assert main([*args, "--out", str(tmp_path / "a")]) == EXIT_DIVERGED
+    assert "became NaN or infinite" in capsys.readouterr().out
+    assert main([*args, "--out", str(tmp_path / "b"), "--json"]) == EXIT_DIVERGED
+    import json
+
+    assert json.loads(capsys.readouterr().out)["stop_reason"] == "diverged"
+
+
+def test_ctrl_c_stops_between_epochs_and_the_run_resumes_exactly(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    split = load("iris", seed=2)
+    kw = dict(lr=1e-2, batch_size=16, patience=None, seed=1)
+    straight = train(split, "mlp:8", epochs=8, **kw)
+
+    def press_ctrl_c(done: int, total: int) -> None:
+        if done == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(gs.training.TrainingInterrupted, match="stopped after epoch 3 of 8") as exc:
+        train(split, "mlp:8", epochs=8, checkpoint=tmp_path, progress=press_ctrl_c, **kw)
+    assert isinstance(exc.value, KeyboardInterrupt) and exc.value.folder == tmp_path
+    import json
+
+    marker = json.loads((tmp_path / "partial.json").read_text())
+    assert marker["state"] == "interrupted" and marker["epochs_done"] == 3
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler given back
+    with pytest.raises(gs.InputError, match="holds an unfinished run"):
+        gs.training.load_run(tmp_path)
+    resumed = resume(tmp_path)  # split and epoch limit from the checkpoint
+    np.testing.assert_array_equal(resumed.train_loss, straight.train_loss)
+    np.testing.assert_array_equal(resumed.weights, straight.weights)
+    assert not (tmp_path / "partial.json").exists()
+
+
+def test_ctrl_c_on_the_command_line(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "gradscape.cli", "train", "--data", "digits", "--model", "mlp:16",
+           "--epochs", "100000", "--patience", "100000", "--out", str(out)]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "partial.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and time.monotonic() - sent < 30
+    assert stderr.count("\n") == 1 and "Traceback" not in stderr
+    assert stderr.startswith("gradscape: interrupted: training stopped after epoch ")
+    import json
+
+    marker = json.loads((out / "partial.json").read_text())
+    assert (
+        marker["state"] == "interrupted" and marker["resume"] == f"gradscape.resume({str(out)!r})"
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.npz", "partial.json"]
+
+
+def test_checkpoints_are_written_atomically(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    split = load("iris", seed=0)
+    train(split, "linear", epochs=2, checkpoint=tmp_path)
+    before = (tmp_path / "checkpoint.npz").read_bytes()
+
+    def full_disk(file: object, **arrays: object) -> None:
+        handle = open(file, "wb") if isinstance(file, str | Path) else file  # noqa: SIM115
+        handle.write(b"PK\x03\x04 half a file")  # type: ignore[union-attr]
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        train(split, "linear", epochs=3, checkpoint=tmp_path)
+    assert (tmp_path / "checkpoint.npz").read_bytes() == before  # the old one, whole
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from gradscape.cli import main
+
+    out = tmp_path_factory.mktemp("runs") / "good"
+    assert main(["train", "--data", "iris", "--model", "mlp:4", "--epochs", "3", "--out",
+                 str(out), "--json"]) == 0  # fmt: skip
+    return out
+
+
+def _damage(folder: Path, how: str) -> None:
+    import json
+    import zipfile
+
+    npz = folder / "training.npz"
+    good = Training.load(npz)
+    if how == "truncated":
+        npz.write_bytes(npz.read_bytes()[:300])
+    elif how == "empty":
+        npz.write_bytes(b"")
+    elif how in ("config.json lacks a key", "config.json disagrees"):
+        c = json.loads((folder / "config.json").read_text())
+        if how == "config.json lacks a key":
+            del c["model"]
+        else:
+            c["split_seed"] = 7
+        (folder / "config.json").write_text(json.dumps(c))
+    elif how == "config lacks a key":
+        c = {k: v for k, v in good.config.items() if k != "loss"}
+        Training(**{**good.__dict__, "config": c}).save(npz)
+    elif how == "weights do not fit":
+        Training(**{**good.__dict__, "weights": good.weights[:-1]}).save(npz)
+    elif how == "NaN weights":
+        w = good.weights.copy()
+        w[0] = np.nan
+        Training(**{**good.__dict__, "weights": w}).save(npz)
+    elif how == "zip bomb":  # a member whose header declares far more than it holds
+        with zipfile.ZipFile(npz, "w") as zf, zf.open("weights.npy", "w") as fh:
+            np.lib.format.write_array_header_1_0(
+                fh, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)}
+            )
+
+
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [
+        ("truncated", r"training.npz is truncated or damaged"),
+        ("empty", r"training.npz is empty"),
+        ("config.json lacks a key", r"config.json lacks 'model'; the run folder is damaged"),
+        ("config.json disagrees", r"config.json says split_seed is 7 but training.npz says 0"),
+        ("config lacks a key", r"training.npz lacks 'loss' in its config"),
+        ("weights do not fit", r"training.npz holds 34 weights but its model mlp:4 has 35"),
+        ("NaN weights", r"training.npz holds NaN or infinite weights"),
+        ("zip bomb", r"member 'weights.npy' declares 8,000,000,000,000 bytes of data"),
+    ],
+)  # fmt: skip
+def test_broken_run_folders_get_one_line(
+    run_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], how: str, message: str
+) -> None:
+    import shutil
+
+    from gradscape.cli import main
+
+    folder = tmp_path / "run"
+    shutil.copytree(run_folder, folder)
+    _damage(folder, how)
+    for verb in ("landscape", "spectrum"):
+        assert main([verb, str(folder), "--out", str(tmp_path / verb)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err, err
+        assert str(folder) in err and re.search(message, err), err
+
+
+def test_a_run_whose_data_changed_is_refused(tmp_path: Path) -> None:
+    rows = [f"{p},{q},{'u' if p > 0 else 'v'}" for p, q in _XS]
+    path = _csv(tmp_path, "a,b,k", rows)
+    from gradscape.cli import main
+
+    assert main(["train", "--data", path, "--target", "k", "--model", "linear", "--epochs", "2",
+                 "--out", str(tmp_path / "r"), "--json"]) == 0  # fmt: skip
+    _csv(tmp_path, "a,b,k", rows[::-1])  # the same rows in another order: other splits
+    with pytest.raises(gs.InputError, match="holds other rows; use the same data and split seed"):
+        gs.training.load_run(tmp_path / "r")
+
+
+def test_declared_sizes_are_checked_before_loading(tmp_path: Path) -> None:
+    import zipfile
+
+    from gradscape._npz import check_npz
+
+    path = tmp_path / "big.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf, zf.open("a.npy", "w") as fh:
+        np.lib.format.write_array(fh, np.zeros(2_000_000))  # 16 MB of zeros, 16 kB on disk
+    assert path.stat().st_size < 100_000
+    with pytest.raises(gs.InputError, match=r"over the cap of 0.00931 GiB \(MAX_NPZ_BYTES\)"):
+        check_npz(path, cap=10_000_000)
+    check_npz(path, cap=20_000_000)  # within the cap it passes
+
+
+def test_a_damaged_checkpoint_is_refused_by_resume(tmp_path: Path) -> None:
+    split = load("iris", seed=0)
+    train(split, "mlp:4", epochs=2, checkpoint=tmp_path)
+    path = tmp_path / "checkpoint.npz"
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    np.savez(path, **{**arrays, "params": arrays["params"][:-2]})
+    with pytest.raises(
+        gs.InputError, match=r"checkpoint.npz holds 33 weights; mlp:4 on iris has 35"
+    ):
+        resume(tmp_path, split, epochs=4)
+    np.savez(path, **{k: v for k, v in arrays.items() if k != "meta"})
+    with pytest.raises(gs.InputError, match=r"checkpoint\.npz has no meta entry"):
+        resume(tmp_path, split, epochs=4)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(gs.InputError, match=r"checkpoint\.npz is truncated or damaged"):
+        resume(tmp_path, split, epochs=4)

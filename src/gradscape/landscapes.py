@@ -33,6 +33,8 @@ from .objectives import Objective
 from .results import Result
 
 KINDS = ("random", "hessian", "pca")
+#: Largest ``span``: a thousand times the weights' own scale is far past any basin.
+MAX_SPAN = 1e3
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,6 +51,7 @@ class Landscape(Result):
         path: for ``pca``, the trajectory in plane coordinates, shape ``(k, 2)``;
             ``explained``: the share of its variance each direction explains.
         rows: training rows the loss was evaluated on; ``seed``.
+        warnings: what a reader must know (grid points where the loss overflowed).
     """
 
     kind: str
@@ -64,16 +67,18 @@ class Landscape(Result):
     rows: int
     seed: int
     label: str
+    warnings: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, Any]:
+        finite = self.values[np.isfinite(self.values)]  # overflowed points are in the warnings
         out: dict[str, Any] = {
             "kind": self.kind,
             "dims": int(self.directions.shape[0]),
             "grid": int(self.alphas.size),
             "alpha_range": [float(self.alphas[0]), float(self.alphas[-1])],
             "center_loss": self.center_loss,
-            "min": float(np.nanmin(self.values)),
-            "max": float(np.nanmax(self.values)),
+            "min": float(finite.min()) if finite.size else math.nan,
+            "max": float(finite.max()) if finite.size else math.nan,
             "rows": self.rows,
             "seed": self.seed,
         }
@@ -89,6 +94,7 @@ class Landscape(Result):
             out["barrier"] = float(self.values[i] - max(self.center_loss, self.end_loss))
         if self.explained.size:
             out["explained_variance"] = self.explained.tolist()
+        out["warnings"] = list(self.warnings)
         return out
 
 
@@ -266,16 +272,27 @@ def landscape(
     import jax
     import jax.numpy as jnp
 
+    from .datasets import check_seed
     from .networks import loss_fn
 
     if dims not in (1, 2):
         raise InputError(f"dims must be 1 or 2; got {dims!r}.")
     if isinstance(grid, bool) or not isinstance(grid, int) or not 3 <= grid <= 1001:
         raise InputError(f"grid must be a whole number from 3 to 1001; got {grid!r}.")
-    if not (isinstance(span, int | float) and math.isfinite(span) and span > 0):
-        raise InputError(f"span must be a number > 0; got {span!r}.")
+    if isinstance(span, bool) or not (
+        isinstance(span, int | float) and math.isfinite(span) and 0 < span <= MAX_SPAN
+    ):
+        raise InputError(
+            f"span must be a number > 0 and at most {MAX_SPAN:g} (MAX_SPAN); got {span!r}."
+        )
     if directions not in KINDS:
         raise InputError(f"Unknown directions {directions!r}; choose one of {', '.join(KINDS)}.")
+    seed = check_seed(seed, "seed")
+    center = np.asarray(result.weights, np.float32)
+    if not np.all(np.isfinite(center)):
+        raise InputError(
+            "The run's weights hold NaN or infinite values; there is no landscape around them."
+        )
     x, y = split.x_train, split.y_train
     if subsample is not None:
         if isinstance(subsample, bool) or not isinstance(subsample, int) or subsample < 1:
@@ -286,22 +303,29 @@ def landscape(
     x, y = jnp.asarray(x), jnp.asarray(y)
     lossf = loss_fn(result.config["loss"])
     template = net.init(jax.random.PRNGKey(0))
-    center = np.asarray(result.weights, np.float32)
     path = explained = np.empty(0)
     end_loss = math.nan
 
     if between is not None:
+        _check_same_data(result, split, between)
         other = np.asarray(getattr(between, "weights", between), np.float32)
         if other.shape != center.shape:
             raise InputError(
                 f"The other run has {other.size:,} weights, this one {center.size:,}: "
                 "interpolate between runs of the same model."
             )
+        if not np.all(np.isfinite(other)):
+            raise InputError("The other run's weights hold NaN or infinite values.")
         kind, dims = "between", 1
         dirs = (other - center)[None, :]
         lo, hi = -span / 4, 1 + span / 4
     elif directions == "pca":
         traj = getattr(result, "trajectory", None)
+        if traj is not None and not np.all(np.isfinite(traj)):
+            raise InputError(
+                "This run's trajectory holds NaN or infinite weights (it diverged); use random "
+                "or hessian directions."
+            )
         if traj is None or len(traj) < dims + 1:
             raise InputError("This run saved too few weights for a PCA plane; train it again.")
         dirs, explained, coords = _pca_directions(np.asarray(traj), center, dims)
@@ -331,6 +355,11 @@ def landscape(
         ma, mb = np.meshgrid(alphas, betas)
         pts = np.column_stack([ma.ravel(), mb.ravel()])
         values = _evaluate(net, loss, x, y, center, dirs, pts, progress).reshape(grid, grid)
+    bad = int(np.count_nonzero(~np.isfinite(values)))
+    warnings = (
+        (f"the loss overflowed to NaN or infinity at {bad} of {values.size} grid points; "
+         "shrink the span",) if bad else ()
+    )  # fmt: skip
     unravel = _unravel(template)
     ones = jnp.ones(x.shape[0], jnp.float32)
     center_loss = float(lossf(net.apply(unravel(jnp.asarray(center)), x), y, ones))
@@ -341,7 +370,38 @@ def landscape(
         kind=kind, alphas=alphas, betas=betas, values=values, directions=np.asarray(dirs),
         center=center, center_loss=center_loss, end_loss=end_loss, path=np.asarray(path),
         explained=np.asarray(explained), rows=int(x.shape[0]), seed=seed, label=result.config["loss"],
+        warnings=warnings,
     )  # fmt: skip
+
+
+def _check_same_data(result: Any, split: Any, other: Any) -> None:
+    """Refuse a line between runs that saw different data: the loss along it is scored on this
+    run's training rows, which would hold the other run's validation and test rows."""
+    mine, theirs = getattr(result, "config", None), getattr(other, "config", None)
+    if not isinstance(mine, dict) or not isinstance(theirs, dict):
+        return  # bare weights: nothing recorded to compare
+    spec = ("model", "activation", "loss")
+    if any(mine.get(k) != theirs.get(k) for k in spec):
+        a, b = (" ".join(str(c.get(k)) for k in spec) for c in (mine, theirs))
+        raise InputError(
+            f"The other run is another model ({b}, this one {a}); interpolate between runs of "
+            "the same model."
+        )
+    fp_mine = split.fingerprint() if hasattr(split, "fingerprint") else mine.get("data_fingerprint")
+    fp_theirs = theirs.get("data_fingerprint")
+    keys = ("dataset", "source", "target", "split_seed", "val", "test", "standardize")
+    if fp_mine and fp_theirs:
+        same = fp_mine == fp_theirs
+    else:
+        same = all(mine.get(k) == theirs.get(k) for k in keys)
+    if not same:
+        a, b = (f"{c.get('dataset')} with split seed {c.get('split_seed')}" for c in (mine, theirs))
+        why = "" if a != b else " (the same names, but other rows: a data file changed?)"
+        raise InputError(
+            f"The runs were trained on different data splits: this one on {a}, the other on "
+            f"{b}{why}; the line between them would be scored on rows one run held out. Train "
+            "both on the same data with the same --split-seed."
+        )
 
 
 def _unravel(template: Any) -> Any:

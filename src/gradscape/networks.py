@@ -20,6 +20,8 @@ from .errors import InputError
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "softplus")
 LOSSES = ("mse", "sse", "cross_entropy")
+#: Most weights of a built-in model (float32: 80 MB for the weights, about 5× that to train).
+MAX_WEIGHTS = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,13 @@ def model(spec: str, n_in: int, n_out: int, *, activation: str = "relu") -> Mode
         raise InputError(
             f"mlp layer sizes must be whole numbers from 1 to 65536; got {m.group(2)!r}."
         )
-    return Model("mlp", (n_in, *hidden, n_out), activation)
+    net = Model("mlp", (n_in, *hidden, n_out), activation)
+    if net.n_params() > MAX_WEIGHTS:
+        raise InputError(
+            f"{spec} on {n_in} features has {net.n_params():,} weights; the limit is "
+            f"{MAX_WEIGHTS:,} (MAX_WEIGHTS). Use smaller layers."
+        )
+    return net
 
 
 # -- losses and metrics ---------------------------------------------------------------------------

@@ -1,8 +1,11 @@
 """Hessian spectra from Hessian-vector products, never forming the Hessian.
 
 * Lanczos (with full reorthogonalisation) gives the largest and most negative eigenvalues; each
-  Ritz value comes with its residual ``β_m |s_m|`` (an upper bound on its distance to a true
-  eigenvalue).
+  Ritz value ``θ`` with its Ritz vector ``y`` comes with a residual bound: the larger of Lanczos'
+  ``β_m |s_m|`` and the measured ``‖H y − θ y‖``, plus the rounding level of the Hessian-vector
+  products, ``ε·‖H‖·√n`` (``ε`` of their dtype: float32 for networks). For a symmetric ``H`` a
+  true eigenvalue lies within it; where Lanczos has spanned the whole space ``β_m`` is zero, and
+  the rounding of the products is all that is left, so that is what is reported.
 * Hutchinson's estimator gives the trace: the mean of ``vᵀHv`` over Rademacher vectors ``v``,
   with its standard error; the dominant directions found by Lanczos are taken exactly and only
   the rest is sampled (deflation, as in Hutch++ by Meyer et al. 2021), which cuts the variance.
@@ -22,12 +25,18 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, NumericalError
 from .objectives import Objective
 from .results import Result
 
 #: Largest model (weights) whose exact Hessian is formed on request.
 MAX_EXACT = 6000
+#: Largest Lanczos basis kept in memory (steps × weights × 8 bytes).
+MAX_BASIS_BYTES = 2 * 1024**3
+#: Most random vectors for the trace, starts and steps for the density.
+MAX_SAMPLES = 10_000
+MAX_DENSITY_STARTS = 1000
+MAX_DENSITY_STEPS = 1000
 
 
 def _hvp(obj: Objective) -> Any:
@@ -67,6 +76,11 @@ def lanczos(
     for j in range(steps):
         basis[j] = q
         z = np.asarray(hvp(w, jnp.asarray(q, dtype=w.dtype)), np.float64) * mask
+        if not np.all(np.isfinite(z)):
+            raise NumericalError(
+                "The Hessian-vector product is NaN or infinite at these weights; their loss is "
+                "not finite or overflows, so it has no spectrum."
+            )
         a = float(q @ z)
         z -= a * q + (beta[-1] * basis[j - 1] if j else 0.0)
         z -= basis[: j + 1].T @ (basis[: j + 1] @ z)  # full reorthogonalisation, twice
@@ -96,8 +110,11 @@ class Spectrum(Result):
     Attributes:
         n: number of weights; ``steps``: Lanczos iterations.
         top, bottom: the largest and the smallest (most negative) Ritz values; ``top_residual``,
-            ``bottom_residual``: their residual bounds.
-        trace, trace_stderr, trace_samples: Hutchinson's estimate (NaN when not asked).
+            ``bottom_residual``: their residual bounds, never below the rounding level
+            ``rounding`` of the Hessian-vector products (``ε·‖H‖·√n``).
+        trace, trace_stderr, trace_samples: Hutchinson's estimate (NaN when not asked); the
+            standard error is at least the rounding level of a sum of ``n`` diagonal entries,
+            ``ε·‖H‖·n``.
         density_grid, density: the smoothed spectral density (empty when not asked).
         exact: the exact eigenvalues (empty unless asked and the model is small enough).
         layers: per layer (on request), the top and bottom eigenvalues of its Hessian block.
@@ -118,6 +135,17 @@ class Spectrum(Result):
     exact: np.ndarray
     seed: int
     layers: dict[str, dict[str, list[float]]] | None = None
+    rounding: float = 0.0
+
+    def exact_gaps(self) -> dict[str, list[float]]:
+        """``|estimate − exact|`` for the top and bottom values (if the exact ones were computed)."""
+        if not self.exact.size:
+            return {}
+        ex = np.sort(self.exact)
+        return {
+            "top": [float(abs(a - b)) for a, b in zip(self.top, ex[::-1], strict=False)],
+            "bottom": [float(abs(a - b)) for a, b in zip(self.bottom, ex, strict=False)],
+        }
 
     def errors(self) -> dict[str, Any]:
         """Relative errors of the estimates against the exact eigenvalues (if computed)."""
@@ -148,6 +176,7 @@ class Spectrum(Result):
             "top_residual": self.top_residual.tolist(),
             "bottom": self.bottom.tolist(),
             "bottom_residual": self.bottom_residual.tolist(),
+            "hvp_rounding": self.rounding,
         }
         if math.isfinite(self.trace):
             out.update(
@@ -158,6 +187,7 @@ class Spectrum(Result):
             out["exact"] = {"top": ex[::-1][: self.top.size].tolist(), "bottom": ex[: self.bottom.size].tolist(),
                             "trace": float(ex.sum())}  # fmt: skip
             out["relative_errors"] = self.errors()
+            out["absolute_errors"] = self.exact_gaps()
         if self.density.size:
             out["density"] = {"grid": self.density_grid.tolist(), "values": self.density.tolist()}
         if self.layers:
@@ -193,15 +223,28 @@ def spectrum(
     """
     import jax.numpy as jnp
 
+    from .datasets import check_seed
+
+    for what, v, cap in (("steps", steps, None), ("trace_samples", trace_samples, MAX_SAMPLES),
+                         ("density_starts", density_starts, MAX_DENSITY_STARTS),
+                         ("density_steps", density_steps, MAX_DENSITY_STEPS)):  # fmt: skip
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1 or (cap and v > cap):
+            upto = f" and at most {cap:,}" if cap else ""
+            raise InputError(f"{what} must be a whole number >= 1{upto}; got {v!r}.")
     for what, v in (("top", top), ("bottom", bottom)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise InputError(f"{what} must be a whole number >= 0; got {v!r}.")
-    for what, v in (("steps", steps), ("trace_samples", trace_samples),
-                    ("density_starts", density_starts), ("density_steps", density_steps)):  # fmt: skip
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise InputError(f"{what} must be a whole number >= 1; got {v!r}.")
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= max(steps, 1):
+            raise InputError(f"{what} must be a whole number from 0 to steps ({steps}); got {v!r}.")
+    seed = check_seed(seed, "seed")
     weights = np.asarray(weights)
     n = weights.size
+    most = max(1, MAX_BASIS_BYTES // (8 * max(n, 1)))
+    if min(max(steps, density_steps), n) > most:
+        raise InputError(
+            f"{max(steps, density_steps):,} Lanczos steps on {n:,} weights need more than "
+            f"{MAX_BASIS_BYTES / 2**30:g} GiB (MAX_BASIS_BYTES) for the basis; use at most {most:,}."
+        )
+    if not np.all(np.isfinite(weights)):
+        raise InputError("The weights hold NaN or infinite values; there is no Hessian there.")
     if exact and n > MAX_EXACT:
         raise InputError(
             f"The exact Hessian of {n:,} weights is too large to form (at most {MAX_EXACT:,}); "
@@ -210,7 +253,20 @@ def spectrum(
     rng = np.random.default_rng(seed)
     alpha, beta, basis = lanczos(obj, weights, max(steps, top + bottom), rng.standard_normal(n))
     vals, vecs = _ritz(alpha, beta)
-    resid = np.abs(beta[-1] * vecs[-1, :])
+    # the rounding level of one product H v (unit v), in the dtype the products are computed in
+    eps = float(np.finfo(jnp.asarray(weights).dtype).eps)
+    norm_h = float(np.max(np.abs(vals)))
+    rounding = eps * norm_h * math.sqrt(n)
+    bound = np.abs(beta[-1] * vecs[-1, :])
+    k = vals.size
+    picked = sorted({*range(max(0, k - top), k), *range(min(bottom, k))})
+    resid = np.full(k, np.nan)
+    hvp = _hvp(obj)
+    w = jnp.asarray(weights)
+    for i in picked:
+        y = basis.T @ vecs[:, i]
+        hy = np.asarray(hvp(w, jnp.asarray(y, dtype=w.dtype)), np.float64)
+        resid[i] = max(bound[i], float(np.linalg.norm(hy - vals[i] * y))) + rounding
     top_v, top_r = vals[::-1][:top], resid[::-1][:top]
     bot_v, bot_r = vals[:bottom], resid[:bottom]
 
@@ -219,8 +275,6 @@ def spectrum(
         # Deflated Hutchinson (as in Hutch++): the Lanczos basis Q holds the dominant directions,
         # whose part of the trace is exact, tr(QᵀHQ) = Σ alpha; Rademacher vectors estimate only
         # the rest, tr((I − QQᵀ) H (I − QQᵀ)), which has far smaller variance.
-        hvp = _hvp(obj)
-        w = jnp.asarray(weights)
         samples = []
         for _ in range(trace_samples):
             v = rng.choice([-1.0, 1.0], size=n)
@@ -232,6 +286,7 @@ def spectrum(
             if len(samples) > 1
             else math.nan
         )
+        se = max(se, eps * norm_h * n)  # a sum of n diagonal entries, each rounded
 
     grid = dens = np.empty(0)
     if density:
@@ -270,7 +325,7 @@ def spectrum(
         layers=per_layer,
         label=obj.label, n=n, steps=alpha.size, top=top_v, top_residual=top_r, bottom=bot_v,
         bottom_residual=bot_r, trace=tr, trace_stderr=se, trace_samples=trace_samples if trace else 0,
-        density_grid=grid, density=dens, exact=ex, seed=seed,
+        density_grid=grid, density=dens, exact=ex, seed=seed, rounding=rounding,
     )  # fmt: skip
 
 

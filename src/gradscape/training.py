@@ -8,25 +8,61 @@ the best so far by more than ``min_delta``; after ``patience`` epochs without im
 stops. Whatever ends it (patience or the epoch limit), the best epoch's weights are restored and
 the test set is scored with them. A checkpoint (weights, optimizer state, config, history) is
 written at the end and resumes exactly.
+
+Ctrl-C stops training between two compiled epochs: the checkpoint then holds the epochs done and
+``partial.json`` beside it says where the run stopped (:func:`resume` continues it), and
+:class:`TrainingInterrupted` is raised; no result that looks complete is made. Files are written
+atomically (a temporary file, then a rename). A run folder is checked when it is loaded: sizes
+before unpacking, the config's keys, its agreement with ``config.json``, weights that fit the
+model and are finite, and a data split that is still the one the run was trained on.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .datasets import Split
-from .errors import InputError
+from .datasets import Split, check_seed
+from .errors import DataError, GradscapeError, InputError
 from .networks import LOSSES, Model, loss_fn, metric, metric_name
 from .networks import model as build_model
+from .optimizers import check_lr
 from .optimizers import optimizer as choose_optimizer
 from .results import Result
+
+#: Most epochs one call trains.
+MAX_EPOCHS = 1_000_000
+#: Largest learning rate accepted: far past any stable step on standardised data, and far inside
+#: float32 (the precision of a network's weights), where 1e308 is infinite.
+MAX_LR = 1e4
+#: The file beside a checkpoint that marks the run unfinished (running, or stopped by Ctrl-C).
+PARTIAL = "partial.json"
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped :func:`train` between two epochs.
+
+    Attributes:
+        epoch: epochs completed; ``epochs``: the limit asked for.
+        folder: the run folder holding the partial checkpoint (``None`` without a checkpoint).
+    """
+
+    def __init__(self, epoch: int, epochs: int, folder: Path | None) -> None:
+        self.epoch, self.epochs, self.folder = epoch, epochs, folder
+        where = (
+            f"; {folder} holds the partial run: continue it with gradscape.resume({str(folder)!r})"
+            if folder is not None
+            else ""
+        )
+        super().__init__(f"training stopped after epoch {epoch} of {epochs}{where}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,8 +70,10 @@ class Training(Result):
     """A finished training run.
 
     Attributes:
-        config: how it was run (dataset, model, loss, optimizer, lr, epochs, batch size,
-            patience, min_delta, monitor, seed).
+        config: how it was run: the data (dataset, source, target, task and why, split_seed,
+            val and test shares, standardize, data_fingerprint) and the training (model, loss,
+            optimizer, lr, epochs, batch size, patience, min_delta, monitor, and ``seed``, the
+            seed of the initial weights and batches).
         train_loss, val_loss, train_metric, val_metric: per epoch, shape ``(epochs_run,)``.
         best_epoch: 1-based epoch whose weights were kept; ``epochs_run``: epochs trained.
         stop_reason: ``early_stop`` (patience ran out), ``max_epochs`` or ``diverged``.
@@ -206,14 +244,26 @@ def train(
             however training ends, at the patience or at the epoch limit.
         min_delta: the improvement that counts.
         monitor: ``val_loss`` (lower is better) or ``val_metric`` (accuracy or R², higher).
-        checkpoint: a folder to write ``checkpoint.npz`` into at the end (see :func:`resume`).
+        seed: seeds the initial weights and the order of the batches, a whole number in
+            ``[0, 2**32)``; the data split has its own seed (``load_dataset(seed=...)``).
+        checkpoint: a folder to write ``checkpoint.npz`` into at the end (see :func:`resume`);
+            while training, ``partial.json`` there marks the run unfinished.
+
+    Raises:
+        InputError: bad settings (epochs beyond :data:`MAX_EPOCHS`, a learning rate beyond
+            :data:`MAX_LR`, a seed outside ``[0, 2**32)``, ...).
+        DataError: a split that cannot be trained on (NaN or infinite values, one class, no
+            feature column).
+        TrainingInterrupted: Ctrl-C; the epochs done are in the checkpoint, marked partial.
     """
     import jax
     import jax.numpy as jnp
     from jax.flatten_util import ravel_pytree
 
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise InputError(f"epochs must be a whole number >= 1; got {epochs!r}.")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= MAX_EPOCHS:
+        raise InputError(
+            f"epochs must be a whole number from 1 to {MAX_EPOCHS:,} (MAX_EPOCHS); got {epochs!r}."
+        )
     if patience is not None and (
         isinstance(patience, bool) or not isinstance(patience, int) or patience < 1
     ):
@@ -222,11 +272,21 @@ def train(
         raise InputError(f"min_delta must be a number >= 0; got {min_delta!r}.")
     if monitor not in ("val_loss", "val_metric"):
         raise InputError(f"monitor must be val_loss or val_metric; got {monitor!r}.")
+    seed = check_seed(seed, "seed")
+    if lr is not None and check_lr(lr) > MAX_LR:
+        raise InputError(
+            f"The learning rate must be a number > 0 and at most {MAX_LR:g} (MAX_LR) to train "
+            f"in float32; got {float(lr):g}."
+        )
+    check_split(split)
     n = len(split.x_train)
-    batch = n if batch_size is None else int(batch_size)
-    if batch < 1:
-        raise InputError(f"batch_size must be a whole number >= 1; got {batch_size!r}.")
-    batch = min(batch, n)
+    if batch_size is not None and (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int | np.integer)
+        or batch_size < 1
+    ):
+        raise InputError(f"batch_size must be a whole number >= 1 (or None); got {batch_size!r}.")
+    batch = min(n if batch_size is None else int(batch_size), n)
     net, loss = _setup(split, model, loss, activation)
     opt = choose_optimizer(optimizer, lr=lr)
     if opt.lr is None and opt.injects_lr:  # no curvature rule for a network: a common default
@@ -253,56 +313,71 @@ def train(
     if not state.trajectory:
         state.trajectory.append(np.asarray(flat))
         state.trajectory_epochs.append(0)
-    stop = "max_epochs"
-    start = state.epoch
-    for e in range(start, epochs):
-        params, opt_state = epoch_fn(
-            state.params, state.opt_state, jax.random.fold_in(data_key, e), x_tr, y_tr
-        )
-        row = {}
-        for part, (x, y, y_np) in parts.items():
-            lv, out = evaluate(params, x, y)
-            row[f"{part}_loss"] = float(lv)
-            row[f"{part}_metric"] = metric(split.task, np.asarray(out), y_np)
-        for k, v in row.items():
-            state.history[k].append(v)
-        state.params, state.opt_state, state.epoch = params, opt_state, e + 1
-        if (e + 1) % every == 0:
-            state.trajectory.append(np.asarray(ravel_pytree(params)[0]))
-            state.trajectory_epochs.append(e + 1)
-        if not math.isfinite(row["train_loss"]):
-            stop = "diverged"
-            break
-        watched = sign * row[monitor]
-        if patience is None:  # no early stopping: the weights are the last ones
-            state.best.update(
-                value=watched, epoch=e + 1, params=np.asarray(ravel_pytree(params)[0])
-            )
-        elif watched < state.best["value"] - min_delta:
-            state.best.update(
-                value=watched, epoch=e + 1, params=np.asarray(ravel_pytree(params)[0]), wait=0
-            )
-        else:
-            state.best["wait"] += 1
-        if progress is not None:
-            progress(e + 1, epochs)
-        if patience is not None and state.best["wait"] >= patience:
-            stop = "early_stop"
-            break
-    if state.best["params"] is None:  # not one finite epoch
-        state.best.update(epoch=max(1, state.epoch), params=np.asarray(flat))
-    best = unravel(jnp.asarray(state.best["params"]))
-    test_loss, test_out = evaluate(best, jnp.asarray(split.x_test), jnp.asarray(split.y_test))
     config = {
         "dataset": split.name, "source": split.source, "target": split.target,
-        "split_seed": split.seed, "task": split.task, "seed": seed,
+        "split_seed": split.seed, "val": split.val, "test": split.test,
+        "standardize": split.standardize, "data_fingerprint": split.fingerprint(),
+        "task": split.task, "task_reason": split.task_reason, "seed": seed,
         "model": getattr(net, "spec", type(net).__name__), "activation": activation,
         "n_params": int(flat.size), "loss": loss, "metric": metric_name(split.task),
         "optimizer": opt.name, "settings": opt.describe(), "lr": opt.lr, "epochs": epochs,
         "batch_size": batch_size, "patience": patience, "min_delta": min_delta, "monitor": monitor,
     }  # fmt: skip
-    if checkpoint is not None:
-        save_checkpoint(checkpoint, config, state, tx)
+    folder = None if checkpoint is None else Path(checkpoint)
+    stop = "max_epochs"
+    start = state.epoch
+    with _stop_between_epochs() as interrupted:
+        if folder is not None:
+            _write_partial(folder, config, state.epoch, "running")
+        for e in range(start, epochs):
+            params, opt_state = epoch_fn(
+                state.params, state.opt_state, jax.random.fold_in(data_key, e), x_tr, y_tr
+            )
+            row = {}
+            for part, (x, y, y_np) in parts.items():
+                lv, out = evaluate(params, x, y)
+                row[f"{part}_loss"] = float(lv)
+                row[f"{part}_metric"] = metric(split.task, np.asarray(out), y_np)
+            for k, v in row.items():
+                state.history[k].append(v)
+            state.params, state.opt_state, state.epoch = params, opt_state, e + 1
+            if (e + 1) % every == 0:
+                state.trajectory.append(np.asarray(ravel_pytree(params)[0]))
+                state.trajectory_epochs.append(e + 1)
+            if not math.isfinite(row["train_loss"]):
+                stop = "diverged"
+                break
+            watched = sign * row[monitor]
+            if patience is None:  # no early stopping: the weights are the last ones
+                state.best.update(
+                    value=watched, epoch=e + 1, params=np.asarray(ravel_pytree(params)[0])
+                )
+            elif watched < state.best["value"] - min_delta:
+                state.best.update(
+                    value=watched, epoch=e + 1, params=np.asarray(ravel_pytree(params)[0]), wait=0
+                )
+            else:
+                state.best["wait"] += 1
+            if progress is not None:
+                progress(e + 1, epochs)
+            if patience is not None and state.best["wait"] >= patience:
+                stop = "early_stop"
+                break
+            if interrupted() and e + 1 < epochs:
+                stop = "interrupted"
+                break
+    if stop == "interrupted":
+        if folder is not None:
+            save_checkpoint(folder, config, state, tx)
+            _write_partial(folder, config, state.epoch, "interrupted")
+        raise TrainingInterrupted(state.epoch, epochs, folder)
+    if state.best["params"] is None:  # not one finite epoch
+        state.best.update(epoch=max(1, state.epoch), params=np.asarray(flat))
+    best = unravel(jnp.asarray(state.best["params"]))
+    test_loss, test_out = evaluate(best, jnp.asarray(split.x_test), jnp.asarray(split.y_test))
+    if folder is not None:
+        save_checkpoint(folder, config, state, tx)
+        (folder / PARTIAL).unlink(missing_ok=True)
     h = {k: np.asarray(v, dtype=np.float64) for k, v in state.history.items()}
     return Training(
         config=config, **h, best_epoch=int(state.best["epoch"]), epochs_run=state.epoch,
@@ -313,18 +388,117 @@ def train(
     )  # fmt: skip
 
 
+# -- checks -----------------------------------------------------------------------------------------
+def check_split(split: Split) -> None:
+    """Refuse a split no model can be trained on: parts of mismatched shapes, NaN or infinite
+    values (after the cast to float32), labels outside the classes, one class, no feature."""
+    from .datasets import _check_trainable
+
+    n_feat = split.x_train.shape[1] if split.x_train.ndim == 2 else 0
+    for part in ("train", "val", "test"):
+        x, y = getattr(split, f"x_{part}"), getattr(split, f"y_{part}")
+        if x.ndim != 2 or x.shape[1] != n_feat or y.shape != (x.shape[0],) or not len(y):
+            raise DataError(
+                f"The {part} part of {split.name} has features of shape {x.shape} and targets of "
+                f"shape {y.shape}; every part needs rows × {n_feat} features and one target a row."
+            )
+        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+            raise DataError(
+                f"The {part} part of {split.name} holds NaN or infinite values (after the cast to "
+                "float32, whose largest number is 3.4e38); clean or rescale the data."
+            )
+        if split.task == "classification" and not np.all((y >= 0) & (y < len(split.classes))):
+            raise DataError(
+                f"The {part} targets of {split.name} must be class numbers 0 to "
+                f"{len(split.classes) - 1}; got {y.min()} to {y.max()}."
+            )
+    what = f"target {split.target!r}" if split.target is not None else "target"
+    _check_trainable(split.x_train, split.y_train, split.task, split.classes, split.name, what)
+
+
+@contextmanager
+def _stop_between_epochs() -> Iterator[Callable[[], bool]]:
+    """Ctrl-C sets a flag the loop reads after each epoch (a compiled epoch cannot stop midway);
+    a second Ctrl-C interrupts at once. Outside the main thread, or where the program has its
+    own SIGINT handler, nothing changes."""
+    import signal
+    import threading
+
+    hits: list[int] = []
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield lambda: False
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if hits:
+            raise KeyboardInterrupt
+        hits.append(signum)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: bool(hits)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# -- files -----------------------------------------------------------------------------------------
+def _replace(path: Path, write: Callable[[Any], None]) -> Path:
+    """Write ``path`` atomically: into a temporary file beside it, then rename over it, so an
+    interrupted or failed write never leaves a file that looks complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _resume_hint(folder: Path) -> str:
+    return f"gradscape.resume({str(folder)!r})"
+
+
+def _write_partial(folder: Path, config: dict[str, Any], done: int, state: str) -> None:
+    """``partial.json``: the run is unfinished (``running``, or ``interrupted`` after ``done``
+    epochs, resumable from the checkpoint)."""
+    info = {
+        "partial": True, "state": state, "epochs_done": done, "epochs": config["epochs"],
+        "dataset": config["dataset"], "split_seed": config["split_seed"], "seed": config["seed"],
+        "resume": _resume_hint(folder) if state == "interrupted" else None,
+    }  # fmt: skip
+    text = json.dumps(info, indent=2) + "\n"
+    _replace(folder / PARTIAL, lambda fh: fh.write(text.encode()))
+
+
+def _read_partial(folder: Path) -> dict[str, Any] | None:
+    """What ``partial.json`` says (empty when it cannot be read), or ``None`` without one."""
+    path = folder / PARTIAL
+    if not path.exists():
+        return None
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
 # -- checkpoints -----------------------------------------------------------------------------------
 def save_checkpoint(folder: str | Path, config: dict[str, Any], state: _State, tx: Any) -> Path:
-    """Write weights, optimizer state, config and history to ``folder/checkpoint.npz``."""
+    """Write weights, optimizer state, config and history to ``folder/checkpoint.npz``
+    (atomically)."""
     import jax
     from jax.flatten_util import ravel_pytree
 
-    path = Path(folder) / "checkpoint.npz"
-    path.parent.mkdir(parents=True, exist_ok=True)
     leaves = jax.tree_util.tree_leaves(state.opt_state)
     arrays = {f"opt_{i}": np.asarray(leaf) for i, leaf in enumerate(leaves)}
     arrays["params"] = np.asarray(ravel_pytree(state.params)[0])
-    arrays["best_params"] = np.asarray(state.best["params"])
+    best = state.best["params"]
+    arrays["best_params"] = np.asarray(best) if best is not None else np.empty(0, np.float32)
     arrays["trajectory"] = np.asarray(state.trajectory)
     arrays["trajectory_epochs"] = np.asarray(state.trajectory_epochs)
     meta = {
@@ -332,52 +506,102 @@ def save_checkpoint(folder: str | Path, config: dict[str, Any], state: _State, t
         "best": {k: v for k, v in state.best.items() if k != "params"}, "opt_leaves": len(leaves),
     }  # fmt: skip
     arrays["meta"] = np.array(json.dumps(meta))
-    np.savez(path, **arrays)  # type: ignore[arg-type]
-    return path
+
+    def write(fh: Any) -> None:
+        np.savez(fh, **arrays)  # type: ignore[arg-type]
+
+    return _replace(Path(folder) / "checkpoint.npz", write)
+
+
+def _damaged(path: Path, what: str) -> InputError:
+    return InputError(f"{path} {what}; the run folder is damaged: train the run again.")
+
+
+def _read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The checkpoint's meta and arrays, after its sizes are checked."""
+    import zipfile
+    import zlib
+
+    from ._npz import check_npz
+
+    check_npz(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        meta = json.loads(str(arrays.pop("meta")))
+    except KeyError:
+        raise _damaged(path, "has no meta entry") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+        raise _damaged(path, f"cannot be read ({exc})") from None
+    keys = ("config", "epoch", "history", "best", "opt_leaves")
+    missing = [k for k in keys if not isinstance(meta, dict) or k not in meta]
+    if missing:
+        raise _damaged(path, f"lacks {', '.join(map(repr, missing))}")
+    need = ["params", "best_params"] + [f"opt_{i}" for i in range(int(meta["opt_leaves"]))]
+    absent = [k for k in need if k not in arrays]
+    if absent:
+        raise _damaged(path, f"lacks the arrays {', '.join(absent)}")
+    return meta, arrays
 
 
 def resume(
     folder: str | Path,
-    split: Split,
+    split: Split | None = None,
     *,
-    epochs: int,
+    epochs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Training:
-    """Continue a run from ``folder/checkpoint.npz`` up to ``epochs`` in all, exactly as if it had
-    not stopped (same batches, same optimizer state)."""
+    """Continue a run from ``folder/checkpoint.npz`` up to ``epochs`` in all (default: the limit it
+    was started with), exactly as if it had not stopped (same batches, same optimizer state). A
+    run stopped by Ctrl-C continues from its last complete epoch.
+
+    Args:
+        split: the data split (default: made again from the checkpoint's config); it must be the
+            one the run was trained on.
+
+    Raises:
+        InputError: no checkpoint, a damaged one, or another split.
+    """
     import jax
     import jax.numpy as jnp
     from jax.flatten_util import ravel_pytree
 
-    path = Path(folder) / "checkpoint.npz"
+    folder = Path(folder)
+    path = folder / "checkpoint.npz"
     if not path.is_file():
         raise InputError(f"No checkpoint in {str(folder)!r} (expected checkpoint.npz).")
-    with np.load(path, allow_pickle=False) as z:
-        meta = json.loads(str(z["meta"]))
-        params_flat, best_flat = z["params"], z["best_params"]
-        traj = list(z["trajectory"]) if "trajectory" in z.files else []
-        traj_epochs = (
-            [int(v) for v in z["trajectory_epochs"]] if "trajectory_epochs" in z.files else []
-        )
-        leaves = [z[f"opt_{i}"] for i in range(meta["opt_leaves"])]
+    meta, arrays = _read_checkpoint(path)
     c = meta["config"]
-    if (c["dataset"], c["split_seed"]) != (split.name, split.seed):
-        raise InputError(
-            f"The checkpoint was trained on {c['dataset']} split with seed {c['split_seed']}; "
-            "resume it on the same split."
-        )
+    _check_config(c, path)
+    if split is None:
+        split = _remake_split(c, path)
+    _check_same_split(c, split, path)
     net, _ = _setup(split, c["model"], c["loss"], c["activation"])
     opt = choose_optimizer(c["optimizer"], lr=c["lr"])
     tx = opt.transformation()
     template = net.init(jax.random.PRNGKey(0))
-    _, unravel = ravel_pytree(template)
+    flat, unravel = ravel_pytree(template)
+    params_flat, best_flat = arrays["params"], arrays["best_params"]
+    if params_flat.shape != flat.shape or best_flat.shape not in (flat.shape, (0,)):
+        raise _damaged(
+            path,
+            f"holds {params_flat.size:,} weights; {c['model']} on {split.name} has {flat.size:,}",
+        )
+    if not np.all(np.isfinite(params_flat)):
+        raise _damaged(path, "holds NaN or infinite weights")
+    leaves, treedef = jax.tree_util.tree_flatten(tx.init(template))
+    saved = [arrays[f"opt_{i}"] for i in range(int(meta["opt_leaves"]))]
+    if [np.shape(a) for a in leaves] != [a.shape for a in saved]:
+        raise _damaged(path, f"holds an optimizer state that does not fit {c['optimizer']}")
     params = unravel(jnp.asarray(params_flat))
-    treedef = jax.tree_util.tree_structure(tx.init(template))
-    opt_state = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(a) for a in leaves])
-    best = {**meta["best"], "params": best_flat}
+    opt_state = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(a) for a in saved])
+    best = {**meta["best"], "params": best_flat if best_flat.size else None}
+    traj = list(arrays.get("trajectory", []))
+    traj_epochs = [int(v) for v in arrays.get("trajectory_epochs", [])]
     state = _State(params, opt_state, int(meta["epoch"]), best, meta["history"], traj, traj_epochs)
     return train(
-        split, c["model"], loss=c["loss"], optimizer=c["optimizer"], lr=c["lr"], epochs=epochs,
+        split, c["model"], loss=c["loss"], optimizer=c["optimizer"], lr=c["lr"],
+        epochs=int(c["epochs"]) if epochs is None else epochs,
         batch_size=c["batch_size"], patience=c["patience"], min_delta=c["min_delta"],
         monitor=c["monitor"], activation=c["activation"], seed=c["seed"], progress=progress,
         checkpoint=folder, _resume=state,
@@ -395,23 +619,149 @@ def unravel_weights(result: Training, model: Model) -> Any:
 
 
 # -- a finished run as an objective ------------------------------------------------------------
-def load_run(folder: str | Path) -> tuple[Training, Split, Any]:
-    """A run written by ``gradscape train``: its result, its split (made again from the recorded
-    source and seed) and its model."""
+_REQUIRED = ("dataset", "source", "model", "loss", "activation", "task", "split_seed", "seed")
+_IDENTITY = (*_REQUIRED, "target", "n_params", "val", "test", "standardize", "data_fingerprint")
+
+
+def _check_config(config: Any, where: Path) -> None:
+    if not isinstance(config, dict):
+        raise _damaged(where, "holds no config")
+    missing = [k for k in _REQUIRED if k not in config]
+    if missing:
+        raise _damaged(where, f"lacks {', '.join(map(repr, missing))} in its config")
+
+
+def _check_config_json(folder: Path, config: dict[str, Any]) -> None:
+    """``config.json`` (the readable copy) must agree with the config inside ``training.npz``."""
+    path = folder / "config.json"
+    if not path.exists():
+        return
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise _damaged(path, f"cannot be read ({exc})") from None
+    if not isinstance(saved, dict):
+        raise _damaged(path, "is not a JSON object")
+    missing = [k for k in _REQUIRED if k not in saved]
+    if missing:
+        raise _damaged(path, f"lacks {', '.join(map(repr, missing))}")
+    for k in _IDENTITY:
+        if k in saved and k in config and saved[k] != config[k]:
+            raise _damaged(path, f"says {k} is {saved[k]!r} but training.npz says {config[k]!r}")
+
+
+def _remake_split(c: dict[str, Any], where: Path) -> Split:
+    """The run's split made again from its config (the source, target, seed and shares)."""
     from .datasets import load
 
+    try:
+        return load(
+            c.get("source") or c["dataset"], target=c.get("target"), seed=c["split_seed"],
+            val=c.get("val", 0.2), test=c.get("test", 0.2),
+            standardize=c.get("standardize", True), task=c.get("task"),
+        )  # fmt: skip
+    except GradscapeError as exc:
+        raise InputError(f"The data of {where} cannot be loaded again: {exc}") from None
+
+
+def _check_same_split(c: dict[str, Any], split: Split, where: Path) -> None:
+    """The split must hold the rows the run was trained on."""
+    fp = c.get("data_fingerprint")
+    same = (
+        split.fingerprint() == fp
+        if fp
+        else (c["dataset"], c["split_seed"]) == (split.name, split.seed)
+    )
+    if not same:
+        raise InputError(
+            f"{where} was trained on {c['dataset']} split with seed {c['split_seed']}, and this "
+            f"split ({split.name}, split seed {split.seed}) holds other rows; use the same data "
+            "and split seed (the data file may have changed since)."
+        )
+
+
+def _read_training(path: Path) -> Training:
+    import zipfile
+    import zlib
+
+    from ._npz import check_npz
+
+    check_npz(path)
+    try:
+        return Training.load(path)
+    except GradscapeError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError, TypeError,
+            AttributeError) as exc:  # fmt: skip
+        raise _damaged(path, f"cannot be read ({type(exc).__name__}: {exc})") from None
+
+
+def _check_weights(result: Training, n: int, model: str, path: Path) -> None:
+    """The saved weights fit the model, are finite, and the history agrees with itself."""
+    w = result.weights
+    if w.ndim != 1 or w.size != n:
+        raise _damaged(path, f"holds {w.size:,} weights but its model {model} has {n:,}")
+    if not np.all(np.isfinite(w)):
+        raise InputError(
+            f"{path} holds NaN or infinite weights (a run that diverged, or an edited file); "
+            "landscapes and spectra need finite weights."
+        )
+    k = result.epochs_run
+    lengths = {len(a) for a in (result.train_loss, result.val_loss, result.train_metric,
+                                result.val_metric)}  # fmt: skip
+    if lengths != {k} or not 1 <= result.best_epoch <= max(k, 1):
+        raise _damaged(path, f"has a history that does not match its {k} epochs")
+    t = result.trajectory
+    if t is not None and t.size and (t.ndim != 2 or t.shape[1] != n):
+        raise _damaged(path, f"has a trajectory of shape {t.shape}, not (k, {n})")
+
+
+def load_run(folder: str | Path) -> tuple[Training, Split, Any]:
+    """A run written by ``gradscape train``: its result, its split (made again from the recorded
+    source and split seed, and checked to hold the same rows) and its model.
+
+    Raises:
+        InputError: not a run folder, an unfinished run, or damaged files (each named): a
+            truncated or oversized ``training.npz``, a config that lacks a key or disagrees with
+            ``config.json``, weights that do not fit the model or are not finite, a data file
+            that changed since training.
+    """
     folder = Path(folder)
+    if not folder.is_dir():
+        what = "does not exist" if not folder.exists() else "is not a folder"
+        raise InputError(f"{str(folder)!r} {what}; give the run folder that gradscape train wrote.")
     path = folder / "training.npz"
-    if not path.is_file():
+    info = _read_partial(folder)
+    if info is not None or not path.is_file():
+        if info is not None:  # a finished run's files may lie beside it: the folder is not one run
+            done = f"{info.get('epochs_done', '?')} of {info.get('epochs', '?')} epochs done"
+            if (folder / "checkpoint.npz").is_file():
+                raise InputError(
+                    f"{folder} holds an unfinished run ({info.get('state', '?')}, {done}); finish it "
+                    f"with {_resume_hint(folder)} or train it again."
+                )
+            raise InputError(
+                f"{folder} holds a run that never finished and left no checkpoint ({done}; "
+                "killed, or still running); train it again."
+            )
         raise InputError(
             f"{str(folder)!r} is not a training run (no training.npz); make one with gradscape train."
         )
-    result = Training.load(path)
+    result = _read_training(path)
     c = result.config
-    split = load(
-        c.get("source") or c["dataset"], target=c.get("target"), seed=c.get("split_seed", c["seed"])
-    )
-    net, _ = _setup(split, c["model"], c["loss"], c["activation"])
+    _check_config(c, path)
+    _check_config_json(folder, c)
+    split = _remake_split(c, path)
+    _check_same_split(c, split, path)
+    try:
+        net, _ = _setup(split, c["model"], c["loss"], c["activation"])
+    except InputError as exc:
+        raise _damaged(path, f"has a config that names no model ({exc})") from None
+    import jax
+    from jax.flatten_util import ravel_pytree
+
+    n = int(ravel_pytree(net.init(jax.random.PRNGKey(0)))[0].size)
+    _check_weights(result, n, str(c["model"]), path)
     return result, split, net
 
 

@@ -275,8 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--activation", default="relu", help="relu, tanh, sigmoid, gelu, softplus")
     tr.add_argument("--loss", help="cross_entropy (classes) or mse / sse (default by task)")
     tr.add_argument("--optimizer", default="adam", metavar="NAME", help="any of the family")
-    tr.add_argument("--lr", type=_float_in(0.0, 10.0), default=1e-3, help="learning rate")
-    tr.add_argument("--epochs", type=_int_in(1, 10**5), default=300, help="epoch limit")
+    tr.add_argument("--lr", type=_float_in(0.0, 1e4), default=1e-3, help="learning rate")
+    tr.add_argument("--epochs", type=_int_in(1, 10**6), default=300, help="epoch limit")
     tr.add_argument(
         "--batch-size", type=_int_in(1, 10**7), default=32, help="rows per step; see --full-batch"
     )
@@ -292,9 +292,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--monitor", choices=("val_loss", "val_metric"), default="val_loss",
         help="what early stopping watches",
     )  # fmt: skip
+    tr.add_argument("--seed", type=SEED, default=0, help="seeds the initial weights and batches")
+    tr.add_argument("--split-seed", type=SEED, default=0, help="seeds the data split")
     tr.add_argument(
-        "--seed", type=SEED, default=0, help="seeds the split, the weights, the batches"
-    )
+        "--task", choices=("classification", "regression"),
+        help="how to read the target (default: classes for labels and few whole numbers)",
+    )  # fmt: skip
     _add_output(
         tr, "run", "folder for the run: checkpoint, curves, metrics.json", "print metrics.json"
     )
@@ -465,9 +468,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"gradscape: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # a run that can resume says where it stopped
         _discard_outputs()
-        print("gradscape: interrupted", file=sys.stderr)
+        print(f"gradscape: interrupted{f': {exc}' if str(exc) else ''}", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
         sys.stdout, sys.stderr = out, err

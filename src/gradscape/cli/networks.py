@@ -21,10 +21,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from ..datasets import load
     from ..training import train
 
-    split = load(args.data, target=args.target, seed=args.seed)
+    split = load(args.data, target=args.target, seed=args.split_seed, task=args.task)
     if not (math.isfinite(args.min_delta) and args.min_delta >= 0):
         raise GradscapeError(f"--min-delta must be a number >= 0; got {args.min_delta}.")
     out = _out_dir(args, staged=False)  # checkpoints land as training goes, for resume
+    # Ctrl-C raises TrainingInterrupted (a KeyboardInterrupt) after marking the folder partial
     with _progress("training") as progress:
         result = train(
             split, args.model, loss=args.loss, optimizer=args.optimizer, lr=args.lr,
@@ -32,6 +33,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
             patience=args.patience, min_delta=args.min_delta, monitor=args.monitor,
             activation=args.activation, seed=args.seed, progress=progress, checkpoint=out,
         )  # fmt: skip
+    # the status depends on the run, never on the output format
+    status = EXIT_DIVERGED if result.stop_reason == "diverged" else 0
     result.save(out / "training.npz")
     fig = plot.training_curves(result)
     files = ["checkpoint.npz", "training.npz", plot.save(fig, out / "curves.png").name,
@@ -39,12 +42,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     metrics = {**result.metrics(), "files": sorted(files)}
     _write_json(out / "config.json", result.config)
     if _publish(args, out / "metrics.json", metrics):
-        return 0
+        return status
     c = result.config
     m = result.metric
     b = result.best_epoch - 1
     lines = [
         split.describe(),
+        f"task {split.task}: {split.task_reason}",
         f"model {c['model']} ({c['n_params']:,} weights), loss {c['loss']}, {c['settings']}, "
         f"batch {c['batch_size'] or 'full'}",
         "",
@@ -54,8 +58,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
         f"validation {m} {result.val_metric[b]:.4g}",
         f"test loss {result.test_loss:.4g}, test {m} {result.test_metric:.4g}",
     ]
+    if status:
+        lines.append(
+            f"the training loss became NaN or infinite at epoch {result.epochs_run}: lower --lr"
+        )
     _show(out, "gradscape train", [("Training", lines)], sorted(files))
-    return EXIT_DIVERGED if result.stop_reason == "diverged" else 0
+    return status
 
 
 def _cmd_landscape(args: argparse.Namespace) -> int:
@@ -64,13 +72,7 @@ def _cmd_landscape(args: argparse.Namespace) -> int:
     from ..training import load_run
 
     result, split, net = load_run(args.run_dir)
-    other = None
-    if args.between:
-        other, other_split, _ = load_run(args.between)
-        if other.config["model"] != result.config["model"] or other_split.name != split.name:
-            raise GradscapeError("--between needs a run of the same model on the same dataset.")
-    if not 3 <= args.grid <= 1001:
-        raise GradscapeError(f"--grid must be from 3 to 1001; got {args.grid}.")
+    other = load_run(args.between)[0] if args.between else None
     with _progress("landscape") as progress:
         land = landscape(result, split, net, dims=args.dims, grid=args.grid, span=args.span,
                          directions=args.directions, between=other, subsample=args.subsample,
@@ -93,6 +95,7 @@ def _cmd_landscape(args: argparse.Namespace) -> int:
     if land.explained.size:
         lines.append("the plane explains " + " + ".join(f"{v:.1%}" for v in land.explained)
                      + " of the trajectory's variance")  # fmt: skip
+    lines += [f"warning: {w}" for w in land.warnings]
     _show(out, "gradscape landscape", [("Loss landscape", lines)], sorted(files))
     return 0
 
@@ -129,16 +132,20 @@ def _cmd_spectrum(args: argparse.Namespace) -> int:
     lines = [f"Hessian of the {sp.label} at the best weights of {args.run_dir} ({sp.n:,} weights), "
              f"{sp.steps} Lanczos steps", ""]  # fmt: skip
     exact = np.sort(sp.exact) if sp.exact.size else None
+    gaps = sp.exact_gaps()
     rows = []
     parts = (("top", sp.top, sp.top_residual, None if exact is None else exact[::-1]),
              ("bottom", sp.bottom, sp.bottom_residual, exact))  # fmt: skip
     for name, values, residuals, ref in parts:
         for i, (v, r) in enumerate(zip(values, residuals, strict=True)):
-            rows.append(
-                [f"{name} {i + 1}", f"{v:.6g}", f"{r:.1e}", "" if ref is None else f"{ref[i]:.6g}"]
-            )
-    lines += table(
-        ["", "Lanczos", "residual bound", "exact" if exact is not None else ""], rows, "lrrr"
+            row = [f"{name} {i + 1}", f"{v:.6g}", f"{r:.1e}"]
+            if ref is not None:
+                row += [f"{ref[i]:.6g}", f"{gaps[name][i]:.1e}"]
+            rows.append(row)
+    head = ["", "Lanczos", "residual bound"] + (["exact", "error"] if exact is not None else [])
+    lines += table(head, rows, "l" + "r" * (len(head) - 1))
+    lines.append(
+        f"each bound includes the rounding of the Hessian-vector products, {sp.rounding:.1e}"
     )
     if args.trace:
         lines += ["", f"trace ≈ {sp.trace:.6g} ± {sp.trace_stderr:.2g} (Hutchinson, {sp.trace_samples} "
