@@ -401,7 +401,11 @@ def sweep_story(result: Profile | Surface, formula: str | None) -> list[Section]
         crit = result.critical_points()
         if crit:
             lines += ["", f"where d{result.label.split('(')[0]}/d{result.name} changes sign:"]
-            lines += [f"  {result.name} ≈ {_g(x)}  ({kind})" for x, kind in crit]
+            span = float(np.max(np.abs(result.axis)))
+            lines += [
+                f"  {result.name} ≈ {_g(float(_chop(np.array(x), span)))}  ({kind})"
+                for x, kind in crit
+            ]
         else:
             lines += ["", "the derivative keeps its sign: no critical point inside the range."]
     return [("Sweep", lines)]
