@@ -292,7 +292,10 @@ def derive_story(d: Derivation) -> list[Section]:
                 "  [ " + "  ".join(_g(v).rjust(width) for v in row) + " ]" for row in shown_h
             ]
         else:
-            lines.append(f"H is {n}×{n} (see --json or derivation.npz)")
+            from .calculus import MAX_JSON_HESSIAN
+
+            where = "--json or derivation.npz" if n <= MAX_JSON_HESSIAN else "derivation.npz"
+            lines.append(f"H is {n}×{n} (see {where})")
         eig = _chop(np.asarray(d.hessian_eigenvalues), scale)
         shown = ", ".join(_g(v) for v in eig[:8]) + (", …" if eig.size > 8 else "")
         lines += ["", f"eigenvalues: {shown}"]
