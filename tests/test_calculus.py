@@ -333,6 +333,15 @@ def test_smooth_points_of_kinked_functions_are_unchanged() -> None:
     assert d.taylor2 is not None and d.kind == "not critical"
 
 
+def test_beside_a_corner_f_is_smooth_and_the_check_says_why_it_fails() -> None:
+    # |x| at 1e-10 is differentiable (slope 1); the finite-difference step straddles 0.
+    d = gs.derive("abs(x) + y^2", {"x": 1e-10, "y": 1.0})
+    assert d.differentiable is True and d.one_sided is None
+    np.testing.assert_allclose(d.gradient, [1.0, 2.0], rtol=1e-15)  # type: ignore[arg-type]
+    assert d.fd_agree is False
+    assert any("straddle" in n and "abs(x) has a corner" in n for n in d.notes)
+
+
 def test_kink_of_a_plain_jax_function_is_found_by_probing() -> None:
     import jax.numpy as jnp
 

@@ -161,7 +161,7 @@ def _fd_steps(theta: np.ndarray, step: float | None) -> np.ndarray:
     if not (math.isfinite(rel) and rel > 0):
         raise InputError(f"The finite-difference step must be a number > 0; got {step!r}.")
     h = rel * np.maximum(1.0, np.abs(theta))
-    return (theta + h) - theta  # exactly representable, so θ + h is exactly the point used
+    return np.asarray((theta + h) - theta)  # exactly representable: θ + h is the point used
 
 
 def _fd_shifts(theta: np.ndarray, h: np.ndarray) -> np.ndarray:
@@ -661,10 +661,23 @@ def derive(source: Any, at: Params | None = None) -> Derivation:
     check = _check(obj, theta, g, v, fvals, shifts) if finite else None
     parts = obj.expression.kinks(theta) if obj.expression is not None else []
     common = {"label": obj.signature(), "variables": obj.names, "point": obj.as_dict(theta)}
-    if parts or not smooth or (check is not None and not check.agree):
+    # With a formula, every part smooth at the point means f is smooth there: a disagreement
+    # then comes from a corner within the finite-difference step, said as such. Without one,
+    # the probes decide.
+    disagree = check is not None and not check.agree
+    if parts or not smooth or (disagree and obj.expression is None):
         kinked = _at_a_kink(obj, theta, v, g, check, parts, notes, sym, common)
         if kinked is not None:
             return kinked
+    if disagree and obj.expression is not None:
+        step = float(np.max(np.abs(shifts)))
+        near = obj.expression.kinks(theta, within=2 * step)
+        if near:
+            notes.append(
+                f"finite differences straddle a nearby spot where a part is not smooth "
+                f"({'; '.join(near)}; the step reaches {2 * step:.1e}), so they cannot check "
+                "the gradient here; f is smooth at the point itself and autodiff is exact"
+            )
     g = _finite(obj, "gradient", g, theta)
     if hess is not None:
         hess = _finite(obj, "Hessian", hess, theta)

@@ -324,7 +324,8 @@ def _check_lines(d: Derivation, g: np.ndarray, fd: np.ndarray) -> list[str]:
     diff = float(np.max(np.abs(g - fd)))
     bound = d.fd_error_bound or 0.0
     if not d.fd_agree:
-        verdict = f"autodiff and finite differences DISAGREE ({rel})"
+        why = any(n.startswith("finite differences straddle") for n in d.notes)
+        verdict = f"autodiff and finite differences DISAGREE ({rel})" + " (see the notes)" * why
     elif diff <= AGREEMENT * size:
         verdict = f"autodiff and finite differences agree ({rel})"
     else:  # within what central differences resolve: the case of a zero gradient
