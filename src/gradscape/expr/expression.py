@@ -205,6 +205,8 @@ class Expression:
         Returns:
             Phrases such as ``"abs(x) has a corner where x = 0"``; empty where every part is smooth.
         """
+        if not self._may_kink:
+            return []
         try:
             values, nodes = self._values(theta)
         except Exception:
@@ -215,6 +217,15 @@ class Expression:
             if phrase and phrase not in out:
                 out.append(phrase)
         return out
+
+    @cached_property
+    def _may_kink(self) -> bool:
+        """Whether any part can fail to be smooth somewhere (skips evaluating every part)."""
+        rough = (sp.Abs, relu, sp.Max, sp.Min, sp.sign, sp.Heaviside)
+        rough += (sp.asin, sp.acos, sp.atanh, sp.acosh)
+        return bool(self.sympy.has(*rough)) or any(
+            not (p.exp.is_Integer and p.exp > 0) for p in self.sympy.atoms(sp.Pow)
+        )
 
     def _values(self, theta: Any) -> tuple[dict[Any, Any], list[Any]]:
         """The value of every subexpression at ``theta``, and the compound ones innermost first."""
