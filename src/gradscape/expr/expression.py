@@ -221,9 +221,8 @@ class Expression:
     @cached_property
     def _may_kink(self) -> bool:
         """Whether any part can fail to be smooth somewhere (skips evaluating every part)."""
-        rough = (sp.Abs, relu, sp.Max, sp.Min, sp.sign, sp.Heaviside)
-        rough += (sp.asin, sp.acos, sp.atanh, sp.acosh)
-        return bool(self.sympy.has(*rough)) or any(
+        rough = (sp.Abs, relu, sp.Max, sp.Min, sp.sign, sp.Heaviside, sp.asin, sp.acos)
+        return bool(self.sympy.has(*rough, sp.atanh, sp.acosh)) or any(
             not (p.exp.is_Integer and p.exp > 0) for p in self.sympy.atoms(sp.Pow)
         )
 
