@@ -333,6 +333,15 @@ def test_smooth_points_of_kinked_functions_are_unchanged() -> None:
     assert d.taylor2 is not None and d.kind == "not critical"
 
 
+def test_beside_a_corner_f_is_smooth_and_the_check_says_why_it_fails() -> None:
+    # |x| at 1e-10 is differentiable (slope 1); the finite-difference step straddles 0.
+    d = gs.derive("abs(x) + y^2", {"x": 1e-10, "y": 1.0})
+    assert d.differentiable is True and d.one_sided is None
+    np.testing.assert_allclose(d.gradient, [1.0, 2.0], rtol=1e-15)  # type: ignore[arg-type]
+    assert d.fd_agree is False
+    assert any("straddle" in n and "abs(x) has a corner" in n for n in d.notes)
+
+
 def test_kink_of_a_plain_jax_function_is_found_by_probing() -> None:
     import jax.numpy as jnp
 
@@ -430,3 +439,19 @@ def test_symbolic_partials_of_a_long_sum_match_sympy() -> None:
     for name, sym in zip(f.variables, f.expression.symbols, strict=True):
         assert sympy.simplify(f.expression.partials[name] - sympy.diff(whole, sym)) == 0
     assert d.partials is not None and len(d.partials) == 30
+
+
+def test_derive_of_a_plain_function_of_many_parameters_skips_what_costs_n_squared() -> None:
+    import jax.numpy as jnp
+
+    from gradscape.calculus import MAX_FD_VARIABLES
+
+    n = MAX_FD_VARIABLES + 1
+    obj = gs.Objective(lambda t: jnp.sum(t**2), names=tuple(f"w{i}" for i in range(n)))
+    x = np.linspace(-1, 1, n)
+    d = gs.derive(obj, x)
+    np.testing.assert_allclose(d.gradient, 2 * x, rtol=1e-15)  # type: ignore[arg-type]
+    assert d.fd_gradient is None and d.hessian is None
+    assert any("MAX_FD_VARIABLES = 10,000" in note for note in d.notes)
+    with pytest.raises(gs.InputError, match=r"above MAX_FD_VARIABLES = 10,000"):
+        gs.gradient_check(obj, x)

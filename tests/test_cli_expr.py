@@ -94,6 +94,11 @@ def test_derive_writes_files(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert json.loads((tmp_path / "summary.json").read_text()) == out
     d = gs.Derivation.load(tmp_path / "derivation.npz")
     assert d.kind == "minimum" and d.value == 0.0
+    # The files are listed, in the JSON and after the story, as every verb does.
+    assert sorted(p.name for p in tmp_path.iterdir()) == out["files"]
+    assert main(["derive", "booth", "--at", "x=1,y=3", "--out", str(tmp_path)]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last == f"files written to {tmp_path}/: derivation.npz, summary.json"
 
 
 @pytest.mark.parametrize(
@@ -180,6 +185,38 @@ def test_sweep_of_a_range_too_wide_for_float64(
     assert main(["sweep", "x^2", "--range", "x=-1e300:-1e200", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "x^2 overflows" in err and "fractional power" not in err
+
+
+@pytest.mark.parametrize(
+    ("expr", "ranges", "figure"),
+    [
+        ("x", ["x=1e307:1.7e308"], "curve.png"),  # the centre (lo + hi)/2 overflowed
+        ("x*y", ["x=-8e307:8e307", "y=-1:1"], "surface.png"),  # matplotlib's 3-D math overflowed
+        ("1e-300*x^2", ["x=-1e-10:1e-10"], "curve.png"),
+    ],
+)
+def test_sweep_draws_values_at_the_edges_of_float64(
+    expr: str, ranges: list[str], figure: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["sweep", expr, *(a for r in ranges for a in ("--range", r)), "--out", str(tmp_path)]
+    assert main([*argv, "--json", "--points", "21"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["undefined_fraction"] == 0.0 and (tmp_path / figure).stat().st_size > 10_000
+
+
+def test_contour_arrows_have_a_visible_legend_key() -> None:
+    from matplotlib.colors import to_rgba
+
+    from gradscape import plot
+
+    s = gs.surface(gs.objective("x^2 + y^2"), "x", "y", x_range=(-1, 1), y_range=(-1, 1),
+                   points=11, gradient=True)  # fmt: skip
+    legend = plot.contours(s).axes[0].get_legend()
+    labels = [t.get_text() for t in legend.get_texts()]
+    key = legend.legend_handles[labels.index("direction of ∇f (uphill)")]
+    edge = to_rgba(np.atleast_2d(key.get_edgecolor())[0])
+    width = float(np.atleast_1d(key.get_linewidth())[0])
+    assert sum(edge[:3]) < 1.0 and width > 0  # a dark outline: seen on the legend's white box
 
 
 def test_derive_prints_big_constants_compactly(capsys: pytest.CaptureFixture[str]) -> None:

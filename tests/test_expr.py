@@ -228,8 +228,8 @@ def test_long_sums_print_in_linear_time() -> None:
     ("text", "message"),
     [
         ("+".join(f"x{i}" for i in range(138_888)), r"too many variables: more than MAX_VARIA"),
-        (" + ".join(f"sin(x + {k})" for k in range(20_000)), r"more than MAX_OPERATIONS = 5,000"),
-        (" * ".join(f"(x + {k})" for k in range(6_000)), r"more than MAX_OPERATIONS = 5,000"),
+        (" + ".join(f"sin(x + {k})" for k in range(20_000)), r"more than MAX_OPERATIONS = 2,000"),
+        (" * ".join(f"(x + {k})" for k in range(3_000)), r"more than MAX_OPERATIONS = 2,000"),
     ],
     ids=["variables", "terms", "factors"],
 )
@@ -237,7 +237,7 @@ def test_sizes_that_explode_are_refused_quickly(text: str, message: str) -> None
     # Within the length limit, these once took minutes and gigabytes to compile.
     from gradscape.objectives import MAX_OPERATIONS, MAX_VARIABLES
 
-    assert (MAX_OPERATIONS, MAX_VARIABLES) == (5_000, 1_000)
+    assert (MAX_OPERATIONS, MAX_VARIABLES) == (2_000, 1_000)
     start = time.perf_counter()
     with pytest.raises(ExpressionError, match=message):
         gs.objective(text)
@@ -245,9 +245,9 @@ def test_sizes_that_explode_are_refused_quickly(text: str, message: str) -> None
 
 
 def test_sizes_at_the_caps_are_accepted() -> None:
-    e = parse(" + ".join(f"x{i}^2" for i in range(1, 1001)))
+    e = parse(" + ".join(f"x{i}" for i in range(1, 1001)))
     assert len(e.variables) == 1000
-    assert parse("x + " * 4000 + "x").sympy == 4001 * X  # like terms: one operation
+    assert parse("x + " * 1500 + "x").sympy == 1501 * X  # like terms: one operation
 
 
 def test_not_a_string() -> None:

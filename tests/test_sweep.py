@@ -181,3 +181,36 @@ def test_the_sweep_story_shows_the_refined_minimum_beside_the_grid() -> None:
     assert "minimum near the lowest grid cell (Newton's method from it): f = -2 at x = 1" in lines
     edge = sweep_story(gs.profile(cubic, "x", range=(-3.0, 3.0)), cubic.formula)[0][1]
     assert any("at the edge of the range: the minimum may lie outside it" in ln for ln in edge)
+
+
+def test_surface_of_many_parameters_differentiates_only_the_swept_ones() -> None:
+    import time
+
+    # 600 parameters, two swept: forward mode along the two axes (reverse mode paid for all
+    # 600 slices at every grid point: a 1,000-variable sweep once ran past ten minutes).
+    n = 600
+    obj = gs.objective(" + ".join(f"{k % 3 + 1}*x{k}^2" for k in range(n)))
+    start = time.perf_counter()
+    at = dict.fromkeys(obj.names, 0.0)
+    s = gs.surface(
+        obj, "x0", "x1", at=at, x_range=(-1, 1), y_range=(-2, 2), points=41, gradient=True
+    )
+    assert time.perf_counter() - start < 120
+    x, y = np.meshgrid(s.x, s.y)
+    np.testing.assert_allclose(s.values, x**2 + 2 * y**2, rtol=1e-14)
+    np.testing.assert_allclose(s.gradient[0], 2 * x, rtol=1e-14)  # type: ignore[index]
+    np.testing.assert_allclose(s.gradient[1], 4 * y, rtol=1e-14)  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "points"), [(-0.3, 0.7, 11), (-1.1, 0.9, 21), (-0.7, 0.3, 11)]
+)
+def test_grid_points_meant_to_be_zero_are_zero(lo: float, hi: float, points: int) -> None:
+    # np.linspace puts 5.55e-17 where -0.3 + 3·0.1 should be 0; the sweep shows f(0) there.
+    p = gs.profile(gs.objective("x^2 + 1"), "x", range=(lo, hi), points=points)
+    exact = [lo + (hi - lo) * i / (points - 1) for i in range(points)]
+    zero = int(np.argmin(np.abs(exact)))
+    assert p.axis[zero] == 0.0 and p.values[zero] == 1.0
+    np.testing.assert_allclose(p.axis, exact, rtol=0, atol=1e-15)
+    far = gs.profile(gs.objective("x"), "x", range=(-1e300, -1e200), points=5)
+    assert np.all(far.axis < 0)  # nothing snapped where the range does not hold 0

@@ -236,7 +236,7 @@ def test_a_file_with_no_feature_column(tmp_path: Path) -> None:
     path = _csv(tmp_path, "y", [str(int(p > 0)) for p, _ in _XS])
     with pytest.raises(
         gs.DataError,
-        match="d.csv has only the target column 'y'; training needs at least one feature column",
+        match=r"d\.csv has only the target column 'y'; training needs at least one feature column",
     ):
         load(path, target="y")
 

@@ -38,7 +38,7 @@ PROBE_STEPS = (1e-5, 1e-6, 1e-7, 1e-8)
 #: Random directions probed beyond the coordinate axes when there are two or more variables.
 RANDOM_DIRECTIONS = 24
 #: Most variables probed (2n + extra directions, each a vector of n numbers).
-MAX_PROBE_VARIABLES = 2000
+MAX_PROBE_VARIABLES = 500
 _SETTLED = 1e-7  # relative change below which a probed sequence has converged
 
 

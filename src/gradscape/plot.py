@@ -36,6 +36,66 @@ _COLORS = (
 BEST_COLOR = "#2ca02c"
 
 
+#: Magnitudes within which matplotlib's own arithmetic (spans, ticks, the 3-D projection)
+#: neither overflows nor underflows; beyond them an axis is drawn in units of a power of ten,
+#: named in its label (``x (×1e307)``).
+_PLOTTABLE = (1e-100, 1e100)
+
+
+def _power(a: Any) -> int:
+    """The power of ten to divide ``a`` by before drawing it (0: draw it as it is)."""
+    a = np.asarray(a, dtype=np.float64)
+    finite = np.abs(a[np.isfinite(a)])
+    big = float(finite.max()) if finite.size else 0.0
+    if big == 0.0 or _PLOTTABLE[0] <= big <= _PLOTTABLE[1]:
+        return 0
+    return int(np.floor(np.log10(big)))
+
+
+def _unit(a: Any, k: int) -> Any:
+    """``a / 10^k`` in two steps (``10.0^-330`` alone would be 0)."""
+    return a if k == 0 else np.asarray(a, np.float64) / 10.0 ** (k // 2) / 10.0 ** (k - k // 2)
+
+
+def _named(name: str, k: int) -> str:
+    return name if k == 0 else f"{name} (×1e{k})"
+
+
+def _in_units(surface: Surface, trajectory: Any, points: Sequence[dict[str, float]]) -> Any:
+    """``surface`` (and what is drawn on it) with each axis in units of a power of ten where its
+    magnitude is beyond :data:`_PLOTTABLE`, names carrying the unit, and the power of ten of the
+    values (for their label). Unchanged, and 0, otherwise."""
+    import dataclasses
+
+    kx, ky, kz = _power(surface.x), _power(surface.y), _power(surface.values)
+    if not (kx or ky or kz):
+        return surface, trajectory, points, 0
+    xn, yn = _named(surface.x_name, kx), _named(surface.y_name, ky)
+    grad = surface.gradient
+    if grad is not None:  # the direction of ∇f in the drawn units: (g_x·10^kx, g_y·10^ky)
+        gx, gy = _unit(grad[0], -kx), _unit(grad[1], -ky)
+        big = np.maximum(np.abs(gx), np.abs(gy))
+        grad = np.stack([gx, gy]) / np.where(big > 0, big, 1.0)
+    scaled = dataclasses.replace(
+        surface, x_name=xn, y_name=yn, x=_unit(surface.x, kx), y=_unit(surface.y, ky),
+        values=_unit(surface.values, kz), gradient=grad,
+    )  # fmt: skip
+    moved = [{xn: _unit(p[surface.x_name], kx), yn: _unit(p[surface.y_name], ky)} for p in points]
+    if trajectory is not None:
+        units = {surface.x_name: (xn, kx), surface.y_name: (yn, ky)}
+        params = np.array(trajectory.params, dtype=np.float64)
+        for i, name in enumerate(trajectory.names):
+            if name in units:
+                params[:, i] = _unit(params[:, i], units[name][1])
+        trajectory = dataclasses.replace(
+            trajectory,
+            params=params,
+            values=_unit(trajectory.values, kz),
+            names=tuple(units.get(n, (n, 0))[0] for n in trajectory.names),
+        )
+    return scaled, trajectory, moved, kz
+
+
 def _figure(w: float = 6.4, h: float = 4.4) -> Figure:
     from matplotlib.figure import Figure
 
@@ -116,6 +176,9 @@ def contours(
     """
     import matplotlib.colors as mcolors
 
+    marks_in = [*marks, *([best] if best is not None else [])]
+    surface, trajectory, moved, kz = _in_units(surface, trajectory, marks_in)
+    marks, best = moved[: len(marks)], (moved[-1] if best is not None else None)
     fig = _figure(6.4, 5.2)
     ax = fig.add_subplot()
     values = np.where(np.isfinite(surface.values), surface.values, np.nan)
@@ -145,7 +208,7 @@ def contours(
             surface.x, surface.y, z, levels=levels, colors="white", linewidths=0.3, alpha=0.6
         )
         bar = fig.colorbar(cs, ax=ax, ticks=levels[::4], format="%.3g")
-        bar.set_label(bar_label)
+        bar.set_label(_named(bar_label, kz))
     if arrows and surface.gradient is not None:
         ky = max(1, surface.y.size // 18)
         kx = max(1, surface.x.size // 18)
@@ -155,9 +218,12 @@ def contours(
         ok = np.isfinite(norm_g) & (norm_g > 0)
         safe = np.where(ok, norm_g, 1.0)
         mx, my = np.meshgrid(surface.x[::kx], surface.y[::ky])
+        # White arrows with a dark edge: seen on the dark and the light end of the colour
+        # map, and in the legend's white box.
         ax.quiver(
-            mx[ok], my[ok], (gx / safe)[ok], (gy / safe)[ok], color="white", alpha=0.8,
-            angles="xy", pivot="mid", width=0.003, label="direction of ∇f (uphill)",
+            mx[ok], my[ok], (gx / safe)[ok], (gy / safe)[ok], color="white", alpha=0.9,
+            angles="xy", pivot="mid", width=0.004, edgecolor="black", linewidth=0.5,
+            label="direction of ∇f (uphill)",
         )  # fmt: skip
     if trajectory is not None:
         ix, iy = trajectory.names.index(surface.x_name), trajectory.names.index(surface.y_name)
@@ -206,22 +272,25 @@ def curve(profile: Profile, *, title: str | None = None) -> Figure:
     fig = _figure(6.4, 5.6)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
     name = profile.label.split("(")[0]
-    values = np.where(np.isfinite(profile.values), profile.values, np.nan)
-    top.plot(profile.axis, values, lw=2, label=f"{name}({profile.name})")
-    top.set_ylabel(name)
+    kx, kv = _power(profile.axis), _power(profile.values)  # huge or tiny: powers of ten
+    axis = _unit(profile.axis, kx)
+    values = np.where(np.isfinite(profile.values), _unit(profile.values, kv), np.nan)
+    top.plot(axis, values, lw=2, label=f"{name}({profile.name})")
+    top.set_ylabel(_named(name, kv))
     title = title or f"{profile.label} along {profile.name}"
     top.set_title(title + _held(profile.fixed), fontsize=10)
     if profile.derivative is not None:
-        d = np.where(np.isfinite(profile.derivative), profile.derivative, np.nan)
-        bottom.plot(profile.axis, d, lw=2, color="#ff7f0e")
+        kd = _power(profile.derivative)
+        d = np.where(np.isfinite(profile.derivative), _unit(profile.derivative, kd), np.nan)
+        bottom.plot(axis, d, lw=2, color="#ff7f0e")
         bottom.axhline(0, color="grey", lw=0.8)
-        bottom.set_ylabel(f"d{name}/d{profile.name}")
+        bottom.set_ylabel(_named(f"d{name}/d{profile.name}", kd))
         for x, kind in profile.critical_points():
             color = BEST_COLOR if kind == "minimum" else PATH_COLOR
             for ax in (top, bottom):
-                ax.axvline(x, color=color, lw=0.8, ls=":")
-            bottom.plot(x, 0, "o", color=color, ms=5)
-    bottom.set_xlabel(profile.name)
+                ax.axvline(_unit(x, kx), color=color, lw=0.8, ls=":")
+            bottom.plot(_unit(x, kx), 0, "o", color=color, ms=5)
+    bottom.set_xlabel(_named(profile.name, kx))
     for ax in (top, bottom):
         ax.grid(alpha=0.3)
     return fig
@@ -233,6 +302,7 @@ def surface_3d(
     """The surface in 3-D with the descent path drawn on it."""
     fig = _figure(6.6, 5.4)
     ax = fig.add_subplot(projection="3d")
+    surface, trajectory, _, kz = _in_units(surface, trajectory, ())
     mx, my = np.meshgrid(surface.x, surface.y)
     z = np.where(np.isfinite(surface.values), surface.values, np.nan)
     ax.plot_surface(mx, my, z, cmap="viridis", alpha=0.75, linewidth=0, antialiased=True)
@@ -253,7 +323,7 @@ def surface_3d(
         )
     ax.set_xlabel(surface.x_name)
     ax.set_ylabel(surface.y_name)
-    ax.set_zlabel(surface.label.split("(")[0])
+    ax.set_zlabel(_named(surface.label.split("(")[0], kz))
     ax.set_title(
         (title or f"{surface.label}: the error surface") + _held(surface.fixed), fontsize=10
     )

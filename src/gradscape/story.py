@@ -331,7 +331,10 @@ def derive_story(d: Derivation) -> list[Section]:
                 "  [ " + "  ".join(_g(v).rjust(width) for v in row) + " ]" for row in shown_h
             ]
         else:
-            lines.append(f"H is {n}×{n} (see --json or derivation.npz)")
+            from .calculus import MAX_JSON_HESSIAN
+
+            where = "--json or derivation.npz" if n <= MAX_JSON_HESSIAN else "derivation.npz"
+            lines.append(f"H is {n}×{n} (see {where})")
         eig = _chop(np.asarray(d.hessian_eigenvalues), scale)
         shown = ", ".join(_g(v) for v in eig[:8]) + (", …" if eig.size > 8 else "")
         lines += ["", f"eigenvalues: {shown}"]
@@ -360,7 +363,8 @@ def _check_lines(d: Derivation, g: np.ndarray, fd: np.ndarray) -> list[str]:
     diff = float(np.max(np.abs(g - fd)))
     bound = d.fd_error_bound or 0.0
     if not d.fd_agree:
-        verdict = f"autodiff and finite differences DISAGREE ({rel})"
+        why = any(n.startswith("finite differences straddle") for n in d.notes)
+        verdict = f"autodiff and finite differences DISAGREE ({rel})" + " (see the notes)" * why
     elif diff <= AGREEMENT * size:
         verdict = f"autodiff and finite differences agree ({rel})"
     else:  # within what central differences resolve: the case of a zero gradient
@@ -451,7 +455,11 @@ def sweep_story(result: Profile | Surface, formula: str | None) -> list[Section]
         crit = result.critical_points()
         if crit:
             lines += ["", f"where d{result.label.split('(')[0]}/d{result.name} changes sign:"]
-            lines += [f"  {result.name} ≈ {_g(x)}  ({kind})" for x, kind in crit]
+            span = float(np.max(np.abs(result.axis)))
+            lines += [
+                f"  {result.name} ≈ {_g(float(_chop(np.array(x), span)))}  ({kind})"
+                for x, kind in crit
+            ]
         else:
             lines += ["", "the derivative keeps its sign: no critical point inside the range."]
     return [("Sweep", lines)]

@@ -41,14 +41,18 @@ def _cmd_derive(args: argparse.Namespace) -> int:
     at = _full_point(obj, args.at, "--at") if args.at else None
     result = derive(obj, at)
     summary = result.summary()
+    title = f"gradscape derive — {obj.signature()}"
     if args.out:
         out = _out_dir(args)
+        summary["files"] = ["derivation.npz", "summary.json"]
         result.save(out / "derivation.npz")
         _write_json(out / "summary.json", summary)
     if args.json:
         print(_to_json(summary))
+    elif args.out:
+        _show(out, title, derive_story(result), summary["files"])
     else:
-        _print_sections(f"gradscape derive — {obj.signature()}", derive_story(result))
+        _print_sections(title, derive_story(result))
     return 0
 
 
@@ -87,7 +91,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             f"{MAX_GRID:,} (--points {int(MAX_GRID ** (1 / len(ranges)))} per axis)."
         )
     base = _held_point(obj, fixed)
-    base.update({n: (lo + hi) / 2 for n, (lo, hi) in ranges.items()})
+    base.update({n: lo / 2 + hi / 2 for n, (lo, hi) in ranges.items()})  # lo + hi may overflow
+
+    import numpy as np
 
     from .. import plot, report
     from ..errors import NumericalError
@@ -109,8 +115,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         first = {**base, **{n: lo for n, (lo, _) in ranges.items()}}
         why = obj.expression.explain(obj.vector(first)) if obj.expression is not None else None
         where = ", ".join(f"{k}={v:g}" for k, v in first.items())
+        state = "infinite (it overflows)" if np.all(np.isinf(result.values)) else "undefined"
         raise NumericalError(
-            f"{obj.signature()} is undefined everywhere on this grid"
+            f"{obj.signature()} is {state} everywhere on this grid"
             + (f"; at {where}, {why}" if why else "")
             + ". Choose other ranges."
         )
@@ -159,8 +166,16 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         _show(out, f"gradscape sweep — {obj.signature()}", sections, summary["files"])
     undefined = result.undefined_fraction()
     if undefined:
+        infinite = float(np.mean(np.isinf(result.values)))
+        what = (
+            "undefined"
+            if not infinite
+            else "infinite (overflows)"
+            if infinite == undefined
+            else "undefined or infinite"
+        )
         print(
-            f"gradscape: warning: {obj.signature()} is undefined on {undefined:.1%} of the grid "
+            f"gradscape: warning: {obj.signature()} is {what} on {undefined:.1%} of the grid "
             "(left blank in the figures)",
             file=sys.stderr,
         )

@@ -188,7 +188,7 @@ class Expression:
         except Exception:
             return None
 
-    def kinks(self, theta: Any) -> list[str]:
+    def kinks(self, theta: Any, *, within: float = 0.0) -> list[str]:
         """Every part of the expression that is not smooth at ``theta``, as phrases.
 
         The parts are: ``abs``, ``relu`` at 0; ``max``/``min`` where the winning arguments tie;
@@ -197,19 +197,34 @@ class Expression:
         ``acosh`` at 1. Whether ``f`` itself is differentiable there is decided numerically by
         :mod:`gradscape.kinks` (``x*abs(x)`` is, ``abs(x)`` is not).
 
+        Args:
+            within: also name the parts whose argument is within this distance of their
+                corner (``abs(u)`` with ``|u| <= within``): a finite-difference step that
+                long straddles them.
+
         Returns:
             Phrases such as ``"abs(x) has a corner where x = 0"``; empty where every part is smooth.
         """
+        if not self._may_kink:
+            return []
         try:
             values, nodes = self._values(theta)
         except Exception:
             return []
         out: list[str] = []
         for node in nodes:
-            phrase = _kink(node, [_value(values, a) for a in node.args])
+            phrase = _kink(node, [_value(values, a) for a in node.args], within)
             if phrase and phrase not in out:
                 out.append(phrase)
         return out
+
+    @cached_property
+    def _may_kink(self) -> bool:
+        """Whether any part can fail to be smooth somewhere (skips evaluating every part)."""
+        rough = (sp.Abs, relu, sp.Max, sp.Min, sp.sign, sp.Heaviside, sp.asin, sp.acos)
+        return bool(self.sympy.has(*rough, sp.atanh, sp.acosh)) or any(
+            not (p.exp.is_Integer and p.exp > 0) for p in self.sympy.atoms(sp.Pow)
+        )
 
     def _values(self, theta: Any) -> tuple[dict[Any, Any], list[Any]]:
         """The value of every subexpression at ``theta``, and the compound ones innermost first."""
@@ -267,29 +282,31 @@ def _value(values: dict[Any, Any], a: Any) -> float:
     return float(values[a]) if a in values else float(a) if a.is_number else math.nan
 
 
-def _tie(args: list[float], best: float) -> bool:
+def _tie(args: list[float], best: float, within: float) -> bool:
     """Whether two or more arguments share the winning value ``best`` (a max/min corner)."""
-    return sum(1 for v in args if v == best) >= 2
+    return sum(1 for v in args if abs(v - best) <= within) >= 2
 
 
-def _kink(node: Any, args: list[float]) -> str | None:
-    """The phrase for ``node`` if it is not smooth at arguments ``args``, else ``None``."""
+def _kink(node: Any, args: list[float], within: float = 0.0) -> str | None:
+    """The phrase for ``node`` if it is not smooth at arguments ``args`` (or within ``within``
+    of such a spot), else ``None``."""
     if not args or not all(math.isfinite(v) for v in args):
         return None
     text = format_expr(node)
     inner = format_expr(node.args[0])
-    if node.func in (sp.Abs, relu) and args[0] == 0:
+    at = abs(args[0]) <= within
+    if node.func in (sp.Abs, relu) and at:
         return f"{text} has a corner where {inner} = 0"
-    if node.func in (sp.sign, sp.Heaviside) and args[0] == 0:
+    if node.func in (sp.sign, sp.Heaviside) and at:
         return f"{text} jumps where {inner} = 0"
-    if node.func is sp.Max and _tie(args, max(args)):
+    if node.func is sp.Max and _tie(args, max(args), within):
         return f"{text} has a corner where its largest arguments tie (at {max(args):g})"
-    if node.func is sp.Min and _tie(args, min(args)):
+    if node.func is sp.Min and _tie(args, min(args), within):
         return f"{text} has a corner where its smallest arguments tie (at {min(args):g})"
-    if node.is_Pow and args[0] == 0 and not (node.exp.is_Integer and node.exp > 0):
+    if node.is_Pow and at and not (node.exp.is_Integer and node.exp > 0):
         return f"{text} is not differentiable where {format_expr(node.base)} = 0"
-    if node.func in (sp.asin, sp.acos, sp.atanh) and abs(args[0]) == 1:
+    if node.func in (sp.asin, sp.acos, sp.atanh) and abs(abs(args[0]) - 1) <= within:
         return f"{text} is not differentiable where its argument is ±1"
-    if node.func is sp.acosh and args[0] == 1:
+    if node.func is sp.acosh and abs(args[0] - 1) <= within:
         return f"{text} is not differentiable where its argument is 1"
     return None
