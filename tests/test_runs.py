@@ -3,6 +3,12 @@ stop reasons, many starts at once."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -186,3 +192,128 @@ def test_single_precision_many_starts_follow_the_double_precision_paths() -> Non
     np.testing.assert_allclose(b32.params, b64.params, atol=1e-5)
     with pytest.raises(gs.InputError, match="precision must be float64 or float32"):
         minimize_many(obj, starts, "gd", precision="float16")
+
+
+# -- bounded work: every many-start verb on several CPU devices, Ctrl-C, caps ------------------
+def _cli(
+    argv: list[str], timeout: float, devices: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if devices is not None:  # one XLA CPU device per core at least two, as the CLI makes them
+        env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    return subprocess.run([sys.executable, "-m", "gradscape.cli", *argv], capture_output=True,
+                          text=True, timeout=timeout, env=env, check=False)  # fmt: skip
+
+
+def test_a_large_newton_multistart_on_several_cpu_devices_finishes(tmp_path: Path) -> None:
+    # 100,000 Newton starts over one XLA device per core deadlocked: each device's batched
+    # eigendecomposition waited in XLA's thread pool for parts no free thread could run
+    proc = _cli(["multistart", "rastrigin", "--starts", "100000", "--json", "--out",
+                 str(tmp_path)], timeout=240, devices=max(2, os.cpu_count() or 1))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["starts"] == 317**2 and len(out["minima"]) == 11**2  # one per integer point
+    assert out["best"]["value"] == pytest.approx(0.0, abs=1e-12)
+
+
+_INTERRUPTIBLE = """
+import contextlib, sys
+import gradscape.runs
+import gradscape.cli.optimize as verbs
+from gradscape.cli import main
+
+gradscape.runs.TIME_LIMIT = 1e9  # long work, not refused: it is interrupted
+
+
+@contextlib.contextmanager
+def ticks(label):
+    def tick(done, total):
+        print("tick", flush=True)
+
+    yield tick
+
+
+verbs._progress = ticks
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["multistart", "rastrigin", "--starts", "200000", "--optimizer", "gd", "--lr", "1e-7",
+         "--steps", "1000000"],
+        ["critical", "rastrigin", "--starts", "3000000"],
+        ["race", "rastrigin", "--optimizers", "gd", "--starts", "2000", "--budget", "3",
+         "--steps", "1000000"],
+    ],
+    ids=["multistart", "critical", "race"],
+)  # fmt: skip
+def test_ctrl_c_stops_a_large_search_within_seconds(argv: list[str], tmp_path: Path) -> None:
+    with subprocess.Popen([sys.executable, "-c", _INTERRUPTIBLE, *argv, "--out", str(tmp_path)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:  # fmt: skip
+        assert proc.stdout is not None and proc.stderr is not None
+        try:
+            assert proc.stdout.readline().strip() == "tick"  # inside the compiled loop
+            sent = time.monotonic()
+            proc.send_signal(signal.SIGINT)
+            code = proc.wait(timeout=30)
+            waited = time.monotonic() - sent
+        finally:
+            proc.kill()
+        err = proc.stderr.read()
+    assert code == 130 and waited < 4.0, (code, waited, err)
+    assert err.strip().splitlines()[-1] == "gradscape: interrupted" and "Traceback" not in err
+
+
+def test_newton_refuses_more_variables_than_it_can_afford() -> None:
+    obj = gs.objective("rosenbrock:501")
+    message = r"newton forms the 501 × 501 Hessian .* capped at 500 variables"
+    with pytest.raises(gs.InputError, match=message):
+        minimize(obj, np.zeros(501), "newton")
+    with pytest.raises(gs.InputError, match=message):
+        minimize_many(obj, np.zeros((2, 501)), "newton")
+
+
+def test_large_gradient_descent_takes_its_step_from_hessian_vector_products() -> None:
+    import jax
+    import jax.numpy as jnp
+
+    n = 600  # past the full Hessian's size: power iteration on Hessian-vector products
+    obj = gs.Objective(
+        lambda t: jnp.sum(100 * (t[1:] - t[:-1] ** 2) ** 2 + (1 - t[:-1]) ** 2),
+        names=tuple(f"x{i}" for i in range(n)),
+    )
+    start = np.resize([-1.2, 1.0], n)
+    r = minimize(obj, start, "gd", max_steps=3)
+    with jax.enable_x64(True):
+        h = np.asarray(jax.hessian(obj.fn)(jnp.asarray(start)))
+    top = np.max(np.abs(np.linalg.eigvalsh(h)))
+    assert "power iteration" in r.lr_reason
+    # a lower bound on |λ|max that climbs to it; within 1% here, far inside 2/λmax's stability
+    assert 1 / r.lr <= top * (1 + 1e-12) and 1 / r.lr == pytest.approx(top, rel=1e-2)
+
+
+def test_many_start_results_and_time_are_capped_before_the_work() -> None:
+    from gradscape.critical import multistart
+
+    obj = gs.objective("rosenbrock:20")
+    with pytest.raises(gs.InputError, match=r"about 9.\d+ GiB of results; the cap is 2 GiB"):
+        multistart(obj, starts=10_000_000, method="gd")  # refused before making the starts
+    starts = np.random.default_rng(0).uniform(-2, 2, size=(20000, 20))
+    began = time.monotonic()
+    with pytest.raises(gs.InputError, match=r"would take about .* the cap is 0.5 s \(time_limit"):
+        minimize_many(obj, starts, "gd", lr=1e-7, gtol=0.0, max_steps=10**6, time_limit=0.5)
+    assert time.monotonic() - began < 20  # refused on its first segments, not at the end
+
+
+def test_a_segment_compiles_once_whatever_the_optimizer_state() -> None:
+    # optax states hold weakly typed scalars; a carry that changed type would compile again
+    obj = gs.objective("rosenbrock")
+    for name in ("lbfgs", "adam"):
+        minimize(obj, [-1.2, 1.0], name, max_steps=40)
+        minimize_many(obj, np.tile([-1.2, 1.0], (16, 1)), name, max_steps=40)
+        for many in (False, True):
+            segment = next(v[1] for k, v in obj.compiled.items()
+                           if isinstance(k, tuple) and k[:2] == ("run", name) and k[4] == many)  # fmt: skip
+            assert segment._cache_size() == 1, (name, many)

@@ -281,6 +281,7 @@ def race(
             found by a multistart of 2,500 Newton descents).
         time_limit: cap on the race's projected seconds (default
             :data:`gradscape.runs.TIME_LIMIT`).
+        progress: called as ``progress(descents done, descents in all)`` between segments.
 
     Raises:
         InputError: bad settings; more than :data:`MAX_RUNS` tuning runs per optimizer; results
@@ -334,8 +335,15 @@ def race(
             )
         rows = np.tile(points, (len(rates), 1))
         lr = None if rates[0] is None else np.repeat(np.asarray(rates, dtype=float), len(points))
+        before = done[0]
+
+        def report(k: int, _: int) -> None:
+            if progress is not None:
+                progress(before + k, total)
+
         b = minimize_many(obj, rows, name, lr=lr, max_steps=max_steps, gtol=gtol,
-                          target=target, time_limit=left)  # fmt: skip
+                          target=target, time_limit=left, progress=report)  # fmt: skip
+        done[0] += len(rows)
         return _scores(b, minimum, len(rates))
 
     # the first round of rates of each optimizer, and the price of the race before it runs
@@ -349,9 +357,11 @@ def race(
         rates, ratio = _first_rates(name, float(default or 1.0), first)
         plans.append((name, [*rates], ratio))
     _check_price(obj, plans, tune, budget, starts, max_steps, gtol, target, limit)
+    total = sum(starts * (1 if r == [None] else budget + 1) for _, r, _ in plans)
+    done = [0]  # descents finished, for the progress report
 
     rows_out: dict[str, list[Any]] = {k: [] for k in ("lrs", "tune", "lr", "edge", "test")}
-    for i, (name, round_one, ratio) in enumerate(plans):
+    for name, round_one, ratio in plans:
         if round_one == [None]:
             rows_out["lrs"].append(())
             rows_out["tune"].append(())
@@ -374,8 +384,6 @@ def race(
             rows_out["lr"].append(chosen)
             rows_out["edge"].append(edge)
             rows_out["test"].append(run(test, name, [chosen])[0])
-        if progress is not None:
-            progress(i + 1, len(names))
     scores = rows_out["test"]
     return Race(
         names=obj.names,
