@@ -624,7 +624,7 @@ def derive(source: Any, at: Params | None = None) -> Derivation:
 
     Example:
         >>> d = derive("x^2*sin(y)", at={"x": 1, "y": 2})
-        >>> d.partials["x"], round(d.gradient[0], 6)
+        >>> d.partials["x"], round(float(d.gradient[0]), 6)
         ('2*x*sin(y)', 1.818595)
     """
     import jax.numpy as jnp

@@ -545,7 +545,7 @@ def multistart(
 
     Example:
         >>> m = multistart(gs.objective("himmelblau"), starts=400)
-        >>> len(m.points), round(m.values[0], 12)
+        >>> len(m.points), round(float(m.values[0]), 12)
         (4, 0.0)
     """
     from .optimizers import optimizer

@@ -386,7 +386,10 @@ def load(
     mean = x_train.mean(axis=0) if standardize else np.zeros(x.shape[1])
     scale = x_train.std(axis=0) if standardize else np.ones(x.shape[1])
     scale = np.where(scale > 0, scale, 1.0)
-    f = lambda a: ((a - mean) / scale).astype(np.float32)  # noqa: E731
+
+    def f(a: np.ndarray) -> np.ndarray:
+        return ((a - mean) / scale).astype(np.float32)
+
     ytype = np.int32 if task == "classification" else np.float32
     return Split(
         name=name, task=task,

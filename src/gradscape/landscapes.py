@@ -132,7 +132,7 @@ def _hessian_directions(obj: Objective, weights: np.ndarray, dims: int, seed: in
     _, s = _ritz(alpha, beta)
     vecs = (basis.T @ s[:, ::-1][:, :dims]).T  # top Ritz vectors, largest first
     scale = float(np.linalg.norm(weights))
-    return (vecs / np.linalg.norm(vecs, axis=1, keepdims=True) * scale).astype(np.float32)
+    return np.asarray(vecs / np.linalg.norm(vecs, axis=1, keepdims=True) * scale, np.float32)
 
 
 def _pca_directions(

@@ -115,7 +115,7 @@ class Objective:
                 )
             values = [params[n] for n in self.names]
         elif np.isscalar(params):
-            values = [params]
+            values = [params]  # type: ignore[list-item]
         else:
             values = list(np.asarray(params, dtype=object).reshape(-1))
         if len(values) != self.n:

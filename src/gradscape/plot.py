@@ -427,7 +427,7 @@ def critical_3d(
     for kind, (marker, color, size) in _KIND_STYLE.items():
         sel = [i for i, k in enumerate(kinds) if k == kind]
         if sel:
-            ax.scatter(points[sel, 0], points[sel, 1], values[sel], marker=marker, color=color,
+            ax.scatter(points[sel, 0], points[sel, 1], zs=values[sel], marker=marker, color=color,
                        edgecolors="black", linewidths=1.2, s=size * 14, depthshade=False,
                        alpha=1.0, label=f"{kind} ({len(sel)})", zorder=10)  # fmt: skip
     _legend_outside(ax, ncol=4)
@@ -666,7 +666,7 @@ def race_animation(
     from PIL import Image
 
     fig.set_dpi(72)
-    canvas = FigureCanvasAgg(fig)
+    canvas: Any = FigureCanvasAgg(fig)  # its blitting methods are untyped
     draw(int(ticks[-1]))
     canvas.draw()  # the layout, with room for the title and the paths' full extent
     fig.set_layout_engine("none")  # kept for every frame

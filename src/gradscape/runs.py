@@ -269,6 +269,17 @@ def standard_start(obj: Objective) -> tuple[dict[str, float], str]:
 GRADIENT_ONLY = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
 
 
+def _keeper(go: Any) -> Any:
+    """``keep(new, old)``: the new pytree where ``go``, else the old one."""
+    import jax
+    import jax.numpy as jnp
+
+    def keep(new: Any, old: Any) -> Any:
+        return jax.tree_util.tree_map(lambda a, b: jnp.where(go, a, b), new, old)
+
+    return keep
+
+
 def _same_types(new: Any, like: Any) -> Any:
     """``new`` with every leaf cast to the dtype of the matching leaf of ``like``."""
     import jax
@@ -290,8 +301,8 @@ def _parts(obj: Objective, opt: Optimizer, lean: bool = False) -> tuple[Any, Any
 
     tx = opt.transformation()
     fn = obj.fn
-    value_and_grad = jax.value_and_grad(fn)
-    grad = jax.grad(fn)
+    value_and_grad: Any = jax.value_and_grad(fn)
+    grad: Any = jax.grad(fn)
 
     def init(theta0: Any, lr: Any) -> Any:
         state = tx.init(theta0)
@@ -314,9 +325,9 @@ def _parts(obj: Objective, opt: Optimizer, lean: bool = False) -> tuple[Any, Any
     def step(carry: Any, settings: Any) -> tuple[Any, Any]:
         max_steps, gtol, lo, hi, target = settings
         theta, state, status, k = carry["theta"], carry["state"], carry["status"], carry["k"]
+        v: Any = None
         if lean:
             g = grad(theta)
-            v = None
         else:
             v, g = value_and_grad(theta)
         gn = jnp.linalg.norm(g)
@@ -336,7 +347,7 @@ def _parts(obj: Objective, opt: Optimizer, lean: bool = False) -> tuple[Any, Any
         updates, new_state = _same_types(
             tx.update(g, state, theta, value=v, grad=g, value_fn=fn), (theta, state)
         )
-        keep = lambda new, old: jax.tree_util.tree_map(lambda a, b: jnp.where(go, a, b), new, old)  # noqa: E731
+        keep = _keeper(go)
         out = {
             "theta": keep(theta + updates, theta),
             "state": keep(new_state, state),
@@ -360,7 +371,7 @@ def _parts(obj: Objective, opt: Optimizer, lean: bool = False) -> tuple[Any, Any
         updates, new_state = _same_types(
             tx.update(g, state, theta, value=None, grad=g, value_fn=fn), (theta, state)
         )
-        keep = lambda new, old: jax.tree_util.tree_map(lambda a, b: jnp.where(go, a, b), new, old)  # noqa: E731
+        keep = _keeper(go)
         return {**carry, "theta": keep(theta + updates, theta), "state": keep(new_state, state),
                 "k": k + go.astype(jnp.int32)}  # fmt: skip
 

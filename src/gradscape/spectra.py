@@ -72,7 +72,8 @@ def lanczos(
     q = np.asarray(start, np.float64) * mask
     q /= np.linalg.norm(q)
     basis = np.zeros((steps, n))
-    alpha, beta = [], []
+    alpha: list[float] = []
+    beta: list[float] = []
     for j in range(steps):
         basis[j] = q
         z = np.asarray(hvp(w, jnp.asarray(q, dtype=w.dtype)), np.float64) * mask
@@ -277,9 +278,9 @@ def spectrum(
         # the rest, tr((I − QQᵀ) H (I − QQᵀ)), which has far smaller variance.
         samples = []
         for _ in range(trace_samples):
-            v = rng.choice([-1.0, 1.0], size=n)
-            v -= basis.T @ (basis @ v)
-            samples.append(float(v @ np.asarray(hvp(w, jnp.asarray(v, dtype=w.dtype)), np.float64)))
+            z = rng.choice([-1.0, 1.0], size=n)
+            z -= basis.T @ (basis @ z)
+            samples.append(float(z @ np.asarray(hvp(w, jnp.asarray(z, dtype=w.dtype)), np.float64)))
         tr = float(alpha.sum() + np.mean(samples))
         se = (
             float(np.std(samples, ddof=1) / math.sqrt(len(samples)))
@@ -288,7 +289,8 @@ def spectrum(
         )
         se = max(se, eps * norm_h * n)  # a sum of n diagonal entries, each rounded
 
-    grid = dens = np.empty(0)
+    grid: np.ndarray = np.empty(0)
+    dens: np.ndarray = np.empty(0)
     if density:
         nodes, weights_q = [], []
         for _ in range(density_starts):
@@ -307,7 +309,7 @@ def spectrum(
         ).sum(1)
         dens /= sigma * math.sqrt(2 * math.pi)
 
-    ex = np.empty(0)
+    ex: np.ndarray = np.empty(0)
     if exact:
         import jax
 
@@ -318,8 +320,8 @@ def spectrum(
         per_layer = {}
         for name, sl in layers.items():
             a, b, _ = lanczos(obj, weights, max(steps, top + bottom), rng.standard_normal(n), sl)
-            v, _ = _ritz(a, b)
-            per_layer[name] = {"top": v[::-1][:top].tolist(), "bottom": v[:bottom].tolist(),
+            ritz, _ = _ritz(a, b)
+            per_layer[name] = {"top": ritz[::-1][:top].tolist(), "bottom": ritz[:bottom].tolist(),
                                "size": int(np.arange(n)[sl].size)}  # fmt: skip
     return Spectrum(
         layers=per_layer,

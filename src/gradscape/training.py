@@ -163,7 +163,7 @@ def _compiled_functions(net: Any, loss: str, opt: Any, batch: int, n: int) -> tu
     of the same setup (another seed, learning rate, resumed checkpoint) compiles nothing. The
     learning rate lives in the optimizer state, so it is not part of the key."""
     try:
-        key = (net, loss, opt.name, tuple(sorted(opt.options.items())), batch, n)
+        key: tuple[Any, ...] = (net, loss, opt.name, tuple(sorted(opt.options.items())), batch, n)
         hash(key)
     except TypeError:  # a user's model that cannot be a key
         return _functions(net, loss, opt.transformation(), batch, n)

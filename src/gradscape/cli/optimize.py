@@ -235,7 +235,9 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
             f"{obj.signature()}: basins of {_count(len(m.values), 'minimum', 'minima')} "
             f"from {_count(m.labels.size, 'start')}"
         )
-        fig = plot.basin_map(m.starts, m.grid, m.labels, m.points, m.values, obj.names, title)
+        fig = plot.basin_map(
+            m.starts, (m.grid[0], m.grid[1]), m.labels, m.points, m.values, obj.names, title
+        )
         files.append(plot.save(fig, out / "basins.png").name)
     summary = {
         "function": obj.signature(),

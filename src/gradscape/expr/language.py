@@ -21,7 +21,7 @@ def _evalf(expr: Any, prec: int) -> Any:
 
 
 # -- functions SymPy lacks, with their derivatives ------------------------------------------------
-class sigmoid(sp.Function):
+class sigmoid(sp.Function):  # type: ignore[misc]
     r"""The logistic function :math:`\sigma(x) = 1 / (1 + e^{-x})`."""
 
     def fdiff(self, argindex: int = 1) -> Any:
@@ -47,7 +47,7 @@ class sigmoid(sp.Function):
         return rf"\sigma\left({printer._print(self.args[0])}\right)"
 
 
-class softplus(sp.Function):
+class softplus(sp.Function):  # type: ignore[misc]
     r"""The smooth ReLU :math:`\log(1 + e^{x})`; its derivative is the sigmoid."""
 
     def fdiff(self, argindex: int = 1) -> Any:
@@ -69,7 +69,7 @@ class softplus(sp.Function):
         return rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
 
 
-class relu(sp.Function):
+class relu(sp.Function):  # type: ignore[misc]
     r"""The rectifier :math:`\max(0, x)`; its derivative is the step :math:`H(x)` with
     :math:`H(0) = 0`, as in JAX."""
 
@@ -143,7 +143,7 @@ RESERVED = frozenset(CONSTANTS) | frozenset(FUNCTIONS)
 
 
 # -- printing -------------------------------------------------------------------------------------
-class _Printer(sp.printing.str.StrPrinter):  # type: ignore[misc,name-defined]
+class _Printer(sp.printing.str.StrPrinter):  # type: ignore[misc]
     """SymPy's one-line printer, speaking our expression language where it can."""
 
     def _print_Exp1(self, expr: Any) -> str:
