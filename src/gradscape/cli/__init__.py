@@ -198,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     critical.add_argument("expr", metavar="EXPR", help=expr_help)
     _add_box(critical, "the box: a range per variable (default: a built-in function's domain)")
-    critical.add_argument("--starts", type=_int_in(1, 10**6), default=2500, help="starts")
+    critical.add_argument("--starts", type=_int_in(1, 10**7), default=2500, help="starts")
     critical.add_argument("--seed", type=SEED, default=0, help="seed for random starts (n > 2)")
     _add_output(critical, "critical", "folder for figures and results", "print the points as JSON")
     critical.set_defaults(run=_cmd_critical)
@@ -212,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     multi.add_argument("expr", metavar="EXPR", help=expr_help)
     _add_box(multi, "the box: a range per variable (default: a built-in function's domain)")
-    multi.add_argument("--starts", type=_int_in(1, 10**6), default=10000, help="starts")
+    multi.add_argument("--starts", type=_int_in(1, 10**7), default=10000, help="starts")
     multi.add_argument(
         "--optimizer", default="newton", metavar="NAME",
         help="newton (default: adapts to the curvature), gd, momentum, adam, lbfgs, ...",
@@ -221,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--lr", type=_float_in(0.0, 1e6), help="learning rate (default per optimizer)"
     )
     multi.add_argument(
-        "--steps", type=_int_in(1, 10**5), default=1000, help="step budget per start"
+        "--steps", type=_int_in(1, 10**7), default=1000, help="step budget per start"
     )
     multi.add_argument("--seed", type=SEED, default=0, help="seed for random starts (n > 2)")
     multi.add_argument(
@@ -244,11 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--optimizers", metavar="A,B,...", default=",".join(_OPTIMIZERS),
         help="which to race (default: all nine)",
     )  # fmt: skip
-    race.add_argument("--starts", type=_int_in(1, 10**4), default=32, help="starts per set")
+    race.add_argument("--starts", type=_int_in(1, 10**5), default=32, help="starts per set")
     race.add_argument(
         "--budget", type=_int_in(1, 50), default=6, help="learning rates tried per optimizer"
     )
-    race.add_argument("--steps", type=_int_in(1, 10**5), default=1000, help="step budget per run")
+    race.add_argument("--steps", type=_int_in(1, 10**7), default=1000, help="step budget per run")
     race.add_argument(
         "--tol", type=_float_in(0.0, 1e6), default=1e-6,
         help="success: within tol·max(1, |f*|) of the global minimum f*",
