@@ -352,3 +352,53 @@ def test_descend_errors(
     assert code == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_descend_starts_a_built_in_function_at_its_standard_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = run_json(["descend", "rosenbrock", "--optimizer", "newton", "--out", str(tmp_path)],
+                   capsys)  # fmt: skip
+    assert out["start"] == {"x": -1.2, "y": 1.0}  # Rosenbrock (1960), Moré, Garbow & Hillstrom
+    assert "Rosenbrock's classic start" in out["start_reason"]
+    assert out["runs"][0]["final"] == pytest.approx({"x": 1.0, "y": 1.0}, abs=1e-8)
+    assert main(["descend", "rosenbrock:4", "--optimizer", "lbfgs", "--out", str(tmp_path)]) == 0
+    assert "from x1 = -1.2, x2 = 1, x3 = -1.2, x4 = 1 (Rosenbrock's classic start" in (
+        capsys.readouterr().out
+    )
+    assert main(["descend", "x^2 + y^2", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a built-in function, so it has no standard start" in err[0]
+
+
+def test_descend_refuses_newton_beyond_its_dimension_cap(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["descend", "sphere:501", "--optimizer", "newton", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "capped at 500 variables" in err[0] and "lbfgs" in err[0]
+
+
+def test_descend_legends_cover_no_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from gradscape import plot
+
+    drawn = []
+    save = plot.save
+    monkeypatch.setattr(plot, "save", lambda fig, path: drawn.append(fig) or save(fig, path))
+    run_json(["descend", "himmelblau", "--from", "x=0,y=0", "--compare", "gd,adam,newton",
+              "--out", str(tmp_path)], capsys)  # fmt: skip
+    legends = 0
+    for fig in drawn:
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        fig.draw(renderer)
+        for ax in fig.axes:
+            legend = ax.get_legend()
+            if legend is not None:
+                legends += 1
+                box = legend.get_window_extent(renderer)
+                assert not box.overlaps(ax.get_window_extent(renderer)), ax.get_title()
+    assert legends == 3  # values, contours, surface

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 import gradscape as gs
+from gradscape import plot
 from gradscape.cli import main
-from gradscape.critical import CriticalPoints, Minima, critical_points, multistart
+from gradscape.critical import OUTSIDE, CriticalPoints, Minima, critical_points, multistart
 
 BOX = {"x": (-2.0, 2.0), "y": (-2.0, 2.0)}
 
@@ -136,3 +138,105 @@ def test_single_precision_search_finds_the_same_minima() -> None:
     reached_b = b.points[b.labels]
     same = np.all(np.abs(reached_a - reached_b) < 1e-6, axis=1)
     assert np.mean(same) > 0.98  # basins agree up to ties at their borders
+
+
+# -- the box: what is listed lies in it; what went outside is counted -----------------------------
+def test_multistart_lists_only_the_minima_in_the_box() -> None:
+    m = multistart(gs.objective("rastrigin"), starts=10000)
+    assert np.all((m.points >= m.lo) & (m.points <= m.hi))
+    # Rastrigin has a local minimum near every integer point: 11 × 11 of them in [-5.12, 5.12]²
+    assert len(m.points) == 121 and np.abs(m.points - np.round(m.points)).max() < 0.03
+    away = m.outside_points
+    assert m.outside > 0 and np.all(np.any((away < m.lo) | (away > m.hi), axis=1))
+    assert m.outside_counts.sum() == m.outside == np.sum(m.labels == OUTSIDE)
+    assert m.counts.sum() + m.outside + sum(m.failed().values()) == m.labels.size
+    s = m.summary()
+    assert s["outside_box"]["starts"] == m.outside and len(s["outside_box"]["points"]) == len(away)
+
+
+def test_critical_points_outside_the_box_are_counted_not_listed() -> None:
+    cp = critical_points(gs.objective("sin(x)*sin(y)"), {"x": (0.5, 7), "y": (0.5, 7)}, starts=900)
+    # cos x sin y = sin x cos y = 0: extrema at (π/2 + kπ, π/2 + jπ), saddles at (kπ, jπ)
+    h, p = np.pi / 2, np.pi
+    extrema = [(a, b) for a in (h, 3 * h) for b in (h, 3 * h)]
+    saddles = [(a, b) for a in (p, 2 * p) for b in (p, 2 * p)]
+    assert len(cp.points) == 8 and cp.kinds.count("saddle") == 4
+    for q, kind in zip(cp.points, cp.kinds, strict=True):
+        truth = saddles if kind == "saddle" else extrema
+        assert np.min(np.abs(np.array(truth) - q).max(axis=1)) < 1e-9
+    away = cp.outside_points
+    assert cp.outside > 0 and len(away) > 0
+    assert np.all(np.any((away < 0.5) | (away > 7), axis=1))
+    assert cp.summary()["outside_box"]["starts"] == cp.outside
+
+
+@pytest.mark.parametrize("search", [multistart, critical_points])
+def test_a_box_whose_width_overflows_is_named(search: Any) -> None:
+    with pytest.raises(gs.InputError, match="too wide to search: its width high - low overflows"):
+        search(gs.objective("x^2"), {"x": (-1e308, 1e308)}, starts=10)
+    with pytest.raises(gs.InputError, match=r"the margin of one width around it.* overflows"):
+        search(gs.objective("x^2"), {"x": (0.0, 1e308)}, starts=10)
+
+
+def test_cli_names_a_box_too_wide(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["multistart", "x^2", "--range", "x=-1e308:1e308", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is too wide to search: its width high - low overflows" in err[0]
+
+
+def test_critical_refuses_more_variables_than_newton_can_afford() -> None:
+    with pytest.raises(gs.InputError, match=r"forms the 501 × 501 Hessian .* capped at 500"):
+        critical_points(gs.objective("sphere:501"), starts=2)
+
+
+def test_cli_counts_in_words(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["critical", "x^2 - y^2", "--range", "x=-1:1", "--range", "y=-1:1", "--starts", "100"]
+    assert main([*argv, "--out", str(tmp_path / "c")]) == 0
+    out = capsys.readouterr().out
+    assert "1 critical point in the box from 100 starts: 1 saddle" in out
+    assert main(["multistart", "rastrigin", "--starts", "10000", "--out", str(tmp_path / "m")]) == 0
+    out = capsys.readouterr().out
+    assert "121 distinct minima in the box" in out
+    assert re.search(r"ended outside the box: \d+ starts?, at \d+ points? beyond it", out)
+    assert "e-2" not in out.split("best:")[1].splitlines()[0]  # rounding dust printed as 0
+
+
+# -- figures ----------------------------------------------------------------------------------------
+def test_touching_basins_have_different_colours() -> None:
+    from matplotlib.collections import QuadMesh
+
+    m = multistart(gs.objective("rastrigin"), starts=2500)
+    fig = plot.basin_map(m.starts, m.grid, m.labels, m.points, m.values, m.names, "basins")
+    mesh = next(c for c in fig.axes[0].collections if isinstance(c, QuadMesh))
+    rgba = mesh.to_rgba(np.asarray(mesh.get_array())).reshape(*m.grid, 4)
+    lab = m.labels.reshape(m.grid)
+    for (la, ca), (lb, cb) in (
+        ((lab[:, :-1], rgba[:, :-1]), (lab[:, 1:], rgba[:, 1:])),
+        ((lab[:-1], rgba[:-1]), (lab[1:], rgba[1:])),
+    ):
+        touching = (la >= 0) & (lb >= 0) & (la != lb)
+        assert touching.any() and not np.any(np.all(ca == cb, axis=-1) & touching)
+
+
+def test_critical_points_are_drawn_over_the_surface() -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import to_rgb
+    from mpl_toolkits.mplot3d import proj3d
+
+    from gradscape.sweep import surface
+
+    obj = gs.objective("himmelblau")
+    cp = critical_points(obj, starts=400)
+    s = surface(obj, "x", "y", x_range=(-5, 5), y_range=(-5, 5), points=61)
+    fig = plot.critical_3d(s, cp.points, cp.values, cp.kinds)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    pixels = np.asarray(canvas.buffer_rgba())[..., :3] / 255
+    ax = fig.axes[0]
+    for (x, y), v, kind in zip(cp.points, cp.values, cp.kinds, strict=True):
+        if kind != "minimum":
+            continue
+        u, w, _ = proj3d.proj_transform(x, y, v, ax.get_proj())
+        col, row = ax.transData.transform((u, w))
+        seen = pixels[pixels.shape[0] - round(row), round(col)]
+        assert np.abs(seen - to_rgb(plot.BEST_COLOR)).max() < 0.08, (x, y, seen)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,8 @@ import pytest
 
 import gradscape as gs
 from gradscape.cli import main
-from gradscape.races import Race, race
-from gradscape.runs import minimize_many
+from gradscape.races import SPAN, Race, race
+from gradscape.runs import DIVERGED, minimize_many
 
 
 def test_race_on_himmelblau_is_fair_and_consistent(tmp_path: Path) -> None:
@@ -76,3 +77,62 @@ def test_race_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert out["results"][0]["success_rate"] == 1.0 and out["minimum"] == 0.0
     assert len(out["results"][1]["tuning"]) == 3
     assert (tmp_path / "race.png").stat().st_size > 0
+
+
+def _sets(r: Race) -> tuple[np.ndarray, np.ndarray]:
+    """The race's tuning and test starts, drawn again from its seed."""
+    rng = np.random.default_rng(r.seed)
+    return (rng.uniform(r.lo, r.hi, size=(r.starts, r.lo.size)),
+            rng.uniform(r.lo, r.hi, size=(r.starts, r.lo.size)))  # fmt: skip
+
+
+def test_race_widens_the_range_until_it_holds_the_best_rate() -> None:
+    obj = gs.objective("rosenbrock")
+    r = race(obj, optimizers=["adam"], starts=16, budget=6)
+    first_top = 0.01 * SPAN[1]  # adam's default times the top of the first round
+    tried = r.lrs[0]
+    assert r.lr[0] > first_top and tried[0] < r.lr[0] < tried[-1] and r.edge == (None,)
+    assert len(tried) == 6 and not r.warnings()
+    # every rate's tuning success measured again by the engine; the chosen one is the best
+    tune, _ = _sets(r)
+    for lr, success in zip(tried, r.tune_success[0], strict=True):
+        b = minimize_many(obj, tune, "adam", lr=lr, target=1e-6)
+        assert np.mean(b.hit >= 0) == success
+    assert r.tune_success[0][tried.index(r.lr[0])] == max(r.tune_success[0])
+
+
+def test_race_says_when_the_best_rate_stays_at_an_edge_and_counts_diverged_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    obj = gs.objective("rosenbrock")
+    r = race(obj, optimizers=["momentum"], starts=16, budget=3)
+    assert r.edge == ("largest",) and r.lr[0] == max(r.lrs[0])
+    _, test = _sets(r)
+    b = minimize_many(obj, test, "momentum", lr=r.lr[0], target=1e-6)
+    diverged = b.status == DIVERGED
+    assert 0 < diverged.sum() == r.diverged[0] < r.starts
+    assert r.median_gap[0] == np.median(b.values[~diverged] - 0.0)  # over the others only
+    assert any("is the largest of the 3 tried" in w for w in r.warnings())
+    assert any(f"{diverged.sum()} of 16 test starts diverged" in w for w in r.warnings())
+    (row,) = r.summary()["results"]
+    assert row["diverged"] == diverged.sum() and row["median_gap"] == r.median_gap[0]
+    assert row["lr_at_edge"] == "largest"
+
+    argv = ["race", "rosenbrock", "--optimizers", "momentum", "--starts", "16", "--budget", "3",
+            "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert f"{diverged.sum()}/16" in captured.out and " inf" not in captured.out
+    assert "over the test starts that did not diverge" in captured.out
+    assert "gradscape: warning: momentum: the best learning rate" in captured.err
+
+
+def test_race_work_is_priced_before_it_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["race", "rosenbrock", "--budget", "1000000"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the cap is 1,000,000 (gradscape.races.MAX_RUNS)" in err[0]
+    began = time.monotonic()
+    with pytest.raises(gs.InputError, match=r"This race could take up to .* the cap is 0.01 s"):
+        race(gs.objective("himmelblau"), optimizers=["gd", "adam"], starts=8, budget=2,
+             time_limit=0.01)  # fmt: skip
+    assert time.monotonic() - began < 30  # priced from a few steps, not run

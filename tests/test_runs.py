@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -254,7 +255,8 @@ def test_ctrl_c_stops_a_large_search_within_seconds(argv: list[str], tmp_path: P
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:  # fmt: skip
         assert proc.stdout is not None and proc.stderr is not None
         try:
-            assert proc.stdout.readline().strip() == "tick"  # inside the compiled loop
+            ready, _, _ = select.select([proc.stdout], [], [], 120)
+            assert ready and proc.stdout.readline().strip() == "tick"  # inside the compiled loop
             sent = time.monotonic()
             proc.send_signal(signal.SIGINT)
             code = proc.wait(timeout=30)

@@ -147,6 +147,11 @@ _PLURAL = {
 }
 
 
+def _dust(v: float, scale: float) -> float:
+    """``v``, or 0 where it is rounding dust (below 1e-12 of the box's size)."""
+    return 0.0 if abs(v) < 1e-12 * scale else float(v)
+
+
 def _count(n: int, one: str, many: str | None = None) -> str:
     """``"1 critical point"``, ``"3 critical points"``, ``"2 minima"``."""
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
@@ -183,8 +188,9 @@ def _cmd_critical(args: argparse.Namespace) -> int:
     }
     if _publish(args, out / "summary.json", summary):
         return 0
+    scale = float(max(1.0, *(abs(b) for r in ranges.values() for b in r)))
     rows = [
-        [_coords(p), f"{val:.8g}", k + (f" (index {i})" if k == "saddle" else ""),
+        [_coords(p, scale), f"{val:.8g}", k + (f" (index {i})" if k == "saddle" else ""),
          ", ".join(f"{v:.4g}" for v in lam)]
         for p, val, k, i, lam in zip(cp.points, cp.values, cp.kinds, cp.indices, cp.eigenvalues, strict=True)
     ]  # fmt: skip
@@ -248,8 +254,9 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
     if _publish(args, out / "summary.json", summary):
         return 0
     shown = min(len(m.values), 20)
+    scale = float(max(1.0, *(abs(b) for b in (*m.lo, *m.hi))))  # the box's size: dust below it
     rows = [
-        [_coords(m.points[i]), f"{m.values[i]:.8g}", m.kinds[i],
+        [_coords(m.points[i], scale), f"{m.values[i]:.8g}", m.kinds[i],
          str(m.counts[i]), f"{m.shares[i]:.1%}"]
         for i in range(shown)
     ]  # fmt: skip
@@ -264,7 +271,7 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
         "",
         *(table([", ".join(obj.names), "f", "kind", "starts", "basin share"], rows, "rrlrr") if rows else ["no start converged in the box"]),
         "",
-        (f"best: f = {m.values[0]:.10g} at " + ", ".join(f"{n} = {v:.10g}" for n, v in zip(obj.names, m.points[0], strict=True))) if rows else "",
+        (f"best: f = {m.values[0]:.10g} at " + ", ".join(f"{n} = {_dust(v, scale):.10g}" for n, v in zip(obj.names, m.points[0], strict=True))) if rows else "",
         "did not converge: " + (", ".join(f"{c} {k}" for k, c in failed.items()) if failed else "none"),
     ]  # fmt: skip
     if m.outside:
