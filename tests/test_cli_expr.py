@@ -259,9 +259,16 @@ def test_descend_starts_a_built_in_function_at_its_standard_start(
 def test_descend_refuses_newton_beyond_its_dimension_cap(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["descend", "sphere:501", "--optimizer", "newton", "--out", str(tmp_path)]) == 2
+    import time
+
+    began = time.monotonic()
+    argv = ["descend", "rosenbrock:10000", "--compare", "adam,newton", "--out", str(tmp_path)]
+    assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "capped at 500 variables" in err[0] and "lbfgs" in err[0]
+    assert time.monotonic() - began < 10  # before building a 10,000-variable objective
+    assert main(["descend", "sphere:501", "--optimizer", "newton", "--out", str(tmp_path)]) == 2
+    assert "501 × 501 Hessian" in capsys.readouterr().err
 
 
 def test_descend_legends_cover_no_path(

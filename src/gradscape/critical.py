@@ -288,12 +288,15 @@ class CriticalPoints(Result):
         }
 
 
-def _check_hessian_size(obj: Objective, what: str) -> None:
-    if obj.n > MAX_NEWTON_DIM:
+def check_critical_dims(n: int) -> None:
+    """Refuse a search for critical points in more than :data:`gradscape.runs.MAX_NEWTON_DIM`
+    variables (Newton's method on ∇f = 0 forms the n × n Hessian at every step)."""
+    if n > MAX_NEWTON_DIM:
         raise InputError(
-            f"{what} uses Newton's method, which forms the {obj.n:,} × {obj.n:,} Hessian and its "
-            f"eigendecomposition (about {10 * obj.n**3:.0e} operations) at every step of every "
-            f"start; it is capped at {MAX_NEWTON_DIM} variables (gradscape.runs.MAX_NEWTON_DIM)."
+            f"The search for critical points uses Newton's method, which forms the {n:,} × "
+            f"{n:,} Hessian and its eigendecomposition (about {10 * n**3:.0e} operations) at "
+            f"every step of every start; it is capped at {MAX_NEWTON_DIM} variables "
+            "(gradscape.runs.MAX_NEWTON_DIM)."
         )
 
 
@@ -331,7 +334,7 @@ def critical_points(
     lo, hi = _box(obj, ranges)
     count = _check_count("starts", starts)
     steps = _check_count("Newton steps", steps)
-    _check_hessian_size(obj, "The search for critical points")
+    check_critical_dims(obj.n)
     check_memory("A search for critical points", count, obj.n)
     x0, _ = _starts(lo, hi, count, seed)
     batch = minimize_many(obj, x0, newton_roots(), max_steps=steps, gtol=0.0,
