@@ -247,8 +247,9 @@ sys.exit(main(sys.argv[1:]))
         ["critical", "rastrigin", "--starts", "3000000"],
         ["race", "rastrigin", "--optimizers", "gd", "--starts", "2000", "--budget", "3",
          "--steps", "1000000"],
+        ["descend", "rosenbrock", "--optimizer", "newton", "--lr", "1e-9", "--steps", "10000000"],
     ],
-    ids=["multistart", "critical", "race"],
+    ids=["multistart", "critical", "race", "descend"],
 )  # fmt: skip
 def test_ctrl_c_stops_a_large_search_within_seconds(argv: list[str], tmp_path: Path) -> None:
     with subprocess.Popen([sys.executable, "-c", _INTERRUPTIBLE, *argv, "--out", str(tmp_path)],
@@ -266,6 +267,11 @@ def test_ctrl_c_stops_a_large_search_within_seconds(argv: list[str], tmp_path: P
         err = proc.stderr.read()
     assert code == 130 and waited < 4.0, (code, waited, err)
     assert err.strip().splitlines()[-1] == "gradscape: interrupted" and "Traceback" not in err
+
+
+def test_a_single_run_refuses_a_history_past_the_memory_cap() -> None:
+    with pytest.raises(gs.InputError, match=r"history of up to 96 GiB; the cap is 2 GiB"):
+        minimize(gs.objective("rosenbrock"), [-1.2, 1.0], "gd", max_steps=2**31 - 1)
 
 
 def test_newton_refuses_more_variables_than_it_can_afford() -> None:

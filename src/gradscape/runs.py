@@ -578,6 +578,14 @@ def minimize(
     opt = optimizer(method, lr=lr, **options)
     max_steps, gtol = _check_budget(max_steps, gtol)
     check_newton_size(opt, obj)
+    history = 8 * max_steps * (obj.n + 4)  # parameters, value, |∇f|, step size, status per step
+    if history > MEMORY_LIMIT:
+        raise InputError(
+            f"A run of up to {max_steps:,} steps in {obj.n:,} variables keeps a history of up to "
+            f"{history / 2**30:.3g} GiB; the cap is {MEMORY_LIMIT / 2**30:g} GiB "
+            f"(gradscape.runs.MEMORY_LIMIT): use at most {MEMORY_LIMIT // (8 * (obj.n + 4)):,} "
+            "steps."
+        )
     theta0 = obj.vector(start)
     lr_used, lr_reason = default_lr(opt, obj, theta0)
     settings = _settings(obj, max_steps, gtol, bounds)
