@@ -8,6 +8,11 @@ merges the solutions that coincide, polishes each in float64 and classifies it b
 end points into distinct minima, and reports each with its value, kind and basin share (the share of
 starts that reached it), the best one, and how many starts failed. In two variables the starts form
 a grid, so the basins can be drawn as a map.
+
+Both answer "what is in this box": a start may converge to a point outside it (a search wanders up
+to one box width out); such points are counted and kept apart, never listed as the box's. Both run
+through :func:`gradscape.runs.minimize_many`, so they share its caps (Newton's dimension, memory,
+projected time) and stop between compiled segments on Ctrl-C.
 """
 
 from __future__ import annotations
