@@ -445,7 +445,7 @@ def race_chart(
 ) -> Figure:  # fmt: skip
     """Left: success rate on the test starts per optimizer. Right: success rate on the tuning
     starts against the learning rate, one line per optimizer, the chosen rate ringed."""
-    fig = _figure(11.0, 4.2)
+    fig = _figure(11.0, 4.8)
     left, right = fig.subplots(1, 2, width_ratios=(1, 1.4))
     colors = [_COLORS[i % len(_COLORS)] for i in range(len(names))]
     left.barh(list(names)[::-1], list(success)[::-1], color=colors[::-1])
@@ -460,8 +460,7 @@ def race_chart(
     right.set_ylabel("success rate (tuning starts)")
     right.set_ylim(-0.05, 1.05)
     right.grid(alpha=0.3)
-    if any(lrs):
-        right.legend(fontsize=7, ncol=2)
+    _legend_outside(right, ncol=5)
     fig.suptitle("A fair race: same learning-rate budget, same starts")
     return fig
 
