@@ -298,8 +298,10 @@ def _legend_outside(ax: Any, ncol: int = 2, extra: Sequence[Any] = ()) -> None:
     handles, labels = ax.get_legend_handles_labels()
     handles, labels = [*handles, *extra], [*labels, *(h.get_label() for h in extra)]
     if handles:
+        # a grey ground, so white keys (the gradient's arrows) stay visible
         ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.12),
-                  ncol=min(ncol, len(handles)), fontsize=8, frameon=False)  # fmt: skip
+                  ncol=min(ncol, len(handles)), fontsize=8, facecolor="0.85",
+                  edgecolor="none", framealpha=1.0)  # fmt: skip
 
 
 def descend_contours(
