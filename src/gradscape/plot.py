@@ -276,6 +276,9 @@ def surface_paths(surface: Surface, paths: Sequence[tuple[str, np.ndarray, np.nd
     """The surface in 3-D with each optimizer's path ``(label, points (k, 2), values (k,))``."""
     fig = surface_3d(surface, title=f"{surface.label}: the paths on the surface")
     ax = fig.axes[0]
+    ax.computed_zorder = False  # type: ignore[attr-defined]  # the paths over the surface
+    for art in ax.collections:
+        art.set_zorder(1)
     for (label, pts, vals), color in zip(paths, _COLORS, strict=False):
         inside = (
             (pts[:, 0] >= surface.x[0]) & (pts[:, 0] <= surface.x[-1])
