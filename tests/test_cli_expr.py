@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -290,9 +291,17 @@ def test_functions_listing(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 # -- descend -------------------------------------------------------------------------------------
-def test_descend_compare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_descend_compare(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gradscape import plot
+
+    drawn = []
+    save = plot.save
+    monkeypatch.setattr(plot, "save", lambda fig, path: drawn.append(fig) or save(fig, path))
     out = run_json(["descend", "himmelblau", "--from", "x=0,y=0", "--compare", "gd,newton,lbfgs",
                     "--out", str(tmp_path)], capsys)  # fmt: skip
+    assert _legends_clear_of_the_axes(drawn) == 3  # values, contours, surface
     published = np.array(gs.functions.himmelblau.minima)
     assert [r["optimizer"] for r in out["runs"]] == ["gd", "newton", "lbfgs"]
     for r in out["runs"]:
@@ -357,15 +366,18 @@ def test_descend_errors(
 def test_descend_starts_a_built_in_function_at_its_standard_start(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    out = run_json(["descend", "rosenbrock", "--optimizer", "newton", "--out", str(tmp_path)],
-                   capsys)  # fmt: skip
+    from gradscape.runs import standard_start
+
+    assert main(["descend", "rosenbrock", "--optimizer", "newton", "--out", str(tmp_path)]) == 0
+    assert "from x = -1.2, y = 1 (Rosenbrock's classic start" in capsys.readouterr().out
+    out = json.loads((tmp_path / "summary.json").read_text())
     assert out["start"] == {"x": -1.2, "y": 1.0}  # Rosenbrock (1960), Moré, Garbow & Hillstrom
     assert "Rosenbrock's classic start" in out["start_reason"]
     assert out["runs"][0]["final"] == pytest.approx({"x": 1.0, "y": 1.0}, abs=1e-8)
-    assert main(["descend", "rosenbrock:4", "--optimizer", "lbfgs", "--out", str(tmp_path)]) == 0
-    assert "from x1 = -1.2, x2 = 1, x3 = -1.2, x4 = 1 (Rosenbrock's classic start" in (
-        capsys.readouterr().out
-    )
+    start, _ = standard_start(gs.objective("rosenbrock:4"))
+    assert start == {"x1": -1.2, "x2": 1.0, "x3": -1.2, "x4": 1.0}
+    start, why = standard_start(gs.objective("himmelblau"))  # none published: 3/4 of the domain
+    assert start == {"x": 2.5, "y": 2.5} and why.startswith("three quarters across")
     assert main(["descend", "x^2 + y^2", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a built-in function, so it has no standard start" in err[0]
@@ -374,25 +386,24 @@ def test_descend_starts_a_built_in_function_at_its_standard_start(
 def test_descend_refuses_newton_beyond_its_dimension_cap(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["descend", "sphere:501", "--optimizer", "newton", "--out", str(tmp_path)]) == 2
+    import time
+
+    began = time.monotonic()
+    argv = ["descend", "rosenbrock:10000", "--compare", "adam,newton", "--out", str(tmp_path)]
+    assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "capped at 500 variables" in err[0] and "lbfgs" in err[0]
+    assert time.monotonic() - began < 10  # before building a 10,000-variable objective
+    assert main(["descend", "sphere:501", "--optimizer", "newton", "--out", str(tmp_path)]) == 2
+    assert "501 × 501 Hessian" in capsys.readouterr().err
 
 
-def test_descend_legends_cover_no_path(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _legends_clear_of_the_axes(figures: list[Any]) -> int:
+    """How many legends the figures have; each must lie outside its axes (covering no path)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from gradscape import plot
-
-    drawn = []
-    save = plot.save
-    monkeypatch.setattr(plot, "save", lambda fig, path: drawn.append(fig) or save(fig, path))
-    run_json(["descend", "himmelblau", "--from", "x=0,y=0", "--compare", "gd,adam,newton",
-              "--out", str(tmp_path)], capsys)  # fmt: skip
     legends = 0
-    for fig in drawn:
+    for fig in figures:
         renderer = FigureCanvasAgg(fig).get_renderer()
         fig.draw(renderer)
         for ax in fig.axes:
@@ -401,4 +412,4 @@ def test_descend_legends_cover_no_path(
                 legends += 1
                 box = legend.get_window_extent(renderer)
                 assert not box.overlaps(ax.get_window_extent(renderer)), ax.get_title()
-    assert legends == 3  # values, contours, surface
+    return legends

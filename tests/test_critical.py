@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -240,3 +241,21 @@ def test_critical_points_are_drawn_over_the_surface() -> None:
         col, row = ax.transData.transform((u, w))
         seen = pixels[pixels.shape[0] - round(row), round(col)]
         assert np.abs(seen - to_rgb(plot.BEST_COLOR)).max() < 0.08, (x, y, seen)
+
+
+@pytest.mark.parametrize("verb", ["multistart", "critical"])
+def test_cli_refuses_newton_on_10000_variables_at_once(
+    verb: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    began = time.monotonic()
+    assert main([verb, "rosenbrock:10000", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "10,000 × 10,000 Hessian" in err[0] and "capped at 500" in err[0]
+    assert time.monotonic() - began < 10  # before building a 10,000-variable objective
+
+
+def test_critical_points_refuse_work_past_the_time_cap() -> None:
+    began = time.monotonic()
+    with pytest.raises(gs.InputError, match=r"would take about .* the cap is 0.5 s \(time_limit"):
+        critical_points(gs.objective("rastrigin"), starts=1_000_000, time_limit=0.5)
+    assert time.monotonic() - began < 20

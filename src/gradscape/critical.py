@@ -8,6 +8,11 @@ merges the solutions that coincide, polishes each in float64 and classifies it b
 end points into distinct minima, and reports each with its value, kind and basin share (the share of
 starts that reached it), the best one, and how many starts failed. In two variables the starts form
 a grid, so the basins can be drawn as a map.
+
+Both answer "what is in this box": a start may converge to a point outside it (a search wanders up
+to one box width out); such points are counted and kept apart, never listed as the box's. Both run
+through :func:`gradscape.runs.minimize_many`, so they share its caps (Newton's dimension, memory,
+projected time) and stop between compiled segments on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -288,12 +293,15 @@ class CriticalPoints(Result):
         }
 
 
-def _check_hessian_size(obj: Objective, what: str) -> None:
-    if obj.n > MAX_NEWTON_DIM:
+def check_critical_dims(n: int) -> None:
+    """Refuse a search for critical points in more than :data:`gradscape.runs.MAX_NEWTON_DIM`
+    variables (Newton's method on ∇f = 0 forms the n × n Hessian at every step)."""
+    if n > MAX_NEWTON_DIM:
         raise InputError(
-            f"{what} uses Newton's method, which forms the {obj.n:,} × {obj.n:,} Hessian and its "
-            f"eigendecomposition (about {10 * obj.n**3:.0e} operations) at every step of every "
-            f"start; it is capped at {MAX_NEWTON_DIM} variables (gradscape.runs.MAX_NEWTON_DIM)."
+            f"The search for critical points uses Newton's method, which forms the {n:,} × "
+            f"{n:,} Hessian and its eigendecomposition (about {10 * n**3:.0e} operations) at "
+            f"every step of every start; it is capped at {MAX_NEWTON_DIM} variables "
+            "(gradscape.runs.MAX_NEWTON_DIM)."
         )
 
 
@@ -331,7 +339,7 @@ def critical_points(
     lo, hi = _box(obj, ranges)
     count = _check_count("starts", starts)
     steps = _check_count("Newton steps", steps)
-    _check_hessian_size(obj, "The search for critical points")
+    check_critical_dims(obj.n)
     check_memory("A search for critical points", count, obj.n)
     x0, _ = _starts(lo, hi, count, seed)
     batch = minimize_many(obj, x0, newton_roots(), max_steps=steps, gtol=0.0,

@@ -356,6 +356,9 @@ def surface_paths(surface: Surface, paths: Sequence[tuple[str, np.ndarray, np.nd
     """The surface in 3-D with each optimizer's path ``(label, points (k, 2), values (k,))``."""
     fig = surface_3d(surface, title=f"{surface.label}: the paths on the surface")
     ax = fig.axes[0]
+    ax.computed_zorder = False  # type: ignore[attr-defined]  # the paths over the surface
+    for art in ax.collections:
+        art.set_zorder(1)
     for (label, pts, vals), color in zip(paths, _COLORS, strict=False):
         inside = (
             (pts[:, 0] >= surface.x[0]) & (pts[:, 0] <= surface.x[-1])
@@ -378,8 +381,10 @@ def _legend_outside(ax: Any, ncol: int = 2, extra: Sequence[Any] = ()) -> None:
     handles, labels = ax.get_legend_handles_labels()
     handles, labels = [*handles, *extra], [*labels, *(h.get_label() for h in extra)]
     if handles:
+        # a grey ground, so white keys (the gradient's arrows) stay visible
         ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.12),
-                  ncol=min(ncol, len(handles)), fontsize=8, frameon=False)  # fmt: skip
+                  ncol=min(ncol, len(handles)), fontsize=8, facecolor="0.85",
+                  edgecolor="none", framealpha=1.0)  # fmt: skip
 
 
 def descend_contours(
@@ -525,7 +530,7 @@ def race_chart(
 ) -> Figure:  # fmt: skip
     """Left: success rate on the test starts per optimizer. Right: success rate on the tuning
     starts against the learning rate, one line per optimizer, the chosen rate ringed."""
-    fig = _figure(11.0, 4.2)
+    fig = _figure(11.0, 4.8)
     left, right = fig.subplots(1, 2, width_ratios=(1, 1.4))
     colors = [_COLORS[i % len(_COLORS)] for i in range(len(names))]
     left.barh(list(names)[::-1], list(success)[::-1], color=colors[::-1])
@@ -540,8 +545,7 @@ def race_chart(
     right.set_ylabel("success rate (tuning starts)")
     right.set_ylim(-0.05, 1.05)
     right.grid(alpha=0.3)
-    if any(lrs):
-        right.legend(fontsize=7, ncol=2)
+    _legend_outside(right, ncol=5)
     fig.suptitle("A fair race: same learning-rate budget, same starts")
     return fig
 

@@ -215,13 +215,19 @@ def default_lr(opt: Optimizer, obj: Objective, theta: np.ndarray) -> tuple[float
 def check_newton_size(opt: Optimizer, obj: Objective) -> None:
     """Refuse a method that forms the full Hessian at every step on more than
     :data:`MAX_NEWTON_DIM` variables."""
-    if opt.name in HESSIAN_METHODS and obj.n > MAX_NEWTON_DIM:
-        gib = 8 * obj.n**2 / 2**30
+    check_newton_dims(opt.name, obj.n, obj.label)
+
+
+def check_newton_dims(method: str, n: int, label: str) -> None:
+    """:func:`check_newton_size` from a method's name, a dimension and a function's name (so a
+    caller can refuse before building a large objective)."""
+    if method in HESSIAN_METHODS and n > MAX_NEWTON_DIM:
+        gib = 8 * n**2 / 2**30
         raise InputError(
-            f"{opt.name} forms the {obj.n:,} × {obj.n:,} Hessian ({gib:.2g} GiB) and its "
-            f"eigendecomposition (about {10 * obj.n**3:.0e} operations) at every step; it is "
+            f"{method} forms the {n:,} × {n:,} Hessian ({gib:.2g} GiB) and its "
+            f"eigendecomposition (about {10 * n**3:.0e} operations) at every step; it is "
             f"capped at {MAX_NEWTON_DIM} variables (gradscape.runs.MAX_NEWTON_DIM). Use a "
-            f"first-order method (lbfgs, adam, gd) for {obj.label} in {obj.n:,} variables."
+            f"first-order method (lbfgs, adam, gd) for {label} in {n:,} variables."
         )
 
 
@@ -583,6 +589,14 @@ def minimize(
     opt = optimizer(method, lr=lr, **options)
     max_steps, gtol = _check_budget(max_steps, gtol)
     check_newton_size(opt, obj)
+    history = 8 * max_steps * (obj.n + 4)  # parameters, value, |∇f|, step size, status per step
+    if history > MEMORY_LIMIT:
+        raise InputError(
+            f"A run of up to {max_steps:,} steps in {obj.n:,} variables keeps a history of up to "
+            f"{history / 2**30:.3g} GiB; the cap is {MEMORY_LIMIT / 2**30:g} GiB "
+            f"(gradscape.runs.MEMORY_LIMIT): use at most {MEMORY_LIMIT // (8 * (obj.n + 4)):,} "
+            "steps."
+        )
     theta0 = obj.vector(start)
     lr_used, lr_reason = default_lr(opt, obj, theta0)
     settings = _settings(obj, max_steps, gtol, bounds)

@@ -29,8 +29,12 @@ def _cmd_descend(args: argparse.Namespace) -> int:
 
     from ..objectives import objective
     from ..optimizers import GD_FAMILY, optimizer
-    from ..runs import minimize, standard_start
+    from ..runs import check_newton_dims, minimize, standard_start
 
+    names = [m.strip() for m in (args.compare or args.optimizer).split(",") if m.strip()]
+    if (known := _dims(args.expr)) is not None:
+        for name in names:
+            check_newton_dims(optimizer(name).name, *known)
     obj = objective(args.expr)
     if args.start:
         start, start_reason = _full_point(obj, args.start, "--from"), "given"
@@ -44,7 +48,6 @@ def _cmd_descend(args: argparse.Namespace) -> int:
                 f"The start {name}={start[name]:g} is outside the range {name}={lo:g}:{hi:g}; "
                 "start inside the box or widen it."
             )
-    names = [m.strip() for m in (args.compare or args.optimizer).split(",") if m.strip()]
     if not names:
         raise GradscapeError("--compare needs optimizer names, like --compare gd,momentum,adam.")
     if len(set(names)) != len(names):
@@ -157,12 +160,23 @@ def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
+def _dims(expr: str) -> tuple[int, str] | None:
+    """``(dimensions, name)`` of a built-in function, known before its objective is built
+    (which takes a minute and gigabytes at 10,000 variables); ``None`` for an expression."""
+    from ..functions import lookup
+
+    f = lookup(expr.strip())
+    return (f.dims, f.name) if f is not None else None
+
+
 def _cmd_critical(args: argparse.Namespace) -> int:
     from .. import plot
-    from ..critical import critical_points
+    from ..critical import check_critical_dims, critical_points
     from ..objectives import objective
     from ..story import table
 
+    if (known := _dims(args.expr)) is not None:
+        check_critical_dims(known[0])
     obj = objective(args.expr)
     ranges = _box_ranges(obj, args.ranges)
     out = _out_dir(args)
@@ -224,11 +238,14 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
     from ..critical import multistart
     from ..objectives import objective
     from ..optimizers import optimizer
+    from ..runs import check_newton_dims
     from ..story import table
 
+    method = optimizer(args.optimizer, lr=args.lr)  # validate before the work
+    if (known := _dims(args.expr)) is not None:
+        check_newton_dims(method.name, *known)
     obj = objective(args.expr)
     ranges = _box_ranges(obj, args.ranges)
-    optimizer(args.optimizer, lr=args.lr)  # validate before the work
     with _progress("multistart") as progress:
         m = multistart(obj, ranges, starts=args.starts, method=args.optimizer, lr=args.lr,
                        max_steps=args.steps, seed=args.seed, precision=args.precision,
