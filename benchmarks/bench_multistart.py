@@ -8,8 +8,8 @@ best for 2-element vectors), on the same starts:
 2. ``scipy.optimize.minimize`` (L-BFGS-B, analytic gradient) per start, for the time to find the
    distinct minima, against gradscape's default multistart (damped Newton, all starts at once).
 
-The process starts with one XLA CPU device per core (as the CLI does), so the starts are split
-over the cores. Run with ``--numpy-starts 1000`` to time the NumPy loop on a subset (the total is
+The process starts with one XLA CPU device per core, as the CLI does (the many-start engine runs
+on one device: split over devices it did not pay on 2 cores and could deadlock in XLA's pool). Run with ``--numpy-starts 1000`` to time the NumPy loop on a subset (the total is
 then extrapolated and says so).
 
 Usage: python benchmarks/bench_multistart.py [--starts 10000] [--steps 1000] [--numpy-starts N]

@@ -219,3 +219,17 @@ def test_option_ranges_are_the_library_caps() -> None:
 
     assert hi("train", "lr") == MAX_LR and hi("train", "epochs") == MAX_EPOCHS
     assert hi("landscape", "span") == MAX_SPAN and hi("tour", "steps") == MAX_STEPS
+
+
+def test_a_closed_pipe_keeps_the_results(tmp_path: Path) -> None:
+    """``gradscape sweep ... | head -1``: the reader goes away, the files are still written."""
+    env = {**os.environ, "GRADSCAPE_CACHE_DIR": "off"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gradscape.cli", *SWEEP_1D, "--out", str(tmp_path / "s")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    proc.stdout.close()  # before the story is printed
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and b"Traceback" not in err and err == b"", err
+    assert (tmp_path / "s" / "summary.json").exists()

@@ -170,7 +170,10 @@ class Table:
 
 
 def parse_number(cell: str) -> float | None:
-    """``cell`` as a float, or ``None`` when it is not a number."""
+    """``cell`` as a float, or ``None`` when it is not a number (Python's digit grouping,
+    ``3_0``, is not a number in a data file)."""
+    if "_" in cell:
+        return None
     try:
         return float(cell)
     except ValueError:

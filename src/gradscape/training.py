@@ -289,6 +289,11 @@ def train(
     batch = min(n if batch_size is None else int(batch_size), n)
     net, loss = _setup(split, model, loss, activation)
     opt = choose_optimizer(optimizer, lr=lr)
+    if opt.name == "newton":  # it forms the full Hessian of a flat vector, not of a network
+        raise InputError(
+            "newton forms the exact Hessian of a flat parameter vector and cannot train a "
+            "network; use adam, adamw, gd, momentum, nesterov, adagrad, rmsprop or lbfgs."
+        )
     if opt.lr is None and opt.injects_lr:  # no curvature rule for a network: a common default
         opt = choose_optimizer(optimizer, lr=1e-2)
     tx = opt.transformation()

@@ -312,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     land.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by gradscape train")
     land.add_argument("--dims", type=int, choices=(1, 2), default=2, help="a line or a plane")
-    land.add_argument("--grid", type=_int_in(2, 1001), default=51, help="points per axis")
+    land.add_argument("--grid", type=_int_in(3, 1001), default=51, help="points per axis")
     land.add_argument("--span", type=_float_in(0.0, 1e3), default=1.0, help="the grid covers ±span")
     land.add_argument(
         "--directions", choices=("random", "hessian", "pca"), default="random",

@@ -44,8 +44,25 @@ class _SafeStream:
         self.raw = raw
 
     def write(self, text: str) -> int:
-        self.raw.write(printable(text, limit=None, keep="\n\t"))
+        try:
+            self.raw.write(printable(text, limit=None, keep="\n\t"))
+        except BrokenPipeError:
+            # the reader went away (``gradscape tour | head``): the work and its files go on,
+            # the rest of the story goes nowhere
+            self._discard()
         return len(text)
+
+    def flush(self) -> None:
+        try:
+            self.raw.flush()
+        except BrokenPipeError:
+            self._discard()
+
+    def _discard(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, self.raw.fileno())
+        os.close(devnull)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.raw, name)

@@ -20,6 +20,11 @@ def _evalf(expr: Any, prec: int) -> Any:
     return v if v.is_Number else None
 
 
+def _power(latex: str, exp: Any) -> str:
+    """``f(x)`` raised to ``exp`` in LaTeX, as SymPy's printer asks for ``f(x)^n``."""
+    return latex if exp is None else rf"{latex}^{{{exp}}}"
+
+
 # -- functions SymPy lacks, with their derivatives ------------------------------------------------
 class sigmoid(sp.Function):  # type: ignore[misc]
     r"""The logistic function :math:`\sigma(x) = 1 / (1 + e^{-x})`."""
@@ -43,8 +48,8 @@ class sigmoid(sp.Function):  # type: ignore[misc]
     def _eval_is_positive(self) -> bool | None:
         return self.args[0].is_real  # type: ignore[no-any-return]
 
-    def _latex(self, printer: Any) -> str:
-        return rf"\sigma\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        return _power(rf"\sigma\left({printer._print(self.args[0])}\right)", exp)
 
 
 class softplus(sp.Function):  # type: ignore[misc]
@@ -65,8 +70,8 @@ class softplus(sp.Function):  # type: ignore[misc]
     def _eval_is_real(self) -> bool | None:
         return self.args[0].is_real  # type: ignore[no-any-return]
 
-    def _latex(self, printer: Any) -> str:
-        return rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        return _power(rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)", exp)
 
 
 class relu(sp.Function):  # type: ignore[misc]
@@ -90,8 +95,8 @@ class relu(sp.Function):  # type: ignore[misc]
     def _eval_is_real(self) -> bool | None:
         return self.args[0].is_real  # type: ignore[no-any-return]
 
-    def _latex(self, printer: Any) -> str:
-        return rf"\operatorname{{relu}}\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        return _power(rf"\operatorname{{relu}}\left({printer._print(self.args[0])}\right)", exp)
 
 
 def _log10(x: Any) -> Any:
