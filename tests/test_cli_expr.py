@@ -413,3 +413,14 @@ def _legends_clear_of_the_axes(figures: list[Any]) -> int:
                 box = legend.get_window_extent(renderer)
                 assert not box.overlaps(ax.get_window_extent(renderer)), ax.get_title()
     return legends
+
+
+def test_derive_powers_of_the_network_functions(capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_json(["derive", "(sigmoid(w*x+b)-1)^2 + relu(x)^3 + softplus(w)^2",
+                    "--at", "w=0.5,x=2,b=-1"], capsys)  # fmt: skip
+    s = 1 / (1 + np.exp(-(0.5 * 2 - 1)))
+    sp_w = np.log1p(np.exp(0.5))
+    assert out["value"] == pytest.approx((s - 1) ** 2 + 8 + sp_w**2, rel=1e-12)
+    assert out["partials_latex"]["x"].count("^{2}") >= 1
+    dw = 2 * (s - 1) * s * (1 - s) * 2 + 2 * sp_w / (1 + np.exp(-0.5))
+    assert out["gradient"]["w"] == pytest.approx(dw, rel=1e-12)

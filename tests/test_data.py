@@ -246,3 +246,10 @@ def test_training_reads_csv_through_the_same_reader(tmp_path: Path) -> None:
     (tmp_path / "esc.csv").write_text(f"{EVIL},b,label\n" + rows, encoding="utf-8")
     split = gs.load_dataset(str(tmp_path / "esc.csv"), target="label")
     assert "\x1b" not in split.features[0]
+
+
+def test_digit_grouping_is_not_a_number(tmp_path: Path) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text("x,y\n1,2\n3_0,4\n5,6\n", encoding="utf-8")
+    with pytest.raises(gs.DataError, match="not a number"):
+        gs.load_csv(path)

@@ -537,3 +537,9 @@ def test_a_damaged_checkpoint_is_refused_by_resume(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes()[:200])
     with pytest.raises(gs.InputError, match=r"checkpoint\.npz is truncated or damaged"):
         resume(tmp_path, split, epochs=4)
+
+
+def test_newton_cannot_train_a_network() -> None:
+    split = load("iris", seed=0)
+    with pytest.raises(gs.InputError, match=r"newton forms the exact Hessian .* cannot train"):
+        train(split, "logistic", optimizer="newton", epochs=1)
