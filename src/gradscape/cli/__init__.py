@@ -437,6 +437,10 @@ def _use_compile_cache() -> None:
     folder = cache_dir()
     if folder is None or "jax" in sys.modules or "JAX_COMPILATION_CACHE_DIR" in os.environ:
         return
+    try:  # a cache that cannot be written is no cache, not a warning on every command
+        (folder / "jax").mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return
     os.environ["JAX_COMPILATION_CACHE_DIR"] = str(folder / "jax")
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
     os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(CACHE_MAX_BYTES))
