@@ -145,7 +145,7 @@ def test_atomic_save_keeps_the_old_file_when_writing_fails(
         (["train", "--data", "moons", "--lr", "1e308"], "--lr: must be a number > 0 and <= 10000"),
         (["train", "--data", "moons", "--epochs", "1000000000000"], "from 1 to 1,000,000"),
         (["tour", "--steps", "99999999999999999999999"], "from 1 to 100,000,000"),
-        (["descend", "sphere", "--from", "x=1,y=1", "--steps", str(2**63)], "from 1 to 1,000,000"),
+        (["descend", "sphere", "--from", "x=1,y=1", "--steps", str(2**63)], "from 1 to 100,000,000"),
         (["landscape", "run", "--span", "1e308"], "--span: must be a number > 0 and <= 1000"),
         (["critical", "sphere", "--starts", "100000000"], "--starts: must be a whole number from 1"),
         (["race", "sphere", "--budget", "1000000"], "--budget: must be a whole number from 1 to 50"),

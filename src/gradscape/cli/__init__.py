@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
         descend,
         "a box to stay in (a run that leaves it stops) and to draw; the start must be inside",
     )
-    descend.add_argument("--steps", type=_int_in(1, 10**6), default=1000, help="step budget")
+    descend.add_argument("--steps", type=_int_in(1, 10**8), default=1000, help="step budget")
     descend.add_argument(
         "--gtol",
         type=_float_in(0.0, 1e300, lo_open=False),
