@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -55,7 +56,8 @@ def test_gradient_check_reports_small_relative_error(sse: gs.Objective) -> None:
     np.testing.assert_allclose(check.finite_difference, check.autodiff, rtol=1e-7)
 
 
-def test_gradient_check_catches_a_wrong_gradient() -> None:
+def _bowl_with_wrong_x_partial(dx: Any) -> gs.Objective:
+    """x² + y² whose automatic ∂/∂x is ``dx(x)`` instead of 2x (a custom JVP that lies)."""
     import jax
 
     @jax.custom_jvp
@@ -65,9 +67,13 @@ def test_gradient_check_catches_a_wrong_gradient() -> None:
     @f.defjvp
     def f_jvp(primals, tangents):  # type: ignore[no-untyped-def]
         (t,), (dt,) = primals, tangents
-        return f(t), 3.0 * t[0] * dt[0] + 2.0 * t[1] * dt[1]  # wrong: should be 2·t0
+        return f(t), dx(t[0]) * dt[0] + 2.0 * t[1] * dt[1]
 
-    obj = gs.Objective(f, names=("x", "y"))
+    return gs.Objective(f, names=("x", "y"))
+
+
+def test_gradient_check_catches_a_wrong_gradient() -> None:
+    obj = _bowl_with_wrong_x_partial(lambda x: 3.0 * x)  # wrong: should be 2x
     check = gs.gradient_check(obj, [1.0, 1.0])
     assert not check.passed()
     assert check.componentwise_error[0] > 0.1 and check.componentwise_error[1] < 1e-8
@@ -381,24 +387,14 @@ def test_gradient_check_agrees_at_a_zero_gradient(name: str, at: tuple[float, fl
 
 
 def test_gradient_check_at_an_inflection_and_a_wrong_gradient_near_zero() -> None:
-    import jax
-
     # x³ at 0: autodiff 0, central differences h² exactly (truncation): agreement.
     check = gs.gradient_check(gs.objective("x^3 + y^2"), [0.0, 0.0])
     assert check.finite_difference[0] == pytest.approx(check.steps[0] ** 2, rel=1e-6)
     assert check.agree
 
-    @jax.custom_jvp
-    def f(t):  # type: ignore[no-untyped-def]
-        return t[0] ** 2 + t[1] ** 2
-
-    @f.defjvp
-    def f_jvp(primals, tangents):  # type: ignore[no-untyped-def]
-        (t,), (dt,) = primals, tangents
-        return f(t), (2.0 * t[0] + 1e-5) * dt[0] + 2.0 * t[1] * dt[1]  # off by 1e-5
-
     # Beside a zero gradient a small error is still an error.
-    check = gs.gradient_check(gs.Objective(f, names=("x", "y")), [0.0, 0.0])
+    wrong = _bowl_with_wrong_x_partial(lambda x: 2.0 * x + 1e-5)  # off by 1e-5
+    check = gs.gradient_check(wrong, [0.0, 0.0])
     assert not check.agree and check.relative_error > 0.5
 
 

@@ -55,18 +55,18 @@ def _box(obj: Objective, ranges: Mapping[str, Any] | None) -> tuple[np.ndarray, 
             f"Give a range for every variable of {obj.signature()}; missing "
             f"{', '.join(missing)} (e.g. {missing[0]}=-5:5)."
         )
+    # check_range already refuses a width that overflows; here the margin around the box
     lo, hi = np.array([check_range(n, ranges[n]) for n in obj.names]).T
     with np.errstate(over="ignore"):
         width = hi - lo
         margin_ok = np.isfinite(lo - width) & np.isfinite(hi + width)
-    for name, a, b, w, ok in zip(obj.names, lo, hi, width, margin_ok, strict=True):
-        if not (math.isfinite(w) and ok):
+    for name, a, b, ok in zip(obj.names, lo, hi, margin_ok, strict=True):
+        if not ok:
             raise InputError(
-                f"The range of {name}, {a:g}:{b:g}, is too wide to search: "
-                + ("its width high - low overflows float64" if not math.isfinite(w) else
-                   "the margin of one width around it, where starts may wander, overflows float64")
-                + f" (largest {np.finfo(np.float64).max:.3g}); narrow it to within ±{_WIDEST:.0e}."
-            )  # fmt: skip
+                f"The range of {name}, {a:g}:{b:g}, is too wide to search: the margin of one width "
+                "around it, where starts may wander, overflows float64 (largest "
+                f"{np.finfo(np.float64).max:.3g}); narrow it to within ±{_WIDEST:.0e}."
+            )
     return lo, hi
 
 

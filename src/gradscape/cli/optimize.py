@@ -14,6 +14,7 @@ from .common import (
     _box_ranges,
     _check_names,
     _coords,
+    _dust,
     _full_point,
     _known_minima,
     _out_dir,
@@ -148,11 +149,6 @@ _PLURAL = {
     "saddle": "saddles",
     "degenerate": "degenerate",
 }
-
-
-def _dust(v: float, scale: float) -> float:
-    """``v``, or 0 where it is rounding dust (below 1e-12 of the box's size)."""
-    return 0.0 if abs(v) < 1e-12 * scale else float(v)
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:
