@@ -274,11 +274,12 @@ def classify(eigenvalues: Any, *, tol: float | None = None) -> tuple[str, int]:
         eigenvalues (the directions that go down).
 
     Args:
-        tol: eigenvalues with ``|λ| <= tol`` count as zero (default ``1e-8 · max(1, max|λ|)``).
+        tol: eigenvalues with ``|λ| <= tol`` count as zero (default ``1e-8 · max|λ|``: relative,
+            so that ``1e-9·(x² + y²)`` has a minimum like ``x² + y²``).
     """
     lam = np.asarray(eigenvalues, dtype=np.float64).reshape(-1)
     if tol is None:
-        tol = 1e-8 * max(1.0, float(np.max(np.abs(lam))) if lam.size else 1.0)
+        tol = 1e-8 * (float(np.max(np.abs(lam))) if lam.size else 0.0)
     neg = int(np.sum(lam < -tol))
     pos = int(np.sum(lam > tol))
     if pos and neg:
@@ -291,13 +292,15 @@ def classify(eigenvalues: Any, *, tol: float | None = None) -> tuple[str, int]:
 def is_critical(grad: Any, hess: Any, at: Any, *, rtol: float = 1e-8) -> bool:
     """Whether the gradient vanishes, relative to the curvature and the size of the point.
 
-    ``‖∇f‖∞ <= rtol · max(1, ‖H‖₂) · max(1, ‖x‖∞)``: a point known to about ``rtol`` relative
-    precision passes, a point off by more than that does not.
+    ``‖∇f‖∞ <= rtol · ‖H‖₂ · max(1, ‖x‖∞)``: a point known to about ``rtol`` relative
+    precision passes, a point off by more than that does not, whatever the scale of ``f`` (the
+    gradient over the curvature is a distance, ``1e-9·(x² + y²)`` at ``x = 1e-3`` is not
+    critical). Where the Hessian vanishes only a zero gradient passes.
     """
     g = np.asarray(grad, np.float64)
     h = np.asarray(hess, np.float64)
     x = np.asarray(at, np.float64)
-    scale = max(1.0, float(np.linalg.norm(h, 2)) if h.size else 0.0)
+    scale = float(np.linalg.norm(h, 2)) if h.size else 0.0
     return float(np.max(np.abs(g))) <= rtol * scale * max(1.0, float(np.max(np.abs(x))))
 
 

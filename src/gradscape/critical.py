@@ -29,7 +29,16 @@ from .calculus import classify
 from .errors import InputError
 from .objectives import Objective, check_range
 from .results import Result
-from .runs import CONVERGED, MAX_NEWTON_DIM, STATUS, check_memory, minimize_many
+from .runs import (
+    CONVERGED,
+    MAX_NEWTON_DIM,
+    STATUS,
+    _check_budget,
+    check_memory,
+    default_gtol,
+    minimize_many,
+    typical_gradient,
+)
 
 #: Most starts accepted in one call (they are processed in chunks, so memory stays bounded).
 MAX_STARTS = 10_000_000
@@ -191,10 +200,32 @@ def _chunked(fn: Any, points: np.ndarray, rows: int) -> list[np.ndarray]:
 
 
 def _describe(
-    obj: Objective, points: np.ndarray
+    obj: Objective, points: np.ndarray, curvature: float = 0.0
 ) -> tuple[np.ndarray, list[str], list[int], np.ndarray, np.ndarray]:
     """Values, kinds, indices, eigenvalues and gradient norms of points, in float64 (in blocks of
-    bounded memory: each point has an ``n × n`` Hessian)."""
+    bounded memory: each point has an ``n × n`` Hessian).
+
+    An eigenvalue counts as zero below ``1e-8 · max(max|λ| there, curvature)``: ``curvature``
+    (:func:`_curvature_scale`) is the function's own, so a degenerate point found a little off
+    (the monkey saddle's Hessian is 6e-9 at 1e-9 from it) stays degenerate, while a function of
+    small scale (``1e-9·(x² + y²)``) keeps its minimum."""
+    if len(points) == 0:
+        empty = np.empty((0, obj.n))
+        return np.empty(0), [], [], empty, np.empty(0)
+    v, g, eig = _hessians(obj, points)
+    kinds, index = [], []
+    for lam in eig:
+        top = float(np.max(np.abs(lam))) if lam.size else 0.0
+        k, i = classify(lam, tol=1e-8 * max(top, curvature))
+        kinds.append(k)
+        index.append(i)
+    with np.errstate(over="ignore", invalid="ignore"):
+        gn = np.linalg.norm(g, axis=1)
+    return v, kinds, index, eig, gn
+
+
+def _hessians(obj: Objective, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``f``, ``∇f`` and the Hessian's eigenvalues (ascending) at every point."""
     import jax
 
     key = "describe"
@@ -202,20 +233,21 @@ def _describe(
         obj.compiled[key] = jax.jit(
             jax.vmap(lambda x: (obj.fn(x), jax.grad(obj.fn)(x), jax.hessian(obj.fn)(x)))
         )
-    if len(points) == 0:
-        empty = np.empty((0, obj.n))
-        return np.empty(0), [], [], empty, np.empty(0)
     rows = max(1, min(4096, (64 * 1024**2) // (8 * obj.n * obj.n)))
     v, g, h = _chunked(obj.compiled[key], points, rows)
-    eig = np.linalg.eigvalsh(0.5 * (h + np.swapaxes(h, 1, 2)))
-    kinds, index = [], []
-    for lam in eig:
-        k, i = classify(lam)
-        kinds.append(k)
-        index.append(i)
-    with np.errstate(over="ignore", invalid="ignore"):
-        gn = np.linalg.norm(g, axis=1)
-    return v, kinds, index, eig, gn
+    return v, g, np.linalg.eigvalsh(0.5 * (h + np.swapaxes(h, 1, 2)))
+
+
+def _curvature_scale(obj: Objective, starts: np.ndarray) -> float:
+    """The function's typical curvature: the median of ``max|λ|`` of the Hessian over (up to 64
+    of) the starts, leaving out zeros and non-finite values; 0 when none is left."""
+    if not len(starts):
+        return 0.0
+    _, _, eig = _hessians(obj, starts[:: max(1, len(starts) // 64)])
+    with np.errstate(invalid="ignore"):
+        top = np.max(np.abs(eig), axis=1)
+    top = top[np.isfinite(top) & (top > 0)]
+    return float(np.median(top)) if top.size else 0.0
 
 
 def _inside(points: np.ndarray, lo: np.ndarray, hi: np.ndarray, tol: float) -> np.ndarray:
@@ -345,9 +377,11 @@ def critical_points(
     batch = minimize_many(obj, x0, newton_roots(), max_steps=steps, gtol=0.0,
                           time_limit=time_limit, progress=progress)  # fmt: skip
     ends = batch.params
-    v, _, _, eig, gn = _describe(obj, ends)
+    typical = _curvature_scale(obj, x0)
+    v, _, _, eig, gn = _describe(obj, ends, typical)
     scale = max(1.0, float(np.max(hi - lo)))
-    curv = np.maximum(1.0, np.max(np.abs(eig), axis=1))
+    with np.errstate(invalid="ignore"):
+        curv = np.maximum(typical, np.max(np.abs(eig), axis=1))
     solved = np.all(np.isfinite(ends), axis=1) & np.isfinite(v) & (gn <= 1e-7 * curv * scale)
     idx = np.flatnonzero(solved)
     centres = np.empty((0, obj.n))
@@ -358,7 +392,7 @@ def critical_points(
     tol = 1e-7 * scale  # a critical point on a face of the box belongs to it
     inside = _inside(centres, lo, hi, tol)
     near = _inside(ends, lo, hi, tol)  # where each start ended
-    values, kinds, index, eig, _ = _describe(obj, centres[inside])
+    values, kinds, index, eig, _ = _describe(obj, centres[inside], typical)
     points = centres[inside]
     order = np.lexsort((points[:, 0], values)) if len(points) else np.empty(0, np.int64)
     return CriticalPoints(
@@ -475,14 +509,7 @@ class Minima(Result):
 
 def _single_precision_gtol(obj: Objective, x0: np.ndarray) -> float:
     """A gradient norm single precision can resolve: √eps32 times the typical one at the starts."""
-    import jax
-    import jax.numpy as jnp
-
-    sample = x0[:: max(1, len(x0) // 512)]
-    g = np.asarray(jax.jit(jax.vmap(jax.grad(obj.fn)))(jnp.asarray(sample)))
-    norms = np.linalg.norm(g[np.all(np.isfinite(g), axis=1)], axis=1)
-    typical = float(np.median(norms)) if norms.size else 1.0
-    return float(np.sqrt(np.finfo(np.float32).eps)) * max(1.0, typical)
+    return float(np.sqrt(np.finfo(np.float32).eps)) * typical_gradient(obj, x0)
 
 
 def _polish(obj: Objective, batch: Any, gtol: float, bounds: Any) -> Any:
@@ -515,7 +542,7 @@ def multistart(
     method: Any = "newton",
     lr: float | None = None,
     max_steps: int = 1000,
-    gtol: float = 1e-8,
+    gtol: float | None = None,
     seed: int = 0,
     precision: str = "float64",
     chunk: int | None = None,
@@ -535,8 +562,9 @@ def multistart(
         method: any optimizer of the family; the default ``newton`` adapts its steps to the
             curvature (damped, with a line search), so it needs no tuning on steep, rugged
             functions; ``gd`` without ``lr`` takes ``1/|λ|max`` over the starts.
-        max_steps, gtol: per start; starts that leave a margin of one box width around the box,
-            diverge or run out of steps count as failed.
+        max_steps, gtol: per start (``gtol`` by default
+            :func:`gradscape.runs.default_gtol` over the starts); starts that leave a margin of
+            one box width around the box, diverge or run out of steps count as failed.
         precision: of the search. ``float64`` (default) throughout. ``float32`` descends in
             single precision until the gradient is within single-precision noise
             (``max(gtol, 3.5e-4·median |∇f| at the starts)``), then polishes every converged end
@@ -573,6 +601,8 @@ def multistart(
     bounds = {
         n: (float(a - w), float(b + w)) for n, a, b, w in zip(obj.names, lo, hi, width, strict=True)
     }
+    max_steps, given = _check_budget(max_steps, gtol)
+    gtol = default_gtol(obj, x0) if given is None else given
     search_gtol = gtol if precision == "float64" else max(gtol, _single_precision_gtol(obj, x0))
     batch = minimize_many(
         obj, x0, method, lr=lr, max_steps=max_steps, gtol=search_gtol, bounds=bounds,
@@ -589,7 +619,7 @@ def multistart(
         if done.size
         else (np.empty((0, obj.n)), np.empty(0, np.int64))
     )
-    values, kinds, _, eig, _ = _describe(obj, centres)
+    values, kinds, _, eig, _ = _describe(obj, centres, _curvature_scale(obj, x0))
     inside = _inside(centres, lo, hi, 1e-7 * scale)  # a minimum on a face belongs to the box
     rank = np.full(len(centres), OUTSIDE, dtype=np.int64)
     order = np.flatnonzero(inside)[np.lexsort((centres[inside, 0], values[inside]))]

@@ -158,6 +158,11 @@ def max_stable_lr(obj: Objective, at: Params) -> float | None:
     return 2.0 / lam if lam > 0 else None
 
 
+#: The default gradient tolerance, relative to the gradient at the start(s)
+#: (see :func:`gradscape.runs.default_gtol`).
+GTOL = 1e-8
+
+
 @with_x64
 def descend(
     obj: Objective,
@@ -165,7 +170,7 @@ def descend(
     *,
     lr: float | Mapping[str, float],
     max_steps: int = 1000,
-    gtol: float = 1e-8,
+    gtol: float | None = None,
     head: int = 1000,
     max_records: int = 100_000,
     progress: Progress | None = None,
@@ -176,7 +181,8 @@ def descend(
         start: starting parameters.
         lr: learning rate :math:`\eta`, one float or ``{name: float}`` per parameter.
         max_steps: step budget.
-        gtol: stop when :math:`\|\nabla f\| \le` ``gtol``.
+        gtol: stop when :math:`\|\nabla f\| \le` ``gtol`` (default
+            ``1e-8·‖∇f(start)‖``, as :func:`gradscape.runs.default_gtol`).
         head: the first ``head`` steps are all recorded.
         max_records: about how many rows to keep after ``head``.
         progress: called as ``progress(steps_done, max_steps)`` between segments.
@@ -193,12 +199,16 @@ def descend(
     theta0 = obj.vector(start)
     lrs = _lr_vector(obj, lr)
     _check_steps("max_steps", max_steps)
-    if not (isinstance(gtol, int | float) and math.isfinite(gtol) and gtol >= 0):
+    if gtol is not None and not (
+        isinstance(gtol, int | float) and math.isfinite(gtol) and gtol >= 0
+    ):
         raise InputError(
             f"The 'gtol' parameter of descend must be a float >= 0. Got {gtol!r} instead."
         )
     max_steps = int(max_steps)
     f0, g0 = value_and_gradient(obj, theta0)
+    if gtol is None:
+        gtol = GTOL * float(safe_norm(g0))
     stable = max_stable_lr(obj, theta0) if obj.n <= 200 else None
 
     segment = _segment(obj)

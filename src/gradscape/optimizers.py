@@ -189,7 +189,7 @@ def newton(learning_rate: float = 1.0, floor: float = 1e-8, halvings: int = 30) 
 
     With :math:`H = Q \Lambda Q^\top`, the direction is
     :math:`p = -Q\,|\Lambda|_\delta^{-1} Q^\top g`, each eigenvalue replaced by
-    :math:`\max(|\lambda|, \delta)` with :math:`\delta = \text{floor}\cdot\max(1, \max|\lambda|)`.
+    :math:`\max(|\lambda|, \delta)` with :math:`\delta = \text{floor}\cdot\max|\lambda|` (``floor`` when the Hessian is zero).
     On a convex quadratic this is the exact Newton step (the minimum in one step); near a saddle
     or a maximum the negative-curvature directions are followed downhill instead of uphill.
     The step ``t·p`` starts at ``t = learning_rate`` and is halved (up to ``halvings`` times)
@@ -216,7 +216,8 @@ def newton(learning_rate: float = 1.0, floor: float = 1e-8, halvings: int = 30) 
         g = updates
         h = jax.hessian(value_fn)(params)
         lam, q = jnp.linalg.eigh(0.5 * (h + h.T))
-        delta = floor * jnp.maximum(1.0, jnp.max(jnp.abs(lam)))
+        top = jnp.max(jnp.abs(lam))
+        delta = floor * jnp.where(top > 0, top, 1.0)  # relative: 1e-9·f steps like f
         p = -q @ ((q.T @ g) / jnp.maximum(jnp.abs(lam), delta))
         ts = learning_rate * 0.5 ** jnp.arange(halvings + 1)
         trial = jax.vmap(value_fn)(params[None, :] + ts[:, None] * p[None, :])

@@ -8,8 +8,10 @@ rate and its better neighbour. The rate with the highest success rate (then the 
 then the smallest median final gap, a diverged start's gap counted as infinite) is kept and
 judged on a second, separate set of starts (the test set), so one lucky rate on one lucky start
 cannot win. When the best rate is still at an edge of all the rates tried, the race says so.
-Success: the run reached the global minimum, its value within ``tol·max(1, |f*|)`` of ``f*`` at
-some step. Reported per optimizer: the learning rate chosen, the success rate, the median number
+Success: the run reached the global minimum at some step, its gap ``f − f*`` within ``tol`` times
+the median gap at the tuning starts (the share of the way down it has left): relative, so that
+``c·f + d`` races like ``f`` for any scale ``c`` and offset ``d`` (an absolute target counted every
+start of ``1e-9·rastrigin`` a success before its first step, and no run of ``1e9·rosenbrock``). Reported per optimizer: the learning rate chosen, the success rate, the median number
 of steps the successful runs took to get there, how many test starts diverged, and the median
 final gap ``f − f*`` over the others (a diverged start has no final value, so an infinite gap
 would say nothing but "more than half diverged").
@@ -34,8 +36,10 @@ from .results import Result
 from .runs import (
     DIVERGED,
     _batch_lr,
+    batch_value_and_grad,
     check_memory,
     check_time_limit,
+    default_gtol,
     duration,
     minimize_many,
     seconds_per_step,
@@ -64,7 +68,8 @@ class Race(Result):
             (NaN when none); ``diverged``: test starts that diverged; ``median_gap``: median
             final ``f − f*`` over the test starts that did not diverge (NaN when all did).
         minimum: ``f*``; ``minimum_source``: where it came from.
-        starts, budget, max_steps, tol, seed: the rules.
+        starts, budget, max_steps, tol, seed: the rules; ``success_gap``: the gap ``f − f*``
+            that counts as reached (``tol`` times the median gap at the tuning starts).
     """
 
     names: tuple[str, ...]
@@ -86,6 +91,7 @@ class Race(Result):
     seed: int
     diverged: np.ndarray | None = None
     edge: tuple[str | None, ...] = ()
+    success_gap: float = math.nan
 
     def warnings(self) -> list[str]:
         """What a reader of the results must know: a chosen rate at the edge of the rates
@@ -128,6 +134,7 @@ class Race(Result):
                 "learning_rates_tried": self.budget,
                 "max_steps": self.max_steps,
                 "success_tol": self.tol,
+                "success_gap": self.success_gap,
                 "seed": self.seed,
             },
             "results": [
@@ -225,9 +232,16 @@ def _more_rates(tried: dict[float, _Score], ratio: float, count: int) -> list[fl
     ]
 
 
+def success_gap(obj: Objective, starts: np.ndarray, minimum: float, tol: float) -> float:
+    """``tol`` times the median gap ``f − f*`` over the starts (those with a finite value)."""
+    values, _ = batch_value_and_grad(obj, starts)
+    gaps = values[np.isfinite(values)] - minimum
+    return tol * max(float(np.median(gaps)), 0.0) if gaps.size else 0.0
+
+
 def _check_price(
     obj: Objective, plans: Sequence[tuple[str, list[float | None], float]], tune: np.ndarray,
-    budget: int, starts: int, max_steps: int, gtol: float, target: float, limit: float,
+    budget: int, starts: int, max_steps: int, gtol: float | None, target: float, limit: float,
 ) -> None:  # fmt: skip
     """Refuse a race whose worst case (every run to its step budget) passes ``limit`` seconds,
     priced by timing each optimizer's first round for a few steps (compiled once, for the
@@ -260,8 +274,8 @@ def race(
     starts: int = 32,
     budget: int = 6,
     max_steps: int = 1000,
-    gtol: float = 1e-8,
-    tol: float = 1e-6,
+    gtol: float | None = None,
+    tol: float = 1e-8,
     minimum: float | None = None,
     seed: int = 0,
     time_limit: float | None = None,
@@ -276,7 +290,8 @@ def race(
         budget: learning rates tried per optimizer: about two thirds log-spaced from 1/100 to 10
             times its default (gd, momentum, nesterov: ``1/|λ|max`` over the starts; newton:
             1/100 to 1), the rest beyond the edge the best one sits on, or around it.
-        tol: success when the final value is within ``tol·max(1, |f*|)`` of ``f*``.
+        tol: success when ``f − f*`` falls to ``tol`` times its median at the tuning starts
+            (:func:`success_gap`: a gap of 1e-7 to 1e-4 on the built-in functions' boxes).
         minimum: ``f*`` (default: a built-in function's published minimum, else the best
             found by a multistart of 2,500 Newton descents).
         time_limit: cap on the race's projected seconds (default
@@ -320,10 +335,13 @@ def race(
             minimum, source = float(ms.values[0]), "lowest of a 2,500-start Newton multistart"
     else:
         source = "given"
-    target = minimum + tol * max(1.0, abs(minimum))
     rng = np.random.default_rng(seed)
     tune = rng.uniform(lo, hi, size=(starts, lo.size))
     test = rng.uniform(lo, hi, size=(starts, lo.size))
+    if gtol is None:  # one tolerance for every optimizer, set from both sets of starts
+        gtol = default_gtol(obj, np.vstack([tune, test]))
+    gap = success_gap(obj, tune, minimum, tol)
+    target = minimum + gap
 
     def run(points: np.ndarray, name: str, rates: Sequence[float | None]) -> list[_Score]:
         """Every rate from every point, in one batch (rows grouped by rate)."""
@@ -402,6 +420,7 @@ def race(
         budget=budget,
         max_steps=max_steps,
         tol=tol,
+        success_gap=gap,
         seed=seed,
         diverged=np.array([sc.diverged for sc in scores], dtype=np.int64),
         edge=tuple(rows_out["edge"]),

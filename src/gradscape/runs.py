@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ._x64 import with_x64
+from .descent import GTOL
 from .errors import InputError
 from .objectives import Objective, Params, check_range
 from .optimizers import Optimizer, optimizer
@@ -121,6 +122,7 @@ class Run(Result):
             "lr_reason": self.lr_reason,
             "steps": self.n_steps,
             "stop_reason": self.stop_reason,
+            "gtol": self.gtol,
             "message": self.message,
             "final": self.final_params,
             "final_value": self.final_value,
@@ -526,11 +528,48 @@ def _settings_text(opt: Optimizer, lr_used: float | None) -> str:
     return f"{opt.name} (lr {lr_used:.4g})"
 
 
-def _check_budget(max_steps: Any, gtol: Any) -> tuple[int, float]:
+@with_x64
+def batch_value_and_grad(obj: Objective, points: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``f`` and ``∇f`` at every row of ``points`` (one compilation per objective)."""
+    import jax
+    import jax.numpy as jnp
+
+    vg = obj.compiled.get("batched value_and_grad")
+    if vg is None:
+        vg = obj.compiled["batched value_and_grad"] = jax.jit(jax.vmap(jax.value_and_grad(obj.fn)))
+    v, g = vg(jnp.asarray(points, dtype=jnp.float64))
+    return np.asarray(v), np.asarray(g)
+
+
+@with_x64
+def typical_gradient(obj: Objective, starts: Any) -> float:
+    """The median gradient norm over (up to 512 of) the starts, leaving out starts where it is
+    zero or not finite; 0 when none is left."""
+    x = np.atleast_2d(np.asarray(starts, dtype=np.float64))
+    if x.ndim != 2 or x.shape[1] != obj.n or not len(x):
+        return 1.0  # the caller's own check names the bad shape
+    _, g = batch_value_and_grad(obj, x[:: max(1, len(x) // 512)])
+    with np.errstate(over="ignore", invalid="ignore"):
+        norms = np.linalg.norm(g, axis=1)
+    norms = norms[np.isfinite(norms) & (norms > 0)]
+    return float(np.median(norms)) if norms.size else 0.0
+
+
+def default_gtol(obj: Objective, starts: Any) -> float:
+    """``GTOL`` times the typical ``‖∇f‖`` at the starts (:func:`typical_gradient`): a relative
+    tolerance, so that ``c·f`` descends like ``f`` for any scale ``c`` (with an absolute one,
+    ``1e-9·(x² + y²)`` was "converged" before its first step and ``1e9·himmelblau`` never
+    converged)."""
+    return GTOL * typical_gradient(obj, starts)
+
+
+def _check_budget(max_steps: Any, gtol: Any) -> tuple[int, float | None]:
     if isinstance(max_steps, bool) or not isinstance(max_steps, int | np.integer) or max_steps < 1:
         raise InputError(f"The step budget must be a whole number >= 1; got {max_steps!r}.")
     if max_steps > 2**31 - 1:
         raise InputError(f"The step budget must be below 2^31; got {max_steps}.")
+    if gtol is None:
+        return int(max_steps), None
     try:
         g = float(gtol)
     except (TypeError, ValueError):
@@ -561,7 +600,7 @@ def minimize(
     *,
     lr: float | None = None,
     max_steps: int = 1000,
-    gtol: float = 1e-8,
+    gtol: float | None = None,
     bounds: Mapping[str, tuple[float, float]] | None = None,
     progress: Callable[[int, int], None] | None = None,
     **options: float,
@@ -575,7 +614,7 @@ def minimize(
         lr: learning rate (default per optimizer; gd, momentum and nesterov take ``1/|λ|max`` of
             the Hessian at the start).
         max_steps: step budget.
-        gtol: converged when ``‖∇f‖ <= gtol``.
+        gtol: converged when ``‖∇f‖ <= gtol`` (default :func:`default_gtol` at the start).
         bounds: ``{name: (low, high)}``; leaving them stops the run (``left_bounds``).
         options: the optimizer's hyperparameters (``momentum=0.8``...).
 
@@ -587,7 +626,7 @@ def minimize(
     import jax.numpy as jnp
 
     opt = optimizer(method, lr=lr, **options)
-    max_steps, gtol = _check_budget(max_steps, gtol)
+    max_steps, given = _check_budget(max_steps, gtol)
     check_newton_size(opt, obj)
     history = 8 * max_steps * (obj.n + 4)  # parameters, value, |∇f|, step size, status per step
     if history > MEMORY_LIMIT:
@@ -598,6 +637,7 @@ def minimize(
             "steps."
         )
     theta0 = obj.vector(start)
+    gtol = default_gtol(obj, theta0) if given is None else given
     lr_used, lr_reason = default_lr(opt, obj, theta0)
     settings = _settings(obj, max_steps, gtol, bounds)
     init, segment = _compiled(obj, opt, many=False)
@@ -891,7 +931,7 @@ def seconds_per_step(
     *,
     lr: Any = None,
     max_steps: int = 1000,
-    gtol: float = 1e-8,
+    gtol: float | None = None,
     target: float | None = None,
     **options: float,
 ) -> float:
@@ -900,8 +940,9 @@ def seconds_per_step(
     A price for work before it starts (:func:`gradscape.races.race` sums these)."""
     import jax.numpy as jnp
 
-    max_steps, gtol = _check_budget(max_steps, gtol)
+    max_steps, given = _check_budget(max_steps, gtol)
     starts = np.asarray(starts, dtype=np.float64)
+    gtol = default_gtol(obj, starts) if given is None else given
     plan = _plan(obj, starts, method, lr, max_steps, gtol, None, None, target, "float64", options)
     rows, _, _, carry = _chunk(plan, starts, 0, plan.size, "float64")
     steps = jnp.int32(plan.unroll)
@@ -921,7 +962,7 @@ def minimize_many(
     *,
     lr: Any = None,
     max_steps: int = 1000,
-    gtol: float = 1e-8,
+    gtol: float | None = None,
     bounds: Mapping[str, tuple[float, float]] | None = None,
     chunk: int | None = None,
     target: float | None = None,
@@ -933,7 +974,8 @@ def minimize_many(
     """Minimise ``obj`` from every row of ``starts`` at once (``vmap``, in chunks), keeping
     where each one ended.
 
-    Arguments are those of :func:`minimize`; ``starts`` has shape ``(m, n)``; ``lr`` may also be
+    Arguments are those of :func:`minimize` (``gtol`` by default :func:`default_gtol` over the
+    starts); ``starts`` has shape ``(m, n)``; ``lr`` may also be
     an array of shape ``(m,)``, one learning rate per start. With ``target``, the first step at
     which each start's value reaches ``f <= target`` is kept (``Batch.hit``).
     ``precision="float32"`` runs the steps in single precision (about four times faster on a
@@ -953,11 +995,11 @@ def minimize_many(
             beyond :data:`MEMORY_LIMIT`; a projected time beyond ``time_limit`` seconds
             (default :data:`TIME_LIMIT`), checked from the first segments on.
     """
-    import jax
     import jax.numpy as jnp
 
-    max_steps, gtol = _check_budget(max_steps, gtol)
+    max_steps, given = _check_budget(max_steps, gtol)
     starts = np.asarray(starts, dtype=np.float64)
+    gtol = default_gtol(obj, starts) if given is None else given
     plan = _plan(obj, starts, method, lr, max_steps, gtol, bounds, chunk, target, precision,
                  options)  # fmt: skip
     m = len(starts)
@@ -965,9 +1007,6 @@ def minimize_many(
     opt, segment_many, settings, size, unroll = (plan.opt, plan.segment, plan.settings,
                                                  plan.size, plan.unroll)  # fmt: skip
     per_start, lr_used, lr_reason = plan.per_start, plan.lr_used, plan.lr_reason
-    vg = obj.compiled.get("batched value_and_grad")
-    if vg is None:
-        vg = obj.compiled["batched value_and_grad"] = jax.jit(jax.vmap(jax.value_and_grad(obj.fn)))
     theta_out, k_out = np.empty((m, obj.n)), np.empty(m, np.int64)
     status_out, hit_out = np.empty(m, np.int64), np.full(m, -1, np.int64)
     value_out, gn_out = np.empty(m), np.empty(m)
@@ -996,8 +1035,8 @@ def minimize_many(
             if pace.per_step is not None and pace.per_step * unroll > 2 * SEGMENT_SECONDS:
                 size = max(1, int(rows * SEGMENT_SECONDS / (pace.per_step * unroll)))
             theta = np.asarray(carry["theta"], dtype=np.float64)[:rows]
-            v, g = vg(jnp.asarray(theta))
-            theta_out[idx], value_out[idx] = theta, np.asarray(v)
+            v, g = batch_value_and_grad(obj, theta)
+            theta_out[idx], value_out[idx] = theta, v
             with np.errstate(over="ignore", invalid="ignore"):  # diverged starts may overflow
                 gn_out[idx] = np.linalg.norm(np.asarray(g), axis=1)
             k_out[idx] = np.asarray(carry["k"])[:rows]

@@ -182,8 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     descend.add_argument(
         "--gtol",
         type=_float_in(0.0, 1e300, lo_open=False),
-        default=1e-8,
-        help="converged when |∇f| <= gtol",
+        default=None,
+        help="converged when |∇f| <= gtol (default 1e-8·|∇f| at the start: relative, so the "
+        "scale of f does not matter)",
     )
     _add_output(
         descend, "descend", "folder for figures, runs, summary.json", "print the summary as JSON"
@@ -250,8 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     race.add_argument("--steps", type=_int_in(1, 10**7), default=1000, help="step budget per run")
     race.add_argument(
-        "--tol", type=_float_in(0.0, 1e6), default=1e-6,
-        help="success: within tol·max(1, |f*|) of the global minimum f*",
+        "--tol", type=_float_in(0.0, 1.0), default=1e-8,
+        help="success: f − f* down to tol times its median at the starts",
     )  # fmt: skip
     race.add_argument("--seed", type=SEED, default=0, help="seed of the starts")
     _add_output(
