@@ -52,6 +52,31 @@ def test_a_new_run_removes_the_files_of_the_previous_one(tmp_path: Path) -> None
     assert manifest["complete"] is True and "curve.png" in manifest["files"]
 
 
+def test_two_runs_never_write_into_one_folder_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("fcntl")
+    out = tmp_path / "s"
+    assert main([*SWEEP_2D, "--out", str(out), "--json"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+    # another process runs into the folder: it holds the folder's lock
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDONLY); "
+         "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)", str(out)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert main([*SWEEP_1D, "--out", str(out)]) == 2
+        assert "is being written by another gradscape run" in _one_error_line(capsys)
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # untouched
+    finally:
+        holder.kill()
+        holder.communicate()
+    assert main([*SWEEP_1D, "--out", str(out), "--json"]) == 0  # free again
+
+
 @pytest.mark.parametrize(
     ("make", "match"),
     [

@@ -387,9 +387,42 @@ class _Staged:
     staging: Path | None  # None: the verb writes in place (training checkpoints as it goes)
     created: bool
     started: float
+    lock: int | None = None  # an open descriptor of the folder, locked while the verb runs
 
 
 _STAGED: list[_Staged] = []
+
+
+def _lock(folder: Path, shown: str) -> int | None:
+    """Lock ``folder`` for this run (an exclusive ``flock`` on the folder itself, released when
+    the run ends or the process dies), so that two runs never mix their files in one folder.
+    Where ``flock`` does not exist (Windows) runs are not locked."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    if any(s.lock is not None and s.final.resolve() == folder.resolve() for s in _STAGED):
+        return None  # this process holds it already
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise GradscapeError(
+            f"--out {shown} is being written by another gradscape run; wait for it to finish "
+            "or choose another folder."
+        ) from None
+    except OSError:  # a file system without locks: go on unlocked
+        os.close(fd)
+        return None
+    return fd
+
+
+def _unlock(s: _Staged) -> None:
+    if s.lock is not None:
+        with contextlib.suppress(OSError):
+            os.close(s.lock)  # closing the last descriptor releases the flock
+        s.lock = None
 
 
 def _manifest_files(folder: Path) -> set[str] | None:
@@ -436,11 +469,12 @@ def _prepare(target: Path, shown: str, force: bool, staged: bool) -> Path:
                 "new folder, or add --force to write there (files of the same name are replaced)."
             )
     target.mkdir(parents=True, exist_ok=True)
+    lock = _lock(target, shown)
     staging = None
     if staged:
         staging = target / f"{_PARTIAL}{os.getpid()}"
         staging.mkdir(exist_ok=True)
-    _STAGED.append(_Staged(target, staging, created, time.time()))
+    _STAGED.append(_Staged(target, staging, created, time.time(), lock))
     return staging or target
 
 
@@ -470,6 +504,7 @@ def _commit_outputs(verb: str) -> None:
         write_text(s.final / MANIFEST, json.dumps(manifest, indent=2) + "\n")
         if s.staging is not None:
             s.staging.rmdir()
+        _unlock(s)
         _STAGED.pop(0)
 
 
@@ -479,6 +514,7 @@ def _discard_outputs() -> None:
         s = _STAGED.pop()
         if s.staging is not None:
             shutil.rmtree(s.staging, ignore_errors=True)
+        _unlock(s)
         if s.created:
             with contextlib.suppress(OSError):
                 s.final.rmdir()  # only when empty
