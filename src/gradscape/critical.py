@@ -26,7 +26,7 @@ import numpy as np
 
 from ._x64 import with_x64
 from .calculus import classify
-from .errors import InputError
+from .errors import InputError, listing
 from .objectives import Objective, check_range
 from .results import Result
 from .runs import (
@@ -55,14 +55,14 @@ def _box(obj: Objective, ranges: Mapping[str, Any] | None) -> tuple[np.ndarray, 
     unknown = [k for k in ranges if k not in obj.names]
     if unknown:
         raise InputError(
-            f"{', '.join(unknown)} is not a variable of {obj.signature()}; its variables are "
-            f"{', '.join(obj.names)}."
+            f"{listing(unknown)} is not a variable of {obj.signature()}; its variables are "
+            f"{listing(obj.names)}."
         )
     missing = [n for n in obj.names if n not in ranges]
     if missing:
         raise InputError(
             f"Give a range for every variable of {obj.signature()}; missing "
-            f"{', '.join(missing)} (e.g. {missing[0]}=-5:5)."
+            f"{listing(missing)} (e.g. {missing[0]}=-5:5)."
         )
     # check_range already refuses a width that overflows; here the margin around the box
     lo, hi = np.array([check_range(n, ranges[n]) for n in obj.names]).T

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._files import atomic_path
+from .errors import listing
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -129,7 +130,7 @@ def profiles(items: tuple[Profile, ...]) -> Figure:
             label = "minimum" if low["refined"] else "lowest grid value"
             ax.plot(low["point"][p.name], low["value"], "o", color=BEST_COLOR, label=label)
             ax.legend(loc="upper center", fontsize=8)
-        held = ", ".join(f"{k} = {v:.4g}" for k, v in p.fixed.items())
+        held = listing((f"{k} = {v:.4g}" for k, v in p.fixed.items()), 4, what="variables held")
         ax.set_title(f"{p.label} along {p.name} ({held})", fontsize=9)
         ax.set_xlabel(p.name)
         ax.set_ylabel(p.label.split("(")[0])
@@ -264,7 +265,8 @@ def contours(
 
 
 def _held(fixed: dict[str, float]) -> str:
-    return f"\n({', '.join(f'{k} = {v:.4g}' for k, v in fixed.items())})" if fixed else ""
+    held = listing((f"{k} = {v:.4g}" for k, v in fixed.items()), 4, what="variables held")
+    return f"\n({held})" if fixed else ""
 
 
 def curve(profile: Profile, *, title: str | None = None) -> Figure:

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .errors import listing
+
 if TYPE_CHECKING:
     from .calculus import Derivation
     from .functions import TestFunction
@@ -429,7 +431,8 @@ def sweep_story(result: Profile | Surface, formula: str | None) -> list[Section]
             f"from {_g(result.y[0])} to {_g(result.y[-1])}: {result.x.size} × {result.y.size} grid"
         )
     if result.fixed:
-        lines.append("held at " + ", ".join(f"{k} = {_g(v)}" for k, v in result.fixed.items()))
+        held = (f"{k} = {_g(v)}" for k, v in result.fixed.items())
+        lines.append("held at " + listing(held, what="variables"))
     ext = result.extremes()
     lines.append("")
     for key, word in (("min", "lowest"), ("max", "highest")):

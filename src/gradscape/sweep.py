@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ._x64 import with_x64
-from .errors import InputError
+from .errors import InputError, listing
 from .objectives import Objective, Params, check_range
 from .results import Result
 
@@ -254,7 +254,7 @@ def lowest_point(
 def _axis(obj: Objective, name: str, rng: Any, points: int) -> np.ndarray:
     if name not in obj.names:
         raise InputError(
-            f"{name!r} is not a parameter of {obj.signature()}; choose one of {', '.join(obj.names)}."
+            f"{name!r} is not a parameter of {obj.signature()}; choose one of {listing(obj.names)}."
         )
     if rng is None:
         if name not in obj.ranges:
@@ -288,7 +288,7 @@ def _base_point(obj: Objective, at: Params | None, swept: tuple[str, ...]) -> np
             missing.append(n)
     if missing:
         raise InputError(
-            f"Give the point to hold {', '.join(missing)} at (no default range to centre on)."
+            f"Give the point to hold {listing(missing)} at (no default range to centre on)."
         )
     return obj.vector({**given, **full})
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ..errors import GradscapeError
+from ..errors import GradscapeError, listing
 from .common import (
     EXIT_DIVERGED,
     _assignments,
@@ -67,7 +67,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     both = sorted(set(ranges) & set(fixed))
     if both:
         raise GradscapeError(
-            f"{', '.join(both)} is both swept (--range) and fixed (--fix); pick one."
+            f"{listing(both)} {'is' if len(both) == 1 else 'are'} both swept (--range) and fixed "
+            "(--fix); pick one."
         )
     if not ranges:
         if not obj.ranges:
@@ -79,7 +80,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             raise GradscapeError("Every variable is fixed; give one or two with --range.")
     if len(ranges) > 2:
         raise GradscapeError(
-            f"A sweep shows one or two variables; got {len(ranges)} ({', '.join(ranges)}). "
+            f"A sweep shows one or two variables; got {len(ranges)} ({listing(ranges)}). "
             "Hold the others with --fix."
         )
     points = args.points or SWEEP_POINTS[len(ranges)]
