@@ -328,23 +328,24 @@ def _race_lines(obj: Any, r: Any) -> list[str]:
 
     rows = []
     diverged = r.diverged if r.diverged is not None else [0] * len(r.optimizers)
-    for name, lr, s, m, d, g in zip(
-        r.optimizers, r.lr, r.success, r.median_steps, diverged, r.median_gap, strict=True
+    search = r.search or ("",) * len(r.optimizers)
+    for name, lr, how, s, m, d, g in zip(
+        r.optimizers, r.lr, search, r.success, r.median_steps, diverged, r.median_gap, strict=True
     ):
-        rows.append([name, "line search" if lr is None else f"{lr:.3g}", f"{s:.0%}",
+        rows.append([name, "line search" if lr is None else f"{lr:.3g}",
+                     "—" if how == "line search" else how, f"{s:.0%}",
                      "—" if math.isnan(m) else f"{m:g}", f"{d}/{r.starts}",
                      "— (all diverged)" if math.isnan(g) else f"{g:.3g}"])  # fmt: skip
     lines = [
         f"{obj.signature()} = {obj.formula}" if obj.formula else obj.signature(),
         f"global minimum f* = {r.minimum:.10g} ({r.minimum_source})",
-        f"each optimizer: {_count(r.budget, 'learning rate')} tried on {_count(r.starts, 'tuning start')} "
-        "(the range widened where the best sat on its edge), the best judged on "
-        f"{_count(r.starts, 'other start')}; up to {_count(r.max_steps, 'step')}; success = f − f* "
+        f"{r.tuning_rule()}; up to {_count(r.max_steps, 'step')}; success = f − f* "
         f"≤ {r.success_gap:.3g} ({r.tol:g} × its median at the starts)",
         "",
         *table(
-            ["optimizer", "lr chosen", "success", "median steps", "diverged", "median final gap"],
-            rows, "lrrrrr",
+            ["optimizer", "lr chosen", "rates", "success", "median steps", "diverged",
+             "median final gap"],
+            rows, "lrlrrrr",
         ),
         "",
         "median final gap: f − f* at the end, over the test starts that did not diverge",
