@@ -607,16 +607,18 @@ def landscape_figures(land: Any, out: str | Path) -> list[Path]:
             ax.plot([1], [land.end_loss], "s", color=PATH_COLOR, label="the other run")
         ax.set_xlabel("t (0: this run, 1: the other)" if land.kind == "between" else "alpha")
         ax.set_ylabel(land.label)
-        ax.set_title(f"loss along the {land.kind} line")
+        ax.set_title(f"{land.label} on {land.description()}", fontsize=9)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
         return [save(fig, out / "landscape.png")]
     s = Surface(x_name="alpha", y_name="beta", x=land.alphas, y=land.betas, values=land.values,
                 fixed={}, label=f"{land.label} ({land.kind} plane)", block_rows=0)  # fmt: skip
+    # titled by its directions: a random, Hessian or PCA plane
+    title = f"{land.label} on {land.description()}"
     paths = [("training trajectory", land.path)] if land.path.size else []
     fig = contours(s, arrows=False, paths=paths, marks=[{"alpha": 0.0, "beta": 0.0}],
-                   marks_label="trained weights")  # fmt: skip
-    return [save(fig, out / "contours.png"), save(surface_3d(s), out / "surface.png")]
+                   marks_label="trained weights", title=title)  # fmt: skip
+    return [save(fig, out / "contours.png"), save(surface_3d(s, title=title), out / "surface.png")]
 
 
 def value_curves(curves: Sequence[tuple[str, np.ndarray]], floor: float | None = None) -> Figure:
