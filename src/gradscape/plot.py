@@ -313,7 +313,7 @@ def curve(profile: Profile, *, title: str | None = None) -> Figure:
         bottom.axhline(0, color="grey", lw=0.8)
         bottom.set_ylabel(_named(f"d{name}/d{profile.name}", kd))
         for x, kind in profile.critical_points():
-            color = BEST_COLOR if kind == "minimum" else PATH_COLOR
+            color = {"minimum": BEST_COLOR, "maximum": PATH_COLOR}.get(kind.split()[-1], "grey")
             for ax in (top, bottom):
                 ax.axvline(_unit(x, kx), color=color, lw=0.8, ls=":")
             bottom.plot(_unit(x, kx), 0, "o", color=color, ms=5)

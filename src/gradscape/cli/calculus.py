@@ -151,8 +151,11 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         "minimum": result.minimum,  # the lowest grid cell refined by Newton's method, or named
         "undefined_fraction": result.undefined_fraction(),
     }
-    if len(names) == 1:
-        summary["critical_points"] = [{names[0]: x, "kind": k} for x, k in result.critical_points()]
+    if len(names) == 1:  # each refined from the grid to float precision (see "how")
+        summary["critical_points"] = [
+            {names[0]: p["x"], **{k: v for k, v in p.items() if k != "x"}}
+            for p in result.critical or ()
+        ]
     summary["files"] = sorted(
         [p.name for p in figures.values()] + ["sweep.npz", "summary.json", "report.html"]
     )
