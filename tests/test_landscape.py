@@ -187,3 +187,44 @@ def test_between_needs_the_same_model(runs: tuple) -> None:
         gs.InputError, match=r"another model \(mlp:8,8 tanh cross_entropy, this one mlp:8,8 relu"
     ):
         landscape(a, split, net, between=tanh, grid=5)
+
+
+def test_landscape_words_fit_a_line_or_a_plane(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # issue 9: `landscape RUN --directions pca --dims 1` said "the plane explains ..."
+    import re
+
+    from gradscape import plot
+
+    titles: list[str] = []
+    save = plot.save
+
+    def keep_titles(fig: object, path: Path) -> Path:
+        titles.extend(ax.get_title() for ax in fig.axes)  # type: ignore[attr-defined]
+        return save(fig, path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(plot, "save", keep_titles)
+    run = str(tmp_path / "run")
+    assert main(["train", "--data", "moons", "--model", "mlp:4", "--epochs", "5", "--out", run,
+                 "--json"]) == 0  # fmt: skip
+    cases = [(d, k) for d in ("1", "2") for k in ("random", "hessian", "pca")]
+    for dims, kind in [*cases, ("1", "between")]:
+        flags = ["--between", run] if kind == "between" else ["--directions", kind]
+        capsys.readouterr()
+        titles.clear()
+        out = str(tmp_path / f"{kind}{dims}")
+        assert main(["landscape", run, "--dims", dims, *flags, "--grid", "5", "--out", out]) == 0
+        story = capsys.readouterr().out
+        summary = json.loads((Path(out) / "summary.json").read_text())
+        shape = "line" if dims == "1" else "plane"
+        words = set(re.findall(r"\b(line|plane|axis)\b", story + " ".join(titles)))
+        assert words == {shape}, (kind, dims, words, story, titles)
+        assert summary["shape"] == shape and summary["dims"] == int(dims)
+        assert summary["description"] in story
+        if kind == "pca":
+            explained = summary["explained_variance"]
+            assert len(explained) == int(dims)
+            assert f"the {shape} explains {100 * explained[0]:.4g}%" in story
+        one_axis = re.search(r"^\s+5 points, the loss", story, re.M) is not None
+        assert ("5 × 5 points" in story) == (dims == "2") and one_axis == (dims == "1")

@@ -112,7 +112,11 @@ def test_race_says_when_the_best_rate_stays_at_an_edge_and_counts_diverged_start
     diverged = b.status == DIVERGED
     assert 0 < diverged.sum() == r.diverged[0] < r.starts
     assert r.median_gap[0] == np.median(b.values[~diverged] - 0.0)  # over the others only
-    assert any("is the largest of the 3 tried" in w for w in r.warnings())
+    assert any(
+        "is the largest of the 3 tried (" in w
+        and "the budget of 3 left no rate to widen the range" in w
+        for w in r.warnings()
+    )
     assert any(f"{diverged.sum()} of 16 test starts diverged" in w for w in r.warnings())
     (row,) = r.summary()["results"]
     assert row["diverged"] == diverged.sum() and row["median_gap"] == r.median_gap[0]
@@ -136,3 +140,44 @@ def test_race_work_is_priced_before_it_runs(capsys: pytest.CaptureFixture[str]) 
         race(gs.objective("himmelblau"), optimizers=["gd", "adam"], starts=8, budget=2,
              time_limit=0.01)  # fmt: skip
     assert time.monotonic() - began < 30  # priced from a few steps, not run
+
+
+@pytest.mark.parametrize("budget", [1, 2, 3, 4, 5, 6])
+def test_the_race_says_only_what_its_budget_did(budget: int) -> None:
+    # issue 9: a budget of 1 or 2 said "the range widened where the best sat on its edge"
+    from gradscape.cli.optimize import _race_lines
+
+    obj = gs.objective("x^2 + 10*y^2")
+    r = race(obj, {"x": (-1, 1), "y": (-1, 1)}, optimizers=["gd", "adam"], starts=4,
+             budget=budget, max_steps=60, minimum=0.0)  # fmt: skip
+    first = min(budget, max(3, budget - budget // 3))
+    for name, default, tried, how in zip(
+        r.optimizers, (1 / 20, 1e-2), r.lrs, r.search, strict=True
+    ):
+        # gd's default is 1/λmax of the Hessian diag(2, 20); adam's is 0.01
+        assert len(tried) == budget
+        lo, hi = default * SPAN[0], default * SPAN[1]
+        above = any(t > hi * (1 + 1e-9) for t in tried)
+        below = any(t < lo * (1 - 1e-9) for t in tried)
+        expected = (
+            "default" if budget == 1 else "one round" if budget <= 3
+            else "widened up" if above else "widened down" if below else "refined"
+        )  # fmt: skip
+        assert how == expected, (name, tried)
+        assert budget >= 4 or not (above or below)  # nothing beyond the first round's range
+    widened = any(h.startswith("widened") for h in r.search)
+    text = "\n".join([*_race_lines(obj, r), *r.warnings()])
+    assert ("widened" in text) == widened
+    for w in r.warnings():  # "even after widening" only of an optimizer whose range was widened
+        name = w.split(":")[0]
+        assert "widening" not in w or r.search[r.optimizers.index(name)].startswith("widened")
+    rule = r.summary()["rules"]["tuning"]
+    assert rule in text
+    if budget == 1:
+        assert "its default learning rate only (a budget of 1 tunes nothing)" in rule
+        assert "best" not in rule and all(len(t) == 1 for t in r.lrs)
+    elif budget <= 3:
+        assert f"{budget} learning rates" in rule and "all in one round" in rule
+    else:
+        assert f"{first} first, then {budget - first} more beyond the edge" in rule
+    assert [row["lr_search"] for row in r.summary()["results"]] == list(r.search)

@@ -213,7 +213,7 @@ def test_a_large_newton_multistart_on_several_cpu_devices_finishes(tmp_path: Pat
                  str(tmp_path)], timeout=240, devices=max(2, os.cpu_count() or 1))  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
-    assert out["starts"] == 317**2 and len(out["minima"]) == 11**2  # one per integer point
+    assert out["starts"] == 100_000 and len(out["minima"]) == 11**2  # one per integer point
     assert out["best"]["value"] == pytest.approx(0.0, abs=1e-12)
 
 

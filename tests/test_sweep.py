@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -114,6 +115,77 @@ def test_profile_derivative_and_critical_points() -> None:
     assert b == pytest.approx(1, abs=1e-3)
     with pytest.raises(gs.InputError, match="no derivative"):
         gs.profile(obj, "x", range=(-1, 1)).critical_points()
+
+
+# -- sign changes of the derivative: refined from the grid (issue 9) ------------------------------
+def _ulps(a: float, b: float) -> float:
+    return abs(a - b) / np.spacing(max(abs(a), abs(b)))
+
+
+@pytest.mark.parametrize(
+    ("expr", "fn", "rng", "truth"),
+    [
+        ("x^3 - 3*x", lambda x: x**3 - 3 * x, (-3.0, 3.0), [(-1.0, "maximum"), (1.0, "minimum")]),
+        ("x^3/3 - 2*x", lambda x: x**3 / 3 - 2 * x, (-3.0, 3.1),
+         [(-np.sqrt(2), "maximum"), (np.sqrt(2), "minimum")]),
+        ("sin(x)", np.sin, (-4.0, 4.0), [(-np.pi / 2, "minimum"), (np.pi / 2, "maximum")]),
+        ("exp(x) - 3*x", lambda x: np.exp(x) - 3 * x, (-2.0, 3.0), [(np.log(3.0), "minimum")]),
+    ],
+)  # fmt: skip
+def test_derivative_sign_changes_are_exact_to_float_precision(
+    expr: str, fn: Any, rng: tuple[float, float], truth: list[tuple[float, str]]
+) -> None:
+    # issue 9: `sweep "x^3 - 3*x"` gave x ≈ ±0.999975, the grid's interpolation
+    obj = gs.objective(expr)
+    for points in (100, 401):  # the roots between grid points, and (some) on them
+        p = gs.profile(obj, "x", range=rng, points=points, derivative=True)
+        assert p.critical is not None and [c["kind"] for c in p.critical] == [k for _, k in truth]
+        for c, (x, _) in zip(p.critical, truth, strict=True):
+            assert _ulps(c["x"], x) <= 4, (c, x)
+            assert c["refined"] and c["grid"][0] <= c["x"] <= c["grid"][1]
+            assert c["value"] == pytest.approx(fn(x), rel=1e-14, abs=1e-14)
+        assert p.critical_points() == [(c["x"], c["kind"]) for c in p.critical]
+
+
+@pytest.mark.parametrize(
+    ("expr", "rng", "x", "kind"),
+    [
+        ("abs(x - 0.3) + x^2", (-1.0, 1.0), 0.3, "kink minimum"),  # |x| has no zero slope
+        ("-abs(x - 0.1)", (-1.0, 1.0), 0.1, "kink maximum"),
+        ("max(x, -x)", (-1.0, 1.0), 0.0, "kink minimum"),  # autodiff gives 0 at the grid point
+        ("log(abs(x))", (-1.0, 1.1), 0.0, "singular"),  # f' = 1/x: a pole, no minimum
+        ("1/x^2", (-1.0, 1.1), 0.0, "singular"),  # the grid called this a maximum
+    ],
+)
+def test_sign_changes_that_are_not_stationary_are_named(
+    expr: str, rng: tuple[float, float], x: float, kind: str
+) -> None:
+    p = gs.profile(gs.objective(expr), "x", range=rng, points=401, derivative=True)
+    (c,) = p.critical or ()
+    assert c["kind"] == kind
+    assert _ulps(c["x"], x) <= 1 if x else c["x"] == 0.0
+    assert ("not differentiable" in c["how"]) == kind.startswith("kink")
+    assert ("not an extremum" in c["how"]) == (kind == "singular")
+
+
+def test_the_sweep_says_its_critical_points_are_refined(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from gradscape.cli import main
+
+    assert main(["sweep", "x^3 - 3*x", "--range", "x=-3:3", "--out", str(tmp_path)]) == 0
+    story = capsys.readouterr().out
+    assert "by bisection on df/dx between grid points, to float precision" in story
+    assert "x = -1  maximum, f = 2" in story and "x = 1  minimum, f = -2" in story
+    crit = json.loads((tmp_path / "summary.json").read_text())["critical_points"]
+    assert [(c["x"], c["kind"], c["value"], c["refined"]) for c in crit] == [
+        (-1.0, "maximum", 2.0, True),
+        (1.0, "minimum", -2.0, True),
+    ]
+    back = gs.Profile.load(tmp_path / "sweep.npz")
+    assert back.critical_points() == [(-1.0, "maximum"), (1.0, "minimum")]
 
 
 def test_surface_gradient_in_small_blocks_matches_closed_form() -> None:

@@ -326,6 +326,46 @@ def test_too_many_weights_are_refused() -> None:
         model("mlp:65536,65536", 4, 3)
 
 
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("mlp:64,,3", r"'mlp:64,,3' has an empty layer size \(part 2\); separate the sizes by"),
+        ("mlp:64,", r"'mlp:64,' has an empty layer size \(part 2\)"),
+        ("mlp:,8", r"'mlp:,8' has an empty layer size \(part 1\)"),
+        ("mlp:64, 32", r"'mlp:64, 32' holds a space; write the sizes without spaces"),
+        ("mlp :8", r"'mlp :8' holds a space"),
+        ("mlp:0", r"from 1 to 65,536 \(MAX_WIDTH\); got '0' in 'mlp:0'"),
+        ("mlp:-3", r"from 1 to 65,536 \(MAX_WIDTH\); got '-3' in 'mlp:-3'"),
+        ("mlp:8.5", r"whole numbers from 1 to 65,536 \(MAX_WIDTH\); got '8.5'"),
+        ("mlp:65537", r"whole numbers from 1 to 65,536 \(MAX_WIDTH\); got '65537'"),
+        ("mlp:" + "9" * 5000, r"whole numbers from 1 to 65,536 \(MAX_WIDTH\); got '9999"),
+        ("mlp:" + ",".join(["2"] * 33), r"asks for 33 hidden layers; at most 32 \(MAX_LAYERS\)"),
+        ("mlp:", "mlp needs its hidden layer sizes"),
+        ("linear:4", "linear has no hidden layers; for hidden layers write mlp:4"),
+    ],
+)
+def test_model_specs_are_read_strictly(spec: str, message: str) -> None:
+    # issue 9: mlp:64,,3 was read as mlp:64,3 and mlp:-3 as an unknown model
+    with pytest.raises(gs.InputError, match=message):
+        model(spec, 4, 3)
+    assert model("mlp:64,32", 4, 3).sizes == (4, 64, 32, 3)
+    assert model(" MLP:8 ", 4, 3).spec == "mlp:8"
+
+
+def test_train_cli_refuses_an_empty_layer_size(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gradscape.cli import main
+
+    argv = ["train", "--data", "iris", "--model", "mlp:64,,3", "--out", str(tmp_path / "r")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "gradscape: error: 'mlp:64,,3' has an empty layer size (part 2); separate the sizes by "
+        "single commas, with none at either end, e.g. mlp:64,32."
+    ]
+
+
 # -- exit status, Ctrl-C, run folders --------------------------------------------------------------
 def test_exit_status_does_not_depend_on_the_output_format(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

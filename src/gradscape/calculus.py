@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ._x64 import with_x64
-from .errors import InputError, NumericalError
+from .errors import InputError, NumericalError, listing
 from .objectives import Objective, Params
 from .results import Result
 
@@ -678,7 +678,7 @@ def derive(source: Any, at: Params | None = None) -> Derivation:
         if near:
             notes.append(
                 f"finite differences straddle a nearby spot where a part is not smooth "
-                f"({'; '.join(near)}; the step reaches {2 * step:.1e}), so they cannot check "
+                f"({listing(near, 4, sep='; ', what='spots')}; the step reaches {2 * step:.1e}), so they cannot check "
                 "the gradient here; f is smooth at the point itself and autodiff is exact"
             )
     g = _finite(obj, "gradient", g, theta)

@@ -26,7 +26,7 @@ import numpy as np
 
 from ._x64 import with_x64
 from .calculus import classify
-from .errors import InputError
+from .errors import InputError, listing
 from .objectives import Objective, check_range
 from .results import Result
 from .runs import (
@@ -55,14 +55,14 @@ def _box(obj: Objective, ranges: Mapping[str, Any] | None) -> tuple[np.ndarray, 
     unknown = [k for k in ranges if k not in obj.names]
     if unknown:
         raise InputError(
-            f"{', '.join(unknown)} is not a variable of {obj.signature()}; its variables are "
-            f"{', '.join(obj.names)}."
+            f"{listing(unknown)} is not a variable of {obj.signature()}; its variables are "
+            f"{listing(obj.names)}."
         )
     missing = [n for n in obj.names if n not in ranges]
     if missing:
         raise InputError(
             f"Give a range for every variable of {obj.signature()}; missing "
-            f"{', '.join(missing)} (e.g. {missing[0]}=-5:5)."
+            f"{listing(missing)} (e.g. {missing[0]}=-5:5)."
         )
     # check_range already refuses a width that overflows; here the margin around the box
     lo, hi = np.array([check_range(n, ranges[n]) for n in obj.names]).T
@@ -92,16 +92,41 @@ def _check_count(what: str, n: Any) -> int:
     return int(n)
 
 
+def start_grid(count: int) -> tuple[int, int]:
+    """``(ny, nx)`` of the grid of ``count`` starts in two variables: exactly ``count`` points
+    when they form a grid at most twice as wide as tall (1,000 = 40 × 25), else the fewest
+    points above ``count`` that do (1,001 → 36 × 28 = 1,008); at least 2 × 2."""
+    best = (math.inf, math.inf, 2, 2)
+    for ny in range(2, math.isqrt(count) + 2):
+        nx = max(ny, -(-count // ny))
+        if nx <= 2 * ny:
+            best = min(best, (nx * ny, nx - ny, ny, nx))
+    return int(best[2]), int(best[3])
+
+
+def starts_note(asked: int, ran: int) -> str:
+    """Why a search in two variables ran ``ran`` starts when ``asked`` were asked for ("" when
+    they are the same): see :func:`start_grid`."""
+    if asked == ran:
+        return ""
+    ny, nx = start_grid(asked)
+    return (
+        f"{asked:,} starts asked, {ran:,} run: in two variables the starts form a grid (so the "
+        f"basins can be mapped), and {nx} × {ny} is the smallest one holding {asked:,} that is "
+        "at most twice as wide as tall"
+    )
+
+
 def _starts(
     lo: np.ndarray, hi: np.ndarray, count: int, seed: int
 ) -> tuple[np.ndarray, tuple[int, ...] | None]:
-    """Starts in the box: a grid in two variables (so basins can be mapped), else seeded
-    uniform random points. Returns ``(starts, grid_shape or None)``."""
+    """Starts in the box: a grid in two variables (so basins can be mapped; see
+    :func:`start_grid`), else seeded uniform random points. Returns
+    ``(starts, grid_shape or None)``."""
     if lo.size == 2:
-        side = max(2, math.isqrt(count - 1) + 1)
-        xs, ys = (np.linspace(lo[i], hi[i], side) for i in range(2))
-        mx, my = np.meshgrid(xs, ys)
-        return np.column_stack([mx.ravel(), my.ravel()]), (side, side)
+        ny, nx = start_grid(count)
+        mx, my = np.meshgrid(np.linspace(lo[0], hi[0], nx), np.linspace(lo[1], hi[1], ny))
+        return np.column_stack([mx.ravel(), my.ravel()]), (ny, nx)
     if lo.size == 1:
         return np.linspace(lo[0], hi[0], count)[:, None], None
     rng = np.random.default_rng(seed)
@@ -355,7 +380,8 @@ def critical_points(
 
     Args:
         ranges: ``{name: (low, high)}`` for every variable (default: the objective's ranges).
-        starts: how many starts (a grid in two variables, else seeded uniform points).
+        starts: how many starts (a grid in two variables, exactly this many where they form
+            one, see :func:`start_grid`; else seeded uniform points).
         steps: Newton iterations per start (:func:`newton_roots`).
         time_limit: cap on the projected seconds (default :data:`gradscape.runs.TIME_LIMIT`).
 
@@ -557,7 +583,9 @@ def multistart(
 
     Args:
         ranges: ``{name: (low, high)}`` for every variable (default: the objective's ranges).
-        starts: how many (a ``√m × √m`` grid in two variables, else seeded uniform points), or
+        starts: how many (in two variables a grid of exactly ``m`` where they form one at most
+            twice as wide as tall, else the next larger, see :func:`start_grid`; else seeded
+            uniform points), or
             the starts themselves as an array of shape ``(m, n)``.
         method: any optimizer of the family; the default ``newton`` adapts its steps to the
             curvature (damped, with a line search), so it needs no tuning on steep, rugged

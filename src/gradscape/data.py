@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError, printable
+from .errors import DataError, listing, printable
 
 #: Largest CSV file the reader accepts, in bytes (128 MiB).
 MAX_FILE_BYTES = 128 * 2**20
@@ -520,10 +520,10 @@ def _pick_columns(table: Table, jx: int | None, jy: int | None) -> tuple[int, in
         " (the first numeric columns that are not the row number)"
     )
     if skipped:
-        why += "; skipped " + ", ".join(f"{q(j)} ({w})" for j, w in skipped.items())
+        why += "; skipped " + listing((f"{q(j)} ({w})" for j, w in skipped.items()), what="columns")
     others = [q(j) for j in numeric if j not in (jx, jy) and j not in skipped]
     if others:
-        why += f"; also numeric: {', '.join(others)}"
+        why += f"; also numeric: {listing(others, what='columns')}"
     return jx, jy, why + ". Choose others with --x and --y."
 
 

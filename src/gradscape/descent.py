@@ -27,7 +27,7 @@ import numpy as np
 
 from ._x64 import with_x64
 from .calculus import hessian, value_and_gradient
-from .errors import InputError
+from .errors import InputError, listing
 from .objectives import Objective, Params
 from .results import Result
 
@@ -141,8 +141,8 @@ def _lr_vector(obj: Objective, lr: float | Mapping[str, float]) -> np.ndarray:
         missing = [n for n in obj.names if n not in lr]
         if unknown or missing:
             raise InputError(
-                f"Per-parameter learning rates need exactly {', '.join(obj.names)}; "
-                + (f"missing {', '.join(missing)}" if missing else f"unknown {', '.join(unknown)}")
+                f"Per-parameter learning rates need exactly {listing(obj.names)}; "
+                + (f"missing {listing(missing)}" if missing else f"unknown {listing(unknown)}")
                 + "."
             )
         return np.array([_positive(f"lr[{n}]", lr[n]) for n in obj.names])

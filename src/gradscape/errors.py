@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 #: Unicode categories never shown raw: controls (ESC, BEL, CSI …), format marks (bidi
 #: overrides), line and paragraph separators. A terminal would act on them instead of showing.
@@ -50,6 +51,40 @@ def printable(text: object, limit: int | None = 200, keep: str = "") -> str:
         else:
             out.append(f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}")
     return "".join(out)
+
+
+#: Most items :func:`listing` shows before it cuts a list.
+LISTING_LIMIT = 8
+
+
+def listing(
+    items: Iterable[object], limit: int = LISTING_LIMIT, *, what: str = "names", sep: str = ", "
+) -> str:
+    """A user-sized collection as text short enough for one line: the first items, ``…``,
+    the last one and the count when there are more than ``limit``; each item made
+    :func:`printable`.
+
+    Every message that names what a user gave or lacks (missing variables, unknown columns)
+    goes through this one function, so 10,000 variables make a line of a few dozen characters
+    instead of 150 KB.
+
+    Args:
+        items: the names (or any objects; each is converted with ``str``).
+        limit: at most this many items are shown (at least 2).
+        what: the plural noun the count is given in.
+        sep: the separator between items.
+
+    Example:
+        >>> listing([f"x{i}" for i in range(2, 10001)], 4)
+        'x2, x3, x4, …, x10000 (9,999 names)'
+        >>> listing(["a", "b"])
+        'a, b'
+    """
+    shown = [printable(s, 60) for s in items]
+    limit = max(2, limit)
+    if len(shown) <= limit:
+        return sep.join(shown)
+    return f"{sep.join([*shown[: limit - 1], '…', shown[-1]])} ({len(shown):,} {what})"
 
 
 class GradscapeError(Exception):

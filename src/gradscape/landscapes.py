@@ -69,11 +69,43 @@ class Landscape(Result):
     label: str
     warnings: tuple[str, ...] = ()
 
+    @property
+    def shape(self) -> str:
+        """``"line"`` (one direction) or ``"plane"`` (two)."""
+        return "line" if self.betas.size == 0 else "plane"
+
+    def description(self) -> str:
+        """What the grid lies on, in words that fit its directions and its dimension."""
+        if self.kind == "between":
+            return "the straight line from this run's weights (t = 0) to the other run's (t = 1)"
+        line = self.shape == "line"
+        return {
+            "random": "a random line (one filter-normalised direction)"
+            if line
+            else "a random plane (two filter-normalised directions)",
+            "hessian": "the line along the Hessian's top eigenvector"
+            if line
+            else "the plane of the Hessian's top two eigenvectors",
+            "pca": "the line along the training trajectory's first principal component"
+            if line
+            else "the plane of the training trajectory's first two principal components",
+        }[self.kind]
+
+    def explained_text(self) -> str:
+        """The share of the trajectory's variance the PCA line or plane holds ("" otherwise)."""
+        if not self.explained.size:
+            return ""
+        shares = [f"{v:.4g}%" for v in 100 * np.asarray(self.explained)]
+        total = f" = {100 * float(np.sum(self.explained)):.4g}%" if len(shares) > 1 else ""
+        return f"the {self.shape} explains {' + '.join(shares)}{total} of the trajectory's variance"
+
     def summary(self) -> dict[str, Any]:
         finite = self.values[np.isfinite(self.values)]  # overflowed points are in the warnings
         out: dict[str, Any] = {
             "kind": self.kind,
             "dims": int(self.directions.shape[0]),
+            "shape": self.shape,
+            "description": self.description(),
             "grid": int(self.alphas.size),
             "alpha_range": [float(self.alphas[0]), float(self.alphas[-1])],
             "center_loss": self.center_loss,

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, printable
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "softplus")
 LOSSES = ("mse", "sse", "cross_entropy")
@@ -84,45 +84,85 @@ def _activation(name: str) -> Callable[[Any], Any]:
     }[name]  # fmt: skip
 
 
-_SPEC = re.compile(r"\s*(linear|logistic|softmax|mlp)\s*(?::\s*([0-9 ,]+))?\s*", re.IGNORECASE)
+#: Model kinds a spec may name (``softmax`` is ``logistic``).
+KINDS = ("linear", "logistic", "softmax", "mlp")
+#: Widest hidden layer and most hidden layers an ``mlp`` spec may ask for.
+MAX_WIDTH = 65_536
+MAX_LAYERS = 32
+_WIDTH = re.compile(r"[0-9]+")
+_HOW = "write linear, logistic or mlp:H1,H2,... (e.g. mlp:64,32)"
+
+
+def _hidden_sizes(spec: str, sizes: str) -> tuple[int, ...]:
+    """The hidden layer widths of ``mlp:SIZES``, read strictly: whole numbers from 1 to
+    :data:`MAX_WIDTH`, one comma between them, no spaces, no empty parts."""
+    shown = f"'{printable(spec.strip(), 60)}'"
+    if not sizes:
+        raise InputError(
+            f"mlp needs its hidden layer sizes, e.g. mlp:64 or mlp:64,32; got {shown}."
+        )
+    parts = sizes.split(",")
+    if len(parts) > MAX_LAYERS:
+        raise InputError(
+            f"{shown} asks for {len(parts):,} hidden layers; at most {MAX_LAYERS} (MAX_LAYERS)."
+        )
+    out = []
+    for k, part in enumerate(parts, 1):
+        if not part:
+            raise InputError(
+                f"{shown} has an empty layer size (part {k}); separate the sizes by single "
+                "commas, with none at either end, e.g. mlp:64,32."
+            )
+        if part != part.strip() or " " in part:
+            raise InputError(
+                f"{shown} holds a space; write the sizes without spaces, e.g. mlp:64,32."
+            )
+        # at most 6 digits before int(): a 5,000-digit size would pass Python's digit limit
+        width = int(part) if _WIDTH.fullmatch(part) and len(part) <= 6 else 0
+        if not 1 <= width <= MAX_WIDTH:
+            raise InputError(
+                f"mlp layer sizes must be whole numbers from 1 to {MAX_WIDTH:,} (MAX_WIDTH); "
+                f"got {printable(part, 30)!r} in {shown}."
+            )
+        out.append(width)
+    return tuple(out)
 
 
 def model(spec: str, n_in: int, n_out: int, *, activation: str = "relu") -> Model:
     """A built-in model from its spec: ``linear``, ``logistic`` (= ``softmax``), ``mlp:64,32``.
 
+    The spec is read strictly (surrounding spaces aside): an empty size (``mlp:64,,3``), a
+    trailing comma, a space, zero, a sign or a fraction is refused with the rule.
+
     Raises:
-        InputError: an unknown spec or activation, or layer sizes that are not whole numbers >= 1.
+        InputError: an unknown spec or activation; layer sizes that are not whole numbers from 1
+            to :data:`MAX_WIDTH`, more than :data:`MAX_LAYERS` of them, or more than
+            :data:`MAX_WEIGHTS` weights in all.
     """
-    m = _SPEC.fullmatch(spec or "")
-    if m is None:
-        raise InputError(
-            f"Unknown model {spec!r}; write linear, logistic or mlp:H1,H2,... (e.g. mlp:64,32)."
-        )
+    if not isinstance(spec, str):
+        raise InputError(f"A model spec is text such as mlp:64,32; got {type(spec).__name__}.")
+    kind, colon, sizes = spec.strip().partition(":")
+    shown = f"'{printable(spec.strip(), 60)}'"
+    if kind.strip().lower() in KINDS and kind != kind.strip():
+        raise InputError(f"{shown} holds a space; {_HOW}.")
+    if kind.lower() not in KINDS:
+        raise InputError(f"Unknown model {shown}; {_HOW}.")
     if activation not in ACTIVATIONS:
         raise InputError(
             f"Unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}."
         )
-    kind = m.group(1).lower()
-    if kind in ("linear", "logistic", "softmax"):
-        if m.group(2):
+    kind = kind.lower()
+    if kind != "mlp":
+        if colon:
             raise InputError(
-                f"{kind} has no hidden layers; for hidden layers write mlp:{m.group(2).strip()}."
+                f"{kind} has no hidden layers; for hidden layers write mlp:{printable(sizes, 40)}."
             )
         return Model("linear" if kind == "linear" else "logistic", (n_in, n_out), activation)
-    if not m.group(2):
-        raise InputError("mlp needs its hidden layer sizes, e.g. mlp:64 or mlp:64,32.")
-    try:
-        hidden = tuple(int(v) for v in m.group(2).split(",") if v.strip())
-    except ValueError:
-        raise InputError(f"mlp layer sizes must be whole numbers; got {m.group(2)!r}.") from None
-    if not hidden or min(hidden) < 1 or max(hidden) > 65536:
-        raise InputError(
-            f"mlp layer sizes must be whole numbers from 1 to 65536; got {m.group(2)!r}."
-        )
+    hidden = _hidden_sizes(spec, sizes)
     net = Model("mlp", (n_in, *hidden, n_out), activation)
     if net.n_params() > MAX_WEIGHTS:
         raise InputError(
-            f"{spec} on {n_in} features has {net.n_params():,} weights; the limit is "
+            f"{spec.strip()} on {n_in} features has {net.n_params():,} weights; the limit is "
             f"{MAX_WEIGHTS:,} (MAX_WEIGHTS). Use smaller layers."
         )
     return net

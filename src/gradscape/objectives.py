@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, ParameterError
+from .errors import InputError, ParameterError, listing
 
 Params = Mapping[str, float] | Sequence[float] | np.ndarray | float
 
@@ -68,16 +68,19 @@ class Objective:
         if not names:
             raise ParameterError("Objective needs at least one parameter name.")
         if not all(isinstance(n, str) and n for n in names):
-            raise ParameterError(f"Parameter names must be non-empty strings; got {names!r}.")
+            bad = [n for n in names if not (isinstance(n, str) and n)]
+            raise ParameterError(
+                f"Parameter names must be non-empty strings; got {listing(map(repr, bad))}."
+            )
         if len(set(names)) != len(names):
             dup = sorted({n for n in names if names.count(n) > 1})
-            raise ParameterError(f"Parameter names must be unique; repeated: {', '.join(dup)}.")
+            raise ParameterError(f"Parameter names must be unique; repeated: {listing(dup)}.")
         object.__setattr__(self, "names", names)
         clean: dict[str, tuple[float, float]] = {}
         for name, rng in dict(self.ranges).items():
             if name not in names:
                 raise ParameterError(
-                    f"Range given for unknown parameter {name!r}; parameters are {', '.join(names)}."
+                    f"Range given for unknown parameter {name!r}; parameters are {listing(names)}."
                 )
             clean[name] = check_range(name, rng)
         object.__setattr__(self, "ranges", clean)
@@ -106,11 +109,11 @@ class Objective:
             if missing or extra:
                 parts = []
                 if missing:
-                    parts.append(f"missing {', '.join(missing)}")
+                    parts.append(f"missing {listing(missing)}")
                 if extra:
-                    parts.append(f"unknown {', '.join(map(str, extra))}")
+                    parts.append(f"unknown {listing(extra)}")
                 raise ParameterError(
-                    f"{self.signature()} takes parameters {', '.join(self.names)}; "
+                    f"{self.signature()} takes parameters {listing(self.names)}; "
                     f"{' and '.join(parts)}."
                 )
             values = [params[n] for n in self.names]
@@ -345,7 +348,7 @@ def objective(
     if isinstance(source, TestFunction):
         if variables is not None and tuple(variables) != source.variables:
             raise InputError(
-                f"{source.name} has the variables {', '.join(source.variables)}; "
+                f"{source.name} has the variables {listing(source.variables)}; "
                 "it cannot be renamed."
             )
         if ranges:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import InputError, ParameterError
+from .errors import InputError, ParameterError, listing
 
 #: Named optimizers, in the order they are listed.
 NAMES = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "newton", "lbfgs")
@@ -158,7 +158,7 @@ def optimizer(name: Any = "gd", *, lr: float | None = None, **options: float) ->
     unknown = sorted(set(options) - set(spec))
     if unknown:
         known = ", ".join(spec) or "none"
-        raise InputError(f"{key} has no option {', '.join(unknown)}; its options are {known}.")
+        raise InputError(f"{key} has no option {listing(unknown)}; its options are {known}.")
     values: dict[str, float] = {}
     for opt, (default, ok, want) in spec.items():
         v = options.get(opt, default)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._files import atomic_path
+from .errors import listing
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -96,6 +97,31 @@ def _in_units(surface: Surface, trajectory: Any, points: Sequence[dict[str, floa
     return scaled, trajectory, moved, kz
 
 
+class _ArrowKey:
+    """Legend key of a quiver: one arrow drawn like the field's (white, dark edge), where
+    matplotlib's default is a bare white box that vanishes on a light legend."""
+
+    def legend_artist(self, legend: Any, orig_handle: Any, fontsize: float, handlebox: Any) -> Any:
+        from matplotlib.patches import FancyArrow
+
+        w, h = handlebox.width, handlebox.height
+        arrow = FancyArrow(
+            -handlebox.xdescent, h / 2 - handlebox.ydescent, w, 0.0, width=0.3 * h,
+            head_width=0.9 * h, head_length=0.4 * w, length_includes_head=True,
+            facecolor="white", edgecolor="black", linewidth=0.8,
+            transform=handlebox.get_transform(),
+        )  # fmt: skip
+        handlebox.add_artist(arrow)
+        return arrow
+
+
+def _legend(ax: Any, *args: Any, **kwargs: Any) -> Any:
+    """``ax.legend`` with the gradient field's arrows keyed by an arrow."""
+    from matplotlib.quiver import Quiver
+
+    return ax.legend(*args, handler_map={Quiver: _ArrowKey()}, **kwargs)
+
+
 def _figure(w: float = 6.4, h: float = 4.4) -> Figure:
     from matplotlib.figure import Figure
 
@@ -129,7 +155,7 @@ def profiles(items: tuple[Profile, ...]) -> Figure:
             label = "minimum" if low["refined"] else "lowest grid value"
             ax.plot(low["point"][p.name], low["value"], "o", color=BEST_COLOR, label=label)
             ax.legend(loc="upper center", fontsize=8)
-        held = ", ".join(f"{k} = {v:.4g}" for k, v in p.fixed.items())
+        held = listing((f"{k} = {v:.4g}" for k, v in p.fixed.items()), 4, what="variables held")
         ax.set_title(f"{p.label} along {p.name} ({held})", fontsize=9)
         ax.set_xlabel(p.name)
         ax.set_ylabel(p.label.split("(")[0])
@@ -219,7 +245,7 @@ def contours(
         safe = np.where(ok, norm_g, 1.0)
         mx, my = np.meshgrid(surface.x[::kx], surface.y[::ky])
         # White arrows with a dark edge: seen on the dark and the light end of the colour
-        # map, and in the legend's white box.
+        # map; the legend keys them by one such arrow (_ArrowKey).
         ax.quiver(
             mx[ok], my[ok], (gx / safe)[ok], (gy / safe)[ok], color="white", alpha=0.9,
             angles="xy", pivot="mid", width=0.004, edgecolor="black", linewidth=0.5,
@@ -259,12 +285,13 @@ def contours(
         title = f"{surface.label}: contours" + (" and descent path" if trajectory else "")
     ax.set_title(title + _held(surface.fixed), fontsize=10)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
+        _legend(ax, loc="upper right", fontsize=8, framealpha=0.8)
     return fig
 
 
 def _held(fixed: dict[str, float]) -> str:
-    return f"\n({', '.join(f'{k} = {v:.4g}' for k, v in fixed.items())})" if fixed else ""
+    held = listing((f"{k} = {v:.4g}" for k, v in fixed.items()), 4, what="variables held")
+    return f"\n({held})" if fixed else ""
 
 
 def curve(profile: Profile, *, title: str | None = None) -> Figure:
@@ -286,7 +313,7 @@ def curve(profile: Profile, *, title: str | None = None) -> Figure:
         bottom.axhline(0, color="grey", lw=0.8)
         bottom.set_ylabel(_named(f"d{name}/d{profile.name}", kd))
         for x, kind in profile.critical_points():
-            color = BEST_COLOR if kind == "minimum" else PATH_COLOR
+            color = {"minimum": BEST_COLOR, "maximum": PATH_COLOR}.get(kind.split()[-1], "grey")
             for ax in (top, bottom):
                 ax.axvline(_unit(x, kx), color=color, lw=0.8, ls=":")
             bottom.plot(_unit(x, kx), 0, "o", color=color, ms=5)
@@ -381,10 +408,10 @@ def _legend_outside(ax: Any, ncol: int = 2, extra: Sequence[Any] = ()) -> None:
     handles, labels = ax.get_legend_handles_labels()
     handles, labels = [*handles, *extra], [*labels, *(h.get_label() for h in extra)]
     if handles:
-        # a grey ground, so white keys (the gradient's arrows) stay visible
-        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.12),
-                  ncol=min(ncol, len(handles)), fontsize=8, facecolor="0.85",
-                  edgecolor="none", framealpha=1.0)  # fmt: skip
+        # a white ground with a frame: every key has a dark edge or a strong colour on it
+        _legend(ax, handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.12),
+                ncol=min(ncol, len(handles)), fontsize=8, facecolor="white",
+                edgecolor="0.7", framealpha=1.0)  # fmt: skip
 
 
 def descend_contours(
@@ -499,11 +526,12 @@ def basin_map(
     if points.size:
         ax.contour(xs, ys, (lab == 0).astype(float), levels=[0.5], colors="black", linewidths=1.2)
         ax.plot(points[:, 0], points[:, 1], "o", color="white", mec="black", ms=5, ls="none",
-                label=f"{points.shape[0]} minima in the box")  # fmt: skip
+                label=f"{k} minim{'um' if k == 1 else 'a'} in the box")  # fmt: skip
         ax.plot(points[0, 0], points[0, 1], "*", color=BEST_COLOR, mec="black", ms=15, ls="none",
                 label=f"best: f = {values[0]:.6g} (basin outlined)")  # fmt: skip
     extra = [
-        Patch(color=color, label=f"{text} ({int(np.sum(lab == code))} starts)")
+        Patch(facecolor=color, edgecolor="black", linewidth=0.6,
+              label=f"{text} ({int(np.sum(lab == code))} starts)")
         for code, color, text in ((-1, FAILED_COLOR, "did not converge"),
                                   (-2, OUTSIDE_COLOR, "converged outside the box"))
         if np.any(lab == code)
@@ -605,16 +633,18 @@ def landscape_figures(land: Any, out: str | Path) -> list[Path]:
             ax.plot([1], [land.end_loss], "s", color=PATH_COLOR, label="the other run")
         ax.set_xlabel("t (0: this run, 1: the other)" if land.kind == "between" else "alpha")
         ax.set_ylabel(land.label)
-        ax.set_title(f"loss along the {land.kind} line")
+        ax.set_title(f"{land.label} on {land.description()}", fontsize=9)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
         return [save(fig, out / "landscape.png")]
     s = Surface(x_name="alpha", y_name="beta", x=land.alphas, y=land.betas, values=land.values,
                 fixed={}, label=f"{land.label} ({land.kind} plane)", block_rows=0)  # fmt: skip
+    # titled by its directions: a random, Hessian or PCA plane
+    title = f"{land.label} on {land.description()}"
     paths = [("training trajectory", land.path)] if land.path.size else []
     fig = contours(s, arrows=False, paths=paths, marks=[{"alpha": 0.0, "beta": 0.0}],
-                   marks_label="trained weights")  # fmt: skip
-    return [save(fig, out / "contours.png"), save(surface_3d(s), out / "surface.png")]
+                   marks_label="trained weights", title=title)  # fmt: skip
+    return [save(fig, out / "contours.png"), save(surface_3d(s, title=title), out / "surface.png")]
 
 
 def value_curves(curves: Sequence[tuple[str, np.ndarray]], floor: float | None = None) -> Figure:

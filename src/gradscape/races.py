@@ -4,7 +4,8 @@ Each optimizer tries the same number of learning rates (``budget``) on one seede
 (the tuning set): first about two thirds of them (at least three) log-spaced around its own
 default, then the rest where the first ones point: beyond the edge of the range when the best
 rate sits on it (so the range ends up holding the best rate inside it), else between the best
-rate and its better neighbour. The rate with the highest success rate (then the fewest steps,
+rate and its better neighbour (a budget of up to 3 is all first round: nothing is widened; a
+budget of 1 runs the default rate only). The rate with the highest success rate (then the fewest steps,
 then the smallest median final gap, a diverged start's gap counted as infinite) is kept and
 judged on a second, separate set of starts (the test set), so one lucky rate on one lucky start
 cannot win. When the best rate is still at an edge of all the rates tried, the race says so.
@@ -64,6 +65,10 @@ class Race(Result):
         lr: the rate chosen per optimizer (``None`` for L-BFGS).
         edge: per optimizer, ``"largest"`` or ``"smallest"`` when the chosen rate is at that
             edge of the rates tried (a rate beyond it might do better), else ``None``.
+        search: per optimizer, how its rates were placed: ``"default"`` (a budget of 1: its
+            default rate only), ``"one round"`` (every rate log-spaced in the first round),
+            ``"widened up"`` / ``"widened down"`` (the rest beyond the edge the best sat on),
+            ``"refined"`` (the rest around the best) or ``"line search"`` (L-BFGS).
         success: success rate on the test starts; ``median_steps``: of the successful runs
             (NaN when none); ``diverged``: test starts that diverged; ``median_gap``: median
             final ``f − f*`` over the test starts that did not diverge (NaN when all did).
@@ -92,6 +97,34 @@ class Race(Result):
     diverged: np.ndarray | None = None
     edge: tuple[str | None, ...] = ()
     success_gap: float = math.nan
+    search: tuple[str, ...] = ()
+
+    def tuning_rule(self) -> str:
+        """How each optimizer's learning rate was chosen and judged, in words true for this
+        budget (nothing is widened by a budget of up to 3, nothing tuned by a budget of 1)."""
+        starts = f"{self.starts:,} tuning start{'s' * (self.starts != 1)}"
+        judged = f"judged on {self.starts:,} other start{'s' * (self.starts != 1)}"
+        if self.optimizers == ("lbfgs",):
+            return f"L-BFGS sets its own steps by line search (nothing to tune); {judged}"
+        if self.budget == 1:
+            return (
+                f"each optimizer: its default learning rate only (a budget of 1 tunes nothing), "
+                f"{judged}"
+            )
+        first = _first_count(self.budget)
+        rule = (
+            f"each optimizer: {self.budget} learning rates tried on {starts}, log-spaced from "
+            "1/100 to 10 times its default"
+            + (" (newton: 0.01 to 1)" if "newton" in self.optimizers else "")
+        )
+        if first == self.budget:  # every rate in the first round: nothing left to widen
+            rule += ", all in one round (a budget of 4 or more widens the range past an edge)"
+        else:
+            rule += (
+                f": {first} first, then {self.budget - first} more beyond the edge the best sat "
+                "on, else around the best"
+            )
+        return f"{rule}; the best {judged}"
 
     def warnings(self) -> list[str]:
         """What a reader of the results must know: a chosen rate at the edge of the rates
@@ -101,16 +134,25 @@ class Race(Result):
             tried, tune = self.lrs[i], self.tune_success[i]
             side = self.edge[i] if i < len(self.edge) else None
             if tried and max(tune) == 0:
-                out.append(
-                    f"{name}: no learning rate tried ({tried[0]:.3g} to {tried[-1]:.3g}) reached "
-                    f"f* from any tuning start within {self.max_steps} steps"
+                which = (
+                    f"its one learning rate, {tried[0]:.3g}, reached f* from no tuning start"
+                    if len(tried) == 1
+                    else f"no learning rate tried ({tried[0]:.3g} to {tried[-1]:.3g}) reached "
+                    "f* from any tuning start"
                 )
+                out.append(f"{name}: {which} within {self.max_steps} steps")
             elif side is not None:
                 beyond = "larger" if side == "largest" else "smaller"
+                how = self.search[i] if i < len(self.search) else ""
+                why = (
+                    "even after widening the range"
+                    if how.startswith("widened")
+                    else f"and the budget of {self.budget} left no rate to widen the range"
+                )
                 out.append(
                     f"{name}: the best learning rate, {self.lr[i]:.3g}, is the {side} of the "
-                    f"{len(tried)} tried ({tried[0]:.3g} to {tried[-1]:.3g}) even after widening "
-                    f"the range; a {beyond} one might do better"
+                    f"{len(tried)} tried ({tried[0]:.3g} to {tried[-1]:.3g}) {why}; a {beyond} "
+                    "one might do better"
                 )
             if self.diverged is not None and self.diverged[i]:
                 out.append(
@@ -123,6 +165,7 @@ class Race(Result):
     def summary(self) -> dict[str, Any]:
         diverged = self.diverged if self.diverged is not None else np.zeros(len(self.optimizers))
         edge = self.edge or (None,) * len(self.optimizers)
+        search = self.search or (None,) * len(self.optimizers)
         return {
             "variables": list(self.names),
             "box": box_dict(self.names, self.lo, self.hi),
@@ -136,12 +179,14 @@ class Race(Result):
                 "success_tol": self.tol,
                 "success_gap": self.success_gap,
                 "seed": self.seed,
+                "tuning": self.tuning_rule(),
             },
             "results": [
                 {
                     "optimizer": name,
                     "lr": lr,
                     "lr_at_edge": side,
+                    "lr_search": how,
                     "success_rate": float(s),
                     "median_steps": None if math.isnan(m) else float(m),
                     "diverged": int(d),
@@ -151,9 +196,9 @@ class Race(Result):
                         {"lr": a, "success_rate": b} for a, b in zip(lrs, tune, strict=True)
                     ],
                 }
-                for name, lr, side, s, m, d, g, lrs, tune in zip(
-                    self.optimizers, self.lr, edge, self.success, self.median_steps, diverged,
-                    self.median_gap, self.lrs, self.tune_success, strict=True,
+                for name, lr, side, how, s, m, d, g, lrs, tune in zip(
+                    self.optimizers, self.lr, edge, search, self.success, self.median_steps,
+                    diverged, self.median_gap, self.lrs, self.tune_success, strict=True,
                 )
             ],
             "warnings": self.warnings(),
@@ -213,23 +258,30 @@ def _first_rates(name: str, default: float, count: int) -> tuple[list[float], fl
     return [float(r) for r in np.geomspace(lo, hi, count)], (hi / lo) ** (1 / (count - 1))
 
 
-def _more_rates(tried: dict[float, _Score], ratio: float, count: int) -> list[float]:
+def _first_count(budget: int) -> int:
+    """Rates in the first round: about two thirds of the budget, at least three (all of a
+    budget of up to 3, which leaves none to widen or refine the range)."""
+    return min(budget, max(3, budget - budget // 3))
+
+
+def _more_rates(tried: dict[float, _Score], ratio: float, count: int) -> tuple[list[float], str]:
     """The rest of the budget, placed by the first round: beyond the edge when the best rate
     sits on it (stepping on by the first round's ratio), else around the best rate (between
-    it and its neighbours, the better neighbour's side first)."""
+    it and its neighbours, the better neighbour's side first). Returns the rates and which
+    (``"widened up"``, ``"widened down"`` or ``"refined"``)."""
     rates = sorted(tried)
     best = max(rates, key=lambda r: tried[r].key())
     i = rates.index(best)
     if i == len(rates) - 1:
-        return [best * ratio**j for j in range(1, count + 1)]
+        return [best * ratio**j for j in range(1, count + 1)], "widened up"
     if i == 0:
-        return [best / ratio**j for j in range(1, count + 1)]
+        return [best / ratio**j for j in range(1, count + 1)], "widened down"
     toward = 1 if tried[rates[i + 1]].key() > tried[rates[i - 1]].key() else -1
     half = -(-count // 2) + 1
     return [
         best * ratio ** ((toward if j % 2 else -toward) * (-(-j // 2)) / half)
         for j in range(1, count + 1)
-    ]
+    ], "refined"
 
 
 def success_gap(obj: Objective, starts: np.ndarray, minimum: float, tol: float) -> float:
@@ -312,7 +364,7 @@ def race(
         raise InputError("Race distinct optimizers, at least one.")
     if not (isinstance(tol, int | float) and math.isfinite(tol) and tol > 0):
         raise InputError(f"tol must be a number > 0; got {tol!r}.")
-    first = min(budget, max(3, budget - budget // 3))  # the rest widen or refine the range
+    first = _first_count(budget)  # the rest widen or refine the range
     if first * starts > MAX_RUNS:
         raise InputError(
             f"A race's first round runs {first:,} learning rates × {starts:,} starts = "
@@ -378,19 +430,23 @@ def race(
     total = sum(starts * (1 if r == [None] else budget + 1) for _, r, _ in plans)
     done = [0]  # descents finished, for the progress report
 
-    rows_out: dict[str, list[Any]] = {k: [] for k in ("lrs", "tune", "lr", "edge", "test")}
+    rows_out: dict[str, list[Any]] = {
+        k: [] for k in ("lrs", "tune", "lr", "edge", "test", "search")
+    }
     for name, round_one, ratio in plans:
         if round_one == [None]:
             rows_out["lrs"].append(())
             rows_out["tune"].append(())
             rows_out["lr"].append(None)
             rows_out["edge"].append(None)
+            rows_out["search"].append("line search")
             rows_out["test"].append(run(test, name, [None])[0])
         else:
             tried = {r: sc for r, sc in zip(round_one, run(tune, name, round_one), strict=True)
                      if r is not None}  # fmt: skip
+            how = "default" if budget == 1 else "one round"
             if budget > first:
-                more = _more_rates(tried, ratio, budget - first)
+                more, how = _more_rates(tried, ratio, budget - first)
                 tried.update(zip(more, run(tune, name, list(more)), strict=True))
             order = sorted(tried)
             chosen = max(order, key=lambda r: tried[r].key())
@@ -401,6 +457,7 @@ def race(
             rows_out["tune"].append(tuple(tried[r].success for r in order))
             rows_out["lr"].append(chosen)
             rows_out["edge"].append(edge)
+            rows_out["search"].append(how)
             rows_out["test"].append(run(test, name, [chosen])[0])
     scores = rows_out["test"]
     return Race(
@@ -424,4 +481,5 @@ def race(
         seed=seed,
         diverged=np.array([sc.diverged for sc in scores], dtype=np.int64),
         edge=tuple(rows_out["edge"]),
+        search=tuple(rows_out["search"]),
     )

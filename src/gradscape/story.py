@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .errors import listing
+
 if TYPE_CHECKING:
     from .calculus import Derivation
     from .functions import TestFunction
@@ -429,7 +431,8 @@ def sweep_story(result: Profile | Surface, formula: str | None) -> list[Section]
             f"from {_g(result.y[0])} to {_g(result.y[-1])}: {result.x.size} × {result.y.size} grid"
         )
     if result.fixed:
-        lines.append("held at " + ", ".join(f"{k} = {_g(v)}" for k, v in result.fixed.items()))
+        held = (f"{k} = {_g(v)}" for k, v in result.fixed.items())
+        lines.append("held at " + listing(held, what="variables"))
     ext = result.extremes()
     lines.append("")
     for key, word in (("min", "lowest"), ("max", "highest")):
@@ -453,15 +456,34 @@ def sweep_story(result: Profile | Surface, formula: str | None) -> list[Section]
         lines.append(f"f is undefined (or infinite) on {undefined:.1%} of the grid: left blank.")
     if isinstance(result, Profile) and result.derivative is not None:
         crit = result.critical_points()
-        if crit:
-            lines += ["", f"where d{result.label.split('(')[0]}/d{result.name} changes sign:"]
-            span = float(np.max(np.abs(result.axis)))
+        slope = f"d{result.label.split('(')[0]}/d{result.name}"
+        span = float(np.max(np.abs(result.axis)))
+        if result.critical:  # refined from the grid to float precision
+            lines += ["", f"where {slope} changes sign (found by bisection on {slope} between "
+                      "grid points, to float precision):"]  # fmt: skip
+            shown = 24  # the rest are in summary.json
+            for p in result.critical[:shown]:
+                at = _g(float(_chop(np.array(p["x"]), span)), 12)
+                exact = "=" if p["refined"] else "≈"
+                lines.append(f"  {result.name} {exact} {at}  {p['kind']}, f = {_g(p['value'], 10)}")
+                if p["kind"].startswith(("kink", "singular")) or not p["refined"]:
+                    lines.append(f"      ({p['how']})")
+            if len(result.critical) > shown:
+                lines.append(f"  … {len(result.critical):,} in all (every one in summary.json)")
+        elif crit:  # a profile made by hand: the grid's interpolation, said so
+            lines += ["", f"where {slope} changes sign (linear interpolation between grid points):"]
             lines += [
                 f"  {result.name} ≈ {_g(float(_chop(np.array(x), span)))}  ({kind})"
                 for x, kind in crit
             ]
         else:
-            lines += ["", "the derivative keeps its sign: no critical point inside the range."]
+            lines += [
+                "",
+                "the derivative keeps its sign: no critical point inside the range."
+                if not undefined
+                else "the derivative keeps its sign on each stretch where f is defined: no "
+                "critical point there.",
+            ]
     return [("Sweep", lines)]
 
 

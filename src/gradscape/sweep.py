@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ._x64 import with_x64
-from .errors import InputError
+from .errors import InputError, listing
 from .objectives import Objective, Params, check_range
 from .results import Result
 
@@ -45,6 +45,9 @@ class Profile(Result):
         label: the objective's signature, e.g. ``"SSE(m, c)"``.
         derivative: ``df/dname`` at each value (autodiff), when asked for.
         minimum: the lowest point along the line, see :func:`lowest_point`.
+        critical: where the derivative changes sign, each refined from the grid to float
+            precision and named (see :func:`derivative_sign_changes`), when the derivative was
+            asked for.
     """
 
     name: str
@@ -54,6 +57,7 @@ class Profile(Result):
     label: str
     derivative: np.ndarray | None = None
     minimum: dict[str, Any] | None = None
+    critical: tuple[dict[str, Any], ...] | None = None
 
     def argmin(self) -> float:
         """The axis value with the lowest finite value: a grid value (see ``minimum``)."""
@@ -71,10 +75,14 @@ class Profile(Result):
         return _extremes(self.values, lambda i: {self.name: float(self.axis[i[0]])})
 
     def critical_points(self) -> list[tuple[float, str]]:
-        """Where the derivative changes sign between grid points, located by linear
-        interpolation: ``[(x, "minimum" | "maximum"), ...]`` (needs ``derivative``)."""
+        """Where the derivative changes sign: ``[(x, kind), ...]`` with kind ``"minimum"``,
+        ``"maximum"``, ``"kink minimum"``, ``"kink maximum"`` or ``"singular"``, refined to
+        float precision (``critical``). A profile made without them (by hand) gets the grid's
+        linear interpolation between the two points, ``"minimum"`` or ``"maximum"`` only."""
         if self.derivative is None:
             raise InputError("This profile has no derivative; sweep it with derivative=True.")
+        if self.critical is not None:
+            return [(float(p["x"]), str(p["kind"])) for p in self.critical]
         d, x = self.derivative, self.axis
         out: list[tuple[float, str]] = []
         last = None  # index of the last point with a finite, nonzero derivative
@@ -251,10 +259,180 @@ def lowest_point(
     }
 
 
+# -- where f' changes sign along a profile: refined from the grid -------------------------------
+#: Bisection steps on f' between two adjacent grid values: each halves the floats between them,
+#: so 64 reach adjacent floats (exact to float precision) for any bracket.
+BISECTIONS = 64
+_SIGN = np.int64(-(2**63))
+
+
+def _ordered(x: np.ndarray) -> np.ndarray:
+    """float64 as int64 in the same order (adjacent floats are adjacent integers)."""
+    i = np.asarray(x, dtype=np.float64).view(np.int64)
+    return np.where(i < 0, -(i & np.int64(2**63 - 1)), i)
+
+
+def _from_ordered(o: np.ndarray) -> np.ndarray:
+    o = np.asarray(o, dtype=np.int64)
+    return np.where(o < 0, (-o) | _SIGN, o).view(np.float64)
+
+
+def _brackets(d: np.ndarray) -> list[tuple[int, int]]:
+    """Pairs ``(i, j)`` of grid points with a finite, nonzero ``f'`` of opposite signs and only
+    exact zeros between them (``j == i + 1``: a crossing between two points)."""
+    out = []
+    last = None  # index of the last point with a finite, nonzero derivative
+    for j in range(d.size):
+        if not np.isfinite(d[j]):
+            last = None
+        elif d[j] != 0:
+            if last is not None and np.sign(d[last]) != np.sign(d[j]):
+                out.append((last, j))
+            last = j
+    return out
+
+
+def _bisect(at: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], lo: np.ndarray,
+            hi: np.ndarray, left: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Bisection on the sign of ``f'`` in the order of the floats (``lo``, ``hi``: ordered
+    ints with ``sign f'(lo) == left``), all brackets at once; returns the final brackets."""
+    for _ in range(BISECTIONS):
+        active = hi - lo > 1
+        if not active.any():
+            break
+        mid = (lo >> 1) + (hi >> 1) + (lo & hi & 1)  # floor((lo + hi) / 2) without overflow
+        _, g = at(_from_ordered(mid))
+        exact = active & (g == 0)
+        same = active & ~exact & (np.sign(g) == left)
+        lo = np.where(exact | same, mid, lo)
+        hi = np.where(exact | (active & ~same), mid, hi)
+    return lo, hi
+
+
+@with_x64
+def derivative_sign_changes(
+    obj: Objective, base: np.ndarray, index: int, axis: np.ndarray, derivative: np.ndarray
+) -> tuple[dict[str, Any], ...]:
+    r"""Where :math:`f'` changes sign along a profile, found to float precision.
+
+    Each sign change between two grid points is bisected on :math:`f'` (forward-mode autodiff)
+    in the order of the floats between them: :data:`BISECTIONS` halvings reach two adjacent
+    floats. A grid point where :math:`f'` is exactly 0 is kept as it is, the middle of a flat
+    stretch of them is named as such. The point is then named by what :math:`f'` does on the
+    floats beside it: it falls to rounding, so passes through zero (``minimum``,
+    ``maximum``); it keeps the size of its one-sided values while ``f`` stays continuous
+    (``kink minimum``, ``kink maximum``: :math:`|x|` at 0); or ``f`` or :math:`f'` blows up or
+    jumps (``singular``: :math:`\log|x|` or :math:`1/x^2` at 0, no extremum).
+
+    Args:
+        base: the full parameter vector the profile passes through.
+        index: the swept parameter's index; ``axis``: its grid values, shape ``(k,)``.
+        derivative: :math:`f'` at the grid values, shape ``(k,)``.
+
+    Returns:
+        One dict per sign change in axis order: ``x``, ``kind``, ``value`` (``f`` there),
+        ``refined`` (False only for a flat stretch's middle), ``how`` (in words) and ``grid``
+        (the grid values it was found between).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    x, d = np.asarray(axis, dtype=np.float64), np.asarray(derivative, dtype=np.float64)
+    pairs = _brackets(d)
+    if not pairs:
+        return ()
+    key = ("slope", index)
+    if key not in obj.compiled:
+
+        def along(t: Any, b: Any) -> Any:  # (f, f') at t by one forward-mode pass
+            return jax.jvp(lambda s: obj.fn(b.at[index].set(s)), (t,), (jnp.ones_like(t),))
+
+        obj.compiled[key] = jax.jit(jax.vmap(along, in_axes=(0, None)))
+    slope, b = obj.compiled[key], jnp.asarray(base, dtype=jnp.float64)
+    # chunks of a power of two (few compiled shapes), each holding a few parameter vectors
+    # per point within the sweep's memory limit
+    most = max(8, MEMORY_LIMIT // (32 * max(obj.n, 1)))
+    width = min(max(8, 1 << (len(pairs) - 1).bit_length()), 1 << (most.bit_length() - 1))
+
+    def at(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        points = np.asarray(points, dtype=np.float64)
+        f, g = np.empty(points.size), np.empty(points.size)
+        for start in range(0, points.size, width):
+            part = points[start : start + width]
+            fc, gc = slope(jnp.asarray(np.resize(part, width)), b)
+            f[start : start + part.size] = np.asarray(fc, np.float64)[: part.size]
+            g[start : start + part.size] = np.asarray(gc, np.float64)[: part.size]
+        return f, g
+
+    i, j = (np.array(v) for v in zip(*pairs, strict=True))
+    flat = j > i + 2  # more than one exact zero between: a flat stretch
+    zero = j == i + 2  # one grid point with f' exactly 0
+    lo, hi = _bisect(at, _ordered(x[i]), _ordered(x[j]), np.sign(d[i]))
+    m = x[np.minimum(i + 1, x.size - 1)]
+    # beside an exact zero: the next floats, or the smallest normal ones (XLA on CPU reads
+    # subnormal numbers as 0)
+    step = np.maximum(np.spacing(np.abs(m)), np.finfo(np.float64).tiny)
+    lo = _from_ordered(np.where(zero, _ordered(m - step), lo))
+    hi = _from_ordered(np.where(zero, _ordered(m + step), hi))
+    (f_lo, g_lo), (f_hi, g_hi) = at(lo), at(hi)
+    f_ends = np.maximum(np.abs(at(x[i])[0]), np.abs(at(x[j])[0]))
+    low_side = (f_lo <= f_hi) == (d[i] < 0)  # the lower side at a minimum, higher at a maximum
+    roots, names = [], []
+    for k in range(len(pairs)):
+        side = "minimum" if d[i[k]] < 0 else "maximum"
+        kind, how = _name_point(
+            side,
+            scale=max(abs(d[i[k]]), abs(d[j[k]])),
+            slopes=(g_lo[k], g_hi[k]),
+            values=(f_lo[k], f_hi[k]),
+            gap=hi[k] - lo[k],
+            rounding=16 * np.finfo(np.float64).eps * f_ends[k],
+        )
+        if flat[k]:
+            stretch = f"{x[i[k] + 1]:.6g} to {x[j[k] - 1]:.6g}"
+            kind, how = side, f"f' is exactly 0 from {stretch} (a flat stretch): its middle"
+            roots.append(m[k] / 2 + x[j[k] - 1] / 2)
+        elif zero[k]:
+            roots.append(m[k])
+            how = "f' is exactly 0 at this grid point" if kind in ("minimum", "maximum") else how
+        elif kind.startswith("kink"):
+            roots.append(lo[k] if low_side[k] else hi[k])
+        else:
+            roots.append(lo[k] if abs(g_lo[k]) <= abs(g_hi[k]) else hi[k])
+        names.append((kind, how))
+    # a subnormal root is 0 to XLA on CPU: say 0
+    root = np.array(roots)
+    root[np.abs(root) <= np.finfo(np.float64).tiny] = 0.0
+    f_root, _ = at(root)
+    return tuple(
+        {"x": float(root[k]), "kind": kind, "value": float(f_root[k]), "refined": not flat[k],
+         "how": how, "grid": [float(x[i[k]]), float(x[j[k]])]}
+        for k, (kind, how) in enumerate(names)
+    )  # fmt: skip
+
+
+def _name_point(
+    kind: str, *, scale: float, slopes: tuple[float, float], values: tuple[float, float],
+    gap: float, rounding: float,
+) -> tuple[str, str]:  # fmt: skip
+    """Name a sign change of ``f'`` from ``f`` and ``f'`` on the two floats beside it
+    (``gap`` apart): ``(kind, how)``. ``scale`` is ``|f'|`` at the grid points around it."""
+    steep = max(abs(slopes[0]), abs(slopes[1]))
+    if steep <= 1e-2 * scale:  # f' falls to rounding at a root; a jump keeps its sides' size
+        return kind, "f' passes through 0 here (bisection on f' to float precision)"
+    # continuous: f moves across the gap by no more than its slopes allow, plus rounding
+    continuous = bool(np.isfinite(values).all()) and (
+        abs(values[1] - values[0]) <= 4 * steep * gap + rounding
+    )
+    if continuous and steep <= 1e2 * scale:
+        return f"kink {kind}", "f' jumps across 0 here: f is not differentiable"
+    return "singular", "f or f' blows up or jumps here: not an extremum"
+
+
 def _axis(obj: Objective, name: str, rng: Any, points: int) -> np.ndarray:
     if name not in obj.names:
         raise InputError(
-            f"{name!r} is not a parameter of {obj.signature()}; choose one of {', '.join(obj.names)}."
+            f"{name!r} is not a parameter of {obj.signature()}; choose one of {listing(obj.names)}."
         )
     if rng is None:
         if name not in obj.ranges:
@@ -288,7 +466,7 @@ def _base_point(obj: Objective, at: Params | None, swept: tuple[str, ...]) -> np
             missing.append(n)
     if missing:
         raise InputError(
-            f"Give the point to hold {', '.join(missing)} at (no default range to centre on)."
+            f"Give the point to hold {listing(missing)} at (no default range to centre on)."
         )
     return obj.vector({**given, **full})
 
@@ -418,6 +596,10 @@ def profile(
     )
     fixed = {k: v for k, v in obj.as_dict(base).items() if k != name}
     f = values[0, :, 0] if derivative else values[0]
+    index = obj.names.index(name)
+    critical = (
+        derivative_sign_changes(obj, base, index, axis, values[0, :, 1]) if derivative else None
+    )
     return Profile(
         name=name,
         axis=axis,
@@ -425,7 +607,8 @@ def profile(
         fixed=fixed,
         label=obj.signature(),
         derivative=values[0, :, 1] if derivative else None,
-        minimum=lowest_point(obj, base, ((obj.names.index(name), axis),), f),
+        minimum=lowest_point(obj, base, ((index, axis),), f),
+        critical=critical,
     )
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ..errors import GradscapeError
+from ..errors import GradscapeError, listing
 from .common import (
     EXIT_DIVERGED,
     _assignments,
@@ -67,7 +67,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     both = sorted(set(ranges) & set(fixed))
     if both:
         raise GradscapeError(
-            f"{', '.join(both)} is both swept (--range) and fixed (--fix); pick one."
+            f"{listing(both)} {'is' if len(both) == 1 else 'are'} both swept (--range) and fixed "
+            "(--fix); pick one."
         )
     if not ranges:
         if not obj.ranges:
@@ -79,7 +80,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             raise GradscapeError("Every variable is fixed; give one or two with --range.")
     if len(ranges) > 2:
         raise GradscapeError(
-            f"A sweep shows one or two variables; got {len(ranges)} ({', '.join(ranges)}). "
+            f"A sweep shows one or two variables; got {len(ranges)} ({listing(ranges)}). "
             "Hold the others with --fix."
         )
     points = args.points or SWEEP_POINTS[len(ranges)]
@@ -150,8 +151,11 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         "minimum": result.minimum,  # the lowest grid cell refined by Newton's method, or named
         "undefined_fraction": result.undefined_fraction(),
     }
-    if len(names) == 1:
-        summary["critical_points"] = [{names[0]: x, "kind": k} for x, k in result.critical_points()]
+    if len(names) == 1:  # each refined from the grid to float precision (see "how")
+        summary["critical_points"] = [
+            {names[0]: p["x"], **{k: v for k, v in p.items() if k != "x"}}
+            for p in result.critical or ()
+        ]
     summary["files"] = sorted(
         [p.name for p in figures.values()] + ["sweep.npz", "summary.json", "report.html"]
     )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import GradscapeError, printable
+from ..errors import GradscapeError, listing, printable
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -227,8 +227,8 @@ def _check_names(obj: Any, names: Sequence[str], flag: str) -> None:
     unknown = [n for n in names if n not in obj.names]
     if unknown:
         raise GradscapeError(
-            f"{flag}: {', '.join(unknown)} {'is not a variable' if len(unknown) == 1 else 'are not variables'} "
-            f"of {obj.signature()}; its variables are {', '.join(obj.names)}."
+            f"{flag}: {listing(unknown)} {'is not a variable' if len(unknown) == 1 else 'are not variables'} "
+            f"of {obj.signature()}; its variables are {listing(obj.names)}."
         )
 
 
@@ -286,10 +286,12 @@ def _full_point(obj: Any, texts: Sequence[str], flag: str) -> dict[str, float]:
     _check_names(obj, list(values), flag)
     missing = [n for n in obj.names if n not in values]
     if missing:
-        example = ",".join(f"{n}={values.get(n, 0):g}" for n in obj.names)
+        example = listing(
+            (f"{n}={values.get(n, 0):g}" for n in obj.names), 4, sep=",", what="values"
+        )
         raise GradscapeError(
             f"{flag} needs a value for every variable of {obj.signature()}; missing "
-            f"{', '.join(missing)} (e.g. {flag} {example})."
+            f"{listing(missing)} (e.g. {flag} {example})."
         )
     return values
 
@@ -301,7 +303,7 @@ def _box_ranges(obj: Any, texts: Sequence[str] | None) -> dict[str, tuple[float,
     full = {**obj.ranges, **ranges}
     missing = [n for n in obj.names if n not in full]
     if missing:
-        example = " ".join(f"--range {n}=-5:5" for n in missing)
+        example = listing((f"--range {n}=-5:5" for n in missing), 4, sep=" ", what="ranges")
         raise GradscapeError(f"Give the box: a range for every variable, e.g. {example}.")
     return full
 

@@ -83,9 +83,11 @@ def _cmd_landscape(args: argparse.Namespace) -> int:
     summary = {"run": str(args.run_dir), **land.summary(), "files": sorted(files)}
     if _publish(args, out / "summary.json", summary):
         return 0
+    size = land.alphas.size
+    points = f"{size} points" if land.shape == "line" else f"{size} × {size} points"
     lines = [
-        f"{land.kind} {'line' if land.directions.shape[0] == 1 else 'plane'} through the best "
-        f"weights of {args.run_dir}; {land.alphas.size} points per axis, {land.rows} training rows",
+        f"{land.description()}, through the best weights of {args.run_dir}",
+        f"{points}, the loss on {land.rows} training rows",
         f"loss at the trained weights: {land.center_loss:.6g}; on the grid from "
         f"{summary['min']:.6g} to {summary['max']:.6g}",
     ]
@@ -93,8 +95,7 @@ def _cmd_landscape(args: argparse.Namespace) -> int:
         lines.append(f"loss at the other run: {land.end_loss:.6g}; barrier on the way: "
                      f"{summary['barrier']:.4g}")  # fmt: skip
     if land.explained.size:
-        lines.append("the plane explains " + " + ".join(f"{v:.1%}" for v in land.explained)
-                     + " of the trajectory's variance")  # fmt: skip
+        lines.append(land.explained_text())
     lines += [f"warning: {w}" for w in land.warnings]
     _show(out, "gradscape landscape", [("Loss landscape", lines)], sorted(files))
     return 0

@@ -191,6 +191,7 @@ def _cmd_critical(args: argparse.Namespace) -> int:
         "function": obj.signature(),
         "expression": obj.formula,
         **cp.summary(),
+        **_starts_asked(args.starts, cp.starts),
         "files": sorted(files),
     }
     if _publish(args, out / "summary.json", summary):
@@ -212,6 +213,8 @@ def _cmd_critical(args: argparse.Namespace) -> int:
         "",
         *(table([", ".join(obj.names), "f", "kind", "Hessian eigenvalues"], rows, "rrll") if rows else ["none found in the box"]),
     ]  # fmt: skip
+    if "starts_note" in summary:
+        lines.insert(3, summary["starts_note"])
     if cp.outside:
         lines += ["", f"outside the box: {_count(cp.outside, 'start')} converged to "
                   f"{_count(away, 'critical point')} beyond it (not listed; all in summary.json)"]  # fmt: skip
@@ -259,6 +262,7 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
         "function": obj.signature(),
         "expression": obj.formula,
         **m.summary(),
+        **_starts_asked(args.starts, int(m.labels.size)),
         "files": sorted(files),
     }
     if _publish(args, out / "summary.json", summary):
@@ -284,6 +288,8 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
         (f"best: f = {m.values[0]:.10g} at " + ", ".join(f"{n} = {_dust(v, scale):.10g}" for n, v in zip(obj.names, m.points[0], strict=True))) if rows else "",
         "did not converge: " + (", ".join(f"{c} {k}" for k, c in failed.items()) if failed else "none"),
     ]  # fmt: skip
+    if "starts_note" in summary:
+        lines.insert(2, summary["starts_note"])
     if m.outside:
         lines.append(
             f"ended outside the box: {_count(m.outside, 'start')}, at "
@@ -291,6 +297,14 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
         )
     _show(out, f"gradscape multistart — {obj.signature()}", [("Minima", lines)], summary["files"])
     return 0
+
+
+def _starts_asked(asked: int, ran: int) -> dict[str, Any]:
+    """``starts_requested`` and the note saying why, when a grid of starts ran another number."""
+    from ..critical import starts_note
+
+    note = starts_note(asked, ran)
+    return {"starts_requested": asked, "starts_note": note} if note else {}
 
 
 def _cmd_race(args: argparse.Namespace) -> int:
@@ -328,23 +342,24 @@ def _race_lines(obj: Any, r: Any) -> list[str]:
 
     rows = []
     diverged = r.diverged if r.diverged is not None else [0] * len(r.optimizers)
-    for name, lr, s, m, d, g in zip(
-        r.optimizers, r.lr, r.success, r.median_steps, diverged, r.median_gap, strict=True
+    search = r.search or ("",) * len(r.optimizers)
+    for name, lr, how, s, m, d, g in zip(
+        r.optimizers, r.lr, search, r.success, r.median_steps, diverged, r.median_gap, strict=True
     ):
-        rows.append([name, "line search" if lr is None else f"{lr:.3g}", f"{s:.0%}",
+        rows.append([name, "line search" if lr is None else f"{lr:.3g}",
+                     "—" if how == "line search" else how, f"{s:.0%}",
                      "—" if math.isnan(m) else f"{m:g}", f"{d}/{r.starts}",
                      "— (all diverged)" if math.isnan(g) else f"{g:.3g}"])  # fmt: skip
     lines = [
         f"{obj.signature()} = {obj.formula}" if obj.formula else obj.signature(),
         f"global minimum f* = {r.minimum:.10g} ({r.minimum_source})",
-        f"each optimizer: {_count(r.budget, 'learning rate')} tried on {_count(r.starts, 'tuning start')} "
-        "(the range widened where the best sat on its edge), the best judged on "
-        f"{_count(r.starts, 'other start')}; up to {_count(r.max_steps, 'step')}; success = f − f* "
+        f"{r.tuning_rule()}; up to {_count(r.max_steps, 'step')}; success = f − f* "
         f"≤ {r.success_gap:.3g} ({r.tol:g} × its median at the starts)",
         "",
         *table(
-            ["optimizer", "lr chosen", "success", "median steps", "diverged", "median final gap"],
-            rows, "lrrrrr",
+            ["optimizer", "lr chosen", "rates", "success", "median steps", "diverged",
+             "median final gap"],
+            rows, "lrlrrrr",
         ),
         "",
         "median final gap: f − f* at the end, over the test starts that did not diverge",

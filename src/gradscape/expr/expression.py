@@ -11,7 +11,7 @@ from typing import Any
 
 import sympy as sp
 
-from ..errors import ExpressionError, InputError
+from ..errors import ExpressionError, InputError, listing
 from .language import DOMAINS, format_expr, latex, relu, sigmoid, softplus
 
 
@@ -136,7 +136,7 @@ class Expression:
         if name not in self.variables:
             raise InputError(
                 f"{name!r} is not a variable of {self}; the variables are "
-                f"{', '.join(self.variables)}."
+                f"{listing(self.variables)}."
             )
         return self.symbols[self.variables.index(name)]
 

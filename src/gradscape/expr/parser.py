@@ -13,7 +13,7 @@ from typing import Any
 
 import sympy as sp
 
-from ..errors import ExpressionError, InputError
+from ..errors import ExpressionError, InputError, listing
 from ..objectives import MAX_OPERATIONS as MAX_OPERATIONS
 from ..objectives import MAX_VARIABLES as MAX_VARIABLES
 from .expression import Expression
@@ -316,7 +316,7 @@ class _Parser:
             known = sorted(self.allowed, key=_natural_key)
             close = difflib.get_close_matches(name, known, n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
-            self.fail(f"unknown variable {name!r}: the variables are {', '.join(known)}{hint}", t)
+            self.fail(f"unknown variable {name!r}: the variables are {listing(known)}{hint}", t)
         sym = self.symbols.get(name)
         if sym is None:
             sym = self.symbols[name] = sp.Symbol(name, real=True)
@@ -411,7 +411,7 @@ def parse(
         if bad or len(set(variables)) != len(variables) or set(variables) & RESERVED:
             raise InputError(
                 f"Variables must be distinct names like x, w0 (not {', '.join(sorted(RESERVED))});"
-                f" got {', '.join(map(repr, variables))}."
+                f" got {listing(map(repr, variables))}."
             )
     p = _Parser(text, variables, symbols or {}, max_operations)
     try:
