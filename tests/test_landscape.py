@@ -156,6 +156,10 @@ def test_between_on_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixtu
         err.count("\n") == 1
         and "moons with split seed 0, the other on moons with split seed 1" in err
     )
+    # a plane between two runs does not exist: asked for, it is refused, not drawn as a line
+    assert main(["landscape", a, "--between", b, "--dims", "2", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is the line joining them (dims 1); got dims 2" in err
 
 
 def test_nan_weights_are_refused_not_drawn(runs: tuple) -> None:

@@ -280,7 +280,7 @@ def landscape(
     split: Any,
     net: Any,
     *,
-    dims: int = 2,
+    dims: int | None = None,
     grid: int = 51,
     span: float = 1.0,
     directions: str = "random",
@@ -293,7 +293,7 @@ def landscape(
 
     Args:
         result, split, net: a finished run, its split and its model (:func:`gradscape.training.load_run`).
-        dims: 1 (a line) or 2 (a plane).
+        dims: 1 (a line) or 2 (a plane); default 2, and 1 with ``between`` (the only choice).
         grid: points per axis; ``span``: the grid covers ``[-span, span]`` in units of the
             direction (for ``pca``, the trajectory's extent with a margin instead).
         directions: ``random``, ``hessian`` or ``pca``.
@@ -307,6 +307,12 @@ def landscape(
     from .datasets import check_seed
     from .networks import loss_fn
 
+    if between is not None and dims not in (None, 1):
+        raise InputError(
+            f"A landscape between two runs is the line joining them (dims 1); got dims {dims!r}: "
+            "drop dims, or leave out the other run for a plane."
+        )
+    dims = (1 if between is not None else 2) if dims is None else dims
     if dims not in (1, 2):
         raise InputError(f"dims must be 1 or 2; got {dims!r}.")
     if isinstance(grid, bool) or not isinstance(grid, int) or not 3 <= grid <= 1001:
@@ -348,7 +354,7 @@ def landscape(
             )
         if not np.all(np.isfinite(other)):
             raise InputError("The other run's weights hold NaN or infinite values.")
-        kind, dims = "between", 1
+        kind = "between"
         dirs = (other - center)[None, :]
         lo, hi = -span / 4, 1 + span / 4
     elif directions == "pca":

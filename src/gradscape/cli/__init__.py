@@ -312,12 +312,16 @@ def build_parser() -> argparse.ArgumentParser:
         "training trajectory (PCA); or along the straight line to another run's weights.",
     )
     land.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by gradscape train")
-    land.add_argument("--dims", type=int, choices=(1, 2), default=2, help="a line or a plane")
+    land.add_argument(
+        "--dims", type=int, choices=(1, 2), default=None,
+        help="1 a line or 2 a plane (default 2; with --between the line joining the runs)",
+    )  # fmt: skip
     land.add_argument("--grid", type=_int_in(3, 1001), default=51, help="points per axis")
     land.add_argument("--span", type=_float_in(0.0, 1e3), default=1.0, help="the grid covers ±span")
     land.add_argument(
         "--directions", choices=("random", "hessian", "pca"), default="random",
-        help="random (filter-normalised), hessian (top eigenvectors) or pca (trajectory plane)",
+        help="random (filter-normalised), hessian (top eigenvectors) or pca (the trajectory's "
+        "principal components)",
     )  # fmt: skip
     land.add_argument("--between", metavar="RUN_DIR2", help="the line from this run to another")
     land.add_argument(
