@@ -31,6 +31,7 @@ from .objectives import Objective, check_range
 from .results import Result
 from .runs import (
     CONVERGED,
+    LEFT_BOUNDS,
     MAX_NEWTON_DIM,
     STATUS,
     _check_budget,
@@ -264,6 +265,199 @@ def _named(names: tuple[str, ...], p: np.ndarray) -> dict[str, float]:
     return {n: float(v) for n, v in zip(names, p, strict=True)}
 
 
+def _eigenvalues(lam: np.ndarray) -> list[float] | None:
+    """Eigenvalues for JSON; ``None`` where f is not differentiable (they are NaN)."""
+    return [float(x) for x in lam] if np.all(np.isfinite(lam)) else None
+
+
+def _sets(sets: tuple[dict[str, Any] | None, ...], k: int) -> tuple[dict[str, Any] | None, ...]:
+    """One set description (or ``None``) per point, also for results saved without them."""
+    return sets if len(sets) == k else (None,) * k
+
+
+# -- corners and sets -----------------------------------------------------------------------------
+NON_SMOOTH = " (non-smooth)"  # appended to the kind of a point where f is not differentiable
+
+
+def base_kind(kind: str) -> str:
+    """``"minimum"`` for ``"minimum (non-smooth)"``: the kind without the word on smoothness."""
+    return kind.removesuffix(NON_SMOOTH)
+
+
+def _value_tolerance(obj: Objective, starts: np.ndarray, values: np.ndarray) -> float:
+    """Values closer than this are equal: ``1e-9`` of how much f varies over the box (the
+    median ``|f − min f|`` over up to 1,024 starts), plus rounding of the values themselves."""
+    from .runs import batch_value_and_grad
+
+    f = batch_value_and_grad(obj, starts[:: max(1, len(starts) // 1024)])[0]
+    f = f[np.isfinite(f)]
+    spread = float(np.median(f - f.min())) if f.size else 0.0
+    top = float(np.max(np.abs(values), initial=0.0)) if len(values) else 0.0
+    return 1e-9 * spread + 16 * float(np.finfo(np.float64).eps) * top
+
+
+def _walk(
+    obj: Objective, points: np.ndarray, width: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient sampling from (at most :data:`~gradscape.nonsmooth.MAX_CORNER_POINTS`, evenly
+    chosen, of) ``points`` to the corners of f: ``(rows used, corners found there)``."""
+    from .nonsmooth import MAX_CORNER_POINTS, walk_to_corners
+
+    rows = np.arange(len(points))
+    if len(rows) > MAX_CORNER_POINTS:
+        rows = rows[np.linspace(0, len(rows) - 1, MAX_CORNER_POINTS).astype(np.int64)]
+    ends, found = walk_to_corners(obj, points[rows], width, seed=seed)
+    return rows[found], ends[found]
+
+
+def _negated(obj: Objective) -> Objective:
+    """``−f`` (made once per objective), so that walking down it finds the corners at the top
+    of f."""
+    if "negated" not in obj.compiled:
+        fn = obj.fn
+        obj.compiled["negated"] = Objective(fn=lambda t: -fn(t), names=obj.names, label=obj.label)
+    neg: Objective = obj.compiled["negated"]
+    return neg
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    kind: str  # "minimum (non-smooth)" where f is not differentiable; "minimum"... where it is
+    differentiable: bool
+    level: bool  # f stays level along some direction probed
+
+
+def _corners_of(
+    obj: Objective, centres: np.ndarray, which: np.ndarray, width: float
+) -> dict[int, _Verdict]:
+    """Probe the ``which`` centres from every side (:func:`gradscape.nonsmooth.corner_kind`):
+    per centre, its kind where f is not differentiable there."""
+    from .nonsmooth import corner_kind
+
+    out = {}
+    for i in np.flatnonzero(which):
+        probe = corner_kind(obj, centres[i], width)
+        kind = probe.kind if probe.differentiable else probe.kind + NON_SMOOTH
+        out[int(i)] = _Verdict(kind, probe.differentiable, probe.level)
+    return out
+
+
+def _at_corners(obj: Objective, centres: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """Which centres in the box sit exactly on a corner of a part of the formula (a descent
+    that stopped there by autodiff's convention, ``relu'(0) = 0``)."""
+    from .kinks import on_corners
+
+    out = np.zeros(len(centres), dtype=bool)
+    out[inside] = on_corners(obj, centres[inside])
+    return out
+
+
+@dataclass(frozen=True)
+class _Entries:
+    """Centres collapsed into entries: one per isolated point, one per set."""
+
+    centre: np.ndarray  # per entry, the centre that stands for it
+    entry: np.ndarray  # per centre, its entry
+    kinds: list[str]
+    indices: list[int]
+    sets: list[dict[str, Any] | None]
+
+
+def _entries(
+    obj: Objective,
+    centres: np.ndarray,
+    values: np.ndarray,
+    eig: np.ndarray,
+    kinds: list[str],
+    indices: list[int],
+    level: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    tolerance: Callable[[], float],
+    curvature: float,
+    seed: int,
+) -> _Entries:
+    """Group the centres that lie on one connected set of equal value
+    (:func:`gradscape.flat_sets.group`) and describe each set; the rest stay points."""
+    from .flat_sets import describe, flat, group, neighbour_chords
+    from .nonsmooth import _values, walk_to_corners
+
+    k = len(centres)
+    width = hi - lo
+    smooth = np.all(np.isfinite(eig), axis=1) if k else np.empty(0, bool)
+
+    def project(points: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+        out = points.copy()
+        both = smooth[pairs[:, 0]] & smooth[pairs[:, 1]]
+        if both.any():  # back onto the critical points nearby, of whatever kind
+            out[both] = minimize_many(obj, points[both], newton_roots(), max_steps=20,
+                                      gtol=0.0).params  # fmt: skip
+        top = ~both & np.array([base_kind(kinds[i]) == "maximum" for i in pairs[:, 0]], bool)
+        for rows, target in ((~both & ~top, obj), (top, _negated(obj))):
+            if rows.any():  # back onto the corners nearby, down f (or up, for maxima)
+                out[rows] = walk_to_corners(target, points[rows], float(np.max(width)),
+                                            seed=seed)[0]  # fmt: skip
+        return out
+
+    candidates = flat(eig, level) if k else np.empty(0, bool)
+    vtol = tolerance() if np.sum(candidates) >= 2 else 0.0  # (it costs an evaluation)
+    labels, links = (
+        group(centres, values, candidates, vtol, width, project, lambda x: _values(obj, x))
+        if k
+        else (np.empty(0, np.int64), np.empty((0, 2), np.int64))
+    )
+    chords = neighbour_chords(centres, links, labels)
+    scale = float(max(1.0, np.max(np.abs(np.concatenate([lo, hi])))))
+    rep_of: list[int] = []
+    kind_of: list[str] = []
+    index_of: list[int] = []
+    set_of: list[dict[str, Any] | None] = []
+    entry = np.empty(k, dtype=np.int64)
+    for label in range(int(labels.max()) + 1 if k else 0):
+        members = np.flatnonzero(labels == label)
+        rep = int(members[np.lexsort((centres[members, 0], values[members]))[0]])
+        entry[members] = len(rep_of)
+        rep_of.append(rep)
+        if members.size == 1:
+            kind_of.append(kinds[rep])
+            index_of.append(indices[rep])
+            set_of.append(None)
+            continue
+        dim = max(1, max((_rank(chords[i]) for i in members), default=1))
+        kind, index = _set_kind(eig[members], [kinds[i] for i in members], dim, curvature)
+        kind_of.append(kind)
+        index_of.append(index)
+        set_of.append(describe(obj.names, centres[members], [chords[i] for i in members],
+                               float(values[rep]), base_kind(kind), scale, vtol))  # fmt: skip
+    return _Entries(np.array(rep_of, dtype=np.int64), entry, kind_of, index_of, set_of)
+
+
+def _rank(chords: np.ndarray) -> int:
+    from .flat_sets import _rank as rank
+
+    return rank(chords) if len(chords) else 1
+
+
+def _set_kind(eig: np.ndarray, kinds: list[str], dim: int, curvature: float) -> tuple[str, int]:
+    """What the points of a set of dimension ``dim`` are: the second-derivative test on the
+    eigenvalues left when the ``dim`` nearest zero (along the set, where f is level) are set
+    aside, or the probes' verdict where f is not differentiable; the most common answer."""
+    votes: list[tuple[str, int]] = []
+    for lam, kind in zip(eig, kinds, strict=True):
+        if not np.all(np.isfinite(lam)):
+            votes.append((kind, 0 if base_kind(kind) == "minimum" else len(lam)))
+            continue
+        across = lam[np.argsort(np.abs(lam))[dim:]]
+        if not across.size:
+            votes.append(("degenerate", 0))
+            continue
+        top = float(np.max(np.abs(lam)))
+        votes.append(classify(across, tol=1e-8 * max(top, curvature)))
+    from collections import Counter
+
+    return Counter(votes).most_common(1)[0][0]
+
+
 # -- critical points -------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class CriticalPoints(Result):
@@ -279,6 +473,12 @@ class CriticalPoints(Result):
         outside: starts whose solution is a critical point outside the box (not listed);
             ``outside_points``: those critical points, distinct, shape ``(j, n)``.
         unresolved: starts that reached no critical point within the Newton steps.
+        sets: per point, ``None`` for an isolated point, or the description of the set of
+            critical points of equal value it stands for (:func:`gradscape.flat_sets.describe`).
+
+    Where f is not differentiable (a corner found by gradient sampling, see
+    :mod:`gradscape.nonsmooth`) the kind is ``"minimum (non-smooth)"`` or
+    ``"maximum (non-smooth)"`` and the eigenvalues are NaN.
     """
 
     names: tuple[str, ...]
@@ -293,6 +493,7 @@ class CriticalPoints(Result):
     outside: int = 0
     outside_points: np.ndarray | None = None
     unresolved: int = 0
+    sets: tuple[dict[str, Any] | None, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         outside = self.outside_points if self.outside_points is not None else np.empty((0, 0))
@@ -306,14 +507,16 @@ class CriticalPoints(Result):
                     "value": float(v),
                     "kind": k,
                     "index": i,
-                    "eigenvalues": [float(x) for x in lam],
+                    "eigenvalues": _eigenvalues(lam),
+                    "set": st,
                 }
-                for p, v, k, i, lam in zip(
+                for p, v, k, i, lam, st in zip(
                     self.points,
                     self.values,
                     self.kinds,
                     self.indices,
                     self.eigenvalues,
+                    _sets(self.sets, len(self.points)),
                     strict=True,
                 )
             ],
@@ -323,6 +526,32 @@ class CriticalPoints(Result):
             },
             "unresolved_starts": self.unresolved,
         }
+
+
+#: Starts walked to corners in a search for critical points, beside those Newton left unresolved.
+CORNER_SAMPLE = 256
+
+
+def _corners_from(
+    obj: Objective, x0: np.ndarray, unresolved: np.ndarray, width: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Corners at the bottom and top of f where it may have them: gradient sampling down f and
+    down −f from the starts Newton left unresolved and from :data:`CORNER_SAMPLE` starts
+    spread over the box (Newton on ``∇f = 0`` never settles on a corner). Returns
+    ``(corners, the start each came from)``."""
+    from .kinks import may_kink
+    from .nonsmooth import MAX_CORNER_DIM
+
+    if not may_kink(obj) or obj.n > MAX_CORNER_DIM:
+        return np.empty((0, obj.n)), np.empty(0, np.int64)
+    spread = np.linspace(0, len(x0) - 1, min(CORNER_SAMPLE, len(x0))).astype(np.int64)
+    seeds = np.union1d(np.flatnonzero(unresolved), spread)
+    points, origin = [], []
+    for target in (obj, _negated(obj)):
+        rows, ends = _walk(target, x0[seeds], width, seed)
+        points.append(ends)
+        origin.append(seeds[rows])
+    return np.concatenate(points), np.concatenate(origin)
 
 
 def check_critical_dims(n: int) -> None:
@@ -390,24 +619,52 @@ def critical_points(
         centres = minimize_many(obj, centres, newton_roots(), max_steps=5, gtol=0.0).params
         centres, _ = _merge(centres, np.arange(len(centres)), 1e-6 * scale)  # polished
     tol = 1e-7 * scale  # a critical point on a face of the box belongs to it
-    inside = _inside(centres, lo, hi, tol)
     near = _inside(ends, lo, hi, tol)  # where each start ended
-    values, kinds, index, eig, _ = _describe(obj, centres[inside], typical)
-    points = centres[inside]
-    order = np.lexsort((points[:, 0], values)) if len(points) else np.empty(0, np.int64)
+    wide = float(np.max(hi - lo))
+    found = len(centres)
+    corners, walked_from = _corners_from(obj, x0, ~solved, wide, seed)
+    if len(corners):
+        centres, lab = _merge(np.concatenate([centres, corners]),
+                              np.arange(found + len(corners)), 1e-6 * scale)  # fmt: skip
+        by_walk = np.zeros(len(centres), dtype=bool)
+        by_walk[lab[found:]] = True
+        by_root = np.bincount(lab[:found], minlength=len(centres)) > 0
+    else:
+        by_walk, by_root = np.zeros(found, dtype=bool), np.ones(found, dtype=bool)
+    values, kinds, index, eig, _ = _describe(obj, centres, typical)
+    level = np.zeros(len(centres), dtype=bool)
+    keep = by_root.copy()  # a walk counts where the probes find a corner worth listing
+    boxed = _inside(centres, lo, hi, 1e-7 * scale)
+    at_corner = _at_corners(obj, centres, boxed)
+    for i, verdict in _corners_of(obj, centres, (by_walk | at_corner) & boxed, wide).items():
+        if not verdict.differentiable or at_corner[i]:  # no Hessian here: the probes' kind
+            kinds[i], eig[i], level[i] = verdict.kind, np.nan, verdict.level
+            index[i] = 0 if base_kind(verdict.kind) == "minimum" else obj.n
+        # a walk counts where it ends at a minimum or a maximum (a corner, or a flat set)
+        keep[i] = by_root[i] or base_kind(verdict.kind) in ("minimum", "maximum")
+    inside = _inside(centres, lo, hi, tol) & keep
+    box = np.flatnonzero(inside)
+    grouped = _entries(obj, centres[box], values[box], eig[box], [kinds[i] for i in box],
+                       [index[i] for i in box], level[box], lo, hi,
+                       lambda: _value_tolerance(obj, x0, values), typical, seed)  # fmt: skip
+    reps = box[grouped.centre]
+    order = np.lexsort((centres[reps, 0], values[reps]))
+    chosen = reps[order]
+    resolved = walked_from[keep[lab[found:]]] if len(corners) else np.empty(0, np.int64)
     return CriticalPoints(
         names=obj.names,
-        points=points[order],
-        values=values[order],
-        eigenvalues=eig[order],
-        kinds=tuple(kinds[i] for i in order),
-        indices=tuple(index[i] for i in order),
+        points=centres[chosen],
+        values=values[chosen],
+        eigenvalues=eig[chosen],
+        kinds=tuple(grouped.kinds[i] for i in order),
+        indices=tuple(grouped.indices[i] for i in order),
         lo=lo,
         hi=hi,
         starts=len(x0),
         outside=int(np.sum(solved & ~near)),
-        outside_points=centres[~inside],
-        unresolved=int(np.sum(~solved)),
+        outside_points=centres[~_inside(centres, lo, hi, tol) & keep],
+        unresolved=int(np.sum(~solved)) - int(np.unique(resolved[~solved[resolved]]).size),
+        sets=tuple(grouped.sets[i] for i in order),
     )
 
 
@@ -427,6 +684,12 @@ class Minima(Result):
         optimizer, settings, lr, lr_reason, seed, lo, hi: how it was run.
         outside_points, outside_values, outside_counts: the distinct points outside the box
             that starts converged to (they wandered out; not minima of the box), by value.
+        sets: per minimum, ``None`` for an isolated point, or the description of the set of
+            minima it stands for (:func:`gradscape.flat_sets.describe`: dimension, shape,
+            extent, phrase), whose points are counted as one minimum with the starts of all.
+
+    A minimum where f is not differentiable has kind ``"minimum (non-smooth)"`` and NaN
+    eigenvalues: no Hessian exists there.
     """
 
     names: tuple[str, ...]
@@ -449,6 +712,7 @@ class Minima(Result):
     outside_points: np.ndarray | None = None
     outside_values: np.ndarray | None = None
     outside_counts: np.ndarray | None = None
+    sets: tuple[dict[str, Any] | None, ...] = ()
 
     @property
     def shares(self) -> np.ndarray:
@@ -460,11 +724,13 @@ class Minima(Result):
         return int(np.sum(self.labels == OUTSIDE))
 
     def failed(self) -> dict[str, int]:
-        """Starts that did not converge, by reason."""
+        """Starts that reached no minimum, by the reason their descent stopped (a descent that
+        stalled at a corner and was walked to it reached that minimum)."""
+        lost = self.labels == FAILED
         return {
-            STATUS[i]: int(np.sum(self.status == i))
+            STATUS[i]: int(np.sum(lost & (self.status == i)))
             for i in range(1, len(STATUS))
-            if i != CONVERGED and np.any(self.status == i)
+            if i != CONVERGED and np.any(lost & (self.status == i))
         }
 
     def summary(self) -> dict[str, Any]:
@@ -475,12 +741,14 @@ class Minima(Result):
                 "kind": k,
                 "count": int(c),
                 "share": float(c) / max(1, self.labels.size),
-                "eigenvalues": [float(x) for x in lam],
+                "eigenvalues": _eigenvalues(lam),
+                "set": st,
             }
-            for p, v, k, c, lam in zip(
-                self.points, self.values, self.kinds, self.counts, self.eigenvalues, strict=True
+            for p, v, k, c, lam, st in zip(
+                self.points, self.values, self.kinds, self.counts, self.eigenvalues,
+                _sets(self.sets, len(self.points)), strict=True,
             )
-        ]
+        ]  # fmt: skip
         return {
             "variables": list(self.names),
             "box": box_dict(self.names, self.lo, self.hi),
@@ -505,6 +773,48 @@ class Minima(Result):
                 ],
             },
         }
+
+
+def _values_at(obj: Objective, points: np.ndarray) -> np.ndarray:
+    from .nonsmooth import _values
+
+    return _values(obj, points) if len(points) else np.empty(0)
+
+
+def _ends_and_corners(
+    obj: Objective,
+    batch: Any,
+    done: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    width: float,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The end points of the converged starts, and the corners that the stalled ones (out of
+    steps where the gradient never shrank, or with an undefined gradient, still in the search's
+    bounds) lead to by gradient sampling, where f may have corners. Returns ``(points, the
+    start of each, whether each was walked)``."""
+    from .kinks import may_kink
+    from .nonsmooth import MAX_CORNER_DIM
+    from .runs import DIVERGED, MAX_STEPS
+
+    ends, origin = batch.params[done], done
+    walked = np.zeros(done.size, dtype=bool)
+    if not may_kink(obj) or obj.n > MAX_CORNER_DIM:
+        return ends, origin, walked
+    # A descent thrown out of the bounds (a Newton step across a corner) walks from its start.
+    p = np.where((batch.status == LEFT_BOUNDS)[:, None], batch.starts, batch.params)
+    with np.errstate(invalid="ignore"):
+        held = np.all(np.isfinite(p), axis=1) & np.all((p >= low) & (p <= high), axis=1)
+    stuck = np.flatnonzero(np.isin(batch.status, (MAX_STEPS, DIVERGED, LEFT_BOUNDS)) & held)
+    if not stuck.size:
+        return ends, origin, walked
+    rows, corners = _walk(obj, p[stuck], width, seed)
+    return (
+        np.concatenate([ends, corners]),
+        np.concatenate([origin, stuck[rows]]),
+        np.concatenate([walked, np.ones(rows.size, dtype=bool)]),
+    )
 
 
 def _single_precision_gtol(obj: Objective, x0: np.ndarray) -> float:
@@ -612,26 +922,49 @@ def multistart(
         batch = _polish(obj, batch, gtol, bounds)
     done = np.flatnonzero(batch.status == CONVERGED)
     scale = max(1.0, float(np.max(width)))
-    labels = np.full(len(x0), FAILED, dtype=np.int64)
-    ends = batch.params[done]
+    wide = float(np.max(width))
+    ends, origin, walked = _ends_and_corners(obj, batch, done, lo - width, hi + width, wide, seed)
     centres, lab = (
-        _merge(ends, np.argsort(batch.values[done]), 1e-4 * scale)
-        if done.size
+        _merge(ends, np.argsort(_values_at(obj, ends)), 1e-4 * scale)
+        if len(ends)
         else (np.empty((0, obj.n)), np.empty(0, np.int64))
     )
-    values, kinds, _, eig, _ = _describe(obj, centres, _curvature_scale(obj, x0))
-    inside = _inside(centres, lo, hi, 1e-7 * scale)  # a minimum on a face belongs to the box
-    rank = np.full(len(centres), OUTSIDE, dtype=np.int64)
-    order = np.flatnonzero(inside)[np.lexsort((centres[inside, 0], values[inside]))]
-    rank[order] = np.arange(order.size)
-    labels[done] = rank[lab]
-    away = np.flatnonzero(~inside)[np.lexsort((centres[~inside, 0], values[~inside]))]
+    curvature = _curvature_scale(obj, x0)
+    values, kinds, index, eig, _ = _describe(obj, centres, curvature)
+    level = np.zeros(len(centres), dtype=bool)
+    by_walk = np.bincount(lab, weights=walked, minlength=len(centres)) > 0
+    by_descent = np.bincount(lab, weights=~walked, minlength=len(centres)) > 0
+    keep = by_descent.copy()  # a walk counts where the probes find a minimum
+    boxed = _inside(centres, lo, hi, 1e-7 * scale)
+    at_corner = _at_corners(obj, centres, boxed)
+    for i, verdict in _corners_of(obj, centres, (by_walk | at_corner) & boxed, wide).items():
+        if not verdict.differentiable or at_corner[i]:  # no Hessian here: the probes' kind
+            kinds[i], eig[i], level[i] = verdict.kind, np.nan, verdict.level
+            index[i] = 0 if base_kind(verdict.kind) == "minimum" else obj.n
+        # a walk counts where it ends at a minimum (a corner, or past one on a flat set)
+        keep[i] = by_descent[i] or base_kind(verdict.kind) == "minimum"
+    inside = _inside(centres, lo, hi, 1e-7 * scale) & keep  # a minimum on a face belongs to the box
+    box = np.flatnonzero(inside)
+    grouped = _entries(obj, centres[box], values[box], eig[box], [kinds[i] for i in box],
+                       [index[i] for i in box], level[box], lo, hi,
+                       lambda: _value_tolerance(obj, x0, values), curvature, seed)  # fmt: skip
+    reps = box[grouped.centre]
+    order = np.lexsort((centres[reps, 0], values[reps]))
+    place = np.empty(len(order), dtype=np.int64)
+    place[order] = np.arange(len(order))
+    rank = np.where(keep, OUTSIDE, FAILED).astype(np.int64)
+    rank[box] = place[grouped.entry]
+    labels = np.full(len(x0), FAILED, dtype=np.int64)
+    labels[origin] = rank[lab]
+    away = np.flatnonzero(~inside & keep)
+    away = away[np.lexsort((centres[away, 0], values[away]))]
+    chosen = reps[order]
     return Minima(
         names=obj.names,
-        points=centres[order],
-        values=values[order],
-        eigenvalues=eig[order],
-        kinds=tuple(kinds[i] for i in order),
+        points=centres[chosen],
+        values=values[chosen],
+        eigenvalues=eig[chosen],
+        kinds=tuple(grouped.kinds[i] for i in order),
         counts=np.bincount(labels[labels >= 0], minlength=order.size),
         labels=labels,
         starts=x0,
@@ -647,4 +980,5 @@ def multistart(
         outside_points=centres[away],
         outside_values=values[away],
         outside_counts=np.bincount(lab, minlength=len(centres))[away],
+        sets=tuple(grouped.sets[i] for i in order),
     )

@@ -85,6 +85,12 @@ class Corner:
         return d
 
 
+def may_kink(obj: Objective) -> bool:
+    """Whether ``obj`` may fail to be smooth somewhere: its formula holds a part that can
+    (``abs``, ``relu``, ``max``, ``sqrt``…), or it has no formula to tell."""
+    return obj.expression is None or bool(obj.expression._may_kink)
+
+
 def corners(expression: Any, theta: Any) -> list[Corner]:
     """Every part of ``expression`` that can fail to be smooth (``abs``, ``relu``, ``max``/``min``,
     ``sign``, ``heaviside``, powers below 1, ``asin``…), with how far its corner lies from
@@ -123,6 +129,67 @@ def corners(expression: Any, theta: Any) -> list[Corner]:
         rounding = 4 * eps * float(np.sum(np.abs(gu) * np.abs(theta)))
         out.append(Corner(phrase, u, gu, at=bool(u == 0 or abs(u) <= rounding)))
     return out
+
+
+def on_corners(obj: Objective, points: np.ndarray) -> np.ndarray:
+    """Which rows of ``points`` sit exactly on the corner of some part of ``obj``'s formula
+    (an argument of ``abs``/``relu``/``sign`` or a power's base at 0, a ``max``/``min`` tie,
+    ``asin`` at ±1…), all rows at once. False everywhere for an objective without a formula."""
+    import jax
+    import jax.numpy as jnp
+    import sympy as sp
+
+    from ._x64 import x64
+    from .expr import to_jax
+    from .expr.expression import _kink
+
+    out = np.zeros(len(points), dtype=bool)
+    expr = obj.expression
+    if expr is None or not expr._may_kink or not len(points):
+        return out
+    nodes = [
+        node
+        for node in sp.postorder_traversal(expr.sympy)
+        if not node.is_Atom and _kink(node, [0.0] * len(node.args), math.inf) is not None
+    ]
+    key = "corner arguments"
+    if key not in obj.compiled:
+        flat = [a for node in nodes for a in node.args]
+
+        def args(t: Any) -> Any:
+            memo: dict[Any, Any] = {}
+            return jnp.stack([jnp.asarray(to_jax(a, expr.symbols, memo=memo)(t), t.dtype)
+                              for a in flat])  # fmt: skip
+
+        obj.compiled[key] = jax.jit(jax.vmap(args)) if flat else None
+    if obj.compiled[key] is None:
+        return out
+    with x64():
+        values = np.asarray(obj.compiled[key](jnp.asarray(points, jnp.float64)), np.float64)
+    col = 0
+    for node in nodes:
+        a = values[:, col : col + len(node.args)]
+        col += len(node.args)
+        out |= _on_corner(node, a)
+    return out
+
+
+def _on_corner(node: Any, a: np.ndarray) -> np.ndarray:
+    """Rows of arguments ``a`` (shape ``(P, args)``) at which ``node`` is at its corner."""
+    import sympy as sp
+
+    f = node.func
+    if f in (sp.Max, sp.Min):
+        top = np.sort(a, axis=1)
+        pair = top[:, -2:] if f is sp.Max else top[:, :2]
+        at: np.ndarray = (pair[:, 0] == pair[:, 1]) & (a.shape[1] > 1)
+    elif f in (sp.asin, sp.acos, sp.atanh):
+        at = np.abs(a[:, 0]) == 1
+    elif f is sp.acosh:
+        at = a[:, 0] == 1
+    else:
+        at = a[:, 0] == 0  # abs, relu, sign, heaviside, a power's base
+    return at
 
 
 def _gap(node: Any, args: list[float]) -> tuple[Any, float] | None:
@@ -265,6 +332,7 @@ def one_sided(
     seed: int = 0,
     near: Sequence[Corner] = (),
     largest: float | None = None,
+    smallest: float = 0.0,
 ) -> OneSided:
     """Probe ``obj`` around ``at`` from every side: one-sided partial derivatives, whether it is
     differentiable, and the kind of point where that can be decided.
@@ -279,6 +347,7 @@ def one_sided(
         near: corners known to lie near the point but not at it (:func:`corners`): along each
             direction every step stays :data:`_MARGIN` times closer than the nearest of them.
         largest: the largest step (default ``PROBE_STEPS[0] · max(1, |θ|)``).
+        smallest: no step below this (a point known only to this precision).
 
     Raises:
         InputError: more than :data:`MAX_PROBE_VARIABLES` parameters.
@@ -304,7 +373,7 @@ def one_sided(
     first = np.minimum(PROBE_STEPS[0] * scale if largest is None else largest, reach / _MARGIN)
     steps = first[:, None] * 10.0 ** -np.arange(m)
     floor = _ULPS * float(np.finfo(np.float64).eps) * float(np.max(np.abs(theta)))
-    floor = max(floor, float(np.finfo(np.float64).tiny))
+    floor = max(floor, smallest, float(np.finfo(np.float64).tiny))
     use = steps >= floor
     crowded = use.sum(axis=1) < 3  # a corner nearer than the probes can step beside the point
     steps[crowded] = floor * 10.0 ** (2 - np.arange(m))
