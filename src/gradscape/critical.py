@@ -324,7 +324,7 @@ def _negated(obj: Objective) -> Objective:
 class _Verdict:
     kind: str  # "minimum (non-smooth)" where f is not differentiable; "minimum"... where it is
     differentiable: bool
-    level: bool  # f stays level along some direction probed
+    level: bool  # f is level, or smooth to first order, along some direction: it may lie on a set
 
 
 def _corners_of(
@@ -332,13 +332,15 @@ def _corners_of(
 ) -> dict[int, _Verdict]:
     """Probe the ``which`` centres from every side (:func:`gradscape.nonsmooth.corner_kind`):
     per centre, its kind where f is not differentiable there."""
-    from .nonsmooth import corner_kind
+    from .nonsmooth import corner_kind, thin
 
     out = {}
     for i in np.flatnonzero(which):
         probe = corner_kind(obj, centres[i], width)
-        kind = probe.kind if probe.differentiable else probe.kind + NON_SMOOTH
-        out[int(i)] = _Verdict(kind, probe.differentiable, probe.level)
+        if probe.differentiable:  # a corner of a part that f smooths over: level somewhere?
+            out[int(i)] = _Verdict(probe.kind, True, probe.level)
+        else:  # a corner: smooth to first order along some direction?
+            out[int(i)] = _Verdict(probe.kind + NON_SMOOTH, False, thin(obj, centres[i], width))
     return out
 
 
@@ -393,10 +395,11 @@ def _entries(
             out[both] = minimize_many(obj, points[both], newton_roots(), max_steps=20,
                                       gtol=0.0).params  # fmt: skip
         top = ~both & np.array([base_kind(kinds[i]) == "maximum" for i in pairs[:, 0]], bool)
+        chord = np.linalg.norm(centres[pairs[:, 1]] - centres[pairs[:, 0]], axis=1)
         for rows, target in ((~both & ~top, obj), (top, _negated(obj))):
             if rows.any():  # back onto the corners nearby, down f (or up, for maxima)
                 out[rows] = walk_to_corners(target, points[rows], float(np.max(width)),
-                                            seed=seed)[0]  # fmt: skip
+                                            seed=seed, first=chord[rows] / 1024)[0]  # fmt: skip
         return out
 
     candidates = flat(eig, level) if k else np.empty(0, bool)
@@ -636,7 +639,9 @@ def critical_points(
     keep = by_root.copy()  # a walk counts where the probes find a corner worth listing
     boxed = _inside(centres, lo, hi, 1e-7 * scale)
     at_corner = _at_corners(obj, centres, boxed)
-    for i, verdict in _corners_of(obj, centres, (by_walk | at_corner) & boxed, wide).items():
+    for i, verdict in _corners_of(
+        obj, centres, ((by_walk & ~by_root) | at_corner) & boxed, wide
+    ).items():
         if not verdict.differentiable or at_corner[i]:  # no Hessian here: the probes' kind
             kinds[i], eig[i], level[i] = verdict.kind, np.nan, verdict.level
             index[i] = 0 if base_kind(verdict.kind) == "minimum" else obj.n
@@ -723,6 +728,12 @@ class Minima(Result):
         """Starts that converged to a point outside the box."""
         return int(np.sum(self.labels == OUTSIDE))
 
+    @property
+    def walked(self) -> int:
+        """Starts whose descent stalled (at a corner, where the gradient never shrinks) and
+        that gradient sampling took on to a minimum."""
+        return int(np.sum((self.labels >= 0) & (self.status != CONVERGED)))
+
     def failed(self) -> dict[str, int]:
         """Starts that reached no minimum, by the reason their descent stopped (a descent that
         stalled at a corner and was walked to it reached that minimum)."""
@@ -760,6 +771,7 @@ class Minima(Result):
             "best": items[0] if items else None,
             "failed": self.failed(),
             "failed_total": int(np.sum(self.labels == FAILED)),
+            "walked_to_corners": self.walked,
             "outside_box": {
                 "starts": self.outside,
                 "points": [
@@ -934,10 +946,12 @@ def multistart(
     level = np.zeros(len(centres), dtype=bool)
     by_walk = np.bincount(lab, weights=walked, minlength=len(centres)) > 0
     by_descent = np.bincount(lab, weights=~walked, minlength=len(centres)) > 0
-    keep = by_descent.copy()  # a walk counts where the probes find a minimum
     boxed = _inside(centres, lo, hi, 1e-7 * scale)
+    keep = by_descent | (by_walk & ~boxed)  # in the box a walk counts where it finds a minimum
     at_corner = _at_corners(obj, centres, boxed)
-    for i, verdict in _corners_of(obj, centres, (by_walk | at_corner) & boxed, wide).items():
+    for i, verdict in _corners_of(
+        obj, centres, ((by_walk & ~by_descent) | at_corner) & boxed, wide
+    ).items():
         if not verdict.differentiable or at_corner[i]:  # no Hessian here: the probes' kind
             kinds[i], eig[i], level[i] = verdict.kind, np.nan, verdict.level
             index[i] = 0 if base_kind(verdict.kind) == "minimum" else obj.n

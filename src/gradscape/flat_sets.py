@@ -11,11 +11,14 @@ Two points found are joined when they belong to one connected set of equal value
    differentiable, the probes find f level along some direction;
 2. their values agree to the value tolerance;
 3. a path of equal value joins them: the points a quarter, half and three quarters along the
-   chord either have the same value, or, moved back onto the set (Newton on ``∇f = 0``, or
-   gradient sampling where f has corners), land at the same value within a quarter of the
-   chord of where they started.
+   chord, moved back onto the set (Newton on ``∇f = 0``, or gradient sampling where f has
+   corners), land at the same value within a quarter of the chord of where they started, and
+   stay apart (the outer two at least a quarter of the chord from each other). Along a chord
+   across an isolated flat minimum, ``x^4 + y^2``, the values agree too, but the points run
+   off to the minimum and collapse there.
 
-Candidates are paired with their nearest neighbours of equal value; the sets are the connected
+Candidates are paired with their nearest neighbours of equal value, then the pieces so formed
+with each other across their closest gap (a set sampled unevenly); the sets are the connected
 components. Each set is described by its points: its dimension (the rank of the chords joining
 each point to its neighbours), its shape (a straight line, a curve, a surface), its extent and,
 for a line, its direction and ends.
@@ -37,6 +40,8 @@ NEIGHBOURS = 8
 _CHORD = (0.25, 0.5, 0.75)
 #: A point is flat when its smallest |eigenvalue| is below this share of its largest.
 FLAT_RATIO = 1e-3
+_BRIDGE_ROUNDS = 4  # rounds of joining the pieces of a set across gaps
+_MOST_PIECES = 64  # pieces whose closest pairs are tested against each other
 
 
 def flat(eigenvalues: np.ndarray, level: np.ndarray) -> np.ndarray:
@@ -84,12 +89,27 @@ def group(
             i = int(parent[i])
         return i
 
-    pairs = _pairs(points / width, values, np.flatnonzero(candidates), vtol)
+    def union(links: np.ndarray) -> None:
+        for i, j in links:
+            a, b = root(int(i)), root(int(j))
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+
+    unit = points / width
+    cand = np.flatnonzero(candidates)
+    pairs = _pairs(unit, values, cand, vtol)
     links = pairs[_joined(points, values, pairs, vtol, project, value)] if len(pairs) else pairs
-    for i, j in links:
-        a, b = root(int(i)), root(int(j))
-        if a != b:
-            parent[max(a, b)] = min(a, b)
+    union(links)
+    for _ in range(_BRIDGE_ROUNDS):  # pieces of one set that no neighbour pair joined
+        roots = np.array([root(int(i)) for i in cand], dtype=np.int64)
+        bridges = _bridges(unit, values, cand, roots, vtol)
+        if not len(bridges):
+            break
+        new = bridges[_joined(points, values, bridges, vtol, project, value)]
+        if not len(new):
+            break
+        union(new)
+        links = np.concatenate([links, new])
     roots = np.array([root(i) for i in range(k)], dtype=np.int64)
     _, labels = np.unique(roots, return_inverse=True)
     return labels.reshape(-1), links
@@ -118,6 +138,26 @@ def _pairs(unit: np.ndarray, values: np.ndarray, cand: np.ndarray, vtol: float) 
     return np.array(sorted(found), dtype=np.int64).reshape(-1, 2)
 
 
+def _bridges(
+    unit: np.ndarray, values: np.ndarray, cand: np.ndarray, roots: np.ndarray, vtol: float
+) -> np.ndarray:
+    """The closest pair of points between every two pieces (of at most
+    :data:`_MOST_PIECES`) whose values agree: a gap wider than the neighbours around it."""
+    pieces = [cand[roots == r] for r in np.unique(roots)]
+    if len(pieces) < 2 or len(pieces) > _MOST_PIECES:
+        return np.empty((0, 2), np.int64)
+    out = []
+    for a in range(len(pieces)):
+        for b in range(a + 1, len(pieces)):
+            p, q = pieces[a], pieces[b]
+            if abs(float(np.median(values[p]) - np.median(values[q]))) > vtol:
+                continue
+            d = np.linalg.norm(unit[p][:, None, :] - unit[q][None, :, :], axis=2)
+            i, j = np.unravel_index(int(np.argmin(d)), d.shape)
+            out.append((min(p[i], q[j]), max(p[i], q[j])))
+    return np.array(out, dtype=np.int64).reshape(-1, 2)
+
+
 def _joined(
     points: np.ndarray,
     values: np.ndarray,
@@ -130,25 +170,20 @@ def _joined(
     a, b = points[pairs[:, 0]], points[pairs[:, 1]]
     level = 0.5 * (values[pairs[:, 0]] + values[pairs[:, 1]])
     chord = np.stack([a + t * (b - a) for t in _CHORD], axis=1)  # (pairs, 3, n)
-    flat_chord = chord.reshape(-1, a.shape[1])
-    same = np.abs(value(flat_chord).reshape(-1, len(_CHORD)) - level[:, None]) <= vtol
-    straight: np.ndarray = np.all(same, axis=1)
-    if np.all(straight):
-        return straight
-    bent = np.flatnonzero(~straight)
-    where = chord[bent].reshape(-1, a.shape[1])
-    moved = project(where, np.repeat(pairs[bent], len(_CHORD), axis=0))
-    moved = moved.reshape(bent.size, len(_CHORD), -1)
+    # Always moved back: a chord across an isolated flat minimum (x^4) has equal values too,
+    # but its points run off towards that minimum instead of staying where they are.
+    moved = project(chord.reshape(-1, a.shape[1]), np.repeat(pairs, len(_CHORD), axis=0))
+    moved = moved.reshape(len(pairs), len(_CHORD), -1)
     with np.errstate(invalid="ignore"):
-        shift = np.linalg.norm(moved - chord[bent], axis=2)
-        length = np.linalg.norm(b[bent] - a[bent], axis=1)
+        shift = np.linalg.norm(moved - chord, axis=2)
+        length = np.linalg.norm(b - a, axis=1)
         there = np.abs(
-            value(moved.reshape(-1, a.shape[1])).reshape(bent.size, -1) - level[bent, None]
+            value(moved.reshape(-1, a.shape[1])).reshape(len(pairs), -1) - level[:, None]
         )
-        on_set = np.all((there <= vtol) & (shift <= length[:, None] / 4), axis=1)
-    out: np.ndarray = straight.copy()
-    out[bent] = on_set
-    return out
+        stay = np.all((there <= vtol) & (shift <= length[:, None] / 4), axis=1)
+        spread = np.linalg.norm(moved[:, -1] - moved[:, 0], axis=1)  # collapsed: a lone minimum
+        on_set: np.ndarray = stay & (spread >= length / 4)
+    return on_set
 
 
 def describe(

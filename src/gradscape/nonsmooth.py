@@ -7,7 +7,7 @@ with ``max_steps`` somewhere around the tip. From where such starts stopped, *gr
 point and at ``n`` random points within a radius ``ε`` of it span a convex hull whose point
 nearest 0, ``g*``, is the steepest-descent direction of f over that ball (``g* = 0`` when the
 ball holds a minimum's corner: the gradients around it point every way). A line search along
-``−g*`` takes the lowest of a ladder of steps (halving, none longer than ``100 ε``); where none
+``−g*`` takes the lowest of a ladder of steps (halving, none longer than ``10 ε``); where none
 lowers f the radius shrinks tenfold. A point whose radius has shrunk below
 :data:`LAST_RADIUS` of the box is a corner to that precision (it is *Clarke stationary*).
 
@@ -35,6 +35,9 @@ LAST_RADIUS = 1e-12
 PROBE_LARGEST = 1e-5
 #: ...down to this one, a thousand times the precision of the corner.
 PROBE_SMALLEST = 1e-9
+#: Radius of the gradients sampled around a corner found to tell its subdifferential's
+#: dimension (relative to the box's width): far above the corner's precision.
+THIN_RADIUS = 1e-8
 #: Most gradient-sampling iterations per point.
 MAX_ITERATIONS = 200
 #: Most variables searched for corners (each iteration samples n + 1 gradients per point).
@@ -153,13 +156,20 @@ def _gradients(obj: Objective, x: np.ndarray) -> np.ndarray:
 
 @with_x64
 def walk_to_corners(
-    obj: Objective, points: np.ndarray, width: float, *, seed: int = 0
+    obj: Objective,
+    points: np.ndarray,
+    width: float,
+    *,
+    seed: int = 0,
+    first: float | np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gradient sampling from every row of ``points`` (shape ``(P, n)``) to a corner of f.
 
     Args:
         width: the box's width; radii and steps are relative to it.
         seed: seeds the sampled points.
+        first: the first radius, per point or for all (default :data:`FIRST_RADIUS` of
+            ``width``); a walk stays within about ten radii of where it is.
 
     Returns:
         ``(points, found)``: where each walk ended, and whether its radius shrank below
@@ -172,7 +182,8 @@ def walk_to_corners(
     if p == 0:
         return x, found
     fx = _values(obj, x)
-    radius = np.where(np.all(np.isfinite(x), axis=1) & np.isfinite(fx), FIRST_RADIUS * width, 0.0)
+    start = FIRST_RADIUS * width if first is None else first
+    radius = np.where(np.all(np.isfinite(x), axis=1) & np.isfinite(fx), start, 0.0)
     last = LAST_RADIUS * width
     active = radius > 0
     rng = np.random.default_rng(seed)
@@ -195,14 +206,18 @@ def walk_to_corners(
         zn = np.linalg.norm(z, axis=1)
         moving = ok.any(axis=1) & (zn > 0) & np.isfinite(zn)
         d = -z / np.where(moving, zn, 1.0)[:, None]
-        top = np.minimum(100 * ra, width)
+        top = np.minimum(10 * ra, width)
         ladder = top[:, None] * 0.5 ** np.arange(_LADDER)
         trials = xa[:, None, :] + ladder[..., None] * d[:, None, :]
         ft = _values(obj, trials.reshape(-1, n)).reshape(act.size, _LADDER)
         ft = np.where(np.isfinite(ft), ft, np.inf)
         j = np.argmin(ft, axis=1)
         best = ft[np.arange(act.size), j]
-        lower = moving & (best < fx[act] - 4 * eps * np.abs(fx[act]))
+        # lower by more than f's rounding (its size, and its terms' ~ |∇f|·|x|): no drift
+        noise = (
+            8 * eps * (np.abs(fx[act]) + np.linalg.norm(g[:, 0], axis=1) * np.abs(xa).max(axis=1))
+        )
+        lower = moving & (best < fx[act] - noise)
         x[act[lower]] = trials[lower, j[lower]]
         fx[act[lower]] = best[lower]
         radius[act[~lower]] *= 0.1  # no step lowers f: the ball is too coarse for the corner
@@ -219,3 +234,23 @@ def corner_kind(obj: Objective, point: np.ndarray, width: float) -> Any:
     from .kinks import one_sided
 
     return one_sided(obj, point, largest=PROBE_LARGEST * width, smallest=PROBE_SMALLEST * width)
+
+
+def thin(obj: Objective, point: np.ndarray, width: float, *, seed: int = 0) -> bool:
+    """Whether the gradients around a corner span fewer than ``n`` directions (its
+    subdifferential is thin): f then has directions along which it is smooth to first order,
+    so the corner may lie on a set of them (``|x + y|`` along ``x + y = 0``, ``|x^2 + y^2 - 1|``
+    along the circle), unlike the tip of a cone (``|x| + |y|``, Ackley's minimum).
+
+    The gradients at ``4n`` points within :data:`THIN_RADIUS` of the box's width, less their
+    mean, count a direction where their spread passes ``1e-3`` of the largest."""
+    n = point.size
+    rng = np.random.default_rng(seed)
+    u = rng.normal(size=(4 * n, n))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    g = _gradients(obj, point[None, :] + THIN_RADIUS * width * u)
+    g = g[np.all(np.isfinite(g), axis=1)]
+    if len(g) < 2:
+        return False
+    s = np.linalg.svd(g - g.mean(axis=0), compute_uv=False)
+    return bool(s[0] == 0 or np.sum(s >= 1e-3 * s[0]) < n)
