@@ -299,13 +299,13 @@ def _value_tolerance(obj: Objective, starts: np.ndarray, values: np.ndarray) -> 
 def _walk(
     obj: Objective, points: np.ndarray, width: float, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient sampling from (at most :data:`~gradscape.nonsmooth.MAX_CORNER_POINTS`, evenly
+    """Gradient sampling from (at most :func:`~gradscape.nonsmooth.most_walks`, evenly
     chosen, of) ``points`` to the corners of f: ``(rows used, corners found there)``."""
-    from .nonsmooth import MAX_CORNER_POINTS, walk_to_corners
+    from .nonsmooth import most_walks, walk_to_corners
 
     rows = np.arange(len(points))
-    if len(rows) > MAX_CORNER_POINTS:
-        rows = rows[np.linspace(0, len(rows) - 1, MAX_CORNER_POINTS).astype(np.int64)]
+    if len(rows) > (most := most_walks(obj.n)):
+        rows = rows[np.linspace(0, len(rows) - 1, most).astype(np.int64)]
     ends, found = walk_to_corners(obj, points[rows], width, seed=seed)
     return rows[found], ends[found]
 

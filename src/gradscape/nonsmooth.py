@@ -40,12 +40,20 @@ PROBE_SMALLEST = 1e-9
 THIN_RADIUS = 1e-8
 #: Most gradient-sampling iterations per point.
 MAX_ITERATIONS = 200
-#: Most variables searched for corners (each iteration samples n + 1 gradients per point).
-MAX_CORNER_DIM = 50
-#: Most points walked to corners in one call; the rest are left as they ended.
-MAX_CORNER_POINTS = 20_000
+#: Most variables searched for corners (each iteration samples 2n + 1 gradients per point).
+MAX_CORNER_DIM = 10
+#: Work allowed to one search for corners, in gradient evaluations × variables per iteration:
+#: up to 10,000 points walked in two variables, 476 in ten (see :func:`most_walks`).
+CORNER_WORK = 100_000
 _LADDER = 52  # line-search steps, halving: down to 2^-51 of the first (below float64 rounding)
 _EXACT_SUPPORTS = 128  # up to this many supports, the nearest point of a hull is solved exactly
+
+
+def most_walks(n: int) -> int:
+    """How many points one search walks to corners in ``n`` variables (each iteration
+    evaluates ``2n + 1`` gradients of ``n`` numbers per point): :data:`CORNER_WORK` over that;
+    the rest of the stalled starts are left as they ended."""
+    return max(1, CORNER_WORK // ((2 * n + 1) * n))
 
 
 def min_norm_point(g: np.ndarray) -> np.ndarray:
@@ -88,7 +96,7 @@ def min_norm_point(g: np.ndarray) -> np.ndarray:
     return nearest
 
 
-def _projected_gradient(g: np.ndarray, iterations: int = 2000) -> np.ndarray:
+def _projected_gradient(g: np.ndarray, iterations: int = 300) -> np.ndarray:
     """The nearest point of each hull by FISTA on the simplex (for many vectors)."""
     q = g @ g.transpose(0, 2, 1)
     step = 1.0 / np.maximum(np.linalg.norm(q, ord=2, axis=(1, 2)), 1e-300)
