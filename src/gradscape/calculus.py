@@ -626,6 +626,11 @@ def derive(source: Any, at: Params | None = None) -> Derivation:
     derivatives, withholds the Hessian and the Taylor polynomials that do not exist, and says
     what kind of point it is when that can be decided (``|x|`` at 0 is a minimum).
 
+    A part is at its corner when its own argument is zero there, or within float64 rounding of
+    zero (:func:`gradscape.kinks.corners`; said in a note). A corner near the point but not at
+    it (``|x|`` at ``1e-9``) leaves f smooth there: the probes stay closer than it, and say so
+    where float64 does not let them.
+
     Args:
         source: anything :func:`gradscape.objective` accepts (``"x^2*sin(y)"``, ``"himmelblau"``,
             an Objective...).

@@ -9,6 +9,16 @@ end points into distinct minima, and reports each with its value, kind and basin
 starts that reached it), the best one, and how many starts failed. In two variables the starts form
 a grid, so the basins can be drawn as a map.
 
+Where f may have corners (its formula holds ``abs``, ``relu``, ``max``, ``sqrt``…, or it has no
+formula), a descent that stalls (at a cone's tip the gradient never shrinks) is walked on to the
+corner by gradient sampling (:mod:`gradscape.nonsmooth`), and :func:`critical_points` also walks
+from a sample of its starts, down f and up f. A corner where f is not differentiable is listed as
+``"minimum (non-smooth)"`` (or maximum), its kind from probing every side, with no Hessian.
+
+Points that lie on one connected set of equal value (a line, a curve or a surface of minima,
+``relu(x) + y^2``) are one entry, described by :mod:`gradscape.flat_sets` and counted with the
+starts of all its points.
+
 Both answer "what is in this box": a start may converge to a point outside it (a search wanders up
 to one box width out); such points are counted and kept apart, never listed as the box's. Both run
 through :func:`gradscape.runs.minimize_many`, so they share its caps (Newton's dimension, memory,
