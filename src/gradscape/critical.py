@@ -335,6 +335,7 @@ class _Verdict:
     kind: str  # "minimum (non-smooth)" where f is not differentiable; "minimum"... where it is
     differentiable: bool
     level: bool  # f is level, or smooth to first order, along some direction: it may lie on a set
+    flat: bool = False  # f is level along every direction probed (a region where f is constant)
 
 
 def _corners_of(
@@ -348,7 +349,8 @@ def _corners_of(
     for i in np.flatnonzero(which):
         probe = corner_kind(obj, centres[i], width)
         if probe.differentiable:  # a corner of a part that f smooths over: level somewhere?
-            out[int(i)] = _Verdict(probe.kind, True, probe.level)
+            level_everywhere = probe.kind == "undecided" and probe.level
+            out[int(i)] = _Verdict(probe.kind, True, probe.level, level_everywhere)
         else:  # a corner: smooth to first order along some direction?
             out[int(i)] = _Verdict(probe.kind + NON_SMOOTH, False, thin(obj, centres[i], width))
     return out
@@ -388,6 +390,7 @@ def _entries(
     tolerance: Callable[[], float],
     curvature: float,
     seed: int,
+    level_kind: str,
 ) -> _Entries:
     """Group the centres that lie on one connected set of equal value
     (:func:`gradscape.flat_sets.group`) and describe each set; the rest stay points."""
@@ -437,7 +440,9 @@ def _entries(
             set_of.append(None)
             continue
         dim = max(1, max((_rank(chords[i]) for i in members), default=1))
-        kind, index = _set_kind(eig[members], [kinds[i] for i in members], dim, curvature)
+        kind, index = _set_kind(
+            eig[members], [kinds[i] for i in members], dim, curvature, level_kind
+        )
         kind_of.append(kind)
         index_of.append(index)
         set_of.append(describe(obj.names, centres[members], [chords[i] for i in members],
@@ -451,18 +456,21 @@ def _rank(chords: np.ndarray) -> int:
     return rank(chords) if len(chords) else 1
 
 
-def _set_kind(eig: np.ndarray, kinds: list[str], dim: int, curvature: float) -> tuple[str, int]:
+def _set_kind(
+    eig: np.ndarray, kinds: list[str], dim: int, curvature: float, level: str
+) -> tuple[str, int]:
     """What the points of a set of dimension ``dim`` are: the second-derivative test on the
     eigenvalues left when the ``dim`` nearest zero (along the set, where f is level) are set
-    aside, or the probes' verdict where f is not differentiable; the most common answer."""
+    aside, or the probes' verdict where f is not differentiable; the most common answer. Where
+    the set fills every direction (f constant on a region) the answer is ``level``."""
     votes: list[tuple[str, int]] = []
     for lam, kind in zip(eig, kinds, strict=True):
         if not np.all(np.isfinite(lam)):
             votes.append((kind, 0 if base_kind(kind) == "minimum" else len(lam)))
             continue
         across = lam[np.argsort(np.abs(lam))[dim:]]
-        if not across.size:
-            votes.append(("degenerate", 0))
+        if not across.size:  # f is constant on a region: each point a minimum (and a maximum)
+            votes.append((level, 0))
             continue
         top = float(np.max(np.abs(lam)))
         votes.append(classify(across, tol=1e-8 * max(top, curvature)))
@@ -656,12 +664,13 @@ def critical_points(
             kinds[i], eig[i], level[i] = verdict.kind, np.nan, verdict.level
             index[i] = 0 if base_kind(verdict.kind) == "minimum" else obj.n
         # a walk counts where it ends at a minimum or a maximum (a corner, or a flat set)
-        keep[i] = by_root[i] or base_kind(verdict.kind) in ("minimum", "maximum")
+        keep[i] = by_root[i] or base_kind(verdict.kind) in ("minimum", "maximum") or verdict.flat
     inside = _inside(centres, lo, hi, tol) & keep
     box = np.flatnonzero(inside)
     grouped = _entries(obj, centres[box], values[box], eig[box], [kinds[i] for i in box],
                        [index[i] for i in box], level[box], lo, hi,
-                       lambda: _value_tolerance(obj, x0, values), typical, seed)  # fmt: skip
+                       lambda: _value_tolerance(obj, x0, values), typical, seed,
+                       "degenerate")  # fmt: skip
     reps = box[grouped.centre]
     order = np.lexsort((centres[reps, 0], values[reps]))
     chosen = reps[order]
@@ -824,10 +833,17 @@ def _ends_and_corners(
     walked = np.zeros(done.size, dtype=bool)
     if not may_kink(obj) or obj.n > MAX_CORNER_DIM:
         return ends, origin, walked
-    # A descent thrown out of the bounds (a Newton step across a corner) walks from its start.
-    p = np.where((batch.status == LEFT_BOUNDS)[:, None], batch.starts, batch.params)
-    with np.errstate(invalid="ignore"):
-        held = np.all(np.isfinite(p), axis=1) & np.all((p >= low) & (p <= high), axis=1)
+
+    def within(p: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            ok: np.ndarray = np.all(np.isfinite(p), axis=1) & np.all((p >= low) & (p <= high), 1)
+        return ok
+
+    # A descent thrown out of the bounds (a Newton step across a corner) or into an undefined
+    # region (past the edge of sqrt's domain) walks from its start.
+    thrown = (batch.status == LEFT_BOUNDS) | ~within(batch.params)
+    p = np.where(thrown[:, None], batch.starts, batch.params)
+    held = within(p)
     stuck = np.flatnonzero(np.isin(batch.status, (MAX_STEPS, DIVERGED, LEFT_BOUNDS)) & held)
     if not stuck.size:
         return ends, origin, walked
@@ -966,12 +982,13 @@ def multistart(
             kinds[i], eig[i], level[i] = verdict.kind, np.nan, verdict.level
             index[i] = 0 if base_kind(verdict.kind) == "minimum" else obj.n
         # a walk counts where it ends at a minimum (a corner, or past one on a flat set)
-        keep[i] = by_descent[i] or base_kind(verdict.kind) == "minimum"
+        keep[i] = by_descent[i] or base_kind(verdict.kind) == "minimum" or verdict.flat
     inside = _inside(centres, lo, hi, 1e-7 * scale) & keep  # a minimum on a face belongs to the box
     box = np.flatnonzero(inside)
     grouped = _entries(obj, centres[box], values[box], eig[box], [kinds[i] for i in box],
                        [index[i] for i in box], level[box], lo, hi,
-                       lambda: _value_tolerance(obj, x0, values), curvature, seed)  # fmt: skip
+                       lambda: _value_tolerance(obj, x0, values), curvature, seed,
+                       "minimum")  # fmt: skip
     reps = box[grouped.centre]
     order = np.lexsort((centres[reps, 0], values[reps]))
     place = np.empty(len(order), dtype=np.int64)

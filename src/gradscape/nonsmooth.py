@@ -208,8 +208,9 @@ def walk_to_corners(
         ]
         cloud = np.concatenate([xa[:, None, :], xa[:, None, :] + ra[:, None, None] * u], axis=1)
         g = _gradients(obj, cloud.reshape(-1, n)).reshape(act.size, samples + 1, n)
-        ok = np.all(np.isfinite(g), axis=2)
+        ok = np.all(np.isfinite(g), axis=2)  # a gradient may be undefined at a domain's edge
         g = np.where(ok[..., None], g, g[np.arange(act.size), np.argmax(ok, axis=1)][:, None])
+        g = np.where(ok.any(axis=1)[:, None, None], g, 0.0)  # none defined: no step
         z = min_norm_point(g)
         zn = np.linalg.norm(z, axis=1)
         moving = ok.any(axis=1) & (zn > 0) & np.isfinite(zn)
