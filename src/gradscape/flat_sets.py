@@ -32,8 +32,6 @@ from typing import Any
 
 import numpy as np
 
-from .objectives import Objective
-
 #: Neighbours each point is tested against.
 NEIGHBOURS = 8
 #: Where along a chord the path is checked.
@@ -204,7 +202,7 @@ def describe(
         vtol: the value tolerance: a value below it is shown as 0.
     """
     n = members.shape[1]
-    dim = max((_rank(c) for c in neighbours if len(c)), default=1)
+    dim = max((local_dimension(c) for c in neighbours if len(c)), default=1)
     centred = members - members.mean(axis=0)
     sv, vt = np.linalg.svd(centred, full_matrices=False)[1:]
     extent = float(np.max(np.linalg.norm(centred, axis=1))) or 1.0
@@ -241,7 +239,7 @@ _SHAPES = {
 _PLURAL = {"minimum": "minima", "maximum": "maxima", "saddle": "saddle points"}
 
 
-def _rank(chords: np.ndarray) -> int:
+def local_dimension(chords: np.ndarray) -> int:
     """The number of independent directions among unit chords (singular values over half the
     largest): 1 for points along a curve, 2 across a surface."""
     s = np.linalg.svd(np.atleast_2d(chords), compute_uv=False)
@@ -298,10 +296,3 @@ def neighbour_chords(points: np.ndarray, pairs: np.ndarray, labels: np.ndarray) 
             out[i].append(c / norm)
             out[j].append(-c / norm)
     return [np.array(c) if c else np.empty((0, points.shape[1])) for c in out]
-
-
-def values_of(obj: Objective) -> Callable[[np.ndarray], np.ndarray]:
-    """f at rows of points (compiled once per objective)."""
-    from .nonsmooth import _values
-
-    return lambda x: _values(obj, x)

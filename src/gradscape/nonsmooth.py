@@ -142,7 +142,8 @@ def _batched(obj: Objective, key: str, build: Callable[[], Any], x: np.ndarray) 
     return [np.concatenate(p) for p in zip(*parts, strict=True)]
 
 
-def _values(obj: Objective, x: np.ndarray) -> np.ndarray:
+def values_at(obj: Objective, x: np.ndarray) -> np.ndarray:
+    """f at every row of ``x`` (compiled once per objective, in padded blocks)."""
     import jax
 
     def build() -> Any:
@@ -189,7 +190,7 @@ def walk_to_corners(
     found = np.zeros(p, dtype=bool)
     if p == 0:
         return x, found
-    fx = _values(obj, x)
+    fx = values_at(obj, x)
     start = FIRST_RADIUS * width if first is None else first
     radius = np.where(np.all(np.isfinite(x), axis=1) & np.isfinite(fx), start, 0.0)
     last = LAST_RADIUS * width
@@ -218,7 +219,7 @@ def walk_to_corners(
         top = np.minimum(10 * ra, width)
         ladder = top[:, None] * 0.5 ** np.arange(_LADDER)
         trials = xa[:, None, :] + ladder[..., None] * d[:, None, :]
-        ft = _values(obj, trials.reshape(-1, n)).reshape(act.size, _LADDER)
+        ft = values_at(obj, trials.reshape(-1, n)).reshape(act.size, _LADDER)
         ft = np.where(np.isfinite(ft), ft, np.inf)
         j = np.argmin(ft, axis=1)
         best = ft[np.arange(act.size), j]

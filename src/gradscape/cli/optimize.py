@@ -155,7 +155,7 @@ def _count(n: int, one: str, many: str | None = None) -> str:
 
 def _kind_count(kinds: tuple[str, ...]) -> str:
     """``"120 minima, 1 minimum (non-smooth), 100 maxima"``, in the order first seen."""
-    from ..critical import base_kind
+    from ..point_sets import base_kind
 
     out = []
     for kind in dict.fromkeys(kinds):
@@ -214,8 +214,9 @@ def _dims(expr: str) -> tuple[int, str] | None:
 
 def _cmd_critical(args: argparse.Namespace) -> int:
     from .. import plot
-    from ..critical import NON_SMOOTH, base_kind, check_critical_dims, critical_points
+    from ..critical import check_critical_dims, critical_points
     from ..objectives import objective
+    from ..point_sets import NON_SMOOTH, base_kind
     from ..story import table
 
     if (known := _dims(args.expr)) is not None:
@@ -279,9 +280,10 @@ def _cmd_critical(args: argparse.Namespace) -> int:
 
 def _cmd_multistart(args: argparse.Namespace) -> int:
     from .. import plot
-    from ..critical import NON_SMOOTH, multistart
+    from ..critical import multistart
     from ..objectives import objective
     from ..optimizers import optimizer
+    from ..point_sets import NON_SMOOTH
     from ..runs import check_newton_dims
     from ..story import table
 
