@@ -358,6 +358,87 @@ def test_kink_of_a_plain_jax_function_is_found_by_probing() -> None:
     assert d.one_sided == {"a": (-1.0, 1.0), "b": (0.0, 0.0)} and d.kind == "minimum"
 
 
+# A corner near the point, not at it, leaves f smooth there; the probes must not straddle it.
+def _jax_abs_near(t: Any) -> Any:
+    import jax.numpy as jnp
+
+    return jnp.abs(t[0]) + jnp.abs(t[1] - 1.0)
+
+
+@pytest.mark.parametrize(
+    ("source", "at", "gradient"),
+    [  # closed forms beside the corner: d|x|/dx = sign(x), ∇√(x²+y²) = (x, y)/r, relu' = 0
+        ("abs(x)", [1e-9], [1.0]),
+        ("relu(x)", [-1e-12], [0.0]),
+        ("max(x, y)", [1.0, 1.0 + 1e-10], [0.0, 1.0]),
+        ("sqrt(x^2 + y^2)", [1e-9, 0.0], [1.0, 0.0]),
+        ("abs(x - 1e-7)", [0.0], [-1.0]),
+        ("jax", [1e-9, 1.0 + 1e-12], [1.0, 1.0]),  # no formula: the probes alone decide
+    ],
+)
+def test_a_corner_near_the_point_leaves_f_differentiable(
+    source: str, at: list[float], gradient: list[float]
+) -> None:
+    obj = gs.Objective(_jax_abs_near, names=("x", "y")) if source == "jax" else source
+    d = gs.derive(obj, at)
+    assert d.differentiable is True and d.one_sided is None
+    np.testing.assert_allclose(d.gradient, gradient, rtol=1e-12, atol=1e-15)  # type: ignore[arg-type]
+    # A nonzero gradient is no critical point, however large the curvature beside the corner.
+    assert d.critical is (not any(gradient))
+
+
+@pytest.mark.parametrize(
+    ("text", "at", "left", "right", "kind"),
+    [  # abs(y) is at its corner, abs(x) / the max only near theirs: x's slopes are one-sided equal
+        ("abs(x) + abs(y)", [1e-9, 0.0], [1, -1], [1, 1], "not an extremum"),
+        ("max(x, y) + abs(z)", [1.0, 1.0 + 1e-10, 0.0], [0, 1, -1], [0, 1, 1], "not an extremum"),
+        ("sqrt(x^2 + y^2) + abs(y)", [1e-9, 0.0], [1, -1], [1, 1], "not an extremum"),
+    ],
+)
+def test_probes_stay_on_the_near_side_of_a_corner_beside_the_point(
+    text: str, at: list[float], left: list[float], right: list[float], kind: str
+) -> None:
+    d = gs.derive(text, at)
+    assert d.differentiable is False
+    got = np.array(list(d.one_sided.values()))  # type: ignore[union-attr]
+    np.testing.assert_allclose(got[:, 0], left, atol=1e-7)
+    np.testing.assert_allclose(got[:, 1], right, atol=1e-7)
+    assert d.kind == kind
+
+
+def test_a_corner_within_rounding_of_the_point_is_at_it_and_said_so() -> None:
+    # x = 1.4142135623730951 is √2 rounded: x² − 2 = 4.4e-16 is rounding, not a distance.
+    root2 = float(np.sqrt(2.0))
+    d = gs.derive("abs(x^2 - 2)", [root2])
+    assert d.differentiable is False and d.kind == "minimum"
+    np.testing.assert_allclose(d.one_sided["x"], (-2 * root2, 2 * root2), rtol=1e-7)  # type: ignore[index]
+    assert any("zero within float64 rounding" in n for n in d.notes)
+    # A corner a few ulps off, with another part at its corner: too close to step beside.
+    d = gs.derive("max(x, y) + abs(z)", [1.0, 1.0 + 1e-12, 0.0])
+    assert d.differentiable is False
+    assert any("nearer the point than the probes can step" in n for n in d.notes)
+
+
+def test_kink_of_a_plain_function_says_how_close_the_probes_looked() -> None:
+    import jax.numpy as jnp
+
+    obj = gs.Objective(lambda t: jnp.abs(t[0]), names=("x",))
+    d = gs.derive(obj, [0.0])
+    assert d.differentiable is False and d.kind == "minimum"
+    assert any("steps down to 1e-14" in n for n in d.notes)
+
+
+def test_is_critical_is_not_fooled_by_curvature_beside_a_corner() -> None:
+    from gradscape.calculus import is_critical
+
+    # √(x² + y²) at (r, 0): ∇f = (1, 0), H = diag(0, 1/r): slope along the flat direction.
+    for r in (1e-3, 1e-9, 1e-14):
+        assert not is_critical([1.0, 0.0], [[0.0, 0.0], [0.0, 1 / r]], [r, 0.0])
+    # A minimum found to 1e-12 is critical at any scale of f.
+    for c in (1e-9, 1.0, 1e9):
+        assert is_critical(c * np.array([2e-12, 0.0]), c * np.diag([2.0, 8.0]), [1e-12, 0.0])
+
+
 def test_gradient_at_a_kink_still_refuses() -> None:
     with pytest.raises(gs.NumericalError, match=r"gradient of f\(x\) is infinite at x=0: .*"):
         gs.gradient(gs.objective("abs(x)^0.5"), [0.0])

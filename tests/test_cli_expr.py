@@ -72,6 +72,18 @@ def test_derive_at_a_kink(capsys: pytest.CaptureFixture[str]) -> None:
     assert out["one_sided"] == {"x": {"left": "undefined", "right": "+inf"}}
 
 
+def test_derive_beside_a_corner(capsys: pytest.CaptureFixture[str]) -> None:
+    # |x| is smooth at 1e-9 (slope 1); the probes of abs(y)'s corner stay on x's own side.
+    out = run_json(["derive", "abs(x)+abs(y)", "--at", "x=1e-9,y=0"], capsys)
+    assert out["one_sided"]["x"] == {"left": 1.0, "right": 1.0}
+    assert out["one_sided"]["y"] == {"left": -1.0, "right": 1.0}
+    assert out["kind"] == "not an extremum"  # f falls towards x = 0
+    # √(x² + y²) at (1e-9, 0): gradient (1, 0), however curved it is across; not critical.
+    assert main(["derive", "sqrt(x^2+y^2)", "--at", "x=1e-9,y=0"]) == 0
+    text = capsys.readouterr().out
+    assert "not a critical point" in text and "NOT differentiable" not in text
+
+
 def test_derive_ackley_minimum_is_a_cone(capsys: pytest.CaptureFixture[str]) -> None:
     # Ackley's minimum is a kink: once an error, now a report with one-sided slopes ±2√2.
     out = run_json(["derive", "ackley", "--at", "x=0,y=0"], capsys)

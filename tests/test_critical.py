@@ -265,3 +265,155 @@ def test_critical_points_refuse_work_past_the_time_cap() -> None:
     with pytest.raises(gs.InputError, match=r"would take about .* the cap is 0.5 s \(time_limit"):
         critical_points(gs.objective("rastrigin"), starts=1_000_000, time_limit=0.5)
     assert time.monotonic() - began < 20
+
+
+# -- minima where f is not differentiable (issue 9, item 1 in critical and multistart) ---------
+@pytest.mark.parametrize(
+    ("text", "box", "tip", "value"),
+    [  # closed forms: each is smallest at the tip of a cone, where no gradient exists
+        ("abs(x) + abs(y)", BOX, (0.0, 0.0), 0.0),
+        ("sqrt(x^2 + y^2) + 1", BOX, (0.0, 0.0), 1.0),
+        ("abs(x - 0.3) + 2*abs(y + 0.7)", BOX, (0.3, -0.7), 0.0),
+        ("ackley", None, (0.0, 0.0), 0.0),
+    ],
+)
+def test_a_minimum_at_a_corner_is_found_and_not_given_a_hessian_kind(
+    text: str, box: Any, tip: tuple[float, float], value: float
+) -> None:
+    obj = gs.objective(text)
+    m = multistart(obj, box, starts=144)
+    assert m.kinds[0] == "minimum (non-smooth)" and np.all(np.isnan(m.eigenvalues[0]))
+    np.testing.assert_allclose(m.points[0], tip, atol=1e-9)
+    assert m.values[0] == pytest.approx(value, abs=1e-9)
+    assert m.counts.sum() + sum(m.failed().values()) + m.outside == 144
+    item = m.summary()["minima"][0]
+    assert item["eigenvalues"] is None and item["kind"] == "minimum (non-smooth)"
+    json.dumps(m.summary(), allow_nan=False)  # strict JSON: no NaN
+
+    cp = critical_points(obj, box, starts=144)
+    (i,) = [k for k, kind in enumerate(cp.kinds) if kind == "minimum (non-smooth)"]
+    np.testing.assert_allclose(cp.points[i], tip, atol=1e-9)
+    assert (
+        "minimum" not in {cp.kinds[k] for k in range(len(cp.kinds)) if k != i} or text == "ackley"
+    )
+
+
+def test_a_maximum_at_a_corner_is_found_by_critical() -> None:
+    cp = critical_points(gs.objective("1 - abs(x) - abs(y)"), BOX, starts=100)
+    assert cp.kinds == ("maximum (non-smooth)",) and cp.indices == (2,)
+    np.testing.assert_allclose(cp.points[0], [0.0, 0.0], atol=1e-9)
+    assert cp.values[0] == pytest.approx(1.0, abs=1e-9)
+
+
+# -- sets of minima that are not isolated points (issue 9, item 2) -----------------------------
+def _on(text: str, p: np.ndarray) -> bool:
+    """Closed-form membership of the set of minima of each test function."""
+    x, y = p[0], p[1]
+    return bool(
+        {
+            "relu(x) + y^2": x <= 1e-9 and abs(y) <= 1e-9,
+            "(x + y)^2": abs(x + y) <= 1e-9,
+            "max(x, 0)^2 + y^2": x <= 1e-9 and abs(y) <= 1e-9,
+            "(x^2 + y^2 - 1)^2": abs(np.hypot(x, y) - 1) <= 1e-9,
+            "abs(x + y)": abs(x + y) <= 1e-9,
+            "abs(x^2 + y^2 - 1)": abs(np.hypot(x, y) - 1) <= 1e-9,
+        }[text]
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "shape", "kind"),
+    [
+        ("relu(x) + y^2", "line", "minimum"),
+        ("(x + y)^2", "line", "minimum"),
+        ("max(x, 0)^2 + y^2", "line", "minimum"),
+        ("(x^2 + y^2 - 1)^2", "curve", "minimum"),
+        ("abs(x + y)", "line", "minimum (non-smooth)"),
+        ("abs(x^2 + y^2 - 1)", "curve", "minimum (non-smooth)"),
+    ],
+)
+def test_a_flat_set_of_minima_is_one_entry(text: str, shape: str, kind: str) -> None:
+    m = multistart(gs.objective(text), BOX, starts=400)
+    on_set = [i for i in range(len(m.points)) if m.sets[i] is not None]
+    assert len(on_set) == 1, f"{len(m.points)} entries for one set"
+    (i,) = on_set
+    found = m.sets[i]
+    assert found is not None and found["shape"] == shape and found["dimension"] == 1
+    assert m.kinds[i] == kind and m.values[i] == pytest.approx(0.0, abs=1e-9)
+    assert _on(text, m.points[i]) and found["points_found"] > 10
+    # Every start that reached it ended on the set (closed form), and it is the box's only minimum
+    # of its value: the starts not on it converged elsewhere (x^2 + y^2 - 1: the top at 0).
+    assert not any(_on(text, m.points[j]) for j in range(len(m.points)) if j != i)
+    assert m.counts[i] + sum(m.failed().values()) + m.outside + m.counts.sum() - m.counts[i] == 400
+    assert found["phrase"].startswith(f"a {shape} of minima f = 0")
+
+
+def test_a_line_of_minima_is_said_with_its_extent() -> None:
+    m = multistart(gs.objective("relu(x) + y^2"), BOX, starts=400)
+    (found,) = m.sets
+    assert found is not None
+    lo_x, hi_x = found["extent"]["x"]
+    assert lo_x == pytest.approx(-2.0) and -0.2 < hi_x <= 0.0  # the half-line x <= 0 in the box
+    assert found["extent"]["y"] == [0.0, 0.0]
+    assert found["phrase"].startswith("a line of minima f = 0 from x = -2 to ")
+    assert found["phrase"].endswith("along y = 0")
+    d = np.array(list(found["direction"].values()))
+    np.testing.assert_allclose(np.abs(d), [1.0, 0.0], atol=1e-9)
+    m = multistart(gs.objective("(x + y)^2"), BOX, starts=400)
+    d = np.array(list(m.sets[0]["direction"].values()))  # type: ignore[index]
+    np.testing.assert_allclose(np.abs(d), [2**-0.5, 2**-0.5], atol=1e-9)
+
+
+def test_separate_sets_isolated_flat_minima_and_planes() -> None:
+    # Two lines of minima y = ±1 are two sets, not one.
+    m = multistart(gs.objective("(y^2 - 1)^2 + 0*x", variables=("x", "y")), BOX, starts=400)
+    assert len(m.points) == 2 and all(s is not None and s["shape"] == "line" for s in m.sets)
+    np.testing.assert_allclose(sorted(m.points[:, 1]), [-1.0, 1.0], atol=1e-9)
+    # An isolated minimum that is flat (x^4): descents end spread around it, never a "line".
+    m = multistart(gs.objective("x^4 + y^2"), BOX, starts=400)
+    assert all(s is None for s in m.sets) and np.abs(m.points).max() < 1e-2
+    # Equal isolated minima with non-degenerate Hessians stay apart (Himmelblau's four).
+    m = multistart(gs.objective("himmelblau"), starts=400)
+    assert len(m.points) == 4 and m.sets == (None,) * 4
+    # A plane of minima in three variables: one entry of dimension 2.
+    box3 = {**BOX, "z": (-2.0, 2.0)}
+    m = multistart(gs.objective("(x + y + z)^2"), box3, starts=300, seed=1)
+    (found,) = m.sets
+    assert found is not None and found["dimension"] == 2 and found["shape"] == "plane"
+    assert m.counts[0] + m.outside == 300  # the plane runs out of the box: some ends lie beyond
+
+
+@pytest.mark.parametrize("c", [1e-9, 1e9])
+def test_a_set_of_minima_does_not_depend_on_the_scale_of_f(c: float) -> None:
+    m = multistart(gs.objective(f"{c}*(relu(x) + y^2)"), BOX, starts=400)
+    assert len(m.points) == 1 and m.sets[0] is not None and m.sets[0]["shape"] == "line"
+
+
+def test_critical_says_a_circle_of_minima_once(tmp_path: Path) -> None:
+    cp = critical_points(gs.objective("(x^2 + y^2 - 1)^2"), BOX, starts=900)
+    assert cp.kinds == ("minimum", "maximum")  # the circle (a set), the top at 0
+    found = cp.sets[0]
+    assert found is not None and found["shape"] == "curve" and found["dimension"] == 1
+    assert abs(np.hypot(*cp.points[0]) - 1) < 1e-9 and cp.sets[1] is None
+    np.testing.assert_allclose(cp.points[1], [0.0, 0.0], atol=1e-12)
+    back = CriticalPoints.load(cp.save(tmp_path / "c"))
+    assert back.sets[0] is not None and back.sets[0]["shape"] == "curve"
+
+
+def test_cli_shows_sets_once_and_corners_without_a_hessian(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--range", "x=-2:2", "--range", "y=-2:2", "--starts", "144", "--force"]
+    assert main(["multistart", "relu(x)+y^2", *args, "--out", str(tmp_path / "m")]) == 0
+    text = capsys.readouterr().out
+    assert "1 distinct minimum in the box (1 of them a set of points" in text
+    assert "minimum (a line)" in text and "a line of minima f = 0 from x = -2 to" in text
+    assert "reached from 144 starts" in text
+    assert main(["critical", "abs(x)+abs(y)", *args, "--out", str(tmp_path / "c")]) == 0
+    text = capsys.readouterr().out
+    assert "minimum (non-smooth)" in text and "— (no Hessian)" in text
+    assert "f is not differentiable at that point" in text
+    assert main(["multistart", "abs(x)+abs(y)", *args, "--json", "--out", str(tmp_path / "j")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["best"]["kind"] == "minimum (non-smooth)" and out["best"]["eigenvalues"] is None
+    assert out["walked_to_corners"] == 144 and out["failed_total"] == 0

@@ -15,6 +15,7 @@ import numpy as np
 
 from ._x64 import with_x64
 from .errors import InputError, NumericalError, listing
+from .kinks import Corner, corners
 from .objectives import Objective, Params
 from .results import Result
 
@@ -292,16 +293,25 @@ def classify(eigenvalues: Any, *, tol: float | None = None) -> tuple[str, int]:
 def is_critical(grad: Any, hess: Any, at: Any, *, rtol: float = 1e-8) -> bool:
     """Whether the gradient vanishes, relative to the curvature and the size of the point.
 
-    ``‖∇f‖∞ <= rtol · ‖H‖₂ · max(1, ‖x‖∞)``: a point known to about ``rtol`` relative
-    precision passes, a point off by more than that does not, whatever the scale of ``f`` (the
-    gradient over the curvature is a distance, ``1e-9·(x² + y²)`` at ``x = 1e-3`` is not
-    critical). Where the Hessian vanishes only a zero gradient passes.
+    Along each eigenvector ``q_k`` of the Hessian (eigenvalue ``λ_k``) the gradient's component
+    must be what a point off by ``rtol · max(1, ‖x‖∞)`` would show, plus rounding:
+    ``|q_k · ∇f| <= |λ_k| · rtol · max(1, ‖x‖∞) + 64 ε ‖H‖₂ ‖x‖∞``. A point known to about
+    ``rtol`` relative precision passes, a point off by more than that does not, whatever the
+    scale of ``f`` (``1e-9·(x² + y²)`` at ``x = 1e-3`` is not critical). A gradient along a
+    direction of no curvature is not explained by any error in the point: ``sqrt(x² + y²)`` at
+    ``(1e-9, 0)`` has slope 1 along ``x``, where its Hessian is 0, and is not critical however
+    large its curvature along ``y``. Where the Hessian vanishes only a zero gradient passes.
     """
-    g = np.asarray(grad, np.float64)
+    g = np.asarray(grad, np.float64).reshape(-1)
     h = np.asarray(hess, np.float64)
     x = np.asarray(at, np.float64)
-    scale = float(np.linalg.norm(h, 2)) if h.size else 0.0
-    return float(np.max(np.abs(g))) <= rtol * scale * max(1.0, float(np.max(np.abs(x))))
+    if not g.size:
+        return True
+    lam, q = np.linalg.eigh(0.5 * (h + h.T))
+    size = float(np.max(np.abs(x))) if x.size else 0.0
+    rounding = 64 * float(np.finfo(np.float64).eps) * float(np.max(np.abs(lam))) * size
+    allowed = np.abs(lam) * rtol * max(1.0, size) + rounding
+    return bool(np.all(np.abs(q.T @ g) <= allowed))
 
 
 # -- Taylor approximations ------------------------------------------------------------------------
@@ -616,6 +626,11 @@ def derive(source: Any, at: Params | None = None) -> Derivation:
     derivatives, withholds the Hessian and the Taylor polynomials that do not exist, and says
     what kind of point it is when that can be decided (``|x|`` at 0 is a minimum).
 
+    A part is at its corner when its own argument is zero there, or within float64 rounding of
+    zero (:func:`gradscape.kinks.corners`; said in a note). A corner near the point but not at
+    it (``|x|`` at ``1e-9``) leaves f smooth there: the probes stay closer than it, and say so
+    where float64 does not let them.
+
     Args:
         source: anything :func:`gradscape.objective` accepts (``"x^2*sin(y)"``, ``"himmelblau"``,
             an Objective...).
@@ -662,14 +677,18 @@ def derive(source: Any, at: Params | None = None) -> Derivation:
     smooth = bool(np.all(np.isfinite(g))) and (hess is None or bool(np.all(np.isfinite(hess))))
     finite = with_fd and bool(np.all(np.isfinite(g)))
     check = _check(obj, theta, g, v, fvals, shifts) if finite else None
-    parts = obj.expression.kinks(theta) if obj.expression is not None else []
+    found = corners(obj.expression, theta) if obj.expression is not None else []
+    at_point = [c for c in found if c.at]
+    parts = [c.phrase for c in at_point]
     common = {"label": obj.signature(), "variables": obj.names, "point": obj.as_dict(theta)}
-    # With a formula, every part smooth at the point means f is smooth there: a disagreement
-    # then comes from a corner within the finite-difference step, said as such. Without one,
-    # the probes decide.
+    # With a formula, every part smooth at the point means f is smooth there (a corner near
+    # it, not at it, changes nothing): a disagreement then comes from a corner within the
+    # finite-difference step, said as such. Without one, the probes decide.
     disagree = check is not None and not check.agree
     if parts or not smooth or (disagree and obj.expression is None):
-        kinked = _at_a_kink(obj, theta, v, g, check, parts, notes, sym, common)
+        notes += [_on_the_corner(c) for c in at_point if c.u != 0]
+        near = [c for c in found if not c.at]
+        kinked = _at_a_kink(obj, theta, v, g, check, parts, near, notes, sym, common)
         if kinked is not None:
             return kinked
     if disagree and obj.expression is not None:
@@ -747,6 +766,14 @@ def _smooth(
     )
 
 
+def _on_the_corner(c: Corner) -> str:
+    """Why a part whose argument is not exactly zero counts as at its corner."""
+    return (
+        f"{c.phrase}; here it is {abs(c.u):.1e} from that corner in its own argument, zero "
+        "within float64 rounding at this point, so the point is taken to be on the corner"
+    )
+
+
 def _at_a_kink(
     obj: Objective,
     theta: np.ndarray,
@@ -754,12 +781,14 @@ def _at_a_kink(
     g: np.ndarray,
     check: GradientCheck | None,
     parts: list[str],
+    near: list[Corner],
     notes: list[str],
     sym: dict[str, Any],
     common: dict[str, Any],
 ) -> Derivation | None:
     """A point where some part is not smooth (or the checks disagree): probe it from every
-    side. ``None`` when the probes find f smooth after all and no part was named."""
+    side, staying closer than the ``near`` corners. ``None`` when the probes find f smooth
+    after all and no part was named."""
     from .kinks import MAX_PROBE_VARIABLES, one_sided
 
     n = obj.n
@@ -774,9 +803,21 @@ def _at_a_kink(
             **common, **sym, value=v, differentiable=False, reason="; ".join(parts),
             notes=tuple(notes),
         )  # fmt: skip
-    probe = one_sided(obj, theta)
+    probe = one_sided(obj, theta, near=near)
     if probe.differentiable and not parts:
         return None  # smooth after all: the usual report (with its disagreement, if any)
+    if probe.crowded:
+        closest = min(near, key=lambda c: abs(c.u) / max(float(np.linalg.norm(c.grad_u)), 1e-300))
+        notes.append(
+            f"{closest.phrase}, and that corner lies nearer the point than the probes can step "
+            f"beside it along {probe.crowded} of the {probe.directions} directions probed: "
+            "their one-sided slopes may mix both sides of it"
+        )
+    if obj.expression is None and not probe.differentiable:
+        notes.append(
+            f"found by probing at steps down to {probe.smallest:.0e}: a corner nearer the point "
+            "than that would look the same as one at it"
+        )
     reason = "; ".join(parts) if parts else "the one-sided derivatives differ (found by probing)"
     sides = {
         name: (float(a), float(b))

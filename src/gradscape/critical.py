@@ -9,6 +9,16 @@ end points into distinct minima, and reports each with its value, kind and basin
 starts that reached it), the best one, and how many starts failed. In two variables the starts form
 a grid, so the basins can be drawn as a map.
 
+Where f may have corners (its formula holds ``abs``, ``relu``, ``max``, ``sqrt``…, or it has no
+formula), a descent that stalls (at a cone's tip the gradient never shrinks) is walked on to the
+corner by gradient sampling (:mod:`gradscape.nonsmooth`), and :func:`critical_points` also walks
+from a sample of its starts, down f and up f. A corner where f is not differentiable is listed as
+``"minimum (non-smooth)"`` (or maximum), its kind from probing every side, with no Hessian.
+
+Points that lie on one connected set of equal value (a line, a curve or a surface of minima,
+``relu(x) + y^2``) are one entry, described by :mod:`gradscape.flat_sets` and counted with the
+starts of all its points.
+
 Both answer "what is in this box": a start may converge to a point outside it (a search wanders up
 to one box width out); such points are counted and kept apart, never listed as the box's. Both run
 through :func:`gradscape.runs.minimize_many`, so they share its caps (Newton's dimension, memory,
@@ -28,6 +38,15 @@ from ._x64 import with_x64
 from .calculus import classify
 from .errors import InputError, listing
 from .objectives import Objective, check_range
+from .point_sets import (
+    at_corners,
+    base_kind,
+    corners_from,
+    ends_and_corners,
+    entries,
+    probe_corners,
+    value_tolerance,
+)
 from .results import Result
 from .runs import (
     CONVERGED,
@@ -289,6 +308,16 @@ def _named(names: tuple[str, ...], p: np.ndarray) -> dict[str, float]:
     return {n: float(v) for n, v in zip(names, p, strict=True)}
 
 
+def _eigenvalues(lam: np.ndarray) -> list[float] | None:
+    """Eigenvalues for JSON; ``None`` where f is not differentiable (they are NaN)."""
+    return [float(x) for x in lam] if np.all(np.isfinite(lam)) else None
+
+
+def _sets(sets: tuple[dict[str, Any] | None, ...], k: int) -> tuple[dict[str, Any] | None, ...]:
+    """One set description (or ``None``) per point, also for results saved without them."""
+    return sets if len(sets) == k else (None,) * k
+
+
 # -- critical points -------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class CriticalPoints(Result):
@@ -304,6 +333,12 @@ class CriticalPoints(Result):
         outside: starts whose solution is a critical point outside the box (not listed);
             ``outside_points``: those critical points, distinct, shape ``(j, n)``.
         unresolved: starts that reached no critical point within the Newton steps.
+        sets: per point, ``None`` for an isolated point, or the description of the set of
+            critical points of equal value it stands for (:func:`gradscape.flat_sets.describe`).
+
+    Where f is not differentiable (a corner found by gradient sampling, see
+    :mod:`gradscape.nonsmooth`) the kind is ``"minimum (non-smooth)"`` or
+    ``"maximum (non-smooth)"`` and the eigenvalues are NaN.
     """
 
     names: tuple[str, ...]
@@ -318,6 +353,7 @@ class CriticalPoints(Result):
     outside: int = 0
     outside_points: np.ndarray | None = None
     unresolved: int = 0
+    sets: tuple[dict[str, Any] | None, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         outside = self.outside_points if self.outside_points is not None else np.empty((0, 0))
@@ -331,14 +367,16 @@ class CriticalPoints(Result):
                     "value": float(v),
                     "kind": k,
                     "index": i,
-                    "eigenvalues": [float(x) for x in lam],
+                    "eigenvalues": _eigenvalues(lam),
+                    "set": st,
                 }
-                for p, v, k, i, lam in zip(
+                for p, v, k, i, lam, st in zip(
                     self.points,
                     self.values,
                     self.kinds,
                     self.indices,
                     self.eigenvalues,
+                    _sets(self.sets, len(self.points)),
                     strict=True,
                 )
             ],
@@ -416,24 +454,55 @@ def critical_points(
         centres = minimize_many(obj, centres, newton_roots(), max_steps=5, gtol=0.0).params
         centres, _ = _merge(centres, np.arange(len(centres)), 1e-6 * scale)  # polished
     tol = 1e-7 * scale  # a critical point on a face of the box belongs to it
-    inside = _inside(centres, lo, hi, tol)
     near = _inside(ends, lo, hi, tol)  # where each start ended
-    values, kinds, index, eig, _ = _describe(obj, centres[inside], typical)
-    points = centres[inside]
-    order = np.lexsort((points[:, 0], values)) if len(points) else np.empty(0, np.int64)
+    wide = float(np.max(hi - lo))
+    found = len(centres)
+    corners, walked_from = corners_from(obj, x0, ~solved, wide, seed)
+    if len(corners):
+        centres, lab = _merge(np.concatenate([centres, corners]),
+                              np.arange(found + len(corners)), 1e-6 * scale)  # fmt: skip
+        by_walk = np.zeros(len(centres), dtype=bool)
+        by_walk[lab[found:]] = True
+        by_root = np.bincount(lab[:found], minlength=len(centres)) > 0
+    else:
+        by_walk, by_root = np.zeros(found, dtype=bool), np.ones(found, dtype=bool)
+    values, kinds, index, eig, _ = _describe(obj, centres, typical)
+    level = np.zeros(len(centres), dtype=bool)
+    keep = by_root.copy()  # a walk counts where the probes find a corner worth listing
+    boxed = _inside(centres, lo, hi, 1e-7 * scale)
+    at_corner = at_corners(obj, centres, boxed)
+    for i, verdict in probe_corners(
+        obj, centres, ((by_walk & ~by_root) | at_corner) & boxed, wide
+    ).items():
+        if not verdict.differentiable or at_corner[i]:  # no Hessian here: the probes' kind
+            kinds[i], eig[i], level[i] = verdict.kind, np.nan, verdict.level
+            index[i] = 0 if base_kind(verdict.kind) == "minimum" else obj.n
+        # a walk counts where it ends at a minimum or a maximum (a corner, or a flat set)
+        keep[i] = by_root[i] or base_kind(verdict.kind) in ("minimum", "maximum") or verdict.flat
+    inside = _inside(centres, lo, hi, tol) & keep
+    box = np.flatnonzero(inside)
+    grouped = entries(obj, centres[box], values[box], eig[box], [kinds[i] for i in box],
+                       [index[i] for i in box], level[box], lo, hi,
+                       lambda: value_tolerance(obj, x0, values), typical, seed,
+                       "degenerate")  # fmt: skip
+    reps = box[grouped.centre]
+    order = np.lexsort((centres[reps, 0], values[reps]))
+    chosen = reps[order]
+    resolved = walked_from[keep[lab[found:]]] if len(corners) else np.empty(0, np.int64)
     return CriticalPoints(
         names=obj.names,
-        points=points[order],
-        values=values[order],
-        eigenvalues=eig[order],
-        kinds=tuple(kinds[i] for i in order),
-        indices=tuple(index[i] for i in order),
+        points=centres[chosen],
+        values=values[chosen],
+        eigenvalues=eig[chosen],
+        kinds=tuple(grouped.kinds[i] for i in order),
+        indices=tuple(grouped.indices[i] for i in order),
         lo=lo,
         hi=hi,
         starts=len(x0),
         outside=int(np.sum(solved & ~near)),
-        outside_points=centres[~inside],
-        unresolved=int(np.sum(~solved)),
+        outside_points=centres[~_inside(centres, lo, hi, tol) & keep],
+        unresolved=int(np.sum(~solved)) - int(np.unique(resolved[~solved[resolved]]).size),
+        sets=tuple(grouped.sets[i] for i in order),
     )
 
 
@@ -453,6 +522,12 @@ class Minima(Result):
         optimizer, settings, lr, lr_reason, seed, lo, hi: how it was run.
         outside_points, outside_values, outside_counts: the distinct points outside the box
             that starts converged to (they wandered out; not minima of the box), by value.
+        sets: per minimum, ``None`` for an isolated point, or the description of the set of
+            minima it stands for (:func:`gradscape.flat_sets.describe`: dimension, shape,
+            extent, phrase), whose points are counted as one minimum with the starts of all.
+
+    A minimum where f is not differentiable has kind ``"minimum (non-smooth)"`` and NaN
+    eigenvalues: no Hessian exists there.
     """
 
     names: tuple[str, ...]
@@ -475,6 +550,7 @@ class Minima(Result):
     outside_points: np.ndarray | None = None
     outside_values: np.ndarray | None = None
     outside_counts: np.ndarray | None = None
+    sets: tuple[dict[str, Any] | None, ...] = ()
 
     @property
     def shares(self) -> np.ndarray:
@@ -485,12 +561,20 @@ class Minima(Result):
         """Starts that converged to a point outside the box."""
         return int(np.sum(self.labels == OUTSIDE))
 
+    @property
+    def walked(self) -> int:
+        """Starts whose descent stalled (at a corner, where the gradient never shrinks) and
+        that gradient sampling took on to a minimum."""
+        return int(np.sum((self.labels >= 0) & (self.status != CONVERGED)))
+
     def failed(self) -> dict[str, int]:
-        """Starts that did not converge, by reason."""
+        """Starts that reached no minimum, by the reason their descent stopped (a descent that
+        stalled at a corner and was walked to it reached that minimum)."""
+        lost = self.labels == FAILED
         return {
-            STATUS[i]: int(np.sum(self.status == i))
+            STATUS[i]: int(np.sum(lost & (self.status == i)))
             for i in range(1, len(STATUS))
-            if i != CONVERGED and np.any(self.status == i)
+            if i != CONVERGED and np.any(lost & (self.status == i))
         }
 
     def summary(self) -> dict[str, Any]:
@@ -501,12 +585,14 @@ class Minima(Result):
                 "kind": k,
                 "count": int(c),
                 "share": float(c) / max(1, self.labels.size),
-                "eigenvalues": [float(x) for x in lam],
+                "eigenvalues": _eigenvalues(lam),
+                "set": st,
             }
-            for p, v, k, c, lam in zip(
-                self.points, self.values, self.kinds, self.counts, self.eigenvalues, strict=True
+            for p, v, k, c, lam, st in zip(
+                self.points, self.values, self.kinds, self.counts, self.eigenvalues,
+                _sets(self.sets, len(self.points)), strict=True,
             )
-        ]
+        ]  # fmt: skip
         return {
             "variables": list(self.names),
             "box": box_dict(self.names, self.lo, self.hi),
@@ -518,6 +604,7 @@ class Minima(Result):
             "best": items[0] if items else None,
             "failed": self.failed(),
             "failed_total": int(np.sum(self.labels == FAILED)),
+            "walked_to_corners": self.walked,
             "outside_box": {
                 "starts": self.outside,
                 "points": [
@@ -531,6 +618,12 @@ class Minima(Result):
                 ],
             },
         }
+
+
+def _values_at(obj: Objective, points: np.ndarray) -> np.ndarray:
+    from .nonsmooth import values_at
+
+    return values_at(obj, points) if len(points) else np.empty(0)
 
 
 def _single_precision_gtol(obj: Objective, x0: np.ndarray) -> float:
@@ -640,26 +733,52 @@ def multistart(
         batch = _polish(obj, batch, gtol, bounds)
     done = np.flatnonzero(batch.status == CONVERGED)
     scale = max(1.0, float(np.max(width)))
-    labels = np.full(len(x0), FAILED, dtype=np.int64)
-    ends = batch.params[done]
+    wide = float(np.max(width))
+    ends, origin, walked = ends_and_corners(obj, batch, done, lo - width, hi + width, wide, seed)
     centres, lab = (
-        _merge(ends, np.argsort(batch.values[done]), 1e-4 * scale)
-        if done.size
+        _merge(ends, np.argsort(_values_at(obj, ends)), 1e-4 * scale)
+        if len(ends)
         else (np.empty((0, obj.n)), np.empty(0, np.int64))
     )
-    values, kinds, _, eig, _ = _describe(obj, centres, _curvature_scale(obj, x0))
-    inside = _inside(centres, lo, hi, 1e-7 * scale)  # a minimum on a face belongs to the box
-    rank = np.full(len(centres), OUTSIDE, dtype=np.int64)
-    order = np.flatnonzero(inside)[np.lexsort((centres[inside, 0], values[inside]))]
-    rank[order] = np.arange(order.size)
-    labels[done] = rank[lab]
-    away = np.flatnonzero(~inside)[np.lexsort((centres[~inside, 0], values[~inside]))]
+    curvature = _curvature_scale(obj, x0)
+    values, kinds, index, eig, _ = _describe(obj, centres, curvature)
+    level = np.zeros(len(centres), dtype=bool)
+    by_walk = np.bincount(lab, weights=walked, minlength=len(centres)) > 0
+    by_descent = np.bincount(lab, weights=~walked, minlength=len(centres)) > 0
+    boxed = _inside(centres, lo, hi, 1e-7 * scale)
+    keep = by_descent | (by_walk & ~boxed)  # in the box a walk counts where it finds a minimum
+    at_corner = at_corners(obj, centres, boxed)
+    for i, verdict in probe_corners(
+        obj, centres, ((by_walk & ~by_descent) | at_corner) & boxed, wide
+    ).items():
+        if not verdict.differentiable or at_corner[i]:  # no Hessian here: the probes' kind
+            kinds[i], eig[i], level[i] = verdict.kind, np.nan, verdict.level
+            index[i] = 0 if base_kind(verdict.kind) == "minimum" else obj.n
+        # a walk counts where it ends at a minimum (a corner, or past one on a flat set)
+        keep[i] = by_descent[i] or base_kind(verdict.kind) == "minimum" or verdict.flat
+    inside = _inside(centres, lo, hi, 1e-7 * scale) & keep  # a minimum on a face belongs to the box
+    box = np.flatnonzero(inside)
+    grouped = entries(obj, centres[box], values[box], eig[box], [kinds[i] for i in box],
+                       [index[i] for i in box], level[box], lo, hi,
+                       lambda: value_tolerance(obj, x0, values), curvature, seed,
+                       "minimum")  # fmt: skip
+    reps = box[grouped.centre]
+    order = np.lexsort((centres[reps, 0], values[reps]))
+    place = np.empty(len(order), dtype=np.int64)
+    place[order] = np.arange(len(order))
+    rank = np.where(keep, OUTSIDE, FAILED).astype(np.int64)
+    rank[box] = place[grouped.entry]
+    labels = np.full(len(x0), FAILED, dtype=np.int64)
+    labels[origin] = rank[lab]
+    away = np.flatnonzero(~inside & keep)
+    away = away[np.lexsort((centres[away, 0], values[away]))]
+    chosen = reps[order]
     return Minima(
         names=obj.names,
-        points=centres[order],
-        values=values[order],
-        eigenvalues=eig[order],
-        kinds=tuple(kinds[i] for i in order),
+        points=centres[chosen],
+        values=values[chosen],
+        eigenvalues=eig[chosen],
+        kinds=tuple(grouped.kinds[i] for i in order),
         counts=np.bincount(labels[labels >= 0], minlength=order.size),
         labels=labels,
         starts=x0,
@@ -675,4 +794,5 @@ def multistart(
         outside_points=centres[away],
         outside_values=values[away],
         outside_counts=np.bincount(lab, minlength=len(centres))[away],
+        sets=tuple(grouped.sets[i] for i in order),
     )

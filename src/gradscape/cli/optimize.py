@@ -153,6 +153,56 @@ def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
+def _kind_count(kinds: tuple[str, ...]) -> str:
+    """``"120 minima, 1 minimum (non-smooth), 100 maxima"``, in the order first seen."""
+    from ..point_sets import base_kind
+
+    out = []
+    for kind in dict.fromkeys(kinds):
+        base = base_kind(kind)
+        out.append(_count(kinds.count(kind), kind, _PLURAL.get(base, base) + kind[len(base) :]))
+    return ", ".join(out)
+
+
+def _kind_cell(kind: str, index: int | None, found: Any) -> str:
+    """The kind column: ``"saddle (index 1)"``, ``"minimum (a line)"``."""
+    text = kind + (f" (index {index})" if kind == "saddle" else "")
+    return text + (f" (a {found['shape']})" if found else "")
+
+
+def _set_lines(sets: Any, counts: Any = None) -> list[str]:
+    """One line per set of points that are not isolated, with the library's phrase."""
+    lines = []
+    for i, found in enumerate(sets):
+        if found:
+            reached = (
+                f", reached from {_count(int(counts[i]), 'start')}" if counts is not None else ""
+            )
+            lines.append(
+                f"   {found['phrase']} ({_count(found['points_found'], 'point')} found{reached}; one entry)"
+            )
+    return (["", "not isolated points, each listed once:", *lines]) if lines else []
+
+
+def _set_value(found: dict[str, Any] | None, value: float) -> float:
+    """A set's value as the library rounded it (rounding dust is 0), else the point's own."""
+    return float(found["value"]) if found else float(value)
+
+
+def _sets_said(sets: Any) -> str:
+    """``" (1 of them a set of points, listed once)"``, or nothing."""
+    k = sum(1 for st in sets if st)
+    return (
+        f" ({k} of them {'a set' if k == 1 else 'sets'} of points, each listed once)" if k else ""
+    )
+
+
+_NON_SMOOTH_NOTE = (
+    "(non-smooth): f is not differentiable at that point (a corner), so it has no Hessian; "
+    "its kind comes from probing f from every side"
+)
+
+
 def _dims(expr: str) -> tuple[int, str] | None:
     """``(dimensions, name)`` of a built-in function, known before its objective is built
     (which takes a minute and gigabytes at 10,000 variables); ``None`` for an expression."""
@@ -166,6 +216,7 @@ def _cmd_critical(args: argparse.Namespace) -> int:
     from .. import plot
     from ..critical import check_critical_dims, critical_points
     from ..objectives import objective
+    from ..point_sets import NON_SMOOTH, base_kind
     from ..story import table
 
     if (known := _dims(args.expr)) is not None:
@@ -182,10 +233,9 @@ def _cmd_critical(args: argparse.Namespace) -> int:
 
         x, y = obj.names
         s = surface(obj, x, y, x_range=ranges[x], y_range=ranges[y], points=151, gradient=True)
-        files.append(
-            plot.save(plot.critical_map(s, cp.points, cp.kinds), out / "critical.png").name
-        )
-        fig3 = plot.critical_3d(s, cp.points, cp.values, cp.kinds)
+        plain = [base_kind(k) for k in cp.kinds]  # a corner is drawn as its kind
+        files.append(plot.save(plot.critical_map(s, cp.points, plain), out / "critical.png").name)
+        fig3 = plot.critical_3d(s, cp.points, cp.values, plain)
         files.append(plot.save(fig3, out / "critical_3d.png").name)
     summary = {
         "function": obj.signature(),
@@ -197,21 +247,23 @@ def _cmd_critical(args: argparse.Namespace) -> int:
     if _publish(args, out / "summary.json", summary):
         return 0
     scale = float(max(1.0, *(abs(b) for r in ranges.values() for b in r)))
+    found = cp.sets if len(cp.sets) == len(cp.kinds) else (None,) * len(cp.kinds)
     rows = [
-        [_coords(p, scale), f"{val:.8g}", k + (f" (index {i})" if k == "saddle" else ""),
-         ", ".join(f"{v:.4g}" for v in lam)]
-        for p, val, k, i, lam in zip(cp.points, cp.values, cp.kinds, cp.indices, cp.eigenvalues, strict=True)
+        [_coords(p, scale), f"{_set_value(st, val):.8g}", _kind_cell(k, i, st),
+         ", ".join(f"{v:.4g}" for v in lam) if all(map(math.isfinite, lam)) else "— (no Hessian)"]
+        for p, val, k, i, lam, st in zip(cp.points, cp.values, cp.kinds, cp.indices, cp.eigenvalues, found, strict=True)
     ]  # fmt: skip
-    counts = {k: cp.kinds.count(k) for k in ("minimum", "maximum", "saddle", "degenerate")}
     away = len(cp.outside_points) if cp.outside_points is not None else 0
     lines = [
         f"{obj.signature()} = {obj.formula}" if obj.formula else obj.signature(),
         "box: " + ", ".join(f"{n} in [{a:g}, {b:g}]" for n, (a, b) in ranges.items()),
         f"{_count(len(cp.kinds), 'critical point')} in the box from {_count(cp.starts, 'start')}"
-        + (": " if counts else "")
-        + ", ".join(_count(c, k, _PLURAL[k]) for k, c in counts.items() if c),
+        + (": " + _kind_count(cp.kinds) if cp.kinds else "")
+        + _sets_said(found),
         "",
         *(table([", ".join(obj.names), "f", "kind", "Hessian eigenvalues"], rows, "rrll") if rows else ["none found in the box"]),
+        *_set_lines(found),
+        *(["", _NON_SMOOTH_NOTE] if any(k.endswith(NON_SMOOTH) for k in cp.kinds) else []),
     ]  # fmt: skip
     if "starts_note" in summary:
         lines.insert(3, summary["starts_note"])
@@ -234,6 +286,7 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
     from ..critical import multistart
     from ..objectives import objective
     from ..optimizers import optimizer
+    from ..point_sets import NON_SMOOTH
     from ..runs import check_newton_dims
     from ..story import table
 
@@ -269,8 +322,9 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
         return 0
     shown = min(len(m.values), 20)
     scale = float(max(1.0, *(abs(b) for b in (*m.lo, *m.hi))))  # the box's size: dust below it
+    found = m.sets if len(m.sets) == len(m.kinds) else (None,) * len(m.kinds)
     rows = [
-        [_coords(m.points[i], scale), f"{m.values[i]:.8g}", m.kinds[i],
+        [_coords(m.points[i], scale), f"{_set_value(found[i], m.values[i]):.8g}", _kind_cell(m.kinds[i], None, found[i]),
          str(m.counts[i]), f"{m.shares[i]:.1%}"]
         for i in range(shown)
     ]  # fmt: skip
@@ -281,15 +335,23 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
         f"{_count(m.labels.size, 'start')}, {m.settings} (lr: {m.lr_reason}), up to "
         f"{_count(args.steps, 'step')} each",
         f"{_count(len(m.values), 'distinct minimum', 'distinct minima')} in the box"
+        + _sets_said(found)
         + (f" (the {shown} lowest shown; all in --json)" if shown < len(m.values) else ""),
         "",
         *(table([", ".join(obj.names), "f", "kind", "starts", "basin share"], rows, "rrlrr") if rows else ["no start converged in the box"]),
+        *_set_lines(found[:shown], m.counts),
+        *(["", _NON_SMOOTH_NOTE] if any(k.endswith(NON_SMOOTH) for k in m.kinds[:shown]) else []),
         "",
         (f"best: f = {m.values[0]:.10g} at " + ", ".join(f"{n} = {_dust(v, scale):.10g}" for n, v in zip(obj.names, m.points[0], strict=True))) if rows else "",
         "did not converge: " + (", ".join(f"{c} {k}" for k, c in failed.items()) if failed else "none"),
     ]  # fmt: skip
     if "starts_note" in summary:
         lines.insert(2, summary["starts_note"])
+    if m.walked:
+        lines.append(
+            f"stalled at a corner: {_count(m.walked, 'start')} (the gradient never shrinks there), "
+            "walked on to it by gradient sampling"
+        )
     if m.outside:
         lines.append(
             f"ended outside the box: {_count(m.outside, 'start')}, at "
