@@ -1,6 +1,6 @@
-"""Every code block of the README runs as shown: each ``python`` block as one script, each
-``bash`` block's gradscape commands one after another in one folder (later commands read what
-earlier ones wrote). Synopses with placeholders live in ``text`` blocks, which are not run."""
+"""Every code block of the README runs as shown: each ``python`` block as one script, the
+``bash`` blocks' gradscape commands of each section one after another in one folder (later
+commands read what earlier ones wrote). Synopses with placeholders live in ``text`` blocks, which are not run."""
 
 from __future__ import annotations
 
@@ -23,14 +23,23 @@ def _blocks(lang: str) -> list[str]:
     return re.findall(rf"```{lang}\n(.*?)\n```", BODY, flags=re.S)
 
 
-def _commands() -> list[str]:
+def _commands(text: str = BODY) -> list[str]:
     lines = []
-    for block in _blocks("bash"):
+    for block in re.findall(r"```bash\n(.*?)\n```", text, flags=re.S):
         for line in block.splitlines():
             line = re.split(r"\s+#\s", line, maxsplit=1)[0].strip()
             if line:
                 lines.append(line)
     return lines
+
+
+def _sections() -> dict[str, list[str]]:
+    """The commands of each ``## `` section (a section's commands may read what earlier ones of
+    the same section wrote; sections are independent, so they run in parallel)."""
+    parts = re.split(r"^## (.+)$", BODY, flags=re.M)
+    named = dict(zip(parts[1::2], parts[2::2], strict=True))
+    named["The tour"] = parts[0]
+    return {k: c for k, v in named.items() if (c := _commands(v))}
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +53,13 @@ def test_the_readme_has_runnable_blocks() -> None:
     assert all(c.startswith(("gradscape ", "python ")) for c in _commands()), _commands()
 
 
-def test_every_command_runs(tmp_path: Path, env: dict[str, str]) -> None:
-    for command in _commands():
+def test_the_sections_hold_every_command() -> None:
+    assert sum(map(len, _sections().values())) == len(_commands())
+
+
+@pytest.mark.parametrize("section", list(_sections()))
+def test_every_command_runs(tmp_path: Path, env: dict[str, str], section: str) -> None:
+    for command in _sections()[section]:
         argv = shlex.split(command)
         argv = (
             [sys.executable, "-m", "gradscape.cli", *argv[1:]]
