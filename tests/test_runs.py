@@ -326,3 +326,12 @@ def test_a_segment_compiles_once_whatever_the_optimizer_state() -> None:
             segment = next(v[1] for k, v in obj.compiled.items()
                            if isinstance(k, tuple) and k[:2] == ("run", name) and k[4] == many)  # fmt: skip
             assert segment._cache_size() == 1, (name, many)
+
+
+@pytest.mark.parametrize("method", ["gd", "adam", "newton", "lbfgs"])
+def test_a_start_where_f_is_not_differentiable_gives_a_run_not_an_error(method: str) -> None:
+    # the cone's tip: no gradient, no Hessian (curvature used to raise NumericalError there)
+    run = gs.minimize(gs.objective("sqrt(x^2 + y^2)"), {"x": 0.0, "y": 0.0}, method)
+    assert run.stop_reason == "diverged" and run.n_steps == 0
+    assert run.curvature_start is None
+    assert run.message.startswith("stopped at the start: the value or the gradient is not finite")

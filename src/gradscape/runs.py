@@ -33,7 +33,7 @@ import numpy as np
 
 from ._x64 import with_x64
 from .descent import GTOL
-from .errors import InputError
+from .errors import InputError, NumericalError
 from .objectives import Objective, Params, check_range
 from .optimizers import Optimizer, optimizer
 from .results import Result
@@ -142,7 +142,7 @@ def curvature(obj: Objective, theta: Any) -> dict[str, Any] | None:
 
     try:
         h = hessian(obj, theta)
-    except InputError:
+    except (InputError, NumericalError):  # a kink or a pole there: no curvature to report
         return None
     lam = np.linalg.eigvalsh(0.5 * (h + h.T))
     top, low = float(lam[-1]), float(lam[0])
@@ -586,6 +586,11 @@ def _message(reason: str, k: int, gn: float, gtol: float, curv: Any, lr: Any) ->
         return f"stopped at the step budget of {k} steps with |∇f| = {gn:.3g} (> {gtol:.3g})"
     if reason == "left_bounds":
         return f"left the bounds after {k} steps"
+    if k == 0:
+        return (
+            "stopped at the start: the value or the gradient is not finite there (f is undefined "
+            "or not differentiable at the start); start elsewhere"
+        )
     text = f"diverged after {k} steps: the values stopped being finite"
     if lr is not None and curv and curv.get("stable_lr"):
         text += f" (lr {lr:.3g}; plain gradient descent is stable below 2/λmax = {curv['stable_lr']:.3g} at the start)"
