@@ -417,3 +417,25 @@ def test_cli_shows_sets_once_and_corners_without_a_hessian(
     out = json.loads(capsys.readouterr().out)
     assert out["best"]["kind"] == "minimum (non-smooth)" and out["best"]["eigenvalues"] is None
     assert out["walked_to_corners"] == 144 and out["failed_total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "box", "shape"),
+    [
+        ("relu(x^2 + y^2 - 1)", {"x": (-2.0, 2.0), "y": (-2.0, 2.0)}, "region"),  # a disk
+        ("max(x^2 - 1, 0)", {"x": (-2.0, 2.0)}, "interval"),
+    ],
+)
+def test_a_set_as_wide_as_the_space_is_one_region(
+    text: str, box: dict[str, tuple[float, float]], shape: str
+) -> None:
+    # it crashed (an index past the last singular value); the set is every point with |x| <= 1
+    m = multistart(gs.objective(text), box, starts=400)
+    (found,) = [s for s in m.sets if s is not None]
+    assert found["shape"] == shape and found["dimension"] == len(box)
+    assert found["phrase"].startswith(f"an {shape} of minima f = 0" if shape == "interval"
+                                      else f"a {shape} of minima f = 0")  # fmt: skip
+    for lo, hi in found["extent"].values():
+        assert -1.0 <= lo < -0.5 and 0.5 < hi <= 1.0
+    cp = critical_points(gs.objective(text), box, starts=400)
+    assert sum(s is not None for s in cp.sets) == 1

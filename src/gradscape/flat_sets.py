@@ -206,8 +206,13 @@ def describe(
     centred = members - members.mean(axis=0)
     sv, vt = np.linalg.svd(centred, full_matrices=False)[1:]
     extent = float(np.max(np.linalg.norm(centred, axis=1))) or 1.0
-    straight = sv.size < 2 or sv[dim] <= 1e-6 * max(float(sv[0]), extent * 1e-300)
-    shape = _SHAPES.get((dim, straight), f"{dim}-dimensional set")
+    # a set as wide as the space (a disk of minima in 2-D) has no direction left to bend into
+    straight = dim >= sv.size or sv[dim] <= 1e-6 * max(float(sv[0]), extent * 1e-300)
+    shape = (
+        ("interval" if n == 1 else "region")
+        if dim >= n
+        else _SHAPES.get((dim, straight), f"{dim}-dimensional set")
+    )
     lo, hi = members.min(axis=0), members.max(axis=0)
     out: dict[str, Any] = {
         "dimension": dim,
@@ -263,7 +268,7 @@ def _phrase(
     n: int,
 ) -> str:
     """``"a line of minima f = 0 from x = -2 to 0 along y = 0"``."""
-    what = f"a {shape} of {_PLURAL.get(kind, kind + ' points')} f = {_g(value)}"
+    what = f"{article(shape)} {shape} of {_PLURAL.get(kind, kind + ' points')} f = {_g(value)}"
     fixed = [i for i in range(n) if hi[i] - lo[i] <= 1e-9 * scale]
     moving = [i for i in range(n) if i not in fixed]
     at = ", ".join(f"{names[i]} = {_g(_clean(lo[i], scale))}" for i in fixed)
@@ -278,6 +283,11 @@ def _phrase(
         f"{names[i]} in [{_g(_clean(lo[i], scale))}, {_g(_clean(hi[i], scale))}]" for i in moving
     )
     return f"{what} spanning {spans}" + (f", at {at}" if at else "")
+
+
+def article(word: str) -> str:
+    """``"an"`` before a vowel, else ``"a"``."""
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 def _g(v: float) -> str:

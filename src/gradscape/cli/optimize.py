@@ -167,7 +167,9 @@ def _kind_count(kinds: tuple[str, ...]) -> str:
 def _kind_cell(kind: str, index: int | None, found: Any) -> str:
     """The kind column: ``"saddle (index 1)"``, ``"minimum (a line)"``."""
     text = kind + (f" (index {index})" if kind == "saddle" else "")
-    return text + (f" (a {found['shape']})" if found else "")
+    from ..flat_sets import article
+
+    return text + (f" ({article(found['shape'])} {found['shape']})" if found else "")
 
 
 def _set_lines(sets: Any, counts: Any = None) -> list[str]:
