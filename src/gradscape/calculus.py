@@ -290,7 +290,7 @@ def classify(eigenvalues: Any, *, tol: float | None = None) -> tuple[str, int]:
     return ("minimum", 0) if pos else ("maximum", neg)
 
 
-def is_critical(grad: Any, hess: Any, at: Any, *, rtol: float = 1e-8) -> bool:
+def is_critical(grad: Any, hess: Any, at: Any, *, rtol: float = 1e-10) -> bool:
     """Whether the gradient vanishes, relative to the curvature and the size of the point.
 
     Along each eigenvector ``q_k`` of the Hessian (eigenvalue ``λ_k``) the gradient's component
@@ -324,7 +324,8 @@ def _shift(name: str, a: float, tex: bool) -> str:
     if a == 0:
         return var
     sign = "-" if a > 0 else "+"
-    return rf"\left({var} {sign} {_num(abs(a))}\right)" if tex else f"({var} {sign} {_num(abs(a))})"
+    a_text = f"{abs(a):.15g}"  # the point to every digit: (x - 1e+08) is not (x - 100000001)
+    return rf"\left({var} {sign} {a_text}\right)" if tex else f"({var} {sign} {a_text})"
 
 
 def _tex_name(name: str) -> str:

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ._x64 import with_x64
-from .descent import GTOL
+from .descent import GTOL, safe_norm
 from .errors import InputError, NumericalError
 from .objectives import Objective, Params, check_range
 from .optimizers import Optimizer, optimizer
@@ -288,6 +288,14 @@ def _keeper(go: Any) -> Any:
     return keep
 
 
+def _scaled_norm(v: Any) -> Any:
+    """``‖v‖`` as ``max|v| · ‖v / max|v|‖``: no underflow or overflow of the squares."""
+    import jax.numpy as jnp
+
+    top = jnp.max(jnp.abs(v))
+    return top * jnp.linalg.norm(v / jnp.where(top > 0, top, 1.0))
+
+
 def _same_types(new: Any, like: Any) -> Any:
     """``new`` with every leaf cast to the dtype of the matching leaf of ``like``."""
     import jax
@@ -338,7 +346,7 @@ def _parts(obj: Objective, opt: Optimizer, lean: bool = False) -> tuple[Any, Any
             g = grad(theta)
         else:
             v, g = value_and_grad(theta)
-        gn = jnp.linalg.norm(g)
+        gn = _scaled_norm(g)  # |∇f| of 1e-200·f is 1e-199: its squares would underflow to 0
         huge = _HUGE if theta.dtype == jnp.float64 else 1e30
         finite = jnp.all(jnp.isfinite(g)) & jnp.all(jnp.abs(theta) < huge)
         if not lean:
@@ -368,7 +376,7 @@ def _parts(obj: Objective, opt: Optimizer, lean: bool = False) -> tuple[Any, Any
         out["best_theta"] = jnp.where(better, theta, carry["best_theta"])
         out["best_value"] = jnp.where(better, v, carry["best_value"])
         out["hit"] = jnp.where(running & (carry["hit"] < 0) & (v <= target), k, carry["hit"])
-        return out, (theta, v, gn, jnp.where(go, jnp.linalg.norm(updates), 0.0), status)
+        return out, (theta, v, gn, jnp.where(go, _scaled_norm(updates), 0.0), status)
 
     def light(carry: Any, settings: Any) -> Any:
         """An update without the stop checks: for the turns between checks of a lean run."""
@@ -550,7 +558,7 @@ def typical_gradient(obj: Objective, starts: Any) -> float:
         return 1.0  # the caller's own check names the bad shape
     _, g = batch_value_and_grad(obj, x[:: max(1, len(x) // 512)])
     with np.errstate(over="ignore", invalid="ignore"):
-        norms = np.linalg.norm(g, axis=1)
+        norms = safe_norm(g, axis=1)
     norms = norms[np.isfinite(norms) & (norms > 0)]
     return float(np.median(norms)) if norms.size else 0.0
 
@@ -1043,7 +1051,7 @@ def minimize_many(
             v, g = batch_value_and_grad(obj, theta)
             theta_out[idx], value_out[idx] = theta, v
             with np.errstate(over="ignore", invalid="ignore"):  # diverged starts may overflow
-                gn_out[idx] = np.linalg.norm(np.asarray(g), axis=1)
+                gn_out[idx] = safe_norm(np.asarray(g), axis=1)
             k_out[idx] = np.asarray(carry["k"])[:rows]
             status_out[idx] = np.asarray(carry["status"])[:rows]
             if "hit" in carry:

@@ -291,7 +291,7 @@ def derive_story(d: Derivation) -> list[Section]:
     if d.point is None:
         return sections + [("Notes", notes)] * bool(notes)
 
-    point = ", ".join(f"{k} = {_g(v)}" for k, v in d.point.items())
+    point = ", ".join(f"{k} = {v:.15g}" for k, v in d.point.items())  # as typed, every digit
     lines = [f"f = {_g(d.value or 0.0, 12)}", ""]
     if d.one_sided is not None:
         verdict = "is differentiable here all the same" if d.differentiable else "is NOT"
