@@ -97,3 +97,32 @@ def test_a_race_does_not_depend_on_the_scale_or_an_offset() -> None:
         np.testing.assert_array_equal(r.success, ref.success)
         np.testing.assert_allclose(r.median_steps, ref.median_steps, atol=1)
     assert results[1].success_gap == pytest.approx(1e-9 * ref.success_gap, rel=1e-6)
+
+
+def test_gradient_norms_do_not_underflow_at_tiny_scales() -> None:
+    # |∇f| of 1e-200·himmelblau at (0, 0) is 2.6e-199: its squares underflow to 0, and the
+    # start (the maximum's neighbourhood) was "converged after 0 steps"
+    f = gs.objective(f"1e-200*({HIMMELBLAU})")
+    for method in ("gd", "newton"):
+        run = gs.minimize(f, {"x": 0.0, "y": 0.0}, method, max_steps=5000)
+        assert run.n_steps > 0 and run.stop_reason == "converged", method
+        np.testing.assert_allclose(run.params[-1], [3.0, 2.0], atol=1e-7)
+        assert run.grad_norms[0] == pytest.approx(1e-200 * np.hypot(14.0, 22.0), rel=1e-12)
+
+
+def test_a_point_one_away_from_a_minimum_at_1e8_is_not_critical(tmp_path: object) -> None:
+    d = gs.derive("(x - 1e8)^2", at={"x": 100000001.0})
+    assert not d.critical and d.kind == "not critical"  # ∇f = 2
+    proc = subprocess.run(
+        [sys.executable, "-m", "gradscape.cli", "derive", "(x-1e8)^2", "--at", "x=100000001",
+         "--out", str(tmp_path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0 and proc.stderr == ""  # no numpy warnings either
+    assert "At x = 100000001" in proc.stdout and "(x - 100000001)" in proc.stdout
+    proc = subprocess.run(
+        [sys.executable, "-m", "gradscape.cli", "derive", "exp(x)", "--at", "x=709",
+         "--out", str(tmp_path), "--force"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0 and "Warning" not in proc.stderr, proc.stderr

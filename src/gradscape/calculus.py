@@ -197,6 +197,7 @@ def _norm(v: np.ndarray) -> float:
     return big * float(np.linalg.norm(v / big)) if 0.0 < big < np.inf else big
 
 
+@np.errstate(over="ignore", invalid="ignore", divide="ignore")  # overflow is judged, not warned
 def _check(
     obj: Objective, theta: np.ndarray, ad: np.ndarray, f0: float, fvals: Any, shifts: np.ndarray
 ) -> GradientCheck:

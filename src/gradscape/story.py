@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .descent import safe_norm
 from .errors import listing
 
 if TYPE_CHECKING:
@@ -374,7 +375,7 @@ def _check_lines(d: Derivation, g: np.ndarray, fd: np.ndarray) -> list[str]:
             f"autodiff and finite differences agree: they differ by {diff:.1e}, within central "
             f"differences' own error here (about {bound:.1e}; {rel})"
         )
-    return [f"gradient check: {verdict}", f"|∇f| = {_g(float(np.linalg.norm(g)))}"]
+    return [f"gradient check: {verdict}", f"|∇f| = {_g(float(safe_norm(g)))}"]
 
 
 def _kind_lines(d: Derivation) -> list[str]:
@@ -388,7 +389,7 @@ def _kind_lines(d: Derivation) -> list[str]:
     if d.critical is None:
         return [
             "the kind of point needs the Hessian, which is not formed at this size "
-            f"(|∇f| = {_g(float(np.linalg.norm(np.asarray(d.gradient))), 3)})."
+            f"(|∇f| = {_g(float(safe_norm(np.asarray(d.gradient))), 3)})."
         ]
     if d.critical:
         text = _KIND_TEXT[str(d.kind)].format(
@@ -407,7 +408,7 @@ def _kind_lines(d: Derivation) -> list[str]:
     if is_critical(d.gradient, d.hessian, point_arr, rtol=1e-3):
         near, _ = classify(d.hessian_eigenvalues)
         kind.append(
-            f"The gradient is small, though (|∇f| = {_g(float(np.linalg.norm(d.gradient)), 3)}):"
+            f"The gradient is small, though (|∇f| = {_g(float(safe_norm(np.asarray(d.gradient))), 3)}):"
             f" this is close to a critical point, and the Hessian here is that of {_A_KIND[near]}"
             " (give the point to more digits to decide)."
         )
