@@ -232,3 +232,14 @@ def test_landscape_words_fit_a_line_or_a_plane(
             assert f"the {shape} explains {100 * explained[0]:.4g}%" in story
         one_axis = re.search(r"^\s+5 points, the loss", story, re.M) is not None
         assert ("5 × 5 points" in story) == (dims == "2") and one_axis == (dims == "1")
+
+
+def test_the_barrier_between_runs_is_never_below_zero(runs: tuple) -> None:
+    split, a, b, net = runs
+    same = landscape(a, split, net, between=a, grid=9).summary()
+    assert same["barrier"] == 0.0  # a run and itself: a flat line (was -1.8e-7, float32 noise)
+    line = landscape(a, split, net, between=b, grid=21)
+    out = line.summary()
+    on = (line.alphas >= 0) & (line.alphas <= 1)
+    rise = float(np.max(line.values[on]) - max(line.center_loss, line.end_loss))
+    assert out["barrier"] >= 0.0 and out["barrier"] == pytest.approx(max(rise, 0.0), abs=1e-5)

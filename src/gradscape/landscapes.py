@@ -123,7 +123,11 @@ class Landscape(Result):
                     np.where((self.alphas >= 0) & (self.alphas <= 1), self.values, -np.inf)
                 )
             )
-            out["barrier"] = float(self.values[i] - max(self.center_loss, self.end_loss))
+            ends = max(self.center_loss, self.end_loss)
+            rise = float(self.values[i] - ends)
+            # the ends are on the line too: a "barrier" below the float32 rounding of the loss is 0
+            noise = 8 * float(np.finfo(np.float32).eps) * max(abs(ends), abs(float(self.values[i])))
+            out["barrier"] = rise if rise > noise else 0.0
         if self.explained.size:
             out["explained_variance"] = self.explained.tolist()
         out["warnings"] = list(self.warnings)
