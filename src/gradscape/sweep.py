@@ -85,18 +85,12 @@ class Profile(Result):
             return [(float(p["x"]), str(p["kind"])) for p in self.critical]
         d, x = self.derivative, self.axis
         out: list[tuple[float, str]] = []
-        last = None  # index of the last point with a finite, nonzero derivative
-        for j in range(d.size):
-            if not np.isfinite(d[j]):
-                last = None
-            elif d[j] != 0:
-                if last is not None and np.sign(d[last]) != np.sign(d[j]):
-                    if j == last + 1:  # crossing between two points: interpolate
-                        at = x[last] + (x[j] - x[last]) * d[last] / (d[last] - d[j])
-                    else:  # exact zeros in between: the middle of them
-                        at = (x[last + 1] + x[j - 1]) / 2
-                    out.append((float(at), "minimum" if d[last] < 0 else "maximum"))
-                last = j
+        for i, j in _brackets(d):
+            if j == i + 1:  # crossing between two points: interpolate
+                at = x[i] + (x[j] - x[i]) * d[i] / (d[i] - d[j])
+            else:  # exact zeros in between: the middle of them
+                at = (x[i + 1] + x[j - 1]) / 2
+            out.append((float(at), "minimum" if d[i] < 0 else "maximum"))
         return out
 
 
