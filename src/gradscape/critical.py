@@ -268,6 +268,28 @@ def _describe(
     return v, kinds, index, eig, gn
 
 
+def _name_corners(
+    obj: Objective, centres: np.ndarray, walked_only: np.ndarray, boxed: np.ndarray, wide: float,
+    kinds: list[str], eig: np.ndarray, index: list[int], counted: tuple[str, ...],
+) -> tuple[np.ndarray, dict[int, bool]]:  # fmt: skip
+    """Probe the points reached only by a walk, and those at a corner, in the box: where f has no
+    Hessian the probes' kind replaces the Hessian's (in ``kinds``, ``eig``, ``index``).
+
+    Returns:
+        ``(level, reached)``: which points lie on a level set of corners, and per probed point
+        whether its kind is one of ``counted`` or it lies on a flat set.
+    """
+    level = np.zeros(len(centres), dtype=bool)
+    reached: dict[int, bool] = {}
+    at_corner = at_corners(obj, centres, boxed)
+    for i, verdict in probe_corners(obj, centres, (walked_only | at_corner) & boxed, wide).items():
+        if not verdict.differentiable or at_corner[i]:  # no Hessian here: the probes' kind
+            kinds[i], eig[i], level[i] = verdict.kind, np.nan, verdict.level
+            index[i] = 0 if base_kind(verdict.kind) == "minimum" else obj.n
+        reached[i] = base_kind(verdict.kind) in counted or verdict.flat
+    return level, reached
+
+
 def _hessians(obj: Objective, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``f``, ``∇f`` and the Hessian's eigenvalues (ascending) at every point."""
     import jax
@@ -467,18 +489,13 @@ def critical_points(
     else:
         by_walk, by_root = np.zeros(found, dtype=bool), np.ones(found, dtype=bool)
     values, kinds, index, eig, _ = _describe(obj, centres, typical)
-    level = np.zeros(len(centres), dtype=bool)
     keep = by_root.copy()  # a walk counts where the probes find a corner worth listing
     boxed = _inside(centres, lo, hi, 1e-7 * scale)
-    at_corner = at_corners(obj, centres, boxed)
-    for i, verdict in probe_corners(
-        obj, centres, ((by_walk & ~by_root) | at_corner) & boxed, wide
-    ).items():
-        if not verdict.differentiable or at_corner[i]:  # no Hessian here: the probes' kind
-            kinds[i], eig[i], level[i] = verdict.kind, np.nan, verdict.level
-            index[i] = 0 if base_kind(verdict.kind) == "minimum" else obj.n
-        # a walk counts where it ends at a minimum or a maximum (a corner, or a flat set)
-        keep[i] = by_root[i] or base_kind(verdict.kind) in ("minimum", "maximum") or verdict.flat
+    # a walk counts where it ends at a minimum or a maximum (a corner, or a flat set)
+    level, reached = _name_corners(obj, centres, by_walk & ~by_root, boxed, wide, kinds, eig,
+                                   index, ("minimum", "maximum"))  # fmt: skip
+    for i, ok in reached.items():
+        keep[i] = by_root[i] or ok
     inside = _inside(centres, lo, hi, tol) & keep
     box = np.flatnonzero(inside)
     grouped = entries(obj, centres[box], values[box], eig[box], [kinds[i] for i in box],
@@ -742,20 +759,15 @@ def multistart(
     )
     curvature = _curvature_scale(obj, x0)
     values, kinds, index, eig, _ = _describe(obj, centres, curvature)
-    level = np.zeros(len(centres), dtype=bool)
     by_walk = np.bincount(lab, weights=walked, minlength=len(centres)) > 0
     by_descent = np.bincount(lab, weights=~walked, minlength=len(centres)) > 0
     boxed = _inside(centres, lo, hi, 1e-7 * scale)
     keep = by_descent | (by_walk & ~boxed)  # in the box a walk counts where it finds a minimum
-    at_corner = at_corners(obj, centres, boxed)
-    for i, verdict in probe_corners(
-        obj, centres, ((by_walk & ~by_descent) | at_corner) & boxed, wide
-    ).items():
-        if not verdict.differentiable or at_corner[i]:  # no Hessian here: the probes' kind
-            kinds[i], eig[i], level[i] = verdict.kind, np.nan, verdict.level
-            index[i] = 0 if base_kind(verdict.kind) == "minimum" else obj.n
-        # a walk counts where it ends at a minimum (a corner, or past one on a flat set)
-        keep[i] = by_descent[i] or base_kind(verdict.kind) == "minimum" or verdict.flat
+    # a walk counts where it ends at a minimum (a corner, or past one on a flat set)
+    level, reached = _name_corners(obj, centres, by_walk & ~by_descent, boxed, wide, kinds, eig,
+                                   index, ("minimum",))  # fmt: skip
+    for i, ok in reached.items():
+        keep[i] = by_descent[i] or ok
     inside = _inside(centres, lo, hi, 1e-7 * scale) & keep  # a minimum on a face belongs to the box
     box = np.flatnonzero(inside)
     grouped = entries(obj, centres[box], values[box], eig[box], [kinds[i] for i in box],
