@@ -38,6 +38,7 @@ from ._x64 import with_x64
 from .calculus import classify
 from .errors import InputError, listing
 from .objectives import Objective, check_range
+from .optimizers import newton_roots
 from .point_sets import (
     at_corners,
     base_kind,
@@ -181,50 +182,6 @@ def _merge(points: np.ndarray, order: np.ndarray, tol: float) -> tuple[np.ndarra
     labels = np.empty(len(points), dtype=np.int64)
     labels[order] = rep_label[rank[inverse.reshape(-1)]]
     return stack, labels
-
-
-_ROOTS: list[Any] = []  # the transformation below, built once (its id keys the compiled loop)
-
-
-def newton_roots() -> Any:
-    """Newton's method on ``∇f = 0`` as an optimizer of :mod:`gradscape.runs`: every kind of
-    critical point attracts it (minima, maxima, saddles).
-
-    The step solves ``H p = −∇f`` through the eigenvalues of ``H``, ignoring directions whose
-    curvature is below 1e-14 of the largest (a pseudo-inverse: no damping of the weakly curved
-    directions, so degenerate critical points are still reached), then halves ``t`` (up to 19
-    times) until ``‖∇f(x + t p)‖² < ‖∇f(x)‖²``; no step when none does."""
-    if _ROOTS:
-        return _ROOTS[0]
-    import jax
-    import jax.numpy as jnp
-    import optax
-
-    from .optimizers import Optimizer
-
-    def init(params: Any) -> Any:
-        return optax.EmptyState()
-
-    def update(
-        updates: Any, state: Any, params: Any = None, *, value_fn: Any = None, **extra: Any
-    ) -> tuple[Any, Any]:
-        g, x = updates, params
-        grad = jax.grad(value_fn)
-        h = jax.hessian(value_fn)(x)
-        lam, q = jnp.linalg.eigh(0.5 * (h + h.T))
-        big = jnp.abs(lam) > 1e-14 * jnp.max(jnp.abs(lam))
-        p = -q @ jnp.where(big, (q.T @ g) / jnp.where(big, lam, 1.0), 0.0)
-        finite = jnp.all(jnp.isfinite(p))
-        p = jnp.where(finite, p, 0.0)
-        ts = 0.5 ** jnp.arange(20)
-        trial = jax.vmap(lambda t: jnp.sum(grad(x + t * p) ** 2))(ts)
-        ok = jnp.isfinite(trial) & (trial < jnp.sum(g * g))
-        t = jnp.where(jnp.any(ok) & finite, ts[jnp.argmax(ok)], 0.0)
-        return t * p, state
-
-    tx = optax.GradientTransformationExtraArgs(init, update)
-    _ROOTS.append(Optimizer(name="newton_roots", lr=None, custom=tx))
-    return _ROOTS[0]
 
 
 def _chunked(fn: Any, points: np.ndarray, rows: int) -> list[np.ndarray]:

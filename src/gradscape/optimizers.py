@@ -235,3 +235,46 @@ def newton(learning_rate: float = 1.0, floor: float = 1e-8, halvings: int = 30) 
         return t * p, state
 
     return optax.GradientTransformationExtraArgs(init, update)
+
+
+# -- Newton's method on the gradient, for critical points of every kind --------------------------
+_ROOTS: list[Any] = []  # the transformation below, built once (its id keys the compiled loop)
+
+
+def newton_roots() -> Any:
+    """Newton's method on ``∇f = 0`` as an optimizer of :mod:`gradscape.runs`: every kind of
+    critical point attracts it (minima, maxima, saddles).
+
+    The step solves ``H p = −∇f`` through the eigenvalues of ``H``, ignoring directions whose
+    curvature is below 1e-14 of the largest (a pseudo-inverse: no damping of the weakly curved
+    directions, so degenerate critical points are still reached), then halves ``t`` (up to 19
+    times) until ``‖∇f(x + t p)‖² < ‖∇f(x)‖²``; no step when none does."""
+    if _ROOTS:
+        return _ROOTS[0]
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    def init(params: Any) -> Any:
+        return optax.EmptyState()
+
+    def update(
+        updates: Any, state: Any, params: Any = None, *, value_fn: Any = None, **extra: Any
+    ) -> tuple[Any, Any]:
+        g, x = updates, params
+        grad = jax.grad(value_fn)
+        h = jax.hessian(value_fn)(x)
+        lam, q = jnp.linalg.eigh(0.5 * (h + h.T))
+        big = jnp.abs(lam) > 1e-14 * jnp.max(jnp.abs(lam))
+        p = -q @ jnp.where(big, (q.T @ g) / jnp.where(big, lam, 1.0), 0.0)
+        finite = jnp.all(jnp.isfinite(p))
+        p = jnp.where(finite, p, 0.0)
+        ts = 0.5 ** jnp.arange(20)
+        trial = jax.vmap(lambda t: jnp.sum(grad(x + t * p) ** 2))(ts)
+        ok = jnp.isfinite(trial) & (trial < jnp.sum(g * g))
+        t = jnp.where(jnp.any(ok) & finite, ts[jnp.argmax(ok)], 0.0)
+        return t * p, state
+
+    tx = optax.GradientTransformationExtraArgs(init, update)
+    _ROOTS.append(Optimizer(name="newton_roots", lr=None, custom=tx))
+    return _ROOTS[0]

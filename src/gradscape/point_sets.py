@@ -131,9 +131,9 @@ def entries(
 ) -> Entries:
     """Group the centres that lie on one connected set of equal value
     (:func:`gradscape.flat_sets.group`) and describe each set; the rest stay points."""
-    from .critical import newton_roots
     from .flat_sets import describe, flat, group, local_dimension, neighbour_chords
     from .nonsmooth import values_at, walk_to_corners
+    from .optimizers import newton_roots
     from .runs import minimize_many
 
     k = len(centres)
