@@ -53,9 +53,8 @@ from .runs import (
     CONVERGED,
     MAX_NEWTON_DIM,
     STATUS,
-    _check_budget,
+    budget_for,
     check_memory,
-    default_gtol,
     minimize_many,
     typical_gradient,
 )
@@ -696,8 +695,7 @@ def multistart(
     bounds = {
         n: (float(a - w), float(b + w)) for n, a, b, w in zip(obj.names, lo, hi, width, strict=True)
     }
-    max_steps, given = _check_budget(max_steps, gtol)
-    gtol = default_gtol(obj, x0) if given is None else given
+    x0, max_steps, gtol = budget_for(obj, x0, max_steps, gtol)
     search_gtol = gtol if precision == "float64" else max(gtol, _single_precision_gtol(obj, x0))
     batch = minimize_many(
         obj, x0, method, lr=lr, max_steps=max_steps, gtol=search_gtol, bounds=bounds,

@@ -587,6 +587,16 @@ def _check_budget(max_steps: Any, gtol: Any) -> tuple[int, float | None]:
     return int(max_steps), g
 
 
+def budget_for(
+    obj: Objective, starts: Any, max_steps: Any, gtol: Any
+) -> tuple[np.ndarray, int, float]:
+    """The starts as float64, the checked step budget and the gradient tolerance (given, or
+    :func:`default_gtol` over the starts)."""
+    max_steps, given = _check_budget(max_steps, gtol)
+    starts = np.asarray(starts, dtype=np.float64)
+    return starts, max_steps, default_gtol(obj, starts) if given is None else given
+
+
 def _message(reason: str, k: int, gn: float, gtol: float, curv: Any, lr: Any) -> str:
     if reason == "converged":
         return f"converged: |∇f| = {gn:.3g} <= {gtol:.3g} after {k} steps"
@@ -953,9 +963,7 @@ def seconds_per_step(
     A price for work before it starts (:func:`gradscape.races.race` sums these)."""
     import jax.numpy as jnp
 
-    max_steps, given = _check_budget(max_steps, gtol)
-    starts = np.asarray(starts, dtype=np.float64)
-    gtol = default_gtol(obj, starts) if given is None else given
+    starts, max_steps, gtol = budget_for(obj, starts, max_steps, gtol)
     plan = _plan(obj, starts, method, lr, max_steps, gtol, None, None, target, "float64", options)
     rows, _, _, carry = _chunk(plan, starts, 0, plan.size, "float64")
     steps = jnp.int32(plan.unroll)
@@ -1010,9 +1018,7 @@ def minimize_many(
     """
     import jax.numpy as jnp
 
-    max_steps, given = _check_budget(max_steps, gtol)
-    starts = np.asarray(starts, dtype=np.float64)
-    gtol = default_gtol(obj, starts) if given is None else given
+    starts, max_steps, gtol = budget_for(obj, starts, max_steps, gtol)
     plan = _plan(obj, starts, method, lr, max_steps, gtol, bounds, chunk, target, precision,
                  options)  # fmt: skip
     m = len(starts)
