@@ -136,3 +136,38 @@ class ExpressionError(InputError):
         pad = self.start - lo + (1 if lo > 0 else 0)
         marks = max(1, min(self.end, hi + 1) - self.start)
         return f"{self.message}\n  {shown}\n  {' ' * pad}{'^' * marks}"
+
+
+def whole_number(
+    value: object,
+    what: str,
+    lo: int = 1,
+    hi: int | None = None,
+    cap: str = "",
+    *,
+    none_ok: bool = False,
+) -> int:
+    """``value`` as an int in ``[lo, hi]``, or an :class:`InputError` naming the range (and the cap's
+    name, e.g. ``"MAX_STEPS"``). ``True``/``False`` and floats such as ``3.0`` are refused: a count
+    is written as a whole number.
+
+    >>> whole_number(3, "steps")
+    3
+    >>> whole_number(0, "steps")
+    Traceback (most recent call last):
+    ...
+    gradscape.errors.InputError: steps must be a whole number >= 1; got 0.
+    >>> whole_number(7, "grid", 3, 5, "MAX_GRID")
+    Traceback (most recent call last):
+    ...
+    gradscape.errors.InputError: grid must be a whole number from 3 to 5 (MAX_GRID); got 7.
+    """
+    import numbers
+
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        n = int(value)
+        if lo <= n and (hi is None or n <= hi):
+            return n
+    span = f">= {lo}" if hi is None else f"from {lo} to {hi:,}" + (f" ({cap})" if cap else "")
+    tail = " (or None)" if none_ok else ""
+    raise InputError(f"{what} must be a whole number {span}{tail}; got {value!r}.")
