@@ -173,7 +173,7 @@ def test_escapes_in_a_header_never_reach_the_terminal(
 def test_the_reader_caps_size_rows_and_columns(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import gradscape.data as data
+    import gradscape.tables as data  # the caps live with the one reader
 
     p = write(tmp_path, "x,y\n" + "1,2\n2,3\n" * 50)
     monkeypatch.setattr(data, "MAX_FILE_BYTES", 100)

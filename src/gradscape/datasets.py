@@ -2,7 +2,7 @@
 
 Built-in: scikit-learn's bundled ``digits``, ``breast_cancer``, ``diabetes``, ``iris`` and
 ``wine`` (no download), and generated ``moons``, ``circles``, ``spirals`` and ``line`` (a noisy
-line). A split is seeded; for classes it is stratified; standardisation is fitted on the training
+line). A file is read by :func:`gradscape.tables.read_table`, the reader the tour uses too. A split is seeded; for classes it is stratified; standardisation is fitted on the training
 rows only and applied to all three parts.
 
 The split seed (which rows go where, and the generated data) is separate from the seed of a
@@ -23,6 +23,7 @@ import numpy as np
 
 from .errors import DataError, InputError, printable
 from .results import Result
+from .tables import quoted, read_table
 
 BUILTIN = (
     "digits",
@@ -157,11 +158,9 @@ def _builtin(
 def _from_csv(
     path: Path, target: str | None
 ) -> tuple[np.ndarray, np.ndarray, str, tuple[str, ...], tuple[str, ...]]:
-    """Features and target of a CSV file, read by gradscape's one reader
-    (:func:`gradscape.data.read_table`: caps, encodings, delimiters, row and column in every
-    error, names safe to print)."""
-    from .data import quoted, read_table
-
+    """Features and target of a data file, read by gradscape's one reader
+    (:func:`gradscape.tables.read_table`: caps, encodings, separators, comments, row and column
+    in every error, names safe to print). Every column but the target is a feature."""
     table = read_table(path)
     if target is None:
         raise DataError(
@@ -181,7 +180,7 @@ def _from_csv(
                 f"Row {line} of {table.name} has {len(cells)} cells; the header has {table.width}."
             )
     x = np.column_stack([table.numbers(j) for j in feature_columns])
-    labels = [cells[ti] for _, cells in table.rows]
+    labels = table.texts(ti)
     feats = [table.label(j) for j in feature_columns]
     try:
         y = np.array([float(v) for v in labels])
