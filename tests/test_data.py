@@ -24,6 +24,17 @@ def test_synthetic_line_is_seeded() -> None:
     assert a.n == 50
 
 
+@pytest.mark.parametrize("n", [1, 2.5, True, "20", 1_000_001])
+def test_synthetic_line_takes_a_whole_number_of_points_within_the_cap(n: object) -> None:
+    with pytest.raises(
+        gs.InputError,
+        match=r"The synthetic line's n \(points\) must be a whole number from 2 to 1,000,000 "
+        r"\(MAX_ROWS\); got ",
+    ):
+        gs.synthetic_line(n=n)  # type: ignore[arg-type]
+    assert gs.synthetic_line(n=np.int64(2)).n == 2
+
+
 def test_default_columns_are_the_first_two_numeric(tmp_path: Path) -> None:
     p = write(tmp_path, "name,size,price,rooms\na,1.5,10,3\nb,2.5,20,4\nc,4,31,5\n")
     d = gs.load_csv(p)

@@ -300,9 +300,9 @@ def read_table(path: str | Path) -> Table:
     else:
         header = tuple(f"column {j + 1}" for j in range(len(first)))
         body = rows
-        reason = f"no header: row {first_line} holds only numbers"
+        reason = f"row {first_line} holds only numbers, so it is data, not a header"
         notes.append(
-            f"{printable(p.name)} has no header ({reason}); its columns are named "
+            f"{printable(p.name)} has no header row ({reason}); its columns are named "
             "'column 1', 'column 2', …"
         )
         notes.extend(_header_in_comment(p, comments, width, delimiter))
@@ -365,11 +365,11 @@ def _decode(p: Path, raw: bytes) -> tuple[str, str, list[str]]:
         try:
             return raw.decode("utf-16"), "utf-16", [f"{printable(p.name)} was read as UTF-16."]
         except UnicodeDecodeError as exc:
-            at = exc.start + 2  # the codec's offsets count from after the mark
+            at = exc.start  # counted from the first byte, the mark included
             line = raw[:at].decode("utf-16", "replace").count("\n") + 1
             raise DataError(
                 f"Data file {shown} starts with a UTF-16 byte-order mark, but the bytes at offset "
-                f"{at} (line {line}) are not UTF-16; save it again as UTF-8."
+                f"{at}, line {line} are not UTF-16; save it again as UTF-8."
             ) from None
     sample = raw[:65536]
     if b"\x00" in sample and _looks_utf16(sample):
@@ -385,7 +385,7 @@ def _decode(p: Path, raw: bytes) -> tuple[str, str, list[str]]:
             return raw[3:].decode("utf-8"), "utf-8-sig", []
         except UnicodeDecodeError as exc:
             raise DataError(
-                f"Data file {shown} starts with a UTF-8 byte-order mark, but "
+                f"Data file {shown} starts with a UTF-8 byte-order mark, but the "
                 f"{_bad_byte(raw, exc.start + 3)} is not UTF-8; save it again as UTF-8."
             ) from None
     try:
@@ -401,7 +401,7 @@ def _decode(p: Path, raw: bytes) -> tuple[str, str, list[str]]:
         text = raw.decode(encoding)
     except UnicodeDecodeError as exc:
         raise DataError(
-            f"Data file {shown} is not a text file gradscape can read: "
+            f"Data file {shown} is not a text file gradscape can read: the "
             f"{_bad_byte(raw, exc.start)} is neither UTF-8 nor Windows-1252; save it as UTF-8."
         ) from None
     note = (
@@ -413,15 +413,16 @@ def _decode(p: Path, raw: bytes) -> tuple[str, str, list[str]]:
 
 
 def _bad_byte(raw: bytes, at: int) -> str:
-    """``byte 0xff at offset 17 (line 3)``: where a decoding failed, as a user can find it."""
+    """``byte 0xff at offset 17, line 3``: where a decoding failed, as a user can find it."""
     line = raw[:at].count(b"\n") + 1
-    return f"byte 0x{raw[at]:02x} at offset {at} (line {line})"
+    return f"byte 0x{raw[at]:02x} at offset {at}, line {line}"
 
 
 def _looks_utf16(sample: bytes) -> bool:
     """Whether NUL bytes sit in every other place, as in ASCII text saved as UTF-16."""
-    even, odd = sample[0::2], sample[1::2]
-    return max(even.count(0), odd.count(0)) > 0.4 * max(len(odd), 1) > 0
+    n = len(sample) // 2
+    nuls = sorted((sample[0 : 2 * n : 2].count(0), sample[1 : 2 * n : 2].count(0)))
+    return n > 0 and nuls[1] > 0.4 * n and nuls[0] < 0.05 * n
 
 
 def _lines(text: str) -> Iterator[str]:
