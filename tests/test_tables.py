@@ -218,3 +218,10 @@ def test_tour_and_train_read_a_semicolon_file_with_a_byte_order_mark(
         "gradscape: error: Column 'dosis' for the target is not in bom.csv; its columns are "
         "dose, response, label."
     ]
+
+
+def test_a_single_column_is_not_split_at_its_spaces(tmp_path: Path) -> None:
+    t = read_table(put(tmp_path, "my value\n1\n2\n"))
+    assert t.header == ("my value",) and t.dialect.delimiter == ","
+    t = read_table(put(tmp_path, "my value\tb\n1\t3\n2\t4\n"))
+    assert t.header == ("my value", "b") and t.dialect.delimiter_name == "tab"

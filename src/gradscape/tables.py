@@ -440,31 +440,39 @@ def _split_spaces(line: str) -> str:
 
 
 def _sniff(text: str) -> str:
-    """The delimiter that splits the first lines into the most consistent number of cells
-    (ties go to the more cells, then to ``,`` ``;`` tab in that order); :data:`WHITESPACE`
-    when none splits them into two or more. (csv.Sniffer guesses from character frequencies
-    and misreads small numeric files, so the widths are compared directly.)"""
+    """The delimiter that splits the first lines into the most consistent number of cells, two
+    or more (ties go to the more cells, then to ``,`` ``;`` tab in that order); else
+    :data:`WHITESPACE` if runs of spaces do; else ``,`` (a single column). csv.Sniffer guesses
+    from character frequencies and misreads small numeric files, so widths are compared."""
     lines = []
     for ln in _lines(text[:65536]):
         if ln.strip() and not _is_comment(ln):
             lines.append(ln)
             if len(lines) == _SNIFF_LINES:
                 break
-    best, best_score = WHITESPACE, (0.0, 0)
+    best, best_score = "", (0.0, 0)
     for d in (",", ";", "\t"):
-        try:
-            widths = [len(r) for r in csv.reader(lines, delimiter=d)]
-        except csv.Error:
-            continue
-        if not widths:
-            continue
-        width, count = Counter(widths).most_common(1)[0]
-        if width < 2:
-            continue
-        score = (count / len(widths), width)
+        score = _split_score(lines, d)
         if score > best_score:
             best, best_score = d, score
-    return best
+    if best:
+        return best
+    return WHITESPACE if _split_score(lines, WHITESPACE) > (0.0, 0) else ","
+
+
+def _split_score(lines: list[str], delimiter: str) -> tuple[float, int]:
+    """``(share of lines with the commonest width, that width)``; ``(0, 0)`` below two cells."""
+    if delimiter == WHITESPACE:
+        lines = [_split_spaces(ln) for ln in lines]
+    reader = csv.reader(lines, delimiter=delimiter, skipinitialspace=delimiter == WHITESPACE)
+    try:
+        widths = [len(r) for r in reader]
+    except csv.Error:
+        return 0.0, 0
+    if not widths:
+        return 0.0, 0
+    width, count = Counter(widths).most_common(1)[0]
+    return (count / len(widths), width) if width >= 2 else (0.0, 0)
 
 
 def _records(
