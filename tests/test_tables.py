@@ -225,3 +225,10 @@ def test_a_single_column_is_not_split_at_its_spaces(tmp_path: Path) -> None:
     assert t.header == ("my value",) and t.dialect.delimiter == ","
     t = read_table(put(tmp_path, "my value\tb\n1\t3\n2\t4\n"))
     assert t.header == ("my value", "b") and t.dialect.delimiter_name == "tab"
+
+
+def test_training_reads_text_files_and_names_a_missing_one(tmp_path: Path) -> None:
+    p = put(tmp_path, text_of("\t"), "d.tsv")
+    assert load(str(p), target="label").features == ("dose", "response")
+    with pytest.raises(gs.DataError, match=r"Data file '.*gone\.txt' does not exist; check the"):
+        load(str(tmp_path / "gone.txt"), target="label")

@@ -37,6 +37,8 @@ BUILTIN = (
     "line",
 )
 TASKS = ("classification", "regression")
+#: File endings read as a data file even when the file is missing (so the error says so).
+DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".dat")
 #: Seeds are whole numbers in [0, 2**32): what NumPy's and scikit-learn's generators accept.
 SEED_LIMIT = 2**32
 #: Most classes a numeric target may be forced into with ``task="classification"``.
@@ -348,7 +350,7 @@ def load(
     builtin = name in BUILTIN
     if builtin:
         x, y, auto, feats, classes = _builtin(name, seed)
-    elif name.endswith(".csv") or Path(name).exists():
+    elif Path(name).suffix.lower() in DATA_SUFFIXES or Path(name).exists():
         x, y, auto, feats, classes = _from_csv(Path(name), target)
         name = Path(name).stem
     else:
