@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     tour.add_argument(
         "--data",
         metavar="CSV",
-        help="CSV file of x, y data (default: a seeded synthetic noisy line)",
+        help="CSV or space-separated file of x, y data (default: a seeded synthetic noisy line)",
     )
     tour.add_argument(
         "--x",
@@ -269,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tr.add_argument(
         "--data", required=True, metavar="NAME|CSV",
-        help="digits, breast_cancer, diabetes, iris, wine, moons, circles, spirals, line, or a CSV",
+        help="digits, breast_cancer, diabetes, iris, wine, moons, circles, spirals, line, or a data file",
     )  # fmt: skip
     tr.add_argument("--target", metavar="COL", help="the CSV column to predict")
     tr.add_argument("--model", default="mlp:64", help="linear, logistic or mlp:H1,H2,...")
