@@ -232,3 +232,20 @@ def test_training_reads_text_files_and_names_a_missing_one(tmp_path: Path) -> No
     assert load(str(p), target="label").features == ("dose", "response")
     with pytest.raises(gs.DataError, match=r"Data file '.*gone\.txt' does not exist; check the"):
         load(str(tmp_path / "gone.txt"), target="label")
+
+
+def test_a_first_row_of_numbers_and_labels_is_data(tmp_path: Path) -> None:
+    # the UCI iris.data layout: no header, a text label in the last column
+    rows = [[*map(repr, map(float, r[:2])), "ab"[int(r[2])]] for r in VALUES]
+    t = read_table(put(tmp_path, "".join(",".join(r) + "\n" for r in rows)))
+    assert not t.has_header and len(t.rows) == len(VALUES)
+    assert "text only where the column below is text too" in t.dialect.header_reason
+    np.testing.assert_array_equal(t.numbers(0), VALUES[:, 0])
+    split = load(str(t.path), target="3", standardize=False)
+    assert split.classes == ("a", "b") and len(split.y_train) + len(split.y_val) + len(
+        split.y_test
+    ) == len(VALUES)
+    # a name above a column of numbers still makes a header, even beside a numeric name
+    t = read_table(put(tmp_path, "size,2020\n1,5\n2,7\n", "y.csv"))
+    assert t.has_header and t.header == ("size", "2020")
+    assert "'size' is not a number, but the column below holds numbers" in t.dialect.header_reason

@@ -118,8 +118,9 @@ def load_csv(
 ) -> Dataset:
     """Load two columns of a CSV or whitespace-separated file as a :class:`Dataset`.
 
-    The file is read by :func:`gradscape.tables.read_table`: the first row is a header when any
-    of its cells is not a number. Columns are chosen by header name or by 1-based position. By default the first two numeric columns are used (a
+    The file is read by :func:`gradscape.tables.read_table`, which decides whether the first row
+    is a header (and notes when it is not). Columns are chosen by header name or by 1-based
+    position. By default the first two numeric columns are used (a
     column is numeric when most of its cells are numbers), skipping a column that is the row
     number (named ``id``/``index``… or holding ``0…n−1`` / ``1…n``) when there are more than two;
     the dataset's ``notes`` say which two were taken and why.

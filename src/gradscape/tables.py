@@ -13,8 +13,9 @@ What it reads, and what it decides (the decisions are on :attr:`Table.dialect`):
   with their byte offset and line.
 - **Separators**: ``,``, ``;`` or tab, whichever splits the first lines into the most consistent
   number of cells; runs of spaces (the NIST StRD layout) when none of those splits them.
-- **Header**: the first row is a header when any of its cells is not a number; otherwise the
-  columns are named ``column 1``, ``column 2`` … and a note says so.
+- **Header**: the first row is a header when it holds only text, or text above a column of
+  numbers; a row of numbers (with text only over text columns, as in ``5.1,3.5,Iris-setosa``)
+  is data, the columns are named ``column 1``, ``column 2`` … and a note says so.
 - **Quoted fields** (``"New York, NY"``), blank lines and comment lines (first non-blank
   character ``#``) are handled; cells are stripped of surrounding spaces.
 - **Decimal comma** (``1,5``) is refused with a hint, never guessed: ``1,500`` could be one and a
@@ -290,17 +291,14 @@ def read_table(path: str | Path) -> Table:
     if not rows:
         raise DataError(f"Data file {quoted(p)} is empty; it needs a header and data rows.")
     first_line, first = rows[0]
-    words = [c for c in first if c and parse_number(c) is None]
-    has_header = bool(words)
     width = max(len(first), 1)
+    has_header, reason = _is_header(first_line, first, rows[1:])
     if has_header:
         header = tuple(c or f"column {j + 1}" for j, c in enumerate(first))
         body = rows[1:]
-        reason = f"row {first_line} is the header: its cell {quoted(words[0])} is not a number"
     else:
         header = tuple(f"column {j + 1}" for j in range(len(first)))
         body = rows
-        reason = f"row {first_line} holds only numbers, so it is data, not a header"
         notes.append(
             f"{printable(p.name)} has no header row ({reason}); its columns are named "
             "'column 1', 'column 2', …"
@@ -317,6 +315,32 @@ def read_table(path: str | Path) -> Table:
             )
     dialect = Dialect(encoding, delimiter, has_header, reason, len(comments))
     return Table(path=p, header=header, rows=body, dialect=dialect, notes=tuple(notes))
+
+
+def _is_header(line: int, first: list[str], below: list[tuple[int, list[str]]]) -> tuple[bool, str]:
+    """Whether the first row names the columns, and why in words.
+
+    It does when it holds only text, or text above a column of numbers. A row that mixes numbers
+    with text only where the column below is text too (``5.1,3.5,Iris-setosa``) is data: taking
+    it as a header would drop a row and name the columns by numbers.
+    """
+    words = [j for j, c in enumerate(first) if c and parse_number(c) is None]
+    if not words:
+        return False, f"row {line} holds only numbers, so it is data, not a header"
+    if len(words) == sum(1 for c in first if c):
+        return True, f"row {line} is the header: its cell {quoted(first[words[0]])} is not a number"
+    sample = below[:1000]
+    for j in words:
+        cells = [c[j] for _, c in sample if j < len(c) and c[j]]
+        if cells and sum(parse_number(c) is not None for c in cells) > len(cells) / 2:
+            return True, (
+                f"row {line} is the header: its cell {quoted(first[j])} is not a number, but the "
+                "column below holds numbers"
+            )
+    return False, (
+        f"row {line} holds numbers, and text only where the column below is text too, so it is "
+        "data, not a header"
+    )
 
 
 def _read_bytes(p: Path) -> bytes:
