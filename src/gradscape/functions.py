@@ -158,6 +158,7 @@ MAX_SYMBOLIC_DIMS = 100
 
 
 # -- the families on the whole vector (the same sums as their formulas) -----------------------------
+# Each imports jax.numpy when it is first traced, not here: see the note at the top.
 def _sphere(t: Any) -> Any:
     import jax.numpy as jnp
 
