@@ -217,6 +217,36 @@ def test_derivation_saves_and_loads(tmp_path: Path) -> None:
     assert back.hessian_formulas == d.hessian_formulas
 
 
+@pytest.mark.parametrize(
+    ("text", "at", "eigenvalues", "near"),
+    [
+        # off the critical point at 0 by 1e-5: not critical, but its Hessian is that of ...
+        ("x^2 - y^2", (1e-5, -1e-5), (-2.0, 2.0), "saddle"),
+        ("-x^2 - 3*y^2", (1e-5, 2e-5), (-6.0, -2.0), "maximum"),
+        ("x^2 + 3*y^2", (1e-5, 2e-5), (2.0, 6.0), "minimum"),
+        # ... and far from it, nothing is near
+        ("x^2 - y^2", (0.5, 0.5), (-2.0, 2.0), None),
+    ],
+)
+def test_the_kind_of_a_nearby_critical_point_is_decided_by_derive(
+    text: str, at: tuple[float, float], eigenvalues: tuple[float, float], near: str | None
+) -> None:
+    d = gs.derive(text, at={"x": at[0], "y": at[1]})
+    assert d.critical is False and d.kind == "not critical"
+    np.testing.assert_allclose(d.hessian_eigenvalues, eigenvalues, rtol=1e-14)  # closed form
+    assert d.near_critical_kind == near
+    assert d.summary()["near_critical_kind"] == near
+
+
+def test_a_published_minimum_is_near_a_minimum_and_says_so(tmp_path: Path) -> None:
+    # Himmelblau's published minimiser, to 6 digits: within 1e-3 of the true one, not on it.
+    d = gs.derive("himmelblau", {"x": -2.805118, "y": 3.131312})
+    assert not d.critical and d.near_critical_kind == "minimum"
+    assert gs.derive("himmelblau", {"x": 3.0, "y": 2.0}).near_critical_kind is None  # exact
+    back = gs.Derivation.load(d.save(tmp_path / "d"))
+    assert back.near_critical_kind == "minimum"
+
+
 def test_second_order_taylor_of_a_quadratic_is_exact() -> None:
     obj = gs.objective("3*x^2 + 2*x*y - y^2 + x - 4*y + 7")
     t = gs.taylor(obj, [0.5, -1.5])

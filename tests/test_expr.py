@@ -235,7 +235,7 @@ def test_long_sums_print_in_linear_time() -> None:
 )
 def test_sizes_that_explode_are_refused_quickly(text: str, message: str) -> None:
     # Within the length limit, these once took minutes and gigabytes to compile.
-    from gradscape.objectives import MAX_OPERATIONS, MAX_VARIABLES
+    from gradscape.expr import MAX_OPERATIONS, MAX_VARIABLES
 
     assert (MAX_OPERATIONS, MAX_VARIABLES) == (2_000, 1_000)
     start = time.perf_counter()

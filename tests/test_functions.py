@@ -181,7 +181,9 @@ def test_lookup_by_name(text: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [("rosenbrok", "did you mean rosenbrock?"), ("booth:3", "2 dimensions only"),
-     ("sphere:0", "whole number of dimensions from 1"), ("rosenbrock:1", "from 2"),
+     ("sphere:0", r"^The number of dimensions of sphere must be a whole number from 1 to "
+      r"10,000 \(MAX_DIMS\); got 0\.$"),
+     ("rosenbrock:1", "from 2 to 10,000"), ("rastrigin:10001", r"\(MAX_DIMS\); got 10001"),
      ("nosuch:3", "unknown function 'nosuch'")],
 )  # fmt: skip
 def test_lookup_errors(text: str, message: str) -> None:
@@ -192,3 +194,23 @@ def test_lookup_errors(text: str, message: str) -> None:
 def test_plain_names_stay_variables() -> None:
     assert F.lookup("x") is None and F.lookup("x^2") is None
     assert gs.objective("w").names == ("w",)
+
+
+def test_an_objective_knows_its_test_function() -> None:
+    # Engines read the published minima from the Objective itself, not by looking up its label.
+    assert gs.objective("himmelblau").function is F.himmelblau
+    wide = gs.objective("himmelblau", ranges={"x": (-9.0, 9.0)})
+    assert wide.function is F.himmelblau and wide.ranges["x"] == (-9.0, 9.0)
+    member = gs.objective("rosenbrock:5").function
+    assert member is not None and member.minima == ((1.0,) * 5,)
+    big = gs.objective("sphere:200")  # numbers only, above MAX_SYMBOLIC_DIMS
+    assert big.expression is None and big.function is not None and big.function.dims == 200
+    assert gs.objective("x^2 + y^2").function is None
+    # a TestFunction given as itself
+    assert gs.objective(F.booth).function is F.booth
+
+
+@pytest.mark.parametrize("n", [True, 3.0, "3", -1])
+def test_family_dimensions_are_whole_numbers(n: object) -> None:
+    with pytest.raises(gs.InputError, match=r"dimensions of rastrigin must be a whole number"):
+        F.rastrigin(n)  # type: ignore[arg-type]

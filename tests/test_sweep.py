@@ -231,7 +231,7 @@ def test_profiles_and_surfaces_carry_the_refined_minimum(tmp_path: Path) -> None
 
 
 def test_a_minimum_that_cannot_be_refined_is_called_a_grid_value() -> None:
-    from gradscape.objectives import objective
+    from gradscape.sources import objective
 
     cubic = objective("x^3 - 3*x")  # local minimum at x = 1, falls away to the left
     low = gs.profile(cubic, "x", range=(-1.5, 3.0), points=181).minimum
@@ -244,7 +244,7 @@ def test_a_minimum_that_cannot_be_refined_is_called_a_grid_value() -> None:
 
 
 def test_the_sweep_story_shows_the_refined_minimum_beside_the_grid() -> None:
-    from gradscape.objectives import objective
+    from gradscape.sources import objective
     from gradscape.story import sweep_story
 
     cubic = objective("x^3 - 3*x")

@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     # core
     "Objective": "objectives",
-    "objective": "objectives",
+    "objective": "sources",
     # expressions and test functions
     "parse": "expr",
     "Expression": "expr",
@@ -126,10 +126,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from .landscapes import Landscape, landscape
     from .models import closed_form, mse_objective, predict, sse_objective
     from .networks import Model, model
-    from .objectives import Objective, objective
+    from .objectives import Objective
     from .optimizers import Optimizer, optimizer
     from .races import Race, race
     from .runs import Batch, Run, minimize, minimize_many
+    from .sources import objective
     from .spectra import Spectrum, spectrum
     from .sweep import Profile, Surface, profile, surface
     from .tours import TourResult, tour

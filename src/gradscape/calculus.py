@@ -11,43 +11,27 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+import sympy
 
 from ._x64 import with_x64
-from .errors import InputError, NumericalError, listing
-from .kinks import Corner, corners
+from .errors import InputError, listing
+from .expr import format_expr, latex
+from .kinks import MAX_PROBE_VARIABLES, Corner, corners, one_sided
 from .objectives import Objective, Params
 from .results import Result
+from .sources import objective
 
 
-def _point(obj: Objective, at: np.ndarray) -> str:
-    return ", ".join(f"{k}={v:g}" for k, v in obj.as_dict(at).items())
-
-
-def _finite(obj: Objective, what: str, x: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """``x`` if every entry is finite; otherwise say where and, for expressions, why."""
-    if np.all(np.isfinite(x)):
-        return x
-    state = "undefined" if np.any(np.isnan(x)) else "infinite"
-    reason = None
-    if obj.expression is not None:
-        reason = obj.expression.explain(at, derivative=what != "value")
-    detail = f": {reason}" if reason else ""
-    raise NumericalError(
-        f"The {what} of {obj.signature()} is {state} at {_point(obj, at)}{detail}."
-    )
-
-
-@with_x64
 def value(obj: Objective, at: Params) -> float:
-    """``f(at)`` as a Python float.
+    """``f(at)`` as a Python float, in float64.
 
     Raises:
         NumericalError: the value is NaN or infinite there.
     """
-    theta = obj.vector(at)
-    v = np.asarray(obj.jit_value(theta), dtype=np.float64)
-    return float(_finite(obj, "value", v, theta))
+    return obj(at)
 
 
 @with_x64
@@ -55,8 +39,8 @@ def value_and_gradient(obj: Objective, at: Params) -> tuple[float, np.ndarray]:
     """``(f(at), ∇f(at))``; the gradient has shape ``(n,)`` in ``obj.names`` order."""
     theta = obj.vector(at)
     v, g = obj.jit_value_and_grad(theta)
-    v = _finite(obj, "value", np.asarray(v, dtype=np.float64), theta)
-    g = _finite(obj, "gradient", np.asarray(g, dtype=np.float64), theta)
+    v = obj.finite("value", np.asarray(v, dtype=np.float64), theta)
+    g = obj.finite("gradient", np.asarray(g, dtype=np.float64), theta)
     return float(v), g
 
 
@@ -75,7 +59,7 @@ def hessian(obj: Objective, at: Params) -> np.ndarray:
     r"""The Hessian :math:`H_{ij} = \partial^2 f / \partial\theta_i \partial\theta_j`, shape ``(n, n)``."""
     theta = obj.vector(at)
     h = np.asarray(obj.jit_hessian(theta), dtype=np.float64)
-    return _finite(obj, "Hessian", h, theta)
+    return obj.finite("Hessian", h, theta)
 
 
 @with_x64
@@ -91,8 +75,6 @@ def directional_derivative(
     Raises:
         InputError: the direction is zero.
     """
-    import jax
-
     theta = obj.vector(at)
     u = obj.vector(direction)
     norm = float(np.linalg.norm(u))
@@ -101,18 +83,16 @@ def directional_derivative(
     if normalize:
         u = u / norm
     _, d = jax.jvp(obj.fn, (theta,), (u,))
-    return float(_finite(obj, "directional derivative", np.asarray(d, np.float64), theta))
+    return float(obj.finite("directional derivative", np.asarray(d, np.float64), theta))
 
 
 @with_x64
 def hvp(obj: Objective, at: Params, vector: Params) -> np.ndarray:
     r"""Hessian-vector product :math:`H v`, forward-over-reverse, without forming :math:`H`."""
-    import jax
-
     theta = obj.vector(at)
     v = obj.vector(vector)
     _, hv = jax.jvp(jax.grad(obj.fn), (theta,), (v,))
-    return _finite(obj, "Hessian-vector product", np.asarray(hv, np.float64), theta)
+    return obj.finite("Hessian-vector product", np.asarray(hv, np.float64), theta)
 
 
 #: Autodiff and finite differences agree when their relative error is at most this.
@@ -175,17 +155,13 @@ def _fd_shifts(theta: np.ndarray, h: np.ndarray) -> np.ndarray:
 
 def _shifted_values(fn: Any, theta: Any, shifts: Any) -> Any:
     """``f(θ + shifts[k] e_{k mod n})`` for every ``k``, a bounded batch at a time (traced)."""
-    import jax
-
     n = theta.shape[0]
-    index = jax.numpy.arange(shifts.shape[0]) % n
+    index = jnp.arange(shifts.shape[0]) % n
     batch = max(1, min(int(shifts.shape[0]), 2**22 // max(n, 1)))  # ≤ 32 MB of points at once
     return jax.lax.map(lambda a: fn(theta.at[a[0]].add(a[1])), (index, shifts), batch_size=batch)
 
 
 def _fd_kernel(obj: Objective) -> Any:
-    import jax
-
     if "fd" not in obj.compiled:
         obj.compiled["fd"] = jax.jit(lambda theta, shifts: _shifted_values(obj.fn, theta, shifts))
     return obj.compiled["fd"]
@@ -204,7 +180,7 @@ def _check(
     n = theta.size
     fp, fm, fp2, fm2 = np.asarray(fvals, np.float64).reshape(4, n)
     sp, sm, sp2, sm2 = shifts.reshape(4, n)
-    fd = _finite(obj, "finite-difference gradient", (fp - fm) / (sp - sm), theta)
+    fd = obj.finite("finite-difference gradient", (fp - fm) / (sp - sm), theta)
     fd2 = (fp2 - fm2) / (sp2 - sm2)
     eps = float(np.finfo(np.float64).eps)
     # fd(h) = g + c h² + …, fd(2h) = g + 4c h² + …: their difference is three times fd(h)'s error.
@@ -250,8 +226,6 @@ def gradient_check(obj: Objective, at: Params, *, step: float | None = None) -> 
         >>> check.agree, check.relative_error < 1e-6
         (True, True)
     """
-    import jax.numpy as jnp
-
     theta = obj.vector(at)
     if theta.size > MAX_FD_VARIABLES:
         raise InputError(
@@ -289,6 +263,12 @@ def classify(eigenvalues: Any, *, tol: float | None = None) -> tuple[str, int]:
     if pos + neg < lam.size:
         return "degenerate", neg
     return ("minimum", 0) if pos else ("maximum", neg)
+
+
+#: A point that is not critical, but would pass :func:`is_critical` at this relative precision,
+#: is near a critical one (typically a critical point given to a few digits): its Hessian then
+#: tells what kind of point is close by.
+NEAR_CRITICAL = 1e-3
 
 
 def is_critical(grad: Any, hess: Any, at: Any, *, rtol: float = 1e-10) -> bool:
@@ -330,10 +310,6 @@ def _shift(name: str, a: float, tex: bool) -> str:
 
 
 def _tex_name(name: str) -> str:
-    import sympy
-
-    from .expr import latex
-
     return latex(sympy.Symbol(name))
 
 
@@ -422,6 +398,9 @@ class Derivation(Result):
         kind: ``"minimum"``, ``"maximum"``, ``"saddle"``, ``"degenerate"``, ``"not critical"``;
             at a kink ``"not an extremum"`` or ``"undecided"`` too; ``None`` if undecidable.
         index: number of negative Hessian eigenvalues.
+        near_critical_kind: at a point that is not critical but would be if it were off by
+            :data:`NEAR_CRITICAL` relative (a critical point given to few digits), the kind the
+            Hessian here gives it (``"minimum"``, ``"saddle"``…); ``None`` otherwise.
         taylor1, taylor2: first- and second-order Taylor approximations, as formulas.
         differentiable: whether f is differentiable at the point.
         reason: the parts that are not smooth there (``"abs(x) has a corner where x = 0"``).
@@ -461,6 +440,7 @@ class Derivation(Result):
     fd_agree: bool | None = None
     fd_error_bound: float | None = None
     notes: tuple[str, ...] = ()
+    near_critical_kind: str | None = None
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready dict (numbers as floats, vectors as ``{name: number}``; one-sided
@@ -505,6 +485,7 @@ class Derivation(Result):
             kind=self.kind,
             kind_basis=self.kind_basis,
             index=self.index,
+            near_critical_kind=self.near_critical_kind,
             taylor={
                 "first": self.taylor1,
                 "second": self.taylor2,
@@ -544,8 +525,6 @@ MAX_SYMBOLIC_WORK = 200_000
 
 def _derive_kernel(obj: Objective, with_hessian: bool) -> Any:
     """One compiled function for value, gradient, Hessian and the finite-difference stencil."""
-    import jax
-
     key = ("derive", with_hessian)
     if key not in obj.compiled:
 
@@ -563,14 +542,10 @@ def _derive_kernel(obj: Objective, with_hessian: bool) -> Any:
 def symbolic_work(expr: Any) -> int:
     """The cost of the symbolic partial derivatives of an :class:`~gradscape.expr.Expression`:
     over the terms of its top-level sum, operations × variables (see :data:`MAX_SYMBOLIC_WORK`)."""
-    import sympy
-
     return sum(_size(t) * max(1, len(t.free_symbols)) for t in sympy.Add.make_args(expr.sympy))
 
 
 def _size(e: Any) -> int:
-    import sympy
-
     return sum(1 for _ in sympy.preorder_traversal(e))
 
 
@@ -596,8 +571,6 @@ def _symbolic(obj: Objective, notes: list[str]) -> dict[str, Any]:
             "the numbers are by autodiff"
         )
         return sym
-    from .expr import format_expr, latex
-
     sym["formula"] = str(expr)
     sym["formula_latex"] = expr.latex()
     work = symbolic_work(expr)
@@ -647,10 +620,6 @@ def derive(source: Any, at: Params | None = None) -> Derivation:
         >>> d.partials["x"], round(float(d.gradient[0]), 6)
         ('2*x*sin(y)', 1.818595)
     """
-    import jax.numpy as jnp
-
-    from .objectives import objective
-
     obj = objective(source)
     notes: list[str] = []
     sym = _symbolic(obj, notes)
@@ -673,7 +642,7 @@ def derive(source: Any, at: Params | None = None) -> Derivation:
         )
     shifts = _fd_shifts(theta, _fd_steps(theta, None)) if with_fd else np.zeros(0)
     v, g, hess, fvals = _derive_kernel(obj, with_hessian)(jnp.asarray(theta), jnp.asarray(shifts))
-    v = float(_finite(obj, "value", np.asarray(v, np.float64), theta))
+    v = float(obj.finite("value", np.asarray(v, np.float64), theta))
     g = np.asarray(g, np.float64)
     hess = None if hess is None else np.asarray(hess, np.float64)
     smooth = bool(np.all(np.isfinite(g))) and (hess is None or bool(np.all(np.isfinite(hess))))
@@ -695,16 +664,16 @@ def derive(source: Any, at: Params | None = None) -> Derivation:
             return kinked
     if disagree and obj.expression is not None:
         step = float(np.max(np.abs(shifts)))
-        near = obj.expression.kinks(theta, within=2 * step)
-        if near:
+        spots = obj.expression.kinks(theta, within=2 * step)
+        if spots:
             notes.append(
                 f"finite differences straddle a nearby spot where a part is not smooth "
-                f"({listing(near, 4, sep='; ', what='spots')}; the step reaches {2 * step:.1e}), so they cannot check "
+                f"({listing(spots, 4, sep='; ', what='spots')}; the step reaches {2 * step:.1e}), so they cannot check "
                 "the gradient here; f is smooth at the point itself and autodiff is exact"
             )
-    g = _finite(obj, "gradient", g, theta)
+    g = obj.finite("gradient", g, theta)
     if hess is not None:
-        hess = _finite(obj, "Hessian", hess, theta)
+        hess = obj.finite("Hessian", hess, theta)
     return _smooth(obj, theta, v, g, hess, check, notes, sym, common)
 
 
@@ -731,12 +700,14 @@ def _smooth(
     """The usual case: f is smooth at the point."""
     n = obj.n
     if hess is None:
-        eig, critical, kind, index = None, None, None, None
+        eig, critical, kind, index, near_kind = None, None, None, None, None
         hess_t = np.zeros((n, n))
     else:
         eig = np.linalg.eigvalsh(0.5 * (hess + hess.T))
         critical = is_critical(g, hess, theta)
         kind, index = classify(eig) if critical else ("not critical", int(np.sum(eig < 0)))
+        near = not critical and is_critical(g, hess, theta, rtol=NEAR_CRITICAL)
+        near_kind = classify(eig)[0] if near else None
         hess_t = hess
     if n > MAX_TAYLOR_VARIABLES:
         notes.append(
@@ -762,6 +733,7 @@ def _smooth(
         critical=critical,
         kind=kind,
         index=index,
+        near_critical_kind=near_kind,
         differentiable=True,
         notes=tuple(notes),
         **_taylor_formulas(t, n, hess is not None),
@@ -791,8 +763,6 @@ def _at_a_kink(
     """A point where some part is not smooth (or the checks disagree): probe it from every
     side, staying closer than the ``near`` corners. ``None`` when the probes find f smooth
     after all and no part was named."""
-    from .kinks import MAX_PROBE_VARIABLES, one_sided
-
     n = obj.n
     if n > MAX_PROBE_VARIABLES:
         if not parts:

@@ -22,11 +22,15 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from .errors import InputError
+from .errors import InputError, whole_number
 
 if TYPE_CHECKING:
     from .expr import Expression
     from .objectives import Objective
+
+# The catalogue itself is plain data: `import gradscape.functions` (and `gradscape functions`,
+# which lists it) stays free of SymPy and JAX, so expr and objectives are imported where a
+# formula is parsed or an Objective built.
 
 Point = tuple[float, ...]
 
@@ -83,7 +87,7 @@ class TestFunction:
     @cached_property
     def expression(self) -> Expression:
         """The parsed formula."""
-        from .expr import parse
+        from .expr import parse  # SymPy: see the note at the top
 
         # A trusted formula: the size caps on typed expressions do not apply.
         return parse(self.formula, variables=self.variables, max_operations=None)
@@ -99,19 +103,25 @@ class TestFunction:
         """The function as an :class:`~gradscape.objectives.Objective` with its domain.
 
         A family member computes with its vectorized form; above :data:`MAX_SYMBOLIC_DIMS`
-        variables it carries no parsed formula (numbers only).
+        variables it carries no parsed formula (numbers only). The Objective knows it came from
+        this function (``.function``), so engines find the published minima without a look-up.
         """
-        from .objectives import Objective, from_expression
+        from .objectives import Objective  # JAX: see the note at the top
 
         if self.vectorized is None:
-            return from_expression(self.expression, ranges=self.ranges, label=self.name)
+            fn, expression, formula = self.expression.function(), self.expression, None
+        elif self.symbolic:
+            fn, expression, formula = self.vectorized, self.expression, self.formula
+        else:
+            fn, expression, formula = self.vectorized, None, _PATTERNS[str(self.family)]
         return Objective(
-            fn=self.vectorized,
+            fn=fn,
             names=self.variables,
             ranges=self.ranges,
             label=self.name,
-            formula=self.formula if self.symbolic else _PATTERNS[str(self.family)],
-            expression=self.expression if self.symbolic else None,
+            formula=str(expression) if formula is None else formula,
+            expression=expression,
+            function=self,
         )
 
     def __call__(self, n: int) -> TestFunction:
@@ -129,12 +139,12 @@ def _names(n: int) -> tuple[str, ...]:
     return {1: ("x",), 2: ("x", "y")}.get(n) or tuple(f"x{i}" for i in range(1, n + 1))
 
 
+#: Most variables of a family member (see :attr:`TestFunction.vectorized`).
+MAX_DIMS = 10_000
+
+
 def _check_dims(family: str, n: Any, least: int = 1) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < least or n > 10_000:
-        raise InputError(
-            f"{family} needs a whole number of dimensions from {least} to 10000; got {n!r}."
-        )
-    return n
+    return whole_number(n, f"The number of dimensions of {family}", least, MAX_DIMS, "MAX_DIMS")
 
 
 def _member(family: str, n: int, base: TestFunction) -> TestFunction:
@@ -148,6 +158,7 @@ MAX_SYMBOLIC_DIMS = 100
 
 
 # -- the families on the whole vector (the same sums as their formulas) -----------------------------
+# Each imports jax.numpy when it is first traced, not here: see the note at the top.
 def _sphere(t: Any) -> Any:
     import jax.numpy as jnp
 

@@ -34,9 +34,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+import sympy as sp
 
-from ._x64 import with_x64
+from ._x64 import with_x64, x64
+from .errors import InputError
+from .expr import relu, to_jax
+from .expr.expression import _kink, _value
 from .objectives import Objective
 
 #: Steps ``t`` of the probes, relative to ``max(1, |θ|)``: the largest is small enough to see the
@@ -98,8 +104,6 @@ def corners(expression: Any, theta: Any) -> list[Corner]:
 
     The argument ``u`` of each part and its gradient come from one autodiff pass over all the
     parts; a part whose argument is not finite at ``theta`` is left out."""
-    from .expr.expression import _kink, _value
-
     if not expression._may_kink:
         return []
     theta = np.asarray(theta, dtype=np.float64)
@@ -135,14 +139,6 @@ def on_corners(obj: Objective, points: np.ndarray) -> np.ndarray:
     """Which rows of ``points`` sit exactly on the corner of some part of ``obj``'s formula
     (an argument of ``abs``/``relu``/``sign`` or a power's base at 0, a ``max``/``min`` tie,
     ``asin`` at ±1…), all rows at once. False everywhere for an objective without a formula."""
-    import jax
-    import jax.numpy as jnp
-    import sympy as sp
-
-    from ._x64 import x64
-    from .expr import to_jax
-    from .expr.expression import _kink
-
     out = np.zeros(len(points), dtype=bool)
     expr = obj.expression
     if expr is None or not expr._may_kink or not len(points):
@@ -176,8 +172,6 @@ def on_corners(obj: Objective, points: np.ndarray) -> np.ndarray:
 
 def _on_corner(node: Any, a: np.ndarray) -> np.ndarray:
     """Rows of arguments ``a`` (shape ``(P, args)``) at which ``node`` is at its corner."""
-    import sympy as sp
-
     f = node.func
     if f in (sp.Max, sp.Min):
         top = np.sort(a, axis=1)
@@ -194,10 +188,6 @@ def _on_corner(node: Any, a: np.ndarray) -> np.ndarray:
 
 def _gap(node: Any, args: list[float]) -> tuple[Any, float] | None:
     """``(u, value of u)``: the argument of a part measured from its corner."""
-    import sympy as sp
-
-    from .expr import relu
-
     f = node.func
     if f in (sp.Abs, relu, sp.sign, sp.Heaviside):
         return node.args[0], args[0]
@@ -217,11 +207,6 @@ def _gap(node: Any, args: list[float]) -> tuple[Any, float] | None:
 
 def _gradients(expression: Any, parts: list[Any], theta: np.ndarray) -> np.ndarray:
     """``∇u`` of every part's argument at ``theta``, shape ``(k, n)``, in one reverse pass."""
-    import jax
-    import jax.numpy as jnp
-
-    from ._x64 import x64
-    from .expr import to_jax
 
     def args(t: Any) -> Any:
         memo: dict[Any, Any] = {}  # shared: a subexpression common to parts is computed once
@@ -306,8 +291,6 @@ def _directions(n: int, seed: int = 0) -> np.ndarray:
 
 def _probe_kernel(obj: Objective) -> Any:
     """``(f, φ', φ'')`` at ``θ + t·d`` for batches of ``(d, t)``, compiled once per objective."""
-    import jax
-
     key = "one-sided probes"
     if key not in obj.compiled:
 
@@ -352,10 +335,6 @@ def one_sided(
     Raises:
         InputError: more than :data:`MAX_PROBE_VARIABLES` parameters.
     """
-    import jax.numpy as jnp
-
-    from .errors import InputError
-
     theta = obj.vector(at)
     n = theta.size
     if n > MAX_PROBE_VARIABLES:

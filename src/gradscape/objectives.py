@@ -13,23 +13,19 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import jax
 import numpy as np
 
-from .errors import InputError, ParameterError, listing
+from ._x64 import x64
+from .errors import InputError, NumericalError, ParameterError, listing
+
+if TYPE_CHECKING:  # types only: functions builds Objectives, so it sits above this module
+    from .expr import Expression
+    from .functions import TestFunction
 
 Params = Mapping[str, float] | Sequence[float] | np.ndarray | float
-
-#: Most variables a typed expression may have. Each adds a slice of the parameter vector to the
-#: compiled function and a row to every derivative; compile time grows faster than their number
-#: (1,000 take seconds; 18,000 took minutes and gigabytes). The built-in families
-#: (``rosenbrock:N``) are computed on the whole vector and go to 10,000.
-MAX_VARIABLES = 1_000
-#: Most operations a typed expression may have (after constants are folded): XLA's compile
-#: time grows faster than linearly with them. On 2 busy cores, 2,000 operations cost about 25 s
-#: to sweep and 50 s to derive (the Hessian); 5,000 cost 2 and 4 minutes and 8 GB.
-MAX_OPERATIONS = 2_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,6 +41,8 @@ class Objective:
         unravel: for objectives made by :meth:`from_pytree`, maps ``theta`` back to the pytree.
         expression: the parsed :class:`~gradscape.expr.Expression` for objectives made from
             text, which gives symbolic derivatives and names undefined spots.
+        function: the built-in :class:`~gradscape.functions.TestFunction` this objective is
+            (its published minima, domain and notes), or ``None``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -59,7 +57,8 @@ class Objective:
     label: str = "f"
     formula: str | None = None
     unravel: Callable[[Any], Any] | None = None
-    expression: Any = None
+    expression: Expression | None = None
+    function: TestFunction | None = None
 
     def __post_init__(self) -> None:
         if not callable(self.fn):
@@ -140,10 +139,29 @@ class Objective:
         return {n: float(v) for n, v in zip(self.names, np.asarray(theta).reshape(-1), strict=True)}
 
     def __call__(self, params: Params) -> float:
-        """The value at ``params`` (see :func:`gradscape.calculus.value`)."""
-        from .calculus import value
+        """The value at ``params``, in float64.
 
-        return value(self, params)
+        Raises:
+            NumericalError: the value is NaN or infinite there (the message says why, for an
+                expression).
+        """
+        theta = self.vector(params)
+        with x64():
+            v = np.asarray(self.jit_value(theta), dtype=np.float64)
+        return float(self.finite("value", v, theta))
+
+    def finite(self, what: str, x: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """``x`` (the ``what`` of f at ``at``) if every entry is finite; otherwise a
+        :class:`NumericalError` that says where and, for an expression, why."""
+        if np.all(np.isfinite(x)):
+            return x
+        state = "undefined" if np.any(np.isnan(x)) else "infinite"
+        reason = None
+        if self.expression is not None:
+            reason = self.expression.explain(at, derivative=what != "value")
+        detail = f": {reason}" if reason else ""
+        where = ", ".join(f"{k}={v:g}" for k, v in self.as_dict(at).items())
+        raise NumericalError(f"The {what} of {self.signature()} is {state} at {where}{detail}.")
 
     # -- compiled pieces, built once per objective -------------------------------------------
     @cached_property
@@ -153,27 +171,19 @@ class Objective:
 
     @cached_property
     def jit_value(self) -> Callable[[Any], Any]:
-        import jax
-
         return jax.jit(self.fn)
 
     @cached_property
     def jit_value_and_grad(self) -> Callable[[Any], Any]:
-        import jax
-
         return jax.jit(jax.value_and_grad(self.fn))
 
     @cached_property
     def jit_batched_value(self) -> Callable[[Any], Any]:
         """``f`` over a batch of points, shape ``(k, n) -> (k,)``."""
-        import jax
-
         return jax.jit(jax.vmap(self.fn))
 
     @cached_property
     def jit_hessian(self) -> Callable[[Any], Any]:
-        import jax
-
         return jax.jit(jax.hessian(self.fn))
 
     # -- constructors ------------------------------------------------------------------------
@@ -288,77 +298,3 @@ def check_range(name: str, rng: Any) -> tuple[float, float]:
             f"about {np.finfo(np.float64).max:.4g}); narrow it."
         )
     return lo, hi
-
-
-def from_expression(
-    expression: Any,
-    *,
-    ranges: Mapping[str, tuple[float, float]] | None = None,
-    label: str = "f",
-) -> Objective:
-    """An :class:`Objective` from a parsed :class:`~gradscape.expr.Expression`."""
-    if not expression.variables:
-        raise InputError(
-            f"{expression} has no variables; derivatives need at least one (e.g. x^2 + {expression})."
-        )
-    return Objective(
-        fn=expression.function(),
-        names=expression.variables,
-        ranges=ranges or {},
-        label=label,
-        formula=str(expression),
-        expression=expression,
-    )
-
-
-def objective(
-    source: Any,
-    *,
-    variables: Sequence[str] | None = None,
-    ranges: Mapping[str, tuple[float, float]] | None = None,
-) -> Objective:
-    """An :class:`Objective` from whatever describes a function.
-
-    Args:
-        source: an expression (``"x^2*sin(y)"``), the name of a built-in test function
-            (``"himmelblau"``, ``"rosenbrock:5"``), a :class:`~gradscape.functions.TestFunction`,
-            an :class:`~gradscape.expr.Expression` or an :class:`Objective` (returned as is).
-        variables: for an expression, the variables in order (default: the names it uses, in
-            natural order: ``x, y, z`` and ``w2`` before ``w10``); names it does not use become
-            parameters it does not depend on.
-        ranges: default ``(low, high)`` per variable for sweeps and plots (a test function brings
-            its usual domain).
-
-    Raises:
-        ExpressionError: the text cannot be read (the message marks the spot with a caret).
-
-    Example:
-        >>> f = objective("x^2*sin(y)")
-        >>> f({"x": 1.0, "y": 0.0})
-        0.0
-    """
-    if isinstance(source, Objective):
-        return source
-    from .expr import Expression, parse
-    from .functions import TestFunction, lookup
-
-    if isinstance(source, str):
-        found = lookup(source)
-        source = found if found is not None else parse(source, variables=variables)
-    if isinstance(source, TestFunction):
-        if variables is not None and tuple(variables) != source.variables:
-            raise InputError(
-                f"{source.name} has the variables {listing(source.variables)}; "
-                "it cannot be renamed."
-            )
-        if ranges:
-            import dataclasses
-
-            return dataclasses.replace(source.objective, ranges={**source.ranges, **ranges})
-        return source.objective
-    if isinstance(source, Expression):
-        return from_expression(source, ranges=ranges)
-    raise ParameterError(
-        "objective() takes an expression, a test function name, a TestFunction, an Expression "
-        f"or an Objective; got {type(source).__name__}."
-    )

@@ -400,13 +400,8 @@ def _kind_lines(d: Derivation) -> list[str]:
         "not a critical point: the gradient is not zero, so f changes here; it rises "
         "fastest along ∇f and gradient descent steps along −∇f."
     ]
-    if d.hessian is None or d.gradient is None or d.point is None:
-        return kind
-    from .calculus import classify, is_critical
-
-    point_arr = np.array(list(d.point.values()))
-    if is_critical(d.gradient, d.hessian, point_arr, rtol=1e-3):
-        near, _ = classify(d.hessian_eigenvalues)
+    near = d.near_critical_kind
+    if near is not None:
         kind.append(
             f"The gradient is small, though (|∇f| = {_g(float(safe_norm(np.asarray(d.gradient))), 3)}):"
             f" this is close to a critical point, and the Hessian here is that of {_A_KIND[near]}"

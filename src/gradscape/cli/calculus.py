@@ -34,7 +34,7 @@ MAX_GRID = 16_000_000
 
 def _cmd_derive(args: argparse.Namespace) -> int:
     from ..calculus import derive
-    from ..objectives import objective
+    from ..sources import objective
     from ..story import derive_story
 
     obj = objective(args.expr)
@@ -57,7 +57,7 @@ def _cmd_derive(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from ..objectives import objective
+    from ..sources import objective
 
     obj = objective(args.expr)
     ranges = _ranges(args.ranges)

@@ -27,9 +27,9 @@ from .common import (
 
 def _cmd_descend(args: argparse.Namespace) -> int:
 
-    from ..objectives import objective
     from ..optimizers import GD_FAMILY, optimizer
     from ..runs import check_newton_dims, minimize, standard_start
+    from ..sources import objective
 
     names = [m.strip() for m in (args.compare or args.optimizer).split(",") if m.strip()]
     if (known := _dims(args.expr)) is not None:
@@ -217,8 +217,8 @@ def _dims(expr: str) -> tuple[int, str] | None:
 def _cmd_critical(args: argparse.Namespace) -> int:
     from .. import plot
     from ..critical import check_critical_dims, critical_points
-    from ..objectives import objective
     from ..point_sets import NON_SMOOTH, base_kind
+    from ..sources import objective
     from ..story import table
 
     if (known := _dims(args.expr)) is not None:
@@ -286,10 +286,10 @@ def _cmd_critical(args: argparse.Namespace) -> int:
 def _cmd_multistart(args: argparse.Namespace) -> int:
     from .. import plot
     from ..critical import multistart
-    from ..objectives import objective
     from ..optimizers import optimizer
     from ..point_sets import NON_SMOOTH
     from ..runs import check_newton_dims
+    from ..sources import objective
     from ..story import table
 
     method = optimizer(args.optimizer, lr=args.lr)  # validate before the work
@@ -374,8 +374,8 @@ def _starts_asked(asked: int, ran: int) -> dict[str, Any]:
 def _cmd_race(args: argparse.Namespace) -> int:
 
     from .. import plot
-    from ..objectives import objective
     from ..races import race
+    from ..sources import objective
 
     obj = objective(args.expr)
     ranges = _box_ranges(obj, args.ranges)

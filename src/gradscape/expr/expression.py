@@ -9,17 +9,19 @@ from dataclasses import dataclass
 from functools import cached_property, reduce
 from typing import Any
 
+import jax
+import jax.numpy as jnp
+import numpy as np
 import sympy as sp
+from jax import lax
 
+from .._x64 import x64
 from ..errors import ExpressionError, InputError, listing
 from .language import DOMAINS, format_expr, latex, relu, sigmoid, softplus
 
 
 # -- SymPy to JAX ---------------------------------------------------------------------------------
 def _jax_functions() -> dict[Any, Callable[..., Any]]:
-    import jax
-    import jax.numpy as jnp
-
     def heaviside(x: Any, h0: Any = 0.5) -> Any:
         return jnp.where(x > 0, 1.0, jnp.where(x < 0, 0.0, h0))
 
@@ -64,9 +66,6 @@ def to_jax(
     Args:
         memo: if given, filled with the value of every subexpression (for diagnostics).
     """
-    import jax.numpy as jnp
-    from jax import lax
-
     table = _jax_functions()
     index = {s: i for i, s in enumerate(symbols)}
 
@@ -228,10 +227,6 @@ class Expression:
 
     def _values(self, theta: Any) -> tuple[dict[Any, Any], list[Any]]:
         """The value of every subexpression at ``theta``, and the compound ones innermost first."""
-        import numpy as np
-
-        from .._x64 import x64
-
         values: dict[Any, Any] = {}
         with x64():
             to_jax(self.sympy, self.symbols, memo=values)(np.asarray(theta, dtype=np.float64))
@@ -239,8 +234,6 @@ class Expression:
         return values, nodes
 
     def _explain(self, theta: Any, derivative: bool) -> str | None:
-        import numpy as np
-
         values, nodes = self._values(theta)
 
         def val(a: Any) -> float:

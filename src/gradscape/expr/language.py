@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sympy as sp
+from mpmath.libmp import prec_to_dps
 from sympy.printing.latex import LatexPrinter
 
 CONSTANTS: dict[str, Any] = {"pi": sp.pi, "e": sp.E}
@@ -14,8 +15,6 @@ CONSTANTS: dict[str, Any] = {"pi": sp.pi, "e": sp.E}
 
 def _evalf(expr: Any, prec: int) -> Any:
     """``expr`` evaluated to ``prec`` bits (for the functions below, through their rewrites)."""
-    from mpmath.libmp import prec_to_dps
-
     v = expr.evalf(prec_to_dps(prec))
     return v if v.is_Number else None
 

@@ -14,10 +14,18 @@ from typing import Any
 import sympy as sp
 
 from ..errors import ExpressionError, InputError, listing
-from ..objectives import MAX_OPERATIONS as MAX_OPERATIONS
-from ..objectives import MAX_VARIABLES as MAX_VARIABLES
 from .expression import Expression
 from .language import CONSTANTS, DOMAINS, FUNCTIONS, RESERVED, format_expr
+
+#: Most variables a typed expression may have. Each adds a slice of the parameter vector to the
+#: compiled function and a row to every derivative; compile time grows faster than their number
+#: (1,000 take seconds; 18,000 took minutes and gigabytes). The built-in families
+#: (``rosenbrock:N``) are computed on the whole vector and go to 10,000.
+MAX_VARIABLES = 1_000
+#: Most operations a typed expression may have (after constants are folded): XLA's compile
+#: time grows faster than linearly with them. On 2 busy cores, 2,000 operations cost about 25 s
+#: to sweep and 50 s to derive (the Hessian); 5,000 cost 2 and 4 minutes and 8 GB.
+MAX_OPERATIONS = 2_000
 
 #: Longest expression accepted, in characters.
 MAX_LENGTH = 1_000_000
