@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -258,3 +259,19 @@ def test_a_closed_pipe_keeps_the_results(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0 and b"Traceback" not in err and err == b"", err
     assert (tmp_path / "s" / "summary.json").exists()
+
+
+def _every_help(parser: Any) -> str:
+    """``gradscape --help`` and every verb's ``--help``, one after another."""
+    verbs = parser._subparsers._group_actions[0].choices
+    parts = [f"### gradscape --help\n{parser.format_help()}"]
+    parts += [f"### gradscape {name} --help\n{sub.format_help()}" for name, sub in verbs.items()]
+    return "".join(parts)
+
+
+def test_help_of_every_verb_is_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole ``--help`` text (verbs, options, defaults, ranges, order) is the one recorded in
+    tests/data/cli_help.txt, so moving the parsers about changes nothing a user sees."""
+    monkeypatch.setenv("COLUMNS", "100")  # argparse wraps to the terminal's width
+    expected = (Path(__file__).parent / "data" / "cli_help.txt").read_text(encoding="utf-8")
+    assert _every_help(build_parser()) == expected
