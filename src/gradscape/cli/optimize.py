@@ -11,10 +11,17 @@ from typing import Any
 from ..errors import GradscapeError
 from .common import (
     EXIT_DIVERGED,
+    _add_box,
+    _add_expr,
+    _add_int,
+    _add_output,
+    _add_seed,
+    _add_verb,
     _box_ranges,
     _check_names,
     _coords,
     _dust,
+    _float_in,
     _full_point,
     _known_minima,
     _out_dir,
@@ -23,6 +30,132 @@ from .common import (
     _ranges,
     _show,
 )
+
+#: The optimizers ``race`` races by default: the whole family.
+OPTIMIZERS = (
+    "gd",
+    "momentum",
+    "nesterov",
+    "adagrad",
+    "rmsprop",
+    "adam",
+    "adamw",
+    "newton",
+    "lbfgs",
+)
+
+_BOX_HELP = "the box: a range per variable (default: a built-in function's domain)"
+
+
+def register(sub: Any) -> None:
+    """The verbs that optimise: ``descend``, ``critical``, ``multistart``, ``race``."""
+    descend = _add_verb(
+        sub, "descend", _cmd_descend,
+        "gradient descent and its extensions from a start, side by side",
+        "Minimise a function from a start with one optimizer or several (gd, momentum, nesterov, "
+        "adagrad, rmsprop, adam, adamw, newton, lbfgs): paths on the contours and the surface, "
+        "value per step, an animation of the race, where each ended, and the curvature (largest "
+        "Hessian eigenvalue, condition number, 2/λmax) at start and end.",
+    )  # fmt: skip
+    _add_expr(descend)
+    descend.add_argument(
+        "--from", dest="start", metavar="x=-1,y=2", action="append",
+        help="the start: a value for every variable (default for a built-in function: its "
+        "standard start, e.g. rosenbrock's (-1.2, 1))",
+    )  # fmt: skip
+    _add_optimizer(
+        descend, "gd",
+        "gd (default), momentum, nesterov, adagrad, rmsprop, adam, adamw, newton or lbfgs",
+    )  # fmt: skip
+    descend.add_argument(
+        "--compare", metavar="A,B,...",
+        help="several optimizers from the same start, e.g. gd,momentum,adam",
+    )  # fmt: skip
+    _add_lr(
+        descend,
+        "learning rate (default per optimizer; gd, momentum, nesterov: 1/λmax at the start)",
+    )
+    _add_box(
+        descend,
+        "a box to stay in (a run that leaves it stops) and to draw; the start must be inside",
+    )
+    _add_int(descend, "--steps", 1, 10**8, 1000, "step budget")
+    descend.add_argument(
+        "--gtol", type=_float_in(0.0, 1e300, lo_open=False), default=None,
+        help="converged when |∇f| <= gtol (default 1e-8·|∇f| at the start: relative, so the "
+        "scale of f does not matter)",
+    )  # fmt: skip
+    _add_output(
+        descend, "descend", "folder for figures, runs, summary.json", "print the summary as JSON"
+    )
+
+    critical = _add_verb(
+        sub, "critical", _cmd_critical,
+        "every critical point in a box, classified by its Hessian",
+        "Solve grad f = 0 from a grid of starts in the box, merge coinciding solutions and "
+        "classify each: minimum, maximum, saddle (with its index) or degenerate.",
+    )  # fmt: skip
+    _add_expr(critical)
+    _add_box(critical, _BOX_HELP)
+    _add_int(critical, "--starts", 1, 10**7, 2500, "starts")
+    _add_seed(critical, "seed for random starts (n > 2)")
+    _add_output(critical, "critical", "folder for figures and results", "print the points as JSON")
+
+    multi = _add_verb(
+        sub, "multistart", _cmd_multistart,
+        "descend from many starts at once: distinct minima, basin shares, basin map",
+        "Descend from many starts in the box at once, merge the end points into distinct minima "
+        "and report each with its value, kind and basin share; in two variables, draw the basin "
+        "map.",
+    )  # fmt: skip
+    _add_expr(multi)
+    _add_box(multi, _BOX_HELP)
+    _add_int(multi, "--starts", 1, 10**7, 10000, "starts")
+    _add_optimizer(
+        multi, "newton", "newton (default: adapts to the curvature), gd, momentum, adam, lbfgs, ..."
+    )
+    _add_lr(multi, "learning rate (default per optimizer)")
+    _add_int(multi, "--steps", 1, 10**7, 1000, "step budget per start")
+    _add_seed(multi, "seed for random starts (n > 2)")
+    multi.add_argument(
+        "--precision", choices=("float64", "float32"), default="float64",
+        help="of the search (float32: faster for long first-order runs; results polished in "
+        "float64)",
+    )  # fmt: skip
+    _add_output(multi, "multistart", "folder for figures and results", "print the minima as JSON")
+
+    race = _add_verb(
+        sub, "race", _cmd_race,
+        "a fair race between optimizers: same tuning budget, same starts",
+        "Every optimizer tries the same number of learning rates on the same tuning starts; the "
+        "best rate is judged on a separate set of test starts. Reports the success rate (reached "
+        "the global minimum), the median steps to get there and the median final gap.",
+    )  # fmt: skip
+    _add_expr(race)
+    _add_box(race, "the box the starts come from (default: a built-in function's domain)")
+    race.add_argument(
+        "--optimizers", metavar="A,B,...", default=",".join(OPTIMIZERS),
+        help="which to race (default: all nine)",
+    )  # fmt: skip
+    _add_int(race, "--starts", 1, 10**5, 32, "starts per set")
+    _add_int(race, "--budget", 1, 50, 6, "learning rates tried per optimizer")
+    _add_int(race, "--steps", 1, 10**7, 1000, "step budget per run")
+    race.add_argument(
+        "--tol", type=_float_in(0.0, 1.0), default=1e-8,
+        help="success: f − f* down to tol times its median at the starts",
+    )  # fmt: skip
+    _add_seed(race, "seed of the starts")
+    _add_output(
+        race, "race", "folder for race.npz, race.png and summary.json", "print the results as JSON"
+    )
+
+
+def _add_optimizer(parser: argparse.ArgumentParser, default: str, help: str) -> None:
+    parser.add_argument("--optimizer", default=default, metavar="NAME", help=help)
+
+
+def _add_lr(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("--lr", type=_float_in(0.0, 1e6), help=help)
 
 
 def _cmd_descend(args: argparse.Namespace) -> int:
