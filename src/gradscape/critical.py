@@ -296,9 +296,58 @@ def _sets(sets: tuple[dict[str, Any] | None, ...], k: int) -> tuple[dict[str, An
     return sets if len(sets) == k else (None,) * k
 
 
+class _Found:
+    """What the results of both searches decide for every view: the set each point stands for,
+    the value a table shows, the size of the box, and why the starts run differ from those
+    asked for."""
+
+    values: np.ndarray
+    kinds: tuple[str, ...]
+    lo: np.ndarray
+    hi: np.ndarray
+    sets: tuple[dict[str, Any] | None, ...]
+    starts_requested: int | None
+
+    @property
+    def point_sets(self) -> tuple[dict[str, Any] | None, ...]:
+        """Per point, ``None`` for an isolated point, else the set it stands for (all ``None``
+        for a result saved without sets)."""
+        return _sets(self.sets, len(self.kinds))
+
+    @property
+    def shown_values(self) -> np.ndarray:
+        """Per point, the value to show: a set's value as :mod:`gradscape.flat_sets` rounded it
+        (rounding dust is 0), else the point's own."""
+        return np.array(
+            [float(st["value"]) if st else float(v)
+             for v, st in zip(self.values, self.point_sets, strict=True)],
+            dtype=np.float64,
+        )  # fmt: skip
+
+    @property
+    def scale(self) -> float:
+        """The size of the box (at least 1): a coordinate below 1e-12 of it is rounding dust."""
+        return float(max(1.0, *np.abs(self.lo), *np.abs(self.hi)))
+
+    def _starts_ran(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def starts_note(self) -> str:
+        """Why the search ran another number of starts than asked ("" when it did not): see
+        :func:`starts_note`."""
+        asked = self.starts_requested
+        return starts_note(asked, self._starts_ran()) if asked is not None else ""
+
+    def _asked(self) -> dict[str, Any]:
+        """``starts_requested`` and ``starts_note`` for a summary, when they differ."""
+        note = self.starts_note
+        return {"starts_requested": self.starts_requested, "starts_note": note} if note else {}
+
+
 # -- critical points -------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
-class CriticalPoints(Result):
+class CriticalPoints(_Found, Result):
     """The distinct critical points found in a box.
 
     Attributes:
@@ -332,6 +381,10 @@ class CriticalPoints(Result):
     outside_points: np.ndarray | None = None
     unresolved: int = 0
     sets: tuple[dict[str, Any] | None, ...] = ()
+    starts_requested: int | None = None
+
+    def _starts_ran(self) -> int:
+        return self.starts
 
     def summary(self) -> dict[str, Any]:
         outside = self.outside_points if self.outside_points is not None else np.empty((0, 0))
@@ -363,6 +416,7 @@ class CriticalPoints(Result):
                 "points": [_named(self.names, p) for p in outside],
             },
             "unresolved_starts": self.unresolved,
+            **self._asked(),
         }
 
 
@@ -476,12 +530,13 @@ def critical_points(
         outside_points=centres[~_inside(centres, lo, hi, tol) & keep],
         unresolved=int(np.sum(~solved)) - int(np.unique(resolved[~solved[resolved]]).size),
         sets=tuple(grouped.sets[i] for i in order),
+        starts_requested=count,
     )
 
 
 # -- multistart ----------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
-class Minima(Result):
+class Minima(_Found, Result):
     """Distinct minima reached from many starts, with their basins.
 
     Attributes:
@@ -524,6 +579,10 @@ class Minima(Result):
     outside_values: np.ndarray | None = None
     outside_counts: np.ndarray | None = None
     sets: tuple[dict[str, Any] | None, ...] = ()
+    starts_requested: int | None = None
+
+    def _starts_ran(self) -> int:
+        return int(self.labels.size)
 
     @property
     def shares(self) -> np.ndarray:
@@ -590,6 +649,7 @@ class Minima(Result):
                     )
                 ],
             },
+            **self._asked(),
         }
 
 
@@ -683,6 +743,7 @@ def multistart(
 
     lo, hi = _box(obj, ranges)
     check_newton_size(optimizer(method, lr=lr), obj)  # before making the starts
+    count: int | None = None  # starts given as an array were not asked for by number
     if isinstance(starts, int | np.integer) and not isinstance(starts, bool):
         count = _check_count("starts", starts)
         check_memory("A multistart", count, obj.n)
@@ -762,4 +823,5 @@ def multistart(
         outside_values=values[away],
         outside_counts=np.bincount(lab, minlength=len(centres))[away],
         sets=tuple(grouped.sets[i] for i in order),
+        starts_requested=count,
     )

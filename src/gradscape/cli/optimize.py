@@ -319,11 +319,6 @@ def _set_lines(sets: Any, counts: Any = None) -> list[str]:
     return (["", "not isolated points, each listed once:", *lines]) if lines else []
 
 
-def _set_value(found: dict[str, Any] | None, value: float) -> float:
-    """A set's value as the library rounded it (rounding dust is 0), else the point's own."""
-    return float(found["value"]) if found else float(value)
-
-
 def _sets_said(sets: Any) -> str:
     """``" (1 of them a set of points, listed once)"``, or nothing."""
     k = sum(1 for st in sets if st)
@@ -376,17 +371,15 @@ def _cmd_critical(args: argparse.Namespace) -> int:
         "function": obj.signature(),
         "expression": obj.formula,
         **cp.summary(),
-        **_starts_asked(args.starts, cp.starts),
         "files": sorted(files),
     }
     if _publish(args, out / "summary.json", summary):
         return 0
-    scale = float(max(1.0, *(abs(b) for r in ranges.values() for b in r)))
-    found = cp.sets if len(cp.sets) == len(cp.kinds) else (None,) * len(cp.kinds)
+    found, scale = cp.point_sets, cp.scale
     rows = [
-        [_coords(p, scale), f"{_set_value(st, val):.8g}", _kind_cell(k, i, st),
+        [_coords(p, scale), f"{val:.8g}", _kind_cell(k, i, st),
          ", ".join(f"{v:.4g}" for v in lam) if all(map(math.isfinite, lam)) else "— (no Hessian)"]
-        for p, val, k, i, lam, st in zip(cp.points, cp.values, cp.kinds, cp.indices, cp.eigenvalues, found, strict=True)
+        for p, val, k, i, lam, st in zip(cp.points, cp.shown_values, cp.kinds, cp.indices, cp.eigenvalues, found, strict=True)
     ]  # fmt: skip
     away = len(cp.outside_points) if cp.outside_points is not None else 0
     lines = [
@@ -400,8 +393,8 @@ def _cmd_critical(args: argparse.Namespace) -> int:
         *_set_lines(found),
         *(["", _NON_SMOOTH_NOTE] if any(k.endswith(NON_SMOOTH) for k in cp.kinds) else []),
     ]  # fmt: skip
-    if "starts_note" in summary:
-        lines.insert(3, summary["starts_note"])
+    if cp.starts_note:
+        lines.insert(3, cp.starts_note)
     if cp.outside:
         lines += ["", f"outside the box: {_count(cp.outside, 'start')} converged to "
                   f"{_count(away, 'critical point')} beyond it (not listed; all in summary.json)"]  # fmt: skip
@@ -450,16 +443,14 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
         "function": obj.signature(),
         "expression": obj.formula,
         **m.summary(),
-        **_starts_asked(args.starts, int(m.labels.size)),
         "files": sorted(files),
     }
     if _publish(args, out / "summary.json", summary):
         return 0
     shown = min(len(m.values), 20)
-    scale = float(max(1.0, *(abs(b) for b in (*m.lo, *m.hi))))  # the box's size: dust below it
-    found = m.sets if len(m.sets) == len(m.kinds) else (None,) * len(m.kinds)
+    found, scale, value = m.point_sets, m.scale, m.shown_values
     rows = [
-        [_coords(m.points[i], scale), f"{_set_value(found[i], m.values[i]):.8g}", _kind_cell(m.kinds[i], None, found[i]),
+        [_coords(m.points[i], scale), f"{value[i]:.8g}", _kind_cell(m.kinds[i], None, found[i]),
          str(m.counts[i]), f"{m.shares[i]:.1%}"]
         for i in range(shown)
     ]  # fmt: skip
@@ -480,8 +471,8 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
         (f"best: f = {m.values[0]:.10g} at " + ", ".join(f"{n} = {_dust(v, scale):.10g}" for n, v in zip(obj.names, m.points[0], strict=True))) if rows else "",
         "did not converge: " + (", ".join(f"{c} {k}" for k, c in failed.items()) if failed else "none"),
     ]  # fmt: skip
-    if "starts_note" in summary:
-        lines.insert(2, summary["starts_note"])
+    if m.starts_note:
+        lines.insert(2, m.starts_note)
     if m.walked:
         lines.append(
             f"stalled at a corner: {_count(m.walked, 'start')} (the gradient never shrinks there), "
@@ -494,14 +485,6 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
         )
     _show(out, f"gradscape multistart — {obj.signature()}", [("Minima", lines)], summary["files"])
     return 0
-
-
-def _starts_asked(asked: int, ran: int) -> dict[str, Any]:
-    """``starts_requested`` and the note saying why, when a grid of starts ran another number."""
-    from ..critical import starts_note
-
-    note = starts_note(asked, ran)
-    return {"starts_requested": asked, "starts_note": note} if note else {}
 
 
 def _cmd_race(args: argparse.Namespace) -> int:
