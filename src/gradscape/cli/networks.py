@@ -135,7 +135,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             activation=args.activation, seed=args.seed, progress=progress, checkpoint=out,
         )  # fmt: skip
     # the status depends on the run, never on the output format
-    status = EXIT_DIVERGED if result.stop_reason == "diverged" else 0
+    status = EXIT_DIVERGED if result.diverged else 0
     result.save(out / "training.npz")
     fig = plot.training_curves(result)
     files = ["checkpoint.npz", "training.npz", plot.save(fig, out / "curves.png").name,
