@@ -95,8 +95,14 @@ def test_unbounded_function_fails_clearly() -> None:
         (dict(ranges={"x": (1, -1), "y": (0, 1)}), "low < high"),
         (dict(ranges={"x": (0, 1)}), "Give a range for every variable of f(x, y); missing y"),
         (dict(ranges={"x": (0, 1), "y": (0, 1), "z": (0, 1)}), "z is not a variable"),
-        (dict(ranges=BOX, starts=0), "number of starts must be a whole number >= 1"),
-        (dict(ranges=BOX, starts=10**9), "At most 10,000,000 starts"),
+        (
+            dict(ranges=BOX, starts=0),
+            "starts must be a whole number from 1 to 10,000,000 (MAX_STARTS); got 0.",
+        ),
+        (
+            dict(ranges=BOX, starts=10**9),
+            "starts must be a whole number from 1 to 10,000,000 (MAX_STARTS); got 1000000000.",
+        ),
         (dict(ranges=BOX, method="nope"), "Unknown optimizer 'nope'"),
         (dict(ranges=BOX, lr=0.0), "learning rate must be a number > 0"),
     ],

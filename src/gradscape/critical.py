@@ -36,7 +36,7 @@ import numpy as np
 
 from ._x64 import with_x64
 from .calculus import classify
-from .errors import InputError, listing
+from .errors import InputError, listing, whole_number
 from .objectives import Objective, check_range
 from .optimizers import newton_roots
 from .point_sets import (
@@ -61,6 +61,8 @@ from .runs import (
 
 #: Most starts accepted in one call (they are processed in chunks, so memory stays bounded).
 MAX_STARTS = 10_000_000
+#: Most Newton steps per start in a search for critical points (the time limit bounds the work).
+MAX_NEWTON_STEPS = 10_000_000
 #: Widest range a search accepts on either side of zero: the box with a margin of one width
 #: around it must stay finite in float64.
 _WIDEST = 4e307
@@ -103,12 +105,8 @@ def box_dict(names: tuple[str, ...], lo: np.ndarray, hi: np.ndarray) -> dict[str
     return {n: [float(a), float(b)] for n, a, b in zip(names, lo, hi, strict=True)}
 
 
-def _check_count(what: str, n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise InputError(f"The number of {what} must be a whole number >= 1; got {n!r}.")
-    if n > MAX_STARTS:
-        raise InputError(f"At most {MAX_STARTS:,} {what}; got {n:,}.")
-    return int(n)
+def _check_starts(n: Any) -> int:
+    return whole_number(n, "starts", 1, MAX_STARTS, "MAX_STARTS")
 
 
 def start_grid(count: int) -> tuple[int, int]:
@@ -465,8 +463,8 @@ def critical_points(
         (('saddle',), (1,))
     """
     lo, hi = _box(obj, ranges)
-    count = _check_count("starts", starts)
-    steps = _check_count("Newton steps", steps)
+    count = _check_starts(starts)
+    steps = whole_number(steps, "Newton steps", 1, MAX_NEWTON_STEPS, "MAX_NEWTON_STEPS")
     check_critical_dims(obj.n)
     check_memory("A search for critical points", count, obj.n)
     x0, _ = _starts(lo, hi, count, seed)
@@ -745,7 +743,7 @@ def multistart(
     check_newton_size(optimizer(method, lr=lr), obj)  # before making the starts
     count: int | None = None  # starts given as an array were not asked for by number
     if isinstance(starts, int | np.integer) and not isinstance(starts, bool):
-        count = _check_count("starts", starts)
+        count = _check_starts(starts)
         check_memory("A multistart", count, obj.n)
         x0, grid = _starts(lo, hi, count, seed)
     else:
