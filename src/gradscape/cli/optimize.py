@@ -342,6 +342,16 @@ def _dims(expr: str) -> tuple[int, str] | None:
     return (f.dims, f.name) if f is not None else None
 
 
+def _function_summary(obj: Any, result: dict[str, Any], files: list[str]) -> dict[str, Any]:
+    """A verb's summary.json: the function, the result's own summary, the files written."""
+    return {
+        "function": obj.signature(),
+        "expression": obj.formula,
+        **result,
+        "files": sorted(files),
+    }
+
+
 def _cmd_critical(args: argparse.Namespace) -> int:
     from .. import plot
     from ..critical import check_critical_dims, critical_points
@@ -367,12 +377,7 @@ def _cmd_critical(args: argparse.Namespace) -> int:
         files.append(plot.save(plot.critical_map(s, cp.points, plain), out / "critical.png").name)
         fig3 = plot.critical_3d(s, cp.points, cp.values, plain)
         files.append(plot.save(fig3, out / "critical_3d.png").name)
-    summary = {
-        "function": obj.signature(),
-        "expression": obj.formula,
-        **cp.summary(),
-        "files": sorted(files),
-    }
+    summary = _function_summary(obj, cp.summary(), files)
     if _publish(args, out / "summary.json", summary):
         return 0
     found, scale = cp.point_sets, cp.scale
@@ -439,12 +444,7 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
             m.starts, (m.grid[0], m.grid[1]), m.labels, m.points, m.values, obj.names, title
         )
         files.append(plot.save(fig, out / "basins.png").name)
-    summary = {
-        "function": obj.signature(),
-        "expression": obj.formula,
-        **m.summary(),
-        "files": sorted(files),
-    }
+    summary = _function_summary(obj, m.summary(), files)
     if _publish(args, out / "summary.json", summary):
         return 0
     shown = min(len(m.values), 20)
@@ -503,12 +503,7 @@ def _cmd_race(args: argparse.Namespace) -> int:
     r.save(out / "race.npz")
     fig = plot.race_chart(r.optimizers, r.lrs, r.tune_success, r.success, r.lr)
     files = sorted(["race.npz", plot.save(fig, out / "race.png").name, "summary.json"])
-    summary = {
-        "function": obj.signature(),
-        "expression": obj.formula,
-        **r.summary(),
-        "files": files,
-    }
+    summary = _function_summary(obj, r.summary(), files)
     if not _publish(args, out / "summary.json", summary):
         _show(out, f"gradscape race — {obj.signature()}", [("Race", _race_lines(obj, r))], files)
     for w in r.warnings():
