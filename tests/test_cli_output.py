@@ -275,3 +275,16 @@ def test_help_of_every_verb_is_unchanged(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("COLUMNS", "100")  # argparse wraps to the terminal's width
     expected = (Path(__file__).parent / "data" / "cli_help.txt").read_text(encoding="utf-8")
     assert _every_help(build_parser()) == expected
+
+
+def test_the_sweep_help_shows_the_library_defaults() -> None:
+    """``--points`` is written out in the parser (registering stays light); it must say what
+    ``gradscape.sweep.SWEEP_POINTS`` decides."""
+    from gradscape.sweep import SWEEP_POINTS
+
+    verbs = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    points = next(a for a in verbs["sweep"]._actions if a.dest == "points")
+    assert points.help == (
+        f"grid points per axis (default {SWEEP_POINTS[1]} for a curve, "
+        f"{SWEEP_POINTS[2]} for a surface)"
+    )
