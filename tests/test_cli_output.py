@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -258,3 +259,32 @@ def test_a_closed_pipe_keeps_the_results(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0 and b"Traceback" not in err and err == b"", err
     assert (tmp_path / "s" / "summary.json").exists()
+
+
+def _every_help(parser: Any) -> str:
+    """``gradscape --help`` and every verb's ``--help``, one after another."""
+    verbs = parser._subparsers._group_actions[0].choices
+    parts = [f"### gradscape --help\n{parser.format_help()}"]
+    parts += [f"### gradscape {name} --help\n{sub.format_help()}" for name, sub in verbs.items()]
+    return "".join(parts)
+
+
+def test_help_of_every_verb_is_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole ``--help`` text (verbs, options, defaults, ranges, order) is the one recorded in
+    tests/data/cli_help.txt, so moving the parsers about changes nothing a user sees."""
+    monkeypatch.setenv("COLUMNS", "100")  # argparse wraps to the terminal's width
+    expected = (Path(__file__).parent / "data" / "cli_help.txt").read_text(encoding="utf-8")
+    assert _every_help(build_parser()) == expected
+
+
+def test_the_sweep_help_shows_the_library_defaults() -> None:
+    """``--points`` is written out in the parser (registering stays light); it must say what
+    ``gradscape.sweep.SWEEP_POINTS`` decides."""
+    from gradscape.sweep import SWEEP_POINTS
+
+    verbs = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    points = next(a for a in verbs["sweep"]._actions if a.dest == "points")
+    assert points.help == (
+        f"grid points per axis (default {SWEEP_POINTS[1]} for a curve, "
+        f"{SWEEP_POINTS[2]} for a surface)"
+    )

@@ -95,8 +95,14 @@ def test_unbounded_function_fails_clearly() -> None:
         (dict(ranges={"x": (1, -1), "y": (0, 1)}), "low < high"),
         (dict(ranges={"x": (0, 1)}), "Give a range for every variable of f(x, y); missing y"),
         (dict(ranges={"x": (0, 1), "y": (0, 1), "z": (0, 1)}), "z is not a variable"),
-        (dict(ranges=BOX, starts=0), "number of starts must be a whole number >= 1"),
-        (dict(ranges=BOX, starts=10**9), "At most 10,000,000 starts"),
+        (
+            dict(ranges=BOX, starts=0),
+            "starts must be a whole number from 1 to 10,000,000 (MAX_STARTS); got 0.",
+        ),
+        (
+            dict(ranges=BOX, starts=10**9),
+            "starts must be a whole number from 1 to 10,000,000 (MAX_STARTS); got 1000000000.",
+        ),
         (dict(ranges=BOX, method="nope"), "Unknown optimizer 'nope'"),
         (dict(ranges=BOX, lr=0.0), "learning rate must be a number > 0"),
     ],
@@ -439,3 +445,37 @@ def test_a_set_as_wide_as_the_space_is_one_region(
         assert -1.0 <= lo < -0.5 and 0.5 < hi <= 1.0
     cp = critical_points(gs.objective(text), box, starts=400)
     assert sum(s is not None for s in cp.sets) == 1
+
+
+def test_the_results_carry_the_starts_asked_for_and_why_others_ran() -> None:
+    """1,001 starts in two variables run as the 36 × 28 grid (see start_grid): the result, not
+    the CLI, says so; an exact grid says nothing."""
+    obj = gs.objective("x^2 + y^2")
+    box = {"x": (-1.0, 1.0), "y": (-1.0, 1.0)}
+    cp = gs.critical_points(obj, box, starts=1001)
+    assert cp.starts == 36 * 28 and cp.starts_requested == 1001
+    assert (
+        cp.starts_note.startswith("1,001 starts asked, 1,008 run") and "36 × 28" in cp.starts_note
+    )
+    assert cp.summary()["starts_note"] == cp.starts_note
+    m = gs.multistart(obj, box, starts=1001, max_steps=50)
+    assert m.labels.size == 1008 and m.summary()["starts_requested"] == 1001
+    exact = gs.critical_points(obj, box, starts=1000)
+    assert exact.starts_note == "" and "starts_note" not in exact.summary()
+    given = gs.multistart(obj, box, starts=np.array([[0.5, 0.5], [-0.5, 0.25]]), max_steps=50)
+    assert given.starts_requested is None and given.starts_note == ""
+
+
+def test_the_results_carry_the_values_shown_and_the_box_scale() -> None:
+    """A set of minima (the circle x² + y² = 1) is shown with its set's value; isolated points
+    with their own; the scale for rounding dust is the largest bound of the box."""
+    obj = gs.objective("(x^2 + y^2 - 1)^2")
+    box = {"x": (-2.0, 3.0), "y": (-2.0, 2.0)}
+    cp = gs.critical_points(obj, box, starts=400)
+    assert cp.scale == 3.0 and len(cp.point_sets) == len(cp.kinds)
+    for value, shown, found in zip(cp.values, cp.shown_values, cp.point_sets, strict=True):
+        assert shown == (found["value"] if found else value)
+    ring = [found for found in cp.point_sets if found]
+    assert ring and ring[0]["value"] == 0.0  # f is exactly 0 on the circle
+    centre = [v for v, found in zip(cp.shown_values, cp.point_sets, strict=True) if not found]
+    np.testing.assert_allclose(centre, [1.0])  # the maximum at the origin, f(0, 0) = 1

@@ -179,7 +179,7 @@ def test_spectrum_cli_prints_the_error_beside_its_bound(
     ("kwargs", "message"),
     [(dict(seed=-1), "seed must be a whole number from 0 to 4294967295"),
      (dict(seed=2**32), "seed must be a whole number from 0 to 4294967295"),
-     (dict(trace_samples=10**9), "trace_samples must be a whole number >= 1 and at most 10,000"),
+     (dict(trace_samples=10**9), r"trace_samples must be a whole number from 1 to 10,000 \(MAX_SAMPLES\)"),
      (dict(top=500), r"top must be a whole number from 0 to steps \(80\)")],
 )  # fmt: skip
 def test_numbers_out_of_range(small_mlp: tuple, kwargs: dict, message: str) -> None:

@@ -282,3 +282,67 @@ def test_grid_points_meant_to_be_zero_are_zero(lo: float, hi: float, points: int
     np.testing.assert_allclose(p.axis, exact, rtol=0, atol=1e-15)
     far = gs.profile(gs.objective("x"), "x", range=(-1e300, -1e200), points=5)
     assert np.all(far.axis < 0)  # nothing snapped where the range does not hold 0
+
+
+def test_a_sweep_plan_decides_ranges_points_and_held_point() -> None:
+    """The defaults the CLI shows come from the library: a built-in's domain, SWEEP_POINTS per
+    axis, the others held at its published minimiser and the swept ones at their centre."""
+    obj = gs.objective("rosenbrock:3")
+    plan = gs.plan_sweep(obj, ranges={"x2": (-1, 3)})
+    assert plan.ranges == {"x2": (-1.0, 3.0)} and plan.points == 401
+    assert plan.base == {"x1": 1.0, "x2": 1.0, "x3": 1.0}  # rosenbrock's minimiser is all ones
+    whole = gs.plan_sweep(obj, fixed={"x1": 0.5})
+    assert whole.ranges == {"x2": obj.ranges["x2"], "x3": obj.ranges["x3"]}
+    assert whole.points == 151 and whole.base == {"x1": 0.5, "x2": 0.0, "x3": 0.0}
+    line = gs.plan_sweep(gs.objective("x^2+y"), ranges={"x": (-2, 4)}, points=9)
+    assert line.base == {"x": 1.0, "y": 0.0}
+    result = line.run()
+    assert isinstance(result, gs.Profile) and result.derivative is not None
+    np.testing.assert_allclose(result.values, np.linspace(-2, 4, 9) ** 2)
+    np.testing.assert_allclose(result.derivative, 2 * np.linspace(-2, 4, 9))
+
+
+@pytest.mark.parametrize(
+    ("ranges", "fixed", "points", "match"),
+    [
+        (None, None, None, r"Say what to sweep: --range x=-5:5 --range y=-5:5\."),
+        ({"x": (0, 1)}, {"x": 1}, None, r"x is both swept \(--range\) and fixed \(--fix\)"),
+        ({"q": (0, 1)}, None, None, r"--range: q is not a variable of f\(x, y, z\)"),
+        (None, {"q": 1}, None, r"--fix: q is not a variable of f\(x, y, z\)"),
+        ({n: (0, 1) for n in "xyz"}, None, None, r"one or two variables; got 3 \(x, y, z\)"),
+        ({"x": (0, 1), "y": (0, 1)}, None, 5000, r"25,000,000 grid points; at most 16,000,000"),
+        ({"x": (0, 1)}, None, 1, r"points must be a whole number >= 2; got 1\."),
+        ({"x": (1, 0)}, None, None, r"Range of x must have low < high; got 1:0\."),
+    ],
+)
+def test_a_sweep_plan_refuses_what_the_cli_refuses(
+    ranges: Any, fixed: Any, points: Any, match: str
+) -> None:
+    with pytest.raises(gs.InputError, match=match):
+        gs.plan_sweep(gs.objective("x*y+z"), ranges, fixed, points)
+
+
+def test_every_variable_held_leaves_nothing_to_sweep() -> None:
+    with pytest.raises(gs.InputError, match=r"Every variable is fixed; give one or two"):
+        gs.plan_sweep(gs.objective("himmelblau"), fixed={"x": 0, "y": 0})
+
+
+def test_a_function_undefined_on_the_whole_grid_is_an_error_not_a_blank() -> None:
+    obj = gs.objective("log(x)")
+    with pytest.raises(gs.NumericalError, match=r"undefined everywhere on this grid; at x=-3, "):
+        gs.profile(obj, "x", range=(-3, -1), points=5)
+    with pytest.raises(gs.NumericalError, match=r"infinite \(it overflows\) everywhere"):
+        gs.surface(gs.objective("exp(x^2)*y^2+1e308*exp(x^2)"), "x", "y",
+                   x_range=(30, 31), y_range=(1, 2), points=3)  # fmt: skip
+
+
+def test_the_share_of_undefined_points_is_a_warning_on_the_result(tmp_path: Path) -> None:
+    axis = np.linspace(-1, 1, 11)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.mean(~np.isfinite(np.log(axis)))  # NumPy's log is the independent truth
+    p = gs.profile(gs.objective("log(x)"), "x", range=(-1, 1), points=11)
+    assert p.warnings == (f"f(x) is undefined or infinite on {share:.1%} of the grid "
+                          "(left blank in the figures)",)  # fmt: skip
+    assert gs.Profile.load(p.save(tmp_path / "p")).warnings == p.warnings
+    s = gs.surface(gs.objective("x^2+y^2"), "x", "y", x_range=(-1, 1), y_range=(-1, 1), points=5)
+    assert s.warnings == ()

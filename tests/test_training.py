@@ -382,6 +382,16 @@ def test_exit_status_does_not_depend_on_the_output_format(
     assert json.loads(capsys.readouterr().out)["stop_reason"] == "diverged"
 
 
+def test_a_run_says_itself_whether_it_diverged() -> None:
+    """The CLI's exit status reads ``Training.diverged``: true exactly when a loss went
+    NaN or infinite."""
+    split = load("moons", seed=0)
+    wild = train(split, "mlp:8", optimizer="gd", lr=1000, epochs=5)
+    calm = train(split, "linear", lr=1e-2, epochs=2, patience=None)
+    assert wild.diverged and not np.all(np.isfinite(wild.train_loss[: wild.epochs_run]))
+    assert not calm.diverged and np.all(np.isfinite(calm.train_loss[: calm.epochs_run]))
+
+
 def test_ctrl_c_stops_between_epochs_and_the_run_resumes_exactly(tmp_path: Path) -> None:
     import os
     import signal

@@ -53,6 +53,8 @@ _EXPORTS = {
     "surface": "sweep",
     "Profile": "sweep",
     "Surface": "sweep",
+    "plan_sweep": "sweep",
+    "SweepPlan": "sweep",
     "descend": "descent",
     "plan_descent": "descent",
     "max_stable_lr": "descent",
@@ -132,7 +134,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .runs import Batch, Run, minimize, minimize_many
     from .sources import objective
     from .spectra import Spectrum, spectrum
-    from .sweep import Profile, Surface, profile, surface
+    from .sweep import Profile, Surface, SweepPlan, plan_sweep, profile, surface
     from .tours import TourResult, tour
     from .training import Training, resume, train
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from ._x64 import with_x64
 from .calculus import classify
-from .errors import InputError, listing
+from .errors import InputError, listing, whole_number
 from .objectives import Objective, check_range
 from .optimizers import newton_roots
 from .point_sets import (
@@ -61,6 +61,8 @@ from .runs import (
 
 #: Most starts accepted in one call (they are processed in chunks, so memory stays bounded).
 MAX_STARTS = 10_000_000
+#: Most Newton steps per start in a search for critical points (the time limit bounds the work).
+MAX_NEWTON_STEPS = 10_000_000
 #: Widest range a search accepts on either side of zero: the box with a margin of one width
 #: around it must stay finite in float64.
 _WIDEST = 4e307
@@ -103,12 +105,8 @@ def box_dict(names: tuple[str, ...], lo: np.ndarray, hi: np.ndarray) -> dict[str
     return {n: [float(a), float(b)] for n, a, b in zip(names, lo, hi, strict=True)}
 
 
-def _check_count(what: str, n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise InputError(f"The number of {what} must be a whole number >= 1; got {n!r}.")
-    if n > MAX_STARTS:
-        raise InputError(f"At most {MAX_STARTS:,} {what}; got {n:,}.")
-    return int(n)
+def _check_starts(n: Any) -> int:
+    return whole_number(n, "starts", 1, MAX_STARTS, "MAX_STARTS")
 
 
 def start_grid(count: int) -> tuple[int, int]:
@@ -296,9 +294,58 @@ def _sets(sets: tuple[dict[str, Any] | None, ...], k: int) -> tuple[dict[str, An
     return sets if len(sets) == k else (None,) * k
 
 
+class _Found:
+    """What the results of both searches decide for every view: the set each point stands for,
+    the value a table shows, the size of the box, and why the starts run differ from those
+    asked for."""
+
+    values: np.ndarray
+    kinds: tuple[str, ...]
+    lo: np.ndarray
+    hi: np.ndarray
+    sets: tuple[dict[str, Any] | None, ...]
+    starts_requested: int | None
+
+    @property
+    def point_sets(self) -> tuple[dict[str, Any] | None, ...]:
+        """Per point, ``None`` for an isolated point, else the set it stands for (all ``None``
+        for a result saved without sets)."""
+        return _sets(self.sets, len(self.kinds))
+
+    @property
+    def shown_values(self) -> np.ndarray:
+        """Per point, the value to show: a set's value as :mod:`gradscape.flat_sets` rounded it
+        (rounding dust is 0), else the point's own."""
+        return np.array(
+            [float(st["value"]) if st else float(v)
+             for v, st in zip(self.values, self.point_sets, strict=True)],
+            dtype=np.float64,
+        )  # fmt: skip
+
+    @property
+    def scale(self) -> float:
+        """The size of the box (at least 1): a coordinate below 1e-12 of it is rounding dust."""
+        return float(max(1.0, *np.abs(self.lo), *np.abs(self.hi)))
+
+    def _starts_ran(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def starts_note(self) -> str:
+        """Why the search ran another number of starts than asked ("" when it did not): see
+        :func:`starts_note`."""
+        asked = self.starts_requested
+        return starts_note(asked, self._starts_ran()) if asked is not None else ""
+
+    def _asked(self) -> dict[str, Any]:
+        """``starts_requested`` and ``starts_note`` for a summary, when they differ."""
+        note = self.starts_note
+        return {"starts_requested": self.starts_requested, "starts_note": note} if note else {}
+
+
 # -- critical points -------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
-class CriticalPoints(Result):
+class CriticalPoints(_Found, Result):
     """The distinct critical points found in a box.
 
     Attributes:
@@ -332,6 +379,10 @@ class CriticalPoints(Result):
     outside_points: np.ndarray | None = None
     unresolved: int = 0
     sets: tuple[dict[str, Any] | None, ...] = ()
+    starts_requested: int | None = None
+
+    def _starts_ran(self) -> int:
+        return self.starts
 
     def summary(self) -> dict[str, Any]:
         outside = self.outside_points if self.outside_points is not None else np.empty((0, 0))
@@ -363,6 +414,7 @@ class CriticalPoints(Result):
                 "points": [_named(self.names, p) for p in outside],
             },
             "unresolved_starts": self.unresolved,
+            **self._asked(),
         }
 
 
@@ -411,8 +463,8 @@ def critical_points(
         (('saddle',), (1,))
     """
     lo, hi = _box(obj, ranges)
-    count = _check_count("starts", starts)
-    steps = _check_count("Newton steps", steps)
+    count = _check_starts(starts)
+    steps = whole_number(steps, "Newton steps", 1, MAX_NEWTON_STEPS, "MAX_NEWTON_STEPS")
     check_critical_dims(obj.n)
     check_memory("A search for critical points", count, obj.n)
     x0, _ = _starts(lo, hi, count, seed)
@@ -476,12 +528,13 @@ def critical_points(
         outside_points=centres[~_inside(centres, lo, hi, tol) & keep],
         unresolved=int(np.sum(~solved)) - int(np.unique(resolved[~solved[resolved]]).size),
         sets=tuple(grouped.sets[i] for i in order),
+        starts_requested=count,
     )
 
 
 # -- multistart ----------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
-class Minima(Result):
+class Minima(_Found, Result):
     """Distinct minima reached from many starts, with their basins.
 
     Attributes:
@@ -524,6 +577,10 @@ class Minima(Result):
     outside_values: np.ndarray | None = None
     outside_counts: np.ndarray | None = None
     sets: tuple[dict[str, Any] | None, ...] = ()
+    starts_requested: int | None = None
+
+    def _starts_ran(self) -> int:
+        return int(self.labels.size)
 
     @property
     def shares(self) -> np.ndarray:
@@ -590,6 +647,7 @@ class Minima(Result):
                     )
                 ],
             },
+            **self._asked(),
         }
 
 
@@ -683,8 +741,9 @@ def multistart(
 
     lo, hi = _box(obj, ranges)
     check_newton_size(optimizer(method, lr=lr), obj)  # before making the starts
+    count: int | None = None  # starts given as an array were not asked for by number
     if isinstance(starts, int | np.integer) and not isinstance(starts, bool):
-        count = _check_count("starts", starts)
+        count = _check_starts(starts)
         check_memory("A multistart", count, obj.n)
         x0, grid = _starts(lo, hi, count, seed)
     else:
@@ -762,4 +821,5 @@ def multistart(
         outside_values=values[away],
         outside_counts=np.bincount(lab, minlength=len(centres))[away],
         sets=tuple(grouped.sets[i] for i in order),
+        starts_requested=count,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 #: Unicode categories never shown raw: controls (ESC, BEL, CSI …), format marks (bidi
 #: overrides), line and paragraph separators. A terminal would act on them instead of showing.
@@ -171,3 +171,20 @@ def whole_number(
     span = f">= {lo}" if hi is None else f"from {lo} to {hi:,}" + (f" ({cap})" if cap else "")
     tail = " (or None)" if none_ok else ""
     raise InputError(f"{what} must be a whole number {span}{tail}; got {value!r}.")
+
+
+def check_known(names: Iterable[str], known: Sequence[str], flag: str, owner: str) -> None:
+    """Raise :class:`InputError` when a name in ``names`` is not one of ``known``, the variables
+    of ``owner`` (a signature such as ``f(x, y)``); ``flag`` says where the names came from.
+
+    >>> check_known(["x", "z"], ["x", "y"], "--range", "f(x, y)")
+    Traceback (most recent call last):
+    ...
+    gradscape.errors.InputError: --range: z is not a variable of f(x, y); its variables are x, y.
+    """
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        what = "is not a variable" if len(unknown) == 1 else "are not variables"
+        raise InputError(
+            f"{flag}: {listing(unknown)} {what} of {owner}; its variables are {listing(known)}."
+        )

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, whole_number
 from .objectives import Objective
 from .results import Result
 
@@ -319,8 +319,7 @@ def landscape(
     dims = (1 if between is not None else 2) if dims is None else dims
     if dims not in (1, 2):
         raise InputError(f"dims must be 1 or 2; got {dims!r}.")
-    if isinstance(grid, bool) or not isinstance(grid, int) or not 3 <= grid <= 1001:
-        raise InputError(f"grid must be a whole number from 3 to 1001; got {grid!r}.")
+    grid = whole_number(grid, "grid", 3, 1001)
     if isinstance(span, bool) or not (
         isinstance(span, int | float) and math.isfinite(span) and 0 < span <= MAX_SPAN
     ):
@@ -337,8 +336,7 @@ def landscape(
         )
     x, y = split.x_train, split.y_train
     if subsample is not None:
-        if isinstance(subsample, bool) or not isinstance(subsample, int) or subsample < 1:
-            raise InputError(f"subsample must be a whole number >= 1; got {subsample!r}.")
+        subsample = whole_number(subsample, "subsample")
         if subsample < len(x):
             pick = np.random.default_rng(seed).choice(len(x), subsample, replace=False)
             x, y = x[pick], y[pick]

@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 
 from ._x64 import with_x64
-from .critical import _box, _check_count, box_dict, multistart
-from .errors import InputError
+from .critical import _box, _check_starts, box_dict, multistart
+from .errors import InputError, whole_number
 from .objectives import Objective
 from .optimizers import NAMES, optimizer
 from .results import Result
@@ -357,8 +357,8 @@ def race(
     from .functions import lookup
 
     lo, hi = _box(obj, ranges)
-    starts = _check_count("starts", starts)
-    budget = _check_count("learning rates", budget)
+    starts = _check_starts(starts)
+    budget = whole_number(budget, "learning rates")  # MAX_RUNS caps budget × starts below
     names = [optimizer(m).name for m in optimizers]
     if len(set(names)) != len(names) or not names:
         raise InputError("Race distinct optimizers, at least one.")

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, NumericalError
+from .errors import InputError, NumericalError, whole_number
 from .objectives import Objective
 from .results import Result
 
@@ -226,12 +226,13 @@ def spectrum(
 
     from .datasets import check_seed
 
-    for what, v, cap in (("steps", steps, None), ("trace_samples", trace_samples, MAX_SAMPLES),
-                         ("density_starts", density_starts, MAX_DENSITY_STARTS),
-                         ("density_steps", density_steps, MAX_DENSITY_STEPS)):  # fmt: skip
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1 or (cap and v > cap):
-            upto = f" and at most {cap:,}" if cap else ""
-            raise InputError(f"{what} must be a whole number >= 1{upto}; got {v!r}.")
+    steps = whole_number(steps, "steps")
+    for what, v, cap, cap_name in (
+        ("trace_samples", trace_samples, MAX_SAMPLES, "MAX_SAMPLES"),
+        ("density_starts", density_starts, MAX_DENSITY_STARTS, "MAX_DENSITY_STARTS"),
+        ("density_steps", density_steps, MAX_DENSITY_STEPS, "MAX_DENSITY_STEPS"),
+    ):
+        whole_number(v, what, 1, cap, cap_name)
     for what, v in (("top", top), ("bottom", bottom)):
         if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= max(steps, 1):
             raise InputError(f"{what} must be a whole number from 0 to steps ({steps}); got {v!r}.")

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ._x64 import with_x64
-from .errors import InputError, listing
+from .errors import InputError, NumericalError, check_known, listing, whole_number
 from .objectives import Objective, Params, check_range
 from .results import Result
 
@@ -31,6 +31,12 @@ NEWTON_STEPS = 8
 #: Default cap on the memory of one compiled block (bytes).
 MEMORY_LIMIT = 256 * 2**20
 _TARGET_POINTS = 2**18  # points per block before the memory check: amortises dispatch
+
+#: Default points per axis of a planned sweep, by the number of swept variables.
+SWEEP_POINTS = {1: 401, 2: 151}
+
+#: Largest grid a planned sweep makes (points in all).
+MAX_GRID = 16_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,6 +54,8 @@ class Profile(Result):
         critical: where the derivative changes sign, each refined from the grid to float
             precision and named (see :func:`derivative_sign_changes`), when the derivative was
             asked for.
+        warnings: one line per trouble worth telling (the share of points where ``f`` is
+            undefined or infinite), see :func:`grid_warnings`.
     """
 
     name: str
@@ -58,6 +66,7 @@ class Profile(Result):
     derivative: np.ndarray | None = None
     minimum: dict[str, Any] | None = None
     critical: tuple[dict[str, Any], ...] | None = None
+    warnings: tuple[str, ...] = ()
 
     def argmin(self) -> float:
         """The axis value with the lowest finite value: a grid value (see ``minimum``)."""
@@ -109,6 +118,7 @@ class Surface(Result):
         block_rows: grid rows evaluated per compiled block.
         gradient: ``(∂f/∂x, ∂f/∂y)`` at each grid point, shape ``(2, ny, nx)``, when asked for.
         minimum: the lowest point over the box, see :func:`lowest_point`.
+        warnings: one line per trouble worth telling, see :func:`grid_warnings`.
     """
 
     x_name: str
@@ -121,6 +131,7 @@ class Surface(Result):
     block_rows: int
     gradient: np.ndarray | None = None
     minimum: dict[str, Any] | None = None
+    warnings: tuple[str, ...] = ()
 
     def argmin(self) -> dict[str, float]:
         """The grid point with the lowest finite value, as ``{name: value}``: a grid value
@@ -579,6 +590,10 @@ def profile(
         points: number of values.
         derivative: also compute ``df/dname`` at each value by autodiff.
 
+    Raises:
+        InputError: an unknown parameter, a bad range or fewer than 2 points.
+        NumericalError: ``f`` is undefined or infinite at every point of the line.
+
     Example:
         >>> import gradscape as gs
         >>> p = gs.profile(gs.sse_objective(gs.synthetic_line()), "m", at={"m": 0, "c": 1})
@@ -594,6 +609,8 @@ def profile(
     critical = (
         derivative_sign_changes(obj, base, index, axis, values[0, :, 1]) if derivative else None
     )
+    swept = ((index, axis),)
+    _check_defined(obj, base, swept, f)
     return Profile(
         name=name,
         axis=axis,
@@ -601,8 +618,9 @@ def profile(
         fixed=fixed,
         label=obj.signature(),
         derivative=values[0, :, 1] if derivative else None,
-        minimum=lowest_point(obj, base, ((index, axis),), f),
+        minimum=lowest_point(obj, base, swept, f),
         critical=critical,
+        warnings=grid_warnings(obj.signature(), f),
     )
 
 
@@ -626,6 +644,10 @@ def surface(
         memory_limit: bytes one block of rows may use; any grid size fits in bounded memory.
         progress: called as ``progress(rows_done, rows_total)``.
         gradient: also compute ``(∂f/∂x, ∂f/∂y)`` at every grid point by autodiff.
+
+    Raises:
+        InputError: unknown or twice the same parameter, a bad range or fewer than 2 points.
+        NumericalError: ``f`` is undefined or infinite at every point of the grid.
     """
     if x == y:
         raise InputError(f"A surface needs two different parameters; got {x!r} twice.")
@@ -645,6 +667,7 @@ def surface(
     fixed = {k: v for k, v in obj.as_dict(base).items() if k not in (x, y)}
     f = values[..., 0] if gradient else values
     swept = ((obj.names.index(x), xs), (obj.names.index(y), ys))
+    _check_defined(obj, base, swept, f)
     return Surface(
         x_name=x,
         y_name=y,
@@ -656,4 +679,178 @@ def surface(
         block_rows=height,
         gradient=np.moveaxis(values[..., 1:], -1, 0) if gradient else None,
         minimum=lowest_point(obj, base, swept, f),
+        warnings=grid_warnings(obj.signature(), f),
     )
+
+
+def grid_warnings(label: str, values: np.ndarray) -> tuple[str, ...]:
+    """The warnings a sweep's values call for: the share of the grid where ``f`` is undefined
+    (NaN) or infinite, which the figures leave blank; ``()`` when it is finite everywhere.
+
+    >>> grid_warnings("f(x)", np.array([1.0, np.nan, np.inf, 2.0]))
+    ('f(x) is undefined or infinite on 50.0% of the grid (left blank in the figures)',)
+    """
+    undefined = float(np.mean(~np.isfinite(values)))
+    if not undefined:
+        return ()
+    infinite = float(np.mean(np.isinf(values)))
+    what = (
+        "undefined"
+        if not infinite
+        else "infinite (overflows)"
+        if infinite == undefined
+        else "undefined or infinite"
+    )
+    return (f"{label} is {what} on {undefined:.1%} of the grid (left blank in the figures)",)
+
+
+def _check_defined(
+    obj: Objective, base: np.ndarray, swept: tuple[tuple[int, np.ndarray], ...], f: np.ndarray
+) -> None:
+    """Refuse a sweep with no finite value at all, naming why at the grid's first corner."""
+    if np.isfinite(f).any():
+        return
+    first = np.array(base, dtype=np.float64)
+    for index, axis in swept:
+        first[index] = axis[0]
+    why = obj.expression.explain(first) if obj.expression is not None else None
+    where = ", ".join(f"{k}={v:g}" for k, v in obj.as_dict(first).items())
+    state = "infinite (it overflows)" if np.all(np.isinf(f)) else "undefined"
+    raise NumericalError(
+        f"{obj.signature()} is {state} everywhere on this grid"
+        + (f"; at {where}, {why}" if why else "")
+        + ". Choose other ranges."
+    )
+
+
+def _builtin(obj: Objective) -> Any:
+    """The built-in test function ``obj`` was made from, or ``None``."""
+    from .functions import lookup
+
+    f = lookup(obj.label) if obj.expression is not None else None
+    return f if f is not None and f.variables == obj.names else None
+
+
+def known_minima(obj: Objective, surface: Surface) -> list[dict[str, float]]:
+    """A built-in function's published minima that lie in the plane and box of ``surface``
+    (``[]`` for any other objective): the marks a figure of it shows."""
+    f = _builtin(obj)
+    inside = []
+    for p in f.minima_points() if f is not None else ():
+        if all(abs(p[k] - v) <= 1e-12 for k, v in surface.fixed.items()) and (
+            surface.x[0] <= p[surface.x_name] <= surface.x[-1]
+            and surface.y[0] <= p[surface.y_name] <= surface.y[-1]
+        ):
+            inside.append(p)
+    return inside
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """What a sweep will evaluate, decided before any work: see :func:`plan_sweep`.
+
+    Attributes:
+        objective: the function swept.
+        ranges: ``{name: (low, high)}`` of the one or two swept variables, in sweep order
+            (the first runs along the columns of a surface).
+        points: grid points per axis.
+        fixed: the values given for the variables not swept.
+        base: a value for every variable: the held ones (given, else a built-in function's
+            first minimiser, else 0) and the centre of each swept range.
+    """
+
+    objective: Objective
+    ranges: dict[str, tuple[float, float]]
+    points: int
+    fixed: dict[str, float]
+    base: dict[str, float]
+
+    @property
+    def names(self) -> list[str]:
+        """The swept variables."""
+        return list(self.ranges)
+
+    def run(self, progress: Progress | None = None) -> Profile | Surface:
+        """Evaluate the plan: a :class:`Profile` with its derivative for one variable, a
+        :class:`Surface` with its gradient for two.
+
+        Raises:
+            NumericalError: ``f`` is undefined or infinite everywhere on the grid.
+        """
+        obj, names = self.objective, self.names
+        if len(names) == 1:
+            return profile(
+                obj, names[0], at=self.base, range=self.ranges[names[0]], points=self.points,
+                derivative=True,
+            )  # fmt: skip
+        return surface(
+            obj, names[0], names[1], at=self.base, x_range=self.ranges[names[0]],
+            y_range=self.ranges[names[1]], points=self.points, progress=progress, gradient=True,
+        )  # fmt: skip
+
+
+def plan_sweep(
+    obj: Objective,
+    ranges: Mapping[str, tuple[float, float]] | None = None,
+    fixed: Mapping[str, float] | None = None,
+    points: int | None = None,
+) -> SweepPlan:
+    """Decide a sweep: which variables to sweep over which ranges, how finely, and where the
+    others are held.
+
+    Args:
+        ranges: ``{name: (low, high)}`` of one or two variables to sweep (default: the first
+            two variables not fixed that have a default range, e.g. a built-in function's domain).
+        fixed: values of variables not swept (default: a built-in function's first minimiser,
+            else 0).
+        points: grid points per axis (default ``SWEEP_POINTS``: 401 for a curve, 151 for a
+            surface); the grid holds at most ``MAX_GRID`` points.
+
+    Raises:
+        InputError: an unknown name, a variable both swept and fixed, nothing or more than two
+            variables to sweep, a bad range, or a grid beyond ``MAX_GRID``.
+
+    Example:
+        >>> import gradscape as gs
+        >>> plan = gs.plan_sweep(gs.objective("himmelblau"))
+        >>> plan.ranges, plan.points
+        ({'x': (-5.0, 5.0), 'y': (-5.0, 5.0)}, 151)
+    """
+    given = {n: check_range(n, r) for n, r in (ranges or {}).items()}
+    held = {n: float(v) for n, v in (fixed or {}).items()}
+    check_known(given, obj.names, "--range", obj.signature())
+    check_known(held, obj.names, "--fix", obj.signature())
+    both = sorted(set(given) & set(held))
+    if both:
+        raise InputError(
+            f"{listing(both)} {'is' if len(both) == 1 else 'are'} both swept (--range) and fixed "
+            "(--fix); pick one."
+        )
+    swept = given or _default_ranges(obj, held)
+    if len(swept) > 2:
+        raise InputError(
+            f"A sweep shows one or two variables; got {len(swept)} ({listing(swept)}). "
+            "Hold the others with --fix."
+        )
+    n = SWEEP_POINTS[len(swept)] if points is None else whole_number(points, "points", 2)
+    if n ** len(swept) > MAX_GRID:
+        raise InputError(
+            f"--points {n} makes {n ** len(swept):,} grid points; at most "
+            f"{MAX_GRID:,} (--points {int(MAX_GRID ** (1 / len(swept)))} per axis)."
+        )
+    f = _builtin(obj)
+    base = f.minima_points()[0] if f is not None and f.minima else dict.fromkeys(obj.names, 0.0)
+    base = {**base, **held}
+    base.update({n: lo / 2 + hi / 2 for n, (lo, hi) in swept.items()})  # lo + hi may overflow
+    return SweepPlan(objective=obj, ranges=swept, points=n, fixed=held, base=base)
+
+
+def _default_ranges(obj: Objective, held: Mapping[str, float]) -> dict[str, tuple[float, float]]:
+    """The first two variables not held that have a default range."""
+    if not obj.ranges:
+        example = " ".join(f"--range {n}=-5:5" for n in obj.names[:2])
+        raise InputError(f"Say what to sweep: {example}.")
+    ranges = {n: obj.ranges[n] for n in obj.names if n not in held and n in obj.ranges}
+    if not ranges:
+        raise InputError("Every variable is fixed; give one or two with --range.")
+    return dict(list(ranges.items())[:2])

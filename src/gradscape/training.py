@@ -100,6 +100,11 @@ class Training(Result):
     trajectory_epochs: np.ndarray | None = None
 
     @property
+    def diverged(self) -> bool:
+        """The training loss became NaN or infinite (``stop_reason == "diverged"``)."""
+        return self.stop_reason == "diverged"
+
+    @property
     def metric(self) -> str:
         return str(self.config["metric"])
 

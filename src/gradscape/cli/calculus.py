@@ -6,14 +6,18 @@ import argparse
 import sys
 from typing import Any
 
-from ..errors import GradscapeError, listing
+from ..errors import GradscapeError
 from .common import (
     EXIT_DIVERGED,
+    _add_box,
+    _add_expr,
+    _add_force,
+    _add_int,
+    _add_output,
+    _add_verb,
     _assignments,
-    _check_names,
+    _float_in,
     _full_point,
-    _held_point,
-    _known_minima,
     _out_dir,
     _print_files,
     _print_sections,
@@ -24,12 +28,96 @@ from .common import (
     _write_json,
 )
 
-#: Default sweep resolution per number of swept variables.
-SWEEP_POINTS = {1: 401, 2: 151}
+
+def register(sub: Any) -> None:
+    """The verbs on a function written out: ``tour``, ``derive``, ``sweep`` (``functions``, the
+    listing, comes last in ``--help``: see :func:`register_functions`)."""
+    tour = _add_verb(
+        sub, "tour", _cmd_tour,
+        "the classic story: fit a line by gradient descent on its error surface",
+        "Fit y = m*x + c by gradient descent on the sum of squared errors, and show every step: "
+        "formulas, profiles, the error surface, the descent path.",
+    )  # fmt: skip
+    tour.add_argument(
+        "--data",
+        metavar="CSV",
+        help="CSV or space-separated file of x, y data (default: a seeded synthetic noisy line)",
+    )
+    for axis, which in (("x", "first"), ("y", "second")):
+        tour.add_argument(
+            f"--{axis}", metavar="COL",
+            help=f"column for {axis}: header name or 1-based number (default: {which} numeric)",
+        )  # fmt: skip
+    tour.add_argument(
+        "--out", metavar="DIR", default="gradscape-tour",
+        help="folder for figures, summary.json and report.html (default: ./gradscape-tour)",
+    )  # fmt: skip
+    _add_force(tour)
+    tour.add_argument(
+        "--lr", type=_float_in(0.0, 1e300),
+        help="learning rate (default: 1/λmax from the curvature of the error)",
+    )  # fmt: skip
+    _add_int(tour, "--steps", 1, 10**8, None, "step budget (default: from the condition number)")
+    tour.add_argument(
+        "--json",
+        action="store_true",
+        help="print the summary as JSON to stdout instead of the story",
+    )
+
+    derive = _add_verb(
+        sub, "derive", _cmd_derive,
+        "value, partial derivatives, gradient, Hessian and Taylor of any function",
+        "Differentiate a function symbolically and by automatic differentiation, check the "
+        "gradient by finite differences, and classify the point.",
+    )  # fmt: skip
+    _add_expr(derive)
+    derive.add_argument(
+        "--at", metavar="x=1,y=2", action="append",
+        help="the point: a value for every variable (constants such as pi/2 allowed); "
+        "without it only the formulas are derived",
+    )  # fmt: skip
+    derive.add_argument("--out", metavar="DIR", help="also write derivation.npz and summary.json")
+    _add_force(derive)
+    derive.add_argument("--json", action="store_true", help="print the results as JSON")
+
+    sweep = _add_verb(
+        sub, "sweep", _cmd_sweep,
+        "a function over one variable (curve and derivative) or two (surface, contours)",
+        "Evaluate a function over a range of one variable (its curve and derivative) or a grid "
+        "of two (3-D surface and contours with gradient arrows); other variables are held fixed.",
+    )  # fmt: skip
+    _add_expr(sweep)
+    _add_box(
+        sweep,
+        "a variable to sweep and its range (once or twice; default: a built-in function's domain)",
+    )
+    sweep.add_argument(
+        "--fix", metavar="z=0", action="append",
+        help="values for the variables not swept (default: a built-in function's minimum, else 0)",
+    )  # fmt: skip
+    # the defaults are sweep.SWEEP_POINTS (written out: importing the engine is not light)
+    _add_int(
+        sweep, "--points", 2, 1_000_000, None,
+        "grid points per axis (default 401 for a curve, 151 for a surface)",
+    )  # fmt: skip
+    _add_output(
+        sweep,
+        "sweep",
+        "folder for figures, sweep.npz, summary.json and report.html",
+        "print the summary as JSON",
+    )
 
 
-#: Largest sweep grid the CLI makes (points in all).
-MAX_GRID = 16_000_000
+def register_functions(sub: Any) -> None:
+    """``functions``: the listing of the built-in test functions."""
+    functions = _add_verb(
+        sub, "functions", _cmd_functions,
+        "list the built-in test functions with their domains and published minima",
+        "The standard test functions of optimisation, usable by name wherever an expression is "
+        "accepted.",
+    )  # fmt: skip
+    functions.add_argument("name", nargs="?", metavar="NAME", help="show only this one")
+    functions.add_argument("--json", action="store_true", help="print them as JSON")
 
 
 def _cmd_derive(args: argparse.Namespace) -> int:
@@ -57,74 +145,18 @@ def _cmd_derive(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
+    from .. import plot, report
     from ..sources import objective
+    from ..story import sweep_story
+    from ..sweep import Profile, known_minima, plan_sweep
 
     obj = objective(args.expr)
-    ranges = _ranges(args.ranges)
-    fixed = _assignments(args.fix, "--fix")
-    _check_names(obj, list(ranges), "--range")
-    _check_names(obj, list(fixed), "--fix")
-    both = sorted(set(ranges) & set(fixed))
-    if both:
-        raise GradscapeError(
-            f"{listing(both)} {'is' if len(both) == 1 else 'are'} both swept (--range) and fixed "
-            "(--fix); pick one."
-        )
-    if not ranges:
-        if not obj.ranges:
-            example = " ".join(f"--range {n}=-5:5" for n in obj.names[:2])
-            raise GradscapeError(f"Say what to sweep: {example}.")
-        ranges = {n: obj.ranges[n] for n in obj.names if n not in fixed and n in obj.ranges}
-        ranges = dict(list(ranges.items())[:2])
-        if not ranges:
-            raise GradscapeError("Every variable is fixed; give one or two with --range.")
-    if len(ranges) > 2:
-        raise GradscapeError(
-            f"A sweep shows one or two variables; got {len(ranges)} ({listing(ranges)}). "
-            "Hold the others with --fix."
-        )
-    points = args.points or SWEEP_POINTS[len(ranges)]
-    if points < 2:
-        raise GradscapeError("--points must be at least 2.")
-    if points ** len(ranges) > MAX_GRID:
-        raise GradscapeError(
-            f"--points {points} makes {points ** len(ranges):,} grid points; at most "
-            f"{MAX_GRID:,} (--points {int(MAX_GRID ** (1 / len(ranges)))} per axis)."
-        )
-    base = _held_point(obj, fixed)
-    base.update({n: lo / 2 + hi / 2 for n, (lo, hi) in ranges.items()})  # lo + hi may overflow
-
-    import numpy as np
-
-    from .. import plot, report
-    from ..errors import NumericalError
-    from ..story import sweep_story
-    from ..sweep import profile, surface
-
-    names = list(ranges)
+    plan = plan_sweep(obj, _ranges(args.ranges), _assignments(args.fix, "--fix"), args.points)
     with _progress("sweep") as progress:
-        if len(names) == 1:
-            result: Any = profile(
-                obj, names[0], at=base, range=ranges[names[0]], points=points, derivative=True
-            )
-        else:
-            result = surface(
-                obj, names[0], names[1], at=base, x_range=ranges[names[0]],
-                y_range=ranges[names[1]], points=points, progress=progress, gradient=True,
-            )  # fmt: skip
-    if result.undefined_fraction() == 1.0:
-        first = {**base, **{n: lo for n, (lo, _) in ranges.items()}}
-        why = obj.expression.explain(obj.vector(first)) if obj.expression is not None else None
-        where = ", ".join(f"{k}={v:g}" for k, v in first.items())
-        state = "infinite (it overflows)" if np.all(np.isinf(result.values)) else "undefined"
-        raise NumericalError(
-            f"{obj.signature()} is {state} everywhere on this grid"
-            + (f"; at {where}, {why}" if why else "")
-            + ". Choose other ranges."
-        )
+        result = plan.run(progress)
     out = _out_dir(args)
     result.save(out / "sweep.npz")
-    if len(names) == 1:
+    if isinstance(result, Profile):
         title = f"{obj.signature()} = {obj.formula}" if len(obj.formula or "") <= 60 else None
         figures = {"curve": plot.save(plot.curve(result, title=title), out / "curve.png")}
         captions = [(figures["curve"], "The function and its derivative")]
@@ -132,7 +164,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         figures = {
             "surface": plot.save(plot.surface_3d(result, title=result.label), out / "surface.png"),
             "contours": plot.save(
-                plot.contours(result, marks=_known_minima(obj, result)), out / "contours.png"
+                plot.contours(result, marks=known_minima(obj, result)), out / "contours.png"
             ),
         }
         captions = [
@@ -144,16 +176,16 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         "function": obj.signature(),
         "expression": obj.formula,
         "variables": list(obj.names),
-        "ranges": {n: list(r) for n, r in ranges.items()},
+        "ranges": {n: list(r) for n, r in plan.ranges.items()},
         "fixed": result.fixed,
-        "points": points,
+        "points": plan.points,
         **result.extremes(),
         "minimum": result.minimum,  # the lowest grid cell refined by Newton's method, or named
         "undefined_fraction": result.undefined_fraction(),
     }
-    if len(names) == 1:  # each refined from the grid to float precision (see "how")
+    if isinstance(result, Profile):  # each refined from the grid to float precision (see "how")
         summary["critical_points"] = [
-            {names[0]: p["x"], **{k: v for k, v in p.items() if k != "x"}}
+            {result.name: p["x"], **{k: v for k, v in p.items() if k != "x"}}
             for p in result.critical or ()
         ]
     summary["files"] = sorted(
@@ -168,21 +200,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         print(_to_json(summary))
     else:
         _show(out, f"gradscape sweep — {obj.signature()}", sections, summary["files"])
-    undefined = result.undefined_fraction()
-    if undefined:
-        infinite = float(np.mean(np.isinf(result.values)))
-        what = (
-            "undefined"
-            if not infinite
-            else "infinite (overflows)"
-            if infinite == undefined
-            else "undefined or infinite"
-        )
-        print(
-            f"gradscape: warning: {obj.signature()} is {what} on {undefined:.1%} of the grid "
-            "(left blank in the figures)",
-            file=sys.stderr,
-        )
+    for warning in result.warnings:
+        print(f"gradscape: warning: {warning}", file=sys.stderr)
     return 0
 
 

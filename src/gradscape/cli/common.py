@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import GradscapeError, listing, printable
+from ..errors import GradscapeError, check_known, listing, printable
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -141,6 +141,45 @@ class _HelpFormatter(argparse.HelpFormatter):
         return f"{text} ({'; '.join(extras)})" if extras else text
 
 
+#: The help of every verb's EXPR argument.
+EXPR_HELP = (
+    "an expression such as 'x^2*sin(y)' (quote it), or a built-in function such as "
+    "himmelblau or rosenbrock:5 (see `gradscape functions`)"
+)
+
+
+def _add_verb(
+    sub: Any, name: str, run: Callable[[argparse.Namespace], int], help: str, description: str
+) -> argparse.ArgumentParser:
+    """A verb's parser: its one-line ``help`` in ``gradscape --help``, its ``description`` atop
+    its own ``--help``, and the function that runs it."""
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=help, description=description)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _add_expr(parser: argparse.ArgumentParser) -> None:
+    """The positional ``EXPR``: an expression or a built-in function's name."""
+    parser.add_argument("expr", metavar="EXPR", help=EXPR_HELP)
+
+
+def _add_run_dir(parser: argparse.ArgumentParser) -> None:
+    """The positional ``RUN_DIR`` of the verbs that read a trained run."""
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by gradscape train")
+
+
+def _add_int(
+    parser: argparse.ArgumentParser, flag: str, lo: int, hi: int, default: int | None, help: str
+) -> None:
+    """``--flag N``: a whole number in ``[lo, hi]`` (the range is shown in ``--help``)."""
+    parser.add_argument(flag, type=_int_in(lo, hi), default=default, help=help)
+
+
+def _add_seed(parser: argparse.ArgumentParser, help: str, flag: str = "--seed") -> None:
+    """``--seed N`` (default 0), in the range NumPy and scikit-learn accept."""
+    parser.add_argument(flag, type=SEED, default=0, help=help)
+
+
 def _add_output(parser: argparse.ArgumentParser, verb: str, what: str, json_help: str) -> None:
     """``--out DIR`` (default ``./gradscape-VERB``), ``--force`` and ``--json``, as every verb
     has them."""
@@ -224,12 +263,7 @@ def _ranges(texts: Sequence[str] | None) -> dict[str, tuple[float, float]]:
 
 
 def _check_names(obj: Any, names: Sequence[str], flag: str) -> None:
-    unknown = [n for n in names if n not in obj.names]
-    if unknown:
-        raise GradscapeError(
-            f"{flag}: {listing(unknown)} {'is not a variable' if len(unknown) == 1 else 'are not variables'} "
-            f"of {obj.signature()}; its variables are {listing(obj.names)}."
-        )
+    check_known(names, obj.names, flag, obj.signature())
 
 
 def _finite_json(data: Any) -> Any:
@@ -319,32 +353,10 @@ def _coords(p: Any, scale: float = 1.0) -> str:
 
 
 def _known_minima(obj: Any, surface: Any) -> list[dict[str, float]]:
-    """A built-in function's published minima that lie in the plane and box of the surface."""
-    from ..functions import lookup
+    """A built-in function's published minima in the plane and box of ``surface``."""
+    from ..sweep import known_minima
 
-    f = lookup(obj.label) if obj.expression is not None else None
-    if f is None or f.variables != obj.names:
-        return []
-    inside = []
-    for p in f.minima_points():
-        if all(abs(p[k] - v) <= 1e-12 for k, v in surface.fixed.items()) and (
-            surface.x[0] <= p[surface.x_name] <= surface.x[-1]
-            and surface.y[0] <= p[surface.y_name] <= surface.y[-1]
-        ):
-            inside.append(p)
-    return inside
-
-
-def _held_point(obj: Any, fixed: dict[str, float]) -> dict[str, float]:
-    """Values for the variables not swept: given ones, else a built-in function's first
-    minimiser, else 0."""
-    from ..functions import lookup
-
-    default = dict.fromkeys(obj.names, 0.0)
-    f = lookup(obj.label) if obj.expression is not None else None
-    if f is not None and f.minima and f.variables == obj.names:
-        default = f.minima_points()[0]
-    return {**default, **fixed}
+    return known_minima(obj, surface)
 
 
 @contextmanager

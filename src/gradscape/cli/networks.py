@@ -4,16 +4,117 @@ from __future__ import annotations
 
 import argparse
 import math
+from typing import Any
 
 from ..errors import GradscapeError
 from .common import (
     EXIT_DIVERGED,
+    _add_int,
+    _add_output,
+    _add_run_dir,
+    _add_seed,
+    _add_verb,
+    _float_in,
     _out_dir,
     _progress,
     _publish,
     _show,
     _write_json,
 )
+
+
+def register(sub: Any) -> None:
+    """The verbs on neural networks: ``train``, ``landscape``, ``spectrum``."""
+    tr = _add_verb(
+        sub, "train", _cmd_train,
+        "train a model by backpropagation, stopping early on a validation set",
+        "Train linear, logistic or MLP models on a built-in dataset or a CSV file; record train "
+        "and validation loss per epoch, stop when the validation loss has not improved for "
+        "--patience epochs, restore the best epoch's weights and score the test set.",
+    )  # fmt: skip
+    tr.add_argument(
+        "--data", required=True, metavar="NAME|CSV",
+        help="digits, breast_cancer, diabetes, iris, wine, moons, circles, spirals, line, or a data file",
+    )  # fmt: skip
+    tr.add_argument("--target", metavar="COL", help="the CSV column to predict")
+    tr.add_argument("--model", default="mlp:64", help="linear, logistic or mlp:H1,H2,...")
+    tr.add_argument("--activation", default="relu", help="relu, tanh, sigmoid, gelu, softplus")
+    tr.add_argument("--loss", help="cross_entropy (classes) or mse / sse (default by task)")
+    tr.add_argument("--optimizer", default="adam", metavar="NAME", help="any of the family")
+    tr.add_argument("--lr", type=_float_in(0.0, 1e4), default=1e-3, help="learning rate")
+    _add_int(tr, "--epochs", 1, 10**6, 300, "epoch limit")
+    _add_int(tr, "--batch-size", 1, 10**7, 32, "rows per step; see --full-batch")
+    tr.add_argument("--full-batch", action="store_true", help="one step per epoch on all rows")
+    _add_int(tr, "--patience", 1, 10**5, 20, "epochs without improvement")
+    tr.add_argument(
+        "--min-delta", type=_float_in(0.0, 1e300, lo_open=False), default=0.0,
+        help="the improvement that counts",
+    )  # fmt: skip
+    tr.add_argument(
+        "--monitor", choices=("val_loss", "val_metric"), default="val_loss",
+        help="what early stopping watches",
+    )  # fmt: skip
+    _add_seed(tr, "seeds the initial weights and batches")
+    _add_seed(tr, "seeds the data split", "--split-seed")
+    tr.add_argument(
+        "--task", choices=("classification", "regression"),
+        help="how to read the target (default: classes for labels and few whole numbers)",
+    )  # fmt: skip
+    _add_output(
+        tr, "run", "folder for the run: checkpoint, curves, metrics.json", "print metrics.json"
+    )
+
+    land = _add_verb(
+        sub, "landscape", _cmd_landscape,
+        "the loss around a trained run along random, Hessian or trajectory directions",
+        "Evaluate the training loss on a line or plane through a run's best weights: "
+        "filter-normalised random directions, the top Hessian eigenvectors, or the plane of the "
+        "training trajectory (PCA); or along the straight line to another run's weights.",
+    )  # fmt: skip
+    _add_run_dir(land)
+    land.add_argument(
+        "--dims", type=int, choices=(1, 2), default=None,
+        help="1 a line or 2 a plane (default 2; with --between the line joining the runs)",
+    )  # fmt: skip
+    _add_int(land, "--grid", 3, 1001, 51, "points per axis")
+    land.add_argument("--span", type=_float_in(0.0, 1e3), default=1.0, help="the grid covers ±span")
+    land.add_argument(
+        "--directions", choices=("random", "hessian", "pca"), default="random",
+        help="random (filter-normalised), hessian (top eigenvectors) or pca (the trajectory's "
+        "principal components)",
+    )  # fmt: skip
+    land.add_argument("--between", metavar="RUN_DIR2", help="the line from this run to another")
+    _add_int(land, "--subsample", 1, 10**7, None, "evaluate on this many training rows")
+    _add_seed(land, "seeds the directions and the subsample")
+    _add_output(
+        land, "landscape", "folder for landscape.npz, figures and summary.json",
+        "print the summary as JSON",
+    )  # fmt: skip
+
+    spec = _add_verb(
+        sub, "spectrum", _cmd_spectrum,
+        "Hessian eigenvalues, trace and spectral density of a trained run's loss",
+        "Largest and most negative eigenvalues of the Hessian of the training loss at the run's "
+        "weights by Lanczos on Hessian-vector products, the trace by Hutchinson's estimator, the "
+        "spectral density by stochastic Lanczos quadrature; --exact checks them against the full "
+        "Hessian of a small model.",
+    )  # fmt: skip
+    _add_run_dir(spec)
+    _add_int(spec, "--top", 0, 100, 5, "largest eigenvalues")
+    _add_int(spec, "--bottom", 0, 100, 5, "smallest (most negative) eigenvalues")
+    _add_int(spec, "--steps", 1, 1000, 80, "Lanczos iterations")
+    for flag, help in (
+        ("--trace", "estimate the trace (Hutchinson)"),
+        ("--density", "estimate the spectral density (SLQ)"),
+        ("--exact", "also form the exact Hessian (small models)"),
+        ("--layers", "also each layer's Hessian block"),
+    ):
+        spec.add_argument(flag, action="store_true", help=help)
+    _add_seed(spec, "seeds the random vectors")
+    _add_output(
+        spec, "spectrum", "folder for spectrum.npz, summary.json and density.png",
+        "print the summary as JSON",
+    )  # fmt: skip
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -34,7 +135,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             activation=args.activation, seed=args.seed, progress=progress, checkpoint=out,
         )  # fmt: skip
     # the status depends on the run, never on the output format
-    status = EXIT_DIVERGED if result.stop_reason == "diverged" else 0
+    status = EXIT_DIVERGED if result.diverged else 0
     result.save(out / "training.npz")
     fig = plot.training_curves(result)
     files = ["checkpoint.npz", "training.npz", plot.save(fig, out / "curves.png").name,

@@ -11,10 +11,17 @@ from typing import Any
 from ..errors import GradscapeError
 from .common import (
     EXIT_DIVERGED,
+    _add_box,
+    _add_expr,
+    _add_int,
+    _add_output,
+    _add_seed,
+    _add_verb,
     _box_ranges,
     _check_names,
     _coords,
     _dust,
+    _float_in,
     _full_point,
     _known_minima,
     _out_dir,
@@ -23,6 +30,132 @@ from .common import (
     _ranges,
     _show,
 )
+
+#: The optimizers ``race`` races by default: the whole family.
+OPTIMIZERS = (
+    "gd",
+    "momentum",
+    "nesterov",
+    "adagrad",
+    "rmsprop",
+    "adam",
+    "adamw",
+    "newton",
+    "lbfgs",
+)
+
+_BOX_HELP = "the box: a range per variable (default: a built-in function's domain)"
+
+
+def register(sub: Any) -> None:
+    """The verbs that optimise: ``descend``, ``critical``, ``multistart``, ``race``."""
+    descend = _add_verb(
+        sub, "descend", _cmd_descend,
+        "gradient descent and its extensions from a start, side by side",
+        "Minimise a function from a start with one optimizer or several (gd, momentum, nesterov, "
+        "adagrad, rmsprop, adam, adamw, newton, lbfgs): paths on the contours and the surface, "
+        "value per step, an animation of the race, where each ended, and the curvature (largest "
+        "Hessian eigenvalue, condition number, 2/λmax) at start and end.",
+    )  # fmt: skip
+    _add_expr(descend)
+    descend.add_argument(
+        "--from", dest="start", metavar="x=-1,y=2", action="append",
+        help="the start: a value for every variable (default for a built-in function: its "
+        "standard start, e.g. rosenbrock's (-1.2, 1))",
+    )  # fmt: skip
+    _add_optimizer(
+        descend, "gd",
+        "gd (default), momentum, nesterov, adagrad, rmsprop, adam, adamw, newton or lbfgs",
+    )  # fmt: skip
+    descend.add_argument(
+        "--compare", metavar="A,B,...",
+        help="several optimizers from the same start, e.g. gd,momentum,adam",
+    )  # fmt: skip
+    _add_lr(
+        descend,
+        "learning rate (default per optimizer; gd, momentum, nesterov: 1/λmax at the start)",
+    )
+    _add_box(
+        descend,
+        "a box to stay in (a run that leaves it stops) and to draw; the start must be inside",
+    )
+    _add_int(descend, "--steps", 1, 10**8, 1000, "step budget")
+    descend.add_argument(
+        "--gtol", type=_float_in(0.0, 1e300, lo_open=False), default=None,
+        help="converged when |∇f| <= gtol (default 1e-8·|∇f| at the start: relative, so the "
+        "scale of f does not matter)",
+    )  # fmt: skip
+    _add_output(
+        descend, "descend", "folder for figures, runs, summary.json", "print the summary as JSON"
+    )
+
+    critical = _add_verb(
+        sub, "critical", _cmd_critical,
+        "every critical point in a box, classified by its Hessian",
+        "Solve grad f = 0 from a grid of starts in the box, merge coinciding solutions and "
+        "classify each: minimum, maximum, saddle (with its index) or degenerate.",
+    )  # fmt: skip
+    _add_expr(critical)
+    _add_box(critical, _BOX_HELP)
+    _add_int(critical, "--starts", 1, 10**7, 2500, "starts")
+    _add_seed(critical, "seed for random starts (n > 2)")
+    _add_output(critical, "critical", "folder for figures and results", "print the points as JSON")
+
+    multi = _add_verb(
+        sub, "multistart", _cmd_multistart,
+        "descend from many starts at once: distinct minima, basin shares, basin map",
+        "Descend from many starts in the box at once, merge the end points into distinct minima "
+        "and report each with its value, kind and basin share; in two variables, draw the basin "
+        "map.",
+    )  # fmt: skip
+    _add_expr(multi)
+    _add_box(multi, _BOX_HELP)
+    _add_int(multi, "--starts", 1, 10**7, 10000, "starts")
+    _add_optimizer(
+        multi, "newton", "newton (default: adapts to the curvature), gd, momentum, adam, lbfgs, ..."
+    )
+    _add_lr(multi, "learning rate (default per optimizer)")
+    _add_int(multi, "--steps", 1, 10**7, 1000, "step budget per start")
+    _add_seed(multi, "seed for random starts (n > 2)")
+    multi.add_argument(
+        "--precision", choices=("float64", "float32"), default="float64",
+        help="of the search (float32: faster for long first-order runs; results polished in "
+        "float64)",
+    )  # fmt: skip
+    _add_output(multi, "multistart", "folder for figures and results", "print the minima as JSON")
+
+    race = _add_verb(
+        sub, "race", _cmd_race,
+        "a fair race between optimizers: same tuning budget, same starts",
+        "Every optimizer tries the same number of learning rates on the same tuning starts; the "
+        "best rate is judged on a separate set of test starts. Reports the success rate (reached "
+        "the global minimum), the median steps to get there and the median final gap.",
+    )  # fmt: skip
+    _add_expr(race)
+    _add_box(race, "the box the starts come from (default: a built-in function's domain)")
+    race.add_argument(
+        "--optimizers", metavar="A,B,...", default=",".join(OPTIMIZERS),
+        help="which to race (default: all nine)",
+    )  # fmt: skip
+    _add_int(race, "--starts", 1, 10**5, 32, "starts per set")
+    _add_int(race, "--budget", 1, 50, 6, "learning rates tried per optimizer")
+    _add_int(race, "--steps", 1, 10**7, 1000, "step budget per run")
+    race.add_argument(
+        "--tol", type=_float_in(0.0, 1.0), default=1e-8,
+        help="success: f − f* down to tol times its median at the starts",
+    )  # fmt: skip
+    _add_seed(race, "seed of the starts")
+    _add_output(
+        race, "race", "folder for race.npz, race.png and summary.json", "print the results as JSON"
+    )
+
+
+def _add_optimizer(parser: argparse.ArgumentParser, default: str, help: str) -> None:
+    parser.add_argument("--optimizer", default=default, metavar="NAME", help=help)
+
+
+def _add_lr(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("--lr", type=_float_in(0.0, 1e6), help=help)
 
 
 def _cmd_descend(args: argparse.Namespace) -> int:
@@ -186,11 +319,6 @@ def _set_lines(sets: Any, counts: Any = None) -> list[str]:
     return (["", "not isolated points, each listed once:", *lines]) if lines else []
 
 
-def _set_value(found: dict[str, Any] | None, value: float) -> float:
-    """A set's value as the library rounded it (rounding dust is 0), else the point's own."""
-    return float(found["value"]) if found else float(value)
-
-
 def _sets_said(sets: Any) -> str:
     """``" (1 of them a set of points, listed once)"``, or nothing."""
     k = sum(1 for st in sets if st)
@@ -212,6 +340,16 @@ def _dims(expr: str) -> tuple[int, str] | None:
 
     f = lookup(expr.strip())
     return (f.dims, f.name) if f is not None else None
+
+
+def _function_summary(obj: Any, result: dict[str, Any], files: list[str]) -> dict[str, Any]:
+    """A verb's summary.json: the function, the result's own summary, the files written."""
+    return {
+        "function": obj.signature(),
+        "expression": obj.formula,
+        **result,
+        "files": sorted(files),
+    }
 
 
 def _cmd_critical(args: argparse.Namespace) -> int:
@@ -239,21 +377,14 @@ def _cmd_critical(args: argparse.Namespace) -> int:
         files.append(plot.save(plot.critical_map(s, cp.points, plain), out / "critical.png").name)
         fig3 = plot.critical_3d(s, cp.points, cp.values, plain)
         files.append(plot.save(fig3, out / "critical_3d.png").name)
-    summary = {
-        "function": obj.signature(),
-        "expression": obj.formula,
-        **cp.summary(),
-        **_starts_asked(args.starts, cp.starts),
-        "files": sorted(files),
-    }
+    summary = _function_summary(obj, cp.summary(), files)
     if _publish(args, out / "summary.json", summary):
         return 0
-    scale = float(max(1.0, *(abs(b) for r in ranges.values() for b in r)))
-    found = cp.sets if len(cp.sets) == len(cp.kinds) else (None,) * len(cp.kinds)
+    found, scale = cp.point_sets, cp.scale
     rows = [
-        [_coords(p, scale), f"{_set_value(st, val):.8g}", _kind_cell(k, i, st),
+        [_coords(p, scale), f"{val:.8g}", _kind_cell(k, i, st),
          ", ".join(f"{v:.4g}" for v in lam) if all(map(math.isfinite, lam)) else "— (no Hessian)"]
-        for p, val, k, i, lam, st in zip(cp.points, cp.values, cp.kinds, cp.indices, cp.eigenvalues, found, strict=True)
+        for p, val, k, i, lam, st in zip(cp.points, cp.shown_values, cp.kinds, cp.indices, cp.eigenvalues, found, strict=True)
     ]  # fmt: skip
     away = len(cp.outside_points) if cp.outside_points is not None else 0
     lines = [
@@ -267,8 +398,8 @@ def _cmd_critical(args: argparse.Namespace) -> int:
         *_set_lines(found),
         *(["", _NON_SMOOTH_NOTE] if any(k.endswith(NON_SMOOTH) for k in cp.kinds) else []),
     ]  # fmt: skip
-    if "starts_note" in summary:
-        lines.insert(3, summary["starts_note"])
+    if cp.starts_note:
+        lines.insert(3, cp.starts_note)
     if cp.outside:
         lines += ["", f"outside the box: {_count(cp.outside, 'start')} converged to "
                   f"{_count(away, 'critical point')} beyond it (not listed; all in summary.json)"]  # fmt: skip
@@ -313,20 +444,13 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
             m.starts, (m.grid[0], m.grid[1]), m.labels, m.points, m.values, obj.names, title
         )
         files.append(plot.save(fig, out / "basins.png").name)
-    summary = {
-        "function": obj.signature(),
-        "expression": obj.formula,
-        **m.summary(),
-        **_starts_asked(args.starts, int(m.labels.size)),
-        "files": sorted(files),
-    }
+    summary = _function_summary(obj, m.summary(), files)
     if _publish(args, out / "summary.json", summary):
         return 0
     shown = min(len(m.values), 20)
-    scale = float(max(1.0, *(abs(b) for b in (*m.lo, *m.hi))))  # the box's size: dust below it
-    found = m.sets if len(m.sets) == len(m.kinds) else (None,) * len(m.kinds)
+    found, scale, value = m.point_sets, m.scale, m.shown_values
     rows = [
-        [_coords(m.points[i], scale), f"{_set_value(found[i], m.values[i]):.8g}", _kind_cell(m.kinds[i], None, found[i]),
+        [_coords(m.points[i], scale), f"{value[i]:.8g}", _kind_cell(m.kinds[i], None, found[i]),
          str(m.counts[i]), f"{m.shares[i]:.1%}"]
         for i in range(shown)
     ]  # fmt: skip
@@ -347,8 +471,8 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
         (f"best: f = {m.values[0]:.10g} at " + ", ".join(f"{n} = {_dust(v, scale):.10g}" for n, v in zip(obj.names, m.points[0], strict=True))) if rows else "",
         "did not converge: " + (", ".join(f"{c} {k}" for k, c in failed.items()) if failed else "none"),
     ]  # fmt: skip
-    if "starts_note" in summary:
-        lines.insert(2, summary["starts_note"])
+    if m.starts_note:
+        lines.insert(2, m.starts_note)
     if m.walked:
         lines.append(
             f"stalled at a corner: {_count(m.walked, 'start')} (the gradient never shrinks there), "
@@ -361,14 +485,6 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
         )
     _show(out, f"gradscape multistart — {obj.signature()}", [("Minima", lines)], summary["files"])
     return 0
-
-
-def _starts_asked(asked: int, ran: int) -> dict[str, Any]:
-    """``starts_requested`` and the note saying why, when a grid of starts ran another number."""
-    from ..critical import starts_note
-
-    note = starts_note(asked, ran)
-    return {"starts_requested": asked, "starts_note": note} if note else {}
 
 
 def _cmd_race(args: argparse.Namespace) -> int:
@@ -387,12 +503,7 @@ def _cmd_race(args: argparse.Namespace) -> int:
     r.save(out / "race.npz")
     fig = plot.race_chart(r.optimizers, r.lrs, r.tune_success, r.success, r.lr)
     files = sorted(["race.npz", plot.save(fig, out / "race.png").name, "summary.json"])
-    summary = {
-        "function": obj.signature(),
-        "expression": obj.formula,
-        **r.summary(),
-        "files": files,
-    }
+    summary = _function_summary(obj, r.summary(), files)
     if not _publish(args, out / "summary.json", summary):
         _show(out, f"gradscape race — {obj.signature()}", [("Race", _race_lines(obj, r))], files)
     for w in r.warnings():
