@@ -354,7 +354,6 @@ def race(
         InputError: bad settings; more than :data:`MAX_RUNS` tuning runs per optimizer; results
             or projected time over their caps.
     """
-    from .functions import lookup
 
     lo, hi = _box(obj, ranges)
     starts = _check_starts(starts)
@@ -375,7 +374,7 @@ def race(
     limit = check_time_limit(time_limit)
     began = time.perf_counter()
     if minimum is None:
-        f = lookup(obj.label) if obj.expression is not None else None
+        f = obj.function
         if f is not None and f.minimum is not None and f.variables == obj.names:
             minimum, source = float(f.minimum), f"published minimum of {f.name}"
         else:

@@ -725,9 +725,7 @@ def _check_defined(
 
 def _builtin(obj: Objective) -> Any:
     """The built-in test function ``obj`` was made from, or ``None``."""
-    from .functions import lookup
-
-    f = lookup(obj.label) if obj.expression is not None else None
+    f = obj.function
     return f if f is not None and f.variables == obj.names else None
 
 
