@@ -353,3 +353,50 @@ def test_a_start_where_f_is_not_differentiable_gives_a_run_not_an_error(method: 
     assert run.stop_reason == "diverged" and run.n_steps == 0
     assert run.curvature_start is None
     assert run.message.startswith("stopped at the start: the value or the gradient is not finite")
+
+
+def test_per_weight_learning_rates_are_an_optax_rate_vector() -> None:
+    f = gs.objective(QUADRATIC)  # gradient (6x + 2y - 1, 2x + 4y + 1)
+    for method in ("gd", "adam"):
+        r = minimize(f, {"x": 1.0, "y": 1.0}, method, lr={"x": 0.01, "y": 0.1}, max_steps=1)
+        g = np.array([7.0, 7.0])
+        # gd moves by lr·g; adam's first step is lr·sign(g) (bias-corrected moments)
+        want = [0.01, 0.1] * (g if method == "gd" else np.sign(g))
+        np.testing.assert_allclose(r.params[0] - r.params[1], want, rtol=1e-6)
+        assert r.lr == (0.01, 0.1) and r.lr_reason == "given per parameter"
+    with pytest.raises(gs.InputError, match=r"One learning rate per parameter works with gd, .*"
+                       r"newton sets its own steps"):  # fmt: skip
+        minimize(f, [1.0, 1.0], "newton", lr={"x": 0.1, "y": 0.1})
+    with pytest.raises(gs.InputError, match=r"need exactly x, y; unknown z"):
+        minimize(f, [1.0, 1.0], "gd", lr={"x": 0.1, "y": 0.1, "z": 1.0})
+    with pytest.raises(gs.InputError, match=r"The learning rate of y must be a number > 0; got -1"):
+        minimize(f, [1.0, 1.0], "gd", lr={"x": 0.1, "y": -1})
+
+
+def test_the_stability_warning_is_on_the_run(tmp_path: Path) -> None:
+    f = gs.objective(QUADRATIC)
+    stable = 2 / np.linalg.eigvalsh([[6.0, 2.0], [2.0, 4.0]])[-1]
+    r = minimize(f, [1.0, 1.0], "momentum", lr=1.1 * stable, max_steps=50)
+    assert r.warnings == (
+        f"momentum: lr {1.1 * stable:.4g} is above 2/λmax = {stable:.4g} at the start; "
+        "plain gradient descent is unstable there",
+    )
+    assert r.summary()["warnings"] == list(r.warnings)
+    assert Run.load(r.save(tmp_path / "r.npz")).warnings == r.warnings
+    assert minimize(f, [1.0, 1.0], "gd", lr=0.9 * stable, max_steps=5).warnings == ()
+    assert minimize(f, [1.0, 1.0], "adam", lr=10 * stable, max_steps=5).warnings == ()
+
+
+def test_a_blown_up_run_is_drawn_up_to_its_last_sane_step() -> None:
+    from gradscape.runs import plot_window
+
+    r = minimize(gs.objective(QUADRATIC), [1.0, 1.0], "gd", lr=1.0, max_steps=100)
+    assert r.stop_reason == "grew"
+    np.testing.assert_array_equal(r.shown_path(), r.params[:-1])
+    shown = r.shown_path()
+    window = plot_window([r], {"y": (-3.0, 3.0)})
+    span = shown[:, 0].max() - shown[:, 0].min()
+    assert window["x"] == pytest.approx(
+        (shown[:, 0].min() - span / 10, shown[:, 0].max() + span / 10)
+    )
+    assert window["y"] == (-3.0, 3.0)

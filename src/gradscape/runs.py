@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -150,11 +150,13 @@ class Run(Result):
         return (self.curvature_start or {}).get("stable_lr")
 
     def shown_path(self) -> np.ndarray:
-        """The rows of ``params`` worth drawing: the finite ones up to the first that is not
-        (the engine never takes a non-finite step, so this is the whole path but for a start
-        that is not finite itself); at least the start."""
+        """The rows of ``params`` worth drawing: all but a last step that blew up (``grew``: a
+        millionfold rise would stretch a figure's window over it), and none past a point that
+        is not finite; at least the start."""
         ok = np.all(np.isfinite(self.params), axis=1) & np.isfinite(self.values)
         stop = int(np.argmin(ok)) if not ok.all() else ok.size
+        if self.stop_reason == "grew":
+            stop = min(stop, ok.size - 1)
         return self.params[: max(stop, 1)]
 
     def summary(self) -> dict[str, Any]:
@@ -960,6 +962,29 @@ def minimize(
         record_every=stride,
         warnings=_stability_warnings(opt, lr_used, lr_reason.startswith("given"), curv_start),
     )
+
+
+def plot_window(
+    runs: Sequence[Run],
+    box: Mapping[str, tuple[float, float]] | None = None,
+    usual: Mapping[str, tuple[float, float]] | None = None,
+) -> dict[str, tuple[float, float]]:
+    """Per parameter, the range a figure of these runs shows: ``box`` where it names the
+    parameter; else the span of every drawn path (:meth:`Run.shown_path`), widened to the
+    ``usual`` range where there is one and padded by a tenth on each side."""
+    box, usual = box or {}, usual or {}
+    pts = np.concatenate([r.shown_path() for r in runs])
+    window = {}
+    for i, name in enumerate(runs[0].names):
+        if name in box:
+            window[name] = (float(box[name][0]), float(box[name][1]))
+            continue
+        lo, hi = float(pts[:, i].min()), float(pts[:, i].max())
+        if name in usual:
+            lo, hi = min(lo, usual[name][0]), max(hi, usual[name][1])
+        pad = 0.1 * (hi - lo) or 1.0
+        window[name] = (lo - pad, hi + pad)
+    return window
 
 
 def _history(rows: list[list[np.ndarray]], carry: Any) -> tuple[np.ndarray, ...]:
