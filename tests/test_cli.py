@@ -96,7 +96,9 @@ def test_too_large_lr_diverges_and_says_so(
     captured = capsys.readouterr()
     assert code == 1
     s = json.loads(captured.out)
-    assert s["stop_reason"] == "diverged" and s["converged"] is False
+    assert (
+        s["stop_reason"] == "grew" and s["converged"] is False
+    )  # a millionfold rise, still finite
     assert "diverged" in captured.err and f"{stable:.4g}" in captured.err
     assert np.isfinite(s["m"]) and np.isfinite(s["loss"])
 

@@ -62,7 +62,9 @@ def test_converges_on_rosenbrock(name: str) -> None:
     r = minimize(gs.objective("rosenbrock"), {"x": -1.2, "y": 1.0}, name, gtol=gtol, **kw)
     assert r.stop_reason == "converged", r.message
     np.testing.assert_allclose(r.params[-1], [1.0, 1.0], atol=2e-3)
-    assert r.params.shape == (r.n_steps + 1, 2) and r.step_sizes.shape == (r.n_steps,)
+    assert r.params.shape == (r.n_steps + 1, 2) and r.step_sizes.shape == (r.n_steps + 1,)
+    np.testing.assert_array_equal(r.steps, np.arange(r.n_steps + 1))
+    assert r.step_sizes[-1] == 0 and np.all(r.step_sizes[:-1] > 0)
     assert r.grad_norms[-1] <= gtol and np.all(np.isfinite(r.values))
 
 
@@ -117,7 +119,8 @@ def test_transformations_also_work_eagerly_and_custom_ones_plug_in() -> None:
 
 def test_divergence_is_reported_not_returned() -> None:
     r = minimize(gs.objective(QUADRATIC), [1.0, 1.0], "gd", lr=1.0, max_steps=10000)
-    assert r.stop_reason == "diverged" and "2/λmax" in r.message
+    assert r.diverged and r.stop_reason == "grew" and "2/λmax" in r.message
+    assert r.values[-1] > 1e6 * r.values[0] and r.steps[-1] == r.n_steps
     assert r.curvature_start["stable_lr"] == pytest.approx(
         2 / np.linalg.eigvalsh([[6, 2], [2, 4]])[-1]
     )
@@ -269,9 +272,24 @@ def test_ctrl_c_stops_a_large_search_within_seconds(argv: list[str], tmp_path: P
     assert err.strip().splitlines()[-1] == "gradscape: interrupted" and "Traceback" not in err
 
 
-def test_a_single_run_refuses_a_history_past_the_memory_cap() -> None:
-    with pytest.raises(gs.InputError, match=r"history of up to 96 GiB; the cap is 2 GiB"):
-        minimize(gs.objective("rosenbrock"), [-1.2, 1.0], "gd", max_steps=2**31 - 1)
+def test_a_single_run_keeps_a_bounded_history_for_any_budget() -> None:
+    from gradscape.runs import TAIL, history_policy
+
+    # Every step of the head, then every stride-th, then the exact last TAIL steps.
+    r = minimize(gs.objective("rosenbrock"), [-1.2, 1.0], "gd", lr=1e-4, gtol=0.0,
+                 max_steps=200_000, head=100, max_records=50)  # fmt: skip
+    assert r.stop_reason == "max_steps" and r.n_steps == 200_000 and r.record_every == 3998
+    np.testing.assert_array_equal(r.steps[:100], np.arange(100))
+    np.testing.assert_array_equal(r.steps[-TAIL:], np.arange(200_000 - TAIL + 1, 200_001))
+    assert len(r.steps) <= 100 + 50 + TAIL + 1 and np.all(np.diff(r.steps) > 0)
+    f = gs.objective("rosenbrock")
+    for i in (0, 120, len(r.steps) - 1):  # each row's value and gradient belong to its point
+        assert gs.value(f, r.params[i]) == pytest.approx(r.values[i], rel=1e-12)
+        np.testing.assert_allclose(gs.gradient(f, r.params[i]), r.gradients[i], rtol=1e-10)
+    # The largest budget in many variables: the history fits HISTORY_BYTES.
+    head, stride = history_policy(10_000, 2**31 - 1, 1000, 100_000)
+    rows = head + -(-(2**31 - 1 - head) // stride) + TAIL + 1
+    assert 8 * rows * (2 * 10_000 + 4) <= 256 * 1024**2
 
 
 def test_newton_refuses_more_variables_than_it_can_afford() -> None:
@@ -335,3 +353,50 @@ def test_a_start_where_f_is_not_differentiable_gives_a_run_not_an_error(method: 
     assert run.stop_reason == "diverged" and run.n_steps == 0
     assert run.curvature_start is None
     assert run.message.startswith("stopped at the start: the value or the gradient is not finite")
+
+
+def test_per_weight_learning_rates_are_an_optax_rate_vector() -> None:
+    f = gs.objective(QUADRATIC)  # gradient (6x + 2y - 1, 2x + 4y + 1)
+    for method in ("gd", "adam"):
+        r = minimize(f, {"x": 1.0, "y": 1.0}, method, lr={"x": 0.01, "y": 0.1}, max_steps=1)
+        g = np.array([7.0, 7.0])
+        # gd moves by lr·g; adam's first step is lr·sign(g) (bias-corrected moments)
+        want = [0.01, 0.1] * (g if method == "gd" else np.sign(g))
+        np.testing.assert_allclose(r.params[0] - r.params[1], want, rtol=1e-6)
+        assert r.lr == (0.01, 0.1) and r.lr_reason == "given per parameter"
+    with pytest.raises(gs.InputError, match=r"One learning rate per parameter works with gd, .*"
+                       r"newton sets its own steps"):  # fmt: skip
+        minimize(f, [1.0, 1.0], "newton", lr={"x": 0.1, "y": 0.1})
+    with pytest.raises(gs.InputError, match=r"need exactly x, y; unknown z"):
+        minimize(f, [1.0, 1.0], "gd", lr={"x": 0.1, "y": 0.1, "z": 1.0})
+    with pytest.raises(gs.InputError, match=r"The learning rate of y must be a number > 0; got -1"):
+        minimize(f, [1.0, 1.0], "gd", lr={"x": 0.1, "y": -1})
+
+
+def test_the_stability_warning_is_on_the_run(tmp_path: Path) -> None:
+    f = gs.objective(QUADRATIC)
+    stable = 2 / np.linalg.eigvalsh([[6.0, 2.0], [2.0, 4.0]])[-1]
+    r = minimize(f, [1.0, 1.0], "momentum", lr=1.1 * stable, max_steps=50)
+    assert r.warnings == (
+        f"momentum: lr {1.1 * stable:.4g} is above 2/λmax = {stable:.4g} at the start; "
+        "plain gradient descent is unstable there",
+    )
+    assert r.summary()["warnings"] == list(r.warnings)
+    assert Run.load(r.save(tmp_path / "r.npz")).warnings == r.warnings
+    assert minimize(f, [1.0, 1.0], "gd", lr=0.9 * stable, max_steps=5).warnings == ()
+    assert minimize(f, [1.0, 1.0], "adam", lr=10 * stable, max_steps=5).warnings == ()
+
+
+def test_a_blown_up_run_is_drawn_up_to_its_last_sane_step() -> None:
+    from gradscape.runs import plot_window
+
+    r = minimize(gs.objective(QUADRATIC), [1.0, 1.0], "gd", lr=1.0, max_steps=100)
+    assert r.stop_reason == "grew"
+    np.testing.assert_array_equal(r.shown_path(), r.params[:-1])
+    shown = r.shown_path()
+    window = plot_window([r], {"y": (-3.0, 3.0)})
+    span = shown[:, 0].max() - shown[:, 0].min()
+    assert window["x"] == pytest.approx(
+        (shown[:, 0].min() - span / 10, shown[:, 0].max() + span / 10)
+    )
+    assert window["y"] == (-3.0, 3.0)

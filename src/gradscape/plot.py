@@ -647,13 +647,18 @@ def landscape_figures(land: Any, out: str | Path) -> list[Path]:
     return [save(fig, out / "contours.png"), save(surface_3d(s, title=title), out / "surface.png")]
 
 
-def value_curves(curves: Sequence[tuple[str, np.ndarray]], floor: float | None = None) -> Figure:
-    """Value per step for each ``(label, values)``; with ``floor`` (a known minimum), the gap to
-    it on a log scale."""
+def value_curves(
+    curves: Sequence[tuple[str, np.ndarray] | tuple[str, np.ndarray, np.ndarray]],
+    floor: float | None = None,
+) -> Figure:
+    """Value per step for each ``(label, values)`` (one value per step) or ``(label, steps,
+    values)`` (a run's recorded rows); with ``floor`` (a known minimum), the gap to it on a log
+    scale."""
     fig = _figure(6.4, 4.6)
     ax = fig.add_subplot()
-    for (label, vals), color in zip(curves, _COLORS, strict=False):
-        steps = np.arange(vals.size)
+    for curve, color in zip(curves, _COLORS, strict=False):
+        label, vals = curve[0], curve[-1]
+        steps = curve[1] if len(curve) == 3 else np.arange(vals.size)
         if floor is not None:
             resolution = 4 * np.finfo(np.float64).eps * max(abs(floor), 1.0)
             ax.semilogy(

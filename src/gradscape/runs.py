@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -32,17 +32,23 @@ from typing import Any
 import numpy as np
 
 from ._x64 import with_x64
-from .descent import GTOL, safe_norm
-from .errors import InputError, NumericalError
+from .errors import InputError, NumericalError, listing, whole_number
 from .objectives import Objective, Params, check_range
-from .optimizers import Optimizer, optimizer
+from .optimizers import GD_FAMILY, Optimizer, check_lr, optimizer
 from .results import Result
 
-RUNNING, CONVERGED, MAX_STEPS, DIVERGED, LEFT_BOUNDS = range(5)
+RUNNING, CONVERGED, MAX_STEPS, DIVERGED, LEFT_BOUNDS, GREW = range(6)
+#: Stop codes of many starts (:class:`Batch`); a single run may also stop on ``grew``.
 STATUS = ("running", "converged", "max_steps", "diverged", "left_bounds")
-SEGMENT = 256  # most steps recorded per compiled segment of one start
+STOPS = (*STATUS, "grew")
+GROWTH = 1e6  # a value this many times its start's magnitude above the start: the run blew up
+SEGMENT = 1024  # most rows recorded per compiled segment of one start
+TAIL = 8  # the last steps of a run are always recorded, one by one, whatever the stride
+HEAD = 1000  # every step of the first HEAD is recorded
+MAX_RECORDS = 100_000  # about how many rows a run keeps after its first HEAD steps
+HISTORY_BYTES = 256 * 1024**2  # most memory the history of one run may take
 SEGMENT_SECONDS = 0.5  # target wall time of one compiled segment (Ctrl-C is seen between them)
-_UNROLL = 8  # steps per loop turn of a lean many-start segment
+_UNROLL = 32  # steps per loop turn of a lean many-start segment
 _HUGE = 1e150  # parameters beyond this count as diverged
 
 #: Most variables for Newton's method: each step forms the n x n Hessian (n Hessian-vector
@@ -61,33 +67,49 @@ _CHUNK_FLOPS = 2e8  # work of one step over one chunk (about SEGMENT_SECONDS on 
 
 @dataclass(frozen=True, eq=False)
 class Run(Result):
-    """One optimization run with its full history.
+    r"""One optimization run and its recorded path: the one path type of every descent.
+
+    The history is bounded for any step budget (see :func:`history_policy`): every step of the
+    first ``head`` is recorded, later ones every ``record_every`` steps, and the last
+    :data:`TAIL` steps one by one, so the path's end is exact. Row ``i`` is the state at step
+    ``steps[i]`` and the step taken from there.
 
     Attributes:
         names: parameter names.
         optimizer: the optimizer's name; ``settings`` describes it with its learning rate.
-        lr: the learning rate used (``None`` where the method sets its own steps).
+        lr: the learning rate used: one number, one per parameter (a tuple), or ``None`` where
+            the method sets its own steps.
         lr_reason: why that learning rate.
-        params: parameters at every step, shape ``(k + 1, n)`` (row 0 is the start).
-        values: ``f`` at every step, shape ``(k + 1,)``.
-        grad_norms: ``‖∇f‖`` at every step, shape ``(k + 1,)``.
-        step_sizes: ``‖θ_{t+1} − θ_t‖`` per step, shape ``(k,)``.
+        steps: step number of each recorded row, shape ``(r,)``; row 0 is the start.
+        params: parameters there, shape ``(r, n)``.
+        values: ``f`` there, shape ``(r,)``.
+        gradients: ``∇f`` there, shape ``(r, n)``.
+        grad_norms: ``‖∇f‖`` there, shape ``(r,)``.
+        step_sizes: ``‖θ_{t+1} − θ_t‖`` of the step taken from there, shape ``(r,)`` (0 at the end).
         n_steps: steps taken ``k``.
-        stop_reason: ``converged``, ``max_steps``, ``diverged`` or ``left_bounds``.
+        stop_reason: one of :data:`STATUS` past ``running``: ``converged``, ``max_steps``,
+            ``diverged`` (a step led where the value or gradient is not finite: it was not
+            taken), ``left_bounds``, ``grew`` (the value grew a millionfold above its start's
+            magnitude while still finite: that last step was taken and is the last row), or
+            ``imprecise`` (set by a caller that checks the end against a closed form).
         message: one line saying why it stopped.
-        best_params, best_value: the lowest finite point seen.
+        best_params, best_value, best_step: the lowest finite point seen and its step.
         gtol, max_steps, bounds: the stop rules.
         curvature_start, curvature_end: ``λmax``, ``λmin``, condition number and the largest
             stable gradient-descent learning rate ``2/λmax`` at the start and the end.
+        record_every: the recording stride after the first ``head`` steps.
+        warnings: one-line warnings about the run's settings (an ``lr`` above ``2/λmax``).
     """
 
     names: tuple[str, ...]
     optimizer: str
     settings: str
-    lr: float | None
+    lr: float | tuple[float, ...] | None
     lr_reason: str
+    steps: np.ndarray
     params: np.ndarray
     values: np.ndarray
+    gradients: np.ndarray
     grad_norms: np.ndarray
     step_sizes: np.ndarray
     n_steps: int
@@ -95,14 +117,18 @@ class Run(Result):
     message: str
     best_params: np.ndarray
     best_value: float
+    best_step: int
     gtol: float
     max_steps: int
     bounds: dict[str, tuple[float, float]] | None = None
     curvature_start: dict[str, Any] | None = None
     curvature_end: dict[str, Any] | None = None
+    record_every: int = 1
+    warnings: tuple[str, ...] = ()
 
     @property
     def final_params(self) -> dict[str, float]:
+        """The parameters where the run stopped, as ``{name: value}``."""
         return {n: float(v) for n, v in zip(self.names, self.params[-1], strict=True)}
 
     @property
@@ -113,12 +139,32 @@ class Run(Result):
     def converged(self) -> bool:
         return self.stop_reason == "converged"
 
+    @property
+    def diverged(self) -> bool:
+        """Whether the run blew up: a non-finite step, or a value grown a millionfold."""
+        return self.stop_reason in ("diverged", "grew")
+
+    @property
+    def max_stable_lr(self) -> float | None:
+        r""":math:`2/\lambda_{max}` of the Hessian at the start (``None`` where not positive)."""
+        return (self.curvature_start or {}).get("stable_lr")
+
+    def shown_path(self) -> np.ndarray:
+        """The rows of ``params`` worth drawing: all but a last step that blew up (``grew``: a
+        millionfold rise would stretch a figure's window over it), and none past a point that
+        is not finite; at least the start."""
+        ok = np.all(np.isfinite(self.params), axis=1) & np.isfinite(self.values)
+        stop = int(np.argmin(ok)) if not ok.all() else ok.size
+        if self.stop_reason == "grew":
+            stop = min(stop, ok.size - 1)
+        return self.params[: max(stop, 1)]
+
     def summary(self) -> dict[str, Any]:
         """A JSON-ready dict of the outcome (no history)."""
         return {
             "optimizer": self.optimizer,
             "settings": self.settings,
-            "lr": self.lr,
+            "lr": list(self.lr) if isinstance(self.lr, tuple) else self.lr,
             "lr_reason": self.lr_reason,
             "steps": self.n_steps,
             "stop_reason": self.stop_reason,
@@ -129,9 +175,25 @@ class Run(Result):
             "final_grad_norm": float(self.grad_norms[-1]),
             "best": dict(zip(self.names, map(float, self.best_params), strict=True)),
             "best_value": self.best_value,
+            "best_step": self.best_step,
             "curvature_start": self.curvature_start,
             "curvature_end": self.curvature_end,
+            "warnings": list(self.warnings),
         }
+
+
+#: The default gradient tolerance, relative to the gradient at the start(s)
+#: (see :func:`default_gtol`).
+GTOL = 1e-8
+
+
+def safe_norm(v: np.ndarray, axis: int | None = None) -> np.ndarray:
+    """The Euclidean norm without underflow or overflow: ``max|v| · ‖v / max|v|‖``."""
+    v = np.asarray(v, dtype=np.float64)
+    top = np.max(np.abs(v), axis=axis, keepdims=True)
+    scale = np.where(top > 0, top, 1.0)
+    out = np.squeeze(top, axis=axis) * np.linalg.norm(v / scale, axis=axis)
+    return np.asarray(out)
 
 
 # -- curvature ---------------------------------------------------------------------------------
@@ -250,9 +312,7 @@ def standard_start(obj: Objective) -> tuple[dict[str, float], str]:
     Raises:
         InputError: ``obj`` is not a built-in function, so it has no standard start.
     """
-    from .functions import lookup
-
-    f = lookup(obj.label) if obj.expression is not None else None
+    f = obj.function
     if f is None or f.variables != obj.names:
         raise InputError(
             f"{obj.signature()} is not a built-in function, so it has no standard start; give one "
@@ -303,14 +363,20 @@ def _same_types(new: Any, like: Any) -> Any:
     return jax.tree_util.tree_map(lambda a, b: a.astype(b.dtype), new, like)
 
 
-def _parts(obj: Objective, opt: Optimizer, lean: bool = False) -> tuple[Any, Any, Any]:
-    """``(init, step, light)`` for this objective and optimizer: pure functions of one start.
+def _parts(
+    obj: Objective, opt: Optimizer, lean: bool = False, grow: bool = True
+) -> tuple[Any, Any, Any, Any]:
+    """``(init, step, light, free)`` for this objective and optimizer: pure functions of one start.
 
-    ``init(theta0, lr)`` makes the carry; ``step(carry, settings)`` takes one step and returns
-    the new carry and the row ``(theta, value, grad norm, step size, status)`` of that step.
-    ``lean`` (many starts, gradient-only optimizers, no target): the value is not computed and
-    no best point is kept, which halves the work per step; divergence is then seen in the
-    gradient and the parameters.
+    ``init(theta0, lr)`` makes the carry (``lr`` one number, or one per parameter);
+    ``step(carry, settings)`` checks the stop rules at the current point, takes one step and
+    returns the new carry and the row ``(k, theta, value, gradient, grad norm, step size)`` of
+    the point it stepped from. A step that leads where the value or the gradient is not
+    finite is not taken (``diverged``); with ``grow``, one that takes the value
+    :data:`GROWTH` times its start's magnitude above the start is taken and ends the run
+    (``grew``). ``lean`` (many starts, gradient-only optimizers, no target): the value is not
+    computed and no best point is kept, which halves the work per step; divergence is then
+    seen in the gradient and the parameters at the next check.
     """
     import jax
     import jax.numpy as jnp
@@ -319,6 +385,9 @@ def _parts(obj: Objective, opt: Optimizer, lean: bool = False) -> tuple[Any, Any
     fn = obj.fn
     value_and_grad: Any = jax.value_and_grad(fn)
     grad: Any = jax.grad(fn)
+
+    def huge_of(theta: Any) -> float:
+        return _HUGE if theta.dtype == jnp.float64 else 1e30
 
     def init(theta0: Any, lr: Any) -> Any:
         state = tx.init(theta0)
@@ -333,50 +402,100 @@ def _parts(obj: Objective, opt: Optimizer, lean: bool = False) -> tuple[Any, Any
             state = state._replace(hyperparams=hyper)
         carry = {"theta": theta0, "state": state, "status": jnp.int32(RUNNING), "k": jnp.int32(0)}
         if not lean:
+            v, g = value_and_grad(theta0)
+            tiny = float(np.finfo(theta0.dtype).tiny)
+            carry["value"], carry["grad"] = v, g
+            carry["limit"] = (
+                v + GROWTH * jnp.maximum(jnp.abs(v), tiny)
+                if grow
+                else jnp.asarray(jnp.inf, v.dtype)
+            )
             carry["best_theta"] = theta0
-            carry["best_value"] = jnp.asarray(jnp.inf, theta0.dtype)
+            carry["best_value"] = jnp.where(jnp.isfinite(v), v, jnp.inf)
+            carry["best_k"] = jnp.int32(0)
             carry["hit"] = jnp.int32(-1)
         return carry
 
-    def step(carry: Any, settings: Any) -> tuple[Any, Any]:
-        max_steps, gtol, lo, hi, target = settings
-        theta, state, status, k = carry["theta"], carry["state"], carry["status"], carry["k"]
-        v: Any = None
-        if lean:
-            g = grad(theta)
-        else:
-            v, g = value_and_grad(theta)
+    def verdict(theta: Any, g: Any, v: Any, k: Any, settings: Any) -> tuple[Any, Any, Any]:
+        """The stop code at the current point (``RUNNING``: go on), its gradient norm and
+        whether it is outside the bounds."""
+        max_steps, gtol, lo, hi, _ = settings
         gn = _scaled_norm(g)  # |∇f| of 1e-200·f is 1e-199: its squares would underflow to 0
-        huge = _HUGE if theta.dtype == jnp.float64 else 1e30
-        finite = jnp.all(jnp.isfinite(g)) & jnp.all(jnp.abs(theta) < huge)
-        if not lean:
+        finite = jnp.all(jnp.isfinite(g)) & jnp.all(jnp.abs(theta) < huge_of(theta))
+        if v is not None:
             finite = finite & jnp.isfinite(v)
         outside = jnp.any(theta < lo) | jnp.any(theta > hi)
-        verdict = jnp.select(
+        code = jnp.select(
             [~finite, outside, gn <= gtol, k >= max_steps],
             [DIVERGED, LEFT_BOUNDS, CONVERGED, MAX_STEPS],
             RUNNING,
         ).astype(jnp.int32)
+        return code, gn, outside
+
+    def lean_step(carry: Any, settings: Any) -> tuple[Any, Any]:
+        theta, state, status, k = carry["theta"], carry["state"], carry["status"], carry["k"]
+        g = grad(theta)
+        code, _, _ = verdict(theta, g, None, k, settings)
+        status = jnp.where(status == RUNNING, code, status)
+        go = status == RUNNING
+        updates, new_state = _same_types(
+            tx.update(g, state, theta, value=None, grad=g, value_fn=fn), (theta, state)
+        )
+        keep = _keeper(go)
+        out = {"theta": keep(theta + updates, theta), "state": keep(new_state, state),
+               "status": status, "k": k + go.astype(jnp.int32)}  # fmt: skip
+        return out, None
+
+    def step(carry: Any, settings: Any) -> tuple[Any, Any]:
+        if lean:
+            return lean_step(carry, settings)
+        theta, state, status, k = carry["theta"], carry["state"], carry["status"], carry["k"]
+        v, g = carry["value"], carry["grad"]
+        code, gn, _ = verdict(theta, g, v, k, settings)
         running = status == RUNNING
-        status = jnp.where(running, verdict, status)
+        status = jnp.where(running, code, status)
+        hit = jnp.where(running & (carry["hit"] < 0) & (v <= settings[4]), k, carry["hit"])
         go = status == RUNNING
         updates, new_state = _same_types(
             tx.update(g, state, theta, value=v, grad=g, value_fn=fn), (theta, state)
         )
-        keep = _keeper(go)
+        new_theta = theta + updates
+        new_v, new_g = value_and_grad(new_theta)
+        bad = (
+            ~jnp.isfinite(new_v)
+            | ~jnp.all(jnp.isfinite(new_g))
+            | ~jnp.all(jnp.abs(new_theta) < huge_of(theta))
+        )
+        take = go & ~bad
+        status = jnp.where(go & bad, DIVERGED, status)
+        status = jnp.where(take & (new_v > carry["limit"]), GREW, status)
+        keep = _keeper(take)
+        better = take & (new_v < carry["best_value"])
         out = {
-            "theta": keep(theta + updates, theta),
+            **carry,
+            "theta": keep(new_theta, theta),
             "state": keep(new_state, state),
+            "value": jnp.where(take, new_v, v),
+            "grad": keep(new_g, g),
             "status": status,
-            "k": k + go.astype(jnp.int32),
+            "k": k + take.astype(jnp.int32),
+            "best_theta": jnp.where(better, new_theta, carry["best_theta"]),
+            "best_value": jnp.where(better, new_v, carry["best_value"]),
+            "best_k": jnp.where(better, k + 1, carry["best_k"]),
+            "hit": hit,
         }
-        if lean:
-            return out, None
-        better = running & finite & ~outside & (v < carry["best_value"])
-        out["best_theta"] = jnp.where(better, theta, carry["best_theta"])
-        out["best_value"] = jnp.where(better, v, carry["best_value"])
-        out["hit"] = jnp.where(running & (carry["hit"] < 0) & (v <= target), k, carry["hit"])
-        return out, (theta, v, gn, jnp.where(go, _scaled_norm(updates), 0.0), status)
+        size = jnp.where(take, _scaled_norm(updates), jnp.zeros((), theta.dtype))
+        return out, (k, theta, v, g, gn, size)
+
+    def free(carry: Any) -> Any:
+        """An update with no checks and no mask, for a turn of a lean run that fits its budget
+        (the caller restores the starts that had stopped)."""
+        theta, state = carry["theta"], carry["state"]
+        g = grad(theta)
+        updates, new_state = _same_types(
+            tx.update(g, state, theta, value=None, grad=g, value_fn=fn), (theta, state)
+        )
+        return {**carry, "theta": theta + updates, "state": new_state}
 
     def light(carry: Any, settings: Any) -> Any:
         """An update without the stop checks: for the turns between checks of a lean run."""
@@ -391,18 +510,26 @@ def _parts(obj: Objective, opt: Optimizer, lean: bool = False) -> tuple[Any, Any
         return {**carry, "theta": keep(theta + updates, theta), "state": keep(new_state, state),
                 "k": k + go.astype(jnp.int32)}  # fmt: skip
 
-    return init, step, light
+    return init, step, light, free
+
+
+def _segment_rows(n: int) -> int:
+    """Rows of one compiled segment of one start: :data:`SEGMENT`, fewer where ``n`` is large
+    (the segment's buffer stays under 32 MiB)."""
+    return int(min(SEGMENT, max(16, 32 * 1024**2 // (8 * (2 * n + 4)))))
 
 
 def _compiled(obj: Objective, opt: Optimizer, many: bool, lean: bool = False) -> tuple[Any, Any]:
     """Compiled ``(init, segment)``, cached on the objective.
 
-    ``segment(carry, settings, limit)`` takes steps until every start has stopped or ``limit``
-    steps have passed, and returns ``(carry, steps taken)``; ``limit`` is traced, so one
-    compilation serves every segment length. One start: the segment also returns the row of
-    every step it took, in buffers of :data:`SEGMENT` rows (rows past the steps taken are
-    unused). Many starts: the step mapped over the starts (``vmap``); lean segments check the
-    stop rules every :data:`_UNROLL` steps.
+    One start: ``segment(carry, settings, rows, stride)`` records up to ``rows`` rows (at most
+    :func:`_segment_rows`), taking ``stride`` steps after each, until the run stops; it returns
+    ``(carry, rows buffer, rows recorded)``. The carry keeps a ring of the last :data:`TAIL`
+    rows, recorded one by one whatever the stride. Many starts: ``segment(carry, settings,
+    limit)`` takes steps until every start has stopped or ``limit`` steps have passed, and
+    returns ``(carry, steps taken)``: the step mapped over the starts (``vmap``); lean segments
+    check the stop rules every :data:`_UNROLL` steps. ``rows``, ``stride`` and ``limit`` are
+    traced, so one compilation serves every segment.
     """
     import jax
     import jax.numpy as jnp
@@ -410,31 +537,53 @@ def _compiled(obj: Objective, opt: Optimizer, many: bool, lean: bool = False) ->
     key = ("run", opt.name, tuple(sorted(opt.options.items())), id(opt.custom), many, lean)
     if key in obj.compiled:
         return obj.compiled[key]  # type: ignore[no-any-return]
-    first, step, light = _parts(obj, opt, lean)
+    first, step, light, free = _parts(obj, opt, lean, grow=not many)
 
     def init(theta0: Any, lr: Any) -> Any:
         # no weakly typed leaves (optax's states have some): the carry a segment returns must
         # have the types of the one it took, or every segment after the first compiles again
         strong = lambda x: jax.lax.convert_element_type(x, x.dtype)  # noqa: E731
-        return jax.tree_util.tree_map(strong, first(theta0, lr))
+        carry = first(theta0, lr)
+        if not many:  # the ring of the last rows: step -1 marks an empty slot
+            shapes = jax.eval_shape(lambda c: step(c, _shape_settings(obj.n))[1], carry)
+            carry["ring"] = jax.tree_util.tree_map(
+                lambda s: jnp.full((TAIL, *s.shape), -1 if s.dtype == jnp.int32 else 0, s.dtype),
+                shapes,
+            )
+        return jax.tree_util.tree_map(strong, carry)
 
     if not many:
+        size = _segment_rows(obj.n)
 
-        def segment(carry: Any, settings: Any, limit: Any) -> Any:
-            shapes = jax.eval_shape(lambda c: step(c, settings)[1], carry)
-            rows = jax.tree_util.tree_map(lambda s: jnp.zeros((SEGMENT, *s.shape), s.dtype), shapes)
+        def ringed(c: Any, settings: Any) -> tuple[Any, Any]:
+            ring = c.pop("ring")
+            c, row = step(c, settings)
+            slot = row[0] % TAIL
+            c["ring"] = jax.tree_util.tree_map(lambda b, r: b.at[slot].set(r), ring, row)
+            return c, row
+
+        def segment(carry: Any, settings: Any, rows: Any, stride: Any) -> Any:
+            shapes = jax.eval_shape(lambda c: ringed(dict(c), settings)[1], carry)
+            buf = jax.tree_util.tree_map(lambda s: jnp.zeros((size, *s.shape), s.dtype), shapes)
 
             def more(state: Any) -> Any:
-                return (state[0] < jnp.minimum(limit, SEGMENT)) & (state[1]["status"] == RUNNING)
+                return (state[0] < jnp.minimum(rows, size)) & (state[1]["status"] == RUNNING)
+
+            def skip_more(state: Any) -> Any:
+                return (state[0] < stride) & (state[1]["status"] == RUNNING)
+
+            def skip(state: Any) -> Any:
+                return state[0] + 1, ringed(dict(state[1]), settings)[0]
 
             def body(state: Any) -> Any:
                 i, c, buf = state
-                c, row = step(c, settings)
+                c, row = ringed(dict(c), settings)
                 buf = jax.tree_util.tree_map(lambda b, r: b.at[i].set(r), buf, row)
+                _, c = jax.lax.while_loop(skip_more, skip, (jnp.int32(1), c))
                 return i + 1, c, buf
 
-            i, carry, rows = jax.lax.while_loop(more, body, (jnp.int32(0), carry, rows))
-            return carry, rows, i
+            i, carry, buf = jax.lax.while_loop(more, body, (jnp.int32(0), carry, buf))
+            return carry, buf, i
 
         compiled = (jax.jit(init), jax.jit(segment))
     else:
@@ -442,6 +591,21 @@ def _compiled(obj: Objective, opt: Optimizer, many: bool, lean: bool = False) ->
         def segment_many(carry: Any, settings: Any, limit: Any) -> Any:
             step_all = jax.vmap(lambda c: step(c, settings)[0])
             light_all = jax.vmap(lambda c: light(c, settings))
+            free_all = jax.vmap(free)
+
+            def masked_turn(c: Any) -> Any:
+                return jax.lax.fori_loop(0, _UNROLL - 1, lambda _, c: light_all(c), c)  # type: ignore[no-untyped-call]
+
+            def turn_all(c: Any, running: Any) -> Any:
+                moved = jax.lax.fori_loop(0, _UNROLL - 1, lambda _, c: free_all(c), c)
+                moved["k"] = c["k"] + (_UNROLL - 1) * running.astype(jnp.int32)
+
+                def pick(new: Any, old: Any) -> Any:
+                    return jnp.where(
+                        running.reshape(running.shape + (1,) * (new.ndim - 1)), new, old
+                    )
+
+                return jax.tree_util.tree_map(pick, moved, c)
 
             def more(state: Any) -> Any:
                 return (state[0] < limit) & jnp.any(state[1]["status"] == RUNNING)
@@ -449,8 +613,13 @@ def _compiled(obj: Objective, opt: Optimizer, many: bool, lean: bool = False) ->
             def body(state: Any) -> Any:
                 c = state[1]
                 if lean:  # stop rules checked every _UNROLL steps: a start may take up to
-                    for _ in range(_UNROLL - 1):  # _UNROLL - 1 steps past its stop
-                        c = light_all(c)  # type: ignore[no-untyped-call]
+                    # _UNROLL - 1 steps past its stop. Running starts have all taken the same
+                    # steps, so whether the turn fits the budget is one question for them all:
+                    # when it does, the turn's steps run unmasked (a rolled loop: XLA runs it
+                    # faster than the same steps unrolled) and stopped starts are restored once
+                    running = c["status"] == RUNNING
+                    fits = jnp.max(jnp.where(running, c["k"], 0)) + _UNROLL - 1 <= settings[0]
+                    c = jax.lax.cond(fits, lambda c: turn_all(c, running), masked_turn, c)
                     return state[0] + _UNROLL, step_all(c)  # type: ignore[no-untyped-call]
                 return state[0] + 1, step_all(c)  # type: ignore[no-untyped-call]
 
@@ -460,6 +629,13 @@ def _compiled(obj: Objective, opt: Optimizer, many: bool, lean: bool = False) ->
         compiled = (jax.jit(jax.vmap(init, in_axes=(0, 0))), jax.jit(segment_many))
     obj.compiled[key] = compiled
     return compiled
+
+
+def _shape_settings(n: int) -> tuple[Any, ...]:
+    """Settings of the right shapes, to trace a step's row shapes."""
+    import jax.numpy as jnp
+
+    return (jnp.int32(1), jnp.float64(0), jnp.zeros(n), jnp.zeros(n), jnp.float64(0))
 
 
 class _Pace:
@@ -529,11 +705,11 @@ def _settings(
     )  # fmt: skip
 
 
-def _settings_text(opt: Optimizer, lr_used: float | None) -> str:
+def _settings_text(opt: Optimizer, lr_used: float | tuple[float, ...] | None) -> str:
     """``"adam (lr 0.01, b1 0.9, ...)"``, with the learning rate the run chose where it chose one."""
     if opt.lr is not None or lr_used is None:
         return opt.describe()
-    return f"{opt.name} (lr {lr_used:.4g})"
+    return f"{opt.name} (lr {_fmt_lr(lr_used)})"
 
 
 @with_x64
@@ -597,22 +773,98 @@ def budget_for(
     return starts, max_steps, default_gtol(obj, starts) if given is None else given
 
 
-def _message(reason: str, k: int, gn: float, gtol: float, curv: Any, lr: Any) -> str:
+def _fmt_lr(lr: float | tuple[float, ...]) -> str:
+    """``"0.01"``, or ``"[0.001, 0.01]"`` for one rate per parameter."""
+    if isinstance(lr, tuple):
+        return (
+            f"{lr[0]:.4g}" if len(set(lr)) == 1 else "[" + ", ".join(f"{v:.4g}" for v in lr) + "]"
+        )
+    return f"{lr:.4g}"
+
+
+def _message(
+    reason: str, k: int, gn: float, gtol: float, max_steps: int, stable: float | None,
+    lr: float | tuple[float, ...] | None, value: float,
+) -> str:  # fmt: skip
+    """The stop of a run explained in one sentence."""
     if reason == "converged":
-        return f"converged: |∇f| = {gn:.3g} <= {gtol:.3g} after {k} steps"
+        return f"converged after {k} steps: gradient norm {gn:.3g} ≤ gtol {gtol:.3g}"
     if reason == "max_steps":
-        return f"stopped at the step budget of {k} steps with |∇f| = {gn:.3g} (> {gtol:.3g})"
+        return (
+            f"stopped at the step budget ({max_steps}) before converging: gradient norm "
+            f"{gn:.3g} > gtol {gtol:.3g}; raise the step budget or the learning rate"
+        )
     if reason == "left_bounds":
         return f"left the bounds after {k} steps"
-    if k == 0:
+    if reason == "diverged" and not math.isfinite(value + gn):
         return (
             "stopped at the start: the value or the gradient is not finite there (f is undefined "
             "or not differentiable at the start); start elsewhere"
         )
-    text = f"diverged after {k} steps: the values stopped being finite"
-    if lr is not None and curv and curv.get("stable_lr"):
-        text += f" (lr {lr:.3g}; plain gradient descent is stable below 2/λmax = {curv['stable_lr']:.3g} at the start)"
-    return text
+    hint = "use a smaller lr" if lr is not None else "start elsewhere"
+    if lr is not None and stable is not None:
+        hint = f"the largest stable learning rate here is 2/λmax = {stable:.4g}; use a smaller lr"
+    rate = f" (lr {_fmt_lr(lr)})" if lr is not None else ""
+    if reason == "grew":
+        return (
+            f"diverged at step {k}{rate}: the value grew to {value:.3g}, a millionfold above "
+            f"its start; {hint}"
+        )
+    return (
+        f"diverged at step {k + 1}{rate}: that step led where the value or the gradient is not "
+        f"finite, so it was not taken; {hint}"
+    )
+
+
+def history_policy(n: int, max_steps: int, head: int, max_records: int) -> tuple[int, int]:
+    """``(head, stride)``: every step of the first ``head`` is recorded, then every
+    ``stride``-th, so that a run keeps at most about ``head + max_records`` rows (plus the
+    last :data:`TAIL`) whatever its step budget, and its history stays within
+    :data:`HISTORY_BYTES` (both are lowered for a large ``n``)."""
+    head = whole_number(head, "head")
+    max_records = whole_number(max_records, "max_records")
+    budget = max(2, HISTORY_BYTES // (8 * (2 * n + 4)) - TAIL - 2)
+    head = min(head, budget // 2)
+    records = min(max_records, budget - head)
+    return head, max(1, math.ceil(max(max_steps - head, 0) / records))
+
+
+def per_weight_lr(obj: Objective, lr: Mapping[str, Any]) -> tuple[float, ...]:
+    """One learning rate per parameter from ``{name: lr}``, naming exactly the parameters."""
+    unknown = [k for k in lr if k not in obj.names]
+    missing = [n for n in obj.names if n not in lr]
+    if unknown or missing:
+        raise InputError(
+            f"Per-parameter learning rates need exactly {listing(obj.names)}; "
+            + (f"missing {listing(missing)}" if missing else f"unknown {listing(unknown)}")
+            + "."
+        )
+    out = []
+    for n in obj.names:
+        try:
+            out.append(check_lr(lr[n]))
+        except InputError:
+            raise InputError(
+                f"The learning rate of {n} must be a number > 0; got {lr[n]!r}."
+            ) from None
+    return tuple(out)
+
+
+def _stability_warnings(
+    opt: Optimizer, lr: float | tuple[float, ...] | None, given: bool, curv: Any
+) -> tuple[str, ...]:
+    """A warning when a learning rate the user gave a gradient-descent method is above the
+    largest stable one, ``2/λmax`` at the start."""
+    stable = (curv or {}).get("stable_lr")
+    if opt.name not in GD_FAMILY or not given or lr is None or stable is None:
+        return ()
+    top = max(lr) if isinstance(lr, tuple) else lr
+    if top <= stable:
+        return ()
+    return (
+        f"{opt.name}: lr {_fmt_lr(lr)} is above 2/λmax = {stable:.4g} at the start; "
+        "plain gradient descent is unstable there",
+    )
 
 
 @with_x64
@@ -621,25 +873,35 @@ def minimize(
     start: Params,
     method: Any = "gd",
     *,
-    lr: float | None = None,
+    lr: float | Mapping[str, float] | None = None,
     max_steps: int = 1000,
     gtol: float | None = None,
     bounds: Mapping[str, tuple[float, float]] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    head: int = HEAD,
+    max_records: int = MAX_RECORDS,
     **options: float,
 ) -> Run:
-    """Minimise ``obj`` from ``start`` with one optimizer, recording every step.
+    r"""Minimise ``obj`` from ``start`` with one optimizer, recording its path.
 
     Args:
         method: an optimizer's name (``gd``, ``momentum``, ``nesterov``, ``adagrad``, ``rmsprop``,
             ``adam``, ``adamw``, ``newton``, ``lbfgs``), an :class:`~gradscape.optimizers.Optimizer`
             or any optax transformation.
         lr: learning rate (default per optimizer; gd, momentum and nesterov take ``1/|λ|max`` of
-            the Hessian at the start).
-        max_steps: step budget.
+            the Hessian at the start), or ``{name: lr}``, one per parameter, for the first-order
+            methods (gd: :math:`\theta_i \leftarrow \theta_i - \eta_i\,\partial f/\partial\theta_i`).
+        max_steps: step budget (at most ``2**31 - 1``).
         gtol: converged when ``‖∇f‖ <= gtol`` (default :func:`default_gtol` at the start).
         bounds: ``{name: (low, high)}``; leaving them stops the run (``left_bounds``).
+        progress: called as ``progress(steps_done, max_steps)`` between compiled segments.
+        head, max_records: the history policy (see :func:`history_policy`): memory stays
+            bounded for any step budget.
         options: the optimizer's hyperparameters (``momentum=0.8``...).
+
+    Raises:
+        InputError: bad settings; Newton beyond :data:`MAX_NEWTON_DIM` variables; a
+            per-parameter ``lr`` for a method that sets its own steps.
 
     Example:
         >>> r = minimize(gs.objective("rosenbrock"), {"x": -1, "y": 1}, "newton", max_steps=100)
@@ -648,30 +910,41 @@ def minimize(
     """
     import jax.numpy as jnp
 
-    opt = optimizer(method, lr=lr, **options)
+    weights = per_weight_lr(obj, lr) if isinstance(lr, Mapping) else None
+    opt = optimizer(method, lr=None if isinstance(lr, Mapping) else lr, **options)
+    if weights is not None and (opt.custom is not None or opt.name not in GRADIENT_ONLY):
+        raise InputError(
+            f"One learning rate per parameter works with {listing(GRADIENT_ONLY)}; "
+            f"{opt.name} sets its own steps: give one lr or none."
+        )
     max_steps, given = _check_budget(max_steps, gtol)
     check_newton_size(opt, obj)
-    history = 8 * max_steps * (obj.n + 4)  # parameters, value, |∇f|, step size, status per step
-    if history > MEMORY_LIMIT:
-        raise InputError(
-            f"A run of up to {max_steps:,} steps in {obj.n:,} variables keeps a history of up to "
-            f"{history / 2**30:.3g} GiB; the cap is {MEMORY_LIMIT / 2**30:g} GiB "
-            f"(gradscape.runs.MEMORY_LIMIT): use at most {MEMORY_LIMIT // (8 * (obj.n + 4)):,} "
-            "steps."
-        )
+    head, stride = history_policy(obj.n, max_steps, head, max_records)
     theta0 = obj.vector(start)
     gtol = default_gtol(obj, theta0) if given is None else given
-    lr_used, lr_reason = default_lr(opt, obj, theta0)
+    lr_used: float | tuple[float, ...] | None
+    if weights is not None:
+        lr_used, lr_reason = weights, "given per parameter"
+        rate: Any = jnp.asarray(weights)
+    else:
+        lr_used, lr_reason = default_lr(opt, obj, theta0)
+        rate = jnp.float64(lr_used if lr_used is not None else 1.0)
+    if opt.name in GRADIENT_ONLY and opt.custom is None:  # one rate per weight, one compilation
+        rate = jnp.broadcast_to(rate, (obj.n,))
     settings = _settings(obj, max_steps, gtol, bounds)
     init, segment = _compiled(obj, opt, many=False)
-    carry = init(jnp.asarray(theta0), jnp.float64(lr_used if lr_used is not None else 1.0))
-    rows: list[Any] = []
-    pace = _Pace(1, SEGMENT)
+    carry = init(jnp.asarray(theta0), rate)
+    rows: list[list[np.ndarray]] = []
+    pace, now = _Pace(1, SEGMENT), 1
     with settled(lambda: carry):
         while True:
+            k = int(carry["k"])
+            if k >= head and now != stride:  # each row now takes `stride` steps: measure afresh
+                pace, now = _Pace(1, SEGMENT), stride
+            want = pace.limit if k >= head else min(pace.limit, head - k)
             compiling = _first_call(obj, ("run one", id(segment), obj.n))
             t0 = time.perf_counter()
-            carry, rec, taken = segment(carry, settings, jnp.int32(pace.limit))
+            carry, rec, taken = segment(carry, settings, jnp.int32(want), jnp.int32(now))
             taken = int(taken)
             rows.append([np.asarray(r)[:taken] for r in rec])
             pace.record(time.perf_counter() - t0, taken, compiling)
@@ -679,37 +952,86 @@ def minimize(
                 progress(min(int(carry["k"]), max_steps), max_steps)
             if int(carry["status"]) != RUNNING:
                 break
-    theta, values, gnorms, steps, _ = (np.concatenate([r[i] for r in rows]) for i in range(5))
+    steps, params, values, grads, gnorms, sizes = _history(rows, carry)
     k = int(carry["k"])
-    keep = k + 1
-    reason = STATUS[int(carry["status"])]
+    reason = STOPS[int(carry["status"])]
     curv_start = curvature(obj, theta0) if obj.n <= 500 else None
-    end_theta = theta[k]
+    end_theta = params[-1]
     curv_end = (
         curvature(obj, end_theta) if obj.n <= 500 and np.all(np.isfinite(end_theta)) else None
     )
     best_value = float(carry["best_value"])
+    stable = (curv_start or {}).get("stable_lr")
     return Run(
         names=obj.names,
         optimizer=opt.name,
         settings=_settings_text(opt, lr_used),
         lr=lr_used,
         lr_reason=lr_reason,
-        params=theta[:keep],
-        values=values[:keep],
-        grad_norms=gnorms[:keep],
-        step_sizes=steps[:k],
+        steps=steps,
+        params=params,
+        values=values,
+        gradients=grads,
+        grad_norms=gnorms,
+        step_sizes=sizes,
         n_steps=k,
         stop_reason=reason,
-        message=_message(reason, k, float(gnorms[k]), gtol, curv_start, lr_used),
+        message=_message(
+            reason, k, float(gnorms[-1]), gtol, max_steps, stable, lr_used, float(values[-1])
+        ),
         best_params=np.asarray(carry["best_theta"]),
         best_value=best_value if math.isfinite(best_value) else float("nan"),
+        best_step=int(carry["best_k"]),
         gtol=gtol,
         max_steps=max_steps,
         bounds=dict(bounds) if bounds else None,
         curvature_start=curv_start,
         curvature_end=curv_end,
+        record_every=stride,
+        warnings=_stability_warnings(opt, lr_used, lr_reason.startswith("given"), curv_start),
     )
+
+
+def plot_window(
+    runs: Sequence[Run],
+    box: Mapping[str, tuple[float, float]] | None = None,
+    usual: Mapping[str, tuple[float, float]] | None = None,
+) -> dict[str, tuple[float, float]]:
+    """Per parameter, the range a figure of these runs shows: ``box`` where it names the
+    parameter; else the span of every drawn path (:meth:`Run.shown_path`), widened to the
+    ``usual`` range where there is one and padded by a tenth on each side."""
+    box, usual = box or {}, usual or {}
+    pts = np.concatenate([r.shown_path() for r in runs])
+    window = {}
+    for i, name in enumerate(runs[0].names):
+        if name in box:
+            window[name] = (float(box[name][0]), float(box[name][1]))
+            continue
+        lo, hi = float(pts[:, i].min()), float(pts[:, i].max())
+        if name in usual:
+            lo, hi = min(lo, usual[name][0]), max(hi, usual[name][1])
+        pad = 0.1 * (hi - lo) or 1.0
+        window[name] = (lo - pad, hi + pad)
+    return window
+
+
+def _history(rows: list[list[np.ndarray]], carry: Any) -> tuple[np.ndarray, ...]:
+    """The recorded rows of a run in step order: the segments' rows, the ring of the last
+    :data:`TAIL` and the point where it stopped, each step once; the last step size is 0."""
+    ring = [np.asarray(r) for r in carry["ring"]]
+    filled = ring[0] >= 0
+    theta, v, g = (np.asarray(carry[key]) for key in ("theta", "value", "grad"))
+    end = [np.asarray([carry["k"]]), theta[None], np.asarray([v]), g[None],
+           np.asarray([safe_norm(g)]), np.zeros(1)]  # fmt: skip
+    parts = [
+        np.concatenate([seg[i] for seg in rows] + [ring[i][filled], end[i]])
+        for i in range(len(end))
+    ]
+    _, first = np.unique(parts[0], return_index=True)  # a step recorded twice holds one row
+    steps, params, values, grads, gnorms, sizes = (p[first] for p in parts)
+    sizes = sizes.astype(np.float64)
+    sizes[-1] = 0.0
+    return steps.astype(np.int64), params, values, grads, gnorms, sizes
 
 
 # -- many starts at once -----------------------------------------------------------------------

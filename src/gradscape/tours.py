@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 
 from .data import Dataset, synthetic_line
-from .descent import DescentPlan, Progress, Trajectory, descend, plan_descent
+from .descent import DescentPlan, Progress, descend, plan_descent
 from .models import LINE_NAMES, LineStats, default_ranges, sse_objective
 from .objectives import Objective
+from .runs import Run, safe_norm
 from .sweep import Profile, Surface, profile, surface
 
 #: Above this many predicted steps, plain GD on (m, c) is replaced by GD in rescaled coordinates.
@@ -56,7 +57,7 @@ class TourResult:
     profiles: tuple[Profile, Profile]
     surface: Surface
     plan: DescentPlan
-    trajectory: Trajectory
+    trajectory: Run
     eigenvalues: tuple[float, float]
     coordinates: str | None = None
     distance: float = math.nan
@@ -203,7 +204,7 @@ class LineDescent:
         tolerance: the largest distance that counts as reaching it.
     """
 
-    trajectory: Trajectory
+    trajectory: Run
     plan: DescentPlan
     names: tuple[str, str]
     coordinates: str | None
@@ -259,7 +260,7 @@ def descend_line(
     tol = max(AGREE, resolution(stats))
     if traj.converged and not d <= tol:
         traj = dataclasses.replace(
-            traj, converged=False, stop_reason="imprecise",
+            traj, stop_reason="imprecise",
             message=(
                 f"stopped after {traj.n_steps} steps with a gradient norm at its tolerance, but "
                 f"{d:.3g} (in standardised units) from the closed form, above {tol:.3g}: float64 "
@@ -333,7 +334,7 @@ class _System:
     def to_phi(self, theta: tuple[float, float]) -> np.ndarray:
         return np.linalg.solve(self.a, np.asarray(theta, dtype=np.float64) - self.o)
 
-    def map_back(self, t: Trajectory, start: tuple[float, float]) -> Trajectory:
+    def map_back(self, t: Run, start: tuple[float, float]) -> Run:
         """The trajectory in ``(m, c)``: parameters ``Aφ + o``, gradients ``A^{-T}∇_φ``."""
         if self.key == "raw":
             return t
@@ -346,6 +347,7 @@ class _System:
             names=LINE_NAMES,
             params=params,
             gradients=t.gradients @ a_inv,
+            grad_norms=safe_norm(t.gradients @ a_inv, axis=1),
             step_sizes=np.linalg.norm(moved, axis=1) * (t.step_sizes > 0),
             best_params=a @ t.best_params + self.o,
         )

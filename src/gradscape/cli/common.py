@@ -352,13 +352,6 @@ def _coords(p: Any, scale: float = 1.0) -> str:
     return ", ".join(f"{_dust(v, scale):.6g}" for v in p)
 
 
-def _known_minima(obj: Any, surface: Any) -> list[dict[str, float]]:
-    """A built-in function's published minima in the plane and box of ``surface``."""
-    from ..sweep import known_minima
-
-    return known_minima(obj, surface)
-
-
 @contextmanager
 def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
     """A progress bar with ETA on stderr (only when stderr is a terminal)."""

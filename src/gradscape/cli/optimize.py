@@ -23,7 +23,6 @@ from .common import (
     _dust,
     _float_in,
     _full_point,
-    _known_minima,
     _out_dir,
     _progress,
     _publish,
@@ -160,7 +159,7 @@ def _add_lr(parser: argparse.ArgumentParser, help: str) -> None:
 
 def _cmd_descend(args: argparse.Namespace) -> int:
 
-    from ..optimizers import GD_FAMILY, optimizer
+    from ..optimizers import optimizer
     from ..runs import check_newton_dims, minimize, standard_start
     from ..sources import objective
 
@@ -194,14 +193,7 @@ def _cmd_descend(args: argparse.Namespace) -> int:
                 minimize(obj, start, name, lr=args.lr, max_steps=args.steps, gtol=args.gtol,
                          bounds=box or None, progress=progress)
             )  # fmt: skip
-    warnings = []
-    for r in runs:
-        stable = (r.curvature_start or {}).get("stable_lr")
-        if r.optimizer in GD_FAMILY and r.lr is not None and stable is not None and r.lr > stable:
-            warnings.append(
-                f"{r.optimizer}: lr {r.lr:.4g} is above 2/λmax = {stable:.4g} at the start; "
-                "plain gradient descent is unstable there"
-            )
+    warnings = [w for r in runs for w in r.warnings]
     out = _out_dir(args)
     files = _descend_files(obj, runs, out, box)
     summary = {
@@ -226,46 +218,31 @@ def _cmd_descend(args: argparse.Namespace) -> int:
         _show(out, f"gradscape descend — {obj.signature()}", story, summary["files"])
     for w in warnings:
         print(f"gradscape: warning: {w}", file=sys.stderr)
-    return EXIT_DIVERGED if any(r.stop_reason == "diverged" for r in runs) else 0
+    return EXIT_DIVERGED if any(r.diverged for r in runs) else 0
 
 
 def _descend_files(obj: Any, runs: list[Any], out: Path, box: dict[str, Any]) -> list[str]:
     """Save every run and draw the figures; returns the file names."""
-    import numpy as np
-
     from .. import plot
-    from ..sweep import surface
+    from ..runs import plot_window
+    from ..sweep import known_minima, surface
 
     files = []
     for r in runs:
         r.save(out / f"run_{r.optimizer}.npz")
         files.append(f"run_{r.optimizer}.npz")
-    f = None
-    from ..functions import lookup
-
-    if obj.expression is not None:
-        f = lookup(obj.label)
+    f = obj.function
     floor = f.minimum if f is not None and f.minimum is not None else None
-    curves = [(r.settings, r.values) for r in runs]
+    curves = [(r.settings, r.steps, r.values) for r in runs]
     files.append(plot.save(plot.value_curves(curves, floor), out / "values.png").name)
     if obj.n != 2:
         return files
     x, y = obj.names
-    finite = [_shown_path(r) for r in runs]
-    pts = np.concatenate(finite)
-    ranges = []
-    for i, name in enumerate(obj.names):
-        if name in box:
-            ranges.append(box[name])
-            continue
-        lo, hi = float(pts[:, i].min()), float(pts[:, i].max())
-        if name in obj.ranges:
-            lo, hi = min(lo, obj.ranges[name][0]), max(hi, obj.ranges[name][1])
-        pad = 0.1 * (hi - lo) or 1.0
-        ranges.append((lo - pad, hi + pad))
+    finite = [r.shown_path() for r in runs]
+    ranges = list(plot_window(runs, box, obj.ranges).values())
     s = surface(obj, x, y, x_range=ranges[0], y_range=ranges[1], points=121)
     paths = [(r.settings, p) for r, p in zip(runs, finite, strict=True)]
-    marks = _known_minima(obj, s)
+    marks = known_minima(obj, s)
     files.append(plot.save(plot.descend_contours(s, paths, marks), out / "contours.png").name)
     with_values = [(r.settings, p, r.values[: len(p)]) for r, p in zip(runs, finite, strict=True)]
     files.append(plot.save(plot.surface_paths(s, with_values), out / "surface.png").name)
@@ -540,14 +517,3 @@ def _race_lines(obj: Any, r: Any) -> list[str]:
         "median final gap: f − f* at the end, over the test starts that did not diverge",
     ]  # fmt: skip
     return lines
-
-
-def _shown_path(run: Any) -> Any:
-    """The part of a path worth drawing: up to where it blows up (not finite, or the value a
-    millionfold beyond the start's), so a diverged run does not stretch the plot to 1e150."""
-    import numpy as np
-
-    limit = 1e6 * (1 + abs(float(run.values[0])))
-    ok = np.all(np.isfinite(run.params), axis=1) & (np.abs(run.values) <= limit)
-    stop = int(np.argmin(ok)) if not ok.all() else ok.size
-    return run.params[: max(stop, 1)]
