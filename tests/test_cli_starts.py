@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import gradscape as gs
+from gradscape.box_search import start_grid
 from gradscape.cli import main
-from gradscape.critical import start_grid
 
 
 def _smallest_grid(count: int) -> int:

@@ -13,8 +13,10 @@ import pytest
 
 import gradscape as gs
 from gradscape import plot
+from gradscape.box_search import OUTSIDE
 from gradscape.cli import main
-from gradscape.critical import OUTSIDE, CriticalPoints, Minima, critical_points, multistart
+from gradscape.critical import CriticalPoints, critical_points
+from gradscape.multistarts import Minima, multistart
 
 BOX = {"x": (-2.0, 2.0), "y": (-2.0, 2.0)}
 

@@ -321,7 +321,7 @@ def test_large_gradient_descent_takes_its_step_from_hessian_vector_products() ->
 
 
 def test_many_start_results_and_time_are_capped_before_the_work() -> None:
-    from gradscape.critical import multistart
+    from gradscape.multistarts import multistart
 
     obj = gs.objective("rosenbrock:20")
     with pytest.raises(gs.InputError, match=r"about 9.\d+ GiB of results; the cap is 2 GiB"):

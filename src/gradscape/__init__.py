@@ -69,8 +69,8 @@ _EXPORTS = {
     "Batch": "runs",
     "critical_points": "critical",
     "CriticalPoints": "critical",
-    "multistart": "critical",
-    "Minima": "critical",
+    "multistart": "multistarts",
+    "Minima": "multistarts",
     "race": "races",
     "Race": "races",
     "load_dataset": "datasets",
@@ -110,7 +110,7 @@ if TYPE_CHECKING:  # pragma: no cover
         value,
         value_and_gradient,
     )
-    from .critical import CriticalPoints, Minima, critical_points, multistart
+    from .critical import CriticalPoints, critical_points
     from .data import Dataset, load_csv, synthetic_line
     from .datasets import Split
     from .datasets import load as load_dataset
@@ -127,6 +127,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .functions import TestFunction
     from .landscapes import Landscape, landscape
     from .models import closed_form, mse_objective, predict, sse_objective
+    from .multistarts import Minima, multistart
     from .networks import Model, model
     from .objectives import Objective
     from .optimizers import Optimizer, optimizer

@@ -1,6 +1,6 @@
 """What a search for critical points or minima found, settled into the entries it lists.
 
-A search (:func:`gradscape.critical.critical_points`, :func:`gradscape.critical.multistart`)
+A search (:func:`gradscape.critical.critical_points`, :func:`gradscape.multistarts.multistart`)
 ends with points. Two things stand between them and a list a person can trust:
 
 - corners: where f may have them, the starts a descent could not finish are walked on to them

@@ -29,8 +29,9 @@ from typing import Any
 import numpy as np
 
 from ._x64 import with_x64
-from .critical import _box, _check_starts, box_dict, multistart
+from .box_search import box_dict, check_starts, search_box
 from .errors import InputError, whole_number
+from .multistarts import multistart
 from .objectives import Objective
 from .optimizers import NAMES, optimizer
 from .results import Result
@@ -355,8 +356,8 @@ def race(
             or projected time over their caps.
     """
 
-    lo, hi = _box(obj, ranges)
-    starts = _check_starts(starts)
+    lo, hi = search_box(obj, ranges)
+    starts = check_starts(starts)
     budget = whole_number(budget, "learning rates")  # MAX_RUNS caps budget × starts below
     names = [optimizer(m).name for m in optimizers]
     if len(set(names)) != len(names) or not names:

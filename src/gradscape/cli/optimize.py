@@ -393,7 +393,7 @@ def _cmd_critical(args: argparse.Namespace) -> int:
 
 def _cmd_multistart(args: argparse.Namespace) -> int:
     from .. import plot
-    from ..critical import multistart
+    from ..multistarts import multistart
     from ..optimizers import optimizer
     from ..point_sets import NON_SMOOTH
     from ..runs import check_newton_dims

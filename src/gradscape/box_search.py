@@ -1,0 +1,309 @@
+"""What the box searches share: the box and its starts, merging end points that coincide, naming
+what each found point is, and :class:`Found`, the decisions both results carry for every view.
+
+:func:`gradscape.critical.critical_points` (solve ``∇f = 0``) and
+:func:`gradscape.multistarts.multistart` (descend from many starts) are built from these pieces.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .calculus import classify
+from .errors import InputError, listing, whole_number
+from .objectives import Objective, check_range
+from .point_sets import (
+    at_corners,
+    base_kind,
+    probe_corners,
+)
+
+#: Most starts accepted in one call (they are processed in chunks, so memory stays bounded).
+MAX_STARTS = 10_000_000
+#: Most Newton steps per start in a search for critical points (the time limit bounds the work).
+MAX_NEWTON_STEPS = 10_000_000
+#: Widest range a search accepts on either side of zero: the box with a margin of one width
+#: around it must stay finite in float64.
+_WIDEST = 4e307
+#: Labels of starts in :class:`Minima` that reached no minimum of the box.
+FAILED, OUTSIDE = -1, -2
+
+
+def search_box(obj: Objective, ranges: Mapping[str, Any] | None) -> tuple[np.ndarray, np.ndarray]:
+    ranges = dict(obj.ranges if ranges is None else ranges)
+    unknown = [k for k in ranges if k not in obj.names]
+    if unknown:
+        raise InputError(
+            f"{listing(unknown)} is not a variable of {obj.signature()}; its variables are "
+            f"{listing(obj.names)}."
+        )
+    missing = [n for n in obj.names if n not in ranges]
+    if missing:
+        raise InputError(
+            f"Give a range for every variable of {obj.signature()}; missing "
+            f"{listing(missing)} (e.g. {missing[0]}=-5:5)."
+        )
+    # check_range already refuses a width that overflows; here the margin around the box
+    lo, hi = np.array([check_range(n, ranges[n]) for n in obj.names]).T
+    with np.errstate(over="ignore"):
+        width = hi - lo
+        margin_ok = np.isfinite(lo - width) & np.isfinite(hi + width)
+    for name, a, b, ok in zip(obj.names, lo, hi, margin_ok, strict=True):
+        if not ok:
+            raise InputError(
+                f"The range of {name}, {a:g}:{b:g}, is too wide to search: the margin of one width "
+                "around it, where starts may wander, overflows float64 (largest "
+                f"{np.finfo(np.float64).max:.3g}); narrow it to within ±{_WIDEST:.0e}."
+            )
+    return lo, hi
+
+
+def box_dict(names: tuple[str, ...], lo: np.ndarray, hi: np.ndarray) -> dict[str, list[float]]:
+    """The box as ``{name: [low, high]}`` for JSON."""
+    return {n: [float(a), float(b)] for n, a, b in zip(names, lo, hi, strict=True)}
+
+
+def check_starts(n: Any) -> int:
+    return whole_number(n, "starts", 1, MAX_STARTS, "MAX_STARTS")
+
+
+def start_grid(count: int) -> tuple[int, int]:
+    """``(ny, nx)`` of the grid of ``count`` starts in two variables: exactly ``count`` points
+    when they form a grid at most twice as wide as tall (1,000 = 40 × 25), else the fewest
+    points above ``count`` that do (1,001 → 36 × 28 = 1,008); at least 2 × 2."""
+    best = (math.inf, math.inf, 2, 2)
+    for ny in range(2, math.isqrt(count) + 2):
+        nx = max(ny, -(-count // ny))
+        if nx <= 2 * ny:
+            best = min(best, (nx * ny, nx - ny, ny, nx))
+    return int(best[2]), int(best[3])
+
+
+def starts_note(asked: int, ran: int) -> str:
+    """Why a search in two variables ran ``ran`` starts when ``asked`` were asked for ("" when
+    they are the same): see :func:`start_grid`."""
+    if asked == ran:
+        return ""
+    ny, nx = start_grid(asked)
+    return (
+        f"{asked:,} starts asked, {ran:,} run: in two variables the starts form a grid (so the "
+        f"basins can be mapped), and {nx} × {ny} is the smallest one holding {asked:,} that is "
+        "at most twice as wide as tall"
+    )
+
+
+def box_starts(
+    lo: np.ndarray, hi: np.ndarray, count: int, seed: int
+) -> tuple[np.ndarray, tuple[int, ...] | None]:
+    """Starts in the box: a grid in two variables (so basins can be mapped; see
+    :func:`start_grid`), else seeded uniform random points. Returns
+    ``(starts, grid_shape or None)``."""
+    if lo.size == 2:
+        ny, nx = start_grid(count)
+        mx, my = np.meshgrid(np.linspace(lo[0], hi[0], nx), np.linspace(lo[1], hi[1], ny))
+        return np.column_stack([mx.ravel(), my.ravel()]), (ny, nx)
+    if lo.size == 1:
+        return np.linspace(lo[0], hi[0], count)[:, None], None
+    rng = np.random.default_rng(seed)
+    return rng.uniform(lo, hi, size=(count, lo.size)), None
+
+
+def merge_points(
+    points: np.ndarray, order: np.ndarray, tol: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy clustering: visit points in ``order``; each joins the first centre within ``tol``
+    (max-norm) or starts a new one. Returns ``(centres, label per point)``.
+
+    Points are first binned into cells of ``tol/2`` (one representative per cell, the first in
+    ``order``), so millions of end points cost one ``np.unique`` and the greedy pass sees only
+    the occupied cells."""
+    cells = np.floor(points / (tol / 2)).astype(np.int64)
+    _, first, inverse = np.unique(cells[order], axis=0, return_index=True, return_inverse=True)
+    reps = order[np.sort(first)]  # representatives, still in visiting order
+    rank = np.empty(first.size, dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(first.size)
+    centres: list[np.ndarray] = []
+    stack = np.empty((0, points.shape[1]))
+    rep_label = np.empty(reps.size, dtype=np.int64)
+    for r, i in enumerate(reps):
+        p = points[i]
+        if stack.shape[0]:
+            d = np.max(np.abs(stack - p), axis=1)
+            j = int(np.argmin(d))
+            if d[j] <= tol:
+                rep_label[r] = j
+                continue
+        centres.append(p)
+        stack = np.vstack([stack, p])
+        rep_label[r] = len(centres) - 1
+    labels = np.empty(len(points), dtype=np.int64)
+    labels[order] = rep_label[rank[inverse.reshape(-1)]]
+    return stack, labels
+
+
+def chunked(fn: Any, points: np.ndarray, rows: int) -> list[np.ndarray]:
+    """``fn`` over ``points`` in blocks of ``rows`` (the last padded, so one shape compiles),
+    each output concatenated back along the first axis."""
+    import jax.numpy as jnp
+
+    parts: list[list[np.ndarray]] = []
+    size = min(rows, len(points))
+    for lo in range(0, len(points), size):
+        block = points[lo : lo + size]
+        pad = size - len(block)
+        if pad:
+            block = np.concatenate([block, np.repeat(block[-1:], pad, axis=0)])
+        parts.append([np.asarray(a)[: size - pad] for a in fn(jnp.asarray(block))])
+    return [np.concatenate(p) for p in zip(*parts, strict=True)]
+
+
+def describe_points(
+    obj: Objective, points: np.ndarray, curvature: float = 0.0
+) -> tuple[np.ndarray, list[str], list[int], np.ndarray, np.ndarray]:
+    """Values, kinds, indices, eigenvalues and gradient norms of points, in float64 (in blocks of
+    bounded memory: each point has an ``n × n`` Hessian).
+
+    An eigenvalue counts as zero below ``1e-8 · max(max|λ| there, curvature)``: ``curvature``
+    (:func:`curvature_scale`) is the function's own, so a degenerate point found a little off
+    (the monkey saddle's Hessian is 6e-9 at 1e-9 from it) stays degenerate, while a function of
+    small scale (``1e-9·(x² + y²)``) keeps its minimum."""
+    if len(points) == 0:
+        empty = np.empty((0, obj.n))
+        return np.empty(0), [], [], empty, np.empty(0)
+    v, g, eig = hessians_at(obj, points)
+    kinds, index = [], []
+    for lam in eig:
+        top = float(np.max(np.abs(lam))) if lam.size else 0.0
+        k, i = classify(lam, tol=1e-8 * max(top, curvature))
+        kinds.append(k)
+        index.append(i)
+    with np.errstate(over="ignore", invalid="ignore"):
+        gn = np.linalg.norm(g, axis=1)
+    return v, kinds, index, eig, gn
+
+
+def name_corners(
+    obj: Objective, centres: np.ndarray, walked_only: np.ndarray, boxed: np.ndarray, wide: float,
+    kinds: list[str], eig: np.ndarray, index: list[int], counted: tuple[str, ...],
+) -> tuple[np.ndarray, dict[int, bool]]:  # fmt: skip
+    """Probe the points reached only by a walk, and those at a corner, in the box: where f has no
+    Hessian the probes' kind replaces the Hessian's (in ``kinds``, ``eig``, ``index``).
+
+    Returns:
+        ``(level, reached)``: which points lie on a level set of corners, and per probed point
+        whether its kind is one of ``counted`` or it lies on a flat set.
+    """
+    level = np.zeros(len(centres), dtype=bool)
+    reached: dict[int, bool] = {}
+    at_corner = at_corners(obj, centres, boxed)
+    for i, verdict in probe_corners(obj, centres, (walked_only | at_corner) & boxed, wide).items():
+        if not verdict.differentiable or at_corner[i]:  # no Hessian here: the probes' kind
+            kinds[i], eig[i], level[i] = verdict.kind, np.nan, verdict.level
+            index[i] = 0 if base_kind(verdict.kind) == "minimum" else obj.n
+        reached[i] = base_kind(verdict.kind) in counted or verdict.flat
+    return level, reached
+
+
+def hessians_at(obj: Objective, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``f``, ``∇f`` and the Hessian's eigenvalues (ascending) at every point."""
+    import jax
+
+    key = "describe"
+    if key not in obj.compiled:
+        obj.compiled[key] = jax.jit(
+            jax.vmap(lambda x: (obj.fn(x), jax.grad(obj.fn)(x), jax.hessian(obj.fn)(x)))
+        )
+    rows = max(1, min(4096, (64 * 1024**2) // (8 * obj.n * obj.n)))
+    v, g, h = chunked(obj.compiled[key], points, rows)
+    return v, g, np.linalg.eigvalsh(0.5 * (h + np.swapaxes(h, 1, 2)))
+
+
+def curvature_scale(obj: Objective, starts: np.ndarray) -> float:
+    """The function's typical curvature: the median of ``max|λ|`` of the Hessian over (up to 64
+    of) the starts, leaving out zeros and non-finite values; 0 when none is left."""
+    if not len(starts):
+        return 0.0
+    _, _, eig = hessians_at(obj, starts[:: max(1, len(starts) // 64)])
+    with np.errstate(invalid="ignore"):
+        top = np.max(np.abs(eig), axis=1)
+    top = top[np.isfinite(top) & (top > 0)]
+    return float(np.median(top)) if top.size else 0.0
+
+
+def inside_box(points: np.ndarray, lo: np.ndarray, hi: np.ndarray, tol: float) -> np.ndarray:
+    """Which points lie in the box (within ``tol`` of its faces)."""
+    inside: np.ndarray = np.all(points >= lo - tol, axis=1) & np.all(points <= hi + tol, axis=1)
+    return inside
+
+
+def rows_or_none(a: np.ndarray | None) -> Any:
+    return a if a is not None else ()
+
+
+def named_point(names: tuple[str, ...], p: np.ndarray) -> dict[str, float]:
+    return {n: float(v) for n, v in zip(names, p, strict=True)}
+
+
+def eigenvalue_list(lam: np.ndarray) -> list[float] | None:
+    """Eigenvalues for JSON; ``None`` where f is not differentiable (they are NaN)."""
+    return [float(x) for x in lam] if np.all(np.isfinite(lam)) else None
+
+
+def sets_per_point(
+    sets: tuple[dict[str, Any] | None, ...], k: int
+) -> tuple[dict[str, Any] | None, ...]:
+    """One set description (or ``None``) per point, also for results saved without them."""
+    return sets if len(sets) == k else (None,) * k
+
+
+class Found:
+    """What the results of both searches decide for every view: the set each point stands for,
+    the value a table shows, the size of the box, and why the starts run differ from those
+    asked for."""
+
+    values: np.ndarray
+    kinds: tuple[str, ...]
+    lo: np.ndarray
+    hi: np.ndarray
+    sets: tuple[dict[str, Any] | None, ...]
+    starts_requested: int | None
+
+    @property
+    def point_sets(self) -> tuple[dict[str, Any] | None, ...]:
+        """Per point, ``None`` for an isolated point, else the set it stands for (all ``None``
+        for a result saved without sets)."""
+        return sets_per_point(self.sets, len(self.kinds))
+
+    @property
+    def shown_values(self) -> np.ndarray:
+        """Per point, the value to show: a set's value as :mod:`gradscape.flat_sets` rounded it
+        (rounding dust is 0), else the point's own."""
+        return np.array(
+            [float(st["value"]) if st else float(v)
+             for v, st in zip(self.values, self.point_sets, strict=True)],
+            dtype=np.float64,
+        )  # fmt: skip
+
+    @property
+    def scale(self) -> float:
+        """The size of the box (at least 1): a coordinate below 1e-12 of it is rounding dust."""
+        return float(max(1.0, *np.abs(self.lo), *np.abs(self.hi)))
+
+    def _starts_ran(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def starts_note(self) -> str:
+        """Why the search ran another number of starts than asked ("" when it did not): see
+        :func:`starts_note`."""
+        asked = self.starts_requested
+        return starts_note(asked, self._starts_ran()) if asked is not None else ""
+
+    def _asked(self) -> dict[str, Any]:
+        """``starts_requested`` and ``starts_note`` for a summary, when they differ."""
+        note = self.starts_note
+        return {"starts_requested": self.starts_requested, "starts_note": note} if note else {}
