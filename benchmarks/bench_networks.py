@@ -150,10 +150,10 @@ def main() -> None:
     import jax
 
     import gradscape as gs
-    from gradscape.landscapes import landscape
-    from gradscape.networks import model
-    from gradscape.spectra import spectrum
-    from gradscape.training import loss_objective, unravel_weights
+    from gradscape.networks.landscapes import landscape
+    from gradscape.networks.models import model
+    from gradscape.networks.spectra import spectrum
+    from gradscape.networks.training import loss_objective, unravel_weights
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, JAX {jax.__version__}; PyTorch baselines in their own "

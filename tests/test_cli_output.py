@@ -234,8 +234,8 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path: Path) -> None:
 
 def test_option_ranges_are_the_library_caps() -> None:
     from gradscape.descent import MAX_STEPS
-    from gradscape.landscapes import MAX_SPAN
-    from gradscape.training import MAX_EPOCHS, MAX_LR
+    from gradscape.networks.landscapes import MAX_SPAN
+    from gradscape.networks.training import MAX_EPOCHS, MAX_LR
 
     verbs = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
 

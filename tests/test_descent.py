@@ -157,7 +157,7 @@ def _noisy_line(kx: int, ky: int) -> tuple[gs.Dataset, float, float]:
     [(-330, -330), (-66, -66), (-30, -30), (30, 30), (33, 33), (66, 66), (330, 330), (0, 300)],
 )
 def test_descent_reaches_polyfit_at_every_scale(kx: int, ky: int) -> None:
-    from gradscape.models import LineStats
+    from gradscape.line_model import LineStats
     from gradscape.tours import descend_line
 
     data, m, c = _noisy_line(kx, ky)
@@ -175,7 +175,7 @@ def test_a_stop_away_from_the_closed_form_is_never_converged(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import gradscape.tours as tours
-    from gradscape.models import LineStats
+    from gradscape.line_model import LineStats
 
     data, _, _ = _noisy_line(30, 30)  # values about 1e9
     s = LineStats.of(data)

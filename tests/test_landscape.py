@@ -11,10 +11,10 @@ import pytest
 
 import gradscape as gs
 from gradscape.cli import main
-from gradscape.datasets import load
-from gradscape.landscapes import Landscape, filter_normalised, landscape
-from gradscape.networks import model
-from gradscape.training import Training, train
+from gradscape.networks.datasets import load
+from gradscape.networks.landscapes import Landscape, filter_normalised, landscape
+from gradscape.networks.models import model
+from gradscape.networks.training import Training, train
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_filter_normalisation(runs: tuple) -> None:
     _, a, _, net = runs
     template = net.init(jax.random.PRNGKey(0))
     d = filter_normalised(template, a.weights, jax.random.PRNGKey(1))
-    from gradscape.training import unravel_weights
+    from gradscape.networks.training import unravel_weights
 
     w_tree = unravel_weights(a, net)
     d_tree = unravel_weights(gs.Training(**{**a.__dict__, "weights": d}), net)

@@ -10,10 +10,10 @@ import pytest
 
 import gradscape as gs
 from gradscape.cli import main
-from gradscape.datasets import load
-from gradscape.networks import model
-from gradscape.spectra import Spectrum, spectrum
-from gradscape.training import loss_objective, train
+from gradscape.networks.datasets import load
+from gradscape.networks.models import model
+from gradscape.networks.spectra import Spectrum, spectrum
+from gradscape.networks.training import loss_objective, train
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def test_spectrum_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 def test_layer_blocks_match_the_exact_principal_submatrices(small_mlp: tuple) -> None:
     import jax
 
-    from gradscape.spectra import layer_slices
+    from gradscape.networks.spectra import layer_slices
 
     obj, w = small_mlp
     blocks = layer_slices(model("mlp:8", 13, 3).init(jax.random.PRNGKey(0)))
@@ -194,7 +194,7 @@ def test_nan_weights_and_a_basis_too_large_are_refused(small_mlp: tuple) -> None
     bad[0] = np.nan
     with pytest.raises(gs.InputError, match="The weights hold NaN or infinite values"):
         spectrum(obj, bad)
-    import gradscape.spectra as spectra
+    import gradscape.networks.spectra as spectra
 
     most = spectra.MAX_BASIS_BYTES // (8 * w.size)
     assert most < 10**7

@@ -14,7 +14,7 @@ import pytest
 
 import gradscape as gs
 from gradscape.cli import main
-from gradscape.datasets import load
+from gradscape.networks.datasets import load
 from gradscape.tables import WHITESPACE, read_table
 
 # A seeded numeric table: the independent truth every dialect below must read back.

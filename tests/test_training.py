@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import gradscape as gs
-from gradscape.datasets import Split, load
-from gradscape.networks import model
-from gradscape.training import Training, resume, train, unravel_weights
+from gradscape.networks.datasets import Split, load
+from gradscape.networks.models import model
+from gradscape.networks.training import Training, resume, train, unravel_weights
 
 
 def test_logistic_regression_matches_scikit_learn_accuracy() -> None:

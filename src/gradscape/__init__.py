@@ -41,13 +41,13 @@ _EXPORTS = {
     "Taylor": "calculus",
     "classify": "calculus",
     # data and the line
-    "Dataset": "data",
-    "synthetic_line": "data",
-    "load_csv": "data",
-    "closed_form": "models",
-    "sse_objective": "models",
-    "mse_objective": "models",
-    "predict": "models",
+    "Dataset": "line_data",
+    "synthetic_line": "line_data",
+    "load_csv": "line_data",
+    "closed_form": "line_model",
+    "sse_objective": "line_model",
+    "mse_objective": "line_model",
+    "predict": "line_model",
     # engines and results
     "profile": "sweep",
     "surface": "sweep",
@@ -73,17 +73,17 @@ _EXPORTS = {
     "Minima": "multistarts",
     "race": "races",
     "Race": "races",
-    "load_dataset": "datasets",
-    "Split": "datasets",
-    "model": "networks",
-    "Model": "networks",
-    "train": "training",
-    "resume": "training",
-    "Training": "training",
-    "spectrum": "spectra",
-    "landscape": "landscapes",
-    "Landscape": "landscapes",
-    "Spectrum": "spectra",
+    "load_dataset": "networks.datasets",
+    "Split": "networks.datasets",
+    "model": "networks.models",
+    "Model": "networks.models",
+    "train": "networks.training",
+    "resume": "networks.training",
+    "Training": "networks.training",
+    "spectrum": "networks.spectra",
+    "landscape": "networks.landscapes",
+    "Landscape": "networks.landscapes",
+    "Spectrum": "networks.spectra",
     "TourResult": "tours",
 }
 
@@ -111,9 +111,6 @@ if TYPE_CHECKING:  # pragma: no cover
         value_and_gradient,
     )
     from .critical import CriticalPoints, critical_points
-    from .data import Dataset, load_csv, synthetic_line
-    from .datasets import Split
-    from .datasets import load as load_dataset
     from .descent import DescentPlan, Trajectory, descend, max_stable_lr, plan_descent
     from .errors import (
         DataError,
@@ -125,19 +122,22 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .expr import Expression, parse
     from .functions import TestFunction
-    from .landscapes import Landscape, landscape
-    from .models import closed_form, mse_objective, predict, sse_objective
+    from .line_data import Dataset, load_csv, synthetic_line
+    from .line_model import closed_form, mse_objective, predict, sse_objective
     from .multistarts import Minima, multistart
-    from .networks import Model, model
+    from .networks.datasets import Split
+    from .networks.datasets import load as load_dataset
+    from .networks.landscapes import Landscape, landscape
+    from .networks.models import Model, model
+    from .networks.spectra import Spectrum, spectrum
+    from .networks.training import Training, resume, train
     from .objectives import Objective
     from .optimizers import Optimizer, optimizer
     from .races import Race, race
     from .runs import Batch, Run, minimize, minimize_many
     from .sources import objective
-    from .spectra import Spectrum, spectrum
     from .sweep import Profile, Surface, SweepPlan, plan_sweep, profile, surface
     from .tours import TourResult, tour
-    from .training import Training, resume, train
 
 
 def __getattr__(name: str) -> Any:

@@ -17,8 +17,8 @@ from .errors import listing
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from .data import Dataset
     from .descent import Trajectory
+    from .line_data import Dataset
     from .sweep import Profile, Surface
     from .tours import TourResult
 

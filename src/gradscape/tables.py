@@ -2,8 +2,8 @@
 
 :func:`read_table` turns a file into a :class:`Table` of text cells; callers then take the columns
 they need as numbers (:meth:`Table.numbers`, :meth:`Table.arrays`) or as text (:meth:`Table.texts`,
-class labels). The tour's :func:`gradscape.data.load_csv` and the training loader
-:func:`gradscape.datasets.load` both read through it, and so does every later verb that reads data.
+class labels). The tour's :func:`gradscape.line_data.load_csv` and the training loader
+:func:`gradscape.networks.datasets.load` both read through it, and so does every later verb that reads data.
 
 What it reads, and what it decides (the decisions are on :attr:`Table.dialect`):
 

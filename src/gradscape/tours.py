@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from .data import Dataset, synthetic_line
 from .descent import DescentPlan, Progress, descend, plan_descent
-from .models import LINE_NAMES, LineStats, default_ranges, sse_objective
+from .line_data import Dataset, synthetic_line
+from .line_model import LINE_NAMES, LineStats, default_ranges, sse_objective
 from .objectives import Objective
 from .runs import Run, safe_norm
 from .sweep import Profile, Surface, profile, surface

@@ -237,7 +237,7 @@ def _cmd_functions(args: argparse.Namespace) -> int:
 
 def _cmd_tour(args: argparse.Namespace) -> int:
     from .. import plot, report
-    from ..data import load_csv
+    from ..line_data import load_csv
     from ..story import tour_story
     from ..tours import tour
 

@@ -119,8 +119,8 @@ def register(sub: Any) -> None:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from .. import plot
-    from ..datasets import load
-    from ..training import train
+    from ..networks.datasets import load
+    from ..networks.training import train
 
     split = load(args.data, target=args.target, seed=args.split_seed, task=args.task)
     if not (math.isfinite(args.min_delta) and args.min_delta >= 0):
@@ -169,8 +169,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_landscape(args: argparse.Namespace) -> int:
     from .. import plot
-    from ..landscapes import landscape
-    from ..training import load_run
+    from ..networks.landscapes import landscape
+    from ..networks.training import load_run
 
     result, split, net = load_run(args.run_dir)
     other = load_run(args.between)[0] if args.between else None
@@ -206,9 +206,9 @@ def _cmd_spectrum(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .. import plot
-    from ..spectra import spectrum
+    from ..networks.spectra import spectrum
+    from ..networks.training import load_run, loss_objective
     from ..story import table
-    from ..training import load_run, loss_objective
 
     result, split, net = load_run(args.run_dir)
     obj, weights = loss_objective(result, split, net)
@@ -216,7 +216,7 @@ def _cmd_spectrum(args: argparse.Namespace) -> int:
     if args.layers:
         import jax
 
-        from ..spectra import layer_slices
+        from ..networks.spectra import layer_slices
 
         blocks = layer_slices(net.init(jax.random.PRNGKey(0)))
     with _progress("spectrum"):

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError, InputError, printable
-from .results import Result
-from .tables import quoted, read_table
+from ..errors import DataError, InputError, printable
+from ..results import Result
+from ..tables import quoted, read_table
 
 BUILTIN = (
     "digits",

@@ -21,8 +21,8 @@ from typing import Literal
 
 import numpy as np
 
-from .data import Dataset
 from .errors import DataError, InputError
+from .line_data import Dataset
 from .objectives import Objective
 
 LINE_NAMES = ("m", "c")

@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, NumericalError, whole_number
-from .objectives import Objective
-from .results import Result
+from ..errors import InputError, NumericalError, whole_number
+from ..objectives import Objective
+from ..results import Result
 
 #: Largest model (weights) whose exact Hessian is formed on request.
 MAX_EXACT = 6000

@@ -30,13 +30,13 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import DataError, GradscapeError, InputError
+from ..optimizers import check_lr
+from ..optimizers import optimizer as choose_optimizer
+from ..results import Result
 from .datasets import Split, check_seed
-from .errors import DataError, GradscapeError, InputError
-from .networks import LOSSES, Model, loss_fn, metric, metric_name
-from .networks import model as build_model
-from .optimizers import check_lr
-from .optimizers import optimizer as choose_optimizer
-from .results import Result
+from .models import LOSSES, Model, loss_fn, metric, metric_name
+from .models import model as build_model
 
 #: Most epochs one call trains.
 MAX_EPOCHS = 1_000_000
@@ -532,7 +532,7 @@ def _read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]
     import zipfile
     import zlib
 
-    from ._npz import check_npz
+    from .._npz import check_npz
 
     check_npz(path)
     try:
@@ -694,7 +694,7 @@ def _read_training(path: Path) -> Training:
     import zipfile
     import zlib
 
-    from ._npz import check_npz
+    from .._npz import check_npz
 
     check_npz(path)
     try:
@@ -782,7 +782,7 @@ def loss_objective(result: Training, split: Split, net: Any, part: str = "train"
     import jax.numpy as jnp
     from jax.flatten_util import ravel_pytree
 
-    from .objectives import Objective
+    from ..objectives import Objective
 
     x = jnp.asarray(getattr(split, f"x_{part}"))
     y = jnp.asarray(getattr(split, f"y_{part}"))

@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, whole_number
-from .objectives import Objective
-from .results import Result
+from ..errors import InputError, whole_number
+from ..objectives import Objective
+from ..results import Result
 
 KINDS = ("random", "hessian", "pca")
 #: Largest ``span``: a thousand times the weights' own scale is far past any basin.
@@ -197,7 +197,7 @@ def _evaluator(net: Any, loss: str, rows: int, dims: int, chunk: int) -> Any:
     import jax.numpy as jnp
     from jax.flatten_util import ravel_pytree
 
-    from .networks import Model, _activation, loss_fn
+    from .models import Model, _activation, loss_fn
 
     key = (net, loss, rows, dims, chunk)
     try:
@@ -238,7 +238,7 @@ def _consts(net: Any, x: Any, y: Any, center: np.ndarray, dirs: np.ndarray) -> A
     import jax.numpy as jnp
     from jax.flatten_util import ravel_pytree
 
-    from .networks import Model
+    from .models import Model
 
     _, unravel = ravel_pytree(net.init(jax.random.PRNGKey(0)))
     c = jnp.asarray(center, jnp.float32)
@@ -296,7 +296,7 @@ def landscape(
     """The training loss around a run's best weights (see the module docstring).
 
     Args:
-        result, split, net: a finished run, its split and its model (:func:`gradscape.training.load_run`).
+        result, split, net: a finished run, its split and its model (:func:`gradscape.networks.training.load_run`).
         dims: 1 (a line) or 2 (a plane); default 2, and 1 with ``between`` (the only choice).
         grid: points per axis; ``span``: the grid covers ``[-span, span]`` in units of the
             direction (for ``pca``, the trajectory's extent with a margin instead).
@@ -309,7 +309,7 @@ def landscape(
     import jax.numpy as jnp
 
     from .datasets import check_seed
-    from .networks import loss_fn
+    from .models import loss_fn
 
     if between is not None and dims not in (None, 1):
         raise InputError(

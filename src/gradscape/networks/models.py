@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, printable
+from ..errors import InputError, printable
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "softplus")
 LOSSES = ("mse", "sse", "cross_entropy")
