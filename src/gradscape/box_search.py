@@ -11,6 +11,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from .calculus import classify
@@ -148,7 +150,6 @@ def merge_points(
 def chunked(fn: Any, points: np.ndarray, rows: int) -> list[np.ndarray]:
     """``fn`` over ``points`` in blocks of ``rows`` (the last padded, so one shape compiles),
     each output concatenated back along the first axis."""
-    import jax.numpy as jnp
 
     parts: list[list[np.ndarray]] = []
     size = min(rows, len(points))
@@ -210,7 +211,6 @@ def name_corners(
 
 def hessians_at(obj: Objective, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``f``, ``∇f`` and the Hessian's eigenvalues (ascending) at every point."""
-    import jax
 
     key = "describe"
     if key not in obj.compiled:

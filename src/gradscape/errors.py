@@ -7,6 +7,7 @@ says what is wrong and how to fix it; the CLI prints them as ``gradscape: error:
 
 from __future__ import annotations
 
+import numbers
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -162,7 +163,6 @@ def whole_number(
     ...
     gradscape.errors.InputError: grid must be a whole number from 3 to 5 (MAX_GRID); got 7.
     """
-    import numbers
 
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         n = int(value)

@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+import jax.numpy as jnp
 import numpy as np
 
 from .errors import DataError, InputError
@@ -182,7 +183,6 @@ def mse_objective(data: Dataset, *, method: Literal["stats", "sum"] = "stats") -
 
 
 def _line_error(data: Dataset, *, method: str, mean: bool) -> Objective:
-    import jax.numpy as jnp
 
     s = LineStats.of(data)
     s.check_scale()

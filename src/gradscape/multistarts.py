@@ -11,7 +11,7 @@ pieces it shares with :func:`gradscape.critical.critical_points` live in :mod:`g
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -36,7 +36,9 @@ from .box_search import (
     sets_per_point,
 )
 from .errors import InputError
+from .nonsmooth import values_at
 from .objectives import Objective
+from .optimizers import optimizer
 from .point_sets import (
     ends_and_corners,
     entries,
@@ -49,6 +51,7 @@ from .runs import (
     STATUS,
     budget_for,
     check_memory,
+    check_newton_size,
     minimize_many,
     typical_gradient,
 )
@@ -173,7 +176,6 @@ class Minima(Found, Result):
 
 
 def _values_at(obj: Objective, points: np.ndarray) -> np.ndarray:
-    from .nonsmooth import values_at
 
     return values_at(obj, points) if len(points) else np.empty(0)
 
@@ -186,7 +188,6 @@ def _single_precision_gtol(obj: Objective, x0: np.ndarray) -> float:
 def _polish(obj: Objective, batch: Any, gtol: float, bounds: Any) -> Any:
     """Steps in float64 (Newton, or L-BFGS beyond Newton's dimension cap) from every converged
     end point of a single-precision search."""
-    from dataclasses import replace
 
     done = np.flatnonzero(batch.status == CONVERGED)
     if done.size == 0:
@@ -257,8 +258,6 @@ def multistart(
         >>> len(m.points), round(float(m.values[0]), 12)
         (4, 0.0)
     """
-    from .optimizers import optimizer
-    from .runs import check_newton_size
 
     lo, hi = search_box(obj, ranges)
     check_newton_size(optimizer(method, lr=lr), obj)  # before making the starts

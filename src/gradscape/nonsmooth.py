@@ -22,9 +22,12 @@ from collections.abc import Callable
 from itertools import combinations
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from ._x64 import with_x64
+from .kinks import one_sided
 from .objectives import Objective
 
 #: First sampling radius, relative to the box's width.
@@ -125,7 +128,6 @@ def _simplex(v: np.ndarray) -> np.ndarray:
 def _batched(obj: Objective, key: str, build: Callable[[], Any], x: np.ndarray) -> list[Any]:
     """A compiled batch function over the rows of ``x``, padded to a power of two rows (so few
     shapes compile), in blocks of at most 4,096 rows."""
-    import jax.numpy as jnp
 
     if key not in obj.compiled:
         obj.compiled[key] = build()
@@ -144,7 +146,6 @@ def _batched(obj: Objective, key: str, build: Callable[[], Any], x: np.ndarray) 
 
 def values_at(obj: Objective, x: np.ndarray) -> np.ndarray:
     """f at every row of ``x`` (compiled once per objective, in padded blocks)."""
-    import jax
 
     def build() -> Any:
         return jax.jit(jax.vmap(lambda t: (obj.fn(t),)))
@@ -154,7 +155,6 @@ def values_at(obj: Objective, x: np.ndarray) -> np.ndarray:
 
 
 def _gradients(obj: Objective, x: np.ndarray) -> np.ndarray:
-    import jax
 
     def build() -> Any:
         return jax.jit(jax.vmap(lambda t: (jax.grad(obj.fn)(t),)))
@@ -241,7 +241,6 @@ def corner_kind(obj: Objective, point: np.ndarray, width: float) -> Any:
     """Probe a point found by :func:`walk_to_corners` at steps between
     :data:`PROBE_SMALLEST` and :data:`PROBE_LARGEST` of the box's width
     (a :class:`gradscape.kinks.OneSided`)."""
-    from .kinks import one_sided
 
     return one_sided(obj, point, largest=PROBE_LARGEST * width, smallest=PROBE_SMALLEST * width)
 

@@ -18,6 +18,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import jax
+import jax.numpy as jnp
+import optax
+
 from .errors import InputError, ParameterError, listing
 
 #: Named optimizers, in the order they are listed.
@@ -88,7 +92,6 @@ class Optimizer:
 
     def transformation(self) -> Any:
         """The optax transformation (with extra-args support: value, grad, value_fn)."""
-        import optax
 
         if self.custom is not None:
             return optax.with_extra_args_support(self.custom)
@@ -200,9 +203,6 @@ def newton(learning_rate: float = 1.0, floor: float = 1e-8, halvings: int = 30) 
     An optax ``GradientTransformationExtraArgs``: ``update`` needs ``params``, ``value`` and
     ``value_fn`` (the engine passes them), and works on flat parameter vectors.
     """
-    import jax
-    import jax.numpy as jnp
-    import optax
 
     def init(params: Any) -> Any:
         return optax.EmptyState()
@@ -251,9 +251,6 @@ def newton_roots() -> Any:
     times) until ``‖∇f(x + t p)‖² < ‖∇f(x)‖²``; no step when none does."""
     if _ROOTS:
         return _ROOTS[0]
-    import jax
-    import jax.numpy as jnp
-    import optax
 
     def init(params: Any) -> Any:
         return optax.EmptyState()

@@ -5,14 +5,23 @@ Views only draw results; they compute no maths beyond what drawing needs (levels
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import matplotlib
+import matplotlib.colors as mcolors
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrow, Patch
+from matplotlib.quiver import Quiver
+from PIL import Image
 
 from ._files import atomic_path
 from .errors import listing
+from .sweep import Surface
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -66,7 +75,6 @@ def _in_units(surface: Surface, trajectory: Any, points: Sequence[dict[str, floa
     """``surface`` (and what is drawn on it) with each axis in units of a power of ten where its
     magnitude is beyond :data:`_PLOTTABLE`, names carrying the unit, and the power of ten of the
     values (for their label). Unchanged, and 0, otherwise."""
-    import dataclasses
 
     kx, ky, kz = _power(surface.x), _power(surface.y), _power(surface.values)
     if not (kx or ky or kz):
@@ -102,7 +110,6 @@ class _ArrowKey:
     matplotlib's default is a bare white box that vanishes on a light legend."""
 
     def legend_artist(self, legend: Any, orig_handle: Any, fontsize: float, handlebox: Any) -> Any:
-        from matplotlib.patches import FancyArrow
 
         w, h = handlebox.width, handlebox.height
         arrow = FancyArrow(
@@ -117,13 +124,11 @@ class _ArrowKey:
 
 def _legend(ax: Any, *args: Any, **kwargs: Any) -> Any:
     """``ax.legend`` with the gradient field's arrows keyed by an arrow."""
-    from matplotlib.quiver import Quiver
 
     return ax.legend(*args, handler_map={Quiver: _ArrowKey()}, **kwargs)
 
 
 def _figure(w: float = 6.4, h: float = 4.4) -> Figure:
-    from matplotlib.figure import Figure
 
     return Figure(figsize=(w, h), layout="constrained")
 
@@ -200,7 +205,6 @@ def contours(
         paths: ``(label, points)`` of optimizer paths, points of shape ``(k, 2)`` in the
             surface's ``(x, y)``.
     """
-    import matplotlib.colors as mcolors
 
     marks_in = [*marks, *([best] if best is not None else [])]
     surface, trajectory, moved, kz = _in_units(surface, trajectory, marks_in)
@@ -508,8 +512,6 @@ def basin_map(
     """Every start of a grid coloured by the minimum it reached (touching basins in different
     colours; light grey: did not converge; dark grey: converged outside the box), with the
     minima marked; the best minimum's basin is outlined. The legend sits below the map."""
-    import matplotlib.colors as mcolors
-    from matplotlib.patches import Patch
 
     ny, nx = grid
     xs = starts[:nx, 0]
@@ -546,7 +548,6 @@ def basin_map(
 
 
 def _palette(k: int) -> np.ndarray:
-    import matplotlib
 
     base = matplotlib.colormaps["tab20"](np.arange(20))
     return base[np.arange(k) % 20]
@@ -621,7 +622,6 @@ def spectral_density(sp: Any) -> Figure:
 
 def landscape_figures(land: Any, out: str | Path) -> list[Path]:
     """Draw a loss landscape: a line plot (1-D), or contours and a 3-D surface (2-D)."""
-    from .sweep import Surface
 
     out = Path(out)
     if land.betas.size == 0:
@@ -701,8 +701,6 @@ def race_animation(
 
     # The contours, colour bar and legend are drawn once; each frame only redraws the paths on
     # a copy of that background (blitting), which is what makes a GIF take a second, not many.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from PIL import Image
 
     fig.set_dpi(72)
     canvas: Any = FigureCanvasAgg(fig)  # its blitting methods are untyped

@@ -21,7 +21,12 @@ from typing import Any
 import numpy as np
 
 from .calculus import classify
+from .flat_sets import describe, flat, group, local_dimension, neighbour_chords
+from .kinks import may_kink, on_corners
+from .nonsmooth import MAX_CORNER_DIM, corner_kind, most_walks, thin, values_at, walk_to_corners
 from .objectives import Objective
+from .optimizers import newton_roots
+from .runs import DIVERGED, LEFT_BOUNDS, MAX_STEPS, batch_value_and_grad, minimize_many
 
 NON_SMOOTH = " (non-smooth)"  # appended to the kind of a point where f is not differentiable
 
@@ -34,7 +39,6 @@ def base_kind(kind: str) -> str:
 def value_tolerance(obj: Objective, starts: np.ndarray, values: np.ndarray) -> float:
     """Values closer than this are equal: ``1e-9`` of how much f varies over the box (the
     median ``|f − min f|`` over up to 1,024 starts), plus rounding of the values themselves."""
-    from .runs import batch_value_and_grad
 
     f = batch_value_and_grad(obj, starts[:: max(1, len(starts) // 1024)])[0]
     f = f[np.isfinite(f)]
@@ -48,7 +52,6 @@ def walk(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gradient sampling from (at most :func:`~gradscape.nonsmooth.most_walks`, evenly
     chosen, of) ``points`` to the corners of f: ``(rows used, corners found there)``."""
-    from .nonsmooth import most_walks, walk_to_corners
 
     rows = np.arange(len(points))
     if len(rows) > (most := most_walks(obj.n)):
@@ -80,7 +83,6 @@ def probe_corners(
 ) -> dict[int, Verdict]:
     """Probe the ``which`` centres from every side (:func:`gradscape.nonsmooth.corner_kind`):
     per centre, its kind where f is not differentiable there."""
-    from .nonsmooth import corner_kind, thin
 
     out = {}
     for i in np.flatnonzero(which):
@@ -96,7 +98,6 @@ def probe_corners(
 def at_corners(obj: Objective, centres: np.ndarray, inside: np.ndarray) -> np.ndarray:
     """Which centres in the box sit exactly on a corner of a part of the formula (a descent
     that stopped there by autodiff's convention, ``relu'(0) = 0``)."""
-    from .kinks import on_corners
 
     out = np.zeros(len(centres), dtype=bool)
     out[inside] = on_corners(obj, centres[inside])
@@ -131,10 +132,6 @@ def entries(
 ) -> Entries:
     """Group the centres that lie on one connected set of equal value
     (:func:`gradscape.flat_sets.group`) and describe each set; the rest stay points."""
-    from .flat_sets import describe, flat, group, local_dimension, neighbour_chords
-    from .nonsmooth import values_at, walk_to_corners
-    from .optimizers import newton_roots
-    from .runs import minimize_many
 
     k = len(centres)
     width = hi - lo
@@ -221,8 +218,6 @@ def corners_from(
     down −f from the starts Newton left unresolved and from :data:`CORNER_SAMPLE` starts
     spread over the box (Newton on ``∇f = 0`` never settles on a corner). Returns
     ``(corners, the start each came from)``."""
-    from .kinks import may_kink
-    from .nonsmooth import MAX_CORNER_DIM
 
     if not may_kink(obj) or obj.n > MAX_CORNER_DIM:
         return np.empty((0, obj.n)), np.empty(0, np.int64)
@@ -249,9 +244,6 @@ def ends_and_corners(
     steps where the gradient never shrank, or with an undefined gradient, still in the search's
     bounds) lead to by gradient sampling, where f may have corners. Returns ``(points, the
     start of each, whether each was walked)``."""
-    from .kinks import may_kink
-    from .nonsmooth import MAX_CORNER_DIM
-    from .runs import DIVERGED, LEFT_BOUNDS, MAX_STEPS
 
     ends, origin = batch.params[done], done
     walked = np.zeros(done.size, dtype=bool)

@@ -6,6 +6,8 @@ import base64
 import html
 from pathlib import Path
 
+from . import __version__
+from ._files import write_text
 from .story import Section
 
 _CSS = """
@@ -25,7 +27,6 @@ def render(
     footer: str = "",
 ) -> str:
     """HTML for ``sections``; ``figures`` maps a section title to ``[(png_path, caption), ...]``."""
-    from . import __version__
 
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -47,6 +48,5 @@ def render(
 
 
 def write(path: str | Path, text: str) -> Path:
-    from ._files import write_text
 
     return write_text(path, text)

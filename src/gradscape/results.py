@@ -14,6 +14,7 @@ from typing import Any, Self
 
 import numpy as np
 
+from . import __version__
 from ._files import atomic_path
 from .errors import InputError
 
@@ -43,7 +44,6 @@ class Result:
 
     def save(self, path: str | Path) -> Path:
         """Write this result to ``path`` (``.npz`` is appended when missing); returns the path."""
-        from . import __version__
 
         p = Path(path)
         if p.suffix != ".npz":

@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .calculus import AGREEMENT
 from .descent import safe_norm
 from .errors import listing
+from .sweep import Profile
 
 if TYPE_CHECKING:
     from .calculus import Derivation
@@ -358,7 +360,6 @@ def derive_story(d: Derivation) -> list[Section]:
 
 def _check_lines(d: Derivation, g: np.ndarray, fd: np.ndarray) -> list[str]:
     """The verdict of the gradient check in words, with the numbers behind it."""
-    from .calculus import AGREEMENT
 
     rel = f"relative error {d.fd_relative_error:.1e}; {AGREEMENT:.0e} or less is agreement"
     big = float(np.max(np.abs(np.concatenate([g, fd]))))
@@ -413,7 +414,6 @@ def _kind_lines(d: Derivation) -> list[str]:
 # -- sweep ------------------------------------------------------------------------------------
 def sweep_story(result: Profile | Surface, formula: str | None) -> list[Section]:
     """What ``gradscape sweep`` prints: the grid, the extremes found on it and any undefined part."""
-    from .sweep import Profile
 
     lines = [f"{result.label} = {formula}" if formula else result.label]
     if isinstance(result, Profile):

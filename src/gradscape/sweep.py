@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from ._x64 import with_x64
@@ -190,8 +192,6 @@ def lowest_point(
         ``{"point": {name: value}, "value": f, "refined": bool, "note": str}``, or ``None``
         when no grid value is finite.
     """
-    import jax
-    import jax.numpy as jnp
 
     grid = np.asarray(values, dtype=np.float64).reshape(-1, swept[0][1].size)
     masked = np.where(np.isfinite(grid), grid, np.inf)
@@ -339,8 +339,6 @@ def derivative_sign_changes(
         ``refined`` (False only for a flat stretch's middle), ``how`` (in words) and ``grid``
         (the grid values it was found between).
     """
-    import jax
-    import jax.numpy as jnp
 
     x, d = np.asarray(axis, dtype=np.float64), np.asarray(derivative, dtype=np.float64)
     pairs = _brackets(d)
@@ -502,7 +500,6 @@ def grid_values(
         ``(values, block_rows)`` with values of shape ``(ny, nx)`` (``(1, nx)`` for 1-D); with
         ``gradient``, shape ``(ny, nx, 1 + k)``: ``f`` then ``∂f/∂cols`` (and ``∂f/∂rows``).
     """
-    import jax.numpy as jnp
 
     ix, xs = cols
     iy, ys = rows if rows is not None else (None, np.zeros(1))
@@ -531,8 +528,6 @@ def _compiled_block(
 
     Compiled blocks are cached on the objective, so sweeping it again costs no compilation.
     """
-    import jax
-    import jax.numpy as jnp
 
     key = ("sweep", ix, iy, nx, ny, memory_limit, gradient)
     if key in obj.compiled:

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sklearn import datasets as sk
+from sklearn.model_selection import train_test_split
 
 from ..errors import DataError, InputError, printable
 from ..results import Result
@@ -131,7 +133,6 @@ def _builtin(
     name: str, seed: int
 ) -> tuple[np.ndarray, np.ndarray, str, tuple[str, ...], tuple[str, ...]]:
     """``(x, y, task, features, classes)``."""
-    from sklearn import datasets as sk
 
     loaders = {
         "digits": sk.load_digits, "breast_cancer": sk.load_breast_cancer,
@@ -336,7 +337,6 @@ def load(
             few rows to appear in every part.
         InputError: bad shares, seed or task.
     """
-    from sklearn.model_selection import train_test_split
 
     seed = check_seed(seed, "The split seed")
     for share, v in (("val", val), ("test", test)):

@@ -26,11 +26,17 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+from jax.flatten_util import ravel_pytree
 
 from ..errors import InputError, whole_number
 from ..objectives import Objective
 from ..results import Result
+from .datasets import check_seed
+from .models import Model, _activation, loss_fn
+from .spectra import _ritz, lanczos
 
 KINDS = ("random", "hessian", "pca")
 #: Largest ``span``: a thousand times the weights' own scale is far past any basin.
@@ -138,9 +144,6 @@ class Landscape(Result):
 def filter_normalised(template: Any, weights: np.ndarray, key: Any) -> np.ndarray:
     """A seeded Gaussian direction, each filter scaled to the norm of the weights' filter;
     one-dimensional leaves (biases) get zero."""
-    import jax
-    import jax.numpy as jnp
-    from jax.flatten_util import ravel_pytree
 
     _, unravel = ravel_pytree(template)
     tree = unravel(jnp.asarray(weights))
@@ -159,7 +162,6 @@ def filter_normalised(template: Any, weights: np.ndarray, key: Any) -> np.ndarra
 
 
 def _hessian_directions(obj: Objective, weights: np.ndarray, dims: int, seed: int) -> np.ndarray:
-    from .spectra import _ritz, lanczos
 
     rng = np.random.default_rng(seed)
     alpha, beta, basis = lanczos(
@@ -193,11 +195,6 @@ def _evaluator(net: Any, loss: str, rows: int, dims: int, chunk: int) -> Any:
     The weights, directions and data are arguments, not constants, so one compilation serves
     every run, seed and direction of the same model and data size.
     """
-    import jax
-    import jax.numpy as jnp
-    from jax.flatten_util import ravel_pytree
-
-    from .models import Model, _activation, loss_fn
 
     key = (net, loss, rows, dims, chunk)
     try:
@@ -234,11 +231,6 @@ def _evaluator(net: Any, loss: str, rows: int, dims: int, chunk: int) -> Any:
 
 
 def _consts(net: Any, x: Any, y: Any, center: np.ndarray, dirs: np.ndarray) -> Any:
-    import jax
-    import jax.numpy as jnp
-    from jax.flatten_util import ravel_pytree
-
-    from .models import Model
 
     _, unravel = ravel_pytree(net.init(jax.random.PRNGKey(0)))
     c = jnp.asarray(center, jnp.float32)
@@ -256,8 +248,6 @@ def _evaluate(net: Any, loss: str, x: Any, y: Any, center: np.ndarray, dirs: np.
     """The loss at ``center + points @ dirs`` for every row of ``points``: in chunks of about
     16 MB of activations each, spread over the local CPU devices (one per core when the process
     starts with them, as the CLI does), compiled once per model and data size."""
-    import jax
-    import jax.numpy as jnp
 
     rows = int(x.shape[0])
     width = max(getattr(net, "sizes", (64,)))
@@ -305,11 +295,6 @@ def landscape(
             (t = 0) to it (t = 1), over ``[-span/4, 1 + span/4]``.
         subsample: evaluate on this many training rows (seeded) instead of all.
     """
-    import jax
-    import jax.numpy as jnp
-
-    from .datasets import check_seed
-    from .models import loss_fn
 
     if between is not None and dims not in (None, 1):
         raise InputError(
@@ -445,6 +430,5 @@ def _check_same_data(result: Any, split: Any, other: Any) -> None:
 
 
 def _unravel(template: Any) -> Any:
-    from jax.flatten_util import ravel_pytree
 
     return ravel_pytree(template)[1]

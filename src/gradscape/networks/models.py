@@ -14,7 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+import optax
 
 from ..errors import InputError, printable
 
@@ -44,8 +47,6 @@ class Model:
         return self.kind
 
     def init(self, key: Any) -> list[dict[str, Any]]:
-        import jax
-        import jax.numpy as jnp
 
         params = []
         keys = jax.random.split(key, len(self.sizes) - 1)
@@ -76,8 +77,6 @@ class Model:
 
 
 def _activation(name: str) -> Callable[[Any], Any]:
-    import jax
-
     return {
         "relu": jax.nn.relu, "tanh": jax.numpy.tanh, "sigmoid": jax.nn.sigmoid,
         "gelu": jax.nn.gelu, "softplus": jax.nn.softplus,
@@ -171,8 +170,6 @@ def model(spec: str, n_in: int, n_out: int, *, activation: str = "relu") -> Mode
 # -- losses and metrics ---------------------------------------------------------------------------
 def loss_fn(name: str) -> Callable[[Any, Any, Any], Any]:
     """``loss(outputs, targets, weights)``: a weighted mean over the batch (``sse``: a sum)."""
-    import jax.numpy as jnp
-    import optax
 
     if name == "cross_entropy":
 

@@ -23,11 +23,14 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from ..errors import InputError, NumericalError, whole_number
 from ..objectives import Objective
 from ..results import Result
+from .datasets import check_seed
 
 #: Largest model (weights) whose exact Hessian is formed on request.
 MAX_EXACT = 6000
@@ -40,7 +43,6 @@ MAX_DENSITY_STEPS = 1000
 
 
 def _hvp(obj: Objective) -> Any:
-    import jax
 
     key = "hvp"
     if key not in obj.compiled:
@@ -61,7 +63,6 @@ def lanczos(
     the Lanczos basis ``Q`` of shape ``(k, n)`` (``k <= steps``: it ends early on an invariant
     subspace). With ``block``, the iteration stays in those coordinates: the Hessian block of
     one layer (a principal submatrix)."""
-    import jax.numpy as jnp
 
     hvp = _hvp(obj)
     w = jnp.asarray(weights)
@@ -222,9 +223,6 @@ def spectrum(
     Raises:
         InputError: bad counts, or ``exact`` for a model above :data:`MAX_EXACT` weights.
     """
-    import jax.numpy as jnp
-
-    from .datasets import check_seed
 
     steps = whole_number(steps, "steps")
     for what, v, cap, cap_name in (
@@ -335,7 +333,6 @@ def spectrum(
 def layer_slices(template: Any) -> dict[str, slice]:
     """``{layer: slice}`` of the flat weights (``ravel_pytree`` order), grouping the leaves by
     the first key of their path: ``layer 1``, ``layer 2``... for the built-in networks."""
-    import jax
 
     out: dict[str, slice] = {}
     pos = 0

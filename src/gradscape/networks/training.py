@@ -22,19 +22,28 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
+import threading
+import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+from jax.flatten_util import ravel_pytree
 
+from .._npz import check_npz
 from ..errors import DataError, GradscapeError, InputError
+from ..objectives import Objective
 from ..optimizers import check_lr
 from ..optimizers import optimizer as choose_optimizer
 from ..results import Result
-from .datasets import Split, check_seed
+from .datasets import Split, _check_trainable, check_seed, load
 from .models import LOSSES, Model, loss_fn, metric, metric_name
 from .models import model as build_model
 
@@ -183,8 +192,6 @@ def _compiled_functions(net: Any, loss: str, opt: Any, batch: int, n: int) -> tu
 
 def _functions(net: Any, loss: str, tx: Any, batch: int, n: int) -> tuple[Any, Any]:
     """Compiled ``(epoch, evaluate)`` for this model, loss, optimizer and batch size."""
-    import jax
-    import jax.numpy as jnp
 
     lossf = loss_fn(loss)
 
@@ -261,9 +268,6 @@ def train(
             feature column).
         TrainingInterrupted: Ctrl-C; the epochs done are in the checkpoint, marked partial.
     """
-    import jax
-    import jax.numpy as jnp
-    from jax.flatten_util import ravel_pytree
 
     if isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= MAX_EPOCHS:
         raise InputError(
@@ -402,7 +406,6 @@ def train(
 def check_split(split: Split) -> None:
     """Refuse a split no model can be trained on: parts of mismatched shapes, NaN or infinite
     values (after the cast to float32), labels outside the classes, one class, no feature."""
-    from .datasets import _check_trainable
 
     n_feat = split.x_train.shape[1] if split.x_train.ndim == 2 else 0
     for part in ("train", "val", "test"):
@@ -431,8 +434,6 @@ def _stop_between_epochs() -> Iterator[Callable[[], bool]]:
     """Ctrl-C sets a flag the loop reads after each epoch (a compiled epoch cannot stop midway);
     a second Ctrl-C interrupts at once. Outside the main thread, or where the program has its
     own SIGINT handler, nothing changes."""
-    import signal
-    import threading
 
     hits: list[int] = []
     if (
@@ -501,8 +502,6 @@ def _read_partial(folder: Path) -> dict[str, Any] | None:
 def save_checkpoint(folder: str | Path, config: dict[str, Any], state: _State, tx: Any) -> Path:
     """Write weights, optimizer state, config and history to ``folder/checkpoint.npz``
     (atomically)."""
-    import jax
-    from jax.flatten_util import ravel_pytree
 
     leaves = jax.tree_util.tree_leaves(state.opt_state)
     arrays = {f"opt_{i}": np.asarray(leaf) for i, leaf in enumerate(leaves)}
@@ -529,10 +528,6 @@ def _damaged(path: Path, what: str) -> InputError:
 
 def _read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The checkpoint's meta and arrays, after its sizes are checked."""
-    import zipfile
-    import zlib
-
-    from .._npz import check_npz
 
     check_npz(path)
     try:
@@ -572,9 +567,6 @@ def resume(
     Raises:
         InputError: no checkpoint, a damaged one, or another split.
     """
-    import jax
-    import jax.numpy as jnp
-    from jax.flatten_util import ravel_pytree
 
     folder = Path(folder)
     path = folder / "checkpoint.npz"
@@ -620,9 +612,6 @@ def resume(
 
 def unravel_weights(result: Training, model: Model) -> Any:
     """The weights of a finished run as the model's pytree."""
-    import jax
-    import jax.numpy as jnp
-    from jax.flatten_util import ravel_pytree
 
     _, unravel = ravel_pytree(model.init(jax.random.PRNGKey(0)))
     return unravel(jnp.asarray(result.weights))
@@ -662,7 +651,6 @@ def _check_config_json(folder: Path, config: dict[str, Any]) -> None:
 
 def _remake_split(c: dict[str, Any], where: Path) -> Split:
     """The run's split made again from its config (the source, target, seed and shares)."""
-    from .datasets import load
 
     try:
         return load(
@@ -691,10 +679,6 @@ def _check_same_split(c: dict[str, Any], split: Split, where: Path) -> None:
 
 
 def _read_training(path: Path) -> Training:
-    import zipfile
-    import zlib
-
-    from .._npz import check_npz
 
     check_npz(path)
     try:
@@ -767,8 +751,6 @@ def load_run(folder: str | Path) -> tuple[Training, Split, Any]:
         net, _ = _setup(split, c["model"], c["loss"], c["activation"])
     except InputError as exc:
         raise _damaged(path, f"has a config that names no model ({exc})") from None
-    import jax
-    from jax.flatten_util import ravel_pytree
 
     n = int(ravel_pytree(net.init(jax.random.PRNGKey(0)))[0].size)
     _check_weights(result, n, str(c["model"]), path)
@@ -778,11 +760,6 @@ def load_run(folder: str | Path) -> tuple[Training, Split, Any]:
 def loss_objective(result: Training, split: Split, net: Any, part: str = "train") -> Any:
     """The loss on a part of the split (``train``, ``val`` or ``test``) as an
     :class:`~gradscape.objectives.Objective` of the flat weights, and the best weights."""
-    import jax
-    import jax.numpy as jnp
-    from jax.flatten_util import ravel_pytree
-
-    from ..objectives import Objective
 
     x = jnp.asarray(getattr(split, f"x_{part}"))
     y = jnp.asarray(getattr(split, f"y_{part}"))
