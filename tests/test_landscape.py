@@ -45,7 +45,7 @@ def test_interpolation_ends_are_each_runs_loss(runs: tuple) -> None:
     line = landscape(a, split, net, between=b, grid=13)
     assert line.kind == "between" and line.center_loss == pytest.approx(train_loss(a), rel=1e-5)
     # the other run's best weights scored on this split
-    obj_b = gs.training.loss_objective(b, split, net)[0]
+    obj_b = gs.networks.training.loss_objective(b, split, net)[0]
     assert line.end_loss == pytest.approx(float(obj_b.fn(b.weights)), rel=1e-4)
 
 

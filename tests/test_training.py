@@ -404,7 +404,7 @@ def test_ctrl_c_stops_between_epochs_and_the_run_resumes_exactly(tmp_path: Path)
         if done == 3:
             os.kill(os.getpid(), signal.SIGINT)
 
-    with pytest.raises(gs.training.TrainingInterrupted, match="stopped after epoch 3 of 8") as exc:
+    with pytest.raises(gs.networks.training.TrainingInterrupted, match="stopped after epoch 3 of 8") as exc:
         train(split, "mlp:8", epochs=8, checkpoint=tmp_path, progress=press_ctrl_c, **kw)
     assert isinstance(exc.value, KeyboardInterrupt) and exc.value.folder == tmp_path
     import json
@@ -413,7 +413,7 @@ def test_ctrl_c_stops_between_epochs_and_the_run_resumes_exactly(tmp_path: Path)
     assert marker["state"] == "interrupted" and marker["epochs_done"] == 3
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler given back
     with pytest.raises(gs.InputError, match="holds an unfinished run"):
-        gs.training.load_run(tmp_path)
+        gs.networks.training.load_run(tmp_path)
     resumed = resume(tmp_path)  # split and epoch limit from the checkpoint
     np.testing.assert_array_equal(resumed.train_loss, straight.train_loss)
     np.testing.assert_array_equal(resumed.weights, straight.weights)
@@ -553,7 +553,7 @@ def test_a_run_whose_data_changed_is_refused(tmp_path: Path) -> None:
                  "--out", str(tmp_path / "r"), "--json"]) == 0  # fmt: skip
     _csv(tmp_path, "a,b,k", rows[::-1])  # the same rows in another order: other splits
     with pytest.raises(gs.InputError, match="holds other rows; use the same data and split seed"):
-        gs.training.load_run(tmp_path / "r")
+        gs.networks.training.load_run(tmp_path / "r")
 
 
 def test_declared_sizes_are_checked_before_loading(tmp_path: Path) -> None:

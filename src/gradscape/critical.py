@@ -1,4 +1,4 @@
-"""Critical points and minima from many starts at once.
+"""Critical points of every kind (minima, maxima, saddles) in a box, from many starts at once.
 
 :func:`critical_points` solves ``∇f = 0`` from a grid of starts in a box with a damped Newton
 iteration on the gradient (every kind of critical point attracts it: minima, maxima, saddles),
