@@ -356,22 +356,6 @@ def _scaled_norm(v: Any) -> Any:
     return top * jnp.linalg.norm(v / jnp.where(top > 0, top, 1.0))
 
 
-#: Most parameters whose reductions in a stop check are written out one by one (see :func:`_fold`).
-_FOLD_MAX = 4
-
-
-def _fold(op: Callable[[Any, Any], Any], x: Any, reduce: Callable[[Any], Any]) -> Any:
-    """``op`` folded over the entries of the vector ``x``: written out entry by entry for up to
-    :data:`_FOLD_MAX` entries (XLA fuses them into the step around them; its row reductions of
-    a few entries over many starts cost as much as a step each), else ``reduce(x)``."""
-    if x.ndim != 1 or x.shape[0] > _FOLD_MAX:
-        return reduce(x)
-    out = x[0]
-    for i in range(1, x.shape[0]):
-        out = op(out, x[i])
-    return out
-
-
 def _same_types(new: Any, like: Any) -> Any:
     """``new`` with every leaf cast to the dtype of the matching leaf of ``like``."""
     import jax
@@ -436,18 +420,11 @@ def _parts(
         """The stop code at the current point (``RUNNING``: go on), its gradient norm and
         whether it is outside the bounds."""
         max_steps, gtol, lo, hi, _ = settings
-        # ‖g‖ as max|g| · ‖g / max|g|‖ (as _scaled_norm): |∇f| of 1e-200·f is 1e-199, and
-        # its squares would underflow to 0
-        top = _fold(jnp.maximum, jnp.abs(g), jnp.max)  # NaN where any entry is NaN
-        unit = g / jnp.where(top > 0, top, 1.0)
-        gn = top * jnp.sqrt(_fold(jnp.add, unit * unit, jnp.sum))
-        finite = _fold(jnp.logical_and, jnp.isfinite(g), jnp.all)
-        finite = finite & _fold(jnp.logical_and, jnp.abs(theta) < huge_of(theta), jnp.all)
+        gn = _scaled_norm(g)  # |∇f| of 1e-200·f is 1e-199: its squares would underflow to 0
+        finite = jnp.all(jnp.isfinite(g)) & jnp.all(jnp.abs(theta) < huge_of(theta))
         if v is not None:
             finite = finite & jnp.isfinite(v)
-        outside = _fold(jnp.logical_or, theta < lo, jnp.any) | _fold(
-            jnp.logical_or, theta > hi, jnp.any
-        )
+        outside = jnp.any(theta < lo) | jnp.any(theta > hi)
         # the first rule that holds wins; nested wheres, not jnp.select (which XLA makes an
         # argmax over the stacked rules: twice the cost of the whole checked step)
         code = jnp.int32(RUNNING)
