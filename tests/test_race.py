@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 import gradscape as gs
+from gradscape.batches import minimize_many
 from gradscape.cli import main
+from gradscape.engine import DIVERGED
 from gradscape.races import SPAN, Race, race
-from gradscape.runs import DIVERGED, minimize_many
 
 
 def test_race_on_himmelblau_is_fair_and_consistent(tmp_path: Path) -> None:

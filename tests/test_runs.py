@@ -16,9 +16,11 @@ import numpy as np
 import pytest
 
 import gradscape as gs
-from gradscape import runs
+from gradscape import batches, engine
+from gradscape.batches import Batch, minimize_many
+from gradscape.engine import STATUS
 from gradscape.optimizers import NAMES, optimizer
-from gradscape.runs import STATUS, Batch, Run, minimize, minimize_many
+from gradscape.runs import Run, minimize
 
 QUADRATIC = "3*x^2 + 2*x*y + 2*y^2 - x + y"  # H = [[6, 2], [2, 4]], minimum at H⁻¹(1, -1)
 Q_MIN = np.linalg.solve([[6.0, 2.0], [2.0, 4.0]], [1.0, -1.0])
@@ -227,9 +229,9 @@ def test_a_stop_check_of_many_starts_costs_little_beside_a_step() -> None:
     obj = gs.objective("rastrigin")
     starts = np.random.default_rng(0).uniform(-5.12, 5.12, size=(64, 2))
     with jax.enable_x64(True):
-        plan = runs._plan(obj, starts, "gd", 1e-3, 1000, 0.0, None, None, None, "float64", {})
-        carry = runs._chunk(plan, starts, 0, plan.size, "float64")[3]
-        _, step, _, free = runs._parts(obj, plan.opt, lean=True, grow=False)
+        plan = batches._plan(obj, starts, "gd", 1e-3, 1000, 0.0, None, None, None, "float64", {})
+        carry = batches._chunk(plan, starts, 0, plan.size, "float64")[3]
+        _, step, _, free = engine.step_parts(obj, plan.opt, lean=True, grow=False)
         checked = jax.vmap(lambda c: step(c, plan.settings)[0])
 
         def flops(f: object) -> float:
@@ -237,7 +239,7 @@ def test_a_stop_check_of_many_starts_costs_little_beside_a_step() -> None:
             return float((cost[0] if isinstance(cost, list) else cost)["flops"])
 
         r = flops(checked) / flops(jax.vmap(free))
-    assert plan.lean and (runs._UNROLL - 1 + r) / runs._UNROLL <= 1.1, r
+    assert plan.lean and (engine.UNROLL - 1 + r) / engine.UNROLL <= 1.1, r
 
 
 # -- bounded work: every many-start verb on several CPU devices, Ctrl-C, caps ------------------
@@ -264,11 +266,11 @@ def test_a_large_newton_multistart_on_several_cpu_devices_finishes(tmp_path: Pat
 
 _INTERRUPTIBLE = """
 import contextlib, sys
-import gradscape.runs
+import gradscape.batches
 import gradscape.cli.optimize as verbs
 from gradscape.cli import main
 
-gradscape.runs.TIME_LIMIT = 1e9  # long work, not refused: it is interrupted
+gradscape.batches.TIME_LIMIT = 1e9  # long work, not refused: it is interrupted
 
 
 @contextlib.contextmanager
@@ -315,7 +317,8 @@ def test_ctrl_c_stops_a_large_search_within_seconds(argv: list[str], tmp_path: P
 
 
 def test_a_single_run_keeps_a_bounded_history_for_any_budget() -> None:
-    from gradscape.runs import TAIL, history_policy
+    from gradscape.engine import TAIL
+    from gradscape.runs import history_policy
 
     # Every step of the head, then every stride-th, then the exact last TAIL steps.
     r = minimize(gs.objective("rosenbrock"), [-1.2, 1.0], "gd", lr=1e-4, gtol=0.0,

@@ -404,7 +404,9 @@ def test_ctrl_c_stops_between_epochs_and_the_run_resumes_exactly(tmp_path: Path)
         if done == 3:
             os.kill(os.getpid(), signal.SIGINT)
 
-    with pytest.raises(gs.networks.training.TrainingInterrupted, match="stopped after epoch 3 of 8") as exc:
+    with pytest.raises(
+        gs.networks.training.TrainingInterrupted, match="stopped after epoch 3 of 8"
+    ) as exc:
         train(split, "mlp:8", epochs=8, checkpoint=tmp_path, progress=press_ctrl_c, **kw)
     assert isinstance(exc.value, KeyboardInterrupt) and exc.value.folder == tmp_path
     import json

@@ -64,9 +64,9 @@ _EXPORTS = {
     "optimizer": "optimizers",
     "Optimizer": "optimizers",
     "minimize": "runs",
-    "minimize_many": "runs",
+    "minimize_many": "batches",
     "Run": "runs",
-    "Batch": "runs",
+    "Batch": "batches",
     "critical_points": "critical",
     "CriticalPoints": "critical",
     "multistart": "multistarts",
@@ -94,6 +94,7 @@ __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import functions
+    from .batches import Batch, minimize_many
     from .calculus import (
         Derivation,
         GradientCheck,
@@ -134,7 +135,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .objectives import Objective
     from .optimizers import Optimizer, optimizer
     from .races import Race, race
-    from .runs import Batch, Run, minimize, minimize_many
+    from .runs import Run, minimize
     from .sources import objective
     from .sweep import Profile, Surface, SweepPlan, plan_sweep, profile, surface
     from .tours import TourResult, tour

@@ -18,7 +18,7 @@ starts of all its points.
 
 Both answer "what is in this box": a start may converge to a point outside it (a search wanders up
 to one box width out); such points are counted and kept apart, never listed as the box's. Both run
-through :func:`gradscape.runs.minimize_many`, so they share its caps (Newton's dimension, memory,
+through :func:`gradscape.batches.minimize_many`, so they share its caps (Newton's dimension, memory,
 projected time) and stop between compiled segments on Ctrl-C.
 """
 
@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ._x64 import with_x64
+from .batches import check_memory, minimize_many
 from .box_search import (
     MAX_NEWTON_STEPS,
     Found,
@@ -47,6 +48,7 @@ from .box_search import (
     search_box,
     sets_per_point,
 )
+from .curvature import MAX_NEWTON_DIM
 from .errors import InputError, whole_number
 from .objectives import Objective
 from .optimizers import newton_roots
@@ -56,11 +58,6 @@ from .point_sets import (
     value_tolerance,
 )
 from .results import Result
-from .runs import (
-    MAX_NEWTON_DIM,
-    check_memory,
-    minimize_many,
-)
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,14 +135,14 @@ class CriticalPoints(Found, Result):
 
 
 def check_critical_dims(n: int) -> None:
-    """Refuse a search for critical points in more than :data:`gradscape.runs.MAX_NEWTON_DIM`
+    """Refuse a search for critical points in more than :data:`gradscape.curvature.MAX_NEWTON_DIM`
     variables (Newton's method on ∇f = 0 forms the n × n Hessian at every step)."""
     if n > MAX_NEWTON_DIM:
         raise InputError(
             f"The search for critical points uses Newton's method, which forms the {n:,} × "
             f"{n:,} Hessian and its eigendecomposition (about {10 * n**3:.0e} operations) at "
             f"every step of every start; it is capped at {MAX_NEWTON_DIM} variables "
-            "(gradscape.runs.MAX_NEWTON_DIM)."
+            "(gradscape.curvature.MAX_NEWTON_DIM)."
         )
 
 
@@ -170,10 +167,10 @@ def critical_points(
         starts: how many starts (a grid in two variables, exactly this many where they form
             one, see :func:`start_grid`; else seeded uniform points).
         steps: Newton iterations per start (:func:`newton_roots`).
-        time_limit: cap on the projected seconds (default :data:`gradscape.runs.TIME_LIMIT`).
+        time_limit: cap on the projected seconds (default :data:`gradscape.batches.TIME_LIMIT`).
 
     Raises:
-        InputError: a bad box or count; more than :data:`gradscape.runs.MAX_NEWTON_DIM`
+        InputError: a bad box or count; more than :data:`gradscape.curvature.MAX_NEWTON_DIM`
             variables; results or projected time over their caps.
 
     Example:

@@ -21,9 +21,10 @@ import numpy as np
 
 from ._x64 import with_x64
 from .calculus import hessian, value_and_gradient
+from .engine import GTOL, HEAD, MAX_RECORDS, safe_norm
 from .errors import InputError, whole_number
 from .objectives import Objective, Params
-from .runs import GTOL, HEAD, MAX_RECORDS, Run, minimize, per_weight_lr, safe_norm
+from .runs import Run, minimize, per_weight_lr
 
 Progress = Callable[[int, int], None]
 
@@ -82,7 +83,7 @@ def descend(
         lr: learning rate :math:`\eta`, one float or ``{name: float}`` per parameter.
         max_steps: step budget, at most :data:`MAX_STEPS`.
         gtol: stop when :math:`\|\nabla f\| \le` ``gtol`` (default
-            ``1e-8·‖∇f(start)‖``, as :func:`gradscape.runs.default_gtol`).
+            ``1e-8·‖∇f(start)‖``, as :func:`gradscape.engine.default_gtol`).
         head: the first ``head`` steps are all recorded.
         max_records: about how many rows to keep after ``head``.
         progress: called as ``progress(steps_done, max_steps)`` between segments.

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ._x64 import with_x64
+from .batches import check_memory, minimize_many
 from .box_search import (
     FAILED,
     OUTSIDE,
@@ -35,6 +36,8 @@ from .box_search import (
     search_box,
     sets_per_point,
 )
+from .curvature import MAX_NEWTON_DIM, check_newton_size
+from .engine import CONVERGED, STATUS, budget_for, typical_gradient
 from .errors import InputError
 from .nonsmooth import values_at
 from .objectives import Objective
@@ -45,16 +48,6 @@ from .point_sets import (
     value_tolerance,
 )
 from .results import Result
-from .runs import (
-    CONVERGED,
-    MAX_NEWTON_DIM,
-    STATUS,
-    budget_for,
-    check_memory,
-    check_newton_size,
-    minimize_many,
-    typical_gradient,
-)
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,7 +61,7 @@ class Minima(Found, Result):
         labels: per start, the index of the minimum it reached; :data:`FAILED` (-1) when it did
             not converge, :data:`OUTSIDE` (-2) when it converged to a point outside the box.
         starts: the starts, shape ``(m, n)``; ``grid``: ``(ny, nx)`` when they form a grid.
-        status: per start, the stop code (see :data:`gradscape.runs.STATUS`).
+        status: per start, the stop code (see :data:`gradscape.engine.STATUS`).
         optimizer, settings, lr, lr_reason, seed, lo, hi: how it was run.
         outside_points, outside_values, outside_counts: the distinct points outside the box
             that starts converged to (they wandered out; not minima of the box), by value.
@@ -237,7 +230,7 @@ def multistart(
             curvature (damped, with a line search), so it needs no tuning on steep, rugged
             functions; ``gd`` without ``lr`` takes ``1/|λ|max`` over the starts.
         max_steps, gtol: per start (``gtol`` by default
-            :func:`gradscape.runs.default_gtol` over the starts); starts that leave a margin of
+            :func:`gradscape.engine.default_gtol` over the starts); starts that leave a margin of
             one box width around the box, diverge or run out of steps count as failed.
         precision: of the search. ``float64`` (default) throughout. ``float32`` descends in
             single precision until the gradient is within single-precision noise
@@ -246,11 +239,11 @@ def multistart(
             pays off for long first-order searches (thousands of cheap steps: about 3x faster
             per step on a CPU), not for Newton, which converges in a few steps anyway.
         chunk: most starts per compiled chunk (default: set by memory and work per step).
-        time_limit: cap on the projected seconds (default :data:`gradscape.runs.TIME_LIMIT`).
+        time_limit: cap on the projected seconds (default :data:`gradscape.batches.TIME_LIMIT`).
 
     Raises:
         InputError: a bad box, count or setting; Newton beyond
-            :data:`gradscape.runs.MAX_NEWTON_DIM` variables; results or projected time over
+            :data:`gradscape.curvature.MAX_NEWTON_DIM` variables; results or projected time over
             their caps.
 
     Example:

@@ -20,13 +20,14 @@ from typing import Any
 
 import numpy as np
 
+from .batches import minimize_many
 from .calculus import classify
+from .engine import DIVERGED, LEFT_BOUNDS, MAX_STEPS, batch_value_and_grad
 from .flat_sets import describe, flat, group, local_dimension, neighbour_chords
 from .kinks import may_kink, on_corners
 from .nonsmooth import MAX_CORNER_DIM, corner_kind, most_walks, thin, values_at, walk_to_corners
 from .objectives import Objective
 from .optimizers import newton_roots
-from .runs import DIVERGED, LEFT_BOUNDS, MAX_STEPS, batch_value_and_grad, minimize_many
 
 NON_SMOOTH = " (non-smooth)"  # appended to the kind of a point where f is not differentiable
 

@@ -29,23 +29,21 @@ from typing import Any
 import numpy as np
 
 from ._x64 import with_x64
+from .batches import (
+    _batch_lr,
+    check_memory,
+    check_time_limit,
+    duration,
+    minimize_many,
+    seconds_per_step,
+)
 from .box_search import box_dict, check_starts, search_box
+from .engine import DIVERGED, batch_value_and_grad, default_gtol
 from .errors import InputError, whole_number
 from .multistarts import multistart
 from .objectives import Objective
 from .optimizers import NAMES, optimizer
 from .results import Result
-from .runs import (
-    DIVERGED,
-    _batch_lr,
-    batch_value_and_grad,
-    check_memory,
-    check_time_limit,
-    default_gtol,
-    duration,
-    minimize_many,
-    seconds_per_step,
-)
 
 #: Learning rates of the first round per optimizer, as multiples of its default (log-spaced).
 SPAN = (1e-2, 1e1)
@@ -314,7 +312,7 @@ def _check_price(
             f"optimizers, {budget} learning rates and a test each, {starts} starts) of up to "
             f"{max_steps:,} steps, at {total / (runs * max_steps) * 1e6:.3g} µs per start and "
             f"step (measured); the cap is {duration(limit)} (time_limit, default "
-            "gradscape.runs.TIME_LIMIT): race fewer optimizers, learning rates, starts or steps."
+            "gradscape.batches.TIME_LIMIT): race fewer optimizers, learning rates, starts or steps."
         )
 
 
@@ -348,7 +346,7 @@ def race(
         minimum: ``f*`` (default: a built-in function's published minimum, else the best
             found by a multistart of 2,500 Newton descents).
         time_limit: cap on the race's projected seconds (default
-            :data:`gradscape.runs.TIME_LIMIT`).
+            :data:`gradscape.batches.TIME_LIMIT`).
         progress: called as ``progress(descents done, descents in all)`` between segments.
 
     Raises:

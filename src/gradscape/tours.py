@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 
 from .descent import DescentPlan, Progress, descend, plan_descent
+from .engine import safe_norm
 from .line_data import Dataset, synthetic_line
 from .line_model import LINE_NAMES, LineStats, default_ranges, sse_objective
 from .objectives import Objective
-from .runs import Run, safe_norm
+from .runs import Run
 from .sweep import Profile, Surface, profile, surface
 
 #: Above this many predicted steps, plain GD on (m, c) is replaced by GD in rescaled coordinates.

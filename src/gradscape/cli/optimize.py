@@ -159,8 +159,9 @@ def _add_lr(parser: argparse.ArgumentParser, help: str) -> None:
 
 def _cmd_descend(args: argparse.Namespace) -> int:
 
+    from ..curvature import check_newton_dims
     from ..optimizers import optimizer
-    from ..runs import check_newton_dims, minimize, standard_start
+    from ..runs import minimize, standard_start
     from ..sources import objective
 
     names = [m.strip() for m in (args.compare or args.optimizer).split(",") if m.strip()]
@@ -393,10 +394,10 @@ def _cmd_critical(args: argparse.Namespace) -> int:
 
 def _cmd_multistart(args: argparse.Namespace) -> int:
     from .. import plot
+    from ..curvature import check_newton_dims
     from ..multistarts import multistart
     from ..optimizers import optimizer
     from ..point_sets import NON_SMOOTH
-    from ..runs import check_newton_dims
     from ..sources import objective
     from ..story import table
 
