@@ -40,7 +40,7 @@ from .engine import (
     settings_text,
     settled,
 )
-from .errors import InputError
+from .errors import InputError, whole_number
 from .objectives import Objective
 from .optimizers import Optimizer, optimizer
 from .results import Result
@@ -254,8 +254,8 @@ def _plan(
         raise InputError("Every start must be finite.")
     if precision not in ("float64", "float32"):
         raise InputError(f"precision must be float64 or float32; got {precision!r}.")
-    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
-        raise InputError(f"chunk must be a whole number >= 1; got {chunk!r}.")
+    if chunk is not None:
+        whole_number(chunk, "chunk")
     check_memory("A search", m, obj.n)
     if rates is None:
         lr_used, lr_reason = _batch_lr(opt, obj, starts)
@@ -307,22 +307,16 @@ def _end_points(obj: Objective) -> Any:
 
 
 @with_x64
-def seconds_per_step(
-    obj: Objective,
-    starts: Any,
-    method: Any = "gd",
-    *,
-    lr: Any = None,
-    max_steps: int = 1000,
-    gtol: float | None = None,
-    target: float | None = None,
-    **options: float,
-) -> float:
-    """Measured seconds per start and step of :func:`minimize_many` with these settings: its
-    first chunk is compiled (shared with the run that follows) and timed over a few steps.
-    A price for work before it starts (:func:`gradscape.races.race` sums these)."""
-    starts, max_steps, gtol = budget_for(obj, starts, max_steps, gtol)
-    plan = _plan(obj, starts, method, lr, max_steps, gtol, None, None, target, "float64", options)
+def seconds_per_step(obj: Objective, starts: Any, method: Any = "gd", **settings: Any) -> float:
+    """Measured seconds per start and step of :func:`minimize_many` with these settings (``lr``,
+    ``max_steps``, ``gtol``, ``target`` and the optimizer's options, as there): its first chunk is
+    compiled (shared with the run that follows) and timed over a few steps. A price for work
+    before it starts (:func:`gradscape.races.race` sums these)."""
+    starts, max_steps, gtol = budget_for(
+        obj, starts, settings.pop("max_steps", 1000), settings.pop("gtol", None)
+    )
+    lr, target = settings.pop("lr", None), settings.pop("target", None)
+    plan = _plan(obj, starts, method, lr, max_steps, gtol, None, None, target, "float64", settings)
     rows, _, _, carry = _chunk(plan, starts, 0, plan.size, "float64")
     steps = np.int32(plan.unroll)
     carry, _ = plan.segment(carry, plan.settings, steps)  # compiles

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import jax
@@ -21,7 +22,9 @@ from .objectives import Objective, check_range
 from .point_sets import (
     at_corners,
     base_kind,
+    entries,
     probe_corners,
+    value_tolerance,
 )
 
 #: Most starts accepted in one call (they are processed in chunks, so memory stays bounded).
@@ -307,3 +310,64 @@ class Found:
         """``starts_requested`` and ``starts_note`` for a summary, when they differ."""
         note = self.starts_note
         return {"starts_requested": self.starts_requested, "starts_note": note} if note else {}
+
+
+@dataclass(frozen=True)
+class Settled:
+    """The found points of a search settled into what it lists: per centre its value, Hessian
+    eigenvalues and whether it is kept and in the box; the entries (:func:`entries`, a flat set
+    once) and their order by value (``chosen``: the centre each listed entry stands on)."""
+
+    values: np.ndarray
+    eig: np.ndarray
+    keep: np.ndarray
+    inside: np.ndarray
+    box: np.ndarray
+    grouped: Any
+    order: np.ndarray
+    chosen: np.ndarray
+
+    def listed(self, names: tuple[str, ...], centres: np.ndarray) -> dict[str, Any]:
+        """The fields both results list per entry, in order of value: names, points, values,
+        Hessian eigenvalues, kinds and the flat set each stands for."""
+        order, chosen, grouped = self.order, self.chosen, self.grouped
+        return {
+            "names": names,
+            "points": centres[chosen],
+            "values": self.values[chosen],
+            "eigenvalues": self.eig[chosen],
+            "kinds": tuple(grouped.kinds[i] for i in order),
+            "sets": tuple(grouped.sets[i] for i in order),
+        }
+
+
+def settle(
+    obj: Objective, centres: np.ndarray, by_search: np.ndarray, by_walk: np.ndarray,
+    lo: np.ndarray, hi: np.ndarray, curvature: float, x0: np.ndarray, seed: int,
+    counted: tuple[str, ...], kind: str, keep_walks_outside: bool,
+) -> Settled:  # fmt: skip
+    """The one sequence both searches end with: classify the merged centres, probe those only a
+    walk reached (a corner counts where it is one of ``counted``), keep the box's, group points on
+    one flat set into one entry of ``kind`` and order the entries by value.
+
+    ``by_search``/``by_walk``: which centres the search itself and a gradient-sampling walk
+    reached; ``keep_walks_outside``: whether a walk's end outside the box is kept (to be counted
+    as outside) or dropped."""
+    width = float(np.max(hi - lo))
+    scale = max(1.0, width)
+    values, kinds, index, eig, _ = describe_points(obj, centres, curvature)
+    boxed = inside_box(centres, lo, hi, 1e-7 * scale)  # a point on a face belongs to the box
+    keep = by_search | (by_walk & ~boxed) if keep_walks_outside else by_search.copy()
+    level, reached = name_corners(
+        obj, centres, by_walk & ~by_search, boxed, width, kinds, eig, index, counted
+    )
+    for i, ok in reached.items():
+        keep[i] = by_search[i] or ok
+    inside = boxed & keep
+    box = np.flatnonzero(inside)
+    grouped = entries(obj, centres[box], values[box], eig[box], [kinds[i] for i in box],
+                      [index[i] for i in box], level[box], lo, hi,
+                      lambda: value_tolerance(obj, x0, values), curvature, seed, kind)  # fmt: skip
+    reps = box[grouped.centre]
+    order = np.lexsort((centres[reps, 0], values[reps]))
+    return Settled(values, eig, keep, inside, box, grouped, order, reps[order])

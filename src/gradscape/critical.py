@@ -43,10 +43,10 @@ from .box_search import (
     eigenvalue_list,
     inside_box,
     merge_points,
-    name_corners,
     named_point,
     search_box,
     sets_per_point,
+    settle,
 )
 from .curvature import MAX_NEWTON_DIM
 from .errors import InputError, whole_number
@@ -54,8 +54,6 @@ from .objectives import Objective
 from .optimizers import newton_roots
 from .point_sets import (
     corners_from,
-    entries,
-    value_tolerance,
 )
 from .results import Result
 
@@ -212,30 +210,12 @@ def critical_points(
         by_root = np.bincount(lab[:found], minlength=len(centres)) > 0
     else:
         by_walk, by_root = np.zeros(found, dtype=bool), np.ones(found, dtype=bool)
-    values, kinds, index, eig, _ = describe_points(obj, centres, typical)
-    keep = by_root.copy()  # a walk counts where the probes find a corner worth listing
-    boxed = inside_box(centres, lo, hi, 1e-7 * scale)
-    # a walk counts where it ends at a minimum or a maximum (a corner, or a flat set)
-    level, reached = name_corners(obj, centres, by_walk & ~by_root, boxed, wide, kinds, eig,
-                                   index, ("minimum", "maximum"))  # fmt: skip
-    for i, ok in reached.items():
-        keep[i] = by_root[i] or ok
-    inside = inside_box(centres, lo, hi, tol) & keep
-    box = np.flatnonzero(inside)
-    grouped = entries(obj, centres[box], values[box], eig[box], [kinds[i] for i in box],
-                       [index[i] for i in box], level[box], lo, hi,
-                       lambda: value_tolerance(obj, x0, values), typical, seed,
-                       "degenerate")  # fmt: skip
-    reps = box[grouped.centre]
-    order = np.lexsort((centres[reps, 0], values[reps]))
-    chosen = reps[order]
+    st = settle(obj, centres, by_root, by_walk, lo, hi, typical, x0, seed,
+                ("minimum", "maximum"), "degenerate", keep_walks_outside=False)  # fmt: skip
+    keep, order, grouped = st.keep, st.order, st.grouped
     resolved = walked_from[keep[lab[found:]]] if len(corners) else np.empty(0, np.int64)
     return CriticalPoints(
-        names=obj.names,
-        points=centres[chosen],
-        values=values[chosen],
-        eigenvalues=eig[chosen],
-        kinds=tuple(grouped.kinds[i] for i in order),
+        **st.listed(obj.names, centres),
         indices=tuple(grouped.indices[i] for i in order),
         lo=lo,
         hi=hi,
@@ -243,6 +223,5 @@ def critical_points(
         outside=int(np.sum(solved & ~near)),
         outside_points=centres[~inside_box(centres, lo, hi, tol) & keep],
         unresolved=int(np.sum(~solved)) - int(np.unique(resolved[~solved[resolved]]).size),
-        sets=tuple(grouped.sets[i] for i in order),
         starts_requested=count,
     )

@@ -26,15 +26,13 @@ from .box_search import (
     box_starts,
     check_starts,
     curvature_scale,
-    describe_points,
     eigenvalue_list,
-    inside_box,
     merge_points,
-    name_corners,
     named_point,
     rows_or_none,
     search_box,
     sets_per_point,
+    settle,
 )
 from .curvature import MAX_NEWTON_DIM, check_newton_size
 from .engine import CONVERGED, STATUS, budget_for, typical_gradient
@@ -44,8 +42,6 @@ from .objectives import Objective
 from .optimizers import optimizer
 from .point_sets import (
     ends_and_corners,
-    entries,
-    value_tolerance,
 )
 from .results import Result
 
@@ -284,42 +280,21 @@ def multistart(
         if len(ends)
         else (np.empty((0, obj.n)), np.empty(0, np.int64))
     )
-    curvature = curvature_scale(obj, x0)
-    values, kinds, index, eig, _ = describe_points(obj, centres, curvature)
     by_walk = np.bincount(lab, weights=walked, minlength=len(centres)) > 0
     by_descent = np.bincount(lab, weights=~walked, minlength=len(centres)) > 0
-    boxed = inside_box(centres, lo, hi, 1e-7 * scale)
-    keep = by_descent | (by_walk & ~boxed)  # in the box a walk counts where it finds a minimum
-    # a walk counts where it ends at a minimum (a corner, or past one on a flat set)
-    level, reached = name_corners(obj, centres, by_walk & ~by_descent, boxed, wide, kinds, eig,
-                                   index, ("minimum",))  # fmt: skip
-    for i, ok in reached.items():
-        keep[i] = by_descent[i] or ok
-    inside = (
-        inside_box(centres, lo, hi, 1e-7 * scale) & keep
-    )  # a minimum on a face belongs to the box
-    box = np.flatnonzero(inside)
-    grouped = entries(obj, centres[box], values[box], eig[box], [kinds[i] for i in box],
-                       [index[i] for i in box], level[box], lo, hi,
-                       lambda: value_tolerance(obj, x0, values), curvature, seed,
-                       "minimum")  # fmt: skip
-    reps = box[grouped.centre]
-    order = np.lexsort((centres[reps, 0], values[reps]))
+    st = settle(obj, centres, by_descent, by_walk, lo, hi, curvature_scale(obj, x0), x0, seed,
+                ("minimum",), "minimum", keep_walks_outside=True)  # fmt: skip
+    keep, inside, values, order, grouped = st.keep, st.inside, st.values, st.order, st.grouped
     place = np.empty(len(order), dtype=np.int64)
     place[order] = np.arange(len(order))
     rank = np.where(keep, OUTSIDE, FAILED).astype(np.int64)
-    rank[box] = place[grouped.entry]
+    rank[st.box] = place[grouped.entry]
     labels = np.full(len(x0), FAILED, dtype=np.int64)
     labels[origin] = rank[lab]
     away = np.flatnonzero(~inside & keep)
     away = away[np.lexsort((centres[away, 0], values[away]))]
-    chosen = reps[order]
     return Minima(
-        names=obj.names,
-        points=centres[chosen],
-        values=values[chosen],
-        eigenvalues=eig[chosen],
-        kinds=tuple(grouped.kinds[i] for i in order),
+        **st.listed(obj.names, centres),
         counts=np.bincount(labels[labels >= 0], minlength=order.size),
         labels=labels,
         starts=x0,
@@ -335,6 +310,5 @@ def multistart(
         outside_points=centres[away],
         outside_values=values[away],
         outside_counts=np.bincount(lab, minlength=len(centres))[away],
-        sets=tuple(grouped.sets[i] for i in order),
         starts_requested=count,
     )

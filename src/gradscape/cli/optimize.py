@@ -46,6 +46,13 @@ OPTIMIZERS = (
 _BOX_HELP = "the box: a range per variable (default: a built-in function's domain)"
 
 
+def _add_search(parser: argparse.ArgumentParser, starts: int) -> None:
+    """What both searches of a box take: the function, the box, how many starts (MAX_STARTS)."""
+    _add_expr(parser)
+    _add_box(parser, _BOX_HELP)
+    _add_int(parser, "--starts", 1, 10**7, starts, "starts")
+
+
 def register(sub: Any) -> None:
     """The verbs that optimise: ``descend``, ``critical``, ``multistart``, ``race``."""
     descend = _add_verb(
@@ -94,9 +101,7 @@ def register(sub: Any) -> None:
         "Solve grad f = 0 from a grid of starts in the box, merge coinciding solutions and "
         "classify each: minimum, maximum, saddle (with its index) or degenerate.",
     )  # fmt: skip
-    _add_expr(critical)
-    _add_box(critical, _BOX_HELP)
-    _add_int(critical, "--starts", 1, 10**7, 2500, "starts")
+    _add_search(critical, 2500)
     _add_seed(critical, "seed for random starts (n > 2)")
     _add_output(critical, "critical", "folder for figures and results", "print the points as JSON")
 
@@ -107,9 +112,7 @@ def register(sub: Any) -> None:
         "and report each with its value, kind and basin share; in two variables, draw the basin "
         "map.",
     )  # fmt: skip
-    _add_expr(multi)
-    _add_box(multi, _BOX_HELP)
-    _add_int(multi, "--starts", 1, 10**7, 10000, "starts")
+    _add_search(multi, 10000)
     _add_optimizer(
         multi, "newton", "newton (default: adapts to the curvature), gd, momentum, adam, lbfgs, ..."
     )
