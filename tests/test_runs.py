@@ -148,7 +148,10 @@ def test_bounds_and_budget() -> None:
             dict(method="adam", momentum=0.5),
             "adam has no option momentum; its options are b1, b2, eps",
         ),
-        (dict(method="gd", max_steps=0), "step budget must be a whole number >= 1"),
+        (
+            dict(method="gd", max_steps=0),
+            "step budget must be a whole number from 1 to 2,147,483,647",
+        ),
         (dict(method="gd", gtol=-1.0), "gtol must be a number >= 0"),
     ],
 )

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from ._x64 import with_x64
-from .errors import InputError
+from .errors import InputError, whole_number
 from .objectives import Objective, check_range
 from .optimizers import Optimizer
 
@@ -476,19 +476,18 @@ def default_gtol(obj: Objective, starts: Any) -> float:
 
 
 def check_budget(max_steps: Any, gtol: Any) -> tuple[int, float | None]:
-    if isinstance(max_steps, bool) or not isinstance(max_steps, int | np.integer) or max_steps < 1:
-        raise InputError(f"The step budget must be a whole number >= 1; got {max_steps!r}.")
-    if max_steps > 2**31 - 1:
-        raise InputError(f"The step budget must be below 2^31; got {max_steps}.")
+    """The step budget (a count below 2^31: steps are counted in int32) and ``gtol`` (a number
+    >= 0, or ``None`` for the default)."""
+    max_steps = whole_number(max_steps, "The step budget", 1, 2**31 - 1, "2^31 - 1")
     if gtol is None:
-        return int(max_steps), None
+        return max_steps, None
     try:
         g = float(gtol)
     except (TypeError, ValueError):
         raise InputError(f"gtol must be a number >= 0; got {gtol!r}.") from None
     if not (math.isfinite(g) and g >= 0):
         raise InputError(f"gtol must be a number >= 0; got {gtol!r}.")
-    return int(max_steps), g
+    return max_steps, g
 
 
 def budget_for(

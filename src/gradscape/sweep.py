@@ -598,25 +598,35 @@ def profile(
     values, _ = grid_values(
         obj, base, (obj.names.index(name), axis), memory_limit=memory_limit, gradient=derivative
     )
-    fixed = {k: v for k, v in obj.as_dict(base).items() if k != name}
     f = values[0, :, 0] if derivative else values[0]
     index = obj.names.index(name)
+    facts = _grid_facts(obj, base, ((index, axis),), f)
     critical = (
         derivative_sign_changes(obj, base, index, axis, values[0, :, 1]) if derivative else None
     )
-    swept = ((index, axis),)
-    _check_defined(obj, base, swept, f)
     return Profile(
         name=name,
         axis=axis,
         values=f,
-        fixed=fixed,
-        label=obj.signature(),
         derivative=values[0, :, 1] if derivative else None,
-        minimum=lowest_point(obj, base, swept, f),
         critical=critical,
-        warnings=grid_warnings(obj.signature(), f),
+        **facts,
     )
+
+
+def _grid_facts(
+    obj: Objective, base: np.ndarray, swept: tuple[tuple[int, np.ndarray], ...], f: np.ndarray
+) -> dict[str, Any]:
+    """What a profile and a surface both carry, once ``f`` is known to be defined somewhere on
+    the grid: the values held fixed, the label, the refined lowest point and the warnings."""
+    _check_defined(obj, base, swept, f)
+    names = {obj.names[i] for i, _ in swept}
+    return {
+        "fixed": {k: v for k, v in obj.as_dict(base).items() if k not in names},
+        "label": obj.signature(),
+        "minimum": lowest_point(obj, base, swept, f),
+        "warnings": grid_warnings(obj.signature(), f),
+    }
 
 
 def surface(
@@ -659,22 +669,17 @@ def surface(
         progress=progress,
         gradient=gradient,
     )
-    fixed = {k: v for k, v in obj.as_dict(base).items() if k not in (x, y)}
     f = values[..., 0] if gradient else values
-    swept = ((obj.names.index(x), xs), (obj.names.index(y), ys))
-    _check_defined(obj, base, swept, f)
+    facts = _grid_facts(obj, base, ((obj.names.index(x), xs), (obj.names.index(y), ys)), f)
     return Surface(
         x_name=x,
         y_name=y,
         x=xs,
         y=ys,
         values=f,
-        fixed=fixed,
-        label=obj.signature(),
         block_rows=height,
         gradient=np.moveaxis(values[..., 1:], -1, 0) if gradient else None,
-        minimum=lowest_point(obj, base, swept, f),
-        warnings=grid_warnings(obj.signature(), f),
+        **facts,
     )
 
 

@@ -38,7 +38,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from .._npz import check_npz
-from ..errors import DataError, GradscapeError, InputError
+from ..errors import DataError, GradscapeError, InputError, whole_number
 from ..objectives import Objective
 from ..optimizers import check_lr
 from ..optimizers import optimizer as choose_optimizer
@@ -269,14 +269,9 @@ def train(
         TrainingInterrupted: Ctrl-C; the epochs done are in the checkpoint, marked partial.
     """
 
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= MAX_EPOCHS:
-        raise InputError(
-            f"epochs must be a whole number from 1 to {MAX_EPOCHS:,} (MAX_EPOCHS); got {epochs!r}."
-        )
-    if patience is not None and (
-        isinstance(patience, bool) or not isinstance(patience, int) or patience < 1
-    ):
-        raise InputError(f"patience must be a whole number >= 1 (or None); got {patience!r}.")
+    epochs = whole_number(epochs, "epochs", 1, MAX_EPOCHS, "MAX_EPOCHS")
+    if patience is not None:
+        patience = whole_number(patience, "patience", none_ok=True)
     if not (isinstance(min_delta, int | float) and math.isfinite(min_delta) and min_delta >= 0):
         raise InputError(f"min_delta must be a number >= 0; got {min_delta!r}.")
     if monitor not in ("val_loss", "val_metric"):
@@ -289,12 +284,8 @@ def train(
         )
     check_split(split)
     n = len(split.x_train)
-    if batch_size is not None and (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, int | np.integer)
-        or batch_size < 1
-    ):
-        raise InputError(f"batch_size must be a whole number >= 1 (or None); got {batch_size!r}.")
+    if batch_size is not None:
+        batch_size = whole_number(batch_size, "batch_size", none_ok=True)
     batch = min(n if batch_size is None else int(batch_size), n)
     net, loss = _setup(split, model, loss, activation)
     opt = choose_optimizer(optimizer, lr=lr)
