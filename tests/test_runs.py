@@ -234,7 +234,7 @@ def test_a_stop_check_of_many_starts_costs_little_beside_a_step() -> None:
     with jax.enable_x64(True):
         plan = batches._plan(obj, starts, "gd", 1e-3, 1000, 0.0, None, None, None, "float64", {})
         carry = batches._chunk(plan, starts, 0, plan.size, "float64")[3]
-        _, step, _, free = engine.step_parts(obj, plan.opt, lean=True, grow=False)
+        _, step, _, free, _ = engine.step_parts(obj, plan.opt, lean=True, grow=False)
         checked = jax.vmap(lambda c: step(c, plan.settings)[0])
 
         def flops(f: object) -> float:
@@ -338,6 +338,33 @@ def test_a_single_run_keeps_a_bounded_history_for_any_budget() -> None:
     head, stride = history_policy(10_000, 2**31 - 1, 1000, 100_000)
     rows = head + -(-(2**31 - 1 - head) // stride) + TAIL + 1
     assert 8 * rows * (2 * 10_000 + 4) <= 256 * 1024**2
+
+
+@pytest.mark.parametrize(
+    ("fn", "start", "method", "lr", "steps", "stop"),
+    [
+        ("rosenbrock", [-1.2, 1.0], "gd", 1e-3, 3000, "max_steps"),  # values fall: plain steps
+        ("rosenbrock", [-1.2, 1.0], "momentum", 1e-3, 3000, "converged"),  # they rise: replays
+        ("x^2 + 10*y^2", [3.0, 1.0], "gd", 0.05, 5000, "converged"),  # stops between rows
+        ("x^2 + 10*y^2", [3.0, 1.0], "gd", 0.11, 5000, "grew"),  # above 2/λmax: blows up
+    ],
+)
+def test_unrecorded_steps_are_the_recorded_steps(
+    fn: str, start: list[float], method: str, lr: float, steps: int, stop: str
+) -> None:
+    """Steps between rows run without a row (plain steps, replayed as full steps where one is
+    not plain): the same run as one that records every step, but for rounding (XLA may fuse
+    the same arithmetic in another order)."""
+    obj = gs.objective(fn)
+    every = minimize(obj, start, method, lr=lr, max_steps=steps, head=steps + 1)
+    thin = minimize(obj, start, method, lr=lr, max_steps=steps, head=10, max_records=40)
+    assert every.record_every == 1 and thin.record_every > 20
+    assert thin.stop_reason == every.stop_reason == stop and thin.n_steps == every.n_steps
+    for a, b in ((thin.params, every.params), (thin.values, every.values),
+                 (thin.gradients, every.gradients)):  # fmt: skip
+        np.testing.assert_allclose(a, b[thin.steps], rtol=1e-12, atol=1e-12 * np.max(np.abs(b)))
+    assert thin.best_step == every.best_step
+    np.testing.assert_allclose(thin.best_params, every.best_params, rtol=1e-12)
 
 
 def test_newton_refuses_more_variables_than_it_can_afford() -> None:

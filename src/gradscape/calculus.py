@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import sympy
 
 from ._x64 import with_x64
 from .errors import InputError, listing
-from .expr import format_expr, latex
-from .kinks import MAX_PROBE_VARIABLES, Corner, corners, one_sided
 from .objectives import Objective, Params
 from .results import Result
-from .sources import objective
+
+if TYPE_CHECKING:
+    from .kinks import Corner
+
+# SymPy (through expr, kinks and sources) is imported where a formula is read or written: the
+# numeric calculus (value, gradient, Hessian) that the tour and the engines use stays free of it.
 
 
 def value(obj: Objective, at: Params) -> float:
@@ -310,6 +312,10 @@ def _shift(name: str, a: float, tex: bool) -> str:
 
 
 def _tex_name(name: str) -> str:
+    import sympy
+
+    from .expr import latex
+
     return latex(sympy.Symbol(name))
 
 
@@ -542,15 +548,21 @@ def _derive_kernel(obj: Objective, with_hessian: bool) -> Any:
 def symbolic_work(expr: Any) -> int:
     """The cost of the symbolic partial derivatives of an :class:`~gradscape.expr.Expression`:
     over the terms of its top-level sum, operations × variables (see :data:`MAX_SYMBOLIC_WORK`)."""
+    import sympy
+
     return sum(_size(t) * max(1, len(t.free_symbols)) for t in sympy.Add.make_args(expr.sympy))
 
 
 def _size(e: Any) -> int:
+    import sympy
+
     return sum(1 for _ in sympy.preorder_traversal(e))
 
 
 def _symbolic(obj: Objective, notes: list[str]) -> dict[str, Any]:
     """The formula, its partial derivatives and (for few variables) its Hessian, as text."""
+    from .expr import format_expr, latex
+
     sym: dict[str, Any] = dict.fromkeys(
         (
             "formula",
@@ -620,6 +632,9 @@ def derive(source: Any, at: Params | None = None) -> Derivation:
         >>> d.partials["x"], round(float(d.gradient[0]), 6)
         ('2*x*sin(y)', 1.818595)
     """
+    from .kinks import corners
+    from .sources import objective
+
     obj = objective(source)
     notes: list[str] = []
     sym = _symbolic(obj, notes)
@@ -763,6 +778,8 @@ def _at_a_kink(
     """A point where some part is not smooth (or the checks disagree): probe it from every
     side, staying closer than the ``near`` corners. ``None`` when the probes find f smooth
     after all and no part was named."""
+    from .kinks import MAX_PROBE_VARIABLES, one_sided
+
     n = obj.n
     if n > MAX_PROBE_VARIABLES:
         if not parts:
