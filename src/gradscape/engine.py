@@ -321,47 +321,38 @@ def compiled_loop(
         def segment(carry: Any, settings: Any, rows: Any, stride: Any) -> Any:
             shapes = jax.eval_shape(lambda c: ringed(dict(c), settings)[1], carry)
             buf = jax.tree_util.tree_map(lambda s: jnp.zeros((size, *s.shape), s.dtype), shapes)
+            # of the steps between two rows, all but the last TAIL may run as plain steps: the
+            # same arithmetic at a tenth of the work (no row, no ring, no best point)
+            lead = jnp.maximum(stride - 1 - TAIL, 0)
 
             def more(state: Any) -> Any:
                 return (state[0] < jnp.minimum(rows, size)) & (state[1]["status"] == RUNNING)
 
-            def full(c: Any, n: Any) -> Any:
-                """Up to ``n`` full steps (each in the ring), while the run goes on."""
+            def full_more(s: Any) -> Any:
+                return (s[0] > 0) & (s[1]["status"] == RUNNING)
 
-                def more(s: Any) -> Any:
-                    return (s[0] < n) & (s[1]["status"] == RUNNING)
+            def full(s: Any) -> Any:
+                return s[0] - 1, ringed(dict(s[1]), settings)[0]
 
-                def one(s: Any) -> Any:
-                    return s[0] + 1, ringed(dict(s[1]), settings)[0]
-
-                return jax.lax.while_loop(more, one, (jnp.int32(0), c))[1]
-
-            def unrecorded(c: Any, n: Any) -> Any:
-                """``n`` steps between two rows: the first ``n - TAIL`` as plain steps (the same
-                arithmetic, a tenth of the work: no row, no best point, no ring), replayed as
-                full steps where one was not plain; the last :data:`TAIL` full, into the ring."""
-                lead = jnp.maximum(n - TAIL, 0)
+            def unrecorded(c: Any) -> Any:
+                """The ``stride - 1`` steps after a row: ``lead`` plain steps, kept if every one
+                was plain (else dropped, and taken again as full steps), then full steps."""
                 fast = jax.lax.fori_loop(0, lead, lambda _, q: plain(q, settings),
                                          {**c, "plain": jnp.bool_(True)})  # fmt: skip
-                fast.pop("plain")
-
-                def accept(_: Any) -> Any:
-                    better = fast["value"] < c["best_value"]  # the values fell: the last is lowest
-                    return {**fast, "best_theta": jnp.where(better, fast["theta"], c["best_theta"]),
-                            "best_value": jnp.where(better, fast["value"], c["best_value"]),
-                            "best_k": jnp.where(better, fast["k"], c["best_k"])}  # fmt: skip
-
-                done = fast["k"] - c["k"] == lead
-                c = jax.lax.cond(done, accept, lambda _: full(c, lead), None)
-                return full(c, n - lead)
+                kept = fast.pop("plain")
+                better = fast["value"] < c["best_value"]  # the values fell: the last is lowest
+                fast["best_theta"] = jnp.where(better, fast["theta"], c["best_theta"])
+                fast["best_value"] = jnp.where(better, fast["value"], c["best_value"])
+                fast["best_k"] = jnp.where(better, fast["k"], c["best_k"])
+                c = jax.tree_util.tree_map(lambda a, b: jnp.where(kept, a, b), fast, c)
+                left = jnp.where(kept, stride - 1 - lead, stride - 1)
+                return jax.lax.while_loop(full_more, full, (left, c))[1]
 
             def body(state: Any) -> Any:
                 i, c, buf = state
                 c, row = ringed(dict(c), settings)
                 buf = jax.tree_util.tree_map(lambda b, r: b.at[i].set(r), buf, row)
-                c = jax.lax.cond(c["status"] == RUNNING, lambda c: unrecorded(c, stride - 1),
-                                 lambda c: c, c)  # fmt: skip
-                return i + 1, c, buf
+                return i + 1, unrecorded(c), buf
 
             i, carry, buf = jax.lax.while_loop(more, body, (jnp.int32(0), carry, buf))
             return carry, buf, i
