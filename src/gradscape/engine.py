@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -273,6 +274,19 @@ def segment_rows(n: int) -> int:
     return int(min(SEGMENT, max(16, 32 * 1024**2 // (8 * (2 * n + 4)))))
 
 
+@dataclass(frozen=True)
+class Segments:
+    """The compiled segments of one start: ``each`` records every step, ``strided`` one row
+    every ``stride`` steps. Each compiles on its first call, so a run that stays within its
+    head never compiles ``strided``."""
+
+    each: Any
+    strided: Any
+
+    def __call__(self, carry: Any, settings: Any, rows: Any, stride: Any) -> Any:
+        return (self.each if int(stride) == 1 else self.strided)(carry, settings, rows, stride)
+
+
 def compiled_loop(
     obj: Objective, opt: Optimizer, many: bool, lean: bool = False
 ) -> tuple[Any, Any]:
@@ -357,7 +371,29 @@ def compiled_loop(
             i, carry, buf = jax.lax.while_loop(more, body, (jnp.int32(0), carry, buf))
             return carry, buf, i
 
-        compiled = (jax.jit(init), jax.jit(segment))
+        def every(carry: Any, settings: Any, rows: Any, stride: Any) -> Any:
+            """:func:`segment` with a row for every step (``stride`` 1, the head of every run):
+            a loop of one step, half as much to compile."""
+            shapes = jax.eval_shape(lambda c: ringed(dict(c), settings)[1], carry)
+            buf = jax.tree_util.tree_map(lambda s: jnp.zeros((size, *s.shape), s.dtype), shapes)
+
+            def more(state: Any) -> Any:
+                return (state[0] < jnp.minimum(rows, size)) & (state[1]["status"] == RUNNING)
+
+            def body(state: Any) -> Any:
+                i, c, buf = state
+                c, row = ringed(dict(c), settings)
+                buf = jax.tree_util.tree_map(lambda b, r: b.at[i].set(r), buf, row)
+                return i + 1, c, buf
+
+            (
+                i,
+                carry,
+                buf,
+            ) = jax.lax.while_loop(more, body, (jnp.int32(0), carry, buf))
+            return carry, buf, i
+
+        compiled: tuple[Any, Any] = (jax.jit(init), Segments(jax.jit(every), jax.jit(segment)))
     else:
 
         def segment_many(carry: Any, settings: Any, limit: Any) -> Any:

@@ -333,7 +333,7 @@ def minimize(
             if k >= head and now != stride:  # each row now takes `stride` steps: measure afresh
                 pace, now = Pace(1, SEGMENT), stride
             want = pace.limit if k >= head else min(pace.limit, head - k)
-            compiling = first_call(obj, ("run one", id(segment), obj.n))
+            compiling = first_call(obj, ("run one", id(segment), obj.n, now == 1))
             t0 = time.perf_counter()
             carry, rec, taken = segment(carry, settings, jnp.int32(want), jnp.int32(now))
             taken = int(taken)
