@@ -341,7 +341,7 @@ def test_descend_warns_above_the_stable_rate(
     captured = capsys.readouterr()
     stable = 2 / np.linalg.eigvalsh([[6.0, 2.0], [2.0, 4.0]])[-1]
     assert f"above 2/λmax = {stable:.4g}" in captured.err
-    assert "diverged" in captured.out
+    assert "grew at step" in captured.out  # a millionfold above the start, still finite
 
 
 def test_descend_one_variable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

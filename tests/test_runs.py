@@ -451,16 +451,47 @@ def test_per_weight_learning_rates_are_an_optax_rate_vector() -> None:
 
 def test_the_stability_warning_is_on_the_run(tmp_path: Path) -> None:
     f = gs.objective(QUADRATIC)
-    stable = 2 / np.linalg.eigvalsh([[6.0, 2.0], [2.0, 4.0]])[-1]
-    r = minimize(f, [1.0, 1.0], "momentum", lr=1.1 * stable, max_steps=50)
+    top = np.linalg.eigvalsh([[6.0, 2.0], [2.0, 4.0]])[-1]
+    stable = 2 / top
+    r = minimize(f, [1.0, 1.0], "gd", lr=1.1 * stable, max_steps=50)
     assert r.warnings == (
-        f"momentum: lr {1.1 * stable:.4g} is above 2/λmax = {stable:.4g} at the start; "
-        "plain gradient descent is unstable there",
+        f"gd: lr {1.1 * stable:.4g} is at or above 2/λmax = {stable:.4g} at the start; "
+        "gd does not converge there (it oscillates at the limit and blows up beyond)",
     )
     assert r.summary()["warnings"] == list(r.warnings)
     assert Run.load(r.save(tmp_path / "r.npz")).warnings == r.warnings
+    # at 2/λmax exactly gd oscillates for ever: warned too
+    assert minimize(f, [1.0, 1.0], "gd", lr=stable, max_steps=5).warnings
     assert minimize(f, [1.0, 1.0], "gd", lr=0.9 * stable, max_steps=5).warnings == ()
     assert minimize(f, [1.0, 1.0], "adam", lr=10 * stable, max_steps=5).warnings == ()
+    # heavy-ball momentum is stable up to 2(1 + β)/λmax, Nesterov's up to 2(1 + β)/((1 + 2β)λmax)
+    assert minimize(f, [1.0, 1.0], "momentum", lr=1.1 * stable, max_steps=5).warnings == ()
+    (w,) = minimize(f, [1.0, 1.0], "momentum", lr=1.01 * 3.8 / top, max_steps=5).warnings
+    assert w.startswith("momentum: lr") and f"2(1 + β)/λmax (β = 0.9) = {3.8 / top:.4g}" in w
+    assert (
+        minimize(f, [1.0, 1.0], "nesterov", lr=0.99 * 3.8 / 2.8 / top, max_steps=5).warnings == ()
+    )
+    assert minimize(f, [1.0, 1.0], "nesterov", lr=1.01 * 3.8 / 2.8 / top, max_steps=5).warnings
+
+
+def test_one_rate_per_weight_is_judged_by_the_scaled_hessian() -> None:
+    # x^2 + 100 y^2: each rate below its own axis' limit (1 and 0.01) is stable, whatever the
+    # largest rate; the limit is λmax(diag(lr)^½ H diag(lr)^½) < 2
+    f = gs.objective("x^2 + 100*y^2")
+    r = minimize(f, [1.0, 1.0], "gd", lr={"x": 0.5, "y": 0.005}, max_steps=200)
+    assert r.warnings == () and r.stop_reason == "converged"
+    r = minimize(f, [1.0, 1.0], "gd", lr={"x": 0.5, "y": 0.03}, max_steps=200)
+    assert r.stop_reason == "grew"
+    (w,) = r.warnings
+    assert "λmax(diag(lr)·H) = 6 ≥ 2" in w  # diag(0.5, 0.03)·diag(2, 200): 1 and 6
+
+
+@pytest.mark.parametrize(("fn", "start"), [("log(x)", [-1.0]), ("x^2 + 100*y^2", [1e300, 1.0])])
+def test_a_start_outside_the_domain_is_bad_input(fn: str, start: list[float]) -> None:
+    with pytest.raises(
+        gs.InputError, match=r"(undefined|infinite) at .*; start where f is defined"
+    ):
+        minimize(gs.objective(fn), start, "gd")
 
 
 def test_a_blown_up_run_is_drawn_up_to_its_last_sane_step() -> None:

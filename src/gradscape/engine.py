@@ -614,8 +614,8 @@ def stop_message(
     rate = f" (lr {format_lr(lr)})" if lr is not None else ""
     if reason == "grew":
         return (
-            f"diverged at step {k}{rate}: the value grew to {value:.3g}, a millionfold above "
-            f"its start; {hint}"
+            f"grew at step {k}{rate}: the value reached {value:.3g}, a millionfold above its "
+            f"start, so the run was stopped there; {hint}"
         )
     return (
         f"diverged at step {k + 1}{rate}: that step led where the value or the gradient is not "

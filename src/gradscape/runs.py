@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ._x64 import with_x64
+from .calculus import hessian, value
 from .curvature import (
     check_newton_size,
     curvature,
@@ -45,7 +46,7 @@ from .engine import (
     settled,
     stop_message,
 )
-from .errors import InputError, listing, whole_number
+from .errors import InputError, NumericalError, listing, whole_number
 from .objectives import Objective, Params
 from .optimizers import GD_FAMILY, Optimizer, check_lr, optimizer
 from .results import Result
@@ -241,20 +242,45 @@ def per_weight_lr(obj: Objective, lr: Mapping[str, Any]) -> tuple[float, ...]:
     return tuple(out)
 
 
+def stable_limit(opt: Optimizer) -> tuple[float, str]:
+    """``(c, words)``: a gradient-descent method with momentum β on a quadratic converges only
+    where ``lr·λ < c`` for every Hessian eigenvalue λ: 2 for plain gd, ``2(1 + β)`` for heavy-ball
+    momentum, ``2(1 + β)/(1 + 2β)`` for Nesterov's (the edges of the iteration's spectral radius
+    1; at the edge it oscillates without converging)."""
+    beta = float(opt.options.get("momentum", 0.0))
+    if opt.name == "momentum":
+        return 2 * (1 + beta), f"2(1 + β)/λmax (β = {beta:g})"
+    if opt.name == "nesterov":
+        return 2 * (1 + beta) / (1 + 2 * beta), f"2(1 + β)/((1 + 2β)λmax) (β = {beta:g})"
+    return 2.0, "2/λmax"
+
+
 def _stability_warnings(
-    opt: Optimizer, lr: float | tuple[float, ...] | None, given: bool, curv: Any
-) -> tuple[str, ...]:
-    """A warning when a learning rate the user gave a gradient-descent method is above the
-    largest stable one, ``2/λmax`` at the start."""
-    stable = (curv or {}).get("stable_lr")
-    if opt.name not in GD_FAMILY or not given or lr is None or stable is None:
+    obj: Objective, opt: Optimizer, lr: float | tuple[float, ...] | None, given: bool,
+    theta0: np.ndarray, curv: Any,
+) -> tuple[str, ...]:  # fmt: skip
+    """A warning when a learning rate the user gave a gradient-descent method is at or beyond the
+    largest stable one at the start (see :func:`stable_limit`); one rate per weight is judged
+    by the largest eigenvalue of ``diag(lr)^½ H diag(lr)^½``."""
+    if opt.name not in GD_FAMILY or not given or lr is None or curv is None:
         return ()
-    top = max(lr) if isinstance(lr, tuple) else lr
-    if top <= stable:
+    c, words = stable_limit(opt)
+    top = float(curv["lambda_max"])
+    if isinstance(lr, tuple):
+        d = np.sqrt(np.asarray(lr, dtype=np.float64))
+        h = np.asarray(hessian(obj, theta0), dtype=np.float64)
+        scaled = float(np.linalg.eigvalsh(d[:, None] * (0.5 * (h + h.T)) * d[None, :])[-1])
+        if scaled < c * (1 - 1e-12):  # at the limit (to rounding) it oscillates for ever
+            return ()
+        return (
+            f"{opt.name}: the rates {format_lr(lr)} are at or beyond the stable limit at the "
+            f"start: λmax(diag(lr)·H) = {scaled:.4g} ≥ {c:.4g}; {opt.name} does not converge there",
+        )
+    if top <= 0 or lr * top < c * (1 - 1e-12):
         return ()
     return (
-        f"{opt.name}: lr {format_lr(lr)} is above 2/λmax = {stable:.4g} at the start; "
-        "plain gradient descent is unstable there",
+        f"{opt.name}: lr {format_lr(lr)} is at or above {words} = {c / top:.4g} at the start; "
+        f"{opt.name} does not converge there (it oscillates at the limit and blows up beyond)",
     )
 
 
@@ -312,6 +338,10 @@ def minimize(
     check_newton_size(opt, obj)
     head, stride = history_policy(obj.n, max_steps, head, max_records)
     theta0 = obj.vector(start)
+    try:  # a start outside f's domain is bad input, not a run that diverged
+        value(obj, theta0)
+    except NumericalError as exc:
+        raise InputError(f"{str(exc).rstrip('.')}; start where f is defined.") from None
     gtol = default_gtol(obj, theta0) if given is None else given
     lr_used: float | tuple[float, ...] | None
     if weights is not None:
@@ -379,7 +409,9 @@ def minimize(
         curvature_start=curv_start,
         curvature_end=curv_end,
         record_every=stride,
-        warnings=_stability_warnings(opt, lr_used, lr_reason.startswith("given"), curv_start),
+        warnings=_stability_warnings(
+            obj, opt, lr_used, lr_reason.startswith("given"), np.asarray(theta0), curv_start
+        ),
     )
 
 
