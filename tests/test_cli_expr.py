@@ -128,7 +128,7 @@ def test_derive_writes_files(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         (["derive", "sqrt(x)", "--at", "x=-1"], "sqrt(x) needs a non-negative argument"),
         (["derive", "2+3"], "has no variables"),
         (["derive", "rosenbrok"], "did you mean rosenbrock?"),
-        (["sweep", "x^2"], "Say what to sweep: --range x=-5:5"),
+        (["sweep", "x^2"], "Say what to sweep: a range for one or two variables (--range x=-5:5"),
         (["sweep", "x*y*z", "--range", "x=0:1", "--range", "y=0:1", "--range", "z=0:1"],
          "A sweep shows one or two variables; got 3"),
         (["sweep", "x^2", "--range", "x=5:-5"], "low < high; got 5:-5"),

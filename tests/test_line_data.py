@@ -264,3 +264,10 @@ def test_digit_grouping_is_not_a_number(tmp_path: Path) -> None:
     path.write_text("x,y\n1,2\n3_0,4\n5,6\n", encoding="utf-8")
     with pytest.raises(gs.DataError, match="not a number"):
         gs.load_csv(path)
+
+
+def test_decimal_commas_are_pointed_out_when_no_column_is_numeric(tmp_path: Path) -> None:
+    path = tmp_path / "dc.csv"
+    path.write_text("x;y\n0,5;1,5\n1,5;2,5\n2,5;3,5\n", encoding="utf-8")
+    with pytest.raises(gs.DataError, match=r"no numeric column to use as x \(decimal commas\?"):
+        gs.load_csv(path)

@@ -305,7 +305,13 @@ def test_a_sweep_plan_decides_ranges_points_and_held_point() -> None:
 @pytest.mark.parametrize(
     ("ranges", "fixed", "points", "match"),
     [
-        (None, None, None, r"Say what to sweep: --range x=-5:5 --range y=-5:5\."),
+        (
+            None,
+            None,
+            None,
+            r"Say what to sweep: a range for one or two variables \(--range x=-5:5 --range y=-5:5, "
+            r"or ranges=\{'x': \(-5, 5\), 'y': \(-5, 5\)\} in Python\)\.",
+        ),
         ({"x": (0, 1)}, {"x": 1}, None, r"x is both swept \(--range\) and fixed \(--fix\)"),
         ({"q": (0, 1)}, None, None, r"--range: q is not a variable of f\(x, y, z\)"),
         (None, {"q": 1}, None, r"--fix: q is not a variable of f\(x, y, z\)"),

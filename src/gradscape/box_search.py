@@ -95,7 +95,7 @@ def starts_note(asked: int, ran: int) -> str:
         return ""
     ny, nx = start_grid(asked)
     return (
-        f"{asked:,} starts asked, {ran:,} run: in two variables the starts form a grid (so the "
+        f"{asked:,} {'start' if asked == 1 else 'starts'} asked, {ran:,} run: in two variables the starts form a grid (so the "
         f"basins can be mapped), and {nx} × {ny} is the smallest one holding {asked:,} that is "
         "at most twice as wide as tall"
     )

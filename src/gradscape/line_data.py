@@ -170,7 +170,13 @@ def _pick_columns(table: Table, jx: int | None, jy: int | None) -> tuple[int, in
             skipped = {}
     if jx is None:
         if not free:
-            raise DataError(f"{table.name} has no numeric column to use as x.")
+            comma = any(
+                re.fullmatch(r"[-+]?\d+,\d+", cell)
+                for _, cells in table.rows[:20]
+                for cell in cells
+            )
+            hint = " (decimal commas? write decimals with a point, e.g. 1.5)" if comma else ""
+            raise DataError(f"{table.name} has no numeric column to use as x{hint}.")
         jx = free.pop(0)
     if jy is None:
         free = [j for j in free if j != jx]

@@ -847,7 +847,11 @@ def _default_ranges(obj: Objective, held: Mapping[str, float]) -> dict[str, tupl
     """The first two variables not held that have a default range."""
     if not obj.ranges:
         example = " ".join(f"--range {n}=-5:5" for n in obj.names[:2])
-        raise InputError(f"Say what to sweep: {example}.")
+        mapping = ", ".join(f"'{n}': (-5, 5)" for n in obj.names[:2])
+        raise InputError(
+            f"Say what to sweep: a range for one or two variables ({example}, or "
+            f"ranges={{{mapping}}} in Python)."
+        )
     ranges = {n: obj.ranges[n] for n in obj.names if n not in held and n in obj.ranges}
     if not ranges:
         raise InputError("Every variable is fixed; give one or two with --range.")
