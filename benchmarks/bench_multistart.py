@@ -40,7 +40,6 @@ from typing import Any
 import numpy as np
 
 import gradscape as gs
-from gradscape.engine import STATUS
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _baseline import in_own_process, require
@@ -151,6 +150,8 @@ def main() -> None:
         # the same work: every start took every step but where its gradient was exactly zero
         # (gtol = 0: converged; a raw step there moves nothing), and both end at the same points
         early = batch.n_steps < args.steps
+        from gradscape.engine import STATUS  # here: a baseline's process must not load JAX
+
         assert np.all(batch.status[early] == STATUS.index("converged")), "a start stopped early"
         same = float(np.max(np.abs(raw() - batch.params)))
         warm, raw_secs = medians([ours, raw], args.repeats)
