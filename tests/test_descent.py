@@ -110,7 +110,7 @@ def test_save_and_load(tmp_path, sse: gs.Objective) -> None:  # type: ignore[no-
             {"lr": 0.1, "max_steps": 0},
             r"max_steps must be a whole number from 1 to 100,000,000 \(MAX_STEPS\); got 0",
         ),
-        ({"lr": 0.1, "gtol": -1.0}, r"'gtol' parameter of descend must be a float >= 0"),
+        ({"lr": 0.1, "gtol": -1.0}, r"gtol must be a number >= 0; got -1.0"),
     ],
 )
 def test_bad_descent_settings(sse: gs.Objective, kwargs: dict, match: str) -> None:  # type: ignore[type-arg]

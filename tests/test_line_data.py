@@ -271,3 +271,12 @@ def test_decimal_commas_are_pointed_out_when_no_column_is_numeric(tmp_path: Path
     path.write_text("x;y\n0,5;1,5\n1,5;2,5\n2,5;3,5\n", encoding="utf-8")
     with pytest.raises(gs.DataError, match=r"no numeric column to use as x \(decimal commas\?"):
         gs.load_csv(path)
+
+
+def test_x_and_y_must_be_two_columns(tmp_path: Path) -> None:
+    path = tmp_path / "xy.csv"
+    path.write_text("x,y\n1,2\n2,3\n3,5\n", encoding="utf-8")
+    with pytest.raises(
+        gs.DataError, match=r"x and y are the same column \('x'\) of xy.csv; pick two"
+    ):
+        gs.load_csv(path, x="x", y="x")

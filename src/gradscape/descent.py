@@ -101,12 +101,6 @@ def descend(
     else:
         _positive("lr", lr)
     whole_number(max_steps, "max_steps", 1, MAX_STEPS, "MAX_STEPS")
-    if gtol is not None and not (
-        isinstance(gtol, int | float) and math.isfinite(gtol) and gtol >= 0
-    ):
-        raise InputError(
-            f"The 'gtol' parameter of descend must be a float >= 0. Got {gtol!r} instead."
-        )
     return minimize(obj, start, "gd", lr=lr, max_steps=max_steps, gtol=gtol, head=head,
                     max_records=max_records, progress=progress)  # fmt: skip
 

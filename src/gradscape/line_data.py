@@ -144,6 +144,11 @@ def load_csv(
         jx, jy, why = _pick_columns(table, jx, jy)
         if why:
             notes.append(why)
+    if jx == jy:
+        raise DataError(
+            f"x and y are the same column ({quoted(table.header[jx])}) of {table.name}; "
+            "pick two different columns (x= and y=, or --x and --y on the command line)."
+        )
     if len(table.rows) < 2:
         raise DataError(f"{table.name} has {len(table.rows)} data row(s); a line needs at least 2.")
     xs, ys = table.numbers(jx), table.numbers(jy)
