@@ -481,3 +481,19 @@ def test_the_results_carry_the_values_shown_and_the_box_scale() -> None:
     assert ring and ring[0]["value"] == 0.0  # f is exactly 0 on the circle
     centre = [v for v, found in zip(cp.shown_values, cp.point_sets, strict=True) if not found]
     np.testing.assert_allclose(centre, [1.0])  # the maximum at the origin, f(0, 0) = 1
+
+
+def test_a_multistart_where_every_start_diverged_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gradscape.cli import main
+
+    obj = gs.objective("himmelblau")
+    m = multistart(obj, starts=16, method="gd", lr=1.0)
+    assert m.diverged and m.failed() == {"diverged": 16} and not len(m.values)
+    assert m.summary()["warnings"] == ["every start diverged (gd (lr 1)); lower the learning rate"]
+    assert not multistart(obj, starts=16, method="gd", lr=1e-3).diverged
+    argv = ["multistart", "himmelblau", "--optimizer", "gd", "--lr", "1", "--starts", "16",
+            "--out", str(tmp_path / "m"), "--json"]  # fmt: skip
+    assert main(argv) == 1  # the exit status of a computation that diverged
+    assert "every start diverged" in capsys.readouterr().err

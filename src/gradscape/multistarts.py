@@ -120,6 +120,18 @@ class Minima(Found, Result):
             if i != CONVERGED and np.any(lost & (self.status == i))
         }
 
+    @property
+    def diverged(self) -> bool:
+        """Whether every start diverged: the search found nothing, and the settings are why."""
+        return bool(self.labels.size) and self.failed().get("diverged", 0) == self.labels.size
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What a view must say beside the minima (one line each)."""
+        if self.diverged:
+            return (f"every start diverged ({self.settings}); lower the learning rate",)
+        return ()
+
     def summary(self) -> dict[str, Any]:
         items = [
             {
@@ -147,6 +159,7 @@ class Minima(Found, Result):
             "best": items[0] if items else None,
             "failed": self.failed(),
             "failed_total": int(np.sum(self.labels == FAILED)),
+            "warnings": list(self.warnings),
             "walked_to_corners": self.walked,
             "outside_box": {
                 "starts": self.outside,

@@ -426,8 +426,11 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
         )
         files.append(plot.save(fig, out / "basins.png").name)
     summary = _function_summary(obj, m.summary(), files)
+    status = EXIT_DIVERGED if m.diverged else 0
+    for w in m.warnings:
+        print(f"gradscape: warning: {w}", file=sys.stderr)
     if _publish(args, out / "summary.json", summary):
-        return 0
+        return status
     shown = min(len(m.values), 20)
     found, scale, value = m.point_sets, m.scale, m.shown_values
     rows = [
@@ -465,7 +468,7 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
             f"{_count(away, 'point')} beyond it (not listed; all in --json)"
         )
     _show(out, f"gradscape multistart — {obj.signature()}", [("Minima", lines)], summary["files"])
-    return 0
+    return status
 
 
 def _cmd_race(args: argparse.Namespace) -> int:
