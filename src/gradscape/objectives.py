@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import jax
 import numpy as np
@@ -21,9 +21,27 @@ import numpy as np
 from ._x64 import x64
 from .errors import InputError, NumericalError, ParameterError, listing
 
-if TYPE_CHECKING:  # types only: functions builds Objectives, so it sits above this module
+if TYPE_CHECKING:
     from .expr import Expression
-    from .functions import TestFunction
+
+
+class Published(Protocol):
+    """What an objective knows of the built-in test function it came from: a
+    :class:`gradscape.functions.TestFunction`, which builds Objectives and so sits above this
+    module (named here by what engines read of it, not imported)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def family(self) -> str | None: ...
+    @property
+    def variables(self) -> tuple[str, ...]: ...
+    @property
+    def domain(self) -> tuple[tuple[float, float], ...]: ...
+    @property
+    def minimum(self) -> float | None: ...
+    def minima_points(self) -> list[dict[str, float]]: ...
+
 
 Params = Mapping[str, float] | Sequence[float] | np.ndarray | float
 
@@ -58,7 +76,7 @@ class Objective:
     formula: str | None = None
     unravel: Callable[[Any], Any] | None = None
     expression: Expression | None = None
-    function: TestFunction | None = None
+    function: Published | None = None
 
     def __post_init__(self) -> None:
         if not callable(self.fn):
