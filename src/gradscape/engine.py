@@ -332,68 +332,54 @@ def compiled_loop(
             c["ring"] = jax.tree_util.tree_map(lambda b, r: b.at[slot].set(r), ring, row)
             return c, row
 
-        def segment(carry: Any, settings: Any, rows: Any, stride: Any) -> Any:
-            shapes = jax.eval_shape(lambda c: ringed(dict(c), settings)[1], carry)
-            buf = jax.tree_util.tree_map(lambda s: jnp.zeros((size, *s.shape), s.dtype), shapes)
-            # of the steps between two rows, all but the last TAIL may run as plain steps: the
-            # same arithmetic at a tenth of the work (no row, no ring, no best point)
+        def unrecorded(c: Any, settings: Any, stride: Any) -> Any:
+            """The ``stride - 1`` steps after a row. All but the last :data:`TAIL` may run as
+            plain steps (the same arithmetic at a tenth of the work: no row, no ring, no best
+            point), kept if every one was plain, else dropped and taken again as full steps."""
             lead = jnp.maximum(stride - 1 - TAIL, 0)
+            fast = jax.lax.fori_loop(0, lead, lambda _, q: plain(q, settings),
+                                     {**c, "plain": jnp.bool_(True)})  # fmt: skip
+            kept = fast.pop("plain")
+            better = fast["value"] < c["best_value"]  # the values fell: the last is lowest
+            fast["best_theta"] = jnp.where(better, fast["theta"], c["best_theta"])
+            fast["best_value"] = jnp.where(better, fast["value"], c["best_value"])
+            fast["best_k"] = jnp.where(better, fast["k"], c["best_k"])
+            c = jax.tree_util.tree_map(lambda a, b: jnp.where(kept, a, b), fast, c)
 
-            def more(state: Any) -> Any:
-                return (state[0] < jnp.minimum(rows, size)) & (state[1]["status"] == RUNNING)
-
-            def full_more(s: Any) -> Any:
+            def more(s: Any) -> Any:
                 return (s[0] > 0) & (s[1]["status"] == RUNNING)
 
             def full(s: Any) -> Any:
                 return s[0] - 1, ringed(dict(s[1]), settings)[0]
 
-            def unrecorded(c: Any) -> Any:
-                """The ``stride - 1`` steps after a row: ``lead`` plain steps, kept if every one
-                was plain (else dropped, and taken again as full steps), then full steps."""
-                fast = jax.lax.fori_loop(0, lead, lambda _, q: plain(q, settings),
-                                         {**c, "plain": jnp.bool_(True)})  # fmt: skip
-                kept = fast.pop("plain")
-                better = fast["value"] < c["best_value"]  # the values fell: the last is lowest
-                fast["best_theta"] = jnp.where(better, fast["theta"], c["best_theta"])
-                fast["best_value"] = jnp.where(better, fast["value"], c["best_value"])
-                fast["best_k"] = jnp.where(better, fast["k"], c["best_k"])
-                c = jax.tree_util.tree_map(lambda a, b: jnp.where(kept, a, b), fast, c)
-                left = jnp.where(kept, stride - 1 - lead, stride - 1)
-                return jax.lax.while_loop(full_more, full, (left, c))[1]
+            left = jnp.where(kept, stride - 1 - lead, stride - 1)
+            return jax.lax.while_loop(more, full, (left, c))[1]
 
-            def body(state: Any) -> Any:
-                i, c, buf = state
-                c, row = ringed(dict(c), settings)
-                buf = jax.tree_util.tree_map(lambda b, r: b.at[i].set(r), buf, row)
-                return i + 1, unrecorded(c), buf
+        def recording(between: Callable[[Any, Any, Any], Any] | None) -> Callable[..., Any]:
+            """A segment: up to ``rows`` rows, each a full step, with ``between(carry, settings,
+            stride)`` after each (``None``: a row for every step, the head of every run, and a
+            loop of one step to compile)."""
 
-            i, carry, buf = jax.lax.while_loop(more, body, (jnp.int32(0), carry, buf))
-            return carry, buf, i
+            def segment(carry: Any, settings: Any, rows: Any, stride: Any) -> Any:
+                shapes = jax.eval_shape(lambda c: ringed(dict(c), settings)[1], carry)
+                buf = jax.tree_util.tree_map(lambda s: jnp.zeros((size, *s.shape), s.dtype), shapes)
 
-        def every(carry: Any, settings: Any, rows: Any, stride: Any) -> Any:
-            """:func:`segment` with a row for every step (``stride`` 1, the head of every run):
-            a loop of one step, half as much to compile."""
-            shapes = jax.eval_shape(lambda c: ringed(dict(c), settings)[1], carry)
-            buf = jax.tree_util.tree_map(lambda s: jnp.zeros((size, *s.shape), s.dtype), shapes)
+                def more(state: Any) -> Any:
+                    return (state[0] < jnp.minimum(rows, size)) & (state[1]["status"] == RUNNING)
 
-            def more(state: Any) -> Any:
-                return (state[0] < jnp.minimum(rows, size)) & (state[1]["status"] == RUNNING)
+                def body(state: Any) -> Any:
+                    i, c, buf = state
+                    c, row = ringed(dict(c), settings)
+                    buf = jax.tree_util.tree_map(lambda b, r: b.at[i].set(r), buf, row)
+                    return i + 1, c if between is None else between(c, settings, stride), buf
 
-            def body(state: Any) -> Any:
-                i, c, buf = state
-                c, row = ringed(dict(c), settings)
-                buf = jax.tree_util.tree_map(lambda b, r: b.at[i].set(r), buf, row)
-                return i + 1, c, buf
+                i, carry, buf = jax.lax.while_loop(more, body, (jnp.int32(0), carry, buf))
+                return carry, buf, i
 
-            (
-                i,
-                carry,
-                buf,
-            ) = jax.lax.while_loop(more, body, (jnp.int32(0), carry, buf))
-            return carry, buf, i
+            return segment
 
-        compiled: tuple[Any, Any] = (jax.jit(init), Segments(jax.jit(every), jax.jit(segment)))
+        each, strided = jax.jit(recording(None)), jax.jit(recording(unrecorded))
+        compiled: tuple[Any, Any] = (jax.jit(init), Segments(each, strided))
     else:
 
         def segment_many(carry: Any, settings: Any, limit: Any) -> Any:
