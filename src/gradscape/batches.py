@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from ._x64 import with_x64
@@ -100,8 +102,6 @@ def _batch_lr(opt: Optimizer, obj: Objective, starts: np.ndarray) -> tuple[float
     everywhere sampled (above 50 variables: by power iteration at up to 64 of them)."""
     if opt.custom is not None or opt.lr is not None or opt.name == "lbfgs":
         return default_lr(opt, obj, starts[0])
-    import jax
-    import jax.numpy as jnp
 
     if obj.n > 50:  # n x n Hessians of many starts would not fit: Hessian-vector products
         sample = starts[:: max(1, len(starts) // 64)]
@@ -290,8 +290,6 @@ def _end_points(obj: Objective) -> Any:
     steps may have run in float32, and a lean run never computes ``f``), step counts, stop codes
     and target hits, all on the device, so the host need not wait for them before the next
     chunk starts."""
-    import jax
-    import jax.numpy as jnp
 
     finish = obj.compiled.get("many-start end points")
     if finish is None:
@@ -368,7 +366,6 @@ def minimize_many(
             beyond :data:`MEMORY_LIMIT`; a projected time beyond ``time_limit`` seconds
             (default :data:`TIME_LIMIT`), checked from the first segments on.
     """
-    import jax
 
     starts, max_steps, gtol = budget_for(obj, starts, max_steps, gtol)
     plan = _plan(obj, starts, method, lr, max_steps, gtol, bounds, chunk, target, precision,

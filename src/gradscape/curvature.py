@@ -8,11 +8,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
+from .calculus import hessian
 from .errors import InputError, NumericalError
 from .objectives import Objective
-from .optimizers import Optimizer
+from .optimizers import DEFAULT_LR, Optimizer
 
 #: Most variables for Newton's method: each step forms the n x n Hessian (n Hessian-vector
 #: products) and its eigendecomposition (about 10 n^3 operations, a second at n = 1000).
@@ -24,7 +27,6 @@ HESSIAN_METHODS = ("newton", "newton_roots")
 def curvature(obj: Objective, theta: Any) -> dict[str, Any] | None:
     """``λmax``, ``λmin``, condition number ``|λ|max/|λ|min`` and the largest stable GD learning
     rate ``2/λmax`` of the Hessian at ``theta`` (``None`` where it is not finite)."""
-    from .calculus import hessian
 
     try:
         h = hessian(obj, theta)
@@ -52,8 +54,6 @@ def spectral_radius(obj: Objective, points: np.ndarray, iters: int = 100) -> np.
 
     ``‖Hv‖`` for a unit ``v`` never exceeds ``|λ|max`` and climbs to it as the iteration
     converges; the largest iterate seen is returned."""
-    import jax
-    import jax.numpy as jnp
 
     grad = jax.grad(obj.fn)
     draw = np.random.default_rng(0).normal(size=obj.n)  # fixed: not orthogonal to the top one
@@ -81,8 +81,6 @@ def default_lr(opt: Optimizer, obj: Objective, theta: np.ndarray) -> tuple[float
     if opt.custom is not None:
         return None, "set inside the custom transformation"
     if opt.lr is not None:
-        from .optimizers import DEFAULT_LR
-
         if DEFAULT_LR.get(opt.name) == opt.lr:
             return opt.lr, f"the default for {opt.name}"
         return opt.lr, "given"

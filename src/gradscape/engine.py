@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from ._x64 import with_x64
@@ -65,8 +67,6 @@ GRADIENT_ONLY = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "ad
 
 def keeper(go: Any) -> Any:
     """``keep(new, old)``: the new pytree where ``go``, else the old one."""
-    import jax
-    import jax.numpy as jnp
 
     def keep(new: Any, old: Any) -> Any:
         return jax.tree_util.tree_map(lambda a, b: jnp.where(go, a, b), new, old)
@@ -76,7 +76,6 @@ def keeper(go: Any) -> Any:
 
 def scaled_norm(v: Any) -> Any:
     """``‖v‖`` as ``max|v| · ‖v / max|v|‖``: no underflow or overflow of the squares."""
-    import jax.numpy as jnp
 
     top = jnp.max(jnp.abs(v))
     return top * jnp.linalg.norm(v / jnp.where(top > 0, top, 1.0))
@@ -84,7 +83,6 @@ def scaled_norm(v: Any) -> Any:
 
 def same_types(new: Any, like: Any) -> Any:
     """``new`` with every leaf cast to the dtype of the matching leaf of ``like``."""
-    import jax
 
     return jax.tree_util.tree_map(lambda a, b: a.astype(b.dtype), new, like)
 
@@ -105,8 +103,6 @@ def step_parts(
     computed and no best point is kept, which halves the work per step; divergence is then
     seen in the gradient and the parameters at the next check.
     """
-    import jax
-    import jax.numpy as jnp
 
     tx = opt.transformation()
     fn = obj.fn
@@ -301,8 +297,6 @@ def compiled_loop(
     check the stop rules every :data:`UNROLL` steps. ``rows``, ``stride`` and ``limit`` are
     traced, so one compilation serves every segment.
     """
-    import jax
-    import jax.numpy as jnp
 
     key = ("run", opt.name, tuple(sorted(opt.options.items())), id(opt.custom), many, lean)
     if key in obj.compiled:
@@ -427,7 +421,6 @@ def compiled_loop(
 
 def shape_settings(n: int) -> tuple[Any, ...]:
     """Settings of the right shapes, to trace a step's row shapes."""
-    import jax.numpy as jnp
 
     return (jnp.int32(1), jnp.float64(0), jnp.zeros(n), jnp.zeros(n), jnp.float64(0))
 
@@ -469,12 +462,8 @@ def settled(pending: Callable[[], Any]) -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:
-        import contextlib
-
-        import jax
-
         # a second Ctrl-C or a failed computation: just go
-        with contextlib.suppress(BaseException):
+        with suppress(BaseException):
             jax.block_until_ready(pending())  # type: ignore[no-untyped-call]
         raise
 
@@ -482,7 +471,6 @@ def settled(pending: Callable[[], Any]) -> Iterator[None]:
 def loop_settings(
     obj: Objective, max_steps: int, gtol: float, bounds: Any, target: float = -math.inf
 ) -> tuple[Any, ...]:
-    import jax.numpy as jnp
 
     lo = np.full(obj.n, -np.inf)
     hi = np.full(obj.n, np.inf)
@@ -509,8 +497,6 @@ def settings_text(opt: Optimizer, lr_used: float | tuple[float, ...] | None) -> 
 @with_x64
 def batch_value_and_grad(obj: Objective, points: Any) -> tuple[np.ndarray, np.ndarray]:
     """``f`` and ``∇f`` at every row of ``points`` (one compilation per objective)."""
-    import jax
-    import jax.numpy as jnp
 
     vg = obj.compiled.get("batched value_and_grad")
     if vg is None:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import jax.numpy as jnp
 import numpy as np
 
 from ._x64 import with_x64
@@ -325,7 +326,6 @@ def minimize(
         >>> r.stop_reason, round(r.final_value, 12)
         ('converged', 0.0)
     """
-    import jax.numpy as jnp
 
     weights = per_weight_lr(obj, lr) if isinstance(lr, Mapping) else None
     opt = optimizer(method, lr=None if isinstance(lr, Mapping) else lr, **options)
