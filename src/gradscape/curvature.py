@@ -24,13 +24,18 @@ MAX_NEWTON_DIM = 500
 HESSIAN_METHODS = ("newton", "newton_roots")
 
 
-def curvature(obj: Objective, theta: Any) -> dict[str, Any] | None:
-    """``λmax``, ``λmin``, condition number ``|λ|max/|λ|min`` and the largest stable GD learning
-    rate ``2/λmax`` of the Hessian at ``theta`` (``None`` where it is not finite)."""
-
+def hessian_at(obj: Objective, theta: Any) -> np.ndarray | None:
+    """The Hessian at ``theta`` in float64, or ``None`` where there is none (a kink or a pole)."""
     try:
-        h = hessian(obj, theta)
+        return np.asarray(hessian(obj, theta), dtype=np.float64)
     except (InputError, NumericalError):  # a kink or a pole there: no curvature to report
+        return None
+
+
+def curvature_of(h: np.ndarray | None) -> dict[str, Any] | None:
+    """``λmax``, ``λmin``, condition number ``|λ|max/|λ|min`` and the largest stable GD learning
+    rate ``2/λmax`` of the Hessian ``h`` (``None`` for ``None``)."""
+    if h is None:
         return None
     lam = np.linalg.eigvalsh(0.5 * (h + h.T))
     top, low = float(lam[-1]), float(lam[0])
@@ -41,6 +46,11 @@ def curvature(obj: Objective, theta: Any) -> dict[str, Any] | None:
         "condition": float(np.max(np.abs(lam)) / absmin) if absmin > 0 else math.inf,
         "stable_lr": 2.0 / top if top > 0 else None,
     }
+
+
+def curvature(obj: Objective, theta: Any) -> dict[str, Any] | None:
+    """:func:`curvature_of` the Hessian at ``theta`` (``None`` where it is not finite)."""
+    return curvature_of(hessian_at(obj, theta))
 
 
 #: Above this many variables curvature comes from Hessian-vector products (power iteration)

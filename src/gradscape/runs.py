@@ -20,11 +20,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._x64 import with_x64
-from .calculus import hessian, value
+from .calculus import value
 from .curvature import (
+    FULL_HESSIAN_DIM,
     check_newton_size,
     curvature,
+    curvature_of,
     default_lr,
+    hessian_at,
 )
 from .engine import (
     GRADIENT_ONLY,
@@ -257,19 +260,19 @@ def stable_limit(opt: Optimizer) -> tuple[float, str]:
 
 
 def _stability_warnings(
-    obj: Objective, opt: Optimizer, lr: float | tuple[float, ...] | None, given: bool,
-    theta0: np.ndarray, curv: Any,
+    opt: Optimizer, lr: float | tuple[float, ...] | None, given: bool, h: np.ndarray | None,
+    curv: Any,
 ) -> tuple[str, ...]:  # fmt: skip
     """A warning when a learning rate the user gave a gradient-descent method is at or beyond the
-    largest stable one at the start (see :func:`stable_limit`); one rate per weight is judged
-    by the largest eigenvalue of ``diag(lr)^½ H diag(lr)^½``."""
-    if opt.name not in GD_FAMILY or not given or lr is None or curv is None:
+    largest stable one at the start (see :func:`stable_limit`), from the Hessian ``h`` there
+    and its :func:`curvature_of`; one rate per weight is judged by the largest eigenvalue of
+    ``diag(lr)^½ H diag(lr)^½``."""
+    if opt.name not in GD_FAMILY or not given or lr is None or h is None or curv is None:
         return ()
     c, words = stable_limit(opt)
     top = float(curv["lambda_max"])
     if isinstance(lr, tuple):
         d = np.sqrt(np.asarray(lr, dtype=np.float64))
-        h = np.asarray(hessian(obj, theta0), dtype=np.float64)
         scaled = float(np.linalg.eigvalsh(d[:, None] * (0.5 * (h + h.T)) * d[None, :])[-1])
         if scaled < c * (1 - 1e-12):  # at the limit (to rounding) it oscillates for ever
             return ()
@@ -376,10 +379,13 @@ def minimize(
     steps, params, values, grads, gnorms, sizes = _history(rows, carry)
     k = int(carry["k"])
     reason = STOPS[int(carry["status"])]
-    curv_start = curvature(obj, theta0) if obj.n <= 500 else None
+    h_start = hessian_at(obj, theta0) if obj.n <= FULL_HESSIAN_DIM else None
+    curv_start = curvature_of(h_start)
     end_theta = params[-1]
     curv_end = (
-        curvature(obj, end_theta) if obj.n <= 500 and np.all(np.isfinite(end_theta)) else None
+        curvature(obj, end_theta)
+        if obj.n <= FULL_HESSIAN_DIM and np.all(np.isfinite(end_theta))
+        else None
     )
     best_value = float(carry["best_value"])
     stable = (curv_start or {}).get("stable_lr")
@@ -410,7 +416,7 @@ def minimize(
         curvature_end=curv_end,
         record_every=stride,
         warnings=_stability_warnings(
-            obj, opt, lr_used, lr_reason.startswith("given"), np.asarray(theta0), curv_start
+            opt, lr_used, lr_reason.startswith("given"), h_start, curv_start
         ),
     )
 
