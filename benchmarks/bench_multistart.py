@@ -43,6 +43,7 @@ import gradscape as gs
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _baseline import in_own_process, require
+from _timing import medians, timed
 
 TWO_PI = 2 * np.pi
 LR = 1e-3
@@ -100,22 +101,6 @@ def raw_loop(obj: Any, starts: np.ndarray, steps: int, precision: str) -> Any:
 
     run()  # compile
     return run
-
-
-def medians(fns: list[Any], repeats: int) -> list[float]:
-    """Median seconds of each function over ``repeats`` rounds, the functions taking turns in
-    each round (so a busy spell on the machine falls on all of them alike)."""
-    secs: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
-        for f, s in zip(fns, secs, strict=True):
-            s.append(timed(f)[1])
-    return [float(np.median(s)) for s in secs]
-
-
-def timed(fn):  # type: ignore[no-untyped-def]
-    t = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t
 
 
 def main() -> None:

@@ -21,9 +21,9 @@ os.environ.setdefault("JAX_ENABLE_X64", "1")  # the raw loop runs in float64, li
 
 import argparse
 import platform
-import statistics
-import time
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -31,6 +31,9 @@ import jax.numpy as jnp
 import numpy as np
 
 import gradscape as gs
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _timing import medians
 
 
 def years_data(first: float = 1960.0) -> Any:
@@ -58,16 +61,6 @@ def raw_loop(obj: Any, lr: tuple[float, float], steps: int) -> Callable[[], Any]
 
     theta0 = jnp.zeros(2)
     return lambda: np.asarray(run(theta0))
-
-
-def medians(fns: list[Callable[[], Any]], repeats: int) -> list[float]:
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
-        for i, fn in enumerate(fns):
-            t = time.perf_counter()
-            fn()
-            times[i].append(time.perf_counter() - t)
-    return [statistics.median(t) for t in times]
 
 
 def descent_case(data: Any, repeats: int) -> None:
