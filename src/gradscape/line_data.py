@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError, listing, printable, whole_number
-from .tables import MAX_ROWS, Table, quoted, read_table
+from .tables import MAX_ROWS, Table, decimal_comma, quoted, read_table
 
 #: Header names that mark a column as the row number (compared lower-case, without ``_ -#.``).
 _INDEX_NAMES = frozenset({"id", "index", "idx", "row", "rownumber", "rowid", "no", "unnamed0"})
@@ -175,11 +175,7 @@ def _pick_columns(table: Table, jx: int | None, jy: int | None) -> tuple[int, in
             skipped = {}
     if jx is None:
         if not free:
-            comma = any(
-                re.fullmatch(r"[-+]?\d+,\d+", cell)
-                for _, cells in table.rows[:20]
-                for cell in cells
-            )
+            comma = any(decimal_comma(cell) for _, cells in table.rows[:20] for cell in cells)
             hint = " (decimal commas? write decimals with a point, e.g. 1.5)" if comma else ""
             raise DataError(f"{table.name} has no numeric column to use as x{hint}.")
         jx = free.pop(0)

@@ -227,7 +227,7 @@ class Table:
         if v is None:
             hint = (
                 " (a decimal comma? write decimals with a point, e.g. 1.5)"
-                if re.fullmatch(r"[-+]?\d+,\d+", text)
+                if decimal_comma(text)
                 else ""
             )
             raise DataError(f"{where} is not a number: {quoted(text)}{hint}; {fix}.")
@@ -242,6 +242,12 @@ class Table:
                 f"{where} is below float64's range (nonzero, but under 4.9e-324): {quoted(text)}."
             )
         return v
+
+
+def decimal_comma(text: str) -> bool:
+    """Whether a cell looks like a number written with a decimal comma (``1,5``), which the
+    reader refuses rather than guess (``1,500`` could be either)."""
+    return re.fullmatch(r"[-+]?\d+,\d+", text) is not None
 
 
 def parse_number(cell: str) -> float | None:
