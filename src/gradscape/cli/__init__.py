@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import GradscapeError
-from . import calculus, networks, optimize
+from . import calculus, networks, optimize, web
 from .common import (
     CACHE_MAX_BYTES,
     EXIT_DIVERGED,
@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     optimize.register(sub)
     networks.register(sub)
     calculus.register_functions(sub)
+    web.register(sub)
     return parser
 
 

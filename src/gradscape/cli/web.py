@@ -1,0 +1,79 @@
+"""``gradscape serve``: the interactive web page."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import socket
+import threading
+import webbrowser
+from typing import Any
+
+from ..errors import InputError
+from .common import _add_verb, _int_in
+
+DEFAULT_PORT = 8765
+
+
+def register(sub: Any) -> None:
+    serve = _add_verb(
+        sub, "serve", _cmd_serve,
+        "the interactive web page (weight space, function explorer, training)",
+        "Serve gradscape's interactive page on this machine: the line in weight space, the "
+        "function explorer and training, in the browser. Works offline; stop it with Ctrl-C.",
+    )  # fmt: skip
+    serve.add_argument(
+        "--host", default="127.0.0.1",
+        help="address to listen on; the default is this machine only. 0.0.0.0 lets other "
+             "machines in, with no password: only on a network you trust",
+    )  # fmt: skip
+    serve.add_argument("--port", type=_int_in(0, 65535), default=DEFAULT_PORT,
+                       help="port to listen on; 0 picks a free one")  # fmt: skip
+    serve.add_argument("--open", action="store_true", help="open the page in the web browser")
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (so a busy port is one clear line, not a log)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as e:
+        raise InputError(
+            f"--host {host!r} is not an address of this machine ({e.strerror})."
+        ) from None
+    family, kind, proto, _, addr = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(addr)
+    except OSError as e:
+        sock.close()
+        hint = "pick another with --port (0 picks a free one)" if port else "check --host"
+        raise InputError(f"Cannot listen on {host}:{port}: {e.strerror}; {hint}.") from None
+    sock.listen(128)
+    return sock
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ..web.app import create_app
+
+    sock = _bind(args.host, args.port)
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    if host in ("0.0.0.0", "::"):
+        shown = "127.0.0.1"
+    url = f"http://{shown}:{port}/"
+    try:
+        public = not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        public = True
+    print(f"gradscape is serving its page at {url}  (Ctrl-C stops it)", flush=True)
+    if public:
+        print(f"note: listening on {host}, so other machines can reach this page; it has no "
+              "password. Use the default --host 127.0.0.1 unless you mean it.", flush=True)  # fmt: skip
+    if args.open:
+        threading.Timer(0.8, webbrowser.open, args=(url,)).start()
+    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning", timeout_keep_alive=5))
+    server.run(sockets=[sock])
+    return 0

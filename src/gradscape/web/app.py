@@ -1,0 +1,118 @@
+"""The FastAPI app of ``gradscape serve``: the page, its static files, plotly.js from the
+``plotly`` package's own copy (no CDN: the page works offline) and the JSON API."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+from .. import __version__
+from ..errors import GradscapeError
+from . import jobs, uploads
+from .common import MAX_BODY_BYTES, ApiError
+
+STATIC = Path(str(resources.files("gradscape.web") / "static"))
+
+
+def plotly_js() -> Path:
+    """The minified plotly.js shipped inside the ``plotly`` Python package."""
+    import plotly
+
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def _message(exc: RequestValidationError) -> str:
+    """Pydantic's list of problems as one line: where, and what is wrong."""
+    parts = []
+    for err in exc.errors()[:3]:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        parts.append(f"{where or 'body'}: {err.get('msg', 'invalid')}")
+    return "Bad request: " + "; ".join(parts) + "."
+
+
+def create_app(workdir: str | Path | None = None) -> FastAPI:
+    """The app. ``workdir`` is its temporary space (uploads, exports); by default a fresh
+    temporary folder, removed when the app shuts down."""
+
+    own = workdir is None
+    root = Path(tempfile.mkdtemp(prefix="gradscape-serve-") if workdir is None else workdir)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if own:
+            shutil.rmtree(root, ignore_errors=True)
+
+    app = FastAPI(title="gradscape", version=__version__, lifespan=lifespan,
+                  description="The JSON API of gradscape's interactive page.")  # fmt: skip
+    app.state.root = root
+    app.state.jobs = jobs.Jobs()
+    app.state.uploads = uploads.Uploads(root)
+
+    @app.exception_handler(GradscapeError)
+    async def _gradscape_error(_: Request, exc: GradscapeError) -> JSONResponse:
+        status = exc.status if isinstance(exc, ApiError) else 400
+        return JSONResponse({"error": str(exc)}, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"error": _message(exc), "detail": jsonable_errors(exc)}, 422)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+
+    @app.middleware("http")
+    async def _cap_body(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        size = request.headers.get("content-length")
+        if size is not None and (not size.isdigit() or int(size) > MAX_BODY_BYTES):
+            return JSONResponse(
+                {"error": f"The request body is larger than {MAX_BODY_BYTES:,} bytes "
+                          "(MAX_BODY_BYTES)."}, 413)  # fmt: skip
+        return await call_next(request)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/vendor/plotly.min.js", include_in_schema=False)
+    def plotly_file() -> FileResponse:
+        return FileResponse(plotly_js(), media_type="text/javascript")
+
+    @app.get("/api/health")
+    def health() -> dict[str, Any]:
+        """The server is up; its version."""
+        return {"ok": True, "version": __version__}
+
+    app.include_router(jobs.router(app.state.jobs))
+    app.include_router(uploads.router(app.state.uploads))
+    for view in _views():
+        app.include_router(view.router(app))
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    return app
+
+
+def jsonable_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+            for e in exc.errors()[:10]]  # fmt: skip
+
+
+def _views() -> list[Any]:
+    """The view modules; each has ``router(app) -> APIRouter``."""
+    from . import explorer, reports, story, training
+
+    return [story, explorer, training, reports]

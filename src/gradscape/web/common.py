@@ -1,0 +1,86 @@
+"""What every web handler shares: the caps of the page, the error to raise, JSON of results."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..errors import GradscapeError
+
+#: Largest request body the server reads (an upload is base64 inside JSON).
+MAX_BODY_BYTES = 12 * 2**20
+#: Largest uploaded file, in bytes.
+MAX_UPLOAD_BYTES = 8 * 2**20
+#: Longest file name an upload may have.
+MAX_UPLOAD_NAME = 100
+#: Longest expression the page sends.
+MAX_EXPR_CHARS = 2_000
+#: Most points along each side of a surface the page asks for.
+MAX_GRID = 301
+#: Most steps of one descent from the page.
+MAX_STEPS = 100_000
+#: Most starts of one request (paths drawn at once).
+MAX_PATHS = 16
+#: Most starts of a multistart job.
+MAX_STARTS = 200_000
+#: Most epochs of a training job.
+MAX_EPOCHS = 5_000
+#: Seconds a request may compute before it is stopped (between compiled segments).
+REQUEST_SECONDS = 20.0
+#: Seconds a job may run before it is stopped.
+JOB_SECONDS = 600.0
+
+
+class ApiError(GradscapeError, ValueError):
+    """A request the server refuses; ``status`` is its HTTP status (4xx)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class TooLong(ApiError):
+    """The work ran past its time limit."""
+
+    def __init__(self, seconds: float, what: str) -> None:
+        super().__init__(
+            f"{what} ran past the server's limit of {seconds:g} s (REQUEST_SECONDS); "
+            "ask for less (fewer points, steps or starts) or run it as a job.",
+            408,
+        )
+
+
+def time_limit(seconds: float = REQUEST_SECONDS, what: str = "The request") -> Callable[..., None]:
+    """A ``progress(done, total)`` callback for the library's engines that stops the work (by
+    raising :class:`TooLong`, between compiled segments) once ``seconds`` have passed."""
+
+    end = time.monotonic() + seconds
+
+    def progress(*_: Any, **__: Any) -> None:
+        if time.monotonic() > end:
+            raise TooLong(seconds, what)
+
+    return progress
+
+
+def jsonable(v: Any) -> Any:
+    """``v`` as plain JSON: arrays to lists, NaN and ±inf to ``None`` (JSON has neither)."""
+
+    if isinstance(v, np.ndarray):
+        if v.dtype.kind in "fc":
+            out: list[Any] = v.astype(np.float64).tolist()
+            return jsonable(out) if not np.isfinite(v).all() else out
+        return v.tolist()
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {str(k): jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [jsonable(x) for x in v]
+    return v

@@ -1,0 +1,6 @@
+// The story view (to be written).
+import { el } from "./common.js";
+
+export async function mount(root) {
+  root.append(el("p", { class: "note" }, "This view is being built."));
+}
