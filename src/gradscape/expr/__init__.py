@@ -18,7 +18,7 @@ they are read with a bound on their size, so parsing is linear in the length of 
 
 from ..errors import ExpressionError
 from .expression import Expression, to_jax
-from .language import CONSTANTS, FUNCTIONS, format_expr, latex, relu, sigmoid, softplus
+from .language import CONSTANTS, FUNCTIONS, format_expr, latex, mathml, relu, sigmoid, softplus
 from .parser import MAX_BITS, MAX_DEPTH, MAX_LENGTH, MAX_OPERATIONS, MAX_VARIABLES, constant, parse
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "constant",
     "format_expr",
     "latex",
+    "mathml",
     "parse",
     "relu",
     "sigmoid",
