@@ -542,3 +542,19 @@ def test_injection_through_the_cli_runs_nothing(tmp_path: Path) -> None:
     assert lines[0].startswith("gradscape: error: unexpected character '\"'")
     assert lines[1].strip() == payload and lines[2].strip() == "^"
     assert not target.exists()
+
+
+def test_mathml_is_well_formed_presentation_markup() -> None:
+    import xml.etree.ElementTree as ET
+
+    from gradscape.expr import mathml
+
+    e = parse("exp(-x)*y + pi*x^2 + delta(y)")
+    for formula in (e.sympy, *e.partials.values()):
+        node = ET.fromstring(mathml(formula, "block"))  # numeric entities: plain XML parses it
+        assert node.tag == "{http://www.w3.org/1998/Math/MathML}math"
+        assert node.get("display") == "block"
+    text = "".join(ET.fromstring(mathml(e.sympy)).itertext())
+    assert "\u03c0" in text and "\u03b4" in text and "e" in text  # π, δ and a plain e
+    big = "".join(ET.fromstring(mathml(parse("2^1023*x").sympy)).itertext())
+    assert big.startswith("8.98846567431158\u00b710307")  # shortened: 8.98846567431158·10^307

@@ -131,7 +131,7 @@ def function_of(source: str) -> Objective:
     if obj.n != 2:
         raise ApiError(
             f"The explorer shows surfaces of functions of two variables; {obj.signature()} has "
-            f"{obj.n} ({listing(obj.names)}). Use `gradscape derive`, `sweep` or `descend` for it."
+            f"{obj.n}. Use `gradscape derive`, `sweep` or `descend` for it."
         )
     return obj
 

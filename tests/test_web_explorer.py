@@ -1,0 +1,333 @@
+"""The function explorer (``/api/explorer`` and its tab): every endpoint against independent
+truth (closed forms, NumPy, the library called directly, published critical points), every bad
+input with its message, and the page in a real browser."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gradscape.functions import himmelblau
+from gradscape.runs import minimize
+from gradscape.sources import objective
+from gradscape.web.common import MAX_EXPR_CHARS, MAX_GRID, MAX_PATHS, MAX_STARTS, MAX_STEPS
+from gradscape.web.explorer import MAX_CRITICAL_STARTS, MAX_OPTIMIZERS, PATH_HEAD, PATH_RECORDS
+
+API = "/api/explorer"
+
+
+def _post(client: Any, path: str, body: dict[str, Any]) -> Any:
+    return client.post(f"{API}/{path}", json=body)
+
+
+def _himmelblau_grad(x: float, y: float) -> tuple[float, float]:
+    """The gradient of Himmelblau's function, written out by hand."""
+    a, b = x * x + y - 11, x + y * y - 7
+    return 4 * x * a + 2 * b, 2 * a + 4 * y * b
+
+
+# -- functions and describe ------------------------------------------------------------------
+
+
+def test_functions_lists_the_two_variable_builtins_and_the_optimizers(client: Any) -> None:
+    body = client.get(f"{API}/functions").json()
+    names = [f["name"] for f in body["functions"]]
+    assert "himmelblau" in names and "rosenbrock" in names and len(names) >= 10
+    h = next(f for f in body["functions"] if f["name"] == "himmelblau")
+    assert h["domain"] == {"x": [-5.0, 5.0], "y": [-5.0, 5.0]} and len(h["minima"]) == 4
+    assert all(f["variables"] == ["x", "y"] for f in body["functions"])
+    assert [o["name"] for o in body["optimizers"]][:6] == [
+        "gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"]  # fmt: skip
+    assert "two variables" in body["note"]
+
+
+def test_describe_an_expression_gives_its_partials_as_mathml(client: Any) -> None:
+    r = _post(client, "describe", {"source": "x^2*sin(y)"})
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["variables"] == ["x", "y"] and d["builtin"] is None
+    assert d["ranges"] == {"x": [-5.0, 5.0], "y": [-5.0, 5.0]} and d["points"] == 101
+    parts = {p["variable"]: p for p in d["partials"]}
+    assert parts["x"]["text"] == "2*x*sin(y)" and parts["y"]["text"] == "x^2*cos(y)"
+    math_x = ET.fromstring(parts["x"]["mathml"])  # well-formed: numeric entities only
+    assert math_x.tag.endswith("math") and math_x.get("display") == "block"
+    text = "".join(math_x.itertext())
+    assert text.replace("\u2062", "") == "2xsin(y)"  # 2·x·sin(y), invisible times between
+    assert "cos" in parts["y"]["mathml"] and parts["y"]["latex"] == "x^{2} \\cos{\\left(y \\right)}"
+
+
+def test_describe_a_builtin_gives_its_domain_and_published_minima(client: Any) -> None:
+    d = _post(client, "describe", {"source": "rosenbrock"}).json()
+    assert d["ranges"] == {"x": [-2.0, 2.0], "y": [-1.0, 3.0]}
+    assert d["builtin"]["name"] == "rosenbrock" and d["builtin"]["minima"] == [{"x": 1.0, "y": 1.0}]
+    assert len(d["partials"]) == 2
+    given = _post(client, "describe", {"source": "rosenbrock", "ranges": {"x": [0, 1]}}).json()
+    assert given["ranges"] == {"x": [0.0, 1.0], "y": [-1.0, 3.0]}
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "message"),
+    [
+        ("x^2 + * y", 7, "found '*' at column 7"),
+        ("sin(x + y", 1, "'sin(' at column 1 is never closed"),
+        ("x $ y", 3, "unexpected character '$' at column 3"),
+        ("x + y)", 6, "unmatched ')' at column 6"),
+    ],
+)
+def test_a_bad_expression_answers_400_with_the_caret_column(
+    client: Any, text: str, column: int, message: str
+) -> None:
+    r = _post(client, "describe", {"source": text})
+    assert r.status_code == 400
+    body = r.json()
+    assert message in body["error"] and "\n" not in body["error"]
+    assert body["column"] == column and body["start"] == column - 1 and body["expression"] == text
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"source": "x" * (MAX_EXPR_CHARS + 1)}, "MAX_EXPR_CHARS"),
+        ({"source": "himmelblu"}, "did you mean himmelblau"),
+        ({"source": "rosenbrock:5"}, "two variables; rosenbrock:5(x1, x2, x3, x4, x5) has 5."),
+        ({"source": "x^2 + 1"}, "two variables; f(x) has 1."),
+        ({"source": "x*y", "ranges": {"x": [1, 0]}}, "x"),
+        ({"source": "x*y", "ranges": {"z": [0, 1]}}, "z"),
+    ],
+)
+def test_describe_refuses_bad_input(client: Any, body: dict[str, Any], message: str) -> None:
+    r = _post(client, "describe", body)
+    assert r.status_code == 400, r.text
+    assert message in r.json()["error"]
+
+
+def test_a_nan_anywhere_is_refused_with_422(client: Any) -> None:
+    raw = json.dumps({"source": "x*y", "at": {"x": float("nan"), "y": 1.0}})
+    r = client.post(f"{API}/point", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "finite" in r.json()["error"]
+    raw = json.dumps({"source": "x*y", "ranges": {"x": [0, float("inf")]}})
+    r = client.post(f"{API}/surface", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "finite" in r.json()["error"]
+
+
+# -- surface and point -----------------------------------------------------------------------
+
+
+def test_surface_values_match_numpy(client: Any) -> None:
+    r = _post(client, "surface", {"source": "x^2 - 3*y + sin(x*y)", "points": 21,
+                                  "ranges": {"x": [-2, 2], "y": [0, 1]}})  # fmt: skip
+    assert r.status_code == 200, r.text
+    s = r.json()
+    x, y, z = np.array(s["x"]), np.array(s["y"]), np.array(s["z"])
+    assert x.shape == (21,) and y.shape == (21,) and z.shape == (21, 21)
+    assert x[0] == -2 and x[-1] == 2 and y[0] == 0 and y[-1] == 1
+    gx, gy = np.meshgrid(x, y)
+    np.testing.assert_allclose(z, gx**2 - 3 * gy + np.sin(gx * gy), rtol=1e-12, atol=1e-12)
+    assert s["x_name"] == "x" and s["warnings"] == []
+
+
+def test_surface_of_a_builtin_marks_its_known_minima_and_nulls_undefined_points(
+    client: Any,
+) -> None:
+    s = _post(client, "surface", {"source": "himmelblau", "points": 51}).json()
+    assert len(s["known_minima"]) == 4 and s["minimum"]["value"] == pytest.approx(0, abs=1e-9)
+    log = _post(client, "surface", {"source": "log(x) + y", "points": 11}).json()
+    assert log["z"][0][0] is None and log["z"][0][-1] is not None  # x <= 0: undefined
+    assert any("undefined" in w for w in log["warnings"])
+
+
+@pytest.mark.parametrize("points", [MAX_GRID + 1, 1])
+def test_surface_grid_beyond_the_cap_is_refused(client: Any, points: int) -> None:
+    r = _post(client, "surface", {"source": "x*y", "points": points})
+    assert r.status_code == 400
+    assert ("MAX_GRID" in r.json()["error"]) == (points > MAX_GRID)
+
+
+def test_point_gives_the_value_and_gradient_of_the_closed_form(client: Any) -> None:
+    for x, y in [(1.0, 2.0), (-3.5, 0.25), (0.0, 0.0)]:
+        p = _post(client, "point", {"source": "himmelblau", "at": {"x": x, "y": y}}).json()
+        assert p["value"] == pytest.approx((x * x + y - 11) ** 2 + (x + y * y - 7) ** 2)
+        gx, gy = _himmelblau_grad(x, y)
+        assert p["gradient"]["x"] == pytest.approx(gx, rel=1e-12, abs=1e-12)
+        assert p["gradient"]["y"] == pytest.approx(gy, rel=1e-12, abs=1e-12)
+
+
+def test_point_gradient_agrees_with_finite_differences(client: Any) -> None:
+    src, at, h = "exp(-x^2)*cos(3*y) + x*y^3", {"x": 0.3, "y": -0.7}, 1e-6
+    g = _post(client, "point", {"source": src, "at": at}).json()["gradient"]
+
+    def f(x: float, y: float) -> float:
+        return math.exp(-(x**2)) * math.cos(3 * y) + x * y**3
+
+    fd_x = (f(at["x"] + h, at["y"]) - f(at["x"] - h, at["y"])) / (2 * h)
+    fd_y = (f(at["x"], at["y"] + h) - f(at["x"], at["y"] - h)) / (2 * h)
+    assert g["x"] == pytest.approx(fd_x, rel=1e-7) and g["y"] == pytest.approx(fd_y, rel=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("at", "message"),
+    [({"x": -1.0, "y": 0.0}, "log(x) needs a positive argument"), ({"x": 1.0}, "missing y"),
+     ({"x": 1.0, "y": 1.0, "w": 2.0}, "w is not a variable")],
+)  # fmt: skip
+def test_point_refuses_bad_points(client: Any, at: dict[str, float], message: str) -> None:
+    r = _post(client, "point", {"source": "log(x) + y", "at": at})
+    assert r.status_code == 400 and message in r.json()["error"]
+
+
+# -- run ----------------------------------------------------------------------------------------
+
+FIVE = ["gd", "momentum", "nesterov", "rmsprop", "adam"]
+
+
+def test_run_paths_end_where_minimize_called_directly_ends(client: Any) -> None:
+    body = {
+        "source": "himmelblau",
+        "starts": [{"x": -1.0, "y": -1.0}, {"x": 1.0, "y": 1.0}],
+        "optimizers": [{"name": "gd", "lr": 0.01, "steps": 300},
+                       {"name": "adam", "lr": 0.1, "steps": 200}],
+    }  # fmt: skip
+    r = _post(client, "run", body)
+    assert r.status_code == 200, r.text
+    runs = r.json()["runs"]
+    assert [(x["start"], x["optimizer"]) for x in runs] == [
+        (0, "gd"), (0, "adam"), (1, "gd"), (1, "adam")]  # fmt: skip
+    obj = objective("himmelblau")
+    for run in runs:
+        spec = body["optimizers"][["gd", "adam"].index(run["optimizer"])]
+        direct = minimize(obj, body["starts"][run["start"]], spec["name"], lr=spec["lr"],
+                          max_steps=spec["steps"], head=PATH_HEAD, max_records=PATH_RECORDS)  # fmt: skip
+        assert run["final"] == direct.final_params and run["n_steps"] == direct.n_steps
+        assert run["stop_reason"] == direct.stop_reason
+        np.testing.assert_array_equal(np.array(run["path"]), direct.params)
+        np.testing.assert_array_equal(np.array(run["values"]), direct.values)
+        assert run["path"][0] == [body["starts"][run["start"]]["x"],
+                                  body["starts"][run["start"]]["y"]]  # fmt: skip
+        assert len(run["values"]) == len(run["steps"]) == len(run["path"])
+
+
+def test_run_reports_divergence_and_warnings(client: Any) -> None:
+    r = _post(client, "run", {"source": "x^2 + 10*y^2", "starts": [{"x": 1, "y": 1}],
+                              "optimizers": [{"name": "gd", "lr": 0.5, "steps": 500}]})  # fmt: skip
+    run = r.json()["runs"][0]
+    assert run["stop_reason"] in ("diverged", "grew") and run["warnings"]
+    assert "2/λmax" in run["warnings"][0] or "stable" in run["warnings"][0]
+    assert 1 <= run["shown"] <= len(run["path"])
+
+
+def test_five_optimizers_of_a_thousand_steps_answer_within_half_a_second(client: Any) -> None:
+    body = {"source": "himmelblau", "starts": [{"x": -1.0, "y": 0.5}],
+            "optimizers": [{"name": n, "steps": 1000, "lr": 0.001} for n in FIVE]}  # fmt: skip
+    assert _post(client, "run", body).status_code == 200  # compiles
+    t0 = time.perf_counter()
+    runs = _post(client, "run", body).json()["runs"]
+    took = time.perf_counter() - t0
+    assert [x["n_steps"] for x in runs if x["stop_reason"] == "max_steps"]
+    assert took < 0.5, f"5 x 1,000 steps took {took:.3f} s"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"starts": [{"x": 0.0, "y": 0.0}] * (MAX_PATHS + 1)}, "MAX_PATHS"),
+        ({"starts": []}, "at least 1"),
+        ({"optimizers": [{"name": "gd", "steps": MAX_STEPS + 1}]}, "MAX_STEPS"),
+        ({"optimizers": [{"name": "gd"}] * (MAX_OPTIMIZERS + 1)}, "MAX_OPTIMIZERS"),
+        ({"optimizers": [{"name": "adamm"}]}, "adamm"),
+        ({"optimizers": [{"name": "gd", "lr": -0.1}]}, "learning rate must be a number > 0"),
+        ({"starts": [{"x": -1.0, "y": 0.0}]}, "start where f is defined"),
+        ({"starts": [{"x": 1.0}]}, "Start 1 needs a value for each of x, y; missing y."),
+    ],
+)
+def test_run_refuses_bad_input(client: Any, change: dict[str, Any], message: str) -> None:
+    body = {"source": "log(x) + y^2", "starts": [{"x": 1.0, "y": 1.0}],
+            "optimizers": [{"name": "gd", "steps": 10}], **change}  # fmt: skip
+    r = _post(client, "run", body)
+    assert r.status_code == 400, r.text
+    assert message in r.json()["error"]
+
+
+# -- critical points and multistart --------------------------------------------------------------
+
+#: Himmelblau's maximum and saddles as published (Himmelblau 1972; Wikipedia, "Himmelblau's
+#: function"), to the digits printed there.
+HIMMELBLAU_MAXIMUM = (-0.270845, -0.923039)
+HIMMELBLAU_SADDLES = [(3.385154, 0.073852), (0.086678, 2.884255), (-3.073026, -0.081353),
+                      (-0.127961, -1.953715)]  # fmt: skip
+
+
+def test_critical_points_of_himmelblau_match_the_published_ones(client: Any) -> None:
+    r = _post(client, "critical", {"source": "himmelblau", "starts": 400})
+    assert r.status_code == 200, r.text
+    found: dict[str, list[tuple[float, float]]] = {}
+    for p in r.json()["points"]:
+        found.setdefault(p["kind"], []).append((p["point"]["x"], p["point"]["y"]))
+    assert sorted(found) == ["maximum", "minimum", "saddle"]
+
+    def same(a: list[Any], b: list[Any], tol: float) -> None:
+        assert len(a) == len(b)
+        for p in b:
+            assert min(math.dist(p, q) for q in a) < tol, (p, a)
+
+    same(found["minimum"], list(himmelblau.minima), 1e-6)
+    same(found["maximum"], [HIMMELBLAU_MAXIMUM], 1e-5)
+    same(found["saddle"], HIMMELBLAU_SADDLES, 1e-5)
+    top = next(p for p in r.json()["points"] if p["kind"] == "maximum")
+    assert top["value"] == pytest.approx(181.617, abs=1e-3)
+
+
+def test_critical_refuses_too_many_starts(client: Any) -> None:
+    r = _post(client, "critical", {"source": "himmelblau", "starts": MAX_CRITICAL_STARTS + 1})
+    assert r.status_code == 400 and "MAX_CRITICAL_STARTS" in r.json()["error"]
+
+
+def _follow(client: Any, job: str) -> list[dict[str, Any]]:
+    with client.stream("GET", f"/api/jobs/{job}/events") as r:
+        return [json.loads(line[6:]) for line in r.iter_lines() if line.startswith("data: ")]
+
+
+def test_multistart_job_gives_minima_shares_and_a_basin_map(client: Any) -> None:
+    r = _post(client, "multistart", {"source": "himmelblau", "starts": 400})
+    assert r.status_code == 200, r.text
+    events = _follow(client, r.json()["job"])
+    end = events[-1]
+    assert end["type"] == "end" and end["state"] == "done", end
+    res = end["result"]
+    assert len(res["minima"]) == 4 and res["starts"] == 400
+    for m in res["minima"]:
+        assert m["value"] == pytest.approx(0, abs=1e-10)
+        assert (
+            min(math.dist((m["point"]["x"], m["point"]["y"]), p) for p in himmelblau.minima) < 1e-6
+        )
+    assert sum(m["share"] for m in res["minima"]) == pytest.approx(1 - res["failed_total"] / 400)
+    lab = np.array(res["basins"]["labels"])
+    assert lab.shape == (len(res["basins"]["y"]), len(res["basins"]["x"])) and lab.size == 400
+    for i, m in enumerate(res["minima"]):
+        assert int(np.sum(lab == i)) == m["count"]
+
+
+def test_multistart_can_be_cancelled(client: Any) -> None:
+    r = _post(client, "multistart", {"source": "rastrigin", "starts": MAX_STARTS,
+                                     "optimizer": "gd", "lr": 1e-4, "steps": MAX_STEPS})  # fmt: skip
+    job = r.json()["job"]
+    time.sleep(0.3)
+    assert client.delete(f"/api/jobs/{job}").status_code == 200
+    end = _follow(client, job)[-1]
+    assert end["state"] == "cancelled" and end["result"] is None
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [({"starts": MAX_STARTS + 1}, "MAX_STARTS"), ({"steps": MAX_STEPS + 1}, "MAX_STEPS"),
+     ({"optimizer": "sgdd"}, "sgdd"), ({"source": "x +"}, "column")],
+)  # fmt: skip
+def test_multistart_refuses_bad_input_before_starting(
+    client: Any, change: dict[str, Any], message: str
+) -> None:
+    r = _post(client, "multistart", {"source": "himmelblau", **change})
+    assert r.status_code == 400 and message in r.text
