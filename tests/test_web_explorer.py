@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from conftest import screenshot
 from gradscape.functions import himmelblau
 from gradscape.runs import minimize
 from gradscape.sources import objective
@@ -331,3 +332,152 @@ def test_multistart_refuses_bad_input_before_starting(
 ) -> None:
     r = _post(client, "multistart", {"source": "himmelblau", **change})
     assert r.status_code == 400 and message in r.text
+
+
+# -- the page in a real browser ---------------------------------------------------------------
+
+
+def _open(page: Any, query: str = "") -> None:
+    page.goto(f"{page.base}/?view=explorer{query}")
+    page.wait_for_selector("#f-contour .contour", timeout=60_000)
+
+
+def _click_data(page: Any, x: float, y: float) -> None:
+    """Click the contours at data coordinates (x, y)."""
+    box = page.evaluate(
+        """([x, y]) => { const d = document.getElementById('f-contour'), fl = d._fullLayout,
+             r = d.getBoundingClientRect();
+             return [r.left + fl.xaxis._offset + fl.xaxis.c2p(x),
+                     r.top + fl.yaxis._offset + fl.yaxis.c2p(y)]; }""",
+        [x, y],
+    )
+    page.mouse.click(box[0], box[1])
+
+
+def _drawn_paths(page: Any) -> dict[str, list[float]]:
+    """The end point of every path drawn on the contours, by its trace name."""
+    return page.evaluate(
+        """() => Object.fromEntries(document.getElementById('f-contour').data
+             .filter((t) => t.meta !== undefined)
+             .map((t) => [t.name, [t.x.length, t.x[t.x.length - 1], t.y[t.y.length - 1]]]))"""
+    )
+
+
+def test_page_type_an_expression_click_a_start_and_run(page: Any, client: Any) -> None:
+    _open(page)
+    page.fill("#f-expr", "x^2 + 3*y^2 + x*y")
+    page.press("#f-expr", "Enter")
+    page.wait_for_function(
+        "new URLSearchParams(location.search).get('f_fn') === 'x^2 + 3*y^2 + x*y'"
+        " && document.querySelector('#f-formulas [data-var=x] math') !== null"
+    )
+    assert page.inner_text("#f-formulas [data-var=y] .math").split() == [
+        "𝑥",
+        "+",
+        "6",
+        "\u2062",
+        "𝑦",
+    ]
+    page.uncheck("[data-opt=momentum][type=checkbox]")
+    page.fill(".lr[data-opt=gd]", "0.1")
+    page.dispatch_event(".lr[data-opt=gd]", "change")
+    page.fill(".steps[data-opt=adam]", "300")
+    page.dispatch_event(".steps[data-opt=adam]", "change")
+    page.fill(".lr[data-opt=adam]", "0.2")
+    page.dispatch_event(".lr[data-opt=adam]", "change")
+    _click_data(page, 3.0, -2.0)
+    page.wait_for_function("new URLSearchParams(location.search).get('f_starts') !== null")
+    start = [
+        float(v)
+        for v in page.evaluate("new URLSearchParams(location.search).get('f_starts')").split(",")
+    ]
+    assert start == pytest.approx([3.0, -2.0], abs=0.08)
+    # hovering shows the value and the gradient arrow
+    page.mouse.move(*page.evaluate(
+        "(() => { const r = document.getElementById('f-contour').getBoundingClientRect();"
+        " const fl = document.getElementById('f-contour')._fullLayout;"
+        " return [r.left + fl.xaxis._offset + fl.xaxis.c2p(1), r.top + fl.yaxis._offset + fl.yaxis.c2p(1)]; })()"
+    ))  # fmt: skip
+    page.wait_for_function("document.getElementById('f-readout').textContent.includes('∇f')")
+    page.wait_for_function(
+        "(document.getElementById('f-contour').layout.annotations || []).length === 1"
+    )
+    page.click("#f-run")
+    page.wait_for_function(
+        "document.getElementById('f-results').textContent.includes('adam')"
+        " && !document.getElementById('f-contour').dataset.animating", timeout=30_000
+    )  # fmt: skip
+    drawn = _drawn_paths(page)
+    assert set(drawn) == {"gd", "adam"}
+    api = client.post(f"{API}/run", json={
+        "source": "x^2 + 3*y^2 + x*y", "starts": [{"x": start[0], "y": start[1]}],
+        "optimizers": [{"name": "gd", "lr": 0.1, "steps": 1000}, {"name": "adam", "lr": 0.2, "steps": 300}],
+    }).json()["runs"]  # fmt: skip
+    for run in api:
+        n, x, y = drawn[run["optimizer"]]
+        assert n == run["shown"]
+        assert (x, y) == pytest.approx(
+            (run["path"][run["shown"] - 1][0], run["path"][run["shown"] - 1][1])
+        )
+        assert (x, y) == pytest.approx((run["final"]["x"], run["final"]["y"]))
+    assert page.evaluate("document.getElementById('f-values').data.length") == 2
+    page.mouse.move(0, 0)
+    screenshot(page, "explorer-run")
+
+
+def test_page_shows_a_bad_expression_with_a_caret(page: Any) -> None:
+    _open(page)
+    page.fill("#f-expr", "x^2 + * y")
+    page.click("#f-show")
+    page.wait_for_selector("#f-error:not([hidden]) pre.caret")
+    assert "column 7" in page.inner_text("#f-error .msg")
+    caret = page.inner_text("#f-error pre.caret").split("\n")
+    assert caret[0] == "x^2 + * y" and caret[1] == " " * 6 + "^"
+    assert "invalid" in page.get_attribute("#f-expr", "class")
+    screenshot(page, "explorer-bad-expression")
+
+
+def test_page_a_link_with_f_state_reproduces_the_view(page: Any) -> None:
+    query = "&f_fn=himmelblau&f_box=-5,5,-5,5&f_starts=-1,-1;1,4&f_opt=gd:0.01:200,rmsprop:0.05:200&f_run=1"
+    _open(page, query)
+    page.wait_for_function(
+        "document.getElementById('f-results').textContent.includes('rmsprop')"
+        " && !document.getElementById('f-contour').dataset.animating", timeout=30_000
+    )  # fmt: skip
+    assert (
+        page.input_value("#f-expr") == "himmelblau"
+        and page.input_value("#f-builtin") == "himmelblau"
+    )
+    assert page.is_checked("[data-opt=gd][type=checkbox]") and not page.is_checked(
+        "[data-opt=adam][type=checkbox]"
+    )
+    assert page.input_value(".lr[data-opt=rmsprop]") == "0.05"
+    starts = page.evaluate(
+        "document.getElementById('f-contour').data.find((t) => t.name === 'starts').x"
+    )
+    assert starts == [-1, 1]
+    assert len(_drawn_paths(page)) == 2  # one legend entry per optimizer, a path per start
+    assert (
+        page.evaluate(
+            "document.getElementById('f-contour').data.filter((t) => t.meta !== undefined).length"
+        )
+        == 4
+    )
+    page.click("#f-critical")
+    page.wait_for_function(
+        "document.getElementById('f-contour').data.some((t) => (t.name || '').startsWith('saddle'))"
+    )
+    names = page.evaluate("document.getElementById('f-contour').data.map((t) => t.name)")
+    assert {"minimum (4)", "maximum (1)", "saddle (4)"} <= set(names)
+    screenshot(page, "explorer-link-critical")
+
+
+def test_page_multistart_shows_progress_minima_and_basins(page: Any) -> None:
+    _open(page, "&f_fn=himmelblau")
+    page.fill("#f-ms-starts", "900")
+    page.click("#f-multistart")
+    page.wait_for_selector("#f-ms-panel:not([hidden]) .f-table tbody tr", timeout=60_000)
+    assert page.locator("#f-minima tbody tr").count() == 4
+    assert page.evaluate("document.getElementById('f-basins').data[0].z.flat().length") == 900
+    page.locator("#f-ms-panel").scroll_into_view_if_needed()
+    screenshot(page, "explorer-multistart")

@@ -1,6 +1,583 @@
-// The explorer view (to be written).
-import { el } from "./common.js";
+// The function explorer: a built-in test function or a typed expression of x and y, its
+// surface and contours, the value and gradient under the pointer, descents from the starts the
+// user clicks, critical points and a multistart's basins. Every number comes from the server.
+import {
+  api, ApiFailure, el, fmt, getParams, plot, progressBar, registerReport, runJob, setParams,
+  showError, toast,
+} from "./common.js";
+
+const COLORS = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#be185d",
+  "#4d7c0f", "#92400e"];
+const KINDS = {  // how each kind of critical point is marked (shape and colour, with a legend)
+  minimum: { symbol: "circle", color: "#059669", label: "minimum" },
+  maximum: { symbol: "triangle-up", color: "#dc2626", label: "maximum" },
+  saddle: { symbol: "x", color: "#d97706", label: "saddle" },
+  degenerate: { symbol: "diamond", color: "#7c3aed", label: "degenerate (test undecided)" },
+};
+const ANIMATION_MS = 1500;
+
+const S = {  // the view's state; what a link must reproduce is mirrored in the URL (f_ keys)
+  source: "himmelblau", box: null, starts: [], optimizers: {}, described: null, surface: null,
+  runs: null, critical: null, minima: null, logColour: null,
+};
+
+let N = {};  // the view's nodes
+
+function kindOf(k) { return k.replace(/ \(non-smooth\)$/, ""); }
+
+// -- URL state -------------------------------------------------------------------------------
+
+function readUrl(known) {
+  const p = getParams();
+  if (p.get("f_fn")) S.source = p.get("f_fn");
+  const box = (p.get("f_box") || "").split(",").map(Number);
+  S.box = box.length === 4 && box.every(isFinite) ? box : null;
+  S.starts = (p.get("f_starts") || "").split(";").filter(Boolean)
+    .map((s) => s.split(",").map(Number)).filter((s) => s.length === 2 && s.every(isFinite));
+  const opts = p.get("f_opt");
+  for (const o of known) S.optimizers[o.name] = { on: false, lr: "", steps: 1000 };
+  for (const part of (opts === null ? "gd,momentum,adam" : opts).split(",").filter(Boolean)) {
+    const [name, lr, steps] = part.split(":");
+    if (S.optimizers[name]) S.optimizers[name] = { on: true, lr: lr || "", steps: Number(steps) || 1000 };
+  }
+  if (p.get("f_log") !== null) S.logColour = p.get("f_log") === "1";
+  return p.get("f_run") === "1";
+}
+
+function writeUrl(extra = {}) {
+  const on = Object.entries(S.optimizers).filter(([, o]) => o.on)
+    .map(([n, o]) => `${n}:${o.lr}:${o.steps}`);
+  setParams({
+    f_fn: S.source,
+    f_box: S.box ? S.box.map((v) => fmt(v, 8)).join(",") : null,
+    f_starts: S.starts.map((s) => s.map((v) => fmt(v, 6)).join(",")).join(";") || null,
+    f_opt: on.join(",") || "-",
+    f_log: S.logColour === null ? null : (S.logColour ? "1" : "0"),
+    ...extra,
+  });
+}
+
+// -- building the view ------------------------------------------------------------------------
+
+function field(label, input) { return el("label", {}, label, input); }
+
+function build(root, known) {
+  N.select = el("select", { id: "f-builtin", "aria-label": "built-in function" },
+    el("option", { value: "" }, "— type an expression —"),
+    ...known.functions.map((f) => el("option", { value: f.name }, f.name.replace(/_/g, " "))));
+  N.expr = el("input", { id: "f-expr", type: "text", spellcheck: "false", autocomplete: "off",
+    maxlength: String(known.caps.MAX_EXPR_CHARS),
+    placeholder: "e.g. x^2 + 3*sin(y) or himmelblau" });
+  N.show = el("button", { id: "f-show", type: "button" }, "Show");
+  N.error = el("div", { id: "f-error", class: "error", hidden: "" });
+  N.boxIn = ["x from", "x to", "y from", "y to"].map((t, i) =>
+    el("input", { type: "number", step: "any", class: "box", "data-i": String(i), "aria-label": t }));
+  N.formulas = el("div", { id: "f-formulas", class: "formulas" });
+  N.readout = el("div", { id: "f-readout", class: "numbers readout" }, "Move the pointer over the contours.");
+  N.note = el("div", { class: "note", id: "f-note" });
+
+  const controls = el("div", { class: "panel f-controls" },
+    el("h2", {}, "Function of x and y"),
+    el("div", { class: "f-exprrow" }, field("built-in", N.select),
+      el("label", { class: "grow" }, "f(x, y) =", N.expr), N.show),
+    N.error,
+    el("div", { class: "controls" },
+      ...N.boxIn.map((b, i) => field(["x from", "x to", "y from", "y to"][i], b))),
+    N.note);
+  const formulas = el("div", { class: "panel f-formula-panel" },
+    el("h2", {}, "Formula and partial derivatives"), N.formulas, N.readout);
+
+  N.contour = el("div", { id: "f-contour", class: "plot f-plot" });
+  N.surface = el("div", { id: "f-surface", class: "plot f-plot" });
+
+  N.optTable = el("div", { class: "f-opts", id: "f-opts" });
+  for (const o of known.optimizers) {
+    const st = S.optimizers[o.name];
+    const box = el("input", { type: "checkbox", "data-opt": o.name });
+    box.checked = st.on;
+    const lr = el("input", { type: "number", step: "any", min: "0", class: "lr", "data-opt": o.name,
+      placeholder: o.default_lr === null ? "auto" : String(o.default_lr), "aria-label": `${o.name} learning rate` });
+    lr.value = st.lr;
+    const steps = el("input", { type: "number", min: "1", max: String(known.caps.MAX_STEPS), step: "1",
+      class: "steps", "data-opt": o.name, "aria-label": `${o.name} steps` });
+    steps.value = String(st.steps);
+    const sync = () => {
+      S.optimizers[o.name] = { on: box.checked, lr: lr.value.trim(), steps: Number(steps.value) || 1000 };
+      writeUrl();
+    };
+    for (const i of [box, lr, steps]) i.addEventListener("change", sync);
+    N.optTable.append(el("label", { class: "f-opt" }, box, el("span", { class: "name" }, o.name)),
+      el("span", { class: "f-lr" }, "lr ", lr), el("span", { class: "f-steps" }, "steps ", steps));
+  }
+  N.run = el("button", { id: "f-run", type: "button" }, "Run");
+  N.clear = el("button", { id: "f-clear", type: "button", class: "secondary" }, "Clear starts");
+  N.crit = el("button", { id: "f-critical", type: "button", class: "secondary" }, "Critical points");
+  N.msStarts = el("input", { id: "f-ms-starts", type: "number", min: "4", step: "1", value: "2500",
+    max: String(known.caps.MAX_STARTS), "aria-label": "multistart starts" });
+  N.ms = el("button", { id: "f-multistart", type: "button", class: "secondary" }, "Multistart");
+  N.startsNote = el("div", { class: "note", id: "f-starts-note" });
+  N.runError = el("div", { class: "error", id: "f-run-error", hidden: "" });
+  const runPanel = el("div", { class: "panel f-run-panel" },
+    el("h2", {}, "Descent from the starts"),
+    N.startsNote, N.optTable,
+    el("div", { class: "controls f-buttons" }, N.run, N.clear, N.crit,
+      field("multistart starts", N.msStarts), N.ms),
+    N.runError);
+  N.bar = progressBar(runPanel);
+  N.valuePlot = el("div", { id: "f-values", class: "plot f-values" });
+  N.results = el("div", { id: "f-results", class: "numbers f-results" });
+  const valuesPanel = el("div", { class: "panel" }, el("h2", {}, "Value per step"), N.valuePlot, N.results);
+
+  N.basins = el("div", { id: "f-basins", class: "plot f-plot" });
+  N.minima = el("div", { id: "f-minima", class: "f-minima" });
+  N.msPanel = el("div", { class: "row", id: "f-ms-panel", hidden: "" },
+    el("div", { class: "panel" }, el("h2", {}, "Basins of attraction"), N.basins),
+    el("div", { class: "panel" }, el("h2", {}, "Distinct minima"), N.minima));
+  N.logBox = el("input", { type: "checkbox", id: "f-log" });
+  const contourPanel = el("div", { class: "panel" },
+    el("div", { class: "f-head" }, el("h2", {}, "Contours — click to place starts"),
+      el("label", { class: "f-inline" }, N.logBox, "log colour scale")),
+    N.contour);
+  root.append(
+    el("div", { class: "row" }, controls, formulas),
+    el("div", { class: "row" }, contourPanel,
+      el("div", { class: "panel" }, el("h2", {}, "Surface"), N.surface)),
+    el("div", { class: "row" }, runPanel, valuesPanel),
+    N.msPanel,
+  );
+
+  N.select.addEventListener("change", () => {
+    if (N.select.value) { N.expr.value = N.select.value; S.box = null; load(N.select.value); }
+  });
+  N.show.addEventListener("click", () => { S.box = null; load(N.expr.value); });
+  N.expr.addEventListener("keydown", (e) => { if (e.key === "Enter") { S.box = null; load(N.expr.value); } });
+  for (const b of N.boxIn) {
+    b.addEventListener("change", () => {
+      const v = N.boxIn.map((i) => Number(i.value));
+      if (v.every(isFinite) && v[0] < v[1] && v[2] < v[3]) { S.box = v; load(S.source); }
+    });
+  }
+  N.logBox.addEventListener("change", () => { S.logColour = N.logBox.checked; writeUrl(); drawSurface(); });
+  N.run.addEventListener("click", () => run());
+  N.clear.addEventListener("click", () => {
+    S.starts = []; S.runs = null; writeUrl({ f_run: null }); drawSurface(); drawValues();
+  });
+  N.crit.addEventListener("click", () => critical());
+  N.ms.addEventListener("click", () => multistart());
+}
+
+// -- loading a function -------------------------------------------------------------------------
+
+function ranges() {
+  return S.box ? { x: [S.box[0], S.box[1]], y: [S.box[2], S.box[3]] } : undefined;
+}
+
+/** The parser's message with the expression and a caret under the column it names. */
+function showExprError(e) {
+  N.expr.classList.add("invalid");
+  N.error.hidden = false;
+  N.error.classList.add("error");
+  N.error.replaceChildren(el("div", { class: "msg" }, e.message));
+  if (e.column) {
+    const text = e.expression || N.expr.value;
+    N.error.append(el("pre", { class: "caret" }, text, "\n", " ".repeat(e.column - 1) + "^"));
+    try { N.expr.setSelectionRange(e.column - 1, e.column); N.expr.focus(); } catch (_) { /* */ }
+  }
+}
+
+async function post(path, body) {
+  const resp = await fetch(`/api/explorer/${path}`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  });
+  const data = await resp.json().catch(() => null);
+  if (!resp.ok) {
+    const err = new ApiFailure((data && data.error) || `The server answered ${resp.status}.`, resp.status);
+    if (data && data.column) { err.column = data.column; err.expression = data.expression; }
+    throw err;
+  }
+  return data;
+}
+
+async function load(source) {
+  source = (source || "").trim();
+  if (!source) { showExprError({ message: "Type an expression in x and y, or pick a built-in function." }); return; }
+  let d;
+  try {
+    d = await post("describe", { source, ranges: ranges() });
+  } catch (e) {
+    showExprError(e);
+    return;
+  }
+  N.expr.classList.remove("invalid");
+  showError(N.error, "");
+  const fresh = source !== S.source;
+  if (fresh) { S.starts = []; S.runs = null; }
+  S.source = source;
+  S.described = d;
+  S.critical = null;
+  S.minima = null;
+  N.msPanel.hidden = true;
+  N.expr.value = source;
+  N.select.value = d.builtin ? d.builtin.name : "";
+  S.box = [d.ranges.x[0], d.ranges.x[1], d.ranges.y[0], d.ranges.y[1]];
+  N.boxIn.forEach((b, i) => { b.value = String(S.box[i]); });
+  drawFormulas(d);
+  N.note.textContent = d.builtin ? `${d.builtin.note}. Published minima: ${d.builtin.published}.` : "";
+  try {
+    S.surface = await post("surface", { source, ranges: ranges(), points: 101 });
+  } catch (e) {
+    toast(e.message);
+    return;
+  }
+  // a wide range of values (Rosenbrock's) shows on a log colour scale; a link's choice wins once
+  if (S.logFromUrl === undefined) S.logFromUrl = S.logColour !== null;
+  if (!S.logFromUrl || fresh) S.logColour = wideRange(S.surface.z);
+  S.logFromUrl = false;
+  N.logBox.checked = S.logColour;
+  writeUrl();
+  drawSurface();
+  drawValues();
+}
+
+function wideRange(z) {
+  const v = z.flat().filter((t) => t !== null).sort((a, b) => a - b);
+  if (!v.length) return false;
+  const lo = v[0], hi = v[v.length - 1], mid = v[Math.floor(v.length / 2)];
+  return hi - lo > 30 * (mid - lo);
+}
+
+function drawFormulas(d) {
+  const rows = [];
+  const mathOr = (m, text) => {
+    const span = el("span", { class: "math" });
+    if (m) span.innerHTML = m; else span.textContent = text;  // MathML from the server's SymPy
+    return span;
+  };
+  rows.push(el("div", { class: "f-formula" }, el("span", { class: "lhs" }, `${d.label} =`),
+    mathOr(d.formula_mathml, d.formula)));
+  for (const p of d.partials) {
+    rows.push(el("div", { class: "f-formula", "data-var": p.variable },
+      el("span", { class: "lhs" }, `∂f/∂${p.variable} =`), mathOr(p.mathml, p.text)));
+  }
+  for (const n of d.notes) rows.push(el("div", { class: "note" }, n));
+  N.formulas.replaceChildren(...rows);
+}
+
+// -- plots ---------------------------------------------------------------------------------------
+
+function shownZ() {
+  const z = S.surface.z;
+  if (!S.logColour) return z;
+  let lo = Infinity;
+  for (const r of z) for (const v of r) if (v !== null && v < lo) lo = v;
+  return z.map((r) => r.map((v) => (v === null ? null : Math.log10(1 + v - lo))));
+}
+
+function pathTraces(three) {
+  if (!S.runs) return [];
+  const out = [];
+  S.runs.runs.forEach((r, k) => {
+    const color = COLORS[S.optimizerNames.indexOf(r.optimizer) % COLORS.length];
+    const rows = r.path.slice(0, r.shown);
+    const base = {
+      name: `${r.optimizer} from start ${r.start + 1}`, legendgroup: r.optimizer,
+      showlegend: r.start === 0, line: { color, width: 3 }, meta: k,
+    };
+    if (three) {
+      out.push({ ...base, type: "scatter3d", mode: "lines", x: rows.map((p) => p[0]),
+        y: rows.map((p) => p[1]), z: r.values.slice(0, r.shown), showlegend: false });
+    } else {
+      out.push({ ...base, name: r.optimizer, type: "scatter", mode: "lines+markers",
+        marker: { size: 4, color }, x: rows.map((p) => p[0]), y: rows.map((p) => p[1]),
+        hovertemplate: `${r.optimizer}<br>x=%{x:.4g}<br>y=%{y:.4g}<extra></extra>` });
+    }
+  });
+  return out;
+}
+
+function markTraces(three) {
+  const out = [];
+  const xs = S.starts.map((s) => s[0]), ys = S.starts.map((s) => s[1]);
+  if (S.starts.length && !three) {
+    out.push({ type: "scatter", mode: "markers+text", name: "starts", x: xs, y: ys,
+      text: S.starts.map((_, i) => String(i + 1)), textposition: "top right",
+      textfont: { size: 15, color: "#111" },
+      marker: { size: 13, color: "#fff", line: { color: "#111", width: 2.5 }, symbol: "circle" },
+      hoverinfo: "skip" });
+  }
+  if (S.critical) {
+    for (const [kind, look] of Object.entries(KINDS)) {
+      const pts = S.critical.points.filter((p) => kindOf(p.kind) === kind);
+      if (!pts.length) continue;
+      const t = { name: `${look.label} (${pts.length})`, mode: "markers",
+        x: pts.map((p) => p.point.x), y: pts.map((p) => p.point.y),
+        marker: { symbol: look.symbol, size: three ? 6 : 15, color: look.color,
+          line: { color: "#111", width: 1.5 } },
+        hovertemplate: `${look.label}<br>x=%{x:.6g}<br>y=%{y:.6g}<extra></extra>` };
+      if (three) out.push({ ...t, type: "scatter3d", z: pts.map((p) => p.value), showlegend: false });
+      else out.push({ ...t, type: "scatter" });
+    }
+  }
+  return out;
+}
+
+function axisTitle(name) { return { text: name, font: { size: 17 } }; }
+
+function drawSurface() {
+  if (!S.surface) return;
+  const s = S.surface;
+  const z = shownZ();
+  const cbTitle = S.logColour ? "log10(1 + f − min)" : "f";
+  const contour = {
+    type: "contour", x: s.x, y: s.y, z, name: "f", ncontours: 30, colorscale: "Viridis",
+    contours: { coloring: "heatmap", showlines: true }, line: { width: 0.6, color: "rgba(0,0,0,.35)" },
+    colorbar: { title: { text: cbTitle, side: "right" }, thickness: 16 }, hoverinfo: "skip",
+    showlegend: false,
+  };
+  const layout = {
+    xaxis: { title: axisTitle(s.x_name), range: [s.x[0], s.x[s.x.length - 1]], constrain: "domain" },
+    yaxis: { title: axisTitle(s.y_name), range: [s.y[0], s.y[s.y.length - 1]] },
+    dragmode: false, showlegend: true,
+    legend: { orientation: "h", x: 0, y: -0.16, font: { size: 14 } },
+    margin: { l: 60, r: 20, t: 10, b: 90 },
+    annotations: N.arrow ? [N.arrow] : [],
+  };
+  plot(N.contour, [contour, ...pathTraces(false), ...markTraces(false)], layout,
+    { scrollZoom: false, displayModeBar: false });
+  const surf = { type: "surface", x: s.x, y: s.y, z: s.z, colorscale: "Viridis", showscale: false,
+    name: "f", contours: { z: { show: true, usecolormap: true, project: { z: true } } },
+    surfacecolor: S.logColour ? z : undefined, hovertemplate: "x=%{x:.4g}<br>y=%{y:.4g}<br>f=%{z:.6g}<extra></extra>" };
+  plot(N.surface, [surf, ...pathTraces(true), ...markTraces(true)], {
+    scene: { xaxis: { title: { text: s.x_name } }, yaxis: { title: { text: s.y_name } },
+      zaxis: { title: { text: "f" } }, camera: { eye: { x: 1.5, y: -1.6, z: 1.0 } } },
+    margin: { l: 0, r: 0, t: 10, b: 0 }, showlegend: false,
+  }, { displayModeBar: false });
+  N.startsNote.textContent = S.starts.length
+    ? `${S.starts.length} start${S.starts.length > 1 ? "s" : ""} (at most ${S.caps.MAX_PATHS}); click the contours to add more.`
+    : "Click the contours to place one or more starts.";
+}
+
+function drawValues() {
+  if (!S.runs) {
+    plot(N.valuePlot, [], { xaxis: { title: axisTitle("step") }, yaxis: { title: axisTitle("f") },
+      annotations: [{ text: "Run a descent to see its value per step", showarrow: false,
+        xref: "paper", yref: "paper", x: 0.5, y: 0.5, font: { size: 16, color: "#667085" } }] },
+    { displayModeBar: false });
+    N.results.replaceChildren();
+    return;
+  }
+  const traces = S.runs.runs.map((r) => ({
+    type: "scatter", mode: "lines", name: `${r.optimizer} · start ${r.start + 1}`,
+    x: r.steps.slice(0, r.shown), y: r.values.slice(0, r.shown),
+    line: { color: COLORS[S.optimizerNames.indexOf(r.optimizer) % COLORS.length], width: 2.5,
+      dash: ["solid", "dot", "dash", "longdash"][r.start % 4] },
+  }));
+  const all = S.runs.runs.flatMap((r) => r.values.slice(0, r.shown)).filter((v) => v !== null);
+  const logY = all.length && all.every((v) => v > 0);
+  plot(N.valuePlot, traces, {
+    xaxis: { title: axisTitle("step") }, yaxis: { title: axisTitle(logY ? "f (log scale)" : "f"), type: logY ? "log" : "linear" },
+    legend: { font: { size: 13 } }, margin: { l: 70, r: 10, t: 10, b: 55 },
+  }, { displayModeBar: false });
+  const lines = S.runs.runs.map((r) =>
+    `${r.optimizer.padEnd(9)} start ${r.start + 1}: ${r.stop_reason} after ${r.n_steps} steps, ` +
+    `f = ${fmt(r.final_value)} at (${fmt(r.final.x)}, ${fmt(r.final.y)})` +
+    (r.warnings.length ? `\n   ⚠ ${r.warnings.join("\n   ⚠ ")}` : ""));
+  N.results.textContent = lines.join("\n");
+}
+
+// -- hover: value and gradient, one request in flight -------------------------------------------
+
+function dataCoords(ev) {
+  const fl = N.contour._fullLayout;
+  if (!fl || !fl.xaxis) return null;
+  const rect = N.contour.getBoundingClientRect();
+  const px = ev.clientX - rect.left - fl.xaxis._offset, py = ev.clientY - rect.top - fl.yaxis._offset;
+  if (px < 0 || py < 0 || px > fl.xaxis._length || py > fl.yaxis._length) return null;
+  return [fl.xaxis.p2c(px), fl.yaxis.p2c(py)];
+}
+
+const hover = { busy: false, next: null };
+
+async function hoverAt(at) {
+  if (hover.busy) { hover.next = at; return; }
+  hover.busy = true;
+  try {
+    const p = await post("point", { source: S.source, at: { x: at[0], y: at[1] } });
+    const gx = p.gradient.x, gy = p.gradient.y, norm = Math.hypot(gx, gy);
+    N.readout.textContent = `at (x, y) = (${fmt(at[0], 4)}, ${fmt(at[1], 4)})\n` +
+      `f = ${fmt(p.value)}\n∇f = (${fmt(gx, 4)}, ${fmt(gy, 4)}),  |∇f| = ${fmt(norm, 4)}`;
+    const len = 0.12 * Math.min(S.box[1] - S.box[0], S.box[3] - S.box[2]);
+    N.arrow = norm > 0 ? {
+      x: at[0] + (len * gx) / norm, y: at[1] + (len * gy) / norm, ax: at[0], ay: at[1],
+      xref: "x", yref: "y", axref: "x", ayref: "y", showarrow: true, arrowhead: 2,
+      arrowsize: 1.3, arrowwidth: 3, arrowcolor: "#dc2626", text: "", name: "gradient",
+    } : null;
+    Plotly.relayout(N.contour, { annotations: N.arrow ? [N.arrow] : [] });
+  } catch (e) {
+    N.readout.textContent = `at (${fmt(at[0], 4)}, ${fmt(at[1], 4)}): ${e.message}`;
+  } finally {
+    hover.busy = false;
+    if (hover.next) { const n = hover.next; hover.next = null; hoverAt(n); }
+  }
+}
+
+function wirePointer() {
+  N.contour.addEventListener("mousemove", (ev) => {
+    const at = dataCoords(ev);
+    if (at && S.surface) hoverAt(at);
+  });
+  N.contour.addEventListener("click", (ev) => {
+    const at = dataCoords(ev);
+    if (!at || !S.surface) return;
+    if (S.starts.length >= S.caps.MAX_PATHS) { toast(`At most ${S.caps.MAX_PATHS} starts (MAX_PATHS).`); return; }
+    S.starts.push(at.map((v) => Number(fmt(v, 6))));  // as the link keeps it: a link reruns the same
+    writeUrl();
+    drawSurface();
+  });
+}
+
+// -- run, critical points, multistart -------------------------------------------------------------
+
+function chosen() {
+  return Object.entries(S.optimizers).filter(([, o]) => o.on).map(([name, o]) => ({
+    name, steps: o.steps, ...(o.lr !== "" && isFinite(Number(o.lr)) ? { lr: Number(o.lr) } : {}),
+  }));
+}
+
+async function run() {
+  showError(N.runError, "");
+  if (!S.starts.length) { showError(N.runError, "Click the contours to place a start first."); return; }
+  const optimizers = chosen();
+  if (!optimizers.length) { showError(N.runError, "Tick at least one optimizer."); return; }
+  N.run.disabled = true;
+  try {
+    S.runs = await post("run", { source: S.source, starts: S.starts.map(([x, y]) => ({ x, y })), optimizers });
+    writeUrl({ f_run: "1" });
+    await animate();
+    drawValues();
+  } catch (e) {
+    showError(N.runError, e.message);
+  } finally {
+    N.run.disabled = false;
+  }
+}
+
+/** Grow every path from its start to its end over ANIMATION_MS, then draw them whole. */
+function animate() {
+  drawSurface();
+  const idx = [];
+  N.contour.data.forEach((t, i) => { if (t.meta !== undefined && t.type === "scatter") idx.push(i); });
+  const runs = idx.map((i) => S.runs.runs[N.contour.data[i].meta]);
+  const t0 = performance.now();
+  N.contour.dataset.animating = "1";
+  return new Promise((resolve) => {
+    const frame = (now) => {
+      const f = Math.min(1, (now - t0) / ANIMATION_MS);
+      const xs = runs.map((r) => r.path.slice(0, Math.max(1, Math.ceil(f * r.shown))).map((p) => p[0]));
+      const ys = runs.map((r) => r.path.slice(0, Math.max(1, Math.ceil(f * r.shown))).map((p) => p[1]));
+      if (idx.length) Plotly.restyle(N.contour, { x: xs, y: ys }, idx);
+      if (f < 1) requestAnimationFrame(frame);
+      else { delete N.contour.dataset.animating; drawSurface(); resolve(); }
+    };
+    requestAnimationFrame(frame);
+  });
+}
+
+async function critical() {
+  N.crit.disabled = true;
+  try {
+    S.critical = await post("critical", { source: S.source, ranges: ranges() });
+    drawSurface();
+    const c = {};
+    for (const p of S.critical.points) c[kindOf(p.kind)] = (c[kindOf(p.kind)] || 0) + 1;
+    toastInfo(`${S.critical.points.length} critical points in the box: ` +
+      Object.entries(c).map(([k, n]) => `${n} ${k}`).join(", "));
+  } catch (e) {
+    showError(N.runError, e.message);
+  } finally {
+    N.crit.disabled = false;
+  }
+}
+
+function toastInfo(text) { N.startsNote.textContent = text; }
+
+async function multistart() {
+  showError(N.runError, "");
+  N.ms.disabled = true;
+  const body = { source: S.source, ranges: ranges(), starts: Number(N.msStarts.value) || 2500 };
+  try {
+    const end = await runJob("/api/explorer/multistart", body, { bar: N.bar });
+    S.minima = end.result;
+    drawMinima();
+  } catch (e) {
+    showError(N.runError, e.message);
+  } finally {
+    N.ms.disabled = false;
+  }
+}
+
+function drawMinima() {
+  const m = S.minima;
+  N.msPanel.hidden = false;
+  const rows = m.minima.slice(0, 20).map((p, i) => el("tr", {},
+    el("td", {}, String(i + 1)), el("td", {}, `(${fmt(p.point.x)}, ${fmt(p.point.y)})`),
+    el("td", {}, fmt(p.value)), el("td", {}, p.kind), el("td", {}, String(p.count)),
+    el("td", {}, `${(100 * p.share).toFixed(1)} %`)));
+  N.minima.replaceChildren(
+    el("p", { class: "note" }, `${m.starts.toLocaleString()} starts, ${m.optimizer}; ` +
+      `${m.minima.length} distinct minim${m.minima.length === 1 ? "um" : "a"} in the box` +
+      (m.failed_total ? `; ${m.failed_total} did not converge` : "") +
+      (m.outside_box.starts ? `; ${m.outside_box.starts} converged outside the box` : "")),
+    el("table", { class: "f-table" }, el("thead", {}, el("tr", {}, ...["#", "(x, y)", "f", "kind", "starts", "basin share"].map((h) => el("th", {}, h)))),
+      el("tbody", {}, ...rows)));
+  if (!m.basins) { N.basins.textContent = "No basin map: the starts do not form a grid."; return; }
+  const k = m.minima.length;
+  // colour index per start: 0 did not converge, 1 outside the box, 2 + minimum's index
+  const z = m.basins.labels.map((r) => r.map((l) => (l >= 0 ? 2 + (l % COLORS.length) : l === -2 ? 1 : 0)));
+  const palette = ["#e5e7eb", "#6b7280", ...COLORS];
+  const n = palette.length;
+  const colorscale = palette.flatMap((c, i) => [[i / n, c], [(i + 1) / n, c]]);
+  plot(N.basins, [
+    { type: "heatmap", x: m.basins.x, y: m.basins.y, z, zmin: -0.5, zmax: n - 0.5, colorscale,
+      showscale: false, hoverinfo: "skip", name: "basins" },
+    ...m.minima.slice(0, COLORS.length).map((p, i) => ({
+      type: "scatter", mode: "markers", x: [p.point.x], y: [p.point.y], name: `minimum ${i + 1}: f = ${fmt(p.value, 4)} (${(100 * p.share).toFixed(1)} %)`,
+      marker: { size: 14, color: COLORS[i % COLORS.length], symbol: i === 0 ? "star" : "circle", line: { color: "#fff", width: 2 } },
+    })),
+  ], {
+    xaxis: { title: axisTitle("x"), constrain: "domain" }, yaxis: { title: axisTitle("y") },
+    legend: { orientation: "h", y: -0.18, font: { size: 13 } }, margin: { l: 60, r: 20, t: 10, b: 100 },
+  }, { displayModeBar: false });
+  return k;
+}
+
+// -- mount ---------------------------------------------------------------------------------------
 
 export async function mount(root) {
-  root.append(el("p", { class: "note" }, "This view is being built."));
+  const known = await api("/api/explorer/functions");
+  S.caps = known.caps;
+  S.optimizerNames = known.optimizers.map((o) => o.name);
+  const again = readUrl(known.optimizers);
+  build(root, known);
+  wirePointer();
+  N.expr.value = S.source;
+  drawValues();
+  await load(S.source);
+  if (again && S.starts.length && S.surface) await run();
+
+  registerReport("explorer", () => ({
+    title: `gradscape — ${S.described ? S.described.label : "function explorer"}`,
+    sections: [
+      { heading: "Function", text: `${S.described ? S.described.label : "f"} = ${S.described ? S.described.formula : S.source}\n` +
+        (S.described ? S.described.partials.map((p) => `∂f/∂${p.variable} = ${p.text}`).join("\n") : "") },
+      ...(S.runs ? [{ heading: "Descents", text: N.results.textContent }] : []),
+      ...(S.minima ? [{ heading: "Multistart", text: N.minima.textContent }] : []),
+    ],
+    figures: [
+      { heading: "Contours, starts and paths", div: N.contour },
+      { heading: "Surface", div: N.surface },
+      ...(S.runs ? [{ heading: "Value per step", div: N.valuePlot }] : []),
+      ...(S.minima ? [{ heading: "Basins of attraction", div: N.basins }] : []),
+    ],
+  }));
 }
