@@ -342,16 +342,21 @@ def _open(page: Any, query: str = "") -> None:
     page.wait_for_selector("#f-contour .contour", timeout=60_000)
 
 
-def _click_data(page: Any, x: float, y: float) -> None:
-    """Click the contours at data coordinates (x, y)."""
-    box = page.evaluate(
-        """([x, y]) => { const d = document.getElementById('f-contour'), fl = d._fullLayout,
-             r = d.getBoundingClientRect();
+def _screen(page: Any, x: float, y: float) -> list[float]:
+    """Where the data point (x, y) of the contours is on the screen."""
+    return page.evaluate(  # type: ignore[no-any-return]
+        """([x, y]) => { const d = document.getElementById('f-contour'), fl = d._fullLayout;
+             d.scrollIntoView({ block: 'center' });
+             const r = d.getBoundingClientRect();
              return [r.left + fl.xaxis._offset + fl.xaxis.c2p(x),
                      r.top + fl.yaxis._offset + fl.yaxis.c2p(y)]; }""",
         [x, y],
     )
-    page.mouse.click(box[0], box[1])
+
+
+def _click_data(page: Any, x: float, y: float) -> None:
+    """Click the contours at data coordinates (x, y)."""
+    page.mouse.click(*_screen(page, x, y))
 
 
 def _drawn_paths(page: Any) -> dict[str, list[float]]:
@@ -385,6 +390,22 @@ def test_page_type_an_expression_click_a_start_and_run(page: Any, client: Any) -
     page.dispatch_event(".steps[data-opt=adam]", "change")
     page.fill(".lr[data-opt=adam]", "0.2")
     page.dispatch_event(".lr[data-opt=adam]", "change")
+    # hovering shows the value and the gradient arrow, uphill: ∇f = (2x + y, x + 6y)
+    page.mouse.move(*_screen(page, -1.0, 2.0))
+    page.wait_for_function("document.getElementById('f-readout').textContent.includes('∇f')")
+    readout = page.inner_text("#f-readout")
+    hx, hy = (float(v) for v in readout.split("(x, y) = (")[1].split(")")[0].split(","))
+    assert (hx, hy) == pytest.approx((-1.0, 2.0), abs=0.05)
+    shown_f = float(readout.split("f = ")[1].split()[0])
+    assert shown_f == pytest.approx(hx * hx + 3 * hy * hy + hx * hy, rel=1e-3)
+    page.wait_for_function(
+        "(document.getElementById('f-contour').layout.annotations || []).length === 1"
+    )
+    arrow = page.evaluate("document.getElementById('f-contour').layout.annotations[0]")
+    assert (arrow["ax"], arrow["ay"]) == pytest.approx((hx, hy), abs=1e-3)
+    direction = np.array([arrow["x"] - arrow["ax"], arrow["y"] - arrow["ay"]])
+    grad = np.array([2 * hx + hy, hx + 6 * hy])
+    assert direction @ grad / (np.linalg.norm(direction) * np.linalg.norm(grad)) > 0.9999
     _click_data(page, 3.0, -2.0)
     page.wait_for_function("new URLSearchParams(location.search).get('f_starts') !== null")
     start = [
@@ -392,16 +413,6 @@ def test_page_type_an_expression_click_a_start_and_run(page: Any, client: Any) -
         for v in page.evaluate("new URLSearchParams(location.search).get('f_starts')").split(",")
     ]
     assert start == pytest.approx([3.0, -2.0], abs=0.08)
-    # hovering shows the value and the gradient arrow
-    page.mouse.move(*page.evaluate(
-        "(() => { const r = document.getElementById('f-contour').getBoundingClientRect();"
-        " const fl = document.getElementById('f-contour')._fullLayout;"
-        " return [r.left + fl.xaxis._offset + fl.xaxis.c2p(1), r.top + fl.yaxis._offset + fl.yaxis.c2p(1)]; })()"
-    ))  # fmt: skip
-    page.wait_for_function("document.getElementById('f-readout').textContent.includes('∇f')")
-    page.wait_for_function(
-        "(document.getElementById('f-contour').layout.annotations || []).length === 1"
-    )
     page.click("#f-run")
     page.wait_for_function(
         "document.getElementById('f-results').textContent.includes('adam')"

@@ -14,6 +14,7 @@ const KINDS = {  // how each kind of critical point is marked (shape and colour,
   saddle: { symbol: "x", color: "#d97706", label: "saddle" },
   degenerate: { symbol: "diamond", color: "#7c3aed", label: "degenerate (test undecided)" },
 };
+const PLURAL = { minimum: "minima", maximum: "maxima", saddle: "saddles", degenerate: "degenerate" };
 const ANIMATION_MS = 1500;
 
 const S = {  // the view's state; what a link must reproduce is mirrored in the URL (f_ keys)
@@ -222,7 +223,8 @@ async function load(source) {
   S.box = [d.ranges.x[0], d.ranges.x[1], d.ranges.y[0], d.ranges.y[1]];
   N.boxIn.forEach((b, i) => { b.value = String(S.box[i]); });
   drawFormulas(d);
-  N.note.textContent = d.builtin ? `${d.builtin.note}. Published minima: ${d.builtin.published}.` : "";
+  N.note.textContent = d.builtin
+    ? `${d.builtin.note}${/[.?!]$/.test(d.builtin.note) ? "" : "."} Published minima: ${d.builtin.published}.` : "";
   try {
     S.surface = await post("surface", { source, ranges: ranges(), points: 101 });
   } catch (e) {
@@ -359,7 +361,7 @@ function drawSurface() {
 
 function drawValues() {
   if (!S.runs) {
-    plot(N.valuePlot, [], { xaxis: { title: axisTitle("step") }, yaxis: { title: axisTitle("f") },
+    plot(N.valuePlot, [], { xaxis: { visible: false }, yaxis: { visible: false },
       annotations: [{ text: "Run a descent to see its value per step", showarrow: false,
         xref: "paper", yref: "paper", x: 0.5, y: 0.5, font: { size: 16, color: "#667085" } }] },
     { displayModeBar: false });
@@ -375,7 +377,8 @@ function drawValues() {
   const all = S.runs.runs.flatMap((r) => r.values.slice(0, r.shown)).filter((v) => v !== null);
   const logY = all.length && all.every((v) => v > 0);
   plot(N.valuePlot, traces, {
-    xaxis: { title: axisTitle("step") }, yaxis: { title: axisTitle(logY ? "f (log scale)" : "f"), type: logY ? "log" : "linear" },
+    xaxis: { title: axisTitle("step") }, yaxis: { title: axisTitle(logY ? "f (log scale)" : "f"), type: logY ? "log" : "linear",
+      exponentformat: "power" },
     legend: { font: { size: 13 } }, margin: { l: 70, r: 10, t: 10, b: 55 },
   }, { displayModeBar: false });
   const lines = S.runs.runs.map((r) =>
@@ -491,7 +494,7 @@ async function critical() {
     const c = {};
     for (const p of S.critical.points) c[kindOf(p.kind)] = (c[kindOf(p.kind)] || 0) + 1;
     toastInfo(`${S.critical.points.length} critical points in the box: ` +
-      Object.entries(c).map(([k, n]) => `${n} ${k}`).join(", "));
+      Object.entries(c).map(([k, n]) => `${n} ${n === 1 ? k : PLURAL[k]}`).join(", "));
   } catch (e) {
     showError(N.runError, e.message);
   } finally {
@@ -542,7 +545,8 @@ function drawMinima() {
       showscale: false, hoverinfo: "skip", name: "basins" },
     ...m.minima.slice(0, COLORS.length).map((p, i) => ({
       type: "scatter", mode: "markers", x: [p.point.x], y: [p.point.y], name: `minimum ${i + 1}: f = ${fmt(p.value, 4)} (${(100 * p.share).toFixed(1)} %)`,
-      marker: { size: 14, color: COLORS[i % COLORS.length], symbol: i === 0 ? "star" : "circle", line: { color: "#fff", width: 2 } },
+      marker: { size: i === 0 ? 20 : 15, color: COLORS[i % COLORS.length], symbol: i === 0 ? "star" : "circle",
+        line: { color: "#111", width: 2 } },
     })),
   ], {
     xaxis: { title: axisTitle("x"), constrain: "domain" }, yaxis: { title: axisTitle("y") },
