@@ -492,3 +492,16 @@ def test_page_multistart_shows_progress_minima_and_basins(page: Any) -> None:
     assert page.evaluate("document.getElementById('f-basins').data[0].z.flat().length") == 900
     page.locator("#f-ms-panel").scroll_into_view_if_needed()
     screenshot(page, "explorer-multistart")
+
+
+def test_page_a_wide_range_of_values_is_coloured_on_a_log_scale(page: Any) -> None:
+    _open(page, "&f_fn=rosenbrock&f_starts=-1.2,1&f_opt=newton::50,lbfgs::200&f_run=1")
+    page.wait_for_function(
+        "document.getElementById('f-results').textContent.includes('lbfgs')"
+        " && !document.getElementById('f-contour').dataset.animating", timeout=30_000
+    )  # fmt: skip
+    assert page.is_checked("#f-log")
+    title = page.evaluate("document.getElementById('f-contour').data[0].colorbar.title.text")
+    assert title.startswith("log10")
+    assert "converged" in page.inner_text("#f-results")
+    screenshot(page, "explorer-rosenbrock")

@@ -92,6 +92,10 @@ function build(root, known) {
   N.surface = el("div", { id: "f-surface", class: "plot f-plot" });
 
   N.optTable = el("div", { class: "f-opts", id: "f-opts" });
+  for (let i = 0; i < 2; i++) {
+    N.optTable.append(el("span", { class: "f-th" }, "optimizer"), el("span", { class: "f-th" }, "learning rate"),
+      el("span", { class: "f-th" }, "steps"));
+  }
   for (const o of known.optimizers) {
     const st = S.optimizers[o.name];
     const box = el("input", { type: "checkbox", "data-opt": o.name });
@@ -108,7 +112,7 @@ function build(root, known) {
     };
     for (const i of [box, lr, steps]) i.addEventListener("change", sync);
     N.optTable.append(el("label", { class: "f-opt" }, box, el("span", { class: "name" }, o.name)),
-      el("span", { class: "f-lr" }, "lr ", lr), el("span", { class: "f-steps" }, "steps ", steps));
+      el("span", { class: "f-lr" }, lr), el("span", { class: "f-steps" }, steps));
   }
   N.run = el("button", { id: "f-run", type: "button" }, "Run");
   N.clear = el("button", { id: "f-clear", type: "button", class: "secondary" }, "Clear starts");
@@ -244,8 +248,9 @@ async function load(source) {
 function wideRange(z) {
   const v = z.flat().filter((t) => t !== null).sort((a, b) => a - b);
   if (!v.length) return false;
-  const lo = v[0], hi = v[v.length - 1], mid = v[Math.floor(v.length / 2)];
-  return hi - lo > 30 * (mid - lo);
+  // most of the box far below the top (Rosenbrock, Beale): linear colours would show one colour
+  const lo = v[0], hi = v[v.length - 1], q25 = v[Math.floor(v.length / 4)];
+  return hi - lo > 40 * (q25 - lo);
 }
 
 function drawFormulas(d) {
