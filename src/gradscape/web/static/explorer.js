@@ -16,6 +16,8 @@ const KINDS = {  // how each kind of critical point is marked (shape and colour,
 };
 const PLURAL = { minimum: "minima", maximum: "maxima", saddle: "saddles", degenerate: "degenerate" };
 const ANIMATION_MS = 1500;
+// light contours, low values lightest, so the paths and marks drawn over them stand out
+const CONTOUR_SCALE = [[0, "#ffffff"], [0.25, "#e6edf6"], [0.6, "#b4c6de"], [1, "#5f7fa8"]];
 
 const S = {  // the view's state; what a link must reproduce is mirrored in the URL (f_ keys)
   source: "himmelblau", box: null, starts: [], optimizers: {}, described: null, surface: null,
@@ -336,8 +338,8 @@ function drawSurface() {
   const z = shownZ();
   const cbTitle = S.logColour ? "log10(1 + f − min)" : "f";
   const contour = {
-    type: "contour", x: s.x, y: s.y, z, name: "f", ncontours: 30, colorscale: "Viridis",
-    contours: { coloring: "heatmap", showlines: true }, line: { width: 0.6, color: "rgba(0,0,0,.35)" },
+    type: "contour", x: s.x, y: s.y, z, name: "f", ncontours: 30, colorscale: CONTOUR_SCALE,
+    contours: { coloring: "heatmap", showlines: true }, line: { width: 0.7, color: "rgba(30,41,59,.35)" },
     colorbar: { title: { text: cbTitle, side: "right" }, thickness: 16 }, hoverinfo: "skip",
     showlegend: false,
   };
@@ -355,8 +357,8 @@ function drawSurface() {
     name: "f", contours: { z: { show: true, usecolormap: true, project: { z: true } } },
     surfacecolor: S.logColour ? z : undefined, hovertemplate: "x=%{x:.4g}<br>y=%{y:.4g}<br>f=%{z:.6g}<extra></extra>" };
   plot(N.surface, [surf, ...pathTraces(true), ...markTraces(true)], {
-    scene: { xaxis: { title: { text: s.x_name } }, yaxis: { title: { text: s.y_name } },
-      zaxis: { title: { text: "f" } }, camera: { eye: { x: 1.5, y: -1.6, z: 1.0 } } },
+    scene: { xaxis: { title: { text: s.x_name }, nticks: 5 }, yaxis: { title: { text: s.y_name }, nticks: 5 },
+      zaxis: { title: { text: "f" }, nticks: 5 }, camera: { eye: { x: 1.5, y: -1.6, z: 1.0 } } },
     margin: { l: 0, r: 0, t: 10, b: 0 }, showlegend: false,
   }, { displayModeBar: false });
   N.startsNote.textContent = S.starts.length
@@ -384,7 +386,7 @@ function drawValues() {
   plot(N.valuePlot, traces, {
     xaxis: { title: axisTitle("step") }, yaxis: { title: axisTitle(logY ? "f (log scale)" : "f"), type: logY ? "log" : "linear",
       exponentformat: "power" },
-    legend: { font: { size: 13 } }, margin: { l: 70, r: 10, t: 10, b: 55 },
+    legend: { orientation: "h", x: 0, y: -0.25, font: { size: 13 } }, margin: { l: 75, r: 15, t: 10, b: 40 },
   }, { displayModeBar: false });
   const lines = S.runs.runs.map((r) =>
     `${r.optimizer.padEnd(9)} start ${r.start + 1}: ${r.stop_reason} after ${r.n_steps} steps, ` +
