@@ -505,3 +505,19 @@ def test_page_a_wide_range_of_values_is_coloured_on_a_log_scale(page: Any) -> No
     assert title.startswith("log10")
     assert "converged" in page.inner_text("#f-results")
     screenshot(page, "explorer-rosenbrock")
+
+
+def test_page_a_multistart_shows_its_progress_and_can_be_cancelled(page: Any) -> None:
+    _open(page, "&f_fn=rastrigin")
+    page.fill("#f-ms-starts", str(MAX_STARTS))
+    page.click("#f-multistart")
+    page.wait_for_selector(".progress:not([hidden])")
+    page.wait_for_function(
+        "document.querySelector('.progress-label').textContent.includes('ETA')", timeout=60_000
+    )
+    page.locator(".progress").scroll_into_view_if_needed()
+    screenshot(page, "explorer-multistart-progress")
+    page.click(".progress .cancel")
+    page.wait_for_selector("#f-run-error:not([hidden])", timeout=60_000)
+    assert "cancelled" in page.inner_text("#f-run-error")
+    assert page.is_hidden("#f-ms-panel")

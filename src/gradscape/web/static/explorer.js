@@ -475,17 +475,32 @@ async function run() {
 /** Grow every path from its start to its end over ANIMATION_MS, then draw them whole. */
 function animate() {
   drawSurface();
-  const idx = [];
-  N.contour.data.forEach((t, i) => { if (t.meta !== undefined && t.type === "scatter") idx.push(i); });
-  const runs = idx.map((i) => S.runs.runs[N.contour.data[i].meta]);
+  const traces = (div, type) => {
+    const idx = [];
+    div.data.forEach((t, i) => { if (t.meta !== undefined && t.type === type) idx.push(i); });
+    return { idx, runs: idx.map((i) => S.runs.runs[div.data[i].meta]) };
+  };
+  const flat = traces(N.contour, "scatter"), solid = traces(N.surface, "scatter3d");
+  const upTo = (r, f) => Math.max(1, Math.ceil(f * r.shown));
   const t0 = performance.now();
+  let frames = 0;
   N.contour.dataset.animating = "1";
   return new Promise((resolve) => {
     const frame = (now) => {
       const f = Math.min(1, (now - t0) / ANIMATION_MS);
-      const xs = runs.map((r) => r.path.slice(0, Math.max(1, Math.ceil(f * r.shown))).map((p) => p[0]));
-      const ys = runs.map((r) => r.path.slice(0, Math.max(1, Math.ceil(f * r.shown))).map((p) => p[1]));
-      if (idx.length) Plotly.restyle(N.contour, { x: xs, y: ys }, idx);
+      if (flat.idx.length) {
+        Plotly.restyle(N.contour, {
+          x: flat.runs.map((r) => r.path.slice(0, upTo(r, f)).map((p) => p[0])),
+          y: flat.runs.map((r) => r.path.slice(0, upTo(r, f)).map((p) => p[1])),
+        }, flat.idx);
+      }
+      if (solid.idx.length && frames++ % 3 === 0) {  // WebGL redraws cost more: every third frame
+        Plotly.restyle(N.surface, {
+          x: solid.runs.map((r) => r.path.slice(0, upTo(r, f)).map((p) => p[0])),
+          y: solid.runs.map((r) => r.path.slice(0, upTo(r, f)).map((p) => p[1])),
+          z: solid.runs.map((r) => r.values.slice(0, upTo(r, f))),
+        }, solid.idx);
+      }
       if (f < 1) requestAnimationFrame(frame);
       else { delete N.contour.dataset.animating; drawSurface(); resolve(); }
     };
