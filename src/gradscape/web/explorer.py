@@ -88,7 +88,7 @@ class CriticalRequest(Source):
     starts: int = Field(
         default=2500, description=f"Newton starts, at most {MAX_CRITICAL_STARTS:,}."
     )
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
 
 
 class MultistartRequest(Source):
@@ -96,7 +96,7 @@ class MultistartRequest(Source):
     optimizer: str = "newton"
     lr: Finite | None = None
     steps: int = Field(default=1000, description=f"Per start, at most {MAX_STEPS:,}.")
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
 
 
 def _cap(value: int, least: int, cap: int, cap_name: str, what: str) -> int:
