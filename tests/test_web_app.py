@@ -162,5 +162,6 @@ def test_the_page_loads_in_a_real_browser(page: Any) -> None:
     page.wait_for_function("typeof Plotly !== 'undefined'")
     assert page.locator("#tabs a").count() == 3
     page.click("#tabs a[data-view=training]")
+    page.wait_for_selector("#view-training", state="visible")  # its module mounts it
     assert "view=training" in page.url
-    assert page.locator("#view-training").is_visible()
+    assert page.locator("#view-story").is_hidden()

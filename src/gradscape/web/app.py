@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from .. import __version__
-from ..errors import GradscapeError
+from ..errors import ExpressionError, GradscapeError
 from . import jobs, uploads
 from .common import MAX_BODY_BYTES, ApiError
 
@@ -63,7 +63,11 @@ def create_app(workdir: str | Path | None = None) -> FastAPI:
     @app.exception_handler(GradscapeError)
     async def _gradscape_error(_: Request, exc: GradscapeError) -> JSONResponse:
         status = exc.status if isinstance(exc, ApiError) else 400
-        return JSONResponse({"error": str(exc)}, status_code=status)
+        body: dict[str, Any] = {"error": str(exc)}
+        if isinstance(exc, ExpressionError):  # where the page puts its caret
+            body = {"error": exc.message, "expression": exc.text, "start": exc.start,
+                    "end": exc.end, "column": exc.start + 1}  # fmt: skip
+        return JSONResponse(body, status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

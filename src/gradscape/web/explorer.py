@@ -13,11 +13,11 @@ from __future__ import annotations
 import functools
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from ..errors import ExpressionError, listing
+from ..errors import listing
 from ..objectives import Objective
 from .common import (
     JOB_SECONDS,
@@ -28,7 +28,7 @@ from .common import (
     MAX_STEPS,
     REQUEST_SECONDS,
     ApiError,
-    jsonable,
+    json_response,
     time_limit,
 )
 from .jobs import Job
@@ -212,30 +212,8 @@ def describe(obj: Objective, ranges: dict[str, tuple[float, float]] | None) -> d
     }
 
 
-def _json(content: Any) -> JSONResponse:
-    """The result as JSON at once (NaN and infinity as null): a surface's 10,000 numbers skip
-    FastAPI's own encoder, which costs more than computing them."""
-    return JSONResponse(jsonable(content))
-
-
 def router(app: FastAPI) -> APIRouter:
     r = APIRouter(prefix="/api/explorer", tags=["explorer"])
-
-    async def _expression_error(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, ExpressionError)
-        return JSONResponse(
-            {
-                "error": exc.message,
-                "expression": exc.text,
-                "start": exc.start,
-                "end": exc.end,
-                "column": exc.start + 1,
-            },
-            400,
-        )
-
-    # the parser's position travels as data, so the page puts its caret under the spot
-    app.add_exception_handler(ExpressionError, _expression_error)
 
     @r.get("/functions")
     def functions() -> dict[str, Any]:
@@ -278,7 +256,7 @@ def router(app: FastAPI) -> APIRouter:
         """Its variables, default box and grid, and its partial derivatives as formulas
         (text, LaTeX and presentation MathML). An unreadable expression answers 400 with
         ``column``, where the caret goes."""
-        return _json(describe(function_of(req.source), req.ranges))
+        return json_response(describe(function_of(req.source), req.ranges))
 
     @r.post("/surface")
     def surface(req: SurfaceRequest) -> JSONResponse:
@@ -289,7 +267,7 @@ def router(app: FastAPI) -> APIRouter:
         points = _cap(req.points, 2, MAX_GRID, "MAX_GRID", "points per axis")
         obj = function_of(req.source)
         s = _plan(obj, req.ranges, points).run(time_limit(REQUEST_SECONDS, "The surface"))
-        return _json(
+        return json_response(
             {
                 "label": s.label,
                 "x_name": s.x_name,
@@ -312,7 +290,7 @@ def router(app: FastAPI) -> APIRouter:
         obj = function_of(req.source)
         at = _point(obj, req.at, "The point")
         v, g = value_and_gradient(obj, at)
-        return _json({"at": at, "value": v, "gradient": obj.as_dict(g)})
+        return json_response({"at": at, "value": v, "gradient": obj.as_dict(g)})
 
     @r.post("/run")
     def run(req: RunRequest) -> JSONResponse:
@@ -362,7 +340,7 @@ def router(app: FastAPI) -> APIRouter:
                         "warnings": list(r_.warnings),
                     }
                 )
-        return _json({"variables": list(obj.names), "runs": runs})
+        return json_response({"variables": list(obj.names), "runs": runs})
 
     @r.post("/critical")
     def critical(req: CriticalRequest) -> JSONResponse:
@@ -380,7 +358,7 @@ def router(app: FastAPI) -> APIRouter:
         )
         out = cp.summary()
         out["starts_note"] = cp.starts_note
-        return _json(out)
+        return json_response(out)
 
     @r.post("/multistart")
     def multistart_job(req: MultistartRequest) -> dict[str, Any]:
