@@ -94,7 +94,7 @@ def register(sub: Any) -> None:
     _add_output(
         descend,
         "descend",
-        "folder for figures, runs, summary.json and report.html",
+        "folder for the runs, figures and report.html",
         "print the summary as JSON",
     )
 
