@@ -204,7 +204,8 @@ def render(
         parts.append(f"<script>{plotly_js()}</script>")
         parts.append(f"<script>{_DRAW}</script>")
     parts.append("</body></html>")
-    return "\n".join(parts)
+    # a lone surrogate (from a file name or a client's JSON) cannot be written as UTF-8
+    return "\n".join(parts).encode("utf-8", "replace").decode("utf-8")
 
 
 def write(path: str | Path, text: str) -> Path:
