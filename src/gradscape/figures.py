@@ -52,6 +52,10 @@ _KIND_STYLE = {
 }
 
 
+#: scatter3d has fewer marker symbols than scatter: one per kind.
+_SYMBOL_3D = {"minimum": "diamond", "maximum": "circle", "saddle": "square", "degenerate": "cross"}
+
+
 def values(a: Any) -> list[Any]:
     """``a`` as nested JSON lists, non-finite numbers as ``None``."""
     arr = np.asarray(a)
@@ -250,11 +254,11 @@ def surface(
                      "x": values(p[keep, 0]), "y": values(p[keep, 1]), "z": values(v[keep]),
                      "line": {"color": color, "width": 6}})  # fmt: skip
     for kind, pts, vals in points:
-        symbol, color, size = _KIND_STYLE.get(kind, ("circle", "#4b5563", 10))
+        _, color, size = _KIND_STYLE.get(kind, ("circle", "#4b5563", 10))
         data.append({"type": "scatter3d", "mode": "markers", "name": f"{kind} ({len(pts)})",
                      "x": values(pts[:, 0]), "y": values(pts[:, 1]), "z": values(vals),
                      "marker": {"size": size // 2 + 2, "color": color,
-                                "symbol": "diamond" if symbol != "x" else "x",
+                                "symbol": _SYMBOL_3D.get(kind, "circle"),
                                 "line": {"color": "black", "width": 1}}})  # fmt: skip
     scene = {"xaxis": {"title": {"text": s.x_name}}, "yaxis": {"title": {"text": s.y_name}},
              "zaxis": {"title": {"text": name}}, "aspectmode": "manual",
@@ -530,7 +534,9 @@ def race(r: Race) -> dict[str, Spec]:
     lay = layout("A fair race: same learning-rate budget, same starts", height=560,
                  xaxis=_axis("success rate (test starts)", range=[0, 1], domain=[0, 0.38]),
                  yaxis=_axis("", automargin=True),
-                 xaxis2=_axis("learning rate", type="log", domain=[0.5, 1.0], anchor="y2"),
+                 xaxis2=_axis("learning rate", type="log", domain=[0.5, 1.0], anchor="y2",
+                              exponentformat="e"),
+                 margin={"l": 120, "r": 30, "t": 60, "b": 60},
                  yaxis2=_axis("success rate (tuning starts)", range=[-0.05, 1.05], anchor="x2"))  # fmt: skip
     return {"race": {"data": data, "layout": lay}}
 
