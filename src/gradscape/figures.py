@@ -660,8 +660,8 @@ def derive(d: Derivation) -> dict[str, Spec]:
         h = np.asarray(d.hessian, np.float64)
         big = float(np.nanmax(np.abs(np.where(np.isfinite(h), h, np.nan)))) if h.size else 0.0
         figs["hessian"] = {"data": [
-            {"type": "heatmap", "x": names, "y": names, "z": values(h), "colorscale": "RdBu",
-             "reversescale": True, "zmid": 0, "zmin": -big or None, "zmax": big or None,
+            {"type": "heatmap", "x": names, "y": names, "z": values(h), "colorscale": "RdBu_r",
+             "zmid": 0, "zmin": -big or None, "zmax": big or None,
              "hovertemplate": "∂²f/∂%{y}∂%{x} = %{z:.6g}<extra></extra>",
              "colorbar": {"title": {"text": "second derivative"}}}
         ], "layout": layout("Hessian: the second partial derivatives",

@@ -145,7 +145,13 @@ def _cmd_derive(args: argparse.Namespace) -> int:
             "gradient": "Each partial derivative: automatic differentiation and its check",
             "hessian": "The Hessian at the point (hover for each entry)",
         }
-        placed = [report.Figure(spec, captions[name]) for name, spec in figs.items()]
+        # the gradient under the point's section, the Hessian under its own
+        heads = [h for h, _ in sections]
+        where = {
+            "gradient": heads[1] if len(heads) > 1 else None,
+            "hessian": next((h for h in heads if "Hessian at" in h), None),
+        }
+        placed = [report.Figure(spec, captions[n], where[n]) for n, spec in figs.items()]
         report.write_report(out, f"gradscape derive: {obj.signature()}", sections, placed,
                             summary["files"])  # fmt: skip
     if args.json:
