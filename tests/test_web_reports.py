@@ -155,3 +155,32 @@ def test_the_saved_report_opens_offline_in_a_browser(
     screenshot(page, "report-saved-view")
     context.close()
     assert not errors and not requests
+
+
+def test_the_pages_button_downloads_the_report(page: Any, tmp_path: Any) -> None:
+    """ "Save as report" on the page: the view's registered figure goes to /api/reports and comes
+    back as a download holding the same data."""
+    page.goto(page.base + "/?view=story")
+    page.wait_for_selector("#view-story:not([hidden])")
+    page.evaluate(
+        """async () => {
+          const { registerReport } = await import("/static/common.js");
+          const div = document.createElement("div");
+          document.getElementById("view-story").append(div);
+          await Plotly.newPlot(div, [{type: "scatter", x: [1, 2, 3], y: [3, 1, 2], name: "line"}],
+                               {title: {text: "a figure"}});
+          registerReport("story", () => ({
+            title: "The story", sections: [{heading: "Numbers", text: "SSE = 1.5"}],
+            figures: [{heading: "The line", div}],
+          }));
+        }"""
+    )
+    with page.expect_download() as info:
+        page.click("#save-report")
+    path = tmp_path / "saved.html"
+    info.value.save_as(path)
+    assert info.value.suggested_filename == "gradscape-story.html"
+    html = path.read_text(encoding="utf-8")
+    (fig,) = [json.loads(t) for t in _FIGURE.findall(html)]
+    assert fig["data"][0]["x"] == [1, 2, 3] and fig["data"][0]["y"] == [3, 1, 2]
+    assert "<h2>Numbers</h2>" in html and "Saved from http://127.0.0.1:" in html
