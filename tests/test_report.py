@@ -246,3 +246,21 @@ def test_report_opens_offline_in_a_browser(
     screenshot(page, "report-sweep")
     context.close()
     assert not errors and not requests
+
+
+def test_gradient_arrows_point_uphill_and_stay_short() -> None:
+    x, y = np.linspace(-2, 2, 37), np.linspace(-1, 1, 19)
+    mx, my = np.meshgrid(x, y)
+    s = gs.Surface(x_name="x", y_name="y", x=x, y=y, values=mx**2 + 4 * my**2, fixed={},
+                   label="f(x, y)", block_rows=0, gradient=np.stack([2 * mx, 8 * my]))  # fmt: skip
+    (arrows,) = figures.gradient_arrows(s)
+    xs = np.array(arrows["x"], dtype=float).reshape(-1, 3)
+    ys = np.array(arrows["y"], dtype=float).reshape(-1, 3)
+    assert np.isnan(xs[:, 2]).all()  # a gap between arrows
+    mid_x, mid_y = xs[:, :2].mean(axis=1), ys[:, :2].mean(axis=1)
+    dx, dy = xs[:, 1] - xs[:, 0], ys[:, 1] - ys[:, 0]
+    # along (2x, 8y), uphill: the cross product vanishes, the dot product is positive
+    np.testing.assert_allclose(dx * 8 * mid_y - dy * 2 * mid_x, 0.0, atol=1e-12)
+    assert np.all(dx * 2 * mid_x + dy * 8 * mid_y >= 0)
+    assert np.all(np.abs(dx) <= 0.5 * 4 / 18 + 1e-12)  # at most half a coarse cell
+    assert arrows["marker"]["size"][:3] == [0, 9, 0]  # the head at the end

@@ -204,6 +204,37 @@ def _plane_layout(s: Surface, title: str) -> dict[str, Any]:
     )
 
 
+#: Arrows of the gradient field along each side of a contour figure.
+ARROWS_PER_SIDE = 18
+
+
+def gradient_arrows(s: Surface) -> list[dict[str, Any]]:
+    """The direction of ``∇f`` on a coarse grid (:data:`ARROWS_PER_SIDE`), as short segments
+    with an arrowhead: each along ``(∂f/∂x, ∂f/∂y)`` in the axes' own units, at most half a
+    coarse cell long, so arrows never overlap."""
+    assert s.gradient is not None
+    kx, ky = max(1, s.x.size // ARROWS_PER_SIDE), max(1, s.y.size // ARROWS_PER_SIDE)
+    mx, my = np.meshgrid(s.x[kx // 2 :: kx], s.y[ky // 2 :: ky])
+    gx = np.asarray(s.gradient[0], np.float64)[ky // 2 :: ky, kx // 2 :: kx]
+    gy = np.asarray(s.gradient[1], np.float64)[ky // 2 :: ky, kx // 2 :: kx]
+    cell_x = abs(float(s.x[-1] - s.x[0])) / max(mx.shape[1], 1)
+    cell_y = abs(float(s.y[-1] - s.y[0])) / max(mx.shape[0], 1)
+    reach = np.maximum(np.abs(gx) / (cell_x or 1.0), np.abs(gy) / (cell_y or 1.0))
+    ok = np.isfinite(reach) & (reach > 0)
+    t = 0.45 / np.where(ok, reach, 1.0)
+    x0, y0 = mx[ok] - t[ok] * gx[ok] / 2, my[ok] - t[ok] * gy[ok] / 2
+    x1, y1 = x0 + t[ok] * gx[ok], y0 + t[ok] * gy[ok]
+    gap = np.full(x0.size, np.nan)
+    xs = np.stack([x0, x1, gap], axis=1).ravel()
+    ys = np.stack([y0, y1, gap], axis=1).ravel()
+    sizes = np.tile([0, 9, 0], x0.size)
+    return [{"type": "scatter", "mode": "lines+markers", "name": "direction of ∇f (uphill)",
+             "x": values(xs), "y": values(ys), "hoverinfo": "skip",
+             "line": {"color": "white", "width": 1.5},
+             "marker": {"symbol": "arrow", "angleref": "previous", "size": sizes.tolist(),
+                        "color": "white", "line": {"color": "#111827", "width": 0.8}}}]  # fmt: skip
+
+
 def contours(
     s: Surface,
     paths: Sequence[tuple[str, np.ndarray]] = (),
@@ -214,8 +245,10 @@ def contours(
     scale: str = "auto",
 ) -> Spec:
     """Contours of ``s`` with each ``(label, points (k, 2))`` path, the first path's start and
-    the marked points."""
+    the marked points; where ``s`` carries its gradient, arrows along it (uphill)."""
     data = [contour_trace(s, scale=scale)]
+    if s.gradient is not None:
+        data += gradient_arrows(s)
     for (label, pts), color in zip(paths, _cycle(len(paths)), strict=True):
         data += _path_2d(label, np.asarray(pts, np.float64), color)
     if paths and len(paths[0][1]):
