@@ -186,9 +186,8 @@ def test_train_landscape_spectrum_reports(
 
 def test_user_text_is_escaped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     evil = "</script><b>x"
-    rng = np.random.default_rng(0)
-    xs = rng.uniform(0, 5, 20)
-    rows = "\n".join(f"{x},{2 * x + 1 + 0.1 * np.sin(7 * x)}" for x in xs.tolist())
+    line = gs.synthetic_line()  # the built-in data: the tour's compiled programs are reused
+    rows = "\n".join(f"{x!r},{y!r}" for x, y in zip(line.x.tolist(), line.y.tolist(), strict=True))
     data = tmp_path / "a<b>.csv"
     data.write_text(f"{evil},y\n{rows}\n", encoding="utf-8")
     run(["tour", "--data", str(data), "--out", str(tmp_path / "o")], capsys)
