@@ -31,6 +31,7 @@ def read_report(folder: Path) -> tuple[str, list[dict[str, Any]]]:
     html = (folder / "report.html").read_text(encoding="utf-8")
     assert not re.search(r"<script[^>]*\ssrc\s*=", html, re.I)  # no remote (or any) script file
     assert not re.search(r"<link[^>]*href\s*=\s*['\"]?https?:", html, re.I)
+    assert f'content="{report.CSP}"' in html and "default-src 'none'" in report.CSP
     head = report.plotly_js()[:200]
     assert html.count(head) == 1  # plotly.js inlined once
     figs = figures_of(html)

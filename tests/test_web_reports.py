@@ -139,7 +139,12 @@ def test_the_saved_report_opens_offline_in_a_browser(
     from conftest import screenshot
 
     surface = {"type": "surface", "z": [[0, 1, 4], [1, 2, 5], [4, 5, 8]]}
-    body = {**good(), "figures": [*good()["figures"], {"heading": "surface", "data": [surface]}]}
+    # a remote image in a layout is never fetched: the report's policy loads nothing from anywhere
+    remote = {
+        "images": [{"source": "http://example.com/x.png", "x": 0, "y": 0, "sizex": 1, "sizey": 1}]
+    }
+    body = {**good(), "figures": [*good()["figures"],
+                                  {"heading": "surface", "data": [surface], "layout": remote}]}  # fmt: skip
     path = tmp_path / "saved.html"
     path.write_bytes(client.post("/api/reports", json=body).content)
     context = browser.new_context(viewport={"width": 1400, "height": 900})
@@ -152,6 +157,8 @@ def test_the_saved_report_opens_offline_in_a_browser(
     page.wait_for_selector("body[data-drawn='3']", timeout=30_000)
     assert page.locator(".js-plotly-plot .main-svg").count() >= 3
     assert page.evaluate("document.getElementById('gs-fig-0').data[0].y") == [0, 1, 4]
+    sent = "fetch('http://example.com/').then(() => 'sent', () => 'refused')"
+    assert page.evaluate(sent) == "refused"
     screenshot(page, "report-saved-view")
     context.close()
     assert not errors and not requests

@@ -29,6 +29,11 @@ from ._files import write_text
 Section = tuple[str, Sequence[str]]
 #: The file name every verb writes its report under.
 REPORT = "report.html"
+#: What the report may load: nothing from anywhere (it opens offline, and no text in it can fetch
+#: or send anything); its own inline script and styles (plotly.js compiles its WebGL code with
+#: ``Function``, hence ``unsafe-eval``), and images plotly.js makes itself.
+CSP = ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
+       "img-src data: blob:; font-src data:; base-uri 'none'; form-action 'none'")  # fmt: skip
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1180px;margin:2em auto;
@@ -178,6 +183,7 @@ def render(
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">",
         f"<title>{_esc(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_esc(title)}</h1>",
     ]
