@@ -187,7 +187,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         }
         captions = {
             "surface": "The surface (drag to turn it)",
-            "contours": "Contours; hover for the value",
+            "contours": "Contours; arrows show the direction of the gradient (uphill)",
         }
         title = result.label
     figs = figures.sweep(result, marks, title)
