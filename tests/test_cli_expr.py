@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +112,7 @@ def test_derive_writes_files(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert sorted(p.name for p in tmp_path.iterdir() if p.name[0] != ".") == out["files"]
     assert main(["derive", "booth", "--at", "x=1,y=3", "--out", str(tmp_path)]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert last == f"files written to {tmp_path}/: derivation.npz, summary.json"
+    assert last == f"files written to {tmp_path}/: derivation.npz, report.html, summary.json"
 
 
 @pytest.mark.parametrize(
@@ -269,7 +270,8 @@ def test_sweep_surface_of_a_named_function(
     for name in ("surface.png", "contours.png", "report.html"):
         assert (tmp_path / name).stat().st_size > 0
     html = (tmp_path / "report.html").read_text()
-    assert html.count("src='data:image/png;base64,") == 2 and "https://" not in html
+    # interactive figures (plotly.js inlined, no remote script); the PNGs stay beside it
+    assert html.count("class='gs-figure'") == 2 and not re.search(r"<script[^>]*\ssrc=", html)
 
 
 def test_sweep_slice_of_three_variables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -349,7 +351,7 @@ def test_descend_one_variable(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                     "0.05", "--steps", "5000", "--out", str(tmp_path)], capsys)  # fmt: skip
     (r,) = out["runs"]
     assert r["final"]["x"] == pytest.approx(1.0, abs=1e-6) and r["stop_reason"] == "converged"
-    assert sorted(out["files"]) == ["run_adam.npz", "summary.json", "values.png"]
+    assert sorted(out["files"]) == ["report.html", "run_adam.npz", "summary.json", "values.png"]
 
 
 @pytest.mark.parametrize(

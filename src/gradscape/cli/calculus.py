@@ -76,7 +76,9 @@ def register(sub: Any) -> None:
         help="the point: a value for every variable (constants such as pi/2 allowed); "
         "without it only the formulas are derived",
     )  # fmt: skip
-    derive.add_argument("--out", metavar="DIR", help="also write derivation.npz and summary.json")
+    derive.add_argument(
+        "--out", metavar="DIR", help="also write derivation.npz, summary.json and report.html"
+    )
     _add_force(derive)
     derive.add_argument("--json", action="store_true", help="print the results as JSON")
 
@@ -131,10 +133,27 @@ def _cmd_derive(args: argparse.Namespace) -> int:
     summary = result.summary()
     title = f"gradscape derive — {obj.signature()}"
     if args.out:
+        from .. import figures, report
+
         out = _out_dir(args)
-        summary["files"] = ["derivation.npz", "summary.json"]
+        summary["files"] = ["derivation.npz", "report.html", "summary.json"]
         result.save(out / "derivation.npz")
         _write_json(out / "summary.json", summary)
+        sections = derive_story(result)
+        figs = figures.derive(result)
+        captions = {
+            "gradient": "Each partial derivative: automatic differentiation and its check",
+            "hessian": "The Hessian at the point (hover for each entry)",
+        }
+        # the gradient under the point's section, the Hessian under its own
+        heads = [h for h, _ in sections]
+        where = {
+            "gradient": heads[1] if len(heads) > 1 else None,
+            "hessian": next((h for h in heads if "Hessian at" in h), None),
+        }
+        placed = [report.Figure(spec, captions[n], where[n]) for n, spec in figs.items()]
+        report.write_report(out, f"gradscape derive: {obj.signature()}", sections, placed,
+                            summary["files"])  # fmt: skip
     if args.json:
         print(_to_json(summary))
     elif args.out:
@@ -145,7 +164,7 @@ def _cmd_derive(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from .. import plot, report
+    from .. import figures, plot, report
     from ..sources import objective
     from ..story import sweep_story
     from ..sweep import Profile, known_minima, plan_sweep
@@ -156,21 +175,22 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         result = plan.run(progress)
     out = _out_dir(args)
     result.save(out / "sweep.npz")
+    marks = [] if isinstance(result, Profile) else known_minima(obj, result)
     if isinstance(result, Profile):
         title = f"{obj.signature()} = {obj.formula}" if len(obj.formula or "") <= 60 else None
-        figures = {"curve": plot.save(plot.curve(result, title=title), out / "curve.png")}
-        captions = [(figures["curve"], "The function and its derivative")]
+        pngs = {"curve": plot.save(plot.curve(result, title=title), out / "curve.png")}
+        captions = {"curve": "The function and its derivative"}
     else:
-        figures = {
+        pngs = {
             "surface": plot.save(plot.surface_3d(result, title=result.label), out / "surface.png"),
-            "contours": plot.save(
-                plot.contours(result, marks=known_minima(obj, result)), out / "contours.png"
-            ),
+            "contours": plot.save(plot.contours(result, marks=marks), out / "contours.png"),
         }
-        captions = [
-            (figures["surface"], "The surface"),
-            (figures["contours"], "Contours; arrows show the direction of the gradient (uphill)"),
-        ]
+        captions = {
+            "surface": "The surface (drag to turn it)",
+            "contours": "Contours; arrows show the direction of the gradient (uphill)",
+        }
+        title = result.label
+    figs = figures.sweep(result, marks, title)
     sections = sweep_story(result, obj.formula)
     summary: dict[str, Any] = {
         "function": obj.signature(),
@@ -189,12 +209,12 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             for p in result.critical or ()
         ]
     summary["files"] = sorted(
-        [p.name for p in figures.values()] + ["sweep.npz", "summary.json", "report.html"]
+        [p.name for p in pngs.values()] + ["sweep.npz", "summary.json", "report.html"]
     )
     _write_json(out / "summary.json", summary)
-    report.write(
-        out / "report.html",
-        report.render(f"gradscape sweep: {obj.signature()}", sections, {sections[0][0]: captions}),
+    placed = {sections[0][0]: [(figs[name], captions[name]) for name in figs]}
+    report.write_report(
+        out, f"gradscape sweep: {obj.signature()}", sections, placed, summary["files"]
     )
     if args.json:
         print(_to_json(summary))
@@ -236,7 +256,7 @@ def _cmd_functions(args: argparse.Namespace) -> int:
 
 
 def _cmd_tour(args: argparse.Namespace) -> int:
-    from .. import plot, report
+    from .. import figures, plot, report
     from ..line_data import load_csv
     from ..story import tour_story
     from ..tours import tour
@@ -247,33 +267,33 @@ def _cmd_tour(args: argparse.Namespace) -> int:
     out = _out_dir(args)
     with _progress("gradient descent") as progress:
         result = tour(data, lr=args.lr, steps=args.steps, progress=progress)
-    figures = plot.tour_figures(result, out)
+    pngs = plot.tour_figures(result, out)
     result.trajectory.save(out / "trajectory.npz")
     result.surface.save(out / "surface.npz")
     summary = result.summary()
     summary["files"] = sorted(
-        [str(p.name) for p in figures.values()]
+        [str(p.name) for p in pngs.values()]
         + ["trajectory.npz", "surface.npz", "summary.json", "report.html"]
     )
     _write_json(out / "summary.json", summary)
     sections = tour_story(result)
+    figs = figures.tour(result)
     placed = {
-        sections[0][0]: [(figures["data"], "The data with the fitted lines")],
+        sections[0][0]: [(figs["data"], "The data with the fitted lines")],
         sections[2][0]: [
             (
-                figures["profiles"],
+                figs["profiles"],
                 "1-D error profiles: one weight moves, the other is held at its best",
             )
         ],
         sections[3][0]: [
-            (figures["surface"], "The error surface with the descent path"),
-            (figures["contours"], "Contours of the error surface and the descent path"),
+            (figs["surface"], "The error surface with the descent path (drag to turn it)"),
+            (figs["contours"], "Contours of the error surface and the descent path"),
         ],
-        sections[4][0]: [(figures["loss"], "Distance of the error from its minimum, per step")],
+        sections[4][0]: [(figs["loss"], "Distance of the error from its minimum, per step")],
     }
-    report.write(
-        out / "report.html",
-        report.render("gradscape tour: how calculus fits a line", sections, placed),
+    report.write_report(
+        out, "gradscape tour: how calculus fits a line", sections, placed, summary["files"]
     )
     if args.json:
         print(_to_json(summary))

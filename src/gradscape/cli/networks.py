@@ -61,7 +61,10 @@ def register(sub: Any) -> None:
         help="how to read the target (default: classes for labels and few whole numbers)",
     )  # fmt: skip
     _add_output(
-        tr, "run", "folder for the run: checkpoint, curves, metrics.json", "print metrics.json"
+        tr,
+        "run",
+        "folder for the run: checkpoint, curves, metrics.json, report.html",
+        "print metrics.json",
     )
 
     land = _add_verb(
@@ -87,7 +90,7 @@ def register(sub: Any) -> None:
     _add_int(land, "--subsample", 1, 10**7, None, "evaluate on this many training rows")
     _add_seed(land, "seeds the directions and the subsample")
     _add_output(
-        land, "landscape", "folder for landscape.npz, figures and summary.json",
+        land, "landscape", "folder for landscape.npz, figures, summary.json and report.html",
         "print the summary as JSON",
     )  # fmt: skip
 
@@ -112,13 +115,13 @@ def register(sub: Any) -> None:
         spec.add_argument(flag, action="store_true", help=help)
     _add_seed(spec, "seeds the random vectors")
     _add_output(
-        spec, "spectrum", "folder for spectrum.npz, summary.json and density.png",
+        spec, "spectrum", "folder for spectrum.npz, summary.json, report.html and density.png",
         "print the summary as JSON",
     )  # fmt: skip
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .. import plot
+    from .. import figures, plot, report
     from ..networks.datasets import load
     from ..networks.training import train
 
@@ -139,11 +142,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     result.save(out / "training.npz")
     fig = plot.training_curves(result)
     files = ["checkpoint.npz", "training.npz", plot.save(fig, out / "curves.png").name,
-             "metrics.json", "config.json"]  # fmt: skip
+             "metrics.json", "config.json", "report.html"]  # fmt: skip
     metrics = {**result.metrics(), "files": sorted(files)}
     _write_json(out / "config.json", result.config)
-    if _publish(args, out / "metrics.json", metrics):
-        return status
     c = result.config
     m = result.metric
     b = result.best_epoch - 1
@@ -163,12 +164,18 @@ def _cmd_train(args: argparse.Namespace) -> int:
         lines.append(
             f"the training loss became NaN or infinite at epoch {result.epochs_run}: lower --lr"
         )
-    _show(out, "gradscape train", [("Training", lines)], sorted(files))
+    sections = [("Training", lines)]
+    cap = "Loss and metric per epoch on the training and validation sets; the best epoch marked"
+    report.write_report(out, "gradscape train", sections,
+                        {"Training": [(f, cap) for f in figures.train(result).values()]}, files)  # fmt: skip
+    if _publish(args, out / "metrics.json", metrics):
+        return status
+    _show(out, "gradscape train", sections, sorted(files))
     return status
 
 
 def _cmd_landscape(args: argparse.Namespace) -> int:
-    from .. import plot
+    from .. import figures, plot, report
     from ..networks.landscapes import landscape
     from ..networks.training import load_run
 
@@ -180,10 +187,9 @@ def _cmd_landscape(args: argparse.Namespace) -> int:
                          seed=args.seed, progress=progress)  # fmt: skip
     out = _out_dir(args)
     land.save(out / "landscape.npz")
-    files = ["landscape.npz", "summary.json"] + [p.name for p in plot.landscape_figures(land, out)]
+    pngs = [p.name for p in plot.landscape_figures(land, out)]
+    files = ["landscape.npz", "report.html", "summary.json", *pngs]
     summary = {"run": str(args.run_dir), **land.summary(), "files": sorted(files)}
-    if _publish(args, out / "summary.json", summary):
-        return 0
     size = land.alphas.size
     points = f"{size} points" if land.shape == "line" else f"{size} × {size} points"
     lines = [
@@ -198,14 +204,22 @@ def _cmd_landscape(args: argparse.Namespace) -> int:
     if land.explained.size:
         lines.append(land.explained_text())
     lines += [f"warning: {w}" for w in land.warnings]
-    _show(out, "gradscape landscape", [("Loss landscape", lines)], sorted(files))
+    sections = [("Loss landscape", lines)]
+    captions = {"landscape": "The loss along the line", "contours": "Contours of the loss",
+                "surface": "The loss surface (drag to turn it)"}  # fmt: skip
+    figs = figures.landscape(land)
+    report.write_report(out, "gradscape landscape", sections,
+                        {"Loss landscape": [(figs[n], captions[n]) for n in figs]}, files)  # fmt: skip
+    if _publish(args, out / "summary.json", summary):
+        return 0
+    _show(out, "gradscape landscape", sections, sorted(files))
     return 0
 
 
 def _cmd_spectrum(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .. import plot
+    from .. import figures, plot, report
     from ..networks.spectra import spectrum
     from ..networks.training import load_run, loss_objective
     from ..story import table
@@ -225,12 +239,10 @@ def _cmd_spectrum(args: argparse.Namespace) -> int:
                       seed=args.seed)  # fmt: skip
     out = _out_dir(args)
     sp.save(out / "spectrum.npz")
-    files = ["spectrum.npz", "summary.json"]
+    files = ["spectrum.npz", "report.html", "summary.json"]
     if args.density:
         files.append(plot.save(plot.spectral_density(sp), out / "density.png").name)
     summary = {"run": str(args.run_dir), **sp.summary(), "files": sorted(files)}
-    if _publish(args, out / "summary.json", summary):
-        return 0
     lines = [f"Hessian of the {sp.label} at the best weights of {args.run_dir} ({sp.n:,} weights), "
              f"{sp.steps} Lanczos steps", ""]  # fmt: skip
     exact = np.sort(sp.exact) if sp.exact.size else None
@@ -256,5 +268,13 @@ def _cmd_spectrum(args: argparse.Namespace) -> int:
         lines.append(f"{name} ({block['size']:,} weights): top "
                      + ", ".join(f"{v:.4g}" for v in block["top"]) + "; bottom "
                      + ", ".join(f"{v:.4g}" for v in block["bottom"]))  # fmt: skip
-    _show(out, "gradscape spectrum", [("Hessian spectrum", lines)], sorted(files))
+    sections = [("Hessian spectrum", lines)]
+    captions = {"eigenvalues": "The extreme eigenvalues (Lanczos; exact ones ringed where formed)",
+                "density": "The spectral density (stochastic Lanczos quadrature)"}  # fmt: skip
+    figs = figures.spectrum(sp)
+    report.write_report(out, "gradscape spectrum", sections,
+                        {"Hessian spectrum": [(figs[n], captions[n]) for n in figs]}, files)  # fmt: skip
+    if _publish(args, out / "summary.json", summary):
+        return 0
+    _show(out, "gradscape spectrum", sections, sorted(files))
     return 0

@@ -92,7 +92,10 @@ def register(sub: Any) -> None:
         "scale of f does not matter)",
     )  # fmt: skip
     _add_output(
-        descend, "descend", "folder for figures, runs, summary.json", "print the summary as JSON"
+        descend,
+        "descend",
+        "folder for the runs, figures and report.html",
+        "print the summary as JSON",
     )
 
     critical = _add_verb(
@@ -148,7 +151,10 @@ def register(sub: Any) -> None:
     )  # fmt: skip
     _add_seed(race, "seed of the starts")
     _add_output(
-        race, "race", "folder for race.npz, race.png and summary.json", "print the results as JSON"
+        race,
+        "race",
+        "folder for race.npz, race.png, summary.json and report.html",
+        "print the results as JSON",
     )
 
 
@@ -199,8 +205,9 @@ def _cmd_descend(args: argparse.Namespace) -> int:
             )  # fmt: skip
     warnings = [w for r in runs for w in r.warnings]
     out = _out_dir(args)
-    files = _descend_files(obj, runs, out, box)
-    summary = {
+    files, figs = _descend_files(obj, runs, out, box)
+    files.append("report.html")
+    summary: dict[str, Any] = {
         "function": obj.signature(),
         "expression": obj.formula,
         "start": start,
@@ -209,25 +216,37 @@ def _cmd_descend(args: argparse.Namespace) -> int:
         "warnings": warnings,
         "files": sorted([*files, "summary.json"]),
     }
-    if not _publish(args, out / "summary.json", summary):
-        from ..story import descend_story
+    from .. import report
+    from ..story import descend_story
 
-        story = descend_story(obj, start, runs)
-        head = story[0][1]  # its second line says where the runs started
-        if obj.n > 6:
-            shown = ", ".join(f"{n} = {v:g}" for n, v in list(start.items())[:4])
-            head[1] = f"from {shown}, … ({obj.n:,} variables)"
-        if start_reason != "given":
-            head[1] += f" ({start_reason})"
+    story = descend_story(obj, start, runs)
+    head = story[0][1]  # its second line says where the runs started
+    if obj.n > 6:
+        shown = ", ".join(f"{n} = {v:g}" for n, v in list(start.items())[:4])
+        head[1] = f"from {shown}, … ({obj.n:,} variables)"
+    if start_reason != "given":
+        head[1] += f" ({start_reason})"
+    captions = {
+        "contours": "The paths on the contours (click a legend entry to hide a run)",
+        "surface": "The paths on the surface (drag to turn it)",
+        "values": "Value per step",
+    }
+    placed = [report.Figure(figs[n], captions[n], story[0][0])
+              for n in ("contours", "surface", "values") if n in figs]  # fmt: skip
+    report.write_report(out, f"gradscape descend: {obj.signature()}", story, placed,
+                        summary["files"])  # fmt: skip
+    if not _publish(args, out / "summary.json", summary):
         _show(out, f"gradscape descend — {obj.signature()}", story, summary["files"])
     for w in warnings:
         print(f"gradscape: warning: {w}", file=sys.stderr)
     return EXIT_DIVERGED if any(r.diverged for r in runs) else 0
 
 
-def _descend_files(obj: Any, runs: list[Any], out: Path, box: dict[str, Any]) -> list[str]:
-    """Save every run and draw the figures; returns the file names."""
-    from .. import plot
+def _descend_files(
+    obj: Any, runs: list[Any], out: Path, box: dict[str, Any]
+) -> tuple[list[str], dict[str, Any]]:
+    """Save every run and draw the figures; returns the file names and the interactive figures."""
+    from .. import figures, plot
     from ..runs import plot_window
     from ..sweep import known_minima, surface
 
@@ -240,7 +259,7 @@ def _descend_files(obj: Any, runs: list[Any], out: Path, box: dict[str, Any]) ->
     curves = [(r.settings, r.steps, r.values) for r in runs]
     files.append(plot.save(plot.value_curves(curves, floor), out / "values.png").name)
     if obj.n != 2:
-        return files
+        return files, figures.descend(runs, floor)
     x, y = obj.names
     finite = [r.shown_path() for r in runs]
     ranges = list(plot_window(runs, box, obj.ranges).values())
@@ -251,7 +270,7 @@ def _descend_files(obj: Any, runs: list[Any], out: Path, box: dict[str, Any]) ->
     with_values = [(r.settings, p, r.values[: len(p)]) for r, p in zip(runs, finite, strict=True)]
     files.append(plot.save(plot.surface_paths(s, with_values), out / "surface.png").name)
     files.append(plot.race_animation(s, paths, out / "race.gif").name)
-    return files
+    return files, figures.descend(runs, floor, s, marks)
 
 
 _PLURAL = {
@@ -334,7 +353,7 @@ def _function_summary(obj: Any, result: dict[str, Any], files: list[str]) -> dic
 
 
 def _cmd_critical(args: argparse.Namespace) -> int:
-    from .. import plot
+    from .. import figures, plot, report
     from ..critical import check_critical_dims, critical_points
     from ..point_sets import NON_SMOOTH, base_kind
     from ..sources import objective
@@ -348,7 +367,8 @@ def _cmd_critical(args: argparse.Namespace) -> int:
     with _progress("critical") as progress:
         cp = critical_points(obj, ranges, starts=args.starts, seed=args.seed, progress=progress)
     cp.save(out / "critical.npz")
-    files = ["critical.npz", "summary.json"]
+    files = ["critical.npz", "report.html", "summary.json"]
+    figs: dict[str, Any] = {}
     if obj.n == 2:
         from ..sweep import surface
 
@@ -358,9 +378,8 @@ def _cmd_critical(args: argparse.Namespace) -> int:
         files.append(plot.save(plot.critical_map(s, cp.points, plain), out / "critical.png").name)
         fig3 = plot.critical_3d(s, cp.points, cp.values, plain)
         files.append(plot.save(fig3, out / "critical_3d.png").name)
+        figs = figures.critical(cp, s)
     summary = _function_summary(obj, cp.summary(), files)
-    if _publish(args, out / "summary.json", summary):
-        return 0
     found, scale = cp.point_sets, cp.scale
     rows = [
         [_coords(p, scale), f"{val:.8g}", _kind_cell(k, i, st),
@@ -386,17 +405,19 @@ def _cmd_critical(args: argparse.Namespace) -> int:
                   f"{_count(away, 'critical point')} beyond it (not listed; all in summary.json)"]  # fmt: skip
     if cp.unresolved:
         lines += [f"unresolved: {_count(cp.unresolved, 'start')} reached no critical point"]
-    _show(
-        out,
-        f"gradscape critical — {obj.signature()}",
-        [("Critical points", lines)],
-        summary["files"],
-    )
+    sections = [("Critical points", lines)]
+    captions = {"critical": "The critical points on the contours, by kind (hover for each)",
+                "critical_3d": "The critical points on the surface (drag to turn it)"}  # fmt: skip
+    report.write_report(out, f"gradscape critical: {obj.signature()}", sections,
+                        {sections[0][0]: [(figs[n], captions[n]) for n in figs]}, files)  # fmt: skip
+    if _publish(args, out / "summary.json", summary):
+        return 0
+    _show(out, f"gradscape critical — {obj.signature()}", sections, summary["files"])
     return 0
 
 
 def _cmd_multistart(args: argparse.Namespace) -> int:
-    from .. import plot
+    from .. import figures, plot, report
     from ..curvature import check_newton_dims
     from ..multistarts import multistart
     from ..optimizers import optimizer
@@ -415,7 +436,8 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
                        progress=progress)  # fmt: skip
     out = _out_dir(args)
     m.save(out / "minima.npz")
-    files = ["minima.npz", "summary.json"]
+    files = ["minima.npz", "report.html", "summary.json"]
+    figs: dict[str, Any] = {}
     if m.grid is not None:
         title = (
             f"{obj.signature()}: basins of {_count(len(m.values), 'minimum', 'minima')} "
@@ -425,12 +447,11 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
             m.starts, (m.grid[0], m.grid[1]), m.labels, m.points, m.values, obj.names, title
         )
         files.append(plot.save(fig, out / "basins.png").name)
+        figs = figures.multistart(m, title)
     summary = _function_summary(obj, m.summary(), files)
     status = EXIT_DIVERGED if m.diverged else 0
     for w in m.warnings:
         print(f"gradscape: warning: {w}", file=sys.stderr)
-    if _publish(args, out / "summary.json", summary):
-        return status
     shown = min(len(m.values), 20)
     found, scale, value = m.point_sets, m.scale, m.shown_values
     rows = [
@@ -467,13 +488,19 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
             f"ended outside the box: {_count(m.outside, 'start')}, at "
             f"{_count(away, 'point')} beyond it (not listed; all in --json)"
         )
-    _show(out, f"gradscape multistart — {obj.signature()}", [("Minima", lines)], summary["files"])
+    sections = [("Minima", lines)]
+    cap = "Each start coloured by the minimum it reached (hover for each)"
+    report.write_report(out, f"gradscape multistart: {obj.signature()}", sections,
+                        {"Minima": [(f, cap) for f in figs.values()]}, files)  # fmt: skip
+    if _publish(args, out / "summary.json", summary):
+        return status
+    _show(out, f"gradscape multistart — {obj.signature()}", sections, summary["files"])
     return status
 
 
 def _cmd_race(args: argparse.Namespace) -> int:
 
-    from .. import plot
+    from .. import figures, plot, report
     from ..races import race
     from ..sources import objective
 
@@ -486,10 +513,16 @@ def _cmd_race(args: argparse.Namespace) -> int:
     out = _out_dir(args)
     r.save(out / "race.npz")
     fig = plot.race_chart(r.optimizers, r.lrs, r.tune_success, r.success, r.lr)
-    files = sorted(["race.npz", plot.save(fig, out / "race.png").name, "summary.json"])
+    files = sorted(
+        ["race.npz", plot.save(fig, out / "race.png").name, "report.html", "summary.json"]
+    )
     summary = _function_summary(obj, r.summary(), files)
+    sections = [("Race", _race_lines(obj, r))]
+    cap = "Success per optimizer (left) and against the learning rate tried (right)"
+    report.write_report(out, f"gradscape race: {obj.signature()}", sections,
+                        {"Race": [(f, cap) for f in figures.race(r).values()]}, files)  # fmt: skip
     if not _publish(args, out / "summary.json", summary):
-        _show(out, f"gradscape race — {obj.signature()}", [("Race", _race_lines(obj, r))], files)
+        _show(out, f"gradscape race — {obj.signature()}", sections, files)
     for w in r.warnings():
         print(f"gradscape: warning: {w}", file=sys.stderr)
     return 0
