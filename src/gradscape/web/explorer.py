@@ -14,7 +14,7 @@ import functools
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from ..errors import listing
@@ -252,14 +252,14 @@ def router(app: FastAPI) -> APIRouter:
         }
 
     @r.post("/describe")
-    def describe_function(req: Source) -> JSONResponse:
+    def describe_function(req: Source) -> Response:
         """Its variables, default box and grid, and its partial derivatives as formulas
         (text, LaTeX and presentation MathML). An unreadable expression answers 400 with
         ``column``, where the caret goes."""
         return json_response(describe(function_of(req.source), req.ranges))
 
     @r.post("/surface")
-    def surface(req: SurfaceRequest) -> JSONResponse:
+    def surface(req: SurfaceRequest) -> Response:
         """The values over the box (``z[i][j]`` at ``x[j], y[i]``; null where undefined), its
         lowest point and the built-in's known minima in it."""
         from ..sweep import known_minima
@@ -283,7 +283,7 @@ def router(app: FastAPI) -> APIRouter:
         )
 
     @r.post("/point")
-    def point(req: PointRequest) -> JSONResponse:
+    def point(req: PointRequest) -> Response:
         """``f`` and its gradient at one point (the page's hover)."""
         from ..calculus import value_and_gradient
 
@@ -293,7 +293,7 @@ def router(app: FastAPI) -> APIRouter:
         return json_response({"at": at, "value": v, "gradient": obj.as_dict(g)})
 
     @r.post("/run")
-    def run(req: RunRequest) -> JSONResponse:
+    def run(req: RunRequest) -> Response:
         """Each optimizer from each start, by ``runs.minimize`` (the engine of ``gradscape
         descend``): every path with its values per step, stop reason and warnings."""
         from ..optimizers import optimizer
@@ -343,7 +343,7 @@ def router(app: FastAPI) -> APIRouter:
         return json_response({"variables": list(obj.names), "runs": runs})
 
     @r.post("/critical")
-    def critical(req: CriticalRequest) -> JSONResponse:
+    def critical(req: CriticalRequest) -> Response:
         """Every critical point in the box, classified (``gradscape critical``)."""
         from ..critical import critical_points
 
