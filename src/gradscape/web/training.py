@@ -25,6 +25,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from .. import __version__
+from .._files import write_text
 from ..errors import whole_number
 from .common import MAX_EPOCHS, ApiError, jsonable
 from .jobs import Job
@@ -40,6 +42,8 @@ MAX_EIGENVALUES = 10
 MAX_LANCZOS_STEPS = 200
 #: Finished runs kept for their landscape, spectrum and export; the oldest go first.
 MAX_RUNS = 8
+#: The manifest ``gradscape train --out`` writes beside its files (cli.common.MANIFEST).
+MANIFEST = ".gradscape.json"
 #: Rows of each part sent to draw the data points.
 MAX_DRAWN_POINTS = 2_000
 
@@ -222,13 +226,15 @@ def _write_files(run: Run) -> list[str]:
                  out / "curves.png").name, "metrics.json", "config.json"]  # fmt: skip
         _write_json(out / "config.json", r.config)
         _write_json(out / "metrics.json", {**r.metrics(), "files": sorted(files)})
-        run.files = sorted(files)
+        # the manifest the command line leaves in an --out folder: gradscape wrote these files
+        manifest = {"gradscape": __version__, "verb": "train", "complete": True,
+                    "files": sorted(files)}  # fmt: skip
+        write_text(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+        run.files = sorted([*files, MANIFEST])
     return run.files
 
 
 def _write_json(path: Path, data: Any) -> None:
-    from .._files import write_text
-
     write_text(path, json.dumps(jsonable(data), indent=2, ensure_ascii=False) + "\n")
 
 
@@ -337,7 +343,7 @@ def router(app: FastAPI) -> APIRouter:
             obj, weights = loss_objective(run.result, run.split, run.net)
             j.check()
             sp = spectrum(obj, weights, top=top, bottom=bottom, steps=steps, seed=body.seed)
-            return sp.summary()
+            return {**sp.summary(), "stable_lr": sp.stable_lr}
 
         return {"job": app.state.jobs.start("spectrum", work).id}
 
