@@ -177,6 +177,10 @@ def test_snapshots_are_bounded_and_start_at_epoch_one(client: Any) -> None:
     events = _run(client, "/api/training/train",
                   {**SMALL, "epochs": 120, "patience": None, "batch_size": None})  # fmt: skip
     snaps = [e["epoch"] for e in events if e["type"] == "snapshot"]
+    last = [e for e in events if e["type"] == "snapshot"][-1]["grid"]
+    final = events[-1]["result"]["grid"]  # the last epoch's weights are the run's (no patience)
+    np.testing.assert_allclose(last["values"], final["values"], rtol=0, atol=1e-4)
+    assert last["xs"] == final["xs"]
     assert snaps[0] == 1 and len(snaps) <= MAX_SNAPSHOTS + 1 and snaps[-1] == 120
     assert (
         events[-1]["result"]["stop_note"]
@@ -254,6 +258,8 @@ def test_landscape_and_spectrum_are_the_librarys(client: Any, small_run: dict[st
     ("spectrum", {"top": 0}, 400, "top must be a whole number from 1"),
     ("spectrum", {"steps": 201}, 400, "MAX_LANCZOS_STEPS"),
     ("spectrum", {"run": "x" * 41}, 422, "run"),
+    ("spectrum", {"seed": -1}, 400, "seed must be a whole number from 0"),
+    ("landscape", {"seed": 2**40}, 400, "seed must be a whole number from 0"),
 ])  # fmt: skip
 def test_bad_after_training_requests(client: Any, small_run: dict[str, Any], path: str,
                                      patch: dict, status: int, message: str) -> None:  # fmt: skip
@@ -348,6 +354,19 @@ def test_early_stopping_note_and_a_bad_csv_in_the_browser(page: Any, tmp_path: P
     best = page.evaluate("document.getElementById('t-loss-plot').layout.shapes[0].x0")
     assert f"epoch {best}." in note
     screenshot(page, "training-early-stop")
+    # a long run, cancelled from the page: the bar goes, the page says so, nothing is kept
+    page.fill("#t-epochs", "5000")
+    page.fill("#t-patience", "0")
+    page.fill("#t-batch", "8")
+    page.click("#t-train")
+    page.wait_for_function("document.getElementById('t-loss-plot').data[0].x.length > 2")
+    assert "ETA" in page.text_content(".t-controls .progress-label")
+    screenshot(page, "training-running")
+    page.click(".t-controls button.cancel")
+    page.wait_for_selector("#t-train-error:not([hidden])")
+    assert "stopped: cancelled" in page.text_content("#t-train-error")
+    assert page.locator(".t-controls .progress").is_hidden()
+    assert page.is_disabled("#t-landscape") and page.locator("#t-stop-note").is_hidden()
     page.select_option("#t-data", "upload")
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b,label\n" + "1,x,0\n" * 12)

@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
@@ -215,6 +216,17 @@ def _summary(run: Run) -> dict[str, Any]:
     return out
 
 
+def _shown(grid: Any) -> dict[str, Any]:
+    """A live picture's grid with its values to 5 significant digits (of the largest): what a
+    picture can show, and a third of the bytes on the stream (the final picture keeps them all)."""
+    out: dict[str, Any] = grid.to_dict()
+    v = np.asarray(grid.values, dtype=np.float64)
+    top = float(np.max(np.abs(v[np.isfinite(v)]), initial=0.0))
+    digits = 4 - math.floor(math.log10(top)) if top > 0 else 5
+    out["values"] = np.round(v, max(0, min(digits, 12)))
+    return out
+
+
 def _write_files(run: Run) -> list[str]:
     """The files ``gradscape train --out`` writes, beside the checkpoint training wrote."""
     from .. import plot
@@ -288,7 +300,7 @@ def router(app: FastAPI) -> APIRouter:
                           "wait": info.wait})  # fmt: skip
                 if picture and (info.epoch == 1 or info.epoch % every == 0):
                     grid = prediction_grid(info.model, info.params, split, GRID_SIDE)
-                    job.emit({"type": "snapshot", "epoch": info.epoch, "grid": grid.to_dict()})
+                    job.emit({"type": "snapshot", "epoch": info.epoch, "grid": _shown(grid)})
 
             folder = runs.folder(job.id)
             try:
@@ -309,9 +321,11 @@ def router(app: FastAPI) -> APIRouter:
     def landscape_job(body: LandscapeRequest) -> dict[str, Any]:
         """The run's training loss on a line or plane through its best weights (a job), as
         ``gradscape landscape`` computes it."""
+        from ..networks.datasets import check_seed
         from ..networks.landscapes import MAX_SPAN, landscape
 
         run = runs.get(body.run)
+        check_seed(body.seed, "seed")
         grid = whole_number(body.grid, "grid", 3, MAX_LANDSCAPE_GRID, "MAX_LANDSCAPE_GRID")
         if not (math.isfinite(body.span) and 0 < body.span <= MAX_SPAN):
             raise ApiError(f"span must be a number > 0 and at most {MAX_SPAN:g} (MAX_SPAN); "
@@ -331,10 +345,12 @@ def router(app: FastAPI) -> APIRouter:
     def spectrum_job(body: SpectrumRequest) -> dict[str, Any]:
         """The largest (and smallest) Hessian eigenvalues of the run's training loss at its best
         weights (a job), by Lanczos as ``gradscape spectrum`` computes them."""
+        from ..networks.datasets import check_seed
         from ..networks.spectra import spectrum
         from ..networks.training import loss_objective
 
         run = runs.get(body.run)
+        check_seed(body.seed, "seed")
         top = whole_number(body.top, "top", 1, MAX_EIGENVALUES, "MAX_EIGENVALUES")
         bottom = whole_number(body.bottom, "bottom", 0, MAX_EIGENVALUES, "MAX_EIGENVALUES")
         steps = whole_number(body.steps, "steps", 1, MAX_LANCZOS_STEPS, "MAX_LANCZOS_STEPS")
