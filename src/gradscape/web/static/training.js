@@ -37,7 +37,16 @@ function select(id, options, value) {
 export async function mount(root) {
   const params = getParams();
   const get = (k) => (params.has(k) ? params.get(k) : DEFAULTS[k]);
-  const info = await api("/api/training/datasets");
+  root.append(el("p", { class: "note t-loading" }, "Loading the datasets…"));
+  let info;
+  try {
+    info = await api("/api/training/datasets");
+  } catch (e) {
+    if (!(e instanceof ApiFailure)) throw e;
+    root.replaceChildren(el("div", { class: "error" }, e.message));
+    return;
+  }
+  root.replaceChildren();
 
   // -- the controls ------------------------------------------------------------------------------
   const dataSel = select("t-data", [
@@ -257,12 +266,14 @@ export async function mount(root) {
     if (!dataset.picture) {
       pictureHead.textContent = "What the model predicts";
       Plotly.purge(picturePlot);
+      picturePlot.classList.add("t-empty");
       picturePlot.replaceChildren(el("p", { class: "note t-no-picture" },
         `${dataset.name} has ${dataset.n_features} features: a picture of the predictions needs one or two ` +
         "(moons, circles, spirals, line, or a CSV file with one or two feature columns)."));
       return;
     }
     if (picturePlot.querySelector(".t-no-picture")) picturePlot.replaceChildren();
+    picturePlot.classList.remove("t-empty");
     const f = dataset.features;
     const g = snapshot && snapshot.grid;
     const traces = [];
