@@ -311,11 +311,11 @@ def test_the_snippet_runs_and_reproduces_the_run(client: Any, small_run: dict[st
 
 # -- the page --------------------------------------------------------------------------------------
 def test_training_in_the_browser_grows_the_curves(page: Any) -> None:
-    page.goto(page.base + "/?view=training&t_data=moons&t_model=mlp:16,16&t_lr=0.03&t_epochs=60"
-              "&t_batch=64&t_patience=0&t_seed=0")  # fmt: skip
+    page.goto(page.base + "/?view=training&t_data=moons&t_model=mlp:16,16&t_lr=0.01&t_epochs=150"
+              "&t_batch=16&t_patience=0&t_seed=0")  # fmt: skip
     page.wait_for_selector("#t-train")
     page.wait_for_function("document.getElementById('t-facts')?.textContent.includes('moons')")
-    assert page.input_value("#t-model") == "mlp:16,16" and page.input_value("#t-epochs") == "60"
+    assert page.input_value("#t-model") == "mlp:16,16" and page.input_value("#t-epochs") == "150"
     screenshot(page, "training-start")
     page.evaluate("""() => { window.__counts = []; window.__timer = setInterval(() => {
         const d = document.getElementById('t-loss-plot').data;
@@ -324,10 +324,10 @@ def test_training_in_the_browser_grows_the_curves(page: Any) -> None:
     page.wait_for_function("!document.getElementById('t-stop-note').hidden", timeout=120_000)
     counts = page.evaluate("() => { clearInterval(window.__timer); return window.__counts; }")
     final = page.evaluate("document.getElementById('t-loss-plot').data[0].x.length")
-    assert final == 60
+    assert final == 150  # one point per epoch run
     growing = sorted({c for c in counts if 0 < c < final})
     assert len(growing) >= 2, counts  # seen part-way, more than once: the curve grew while it ran
-    assert "Training ran all 60 epochs" in page.text_content("#t-stop-note")
+    assert "Training ran all 150 epochs" in page.text_content("#t-stop-note")
     picture = page.evaluate(
         "document.getElementById('t-picture').data.map(t => t.type || 'scatter')"
     )
