@@ -341,6 +341,15 @@ def test_training_in_the_browser_grows_the_curves(page: Any) -> None:
     page.wait_for_function("document.getElementById('t-spec-plot').data", timeout=60_000)
     assert "2/λmax" in page.text_content("#t-spec-note")
     screenshot(page, "training-after")
+    report = page.evaluate("""async () => {
+        const r = (await import('/static/common.js')).reporterFor('training')();
+        return {title: r.title, headings: r.sections.map(s => s.heading),
+                figures: r.figures.filter(f => f.div.data).length}; }""")
+    assert report == {
+        "title": "Training mlp:16,16 on moons",
+        "figures": 5,
+        "headings": ["Data", "The run", "Stop", "Python", "Loss landscape", "Hessian eigenvalues"],
+    }
 
 
 def test_early_stopping_note_and_a_bad_csv_in_the_browser(page: Any, tmp_path: Path) -> None:

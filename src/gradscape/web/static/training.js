@@ -201,7 +201,8 @@ export async function mount(root) {
     const empty = h.epoch.length ? [] : [{ text: running ? "compiling…" : "press Train to see the curves grow",
       xref: "paper", yref: "paper", x: 0.5, y: 0.5, showarrow: false, font: { size: 16, color: "#667085" } }];
     const at = (arr) => (b && arr.length >= b ? [arr[b - 1]] : []);
-    const common = { xaxis: { title: { text: "epoch", standoff: 4 }, rangemode: "tozero" }, showlegend: true,
+    const xrange = h.epoch.length ? undefined : [0, Math.max(1, num(epochsIn) || 1)];
+    const common = { xaxis: { title: { text: "epoch", standoff: 4 }, rangemode: "tozero", range: xrange }, showlegend: true,
       legend: { orientation: "h", y: -0.36, x: 0.5, xanchor: "center" }, margin: { l: 70, r: 20, t: 46, b: 100 },
       shapes: bestShapes(b) };
     plot(lossPlot, [
@@ -210,14 +211,16 @@ export async function mount(root) {
       { x: b ? [b] : [], y: at(h.val_loss), name: b ? `best epoch ${b}` : "best epoch", mode: "markers",
         marker: { color: GREEN, size: 12, symbol: "star" } },
     ], { ...common, title: { text: "Loss per epoch" },
-      yaxis: { title: { text: finished ? finished.config.loss : "loss" }, rangemode: "tozero" },
+      yaxis: { title: { text: finished ? finished.config.loss : "loss" }, rangemode: "tozero",
+        range: h.epoch.length ? undefined : [0, 1] },
       annotations: empty }); 
     plot(metricPlot, [
       { x: h.epoch, y: h.train_metric, name: "train", mode: "lines", line: { color: BLUE, width: 2.5 } },
       { x: h.epoch, y: h.val_metric, name: "validation", mode: "lines", line: { color: ORANGE, width: 2.5 } },
       { x: b ? [b] : [], y: at(h.val_metric), name: b ? `best epoch ${b}` : "best epoch", mode: "markers",
         marker: { color: GREEN, size: 12, symbol: "star" } },
-    ], { ...common, title: { text: `${metricName()} per epoch` }, yaxis: { title: { text: metricName() } },
+    ], { ...common, title: { text: `${metricName()} per epoch` },
+      yaxis: { title: { text: metricName() }, range: h.epoch.length ? undefined : [0, 1] },
       annotations: empty });
   }
 
