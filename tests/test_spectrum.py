@@ -200,3 +200,17 @@ def test_nan_weights_and_a_basis_too_large_are_refused(small_mlp: tuple) -> None
     assert most < 10**7
     with pytest.raises(gs.InputError, match=r"need more than 2 GiB \(MAX_BASIS_BYTES\)"):
         spectrum(obj, np.zeros(10**7, np.float32), steps=80)
+
+
+def test_stable_lr_is_two_over_lambda_max_and_gd_diverges_just_above_it() -> None:
+    import jax.numpy as jnp
+
+    h = np.diag([4.0, 1.0, 0.5])
+    obj = gs.Objective(lambda t: 0.5 * t @ jnp.asarray(h) @ t, names=("a", "b", "c"))
+    sp = spectrum(obj, np.zeros(3), top=1, bottom=0, steps=3)
+    assert sp.stable_lr == pytest.approx(2 / 4.0, rel=1e-6)
+    # gradient descent on the quadratic: x <- (1 - lr * 4) x along the top direction
+    for lr, grows in ((0.99 * sp.stable_lr, False), (1.01 * sp.stable_lr, True)):
+        assert (abs(1 - lr * 4.0) ** 200 > 1) == grows
+    flat = gs.Objective(lambda t: -jnp.sum(t**2), names=("a", "b"))
+    assert spectrum(flat, np.zeros(2), top=1, bottom=0, steps=2).stable_lr == float("inf")

@@ -595,3 +595,106 @@ def test_newton_cannot_train_a_network() -> None:
     split = load("iris", seed=0)
     with pytest.raises(gs.InputError, match=r"newton forms the exact Hessian .* cannot train"):
         train(split, "logistic", optimizer="newton", epochs=1)
+
+
+def test_on_epoch_reports_each_epochs_numbers_best_epoch_and_weights() -> None:
+    from jax.flatten_util import ravel_pytree
+
+    from gradscape.networks.training import EpochInfo
+
+    split = load("moons", seed=0)
+    kw = dict(lr=3e-2, batch_size=64, seed=3)
+    infos: list[EpochInfo] = []
+    r = train(split, "mlp:8", epochs=60, patience=4, on_epoch=infos.append, **kw)
+    assert [i.epoch for i in infos] == list(range(1, r.epochs_run + 1))
+    for name in ("train_loss", "val_loss", "train_metric", "val_metric"):
+        np.testing.assert_array_equal([getattr(i, name) for i in infos], getattr(r, name))
+    for i in infos:  # the best so far: the first epoch with the lowest validation loss
+        seen = r.val_loss[: i.epoch]
+        assert i.best_epoch == int(np.argmin(seen)) + 1 and i.best_value == seen.min()
+        assert i.wait == i.epoch - i.best_epoch and i.metric == "accuracy" and i.epochs == 60
+    assert infos[-1].best_epoch == r.best_epoch and infos[-1].wait == 4
+    # the weights it reports are those after that many epochs of the same seeded run
+    k = infos[2].epoch
+    replay = train(split, "mlp:8", epochs=k, patience=None, **kw)
+    np.testing.assert_array_equal(np.asarray(ravel_pytree(infos[2].params)[0]), replay.weights)
+    out = np.asarray(infos[2].model.apply(infos[2].params, split.x_val))
+    assert float(np.mean(out.argmax(axis=1) == split.y_val)) == infos[2].val_metric
+
+
+def test_on_epoch_sees_a_diverged_epoch_and_can_stop_training(tmp_path: Path) -> None:
+    from gradscape.networks.training import EpochInfo
+
+    split = load("moons", seed=0)
+    seen: list[int] = []
+    r = train(split, "mlp:8", optimizer="gd", lr=1000, epochs=5,
+              on_epoch=lambda i: seen.append(i.epoch))  # fmt: skip
+    assert r.diverged and seen == list(range(1, r.epochs_run + 1))
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_3(info: EpochInfo) -> None:
+        if info.epoch == 3:
+            raise Stop
+
+    with pytest.raises(Stop):
+        train(split, "logistic", epochs=10, on_epoch=stop_at_3, checkpoint=tmp_path)
+    assert (tmp_path / "partial.json").exists()  # the folder says the run never finished
+
+
+def test_stop_note_says_why_and_which_weights() -> None:
+    split = load("moons", seed=0)
+    early = train(split, "mlp:16", lr=3e-2, batch_size=64, seed=3, epochs=400, patience=7)
+    assert early.restored and early.stop_note() == (
+        f"Early stopping: the validation loss did not improve by more than 0 for 7 epochs after "
+        f"epoch {early.best_epoch}, so training stopped at epoch {early.epochs_run} and restored "
+        f"the weights of epoch {early.best_epoch}."
+    )
+    last = train(split, "mlp:8", epochs=5, patience=None)
+    assert not last.restored
+    assert last.stop_note() == "Training ran all 5 epochs; the weights of the last epoch are kept."
+    limit = train(load("circles", seed=0), "mlp:8", lr=0.3, optimizer="gd", epochs=40,
+                  patience=1000, batch_size=16, monitor="val_metric")  # fmt: skip
+    if limit.best_epoch < 40:
+        assert limit.restored and limit.stop_note() == (
+            f"Training ran all 40 epochs; validation accuracy was best at epoch "
+            f"{limit.best_epoch}, whose weights were restored."
+        )
+    boom = train(split, "mlp:8", optimizer="gd", lr=1000, epochs=5)
+    assert boom.stop_note().startswith(
+        f"The training loss became NaN or infinite at epoch {boom.epochs_run}"
+    )
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"model": "mlp:0"}, "MAX_WIDTH"), ({"lr": 0}, "learning rate must be a number > 0"),
+    ({"epochs": 0}, "epochs"), ({"optimizer": "newton"}, "cannot train a network"),
+    ({"loss": "mse"}, "does not fit a classification dataset"), ({"patience": 0}, "patience"),
+])  # fmt: skip
+def test_check_settings_refuses_what_train_refuses(kwargs: dict, message: str) -> None:
+    from gradscape.networks.training import check_settings
+
+    split = load("moons", seed=0)
+    with pytest.raises(gs.InputError, match=message) as checked:
+        check_settings(split, **kwargs)
+    with pytest.raises(gs.InputError) as trained:
+        train(split, **kwargs)
+    assert str(checked.value) == str(trained.value)
+    check_settings(split, "mlp:4", lr=0.1, epochs=3)  # good settings pass
+
+
+def test_the_snippet_reproduces_the_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from gradscape.networks.training import snippet
+
+    split = load("iris", seed=5, val=0.25, test=0.15, task="classification")
+    r = train(split, "mlp:6", optimizer="momentum", lr=0.05, epochs=15, batch_size=None,
+              patience=3, min_delta=1e-3, monitor="val_metric", activation="tanh", seed=9)  # fmt: skip
+    code = snippet(r.config)
+    assert "gs.load_dataset('iris', seed=5, val=0.25, test=0.15, task='classification')" in code
+    space: dict = {}
+    exec(compile(code, "snippet.py", "exec"), space)
+    assert space["run"].metrics() == r.metrics()
+    np.testing.assert_array_equal(space["run"].weights, r.weights)
+    assert r.stop_note() in capsys.readouterr().out
+    assert snippet(r.config, data="my data.csv").count("'my data.csv'") == 1

@@ -139,6 +139,14 @@ class Spectrum(Result):
     layers: dict[str, dict[str, list[float]]] | None = None
     rounding: float = 0.0
 
+    @property
+    def stable_lr(self) -> float:
+        """``2 / λmax``: the largest learning rate at which plain gradient descent is stable
+        near these weights (where the loss is close to its quadratic model); ``inf`` when no
+        eigenvalue was estimated or the largest is not positive."""
+        lmax = float(self.top[0]) if self.top.size else math.nan
+        return 2.0 / lmax if lmax > 0 else math.inf
+
     def exact_gaps(self) -> dict[str, list[float]]:
         """``|estimate − exact|`` for the top and bottom values (if the exact ones were computed)."""
         if not self.exact.size:

@@ -117,6 +117,35 @@ class Training(Result):
     def metric(self) -> str:
         return str(self.config["metric"])
 
+    @property
+    def restored(self) -> bool:
+        """Early stopping's rule put back the weights of an epoch before the last one."""
+        return self.config.get("patience") is not None and self.best_epoch < self.epochs_run
+
+    def stop_note(self) -> str:
+        """Why training ended and which epoch's weights the run holds, in one sentence."""
+        c, b, k = self.config, self.best_epoch, self.epochs_run
+        watched = (
+            "the validation loss" if c.get("monitor") == "val_loss" else f"validation {self.metric}"
+        )
+        if self.stop_reason == "diverged":
+            return (
+                f"The training loss became NaN or infinite at epoch {k}; lower the learning rate. "
+                f"The weights of epoch {b} are kept."
+            )
+        if self.stop_reason == "early_stop":
+            return (
+                f"Early stopping: {watched} did not improve by more than {c.get('min_delta', 0):g} "
+                f"for {c.get('patience')} epochs after epoch {b}, so training stopped at epoch {k} "
+                f"and restored the weights of epoch {b}."
+            )
+        if self.restored:
+            return (
+                f"Training ran all {k} epochs; {watched} was best at epoch {b}, whose weights were "
+                "restored."
+            )
+        return f"Training ran all {k} epochs; the weights of the last epoch are kept."
+
     def metrics(self) -> dict[str, Any]:
         """What ``metrics.json`` holds."""
         b = self.best_epoch - 1
@@ -144,6 +173,35 @@ class _State:
     history: dict[str, list[float]] = field(default_factory=dict)
     trajectory: list[np.ndarray] = field(default_factory=list)
     trajectory_epochs: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class EpochInfo:
+    """What :func:`train` reports to its ``on_epoch`` callback after each epoch.
+
+    Attributes:
+        epoch: epochs done (1-based); ``epochs``: the limit.
+        train_loss, val_loss, train_metric, val_metric: this epoch's numbers (the metric is
+            accuracy or R², named by ``metric``).
+        best_epoch: the best epoch so far (the one whose weights would be restored), and
+            ``best_value``: its monitored number (``val_loss``, or ``val_metric``).
+        wait: epochs since the last improvement (training stops when it reaches ``patience``).
+        model: the model being trained; ``params``: its weights after this epoch (a pytree,
+            ``model.apply(params, x)`` predicts with them).
+    """
+
+    epoch: int
+    epochs: int
+    train_loss: float
+    val_loss: float
+    train_metric: float
+    val_metric: float
+    metric: str
+    best_epoch: int
+    best_value: float
+    wait: int
+    model: Any
+    params: Any
 
 
 def _setup(split: Split, spec: Any, loss: str | None, activation: str) -> tuple[Any, str]:
@@ -225,7 +283,7 @@ def _functions(net: Any, loss: str, tx: Any, batch: int, n: int) -> tuple[Any, A
     return jax.jit(epoch), jax.jit(evaluate)
 
 
-def train(
+def check_settings(
     split: Split,
     model: Any = "mlp:64",
     *,
@@ -239,36 +297,24 @@ def train(
     monitor: str = "val_loss",
     activation: str = "relu",
     seed: int = 0,
-    progress: Callable[[int, int], None] | None = None,
-    checkpoint: str | Path | None = None,
-    _resume: _State | None = None,
-) -> Training:
-    """Train ``model`` on ``split`` with early stopping on the validation set.
-
-    Args:
-        model: ``linear``, ``logistic``, ``mlp:64,32`` or an object with ``init(key)`` and
-            ``apply(params, x)`` (a user's own JAX model).
-        loss: ``cross_entropy`` (classes) or ``mse``/``sse`` (regression); default by task.
-        optimizer, lr: any optimizer of the family and its learning rate (``None``: its default).
-        batch_size: rows per step; ``None`` for full batch.
-        patience: epochs without improvement before stopping; ``None``: no early stopping (the
-            last weights are kept). With a patience, the best epoch's weights are restored
-            however training ends, at the patience or at the epoch limit.
-        min_delta: the improvement that counts.
-        monitor: ``val_loss`` (lower is better) or ``val_metric`` (accuracy or R², higher).
-        seed: seeds the initial weights and the order of the batches, a whole number in
-            ``[0, 2**32)``; the data split has its own seed (``load_dataset(seed=...)``).
-        checkpoint: a folder to write ``checkpoint.npz`` into at the end (see :func:`resume`);
-            while training, ``partial.json`` there marks the run unfinished.
+) -> None:
+    """The checks :func:`train` makes before its first epoch, with the same arguments and errors,
+    without training (for a caller that must refuse bad settings before it starts a run).
 
     Raises:
-        InputError: bad settings (epochs beyond :data:`MAX_EPOCHS`, a learning rate beyond
-            :data:`MAX_LR`, a seed outside ``[0, 2**32)``, ...).
-        DataError: a split that cannot be trained on (NaN or infinite values, one class, no
-            feature column).
-        TrainingInterrupted: Ctrl-C; the epochs done are in the checkpoint, marked partial.
+        InputError, DataError: as :func:`train`.
     """
+    _checked(split, model, loss, optimizer, lr, epochs, batch_size, patience, min_delta, monitor,
+             activation, seed)  # fmt: skip
 
+
+def _checked(
+    split: Split, model: Any, loss: str | None, optimizer: Any, lr: float | None, epochs: int,
+    batch_size: int | None, patience: int | None, min_delta: float, monitor: str,
+    activation: str, seed: int,
+) -> tuple[int, int | None, int, int | None, int, Any, str, Any]:  # fmt: skip
+    """The settings of :func:`train`, checked: ``(epochs, patience, seed, batch_size, batch,
+    net, loss, optimizer)``."""
     epochs = whole_number(epochs, "epochs", 1, MAX_EPOCHS, "MAX_EPOCHS")
     if patience is not None:
         patience = whole_number(patience, "patience", none_ok=True)
@@ -296,6 +342,64 @@ def train(
         )
     if opt.lr is None and opt.injects_lr:  # no curvature rule for a network: a common default
         opt = choose_optimizer(optimizer, lr=1e-2)
+    return epochs, patience, seed, batch_size, batch, net, loss, opt
+
+
+def train(
+    split: Split,
+    model: Any = "mlp:64",
+    *,
+    loss: str | None = None,
+    optimizer: Any = "adam",
+    lr: float | None = 1e-3,
+    epochs: int = 300,
+    batch_size: int | None = 32,
+    patience: int | None = 20,
+    min_delta: float = 0.0,
+    monitor: str = "val_loss",
+    activation: str = "relu",
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+    checkpoint: str | Path | None = None,
+    on_epoch: Callable[[EpochInfo], None] | None = None,
+    _resume: _State | None = None,
+) -> Training:
+    """Train ``model`` on ``split`` with early stopping on the validation set.
+
+    Args:
+        model: ``linear``, ``logistic``, ``mlp:64,32`` or an object with ``init(key)`` and
+            ``apply(params, x)`` (a user's own JAX model).
+        loss: ``cross_entropy`` (classes) or ``mse``/``sse`` (regression); default by task.
+        optimizer, lr: any optimizer of the family and its learning rate (``None``: its default).
+        batch_size: rows per step; ``None`` for full batch.
+        patience: epochs without improvement before stopping; ``None``: no early stopping (the
+            last weights are kept). With a patience, the best epoch's weights are restored
+            however training ends, at the patience or at the epoch limit.
+        min_delta: the improvement that counts.
+        monitor: ``val_loss`` (lower is better) or ``val_metric`` (accuracy or R², higher).
+        seed: seeds the initial weights and the order of the batches, a whole number in
+            ``[0, 2**32)``; the data split has its own seed (``load_dataset(seed=...)``).
+        checkpoint: a folder to write ``checkpoint.npz`` into at the end (see :func:`resume`);
+            while training, ``partial.json`` there marks the run unfinished.
+        progress: called as ``progress(epoch, epochs)`` after each epoch.
+        on_epoch: called after each epoch (before ``progress``) with an :class:`EpochInfo`:
+            the epoch's losses and metrics, the best epoch so far and the current weights, for
+            live curves and pictures. An exception it raises stops training (nothing is saved
+            as finished).
+
+    Raises:
+        InputError: bad settings (epochs beyond :data:`MAX_EPOCHS`, a learning rate beyond
+            :data:`MAX_LR`, a seed outside ``[0, 2**32)``, ...).
+        DataError: a split that cannot be trained on (NaN or infinite values, one class, no
+            feature column).
+        TrainingInterrupted: Ctrl-C; the epochs done are in the checkpoint, marked partial.
+    """
+
+    epochs, patience, seed, batch_size, batch, net, loss, opt = _checked(
+        split, model, loss, optimizer, lr, epochs, batch_size, patience, min_delta, monitor,
+        activation, seed,
+    )  # fmt: skip
+    n = len(split.x_train)
     tx = opt.transformation()
     epoch_fn, evaluate = _compiled_functions(net, loss, opt, batch, n)
     x_tr, y_tr = jnp.asarray(split.x_train), jnp.asarray(split.y_train)
@@ -351,6 +455,8 @@ def train(
                 state.trajectory_epochs.append(e + 1)
             if not math.isfinite(row["train_loss"]):
                 stop = "diverged"
+                if on_epoch is not None:
+                    on_epoch(_epoch_info(e + 1, epochs, row, config, state, sign, net))
                 break
             watched = sign * row[monitor]
             if patience is None:  # no early stopping: the weights are the last ones
@@ -363,6 +469,8 @@ def train(
                 )
             else:
                 state.best["wait"] += 1
+            if on_epoch is not None:
+                on_epoch(_epoch_info(e + 1, epochs, row, config, state, sign, net))
             if progress is not None:
                 progress(e + 1, epochs)
             if patience is not None and state.best["wait"] >= patience:
@@ -391,6 +499,60 @@ def train(
         trajectory=np.asarray(state.trajectory, dtype=np.float32),
         trajectory_epochs=np.asarray(state.trajectory_epochs, dtype=np.int64),
     )  # fmt: skip
+
+
+def _epoch_info(
+    epoch: int, epochs: int, row: dict[str, float], config: dict[str, Any], state: _State,
+    sign: float, net: Any,
+) -> EpochInfo:  # fmt: skip
+    has_best = state.best["params"] is not None
+    return EpochInfo(
+        epoch=epoch, epochs=epochs, train_loss=row["train_loss"], val_loss=row["val_loss"],
+        train_metric=row["train_metric"], val_metric=row["val_metric"], metric=config["metric"],
+        best_epoch=int(state.best["epoch"]),
+        best_value=float(sign * state.best["value"]) if has_best else math.nan,
+        wait=int(state.best.get("wait", 0)), model=net, params=state.params,
+    )  # fmt: skip
+
+
+def snippet(config: dict[str, Any], data: str | None = None) -> str:
+    """Python that reproduces a run from its ``config`` (:attr:`Training.config`): the same data
+    split, model, loss, optimizer, learning rate, batches, early stopping and seeds, so running it
+    gives the same numbers.
+
+    Args:
+        data: the data as the reader of the code should name it (default: the config's source,
+            a built-in name or the path of the data file).
+    """
+    source = data if data is not None else (config.get("source") or config["dataset"])
+    load_args = [repr(str(source))]
+    if config.get("target") is not None:
+        load_args.append(f"target={config['target']!r}")
+    load_args.append(f"seed={config['split_seed']!r}")
+    for key, default in (("val", 0.2), ("test", 0.2), ("standardize", True)):
+        if config.get(key, default) != default:
+            load_args.append(f"{key}={config[key]!r}")
+    if config.get("task_reason") == "as asked":
+        load_args.append(f"task={config['task']!r}")
+    train_args = [
+        f"{config['model']!r}", f"loss={config['loss']!r}", f"activation={config['activation']!r}",
+        f"optimizer={config['optimizer']!r}", f"lr={config['lr']!r}", f"epochs={config['epochs']!r}",
+        f"batch_size={config['batch_size']!r}", f"patience={config['patience']!r}",
+        f"min_delta={config['min_delta']!r}", f"monitor={config['monitor']!r}",
+        f"seed={config['seed']!r}",
+    ]  # fmt: skip
+    lines = [
+        "import gradscape as gs",
+        "",
+        f"split = gs.load_dataset({', '.join(load_args)})",
+        "run = gs.train(",
+        "    split,",
+        *(f"    {a}," for a in train_args),
+        ")",
+        "print(run.stop_note())",
+        "print(run.metrics())",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 # -- checks -----------------------------------------------------------------------------------------
