@@ -1,6 +1,465 @@
-// The story view (to be written).
-import { el } from "./common.js";
+// The story view: the classic line fit in weight space (the same computation as `gradscape tour`).
+// Left, the data and the line y = m·x + c; right, the SSE contours over (m, c). Dragging in
+// weight space moves the line; sliders show each weight's 1-D profile; "Descend" animates the
+// tour's gradient descent with each weight's update rule in numbers.
+import {
+  api, el, fmt, getParams, plot, registerReport, setParams, showError, toast, upload,
+} from "./common.js";
+
+const C = { data: "#2563eb", line: "#dc2626", best: "#059669", path: "#d97706", point: "#7c3aed" };
+const BUILTIN = "builtin";
+
+/** One request in flight; the latest point asked for wins. */
+function latestOnly(send, receive, fail) {
+  let busy = false, next = null;
+  async function pump() {
+    busy = true;
+    while (next) {
+      const arg = next;
+      next = null;
+      try { receive(await send(arg), arg); } catch (e) { fail(e); }
+    }
+    busy = false;
+  }
+  return (arg) => { next = arg; if (!busy) pump(); };
+}
+
+function equationLines(text) {
+  // "a = b = c" written one step per line, the later steps aligned under the first "="
+  const parts = text.split(" = ");
+  const pad = " ".repeat(parts[0].length);
+  return [parts[0] + " = " + parts[1], ...parts.slice(2).map((p) => pad + " = " + p)].join("\n");
+}
 
 export async function mount(root) {
-  root.append(el("p", { class: "note" }, "This view is being built."));
+  const q = getParams();
+  const state = {
+    data: q.get("s_data") || BUILTIN,
+    m: numOr(q.get("s_m"), null),
+    c: numOr(q.get("s_c"), null),
+    lr: numOr(q.get("s_lr"), null) > 0 ? numOr(q.get("s_lr"), null) : null,
+    steps: Math.round(numOr(q.get("s_steps"), 5000)),
+  };
+  let D = null;          // the dataset's facts (POST /api/story/data)
+  let S = null;          // the SSE surface
+  let run = null;        // the last descent
+  let frame = 0;         // the descent row shown
+  let timer = null;
+  let lastPoint = null;  // the last /point answer
+
+  // -- the page's parts ------------------------------------------------------------------------
+  const fileInput = el("input", { type: "file", accept: ".csv,.tsv,.txt,.dat", id: "s-file" });
+  const source = el("select", { id: "s-source" }, el("option", { value: BUILTIN }, "built-in: the tour's synthetic line"));
+  const uploadError = el("div", { class: "error", id: "s-upload-error", role: "alert", hidden: "" });
+  const dataNote = el("div", { class: "note", id: "s-data-note" });
+  const bar = el("div", { class: "controls story-data" },
+    el("label", {}, "Data", source),
+    el("label", {}, "Upload a CSV (x, y columns)", fileInput),
+    uploadError);
+
+  const dataDiv = el("div", { class: "plot", id: "s-data-plot" });
+  const contourDiv = el("div", { class: "plot", id: "s-contours" });
+  const pointBox = el("div", { class: "numbers story-point", id: "s-point" });
+  const profileDivs = { m: el("div", { class: "plot small", id: "s-profile-m" }), c: el("div", { class: "plot small", id: "s-profile-c" }) };
+  const sliders = {
+    m: el("input", { type: "range", id: "s-slider-m", min: "0", max: "1", step: "0.001" }),
+    c: el("input", { type: "range", id: "s-slider-c", min: "0", max: "1", step: "0.001" }),
+  };
+  const sliderValues = { m: el("output", { id: "s-m-value" }), c: el("output", { id: "s-c-value" }) };
+
+  const lrSlider = el("input", { type: "range", id: "s-lr", min: "-6", max: "-2", step: "0.01" });
+  const lrValue = el("output", { id: "s-lr-value" });
+  const lrMark = el("div", { class: "lr-mark", id: "s-lr-mark" }, el("span", {}, "2/λmax"));
+  const lrScale = el("div", { class: "lr-scale" }, el("div", { class: "stable" }, "converges"), el("div", { class: "unstable" }, "diverges"));
+  const lrWrap = el("div", { class: "lr-wrap" }, lrSlider, lrScale, lrMark);
+  const stepsInput = el("input", { type: "number", id: "s-steps", min: "1", max: "100000", step: "1", value: String(state.steps) });
+  const descendBtn = el("button", { type: "button", id: "s-descend" }, "Descend");
+  const playBtn = el("button", { type: "button", class: "secondary", id: "s-play", disabled: "" }, "Pause");
+  const resetBtn = el("button", { type: "button", class: "secondary", id: "s-best" }, "Jump to the best fit");
+  const scrub = el("input", { type: "range", id: "s-scrub", min: "0", max: "0", step: "1", value: "0", disabled: "" });
+  const scrubLabel = el("output", { id: "s-scrub-label" }, "no descent yet");
+  const rulesBox = el("div", { class: "numbers story-rules", id: "s-rules" }, "Press Descend: each step moves every weight against its own partial derivative.");
+  const stopBox = el("div", { class: "story-stop", id: "s-stop", role: "status" });
+  const descendError = el("div", { class: "error", id: "s-descend-error", hidden: "" });
+  const lossDiv = el("div", { class: "plot small", id: "s-loss" });
+  const surfDiv = el("div", { class: "plot tall", id: "s-surface3d" });
+
+  const panel = (title, ...kids) => el("div", { class: "panel" }, el("h2", {}, title), ...kids);
+  root.append(
+    bar, dataNote,
+    el("div", { class: "row" },
+      panel("Data and the line y = m·x + c", dataDiv),
+      panel("Weight space: SSE over (m, c) — click or drag to move the line", contourDiv)),
+    el("div", { class: "row" },
+      panel("This line's error and its partial derivatives", pointBox),
+      panel("Slope m (c held)", el("label", { class: "slider" }, "m", sliders.m, sliderValues.m), profileDivs.m),
+      panel("Intercept c (m held)", el("label", { class: "slider" }, "c", sliders.c, sliderValues.c), profileDivs.c)),
+    el("div", { class: "row" },
+      panel("Gradient descent",
+        el("div", { class: "controls" },
+          el("label", { class: "lr-label" }, el("span", {}, "learning rate η (log scale) ", lrValue), lrWrap),
+          el("label", {}, "steps", stepsInput),
+          descendBtn, playBtn, resetBtn),
+        el("div", { class: "scrub" }, scrub, scrubLabel),
+        descendError, stopBox, rulesBox),
+      panel("SSE per step", lossDiv)),
+    el("div", { class: "row" }, panel("The error surface in 3-D, with the descent path", surfDiv)),
+  );
+
+  // -- data ------------------------------------------------------------------------------------
+  const ref = () => ({ data: state.data });
+
+  async function loadData(which) {
+    const facts = await api("/api/story/data", { data: which });
+    const surf = await api("/api/story/surface", { data: which, grid: 101 });
+    state.data = which;
+    D = facts;
+    S = surf;
+    run = null;
+    stopTimer();
+    const cf = D.closed_form;
+    if (state.m === null || state.c === null) { state.m = 0; state.c = 0; }
+    if (state.lr === null) state.lr = D.lr.suggested;
+    dataNote.textContent = `${D.name}: ${D.n.toLocaleString()} points (${D.x_label}, ${D.y_label}). ` +
+      `Closed-form best fit: m* = ${fmt(cf.m)}, c* = ${fmt(cf.c)}, SSE* = ${fmt(cf.sse)}.` +
+      (D.notes.length ? " " + D.notes.join(" ") : "") + (D.shown_note ? ` (${D.shown_note})` : "");
+    for (const w of ["m", "c"]) {
+      const [lo, hi] = D.ranges[w];
+      Object.assign(sliders[w], { min: String(lo), max: String(hi), step: String((hi - lo) / 1000) });
+    }
+    setupLr();
+    drawAll();
+    scrub.disabled = true;
+    playBtn.disabled = true;
+    scrubLabel.textContent = "no descent yet";
+    stopBox.textContent = "";
+    showError(descendError, "");
+    rulesBox.textContent = "Press Descend: each step moves every weight against its own partial derivative.";
+    setParams({ s_data: which === BUILTIN ? null : which });
+    movePoint(state.m, state.c);
+  }
+
+  // -- learning rate ---------------------------------------------------------------------------
+  function setupLr() {
+    const ms = D.lr.max_stable;
+    const lo = Math.log10(ms) - 3, hi = Math.log10(ms) + Math.log10(5);
+    Object.assign(lrSlider, { min: String(lo), max: String(hi), step: String((hi - lo) / 600) });
+    lrSlider.value = String(Math.log10(state.lr));
+    const f = (Math.log10(ms) - lo) / (hi - lo);
+    lrMark.style.left = `calc(${(100 * f).toFixed(2)}% + ${(8 - 16 * f).toFixed(1)}px)`;
+    lrScale.firstChild.style.width = `${(100 * f).toFixed(2)}%`;
+    lrMark.title = `2/λmax = ${fmt(ms, 4)}: the largest stable learning rate of plain gradient descent here`;
+    showLr();
+  }
+  function showLr() {
+    const above = state.lr >= D.lr.max_stable;
+    lrValue.textContent = `η = ${fmt(state.lr, 3)} · 2/λmax = ${fmt(D.lr.max_stable, 3)}` + (above ? " · above: descent diverges" : "");
+    lrValue.classList.toggle("bad", above);
+  }
+  lrSlider.addEventListener("input", () => {
+    state.lr = Number(Math.pow(10, Number(lrSlider.value)).toPrecision(3));
+    showLr();
+    setParams({ s_lr: state.lr });
+  });
+  stepsInput.addEventListener("change", () => {
+    state.steps = Math.round(Number(stepsInput.value)) || 1;
+    setParams({ s_steps: state.steps });
+  });
+
+  // -- drawing ---------------------------------------------------------------------------------
+  function lineXY(m, c) {
+    // the line across the data's x range, a little beyond it
+    const xs = D.x;
+    let lo = Math.min(...xs), hi = Math.max(...xs);
+    const pad = 0.05 * (hi - lo);
+    lo -= pad; hi += pad;
+    return { x: [lo, hi], y: [m * lo + c, m * hi + c] };
+  }
+  function residualsXY(m, c) {
+    if (D.x.length > 300) return { x: [], y: [] };
+    const x = [], y = [];
+    D.x.forEach((xi, i) => { x.push(xi, xi, null); y.push(D.y[i], m * xi + c, null); });
+    return { x, y };
+  }
+  function yRange() {
+    let lo = Math.min(...D.y), hi = Math.max(...D.y);
+    const pad = 0.15 * (hi - lo || 1);
+    return [lo - pad, hi + pad];
+  }
+
+  function drawAll() {
+    const cf = D.closed_form;
+    const best = lineXY(cf.m, cf.c), cur = lineXY(state.m, state.c), res = residualsXY(state.m, state.c);
+    plot(dataDiv, [
+      { x: D.x, y: D.y, mode: "markers", type: "scatter", name: "data", marker: { color: C.data, size: 8, opacity: 0.8 } },
+      { x: res.x, y: res.y, mode: "lines", type: "scatter", name: "errors (residuals)", line: { color: "#9ca3af", width: 1 }, hoverinfo: "skip" },
+      { x: best.x, y: best.y, mode: "lines", type: "scatter", name: "best fit (closed form)", line: { color: C.best, dash: "dash", width: 2 } },
+      { x: cur.x, y: cur.y, mode: "lines", type: "scatter", name: "current line", line: { color: C.line, width: 4 } },
+    ], {
+      xaxis: { title: { text: D.x_label } },
+      yaxis: { title: { text: D.y_label }, range: yRange() },
+      legend: { orientation: "h", y: -0.18 },
+      margin: { l: 65, r: 15, t: 15, b: 95 },
+    });
+
+    const logz = S.sse.map((row) => row.map((v) => (v === null ? null : Math.log10(v))));
+    const [m0, m1] = D.ranges.m, [c0, c1] = D.ranges.c;
+    plot(contourDiv, [
+      { type: "contour", x: S.m, y: S.c, z: logz, ncontours: 24, colorscale: "Viridis", reversescale: true,
+        colorbar: { title: { text: "log₁₀ SSE", side: "right" }, thickness: 14 },
+        contours: { coloring: "heatmap", showlines: true }, line: { width: 0.5, color: "rgba(255,255,255,.5)" },
+        hoverinfo: "skip", showscale: true },
+      { x: [], y: [], mode: "lines+markers", type: "scatter", name: "descent path", line: { color: C.path, width: 3 }, marker: { size: 5, color: C.path } },
+      { x: [cf.m], y: [cf.c], mode: "markers", type: "scatter", name: "closed-form minimum", marker: { symbol: "star", size: 20, color: C.best, line: { color: "#fff", width: 1.5 } } },
+      { x: [state.m], y: [state.c], mode: "markers", type: "scatter", name: "current (m, c)", marker: { size: 16, color: C.line, line: { color: "#fff", width: 2 } } },
+    ], {
+      xaxis: { title: { text: "slope m" }, range: [m0, m1], fixedrange: true },
+      yaxis: { title: { text: "intercept c" }, range: [c0, c1], fixedrange: true },
+      dragmode: false, hovermode: false, showlegend: true,
+      legend: { orientation: "h", y: -0.18 },
+      margin: { l: 65, r: 15, t: 15, b: 95 },
+    }, { displayModeBar: false });
+
+    plot(surfDiv, [
+      { type: "surface", x: S.m, y: S.c, z: S.sse, colorscale: "Viridis", reversescale: true, opacity: 0.9,
+        colorbar: { title: { text: "SSE", side: "right" }, thickness: 14 }, name: "SSE" },
+      { type: "scatter3d", mode: "lines+markers", x: [], y: [], z: [], name: "descent path", line: { color: C.path, width: 6 }, marker: { size: 3, color: C.path } },
+      { type: "scatter3d", mode: "markers", x: [cf.m], y: [cf.c], z: [cf.sse], name: "closed-form minimum", marker: { size: 6, color: C.best, symbol: "diamond" } },
+      { type: "scatter3d", mode: "markers", x: [], y: [], z: [], name: "current (m, c)", marker: { size: 6, color: C.line } },
+    ], {
+      scene: { xaxis: { title: { text: "m" } }, yaxis: { title: { text: "c" } }, zaxis: { title: { text: "SSE" } },
+               camera: { eye: { x: 1.6, y: -1.6, z: 0.9 } } },
+      margin: { l: 0, r: 0, t: 10, b: 0 }, legend: { orientation: "h", y: 0.02 },
+    });
+    plot(lossDiv, [], emptyLossLayout());
+  }
+
+  function emptyLossLayout() {
+    return { xaxis: { title: { text: "step" } }, yaxis: { title: { text: "SSE (log scale)" }, type: "log" }, margin: { l: 75, r: 15, t: 15, b: 55 }, showlegend: false };
+  }
+
+  /** Move to (m, c): the line and markers at once, the numbers when the server answers. */
+  function movePoint(m, c, { fromDescent = false } = {}) {
+    state.m = m; state.c = c;
+    const cur = lineXY(m, c), res = residualsXY(m, c);
+    Plotly.restyle(dataDiv, { x: [res.x, cur.x], y: [res.y, cur.y] }, [1, 3]);
+    Plotly.restyle(contourDiv, { x: [[m]], y: [[c]] }, [3]);
+    for (const w of ["m", "c"]) {
+      if (document.activeElement !== sliders[w]) sliders[w].value = String(w === "m" ? m : c);
+      sliderValues[w].textContent = `${w} = ${fmt(w === "m" ? m : c, 5)}`;
+    }
+    if (!fromDescent) setParams({ s_m: Number(m.toPrecision(7)), s_c: Number(c.toPrecision(7)) });
+    askPoint({ data: state.data, m, c, profiles: 101 });
+  }
+
+  const askPoint = latestOnly(
+    (body) => api("/api/story/point", body),
+    (r) => showPoint(r),
+    (e) => toast(e.message),
+  );
+
+  function showPoint(r) {
+    lastPoint = r;
+    pointBox.replaceChildren(
+      el("div", { class: "big" },
+        el("span", {}, `m = ${fmt(r.m, 5)}`), el("span", {}, `c = ${fmt(r.c, 5)}`),
+        el("span", { id: "s-sse" }, `SSE = ${fmt(r.sse)}`)),
+      el("div", { class: "big" },
+        el("span", { id: "s-dm" }, `∂SSE/∂m = ${fmt(r.d_m)}`),
+        el("span", { id: "s-dc" }, `∂SSE/∂c = ${fmt(r.d_c)}`)),
+      el("pre", {}, ["sse", "d_m", "d_c"].map((k) => equationLines(r.equations[k])).join("\n\n")),
+    );
+    pointBox.dataset.sse = String(r.sse);
+    pointBox.dataset.m = String(r.m);
+    pointBox.dataset.c = String(r.c);
+    Plotly.restyle(surfDiv, { x: [[r.m]], y: [[r.c]], z: [[r.sse]] }, [3]);
+    for (const w of ["m", "c"]) {
+      const p = r.profiles[w];
+      const other = w === "m" ? "c" : "m";
+      plot(profileDivs[w], [
+        { x: p.axis, y: p.values, mode: "lines", type: "scatter", name: `SSE along ${w}`, line: { color: C.data, width: 3 } },
+        { x: [r[w]], y: [r.sse], mode: "markers", type: "scatter", name: `current ${w}`, marker: { size: 14, color: C.line } },
+        ...(p.minimum ? [{ x: [p.minimum.point[w]], y: [p.minimum.value], mode: "markers", type: "scatter", name: "lowest on this line", marker: { symbol: "star", size: 14, color: C.best } }] : []),
+      ], {
+        xaxis: { title: { text: w === "m" ? "slope m" : "intercept c" }, range: D.ranges[w] },
+        yaxis: { title: { text: `SSE (${other} = ${fmt(p.held[other], 4)})` }, rangemode: "tozero" },
+        showlegend: false, margin: { l: 75, r: 15, t: 10, b: 55 }, hovermode: "x",
+      }, { displayModeBar: false });
+    }
+  }
+
+  // -- dragging in weight space ----------------------------------------------------------------
+  function weightAt(e) {
+    const fl = contourDiv._fullLayout;
+    if (!fl) return null;
+    const xa = fl.xaxis, ya = fl.yaxis, bb = contourDiv.getBoundingClientRect();
+    const px = e.clientX - bb.left - xa._offset, py = e.clientY - bb.top - ya._offset;
+    if (px < 0 || py < 0 || px > xa._length || py > ya._length) return null;
+    return { m: xa.p2l(px), c: ya.p2l(py) };
+  }
+  let dragging = false;
+  contourDiv.addEventListener("mousedown", (e) => {
+    const w = weightAt(e);
+    if (!w) return;
+    dragging = true;
+    stopTimer();
+    e.preventDefault();
+    movePoint(w.m, w.c);
+  }, true);
+  window.addEventListener("mousemove", (e) => {
+    if (!dragging) return;
+    const w = weightAt(e);
+    if (w) movePoint(w.m, w.c);
+  });
+  window.addEventListener("mouseup", () => { dragging = false; });
+  for (const w of ["m", "c"]) {
+    sliders[w].addEventListener("input", () => {
+      stopTimer();
+      const v = Number(sliders[w].value);
+      movePoint(w === "m" ? v : state.m, w === "c" ? v : state.c);
+    });
+  }
+  resetBtn.addEventListener("click", () => { stopTimer(); movePoint(D.closed_form.m, D.closed_form.c); });
+
+  // -- descent ---------------------------------------------------------------------------------
+  descendBtn.addEventListener("click", async () => {
+    stopTimer();
+    showError(descendError, "");
+    descendBtn.disabled = true;
+    const start = { m: state.m, c: state.c };
+    try {
+      run = await api("/api/story/descend", { data: state.data, m: start.m, c: start.c, lr: state.lr, steps: state.steps });
+    } catch (e) {
+      showError(descendError, e.message);
+      return;
+    } finally {
+      descendBtn.disabled = false;
+    }
+    const n = run.shown;
+    scrub.max = String(n - 1);
+    scrub.disabled = false;
+    playBtn.disabled = false;
+    const warn = run.warnings.length ? run.warnings : [];
+    stopBox.replaceChildren(
+      el("div", { class: `stop ${run.diverged ? "bad" : run.converged ? "good" : ""}`, id: "s-stop-reason" },
+        `${run.stop_reason}: ${run.message}`),
+      ...warn.map((w) => el("div", { class: "warning" }, `⚠ ${w}`)),
+      el("div", { class: "note" }, `learning rate: ${run.lr_reason}` +
+        (run.reached ? " · ended on the closed-form line" : "")));
+    Plotly.react(lossDiv, [
+      { x: run.steps.slice(0, n), y: run.sse.slice(0, n), mode: "lines", type: "scatter", name: "SSE", line: { color: C.path, width: 3 } },
+      { x: [], y: [], mode: "markers", type: "scatter", name: "this step", marker: { size: 12, color: C.line } },
+    ], emptyLossLayout());
+    play(0);
+  });
+
+  function showFrame(i) {
+    frame = i;
+    const n = run.shown;
+    scrub.value = String(i);
+    scrubLabel.textContent = `step ${run.steps[i].toLocaleString()} of ${run.n_steps.toLocaleString()}` +
+      (i === n - 1 ? ` · ${run.stop_reason}` : "");
+    const ms = run.m.slice(0, i + 1), cs = run.c.slice(0, i + 1);
+    Plotly.restyle(contourDiv, { x: [ms], y: [cs] }, [1]);
+    Plotly.restyle(lossDiv, { x: [[run.steps[i]]], y: [[run.sse[i]]] }, [1]);
+    if (i % 6 === 0 || i === n - 1) {
+      Plotly.restyle(surfDiv, { x: [ms], y: [cs], z: [run.sse.slice(0, i + 1)] }, [1]);
+    }
+    const rule = run.rules[i];
+    const k = run.steps[i];
+    rulesBox.textContent =
+      `step ${k}:  m = ${fmt(run.m[i])},  c = ${fmt(run.c[i])},  SSE = ${fmt(run.sse[i])}\n` +
+      `         ∂SSE/∂m = ${fmt(run.d_m[i])},  ∂SSE/∂c = ${fmt(run.d_c[i])}\n\n` +
+      (rule ? `${rule.m}\n${rule.c}` : `no step from here: ${run.message}`);
+    movePoint(run.m[i], run.c[i], { fromDescent: true });
+  }
+
+  function stopTimer() {
+    if (timer !== null) cancelAnimationFrame(timer);
+    timer = null;
+    playBtn.textContent = "Play";
+  }
+  function play(from) {
+    stopTimer();
+    const n = run.shown;
+    const per = n <= 60 ? 1 : Math.ceil(n / 240);
+    const wait = n <= 60 ? 150 : 16;
+    let i = from, last = 0;
+    playBtn.textContent = "Pause";
+    const tick = (t) => {
+      if (t - last >= wait) {
+        last = t;
+        showFrame(i);
+        if (i >= n - 1) {
+          stopTimer();
+          setParams({ s_m: Number(state.m.toPrecision(7)), s_c: Number(state.c.toPrecision(7)) });
+          return;
+        }
+        i = Math.min(n - 1, i + per);
+      }
+      timer = requestAnimationFrame(tick);
+    };
+    timer = requestAnimationFrame(tick);
+  }
+  playBtn.addEventListener("click", () => {
+    if (!run) return;
+    if (timer !== null) { stopTimer(); return; }
+    play(frame >= run.shown - 1 ? 0 : frame);
+  });
+  scrub.addEventListener("input", () => { stopTimer(); if (run) showFrame(Number(scrub.value)); });
+
+  // -- data choice and upload ------------------------------------------------------------------
+  source.addEventListener("change", async () => {
+    showError(uploadError, "");
+    try { await loadData(source.value); } catch (e) { showError(uploadError, e.message); }
+  });
+  fileInput.addEventListener("change", async () => {
+    const file = fileInput.files && fileInput.files[0];
+    if (!file) return;
+    showError(uploadError, "");
+    try {
+      const up = await upload(file);
+      state.m = null; state.c = null; state.lr = null;
+      await loadData(up.token);
+      source.append(el("option", { value: up.token }, `uploaded: ${up.name}`));
+      source.value = up.token;
+    } catch (e) {
+      showError(uploadError, `${file.name}: ${e.message}`);
+    }
+  });
+
+  registerReport("story", () => ({
+    title: "The classic story in weight space",
+    sections: [
+      { heading: "Data", text: dataNote.textContent },
+      { heading: "This line", text: lastPoint ? ["sse", "d_m", "d_c"].map((k) => lastPoint.equations[k]).join("\n") : "" },
+      { heading: "Gradient descent", text: run ? `${run.stop_reason}: ${run.message}\n${run.warnings.join("\n")}\nlearning rate: ${run.lr_reason}` : "not run" },
+    ],
+    figures: [
+      { heading: "Data and the line", div: dataDiv },
+      { heading: "SSE contours over (m, c)", div: contourDiv },
+      { heading: "Profile along m", div: profileDivs.m },
+      { heading: "Profile along c", div: profileDivs.c },
+      { heading: "SSE per step", div: lossDiv },
+      { heading: "The error surface", div: surfDiv },
+    ],
+  }));
+
+  try {
+    await loadData(state.data);
+    if (state.data !== BUILTIN) {
+      source.append(el("option", { value: state.data }, "uploaded file"));
+      source.value = state.data;
+    }
+  } catch (e) {
+    showError(uploadError, `${e.message}`);
+    state.data = BUILTIN;
+    await loadData(BUILTIN);
+  }
+}
+
+function numOr(text, fallback) {
+  if (text === null || text === "") return fallback;
+  const v = Number(text);
+  return Number.isFinite(v) ? v : fallback;
 }

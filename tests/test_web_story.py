@@ -1,0 +1,251 @@
+"""The story view: the classic line fit in weight space, its API and its page."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+
+import gradscape as gs
+from gradscape.descent import update_rules
+from gradscape.line_model import LineStats, line_point
+from gradscape.tours import descend_line
+from gradscape.web.common import MAX_GRID, MAX_STEPS
+from gradscape.web.story import MAX_LR, MAX_WEIGHT
+
+from conftest import screenshot
+
+JSON = {"Content-Type": "application/json"}
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def _upload(client: Any, text: str, name: str = "d.csv") -> str:
+    r = client.post("/api/uploads", json={"name": name, "content_base64": _b64(text)})
+    assert r.status_code == 200, r.text
+    return str(r.json()["token"])
+
+
+def _sse(data: gs.Dataset, m: float, c: float) -> tuple[float, float, float]:
+    """SSE and both partials summed over the data directly: the independent truth."""
+    r = data.y - (m * data.x + c)
+    return float(r @ r), float(-2 * data.x @ r), float(-2 * r.sum())
+
+
+@pytest.fixture(scope="module")
+def line() -> gs.Dataset:
+    return gs.synthetic_line()
+
+
+# -- the library additions ---------------------------------------------------------------------
+@pytest.mark.parametrize("m, c", [(0.0, 0.0), (1.0, 2.0), (-3.5, 40.0), (2.0069867, 8.0295852)])
+def test_line_point_matches_the_sums(line: gs.Dataset, m: float, c: float) -> None:
+    p = line_point(LineStats.of(line), m, c)
+    sse, dm, dc = _sse(line, m, c)
+    assert p.sse == pytest.approx(sse, rel=1e-12, abs=1e-9)
+    assert p.d_m == pytest.approx(dm, rel=1e-10, abs=1e-8)
+    assert p.d_c == pytest.approx(dc, rel=1e-10, abs=1e-8)
+    # finite differences agree with the partials
+    h = 1e-6
+    assert (line_point(LineStats.of(line), m + h, c).sse - line_point(LineStats.of(line), m - h, c).sse) / (2 * h) == pytest.approx(dm, rel=1e-6, abs=1e-4)  # fmt: skip
+    assert p.equations["d_m"].startswith("∂SSE/∂m = −2 Σᵢ xᵢ·(yᵢ − (m·xᵢ + c))")
+    assert p.equations["d_c"].endswith(f"= {dc:.6g}")
+
+
+def test_line_point_refuses_an_overflowing_point(line: gs.Dataset) -> None:
+    with pytest.raises(gs.GradscapeError, match="beyond float64's range"):
+        line_point(LineStats.of(line), 1e200, 0.0)
+
+
+def test_update_rules_write_each_step_in_numbers(line: gs.Dataset) -> None:
+    t = descend_line(LineStats.of(line), (0.0, 0.0), lr=1e-4, steps=20, head=5, max_records=5).trajectory
+    rules = update_rules(t, "SSE")
+    assert len(rules) == len(t.steps) and rules[-1] is None
+    first = rules[0]
+    assert first is not None
+    new_m = 0.0 - 1e-4 * t.gradients[0, 0]
+    assert first["m"] == f"m_new = m − η·∂SSE/∂m = 0 − 0.0001·({t.gradients[0, 0]:.6g}) = {new_m:.6g}"
+    assert t.params[1, 0] == pytest.approx(new_m, rel=1e-14)  # the rule is the step the engine took
+    assert list(t.steps[:5]) == [0, 1, 2, 3, 4] and len(t.steps) < 21  # head rows, then a stride
+
+
+# -- the API -------------------------------------------------------------------------------------
+def test_data_gives_the_closed_form_and_the_stable_rate(client: Any, line: gs.Dataset) -> None:
+    r = client.post("/api/story/data", json={})
+    assert r.status_code == 200, r.text
+    d = r.json()
+    m, c = np.polyfit(line.x, line.y, 1)
+    assert d["closed_form"]["m"] == pytest.approx(m, rel=1e-12)
+    assert d["closed_form"]["c"] == pytest.approx(c, rel=1e-12)
+    assert d["closed_form"]["sse"] == pytest.approx(_sse(line, m, c)[0], rel=1e-10)
+    assert d["n"] == 50 and d["x"] == pytest.approx(line.x.tolist()) and d["name"] == line.name
+    hess = 2 * np.array([[line.x @ line.x, line.x.sum()], [line.x.sum(), line.n]])
+    lam = np.linalg.eigvalsh(hess)
+    assert d["lr"]["max_stable"] == pytest.approx(2 / lam[-1], rel=1e-10)
+    assert d["lr"]["suggested"] == pytest.approx(1 / lam[-1], rel=1e-10)
+    lo, hi = d["ranges"]["m"]
+    assert lo < m < hi
+
+
+def test_point_gives_sse_and_partials_with_numbers(client: Any, line: gs.Dataset) -> None:
+    r = client.post("/api/story/point", json={"m": 1.5, "c": -2.0, "profiles": 21})
+    assert r.status_code == 200, r.text
+    p = r.json()
+    sse, dm, dc = _sse(line, 1.5, -2.0)
+    assert (p["sse"], p["d_m"], p["d_c"]) == pytest.approx((sse, dm, dc), rel=1e-10)
+    assert p["equations"]["sse"].endswith(f"= {sse:.6g}")
+    prof = p["profiles"]["m"]
+    assert len(prof["axis"]) == 21 and prof["held"] == {"c": -2.0}
+    assert prof["values"][7] == pytest.approx(_sse(line, prof["axis"][7], -2.0)[0], rel=1e-10)
+    # the lowest point along m with c held: ∂SSE/∂m = 0 → m = (Σxy − cΣx)/Σx²
+    best = (line.x @ line.y + 2.0 * line.x.sum()) / (line.x @ line.x)
+    assert prof["minimum"]["point"]["m"] == pytest.approx(best, rel=1e-9)
+    q = client.post("/api/story/profiles", json={"m": 1.5, "c": -2.0}).json()
+    assert len(q["c"]["axis"]) == 101 and q["c"]["held"] == {"m": 1.5}
+
+
+def test_point_is_fast(client: Any) -> None:
+    client.post("/api/story/point", json={"m": 0, "c": 0})
+    times = []
+    for i in range(60):
+        t0 = time.perf_counter()
+        r = client.post("/api/story/point", json={"m": 0.01 * i, "c": 1.0})
+        times.append(time.perf_counter() - t0)
+        assert r.status_code == 200
+    # the in-process round trip (server work plus the test client's own overhead)
+    assert float(np.median(times)) < 0.010, f"median {np.median(times) * 1e3:.2f} ms"
+
+
+def test_surface_is_the_sse_on_the_grid(client: Any, line: gs.Dataset) -> None:
+    r = client.post("/api/story/surface", json={"grid": 31, "m_range": [0, 4], "c_range": [-5, 15]})
+    assert r.status_code == 200, r.text
+    s = r.json()
+    assert len(s["m"]) == 31 and len(s["sse"]) == 31 and s["m"][0] == 0 and s["c"][-1] == 15
+    assert s["sse"][4][9] == pytest.approx(_sse(line, s["m"][9], s["c"][4])[0], rel=1e-10)
+    m, c = np.polyfit(line.x, line.y, 1)
+    assert s["minimum"]["point"]["m"] == pytest.approx(m, rel=1e-9)
+    assert s["minimum"]["point"]["c"] == pytest.approx(c, rel=1e-9)
+
+
+def test_descend_reaches_the_closed_form(client: Any, line: gs.Dataset) -> None:
+    r = client.post("/api/story/descend", json={"m": 0, "c": 0, "steps": 6000})
+    assert r.status_code == 200, r.text
+    d = r.json()
+    m, c = np.polyfit(line.x, line.y, 1)
+    assert d["stop_reason"] == "converged" and d["reached"] and not d["warnings"]
+    assert d["final"]["m"] == pytest.approx(m, rel=1e-8)
+    assert d["final"]["c"] == pytest.approx(c, rel=1e-8)
+    assert d["lr_reason"].startswith("lr = 1/λmax")
+    # row 1 is one step of the update rule from row 0, both weights
+    lr = d["lr"]
+    assert d["m"][1] == pytest.approx(0 - lr * d["d_m"][0], rel=1e-12)
+    assert d["c"][1] == pytest.approx(0 - lr * d["d_c"][0], rel=1e-12)
+    assert d["d_m"][0] == pytest.approx(_sse(line, 0, 0)[1], rel=1e-10)
+    assert d["rules"][0]["c"].startswith("c_new = c − η·∂SSE/∂c = 0 − ")
+    assert d["rules"][-1] is None and d["shown"] == len(d["steps"])
+    assert len(d["steps"]) < 1000  # the history sent to the page is bounded
+
+
+def test_descend_above_two_over_lambda_max_diverges(client: Any) -> None:
+    stable = client.post("/api/story/data", json={}).json()["lr"]["max_stable"]
+    d = client.post("/api/story/descend", json={"m": 0, "c": 0, "lr": 1.1 * stable, "steps": 2000}).json()
+    assert d["diverged"] and d["stop_reason"] in ("grew", "diverged")
+    assert "2/λmax" in d["warnings"][0] and "does not converge" in d["warnings"][0]
+    assert "expect divergence" in d["lr_reason"]
+    assert d["shown"] <= len(d["steps"])
+    below = client.post("/api/story/descend", json={"lr": 0.9 * stable, "steps": 20000}).json()
+    assert below["stop_reason"] == "converged" and not below["warnings"]
+
+
+def test_uploaded_csv_is_read_as_the_tour_reads_it(client: Any, tmp_path: Any) -> None:
+    text = "id,height,weight,age\n1,1.5,50,30\n2,1.6,56,31\n3,1.7,63,29\n4,1.8,71,40\n5,1.9,80,35\n"
+    token = _upload(client, text)
+    d = client.post("/api/story/data", json={"data": token}).json()
+    path = tmp_path / "d.csv"
+    path.write_text(text)
+    ref = gs.load_csv(path)
+    assert (d["x_label"], d["y_label"]) == (ref.x_label, ref.y_label) == ("height", "weight")
+    assert d["notes"] == list(ref.notes) and "skipped 'id'" in d["notes"][0]
+    m, c = np.polyfit(ref.x, ref.y, 1)
+    assert (d["closed_form"]["m"], d["closed_form"]["c"]) == pytest.approx((m, c), rel=1e-10)
+    e = client.post("/api/story/data", json={"data": token, "x": "age", "y": "weight"}).json()
+    assert e["x_label"] == "age"
+    p = client.post("/api/story/point", json={"data": token, "m": 1, "c": 2}).json()
+    assert p["sse"] == pytest.approx(_sse(ref, 1, 2)[0], rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("x,y\n1,2\n2,abc\n3,4\n", "Row 3, column 'y' of d.csv is not a number: 'abc'"),
+        ("x,y\n1,2\n", "at least 2"),
+        ("x,y\n1,2\n1,3\n1,4\n", "All x values are equal"),
+        ("name,label\na,b\nc,d\n", "no numeric column"),
+    ],
+)  # fmt: skip
+def test_a_bad_csv_gives_the_tours_error(client: Any, tmp_path: Any, text: str, message: str) -> None:
+    token = _upload(client, text)
+    r = client.post("/api/story/data", json={"data": token})
+    assert r.status_code == 400
+    err = r.json()["error"]
+    path = tmp_path / "d.csv"
+    path.write_text(text)
+    with pytest.raises(gs.GradscapeError) as exc:
+        gs.load_csv(path)
+    assert err == str(exc.value)  # the very message `gradscape tour --data` prints
+    assert message in err
+
+
+def _post(client: Any, path: str, body: Any) -> Any:
+    raw = body if isinstance(body, str) else json.dumps(body)
+    return client.post(f"/api/story/{path}", content=raw, headers=JSON)
+
+
+@pytest.mark.parametrize(
+    "path, body, status, message",
+    [
+        ("data", {"data": "0123456789abcdef"}, 404, "No uploaded file '0123456789abcdef': upload it again."),
+        ("data", {"data": "../../etc/passwd"}, 404, "No uploaded file '../../etc/passwd'"),
+        ("data", {"data": "x" * 41}, 422, "data: String should have at most 40 characters"),
+        ("point", '{"m": NaN, "c": 0}', 400, f"m must be a number from −{MAX_WEIGHT:g} to {MAX_WEIGHT:g} (MAX_WEIGHT); got nan."),
+        ("point", '{"m": 0, "c": 1e999}', 400, "c must be a number from −1e+100 to 1e+100 (MAX_WEIGHT); got inf."),
+        ("point", {"m": 1e101, "c": 0}, 400, "(MAX_WEIGHT); got 1e+101."),
+        ("point", {"m": "abc", "c": 0}, 422, "m: Input should be a valid number"),
+        ("point", {"c": 0}, 422, "m: Field required"),
+        ("point", {"m": 0, "c": 0, "profiles": 1}, 400, f"profiles (points) must be a whole number from 2 to {MAX_GRID} (MAX_GRID); got 1."),
+        ("profiles", {"m": 0, "c": 0, "profiles": MAX_GRID + 1}, 400, "(MAX_GRID)"),
+        ("surface", {"grid": MAX_GRID + 1}, 400, f"grid must be a whole number from 2 to {MAX_GRID} (MAX_GRID); got {MAX_GRID + 1}."),
+        ("surface", {"grid": 1}, 400, "grid must be a whole number from 2"),
+        ("surface", {"m_range": [2, 1]}, 400, "Range of m must have low < high"),
+        ("surface", {"c_range": [0, 1e300]}, 400, "c_range must be a number from −1e+100 to 1e+100 (MAX_WEIGHT)"),
+        ("surface", {"m_range": [1]}, 422, "m_range"),
+        ("descend", {"lr": 0}, 400, f"lr must be a number > 0 and at most {MAX_LR:g} (MAX_LR); got 0.0."),
+        ("descend", {"lr": -0.1}, 400, "lr must be a number > 0"),
+        ("descend", '{"lr": Infinity}', 400, "(MAX_LR); got inf."),
+        ("descend", {"steps": 0}, 400, f"steps must be a whole number from 1 to {MAX_STEPS:,} (MAX_STEPS); got 0."),
+        ("descend", {"steps": MAX_STEPS + 1}, 400, "(MAX_STEPS)"),
+        ("descend", {"steps": 2.5}, 422, "steps: Input should be a valid integer"),
+        ("descend", "not json", 422, "Bad request"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_a_one_line_4xx(client: Any, path: str, body: Any, status: int, message: str) -> None:
+    r = _post(client, path, body)
+    assert r.status_code == status, r.text
+    err = r.json()["error"]
+    assert message in err and "\n" not in err
+
+
+def test_huge_but_allowed_numbers_are_not_a_500(client: Any) -> None:
+    r = _post(client, "descend", {"m": 1e100, "c": 0, "lr": 1e-4, "steps": 50})
+    assert r.status_code == 200 and r.json()["stop_reason"] in ("max_steps", "grew", "diverged")
+    r = _post(client, "descend", {"lr": 1e100, "steps": 10})
+    assert r.status_code == 200 and r.json()["diverged"]
+    r = _post(client, "point", {"m": 1e100, "c": -1e100})
+    assert r.status_code == 200 and math.isfinite(r.json()["sse"])
