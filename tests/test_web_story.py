@@ -12,13 +12,12 @@ import numpy as np
 import pytest
 
 import gradscape as gs
+from conftest import screenshot
 from gradscape.descent import update_rules
 from gradscape.line_model import LineStats, line_point
 from gradscape.tours import descend_line
 from gradscape.web.common import MAX_GRID, MAX_STEPS
 from gradscape.web.story import MAX_LR, MAX_WEIGHT
-
-from conftest import screenshot
 
 JSON = {"Content-Type": "application/json"}
 
@@ -65,13 +64,17 @@ def test_line_point_refuses_an_overflowing_point(line: gs.Dataset) -> None:
 
 
 def test_update_rules_write_each_step_in_numbers(line: gs.Dataset) -> None:
-    t = descend_line(LineStats.of(line), (0.0, 0.0), lr=1e-4, steps=20, head=5, max_records=5).trajectory
+    t = descend_line(
+        LineStats.of(line), (0.0, 0.0), lr=1e-4, steps=20, head=5, max_records=5
+    ).trajectory
     rules = update_rules(t, "SSE")
     assert len(rules) == len(t.steps) and rules[-1] is None
     first = rules[0]
     assert first is not None
     new_m = 0.0 - 1e-4 * t.gradients[0, 0]
-    assert first["m"] == f"m_new = m − η·∂SSE/∂m = 0 − 0.0001·({t.gradients[0, 0]:.6g}) = {new_m:.6g}"
+    assert (
+        first["m"] == f"m_new = m − η·∂SSE/∂m = 0 − 0.0001·({t.gradients[0, 0]:.6g}) = {new_m:.6g}"
+    )
     assert t.params[1, 0] == pytest.approx(new_m, rel=1e-14)  # the rule is the step the engine took
     assert list(t.steps[:5]) == [0, 1, 2, 3, 4] and len(t.steps) < 21  # head rows, then a stride
 
@@ -155,7 +158,9 @@ def test_descend_reaches_the_closed_form(client: Any, line: gs.Dataset) -> None:
 
 def test_descend_above_two_over_lambda_max_diverges(client: Any) -> None:
     stable = client.post("/api/story/data", json={}).json()["lr"]["max_stable"]
-    d = client.post("/api/story/descend", json={"m": 0, "c": 0, "lr": 1.1 * stable, "steps": 2000}).json()
+    d = client.post(
+        "/api/story/descend", json={"m": 0, "c": 0, "lr": 1.1 * stable, "steps": 2000}
+    ).json()
     assert d["diverged"] and d["stop_reason"] in ("grew", "diverged")
     assert "2/λmax" in d["warnings"][0] and "does not converge" in d["warnings"][0]
     assert "expect divergence" in d["lr_reason"]
@@ -190,7 +195,9 @@ def test_uploaded_csv_is_read_as_the_tour_reads_it(client: Any, tmp_path: Any) -
         ("name,label\na,b\nc,d\n", "no numeric column"),
     ],
 )  # fmt: skip
-def test_a_bad_csv_gives_the_tours_error(client: Any, tmp_path: Any, text: str, message: str) -> None:
+def test_a_bad_csv_gives_the_tours_error(
+    client: Any, tmp_path: Any, text: str, message: str
+) -> None:
     token = _upload(client, text)
     r = client.post("/api/story/data", json={"data": token})
     assert r.status_code == 400
@@ -235,7 +242,9 @@ def _post(client: Any, path: str, body: Any) -> Any:
         ("descend", "not json", 422, "Bad request"),
     ],
 )  # fmt: skip
-def test_bad_input_is_a_one_line_4xx(client: Any, path: str, body: Any, status: int, message: str) -> None:
+def test_bad_input_is_a_one_line_4xx(
+    client: Any, path: str, body: Any, status: int, message: str
+) -> None:
     r = _post(client, path, body)
     assert r.status_code == status, r.text
     err = r.json()["error"]
@@ -249,3 +258,143 @@ def test_huge_but_allowed_numbers_are_not_a_500(client: Any) -> None:
     assert r.status_code == 200 and r.json()["diverged"]
     r = _post(client, "point", {"m": 1e100, "c": -1e100})
     assert r.status_code == 200 and math.isfinite(r.json()["sse"])
+
+
+# -- the page ------------------------------------------------------------------------------------
+def _open(page: Any, query: str = "") -> None:
+    page.goto(f"{page.base}/?view=story{query}")
+    page.wait_for_function("document.querySelector('#s-point')?.dataset.sse !== undefined")
+    page.wait_for_function("document.querySelector('#s-profile-c')?.data?.length > 0")
+
+
+def _to_pixels(page: Any, m: float, c: float) -> tuple[float, float]:
+    """Where the weights (m, c) are on the screen, by the contour plot's own axes."""
+    xy = page.evaluate(
+        """([m, c]) => { const d = document.getElementById('s-contours'), fl = d._fullLayout;
+        const bb = d.getBoundingClientRect();
+        return [bb.left + fl.xaxis._offset + fl.xaxis.l2p(m), bb.top + fl.yaxis._offset + fl.yaxis.l2p(c)]; }""",
+        [m, c],
+    )
+    return float(xy[0]), float(xy[1])
+
+
+def _shown(page: Any) -> dict[str, float]:
+    return {k: float(v) for k, v in page.evaluate(
+        "() => ({...document.getElementById('s-point').dataset})").items()}  # fmt: skip
+
+
+def test_drag_in_weight_space_moves_the_line_and_the_error(page: Any, line: gs.Dataset) -> None:
+    _open(page)
+    screenshot(page, "story-start")
+    m_star, c_star = np.polyfit(line.x, line.y, 1)
+    sse_star = _sse(line, m_star, c_star)[0]
+    x0, y0 = _to_pixels(page, 0.0, 0.0)
+    x1, y1 = _to_pixels(page, m_star, c_star)
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for k in range(1, 11):
+        page.mouse.move(x0 + (x1 - x0) * k / 10, y0 + (y1 - y0) * k / 10)
+    page.mouse.up()
+    page.wait_for_function(
+        f"Math.abs(Number(document.getElementById('s-point').dataset.sse) - {sse_star}) < 0.02 * {sse_star}"
+    )
+    shown = _shown(page)
+    sse, dm, dc = _sse(line, shown["m"], shown["c"])
+    assert shown["sse"] == pytest.approx(sse, rel=1e-9)  # the error shown is the point's
+    assert (shown["d_m"], shown["d_c"]) == pytest.approx((dm, dc), rel=1e-8, abs=1e-8)
+    assert abs(shown["m"] - m_star) < 0.05 and abs(shown["c"] - c_star) < 0.5
+    assert page.locator("#s-dm").inner_text().startswith("∂SSE/∂m = ")
+    # the line drawn is y = m·x + c at the point dragged to
+    drawn = page.evaluate("() => document.getElementById('s-data-plot').data[3]")
+    assert drawn["y"][0] == pytest.approx(shown["m"] * drawn["x"][0] + shown["c"], rel=1e-9)
+    assert float(
+        page.evaluate("() => new URL(location.href).searchParams.get('s_m')")
+    ) == pytest.approx(shown["m"], rel=1e-6)
+    screenshot(page, "story-dragged")
+    # at the closed-form minimum the page shows SSE* and both partials zero
+    page.click("#s-best")
+    page.wait_for_function(
+        f"Math.abs(Number(document.getElementById('s-point').dataset.sse) - {sse_star}) < 1e-9 * {sse_star}"
+    )
+    assert page.locator("#s-sse").inner_text() == f"SSE = {float(f'{sse_star:.6g}'):g}"
+    for sel in ("#s-dm", "#s-dc"):
+        assert abs(float(page.locator(sel).inner_text().split("= ")[1])) < 1e-6
+
+
+def test_descend_draws_the_path_to_the_best_fit_and_diverges_above_two_over_lambda(
+    page: Any, client: Any, line: gs.Dataset
+) -> None:
+    _open(page, "&s_m=0&s_c=0&s_steps=4000")
+    page.click("#s-descend")
+    page.wait_for_function("document.getElementById('s-stop-reason') !== null")
+    page.wait_for_function(
+        "document.getElementById('s-play').textContent === 'Play'", timeout=20_000
+    )
+    api = client.post("/api/story/descend", json={"m": 0, "c": 0, "steps": 4000}).json()
+    path = page.evaluate("() => document.getElementById('s-contours').data[1]")
+    assert len(path["x"]) == api["shown"] > 100  # the whole path drawn, on the contours
+    assert path["x"][-1] == pytest.approx(api["final"]["m"], rel=1e-12)
+    assert path["y"][-1] == pytest.approx(api["final"]["c"], rel=1e-12)
+    m_star, c_star = np.polyfit(line.x, line.y, 1)
+    assert (path["x"][-1], path["y"][-1]) == pytest.approx((m_star, c_star), rel=1e-6)
+    path3d = page.evaluate("() => document.getElementById('s-surface3d').data[1]")
+    assert len(path3d["x"]) == api["shown"]
+    assert page.locator("#s-stop-reason").inner_text().startswith("converged: converged after")
+    assert (
+        "m_new = m − η·∂SSE/∂m" not in page.locator("#s-rules").inner_text()
+    )  # the last row: no step
+    page.locator("#s-scrub").fill("1")
+    rules = page.locator("#s-rules").inner_text()
+    assert api["rules"][1]["m"] in rules and api["rules"][1]["c"] in rules
+    screenshot(page, "story-descended")
+
+    # a learning rate above 2/λmax: the library's stop reason and warning appear
+    stable = api["max_stable_lr"]
+    page.evaluate(
+        "(v) => { const s = document.getElementById('s-lr'); s.value = String(Math.log10(v));"
+        " s.dispatchEvent(new Event('input')); }", 1.2 * stable,
+    )  # fmt: skip
+    assert "above: descent diverges" in page.locator("#s-lr-value").inner_text()
+    page.click("#s-descend")
+    page.wait_for_function(
+        "/^(grew|diverged):/.test(document.getElementById('s-stop-reason')?.textContent || '')"
+    )
+    assert "2/λmax" in page.locator("#s-stop .warning").first.inner_text()
+    page.wait_for_function(
+        "document.getElementById('s-play').textContent === 'Play'", timeout=20_000
+    )
+    screenshot(page, "story-diverged")
+
+
+def test_a_bad_csv_upload_shows_the_readers_error(page: Any) -> None:
+    _open(page)
+    page.set_input_files("#s-file", files=[{"name": "bad.csv", "mimeType": "text/csv",
+                                            "buffer": b"x,y\n1,2\n2,abc\n3,4\n"}])  # fmt: skip
+    err = page.locator("#s-upload-error")
+    err.wait_for(state="visible")
+    assert "bad.csv: Row 3, column 'y' of bad.csv is not a number: 'abc'" in err.inner_text()
+    screenshot(page, "story-bad-csv")
+    # a good file replaces the data; its name is in the URL's token and the picker
+    page.set_input_files("#s-file", files=[{"name": "good.csv", "mimeType": "text/csv",
+                                            "buffer": b"x,y\n1,3\n2,5\n3,7.5\n4,9\n"}])  # fmt: skip
+    page.wait_for_function(
+        "document.getElementById('s-data-note').textContent.startsWith('good.csv')"
+    )
+    assert err.is_hidden()
+    assert page.evaluate("() => new URL(location.href).searchParams.get('s_data')")
+    m, c = np.polyfit([1, 2, 3, 4], [3, 5, 7.5, 9], 1)
+    note = page.locator("#s-data-note").inner_text()
+    assert f"m* = {float(f'{m:.6g}'):g}" in note and f"c* = {float(f'{c:.6g}'):g}" in note
+
+
+def test_the_url_reproduces_the_view(page: Any, line: gs.Dataset) -> None:
+    _open(page, "&s_m=1.25&s_c=3.5&s_lr=0.0001&s_steps=300")
+    shown = _shown(page)
+    assert (shown["m"], shown["c"]) == (1.25, 3.5)
+    assert shown["sse"] == pytest.approx(_sse(line, 1.25, 3.5)[0], rel=1e-9)
+    assert page.locator("#s-steps").input_value() == "300"
+    assert page.locator("#s-lr-value").inner_text().startswith("η = 0.0001 ")
+    # an upload token the server does not know: the error beside the upload, the built-in data
+    _open(page, "&s_data=0123456789abcdef")
+    assert "No uploaded file" in page.locator("#s-upload-error").inner_text()
+    assert page.locator("#s-data-note").inner_text().startswith("synthetic line")

@@ -16,7 +16,7 @@ import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from fastapi import APIRouter, FastAPI
@@ -90,9 +90,17 @@ def _number(name: str, v: float, cap: float, cap_name: str, *, positive: bool = 
     """``v`` if finite, within ``±cap`` (and > 0 when ``positive``); else a 400 naming the cap."""
     ok = math.isfinite(v) and abs(v) <= cap and (v > 0 or not positive)
     if not ok:
-        need = f"a number > 0 and at most {cap:g}" if positive else f"a number from −{cap:g} to {cap:g}"
+        need = (
+            f"a number > 0 and at most {cap:g}"
+            if positive
+            else f"a number from −{cap:g} to {cap:g}"
+        )
         raise ApiError(f"{name} must be {need} ({cap_name}); got {v!r}.")
     return float(v)
+
+
+def _json(v: dict[str, Any]) -> dict[str, Any]:
+    return cast(dict[str, Any], jsonable(v))
 
 
 def _range(name: str, r: tuple[float, float] | None) -> tuple[float, float] | None:
@@ -153,7 +161,7 @@ def router(app: FastAPI) -> APIRouter:
         shown = np.arange(d.n)
         if d.n > MAX_SHOWN_POINTS:
             shown = np.linspace(0, d.n - 1, MAX_SHOWN_POINTS).round().astype(int)
-        return jsonable({
+        return _json({
             "name": d.name, "n": d.n, "x_label": d.x_label, "y_label": d.y_label,
             "notes": list(d.notes), "x": d.x[shown], "y": d.y[shown],
             "shown_note": (f"showing {shown.size:,} of {d.n:,} points (MAX_SHOWN_POINTS)"
@@ -177,13 +185,13 @@ def router(app: FastAPI) -> APIRouter:
                                "d_c": pt.d_c, "equations": pt.equations}  # fmt: skip
         if body.profiles:
             out["profiles"] = profiles(ln, m, c, body.profiles)
-        return jsonable(out)
+        return _json(out)
 
     @r.post("/profiles")
     def profiles_at(body: PointRequest) -> dict[str, Any]:
         """The SSE along each weight with the other held at ``(m, c)``."""
         ln, m, c = point(body, body.m, body.c)
-        return jsonable(profiles(ln, m, c, body.profiles or 101))
+        return _json(profiles(ln, m, c, body.profiles or 101))
 
     @r.post("/surface")
     def sse_surface(body: SurfaceRequest) -> dict[str, Any]:
@@ -193,7 +201,7 @@ def router(app: FastAPI) -> APIRouter:
         s = surface(ln.objective, "m", "c", x_range=_range("m", body.m_range) or ln.box["m"],
                     y_range=_range("c", body.c_range) or ln.box["c"], points=grid,
                     progress=time_limit(what="The surface"))  # fmt: skip
-        return jsonable({"m": s.x, "c": s.y, "sse": s.values, "minimum": s.minimum,
+        return _json({"m": s.x, "c": s.y, "sse": s.values, "minimum": s.minimum,
                          "label": s.label, "warnings": list(s.warnings)})  # fmt: skip
 
     @r.post("/descend")
@@ -208,7 +216,7 @@ def router(app: FastAPI) -> APIRouter:
                            objective=ln.objective, head=STORY_HEAD,
                            max_records=STORY_HEAD)  # fmt: skip
         t = fit.trajectory
-        return jsonable({
+        return _json({
             "start": {"m": m, "c": c}, "lr": fit.plan.lr, "lr_reason": fit.plan.lr_reason,
             "max_stable_lr": fit.plan.max_stable_lr, "max_steps": t.max_steps,
             "steps": t.steps, "m": t.params[:, 0], "c": t.params[:, 1], "sse": t.values,

@@ -91,7 +91,7 @@ export async function mount(root) {
       panel("Data and the line y = m·x + c", dataDiv),
       panel("Weight space: SSE over (m, c) — click or drag to move the line", contourDiv)),
     el("div", { class: "row" },
-      panel("This line's error and its partial derivatives", pointBox),
+      el("div", { class: "panel wide" }, el("h2", {}, "This line's error and its partial derivatives"), pointBox),
       panel("Slope m (c held)", el("label", { class: "slider" }, "m", sliders.m, sliderValues.m), profileDivs.m),
       panel("Intercept c (m held)", el("label", { class: "slider" }, "c", sliders.c, sliderValues.c), profileDivs.c)),
     el("div", { class: "row" },
@@ -196,7 +196,7 @@ export async function mount(root) {
       { x: best.x, y: best.y, mode: "lines", type: "scatter", name: "best fit (closed form)", line: { color: C.best, dash: "dash", width: 2 } },
       { x: cur.x, y: cur.y, mode: "lines", type: "scatter", name: "current line", line: { color: C.line, width: 4 } },
     ], {
-      xaxis: { title: { text: D.x_label } },
+      xaxis: { title: { text: D.x_label }, zeroline: false },
       yaxis: { title: { text: D.y_label }, range: yRange() },
       legend: { orientation: "h", y: -0.18 },
       margin: { l: 65, r: 15, t: 15, b: 95 },
@@ -220,6 +220,7 @@ export async function mount(root) {
       margin: { l: 65, r: 15, t: 15, b: 95 },
     }, { displayModeBar: false });
 
+    const zTop = 1.02 * Math.max(...S.sse.map((row) => Math.max(...row.filter((v) => v !== null))));
     plot(surfDiv, [
       { type: "surface", x: S.m, y: S.c, z: S.sse, colorscale: "Viridis", reversescale: true, opacity: 0.9,
         colorbar: { title: { text: "SSE", side: "right" }, thickness: 14 }, name: "SSE" },
@@ -227,19 +228,22 @@ export async function mount(root) {
       { type: "scatter3d", mode: "markers", x: [cf.m], y: [cf.c], z: [cf.sse], name: "closed-form minimum", marker: { size: 6, color: C.best, symbol: "diamond" } },
       { type: "scatter3d", mode: "markers", x: [], y: [], z: [], name: "current (m, c)", marker: { size: 6, color: C.line } },
     ], {
-      scene: { xaxis: { title: { text: "m" } }, yaxis: { title: { text: "c" } }, zaxis: { title: { text: "SSE" } },
+      scene: { xaxis: { title: { text: "slope m" }, range: [m0, m1] }, yaxis: { title: { text: "intercept c" }, range: [c0, c1] },
+               zaxis: { title: { text: "SSE" }, range: [0, zTop] },
                camera: { eye: { x: 1.6, y: -1.6, z: 0.9 } } },
       margin: { l: 0, r: 0, t: 10, b: 0 }, legend: { orientation: "h", y: 0.02 },
     });
-    plot(lossDiv, [], emptyLossLayout());
+    plot(lossDiv, [], { ...emptyLossLayout(), annotations: [{ text: "Press Descend to see the SSE fall step by step",
+      xref: "paper", yref: "paper", x: 0.5, y: 0.5, showarrow: false, font: { size: 16, color: "#667085" } }] });
   }
 
   function emptyLossLayout() {
-    return { xaxis: { title: { text: "step" } }, yaxis: { title: { text: "SSE (log scale)" }, type: "log" }, margin: { l: 75, r: 15, t: 15, b: 55 }, showlegend: false };
+    return { xaxis: { title: { text: "step" } }, yaxis: { title: { text: "SSE (log scale)" }, type: "log", dtick: 1, exponentformat: "power" },
+             margin: { l: 75, r: 15, t: 15, b: 55 }, showlegend: false };
   }
 
   /** Move to (m, c): the line and markers at once, the numbers when the server answers. */
-  function movePoint(m, c, { fromDescent = false } = {}) {
+  function movePoint(m, c, { fromDescent = false, ask = true } = {}) {
     state.m = m; state.c = c;
     const cur = lineXY(m, c), res = residualsXY(m, c);
     Plotly.restyle(dataDiv, { x: [res.x, cur.x], y: [res.y, cur.y] }, [1, 3]);
@@ -249,7 +253,7 @@ export async function mount(root) {
       sliderValues[w].textContent = `${w} = ${fmt(w === "m" ? m : c, 5)}`;
     }
     if (!fromDescent) setParams({ s_m: Number(m.toPrecision(7)), s_c: Number(c.toPrecision(7)) });
-    askPoint({ data: state.data, m, c, profiles: 101 });
+    if (ask) askPoint({ data: state.data, m, c, profiles: 101 });
   }
 
   const askPoint = latestOnly(
@@ -272,6 +276,8 @@ export async function mount(root) {
     pointBox.dataset.sse = String(r.sse);
     pointBox.dataset.m = String(r.m);
     pointBox.dataset.c = String(r.c);
+    pointBox.dataset.d_m = String(r.d_m);
+    pointBox.dataset.d_c = String(r.d_c);
     Plotly.restyle(surfDiv, { x: [[r.m]], y: [[r.c]], z: [[r.sse]] }, [3]);
     for (const w of ["m", "c"]) {
       const p = r.profiles[w];
@@ -281,8 +287,8 @@ export async function mount(root) {
         { x: [r[w]], y: [r.sse], mode: "markers", type: "scatter", name: `current ${w}`, marker: { size: 14, color: C.line } },
         ...(p.minimum ? [{ x: [p.minimum.point[w]], y: [p.minimum.value], mode: "markers", type: "scatter", name: "lowest on this line", marker: { symbol: "star", size: 14, color: C.best } }] : []),
       ], {
-        xaxis: { title: { text: w === "m" ? "slope m" : "intercept c" }, range: D.ranges[w] },
-        yaxis: { title: { text: `SSE (${other} = ${fmt(p.held[other], 4)})` }, rangemode: "tozero" },
+        yaxis: { title: { text: `SSE (${other} = ${fmt(p.held[other], 4)})` }, range: [0, 1.05 * Math.max(...p.values.filter((v) => v !== null))] },
+        xaxis: { title: { text: w === "m" ? "slope m" : "intercept c" }, range: D.ranges[w], zeroline: false },
         showlegend: false, margin: { l: 75, r: 15, t: 10, b: 55 }, hovermode: "x",
       }, { displayModeBar: false });
     }
@@ -346,14 +352,14 @@ export async function mount(root) {
       ...warn.map((w) => el("div", { class: "warning" }, `⚠ ${w}`)),
       el("div", { class: "note" }, `learning rate: ${run.lr_reason}` +
         (run.reached ? " · ended on the closed-form line" : "")));
-    Plotly.react(lossDiv, [
+    plot(lossDiv, [
       { x: run.steps.slice(0, n), y: run.sse.slice(0, n), mode: "lines", type: "scatter", name: "SSE", line: { color: C.path, width: 3 } },
       { x: [], y: [], mode: "markers", type: "scatter", name: "this step", marker: { size: 12, color: C.line } },
     ], emptyLossLayout());
     play(0);
   });
 
-  function showFrame(i) {
+  function showFrame(i, { moving = false } = {}) {
     frame = i;
     const n = run.shown;
     scrub.value = String(i);
@@ -362,7 +368,9 @@ export async function mount(root) {
     const ms = run.m.slice(0, i + 1), cs = run.c.slice(0, i + 1);
     Plotly.restyle(contourDiv, { x: [ms], y: [cs] }, [1]);
     Plotly.restyle(lossDiv, { x: [[run.steps[i]]], y: [[run.sse[i]]] }, [1]);
-    if (i % 6 === 0 || i === n - 1) {
+    const now = performance.now();
+    if (!moving || now - last3d > 500) {
+      last3d = now;
       Plotly.restyle(surfDiv, { x: [ms], y: [cs], z: [run.sse.slice(0, i + 1)] }, [1]);
     }
     const rule = run.rules[i];
@@ -371,31 +379,33 @@ export async function mount(root) {
       `step ${k}:  m = ${fmt(run.m[i])},  c = ${fmt(run.c[i])},  SSE = ${fmt(run.sse[i])}\n` +
       `         ∂SSE/∂m = ${fmt(run.d_m[i])},  ∂SSE/∂c = ${fmt(run.d_c[i])}\n\n` +
       (rule ? `${rule.m}\n${rule.c}` : `no step from here: ${run.message}`);
-    movePoint(run.m[i], run.c[i], { fromDescent: true });
+    rulesBox.dataset.step = String(k);
+    // the line moves at once; the numbers and profiles follow when the animation rests
+    movePoint(run.m[i], run.c[i], { fromDescent: true, ask: !moving });
   }
+  let last3d = 0;
 
   function stopTimer() {
     if (timer !== null) cancelAnimationFrame(timer);
     timer = null;
     playBtn.textContent = "Play";
   }
+  /** Play the path from row `from`: a short run one row per 150 ms, a long one in about 4 s
+   *  whatever the machine's speed (rows are skipped, never slowed down). */
   function play(from) {
     stopTimer();
     const n = run.shown;
-    const per = n <= 60 ? 1 : Math.ceil(n / 240);
-    const wait = n <= 60 ? 150 : 16;
-    let i = from, last = 0;
+    const duration = n <= 30 ? 150 * (n - from) : 4000 * (n - from) / n;
+    let t0 = null, shown = -1;
     playBtn.textContent = "Pause";
     const tick = (t) => {
-      if (t - last >= wait) {
-        last = t;
-        showFrame(i);
-        if (i >= n - 1) {
-          stopTimer();
-          setParams({ s_m: Number(state.m.toPrecision(7)), s_c: Number(state.c.toPrecision(7)) });
-          return;
-        }
-        i = Math.min(n - 1, i + per);
+      if (t0 === null) t0 = t;
+      const i = Math.min(n - 1, from + Math.floor((n - from) * (t - t0) / Math.max(duration, 1)));
+      if (i !== shown) { shown = i; showFrame(i, { moving: i < n - 1 }); }
+      if (i >= n - 1) {
+        stopTimer();
+        setParams({ s_m: Number(state.m.toPrecision(7)), s_c: Number(state.c.toPrecision(7)) });
+        return;
       }
       timer = requestAnimationFrame(tick);
     };
