@@ -112,6 +112,7 @@ def test_point_gives_sse_and_partials_with_numbers(client: Any, line: gs.Dataset
     assert prof["minimum"]["point"]["m"] == pytest.approx(best, rel=1e-9)
     q = client.post("/api/story/profiles", json={"m": 1.5, "c": -2.0}).json()
     assert len(q["c"]["axis"]) == 101 and q["c"]["held"] == {"m": 1.5}
+    assert q["point"] == {"m": 1.5, "c": -2.0, "sse": pytest.approx(sse, rel=1e-12)}
 
 
 def test_point_is_fast(client: Any) -> None:
@@ -283,6 +284,14 @@ def _shown(page: Any) -> dict[str, float]:
         "() => ({...document.getElementById('s-point').dataset})").items()}  # fmt: skip
 
 
+def _part(page: Any, plot: str, name: str) -> dict[str, float]:
+    """The numbers behind a part of a plot's overlay (the line, the point, the path)."""
+    got = page.evaluate(
+        "([p, n]) => ({...document.querySelector(`#${p} [data-part=${n}]`).dataset})", [plot, name]
+    )
+    return {k: float(v) for k, v in got.items() if k != "part"}
+
+
 def test_drag_in_weight_space_moves_the_line_and_the_error(page: Any, line: gs.Dataset) -> None:
     _open(page)
     screenshot(page, "story-start")
@@ -305,8 +314,12 @@ def test_drag_in_weight_space_moves_the_line_and_the_error(page: Any, line: gs.D
     assert abs(shown["m"] - m_star) < 0.05 and abs(shown["c"] - c_star) < 0.5
     assert page.locator("#s-dm").inner_text().startswith("∂SSE/∂m = ")
     # the line drawn is y = m·x + c at the point dragged to
-    drawn = page.evaluate("() => document.getElementById('s-data-plot').data[3]")
-    assert drawn["y"][0] == pytest.approx(shown["m"] * drawn["x"][0] + shown["c"], rel=1e-9)
+    drawn = _part(page, "s-data-plot", "line")
+    for end in "01":
+        y = shown["m"] * drawn[f"x{end}"] + shown["c"]
+        assert drawn[f"y{end}"] == pytest.approx(y, rel=1e-9)
+    dot = _part(page, "s-contours", "point")
+    assert (dot["m"], dot["c"]) == (shown["m"], shown["c"])
     assert float(
         page.evaluate("() => new URL(location.href).searchParams.get('s_m')")
     ) == pytest.approx(shown["m"], rel=1e-6)
@@ -326,17 +339,16 @@ def test_descend_draws_the_path_to_the_best_fit_and_diverges_above_two_over_lamb
 ) -> None:
     _open(page, "&s_m=0&s_c=0&s_steps=4000")
     page.click("#s-descend")
-    page.wait_for_function("document.getElementById('s-stop-reason') !== null")
-    page.wait_for_function(
-        "document.getElementById('s-play').textContent === 'Play'", timeout=20_000
-    )
     api = client.post("/api/story/descend", json={"m": 0, "c": 0, "steps": 4000}).json()
-    path = page.evaluate("() => document.getElementById('s-contours').data[1]")
-    assert len(path["x"]) == api["shown"] > 100  # the whole path drawn, on the contours
-    assert path["x"][-1] == pytest.approx(api["final"]["m"], rel=1e-12)
-    assert path["y"][-1] == pytest.approx(api["final"]["c"], rel=1e-12)
+    page.wait_for_function(  # the animation has reached the last step
+        f"document.querySelector('#s-contours [data-part=path]')?.dataset.n === '{api['shown']}'",
+        timeout=30_000,
+    )
+    path = _part(page, "s-contours", "path")
+    assert path["n"] == api["shown"] > 100  # the whole path drawn, on the contours
+    assert (path["m"], path["c"]) == (api["final"]["m"], api["final"]["c"])
     m_star, c_star = np.polyfit(line.x, line.y, 1)
-    assert (path["x"][-1], path["y"][-1]) == pytest.approx((m_star, c_star), rel=1e-6)
+    assert (path["m"], path["c"]) == pytest.approx((m_star, c_star), rel=1e-6)
     path3d = page.evaluate("() => document.getElementById('s-surface3d').data[1]")
     assert len(path3d["x"]) == api["shown"]
     assert page.locator("#s-stop-reason").inner_text().startswith("converged: converged after")
@@ -361,7 +373,8 @@ def test_descend_draws_the_path_to_the_best_fit_and_diverges_above_two_over_lamb
     )
     assert "2/λmax" in page.locator("#s-stop .warning").first.inner_text()
     page.wait_for_function(
-        "document.getElementById('s-play').textContent === 'Play'", timeout=20_000
+        "/· (grew|diverged)$/.test(document.getElementById('s-scrub-label').textContent)",
+        timeout=30_000,
     )
     screenshot(page, "story-diverged")
 

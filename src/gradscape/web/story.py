@@ -20,6 +20,7 @@ from typing import Any, cast
 
 import numpy as np
 from fastapi import APIRouter, FastAPI
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from ..descent import DescentPlan, plan_descent, update_rules
@@ -174,11 +175,23 @@ def router(app: FastAPI) -> APIRouter:
             "caps": {"grid": MAX_GRID, "steps": MAX_STEPS, "weight": MAX_WEIGHT, "lr": MAX_LR},
         })  # fmt: skip
 
+    def cached(ref: DataRef) -> _Line | None:
+        key = (ref.data, ref.x, ref.y) if ref.data != BUILTIN else (BUILTIN, None, None)
+        with lock:
+            return cache.get(key)
+
     @r.post("/point")
-    def at_point(body: PointRequest) -> dict[str, Any]:
+    async def at_point(body: PointRequest) -> dict[str, Any]:
         """SSE and both partial derivatives at ``(m, c)``, each with its formula in this point's
         numbers (the drag endpoint); with ``profiles`` > 0, also both 1-D error profiles
         through the point."""
+        # The drag endpoint answers on the event loop (microseconds of work, no thread hop);
+        # a dataset not read yet, or profiles to sweep, go to the thread pool.
+        if cached(body) is None or body.profiles:
+            return await run_in_threadpool(point_answer, body)
+        return point_answer(body)
+
+    def point_answer(body: PointRequest) -> dict[str, Any]:
         ln, m, c = point(body, body.m, body.c)
         pt = line_point(ln.stats, m, c)
         out: dict[str, Any] = {"m": pt.m, "c": pt.c, "sse": pt.sse, "d_m": pt.d_m,
@@ -189,9 +202,12 @@ def router(app: FastAPI) -> APIRouter:
 
     @r.post("/profiles")
     def profiles_at(body: PointRequest) -> dict[str, Any]:
-        """The SSE along each weight with the other held at ``(m, c)``."""
+        """The SSE along each weight with the other held at ``(m, c)`` (``profiles`` points,
+        default 101), and the SSE at ``(m, c)`` itself."""
         ln, m, c = point(body, body.m, body.c)
-        return _json(profiles(ln, m, c, body.profiles or 101))
+        out = profiles(ln, m, c, body.profiles or 101)
+        out["point"] = {"m": m, "c": c, "sse": line_point(ln.stats, m, c).sse}
+        return _json(out)
 
     @r.post("/surface")
     def sse_surface(body: SurfaceRequest) -> dict[str, Any]:

@@ -24,6 +24,41 @@ function latestOnly(send, receive, fail) {
   return (arg) => { next = arg; if (!busy) pump(); };
 }
 
+const SVG = "http://www.w3.org/2000/svg";
+
+/** An SVG layer over a plotly plot, clipped to its plotting area: what moves on every mouse
+ *  move (the line, the point, the path) is drawn here, since moving a plotly trace or shape
+ *  redraws the whole plot (contours included: ~90 ms each on a slow machine). */
+function overlay(div) {
+  const outer = document.createElementNS(SVG, "svg");
+  outer.setAttribute("class", "overlay");
+  const inner = document.createElementNS(SVG, "svg");
+  outer.append(inner);
+  div.append(outer);
+  const parts = {};
+  return {
+    part(name, tag, attrs) {
+      if (!parts[name]) {
+        parts[name] = document.createElementNS(SVG, tag);
+        for (const [k, v] of Object.entries(attrs)) parts[name].setAttribute(k, v);
+        parts[name].setAttribute("data-part", name);
+        inner.append(parts[name]);
+      }
+      return parts[name];
+    },
+    /** Pixel maps of the plot's axes (null before the first draw); sizes the clip. */
+    axes() {
+      const fl = div._fullLayout;
+      if (!fl || !fl.xaxis || !fl.yaxis || !fl.xaxis._length) return null;
+      const xa = fl.xaxis, ya = fl.yaxis;
+      inner.setAttribute("x", xa._offset); inner.setAttribute("y", ya._offset);
+      inner.setAttribute("width", xa._length); inner.setAttribute("height", ya._length);
+      const px = (v) => xa.c2p(v), py = (v) => ya.c2p(v);
+      return { px, py };
+    },
+  };
+}
+
 function equationLines(text) {
   // "a = b = c" written one step per line, the later steps aligned under the first "="
   const parts = text.split(" = ");
@@ -84,6 +119,7 @@ export async function mount(root) {
   const lossDiv = el("div", { class: "plot small", id: "s-loss" });
   const surfDiv = el("div", { class: "plot tall", id: "s-surface3d" });
 
+  const ovData = overlay(dataDiv), ovContour = overlay(contourDiv), ovLoss = overlay(lossDiv);
   const panel = (title, ...kids) => el("div", { class: "panel" }, el("h2", {}, title), ...kids);
   root.append(
     bar, dataNote,
@@ -182,19 +218,26 @@ export async function mount(root) {
     return { x, y };
   }
   function yRange() {
+    // the data's range, widened to hold y = 0 (where the line of the tour's start, m = c = 0,
+    // lies) when that is within one span of the data
     let lo = Math.min(...D.y), hi = Math.max(...D.y);
-    const pad = 0.15 * (hi - lo || 1);
+    const span = hi - lo || 1;
+    if (lo > 0 && lo < span) lo = 0;
+    if (hi < 0 && -hi < span) hi = 0;
+    const pad = 0.08 * (hi - lo);
     return [lo - pad, hi + pad];
   }
 
+
+  let hooked = false;
   function drawAll() {
     const cf = D.closed_form;
-    const best = lineXY(cf.m, cf.c), cur = lineXY(state.m, state.c), res = residualsXY(state.m, state.c);
+    const best = lineXY(cf.m, cf.c);
     plot(dataDiv, [
       { x: D.x, y: D.y, mode: "markers", type: "scatter", name: "data", marker: { color: C.data, size: 8, opacity: 0.8 } },
-      { x: res.x, y: res.y, mode: "lines", type: "scatter", name: "errors (residuals)", line: { color: "#9ca3af", width: 1 }, hoverinfo: "skip" },
+      { x: [null], y: [null], mode: "lines", type: "scatter", name: "errors (residuals)", line: { color: "#9ca3af", width: 1 }, hoverinfo: "skip" },
       { x: best.x, y: best.y, mode: "lines", type: "scatter", name: "best fit (closed form)", line: { color: C.best, dash: "dash", width: 2 } },
-      { x: cur.x, y: cur.y, mode: "lines", type: "scatter", name: "current line", line: { color: C.line, width: 4 } },
+      { x: [null], y: [null], mode: "lines", type: "scatter", name: "current line", line: { color: C.line, width: 4 } },
     ], {
       xaxis: { title: { text: D.x_label }, zeroline: false },
       yaxis: { title: { text: D.y_label }, range: yRange() },
@@ -209,9 +252,9 @@ export async function mount(root) {
         colorbar: { title: { text: "log₁₀ SSE", side: "right" }, thickness: 14 },
         contours: { coloring: "heatmap", showlines: true }, line: { width: 0.5, color: "rgba(255,255,255,.5)" },
         hoverinfo: "skip", showscale: true },
-      { x: [], y: [], mode: "lines+markers", type: "scatter", name: "descent path", line: { color: C.path, width: 3 }, marker: { size: 5, color: C.path } },
+      { x: [null], y: [null], mode: "lines", type: "scatter", name: "descent path", line: { color: C.path, width: 3 } },
       { x: [cf.m], y: [cf.c], mode: "markers", type: "scatter", name: "closed-form minimum", marker: { symbol: "star", size: 20, color: C.best, line: { color: "#fff", width: 1.5 } } },
-      { x: [state.m], y: [state.c], mode: "markers", type: "scatter", name: "current (m, c)", marker: { size: 16, color: C.line, line: { color: "#fff", width: 2 } } },
+      { x: [null], y: [null], mode: "markers", type: "scatter", name: "current (m, c)", marker: { size: 16, color: C.line, line: { color: "#fff", width: 2 } } },
     ], {
       xaxis: { title: { text: "slope m" }, range: [m0, m1], fixedrange: true },
       yaxis: { title: { text: "intercept c" }, range: [c0, c1], fixedrange: true },
@@ -228,13 +271,18 @@ export async function mount(root) {
       { type: "scatter3d", mode: "markers", x: [cf.m], y: [cf.c], z: [cf.sse], name: "closed-form minimum", marker: { size: 6, color: C.best, symbol: "diamond" } },
       { type: "scatter3d", mode: "markers", x: [], y: [], z: [], name: "current (m, c)", marker: { size: 6, color: C.line } },
     ], {
-      scene: { xaxis: { title: { text: "slope m" }, range: [m0, m1] }, yaxis: { title: { text: "intercept c" }, range: [c0, c1] },
-               zaxis: { title: { text: "SSE" }, range: [0, zTop] },
-               camera: { eye: { x: 1.6, y: -1.6, z: 0.9 } } },
+      scene: { xaxis: { title: { text: "slope m" }, range: [m0, m1], nticks: 6 },
+               yaxis: { title: { text: "intercept c" }, range: [c0, c1], nticks: 6 },
+               zaxis: { title: { text: "SSE" }, range: [0, zTop], nticks: 6 },
+               camera: { eye: { x: 1.25, y: -1.9, z: 0.8 } }, aspectmode: "cube" },
       margin: { l: 0, r: 0, t: 10, b: 0 }, legend: { orientation: "h", y: 0.02 },
     });
     plot(lossDiv, [], { ...emptyLossLayout(), annotations: [{ text: "Press Descend to see the SSE fall step by step",
       xref: "paper", yref: "paper", x: 0.5, y: 0.5, showarrow: false, font: { size: 16, color: "#667085" } }] });
+    if (!hooked) {
+      hooked = true;
+      for (const d of [dataDiv, contourDiv, lossDiv]) d.on("plotly_afterplot", redrawSoon);
+    }
   }
 
   function emptyLossLayout() {
@@ -243,22 +291,79 @@ export async function mount(root) {
   }
 
   /** Move to (m, c): the line and markers at once, the numbers when the server answers. */
+  let drawQueued = false;
+  function drawPoint() {
+    drawQueued = false;
+    if (!D) return;
+    const m = state.m, c = state.c;
+    const a = ovData.axes(), b = ovContour.axes();
+    if (a) {
+      const cur = lineXY(m, c), res = residualsXY(m, c);
+      let d = "";
+      for (let i = 0; i < res.x.length; i += 3) {
+        d += `M${a.px(res.x[i]).toFixed(1)},${a.py(res.y[i]).toFixed(1)}V${a.py(res.y[i + 1]).toFixed(1)}`;
+      }
+      ovData.part("residuals", "path", { stroke: "#9ca3af", "stroke-width": "1.2", fill: "none" }).setAttribute("d", d);
+      const ln = ovData.part("line", "line", { stroke: C.line, "stroke-width": "4", "stroke-linecap": "round" });
+      Object.entries({ x1: a.px(cur.x[0]), y1: a.py(cur.y[0]), x2: a.px(cur.x[1]), y2: a.py(cur.y[1]) })
+        .forEach(([k, v]) => ln.setAttribute(k, Math.max(-1e6, Math.min(1e6, v)).toFixed(1)));
+      Object.assign(ln.dataset, { x0: cur.x[0], y0: cur.y[0], x1: cur.x[1], y1: cur.y[1] });
+    }
+    if (b) {
+      drawPath(b);
+      const dot = ovContour.part("point", "circle", { r: "9", fill: C.line, stroke: "#fff", "stroke-width": "2" });
+      dot.setAttribute("cx", clampPx(b.px(m))); dot.setAttribute("cy", clampPx(b.py(c)));
+      Object.assign(dot.dataset, { m, c });
+    }
+    const l = ovLoss.axes();
+    if (l && run) {
+      const dot = ovLoss.part("step", "circle", { r: "7", fill: C.line, stroke: "#fff", "stroke-width": "1.5" });
+      const i = Math.min(frame, run.shown - 1);
+      dot.setAttribute("cx", clampPx(l.px(run.steps[i]))); dot.setAttribute("cy", clampPx(l.py(run.sse[i])));
+    }
+  }
+  const clampPx = (v) => (Number.isFinite(v) ? Math.max(-1e6, Math.min(1e6, v)) : -1e6).toFixed(1);
+  function drawPath(b) {
+    const path = ovContour.part("path", "polyline", { stroke: C.path, "stroke-width": "3", fill: "none", "stroke-linejoin": "round" });
+    if (!run) { path.setAttribute("points", ""); path.dataset.n = "0"; return; }
+    const n = Math.min(frame, run.shown - 1) + 1;
+    let pts = "";
+    for (let i = 0; i < n; i++) pts += `${clampPx(b.px(run.m[i]))},${clampPx(b.py(run.c[i]))} `;
+    path.setAttribute("points", pts);
+    Object.assign(path.dataset, { n, m: run.m[n - 1], c: run.c[n - 1] });
+  }
+  // a plot redrawn (resized, restyled) moves its axes: redraw what lies over it
+  const redrawSoon = () => { if (!drawQueued) { drawQueued = true; requestAnimationFrame(drawPoint); } };
   function movePoint(m, c, { fromDescent = false, ask = true } = {}) {
     state.m = m; state.c = c;
-    const cur = lineXY(m, c), res = residualsXY(m, c);
-    Plotly.restyle(dataDiv, { x: [res.x, cur.x], y: [res.y, cur.y] }, [1, 3]);
-    Plotly.restyle(contourDiv, { x: [[m]], y: [[c]] }, [3]);
+    // at most one redraw per frame however fast the mouse sends moves
+    if (!drawQueued) { drawQueued = true; requestAnimationFrame(drawPoint); }
     for (const w of ["m", "c"]) {
       if (document.activeElement !== sliders[w]) sliders[w].value = String(w === "m" ? m : c);
       sliderValues[w].textContent = `${w} = ${fmt(w === "m" ? m : c, 5)}`;
     }
     if (!fromDescent) setParams({ s_m: Number(m.toPrecision(7)), s_c: Number(c.toPrecision(7)) });
-    if (ask) askPoint({ data: state.data, m, c, profiles: 101 });
+    if (ask) {
+      askPoint({ data: state.data, m, c });
+      askProfiles({ data: state.data, m, c, profiles: 101 });
+    }
   }
 
+  // Two channels, each with one request in flight and the latest point winning: the numbers
+  // (microseconds of server work) never wait behind the profiles (two sweeps).
   const askPoint = latestOnly(
     (body) => api("/api/story/point", body),
     (r) => showPoint(r),
+    (e) => toast(e.message),
+  );
+  let lastProfiles = null;
+  const askProfiles = latestOnly(
+    (body) => api("/api/story/profiles", body),
+    (r) => {
+      lastProfiles = r;
+      if (!profileQueued) requestAnimationFrame(() => drawProfiles());
+      profileQueued = true;
+    },
     (e) => toast(e.message),
   );
 
@@ -278,13 +383,22 @@ export async function mount(root) {
     pointBox.dataset.c = String(r.c);
     pointBox.dataset.d_m = String(r.d_m);
     pointBox.dataset.d_c = String(r.d_c);
-    Plotly.restyle(surfDiv, { x: [[r.m]], y: [[r.c]], z: [[r.sse]] }, [3]);
+    clearTimeout(mark3d);
+    mark3d = setTimeout(() => Plotly.restyle(surfDiv, { x: [[r.m]], y: [[r.c]], z: [[r.sse]] }, [3]), 250);
+  }
+  let mark3d = null, profileQueued = false;
+
+  function drawProfiles() {
+    profileQueued = false;
+    const r = lastProfiles;
     for (const w of ["m", "c"]) {
-      const p = r.profiles[w];
+      const p = r[w];
+      // the current value on the profile: SSE there is the profile's value at that weight
+      const here = r.point[w];
       const other = w === "m" ? "c" : "m";
       plot(profileDivs[w], [
         { x: p.axis, y: p.values, mode: "lines", type: "scatter", name: `SSE along ${w}`, line: { color: C.data, width: 3 } },
-        { x: [r[w]], y: [r.sse], mode: "markers", type: "scatter", name: `current ${w}`, marker: { size: 14, color: C.line } },
+        { x: [here], y: [r.point.sse], mode: "markers", type: "scatter", name: `current ${w}`, marker: { size: 14, color: C.line } },
         ...(p.minimum ? [{ x: [p.minimum.point[w]], y: [p.minimum.value], mode: "markers", type: "scatter", name: "lowest on this line", marker: { symbol: "star", size: 14, color: C.best } }] : []),
       ], {
         yaxis: { title: { text: `SSE (${other} = ${fmt(p.held[other], 4)})` }, range: [0, 1.05 * Math.max(...p.values.filter((v) => v !== null))] },
@@ -334,7 +448,9 @@ export async function mount(root) {
     descendBtn.disabled = true;
     const start = { m: state.m, c: state.c };
     try {
-      run = await api("/api/story/descend", { data: state.data, m: start.m, c: start.c, lr: state.lr, steps: state.steps });
+      // the tour's own rate (1/λmax) is sent as none, so the reply says why it was chosen
+      const lr = state.lr === D.lr.suggested ? null : state.lr;
+      run = await api("/api/story/descend", { data: state.data, m: start.m, c: start.c, lr, steps: state.steps });
     } catch (e) {
       showError(descendError, e.message);
       return;
@@ -354,7 +470,7 @@ export async function mount(root) {
         (run.reached ? " · ended on the closed-form line" : "")));
     plot(lossDiv, [
       { x: run.steps.slice(0, n), y: run.sse.slice(0, n), mode: "lines", type: "scatter", name: "SSE", line: { color: C.path, width: 3 } },
-      { x: [], y: [], mode: "markers", type: "scatter", name: "this step", marker: { size: 12, color: C.line } },
+      { x: [null], y: [null], mode: "markers", type: "scatter", name: "this step", marker: { size: 12, color: C.line } },
     ], emptyLossLayout());
     play(0);
   });
@@ -366,8 +482,6 @@ export async function mount(root) {
     scrubLabel.textContent = `step ${run.steps[i].toLocaleString()} of ${run.n_steps.toLocaleString()}` +
       (i === n - 1 ? ` · ${run.stop_reason}` : "");
     const ms = run.m.slice(0, i + 1), cs = run.c.slice(0, i + 1);
-    Plotly.restyle(contourDiv, { x: [ms], y: [cs] }, [1]);
-    Plotly.restyle(lossDiv, { x: [[run.steps[i]]], y: [[run.sse[i]]] }, [1]);
     const now = performance.now();
     if (!moving || now - last3d > 500) {
       last3d = now;
@@ -438,7 +552,22 @@ export async function mount(root) {
     }
   });
 
-  registerReport("story", () => ({
+  /** Put what the overlays show into the figures' own traces (a report reads those), and take
+   *  it out again once the report has read them. */
+  function fillFigures() {
+    const cur = lineXY(state.m, state.c), res = residualsXY(state.m, state.c);
+    Plotly.restyle(dataDiv, { x: [res.x, cur.x], y: [res.y, cur.y] }, [1, 3]);
+    const n = run ? Math.min(frame, run.shown - 1) + 1 : 0;
+    Plotly.restyle(contourDiv, { x: [run ? run.m.slice(0, n) : [null], [state.m]], y: [run ? run.c.slice(0, n) : [null], [state.c]] }, [1, 3]);
+    if (run) Plotly.restyle(lossDiv, { x: [[run.steps[n - 1]]], y: [[run.sse[n - 1]]] }, [1]);
+    setTimeout(() => {
+      Plotly.restyle(dataDiv, { x: [[null], [null]], y: [[null], [null]] }, [1, 3]);
+      Plotly.restyle(contourDiv, { x: [[null], [null]], y: [[null], [null]] }, [1, 3]);
+      if (run) Plotly.restyle(lossDiv, { x: [[null]], y: [[null]] }, [1]);
+    }, 0);
+  }
+
+  registerReport("story", () => (fillFigures(), {
     title: "The classic story in weight space",
     sections: [
       { heading: "Data", text: dataNote.textContent },
