@@ -388,16 +388,31 @@ def test_a_bad_csv_upload_shows_the_readers_error(page: Any) -> None:
     assert "bad.csv: Row 3, column 'y' of bad.csv is not a number: 'abc'" in err.inner_text()
     screenshot(page, "story-bad-csv")
     # a good file replaces the data; its name is in the URL's token and the picker
+    good = b"id,x,y,z\n1,0.5,3,8\n2,1.5,5,6\n3,2,7.5,4\n4,4,9,1\n"
     page.set_input_files("#s-file", files=[{"name": "good.csv", "mimeType": "text/csv",
-                                            "buffer": b"x,y\n1,3\n2,5\n3,7.5\n4,9\n"}])  # fmt: skip
+                                            "buffer": good}])  # fmt: skip
     page.wait_for_function(
         "document.getElementById('s-data-note').textContent.startsWith('good.csv')"
     )
     assert err.is_hidden()
     assert page.evaluate("() => new URL(location.href).searchParams.get('s_data')")
-    m, c = np.polyfit([1, 2, 3, 4], [3, 5, 7.5, 9], 1)
+    m, c = np.polyfit([0.5, 1.5, 2, 4], [3, 5, 7.5, 9], 1)
     note = page.locator("#s-data-note").inner_text()
     assert f"m* = {float(f'{m:.6g}'):g}" in note and f"c* = {float(f'{c:.6g}'):g}" in note
+    assert "skipped 'id'" in note  # the tour's own column choice, in its words
+    # the numbers and the profiles are the new data's: SSE(0, 0) = Σy²
+    page.wait_for_function("document.getElementById('s-point').dataset.sse === '171.25'")
+    page.wait_for_function("document.getElementById('s-profile-m').data[1].y[0] === 171.25")
+    screenshot(page, "story-uploaded")
+    # another y column, by the picker: the fit follows; the same column twice is the tour's error
+    page.select_option("#s-ycol", "4")
+    page.wait_for_function("document.getElementById('s-data-note').textContent.includes('(x, z)')")
+    m, c = np.polyfit([0.5, 1.5, 2, 4], [8, 6, 4, 1], 1)
+    assert f"m* = {float(f'{m:.6g}'):g}" in page.locator("#s-data-note").inner_text()
+    assert page.evaluate("() => new URL(location.href).searchParams.get('s_y')") == "4"
+    page.select_option("#s-xcol", "4")
+    err.wait_for(state="visible")
+    assert err.inner_text().startswith("x and y are the same column ('z')")
 
 
 def test_the_url_reproduces_the_view(page: Any, line: gs.Dataset) -> None:

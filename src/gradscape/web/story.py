@@ -29,6 +29,7 @@ from ..line_data import Dataset, load_csv, synthetic_line
 from ..line_model import LineStats, default_ranges, line_point, sse_objective
 from ..objectives import Objective
 from ..sweep import profile, surface
+from ..tables import read_table
 from ..tours import descend_line, line_eigenvalues
 from .common import MAX_GRID, MAX_STEPS, ApiError, jsonable, time_limit
 
@@ -85,6 +86,7 @@ class _Line:
     objective: Objective
     plan: DescentPlan
     box: dict[str, tuple[float, float]]
+    columns: tuple[str, ...] = ()
 
 
 def _number(name: str, v: float, cap: float, cap_name: str, *, positive: bool = False) -> float:
@@ -123,16 +125,19 @@ def router(app: FastAPI) -> APIRouter:
             if key in cache:
                 cache.move_to_end(key)
                 return cache[key]
+        columns: tuple[str, ...] = ()
         if ref.data == BUILTIN:
             data = synthetic_line()
         else:
-            data = load_csv(app.state.uploads.path(ref.data), x=ref.x, y=ref.y)
+            path = app.state.uploads.path(ref.data)
+            data = load_csv(path, x=ref.x, y=ref.y)
+            columns = tuple(read_table(path).header)
         stats = LineStats.of(data)
         stats.check_scale()
         obj = sse_objective(data)
         start = (0.0, 0.0)
         plan = plan_descent(obj, start, eigenvalues=line_eigenvalues(stats))
-        made = _Line(data, stats, obj, plan, default_ranges(stats, start))
+        made = _Line(data, stats, obj, plan, default_ranges(stats, start), columns)
         with lock:
             cache[key] = made
             while len(cache) > CACHE_SIZE:
@@ -155,8 +160,8 @@ def router(app: FastAPI) -> APIRouter:
 
     @r.post("/data")
     def data(ref: DataRef) -> dict[str, Any]:
-        """The dataset (built-in or uploaded, read as ``gradscape tour --data``), its
-        closed-form line, the default weight-space box and the learning-rate facts (2/λmax)."""
+        """The dataset (built-in or uploaded, read as ``gradscape tour --data [--x] [--y]``;
+        ``columns``: the file's header), its closed-form line, the default weight-space box and the learning-rate facts (2/λmax)."""
         ln = line(ref)
         d, s, p = ln.data, ln.stats, ln.plan
         shown = np.arange(d.n)
@@ -165,6 +170,7 @@ def router(app: FastAPI) -> APIRouter:
         return _json({
             "name": d.name, "n": d.n, "x_label": d.x_label, "y_label": d.y_label,
             "notes": list(d.notes), "x": d.x[shown], "y": d.y[shown],
+            "columns": list(ln.columns),
             "shown_note": (f"showing {shown.size:,} of {d.n:,} points (MAX_SHOWN_POINTS)"
                            if shown.size < d.n else ""),
             "closed_form": {"m": s.m, "c": s.c, "sse": s.sse_min},

@@ -70,6 +70,8 @@ export async function mount(root) {
   const q = getParams();
   const state = {
     data: q.get("s_data") || BUILTIN,
+    x: q.get("s_x") || null,
+    y: q.get("s_y") || null,
     m: numOr(q.get("s_m"), null),
     c: numOr(q.get("s_c"), null),
     lr: numOr(q.get("s_lr"), null) > 0 ? numOr(q.get("s_lr"), null) : null,
@@ -85,11 +87,15 @@ export async function mount(root) {
   // -- the page's parts ------------------------------------------------------------------------
   const fileInput = el("input", { type: "file", accept: ".csv,.tsv,.txt,.dat", id: "s-file" });
   const source = el("select", { id: "s-source" }, el("option", { value: BUILTIN }, "built-in: the tour's synthetic line"));
+  const xCol = el("select", { id: "s-xcol" }), yCol = el("select", { id: "s-ycol" });
+  const columns = el("span", { class: "columns", hidden: "" },
+    el("label", {}, "x column", xCol), el("label", {}, "y column", yCol));
   const uploadError = el("div", { class: "error", id: "s-upload-error", role: "alert", hidden: "" });
   const dataNote = el("div", { class: "note", id: "s-data-note" });
   const bar = el("div", { class: "controls story-data" },
     el("label", {}, "Data", source),
     el("label", {}, "Upload a CSV (x, y columns)", fileInput),
+    columns,
     uploadError);
 
   const dataDiv = el("div", { class: "plot", id: "s-data-plot" });
@@ -143,12 +149,13 @@ export async function mount(root) {
   );
 
   // -- data ------------------------------------------------------------------------------------
-  const ref = () => ({ data: state.data });
+  const ref = () => ({ data: state.data, x: state.x, y: state.y });
 
-  async function loadData(which) {
-    const facts = await api("/api/story/data", { data: which });
-    const surf = await api("/api/story/surface", { data: which, grid: 101 });
-    state.data = which;
+  async function loadData(which, x = null, y = null) {
+    const asked = { data: which, x, y };
+    const facts = await api("/api/story/data", asked);
+    const surf = await api("/api/story/surface", { ...asked, grid: 101 });
+    Object.assign(state, asked);
     D = facts;
     S = surf;
     run = null;
@@ -171,7 +178,8 @@ export async function mount(root) {
     stopBox.textContent = "";
     showError(descendError, "");
     rulesBox.textContent = "Press Descend: each step moves every weight against its own partial derivative.";
-    setParams({ s_data: which === BUILTIN ? null : which });
+    setParams({ s_data: which === BUILTIN ? null : which, s_x: x, s_y: y });
+    showColumns();
     movePoint(state.m, state.c);
   }
 
@@ -344,22 +352,25 @@ export async function mount(root) {
     }
     if (!fromDescent) setParams({ s_m: Number(m.toPrecision(7)), s_c: Number(c.toPrecision(7)) });
     if (ask) {
-      askPoint({ data: state.data, m, c });
-      askProfiles({ data: state.data, m, c, profiles: 101 });
+      askPoint({ ...ref(), m, c });
+      askProfiles({ ...ref(), m, c, profiles: 101 });
     }
   }
 
   // Two channels, each with one request in flight and the latest point winning: the numbers
   // (microseconds of server work) never wait behind the profiles (two sweeps).
+  // an answer about data no longer shown is dropped
+  const current = (body) => body.data === state.data && body.x === state.x && body.y === state.y;
   const askPoint = latestOnly(
     (body) => api("/api/story/point", body),
-    (r) => showPoint(r),
+    (r, body) => { if (current(body)) showPoint(r); },
     (e) => toast(e.message),
   );
   let lastProfiles = null;
   const askProfiles = latestOnly(
     (body) => api("/api/story/profiles", body),
-    (r) => {
+    (r, body) => {
+      if (!current(body)) return;
       lastProfiles = r;
       if (!profileQueued) requestAnimationFrame(() => drawProfiles());
       profileQueued = true;
@@ -450,7 +461,7 @@ export async function mount(root) {
     try {
       // the tour's own rate (1/λmax) is sent as none, so the reply says why it was chosen
       const lr = state.lr === D.lr.suggested ? null : state.lr;
-      run = await api("/api/story/descend", { data: state.data, m: start.m, c: start.c, lr, steps: state.steps });
+      run = await api("/api/story/descend", { ...ref(), m: start.m, c: start.c, lr, steps: state.steps });
     } catch (e) {
       showError(descendError, e.message);
       return;
@@ -533,8 +544,27 @@ export async function mount(root) {
   scrub.addEventListener("input", () => { stopTimer(); if (run) showFrame(Number(scrub.value)); });
 
   // -- data choice and upload ------------------------------------------------------------------
+  /** The column pickers of an uploaded file: "as the tour picks" or one of its columns. */
+  function showColumns() {
+    columns.hidden = state.data === BUILTIN || !D.columns.length;
+    for (const [sel, chosen, role] of [[xCol, state.x, "x"], [yCol, state.y, "y"]]) {
+      sel.replaceChildren(el("option", { value: "" }, `as gradscape tour picks (${role === "x" ? D.x_label : D.y_label})`),
+        ...D.columns.map((name, i) => el("option", { value: String(i + 1) }, `${i + 1}: ${name}`)));
+      sel.value = chosen || "";
+    }
+  }
+  for (const sel of [xCol, yCol]) {
+    sel.addEventListener("change", async () => {
+      showError(uploadError, "");
+      try {
+        state.m = null; state.c = null; state.lr = null;
+        await loadData(state.data, xCol.value || null, yCol.value || null);
+      } catch (e) { showError(uploadError, e.message); }
+    });
+  }
   source.addEventListener("change", async () => {
     showError(uploadError, "");
+    state.m = null; state.c = null; state.lr = null;
     try { await loadData(source.value); } catch (e) { showError(uploadError, e.message); }
   });
   fileInput.addEventListener("change", async () => {
@@ -585,9 +615,9 @@ export async function mount(root) {
   }));
 
   try {
-    await loadData(state.data);
+    await loadData(state.data, state.x, state.y);
     if (state.data !== BUILTIN) {
-      source.append(el("option", { value: state.data }, "uploaded file"));
+      source.append(el("option", { value: state.data }, `uploaded: ${D.name}`));
       source.value = state.data;
     }
   } catch (e) {
