@@ -422,6 +422,18 @@ def test_the_url_reproduces_the_view(page: Any, line: gs.Dataset) -> None:
     assert shown["sse"] == pytest.approx(_sse(line, 1.25, 3.5)[0], rel=1e-9)
     assert page.locator("#s-steps").input_value() == "300"
     assert page.locator("#s-lr-value").inner_text().startswith("η = 0.0001 ")
+    # "Save as report" reads the figures: the current line and point are in their traces
+    rep = page.evaluate(
+        """async () => { const m = await import('/static/common.js');
+        const r = m.reporterFor('story')();
+        return {title: r.title, headings: r.figures.map((f) => f.heading),
+                line: r.figures[0].div.data[3], point: r.figures[1].div.data[3],
+                text: r.sections.map((s) => s.text).join(' ')}; }"""
+    )
+    assert rep["title"] == "The classic story in weight space" and len(rep["headings"]) == 6
+    assert rep["line"]["y"][0] == pytest.approx(1.25 * rep["line"]["x"][0] + 3.5, rel=1e-12)
+    assert (rep["point"]["x"], rep["point"]["y"]) == ([1.25], [3.5])
+    assert "∂SSE/∂m" in rep["text"]
     # an upload token the server does not know: the error beside the upload, the built-in data
     _open(page, "&s_data=0123456789abcdef")
     assert "No uploaded file" in page.locator("#s-upload-error").inner_text()

@@ -429,7 +429,8 @@ export async function mount(root) {
     return { m: xa.p2l(px), c: ya.p2l(py) };
   }
   let dragging = false;
-  contourDiv.addEventListener("mousedown", (e) => {
+  // pointer events: a mouse, a pen or a finger on a classroom touch screen
+  contourDiv.addEventListener("pointerdown", (e) => {
     const w = weightAt(e);
     if (!w) return;
     dragging = true;
@@ -437,12 +438,13 @@ export async function mount(root) {
     e.preventDefault();
     movePoint(w.m, w.c);
   }, true);
-  window.addEventListener("mousemove", (e) => {
+  window.addEventListener("pointermove", (e) => {
     if (!dragging) return;
     const w = weightAt(e);
     if (w) movePoint(w.m, w.c);
   });
-  window.addEventListener("mouseup", () => { dragging = false; });
+  window.addEventListener("pointerup", () => { dragging = false; });
+  window.addEventListener("pointercancel", () => { dragging = false; });
   for (const w of ["m", "c"]) {
     sliders[w].addEventListener("input", () => {
       stopTimer();
