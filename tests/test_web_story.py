@@ -299,14 +299,30 @@ def test_drag_in_weight_space_moves_the_line_and_the_error(page: Any, line: gs.D
     sse_star = _sse(line, m_star, c_star)[0]
     x0, y0 = _to_pixels(page, 0.0, 0.0)
     x1, y1 = _to_pixels(page, m_star, c_star)
+    flight = {"now": 0, "most": 0, "sent": 0}
+
+    def sent(req: Any) -> None:
+        if req.url.endswith("/api/story/point"):
+            flight["now"] += 1
+            flight["sent"] += 1
+            flight["most"] = max(flight["most"], flight["now"])
+
+    def done(req: Any) -> None:
+        if req.url.endswith("/api/story/point"):
+            flight["now"] -= 1
+
+    page.on("request", sent)
+    page.on("requestfinished", done)
+    page.on("requestfailed", done)
     page.mouse.move(x0, y0)
     page.mouse.down()
-    for k in range(1, 11):
-        page.mouse.move(x0 + (x1 - x0) * k / 10, y0 + (y1 - y0) * k / 10)
+    for k in range(1, 31):
+        page.mouse.move(x0 + (x1 - x0) * k / 30, y0 + (y1 - y0) * k / 30)
     page.mouse.up()
     page.wait_for_function(
         f"Math.abs(Number(document.getElementById('s-point').dataset.sse) - {sse_star}) < 0.02 * {sse_star}"
     )
+    assert flight["most"] == 1 and flight["sent"] >= 2  # one request in flight, the latest wins
     shown = _shown(page)
     sse, dm, dc = _sse(line, shown["m"], shown["c"])
     assert shown["sse"] == pytest.approx(sse, rel=1e-9)  # the error shown is the point's

@@ -249,8 +249,8 @@ export async function mount(root) {
     ], {
       xaxis: { title: { text: D.x_label }, zeroline: false },
       yaxis: { title: { text: D.y_label }, range: yRange() },
-      legend: { orientation: "h", y: -0.18 },
-      margin: { l: 65, r: 15, t: 15, b: 95 },
+      legend: { orientation: "h", y: -0.24 },
+      margin: { l: 65, r: 15, t: 15, b: 105 },
     });
 
     const logz = S.sse.map((row) => row.map((v) => (v === null ? null : Math.log10(v))));
@@ -267,8 +267,8 @@ export async function mount(root) {
       xaxis: { title: { text: "slope m" }, range: [m0, m1], fixedrange: true },
       yaxis: { title: { text: "intercept c" }, range: [c0, c1], fixedrange: true },
       dragmode: false, hovermode: false, showlegend: true,
-      legend: { orientation: "h", y: -0.18 },
-      margin: { l: 65, r: 15, t: 15, b: 95 },
+      legend: { orientation: "h", y: -0.24 },
+      margin: { l: 65, r: 15, t: 15, b: 105 },
     }, { displayModeBar: false });
 
     const zTop = 1.02 * Math.max(...S.sse.map((row) => Math.max(...row.filter((v) => v !== null))));
