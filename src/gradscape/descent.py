@@ -37,7 +37,7 @@ MAX_STEPS = 100_000_000
 
 __all__ = [
     "GTOL", "MAX_STEPS", "DescentPlan", "Progress", "Trajectory", "descend", "max_stable_lr",
-    "plan_descent", "predicted_steps", "safe_norm",
+    "plan_descent", "predicted_steps", "safe_norm", "update_rules",
 ]  # fmt: skip
 
 
@@ -103,6 +103,42 @@ def descend(
     whole_number(max_steps, "max_steps", 1, MAX_STEPS, "MAX_STEPS")
     return minimize(obj, start, "gd", lr=lr, max_steps=max_steps, gtol=gtol, head=head,
                     max_records=max_records, progress=progress)  # fmt: skip
+
+
+def _factor(v: float) -> str:
+    """``v`` with 6 significant digits, in brackets when negative (it follows a ``·``)."""
+    text = f"{v:.6g}"
+    return f"({text})" if text.startswith("-") else text
+
+
+def update_rules(run: Run, label: str = "f") -> list[dict[str, str] | None]:
+    r"""Each recorded row's step written out for every parameter, with its numbers:
+    ``"m_new = m − η·∂SSE/∂m = 2 − 0.001·(−12.3) = 2.0123"``.
+
+    The new value is :math:`\theta_i - \eta_i\,\partial f/\partial\theta_i` at the row (the
+    step gradient descent takes from there, recorded or not). ``None`` for the last row: no step
+    was taken from where the run stopped.
+
+    Args:
+        run: a gradient-descent run (``lr`` one number or one per parameter).
+        label: the objective's name in the formula (``"SSE"``).
+    """
+    if run.lr is None:
+        raise InputError(f"{run.optimizer} sets its own steps: it has no update rule η·∂f/∂θ.")
+    rates = np.broadcast_to(np.asarray(run.lr, dtype=np.float64), (len(run.names),))
+    with np.errstate(over="ignore", invalid="ignore"):
+        new = run.params - rates * run.gradients
+    rules: list[dict[str, str] | None] = []
+    for i in range(len(run.steps)):
+        if i == len(run.steps) - 1:
+            rules.append(None)
+            continue
+        rules.append({
+            name: f"{name}_new = {name} − η·∂{label}/∂{name} = {run.params[i, j]:.6g} − "
+                  f"{rates[j]:.6g}·{_factor(run.gradients[i, j])} = {new[i, j]:.6g}"
+            for j, name in enumerate(run.names)
+        })  # fmt: skip
+    return rules
 
 
 @dataclass(frozen=True)

@@ -232,3 +232,78 @@ def default_ranges(
         pad = max(0.25 * (hi - lo), float(scale))
         out[name] = (float(lo - pad), float(hi + pad))
     return out
+
+
+@dataclass(frozen=True)
+class LinePoint:
+    r"""The line ``y = m·x + c`` at one point of weight space: its SSE and both partials.
+
+    Computed from :class:`LineStats` in O(1), in the centred form of the module docstring
+    (:math:`\delta_m = m - m^*`, :math:`\delta_c = c - c^*`, :math:`u = \delta_c + \bar x\,\delta_m`):
+
+    .. math::
+        \mathrm{SSE} = \mathrm{SSE}^* + S_{xx}\,\delta_m^2 + N u^2, \quad
+        \frac{\partial \mathrm{SSE}}{\partial m} = 2 S_{xx}\,\delta_m + 2 N \bar x\, u, \quad
+        \frac{\partial \mathrm{SSE}}{\partial c} = 2 N u.
+
+    Attributes:
+        m, c: the point.
+        sse: the sum of squared errors there.
+        d_m, d_c: :math:`\partial\mathrm{SSE}/\partial m` and :math:`\partial\mathrm{SSE}/\partial c`.
+        equations: ``{"sse", "d_m", "d_c"}``: each quantity's formula, the same written with the
+            data's sums, and with this point's numbers, as one line of text.
+    """
+
+    m: float
+    c: float
+    sse: float
+    d_m: float
+    d_c: float
+    equations: dict[str, str]
+
+
+def _num(v: float) -> str:
+    """``v`` with 6 significant digits, in brackets when negative (it follows a ``·``)."""
+    text = f"{v:.6g}"
+    return f"({text})" if text.startswith("-") else text
+
+
+def line_point(s: LineStats, m: float, c: float) -> LinePoint:
+    """The SSE of the line ``(m, c)`` and its partial derivatives, with their formulas in numbers.
+
+    Raises:
+        NumericalError: the SSE or a partial is beyond float64's range at this point.
+    """
+    from .errors import NumericalError
+
+    m, c = float(m), float(c)
+    dm, dc = m - s.m, c - s.c
+    u = dc + s.x_mean * dm
+    n = float(s.n)
+    with np.errstate(over="ignore", invalid="ignore"):
+        sse = float(np.float64(s.sse_min) + s.sxx * np.float64(dm) * dm + n * np.float64(u) * u)
+        d_m = float(2 * s.sxx * np.float64(dm) + 2 * n * s.x_mean * np.float64(u))
+        d_c = float(2 * n * np.float64(u))
+    if not all(math.isfinite(v) for v in (sse, d_m, d_c)):
+        raise NumericalError(
+            f"The SSE of the line m = {m:.6g}, c = {c:.6g} is beyond float64's range "
+            "(about 1.8e308); pick weights nearer the data's scale."
+        )
+    sum_x, sum_y = n * s.x_mean, n * s.y_mean
+    sum_xy = s.sxy + n * s.x_mean * s.y_mean
+    equations = {
+        "sse": (
+            "SSE = Σᵢ (yᵢ − (m·xᵢ + c))² = SSE* + Sxx·(m − m*)² + N·(c − c* + x̄·(m − m*))²"
+            f" = {s.sse_min:.6g} + {s.sxx:.6g}·{_num(dm)}² + {s.n}·{_num(u)}² = {sse:.6g}"
+        ),
+        "d_m": (
+            "∂SSE/∂m = −2 Σᵢ xᵢ·(yᵢ − (m·xᵢ + c)) = 2(Σx²)·m + 2(Σx)·c − 2(Σxy)"
+            f" = {2 * s.sum_xx:.6g}·{_num(m)} + {2 * sum_x:.6g}·{_num(c)} − {2 * sum_xy:.6g}"
+            f" = {d_m:.6g}"
+        ),
+        "d_c": (
+            "∂SSE/∂c = −2 Σᵢ (yᵢ − (m·xᵢ + c)) = 2(Σx)·m + 2N·c − 2(Σy)"
+            f" = {2 * sum_x:.6g}·{_num(m)} + {2 * s.n}·{_num(c)} − {2 * sum_y:.6g} = {d_c:.6g}"
+        ),
+    }
+    return LinePoint(m=m, c=c, sse=sse, d_m=d_m, d_c=d_c, equations=equations)

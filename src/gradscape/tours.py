@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .descent import DescentPlan, Progress, descend, plan_descent
-from .engine import safe_norm
+from .engine import HEAD, MAX_RECORDS, safe_norm
 from .line_data import Dataset, synthetic_line
 from .line_model import LINE_NAMES, LineStats, default_ranges, sse_objective
 from .objectives import Objective
@@ -221,6 +221,8 @@ def descend_line(
     steps: int | None = None,
     progress: Progress | None = None,
     objective: Objective | None = None,
+    head: int = HEAD,
+    max_records: int = MAX_RECORDS,
 ) -> LineDescent:
     """Fit the line by gradient descent from ``start``, at any scale float64 can hold.
 
@@ -233,6 +235,7 @@ def descend_line(
         stats: the data's statistics (checked with :meth:`LineStats.check_scale`).
         lr, steps: as given by the user; either keeps descent on ``(m, c)``.
         objective: the SSE over ``(m, c)`` when already built.
+        head, max_records: the history kept (see :func:`gradscape.runs.history_policy`).
     """
     stats.check_scale()
     obj = objective if objective is not None else _sse_of(stats)
@@ -254,7 +257,7 @@ def descend_line(
             break
     t = descend(
         system.objective, phi0, lr=plan.lr, max_steps=plan.max_steps, gtol=plan.gtol,
-        progress=progress,
+        progress=progress, head=head, max_records=max_records,
     )  # fmt: skip
     traj = system.map_back(t, start)
     d = distance(stats, traj.final_params["m"], traj.final_params["c"])
