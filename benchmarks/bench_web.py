@@ -74,13 +74,18 @@ def poster(
 def cases() -> list[tuple[str, str, dict[str, Any], Callable[[], Any]]]:
     """(name, path, body, the same computation through the Python API)."""
     from gradscape.calculus import value_and_gradient
+    from gradscape.descent import plan_descent, update_rules
+    from gradscape.line_data import synthetic_line
+    from gradscape.line_model import LineStats, default_ranges, line_point, sse_objective
     from gradscape.runs import minimize
-    from gradscape.sweep import known_minima, plan_sweep
+    from gradscape.sweep import known_minima, plan_sweep, surface
+    from gradscape.tours import descend_line, line_eigenvalues
     from gradscape.web.explorer import function_of
+    from gradscape.web.story import STORY_HEAD
 
     him = function_of("himmelblau")
 
-    def surface(obj: Any, box: dict[str, tuple[float, float]]) -> Any:
+    def explorer_surface(obj: Any, box: dict[str, tuple[float, float]]) -> Any:
         s = plan_sweep(obj, box, points=101).run()
         return s, s.extremes(), known_minima(obj, s)
 
@@ -92,12 +97,32 @@ def cases() -> list[tuple[str, str, dict[str, Any], Callable[[], Any]]]:
          lambda: value_and_gradient(him, {"x": 1.0, "y": 1.0})),
         ("explorer 101 x 101 surface", "/api/explorer/surface",
          {"source": "himmelblau", "points": 101, "ranges": box},
-         lambda: surface(him, box)),
+         lambda: explorer_surface(him, box)),
         ("explorer 1,000 steps x 5 optimizers", "/api/explorer/run",
          {"source": "himmelblau", "starts": [start],
           "optimizers": [{"name": n, "lr": 0.01, "steps": 1000} for n in FIVE]},
          lambda: [minimize(him, start, n, lr=0.01, max_steps=1000, head=1000, max_records=2000)
                   for n in FIVE]),
+    ]  # fmt: skip
+    data = synthetic_line()
+    stats = LineStats.of(data)
+    sse = sse_objective(data)
+    plan = plan_descent(sse, (0.0, 0.0), eigenvalues=line_eigenvalues(stats))
+    mc = default_ranges(stats, (0.0, 0.0))
+    line = {"data": "builtin"}
+
+    def story_descent() -> Any:
+        fit = descend_line(stats, (0.0, 0.0), lr=plan.lr, steps=1000, objective=sse,
+                           head=STORY_HEAD, max_records=STORY_HEAD)  # fmt: skip
+        return fit, update_rules(fit.trajectory, "SSE")
+
+    out += [
+        ("story point (drag)", "/api/story/point", {**line, "m": 1.0, "c": 2.0},
+         lambda: line_point(stats, 1.0, 2.0)),
+        ("story 101 x 101 SSE surface", "/api/story/surface", {**line, "grid": 101},
+         lambda: surface(sse, "m", "c", x_range=mc["m"], y_range=mc["c"], points=101)),
+        ("story 1,000-step descent", "/api/story/descend",
+         {**line, "m": 0.0, "c": 0.0, "lr": plan.lr, "steps": 1000}, story_descent),
     ]  # fmt: skip
     return out
 
@@ -122,8 +147,10 @@ def main() -> None:
             server = statistics.median(inside)
             print(f"{name:<38} {api * 1e3:8.2f} ms {server * 1e3:8.2f} ms "
                   f"{(server - api) / api:8.0%} {trip * 1e3:8.2f} ms {(trip - api) / api:8.0%}")  # fmt: skip
-        print("server: the server's own time (Server-Timing: parse, handler, JSON); round trip: "
-              "as a client sees it (loopback TCP, reading and parsing the JSON in Python)")
+        print(
+            "server: the server's own time (Server-Timing: parse, handler, JSON); round trip: "
+            "as a client sees it (loopback TCP, reading and parsing the JSON in Python)"
+        )
     finally:
         proc.terminate()
         proc.wait(10)

@@ -16,11 +16,12 @@ import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from ..descent import DescentPlan, plan_descent, update_rules
@@ -31,7 +32,7 @@ from ..objectives import Objective
 from ..sweep import profile, surface
 from ..tables import read_table
 from ..tours import descend_line, line_eigenvalues
-from .common import MAX_GRID, MAX_STEPS, ApiError, jsonable, time_limit
+from .common import MAX_GRID, MAX_STEPS, ApiError, json_response, time_limit
 
 #: Largest |m| or |c| the page may ask about.
 MAX_WEIGHT = 1e100
@@ -102,10 +103,6 @@ def _number(name: str, v: float, cap: float, cap_name: str, *, positive: bool = 
     return float(v)
 
 
-def _json(v: dict[str, Any]) -> dict[str, Any]:
-    return cast(dict[str, Any], jsonable(v))
-
-
 def _range(name: str, r: tuple[float, float] | None) -> tuple[float, float] | None:
     if r is None:
         return None
@@ -159,7 +156,7 @@ def router(app: FastAPI) -> APIRouter:
         return out
 
     @r.post("/data")
-    def data(ref: DataRef) -> dict[str, Any]:
+    def data(ref: DataRef) -> Response:
         """The dataset (built-in or uploaded, read as ``gradscape tour --data [--x] [--y]``;
         ``columns``: the file's header), its closed-form line, the default weight-space box and the learning-rate facts (2/λmax)."""
         ln = line(ref)
@@ -167,7 +164,7 @@ def router(app: FastAPI) -> APIRouter:
         shown = np.arange(d.n)
         if d.n > MAX_SHOWN_POINTS:
             shown = np.linspace(0, d.n - 1, MAX_SHOWN_POINTS).round().astype(int)
-        return _json({
+        return json_response({
             "name": d.name, "n": d.n, "x_label": d.x_label, "y_label": d.y_label,
             "notes": list(d.notes), "x": d.x[shown], "y": d.y[shown],
             "columns": list(ln.columns),
@@ -187,7 +184,7 @@ def router(app: FastAPI) -> APIRouter:
             return cache.get(key)
 
     @r.post("/point")
-    async def at_point(body: PointRequest) -> dict[str, Any]:
+    async def at_point(body: PointRequest) -> Response:
         """SSE and both partial derivatives at ``(m, c)``, each with its formula in this point's
         numbers (the drag endpoint); with ``profiles`` > 0, also both 1-D error profiles
         through the point."""
@@ -197,37 +194,37 @@ def router(app: FastAPI) -> APIRouter:
             return await run_in_threadpool(point_answer, body)
         return point_answer(body)
 
-    def point_answer(body: PointRequest) -> dict[str, Any]:
+    def point_answer(body: PointRequest) -> Response:
         ln, m, c = point(body, body.m, body.c)
         pt = line_point(ln.stats, m, c)
         out: dict[str, Any] = {"m": pt.m, "c": pt.c, "sse": pt.sse, "d_m": pt.d_m,
                                "d_c": pt.d_c, "equations": pt.equations}  # fmt: skip
         if body.profiles:
             out["profiles"] = profiles(ln, m, c, body.profiles)
-        return _json(out)
+        return json_response(out)
 
     @r.post("/profiles")
-    def profiles_at(body: PointRequest) -> dict[str, Any]:
+    def profiles_at(body: PointRequest) -> Response:
         """The SSE along each weight with the other held at ``(m, c)`` (``profiles`` points,
         default 101), and the SSE at ``(m, c)`` itself."""
         ln, m, c = point(body, body.m, body.c)
         out = profiles(ln, m, c, body.profiles or 101)
         out["point"] = {"m": m, "c": c, "sse": line_point(ln.stats, m, c).sse}
-        return _json(out)
+        return json_response(out)
 
     @r.post("/surface")
-    def sse_surface(body: SurfaceRequest) -> dict[str, Any]:
+    def sse_surface(body: SurfaceRequest) -> Response:
         """The SSE over a grid of ``(m, c)`` (default box: the tour's) and its lowest point."""
         ln = line(body)
         grid = whole_number(body.grid, "grid", 2, MAX_GRID, "MAX_GRID")
         s = surface(ln.objective, "m", "c", x_range=_range("m", body.m_range) or ln.box["m"],
                     y_range=_range("c", body.c_range) or ln.box["c"], points=grid,
                     progress=time_limit(what="The surface"))  # fmt: skip
-        return _json({"m": s.x, "c": s.y, "sse": s.values, "minimum": s.minimum,
+        return json_response({"m": s.x, "c": s.y, "sse": s.values, "minimum": s.minimum,
                          "label": s.label, "warnings": list(s.warnings)})  # fmt: skip
 
     @r.post("/descend")
-    def descend(body: DescendRequest) -> dict[str, Any]:
+    def descend(body: DescendRequest) -> Response:
         """Gradient descent from ``(m, c)`` on the tour's engine: the path, SSE and partials per
         recorded step, each weight's update rule in numbers, the stop and its warnings."""
         ln, m, c = point(body, body.m, body.c)
@@ -238,7 +235,7 @@ def router(app: FastAPI) -> APIRouter:
                            objective=ln.objective, head=STORY_HEAD,
                            max_records=STORY_HEAD)  # fmt: skip
         t = fit.trajectory
-        return _json({
+        return json_response({
             "start": {"m": m, "c": c}, "lr": fit.plan.lr, "lr_reason": fit.plan.lr_reason,
             "max_stable_lr": fit.plan.max_stable_lr, "max_steps": t.max_steps,
             "steps": t.steps, "m": t.params[:, 0], "c": t.params[:, 1], "sse": t.values,
