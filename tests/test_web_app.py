@@ -165,3 +165,26 @@ def test_the_page_loads_in_a_real_browser(page: Any) -> None:
     page.wait_for_selector("#view-training", state="visible")  # its module mounts it
     assert "view=training" in page.url
     assert page.locator("#view-story").is_hidden()
+
+
+def test_a_long_job_does_not_block_small_requests(client: Any) -> None:
+    """One tab trains (a job in its own thread); another tab's small requests are answered
+    while that job is still running."""
+    body = {"dataset": "moons", "epochs": 5000, "patience": None, "batch_size": 8}
+    job = client.post("/api/training/train", json=body).json()["job"]
+    try:
+        for _ in range(3):
+            assert (
+                client.post(
+                    "/api/story/point", json={"data": "builtin", "m": 1.0, "c": 2.0}
+                ).status_code
+                == 200
+            )
+            at = {"source": "x^2 + y^2", "at": {"x": 1.0, "y": 2.0}}
+            assert client.post("/api/explorer/point", json=at).json()["gradient"] == {
+                "x": 2.0,
+                "y": 4.0,
+            }
+        assert client.get(f"/api/jobs/{job}").json()["state"] == "running"
+    finally:
+        client.delete(f"/api/jobs/{job}")

@@ -4,9 +4,11 @@ what it does not, the server answers without a 5xx."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -20,6 +22,13 @@ _SPACE = tempfile.TemporaryDirectory(prefix="gradscape-fuzz-")
 _APP = create_app(Path(_SPACE.name))
 _APP.state.jobs.seconds = 1.0
 schema = schemathesis.openapi.from_asgi("/openapi.json", _APP)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_jobs() -> Iterator[None]:
+    """Fuzzed jobs end with the module (a job thread left running at exit could abort it)."""
+    yield
+    assert _APP.state.jobs.shutdown()
 
 
 @schema.parametrize()

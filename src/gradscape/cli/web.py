@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 import socket
+import sys
 import threading
 import webbrowser
 from typing import Any
@@ -74,6 +76,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
               "password. Use the default --host 127.0.0.1 unless you mean it.", flush=True)  # fmt: skip
     if args.open:
         threading.Timer(0.8, webbrowser.open, args=(url,)).start()
-    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning", timeout_keep_alive=5))
+    app = create_app()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_keep_alive=5))
     server.run(sockets=[sock])
+    print("gradscape: the page is stopped.", flush=True)
+    if not app.state.jobs.shutdown(0.0):  # a job still inside XLA: leave without tearing down
+        sys.stderr.flush()
+        os._exit(0)
     return 0

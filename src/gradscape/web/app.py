@@ -52,6 +52,7 @@ def create_app(workdir: str | Path | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.jobs.shutdown()
         if own:
             shutil.rmtree(root, ignore_errors=True)
 

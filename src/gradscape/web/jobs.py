@@ -49,6 +49,7 @@ class Job:
     error: str | None = None
     cancel_event: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    thread: threading.Thread | None = None
 
     def check(self) -> None:
         """Stop the work here if the job was cancelled or ran out of time."""
@@ -105,10 +106,25 @@ class Jobs:
             done = [j for j in self._jobs.values() if j.state != "running"]
             for old in done[: max(0, len(self._jobs) - MAX_KEPT)]:
                 del self._jobs[old.id]
-        threading.Thread(
+        job.thread = threading.Thread(
             target=self._run, args=(job, work), daemon=True, name=f"job-{kind}"
-        ).start()
+        )
+        job.thread.start()
         return job
+
+    def shutdown(self, timeout: float = 10.0) -> bool:
+        """Cancel every running job and wait for its thread (it stops at its next progress
+        check); True when all have ended. A thread left inside XLA at interpreter exit can
+        abort the process, so the server waits here before it exits."""
+        with self._lock:
+            running = [j for j in self._jobs.values() if j.state == "running"]
+        for job in running:
+            job.cancel_event.set()
+        end = time.monotonic() + timeout
+        for job in running:
+            if job.thread is not None:
+                job.thread.join(max(0.0, end - time.monotonic()))
+        return not any(j.thread is not None and j.thread.is_alive() for j in running)
 
     @staticmethod
     def _run(job: Job, work: Callable[[Job], Any]) -> None:
