@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 @contextlib.contextmanager
@@ -49,3 +52,24 @@ def write_text(path: str | Path, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def finite_json(data: Any) -> Any:
+    """``data`` with every non-finite float as ``None``: strict JSON has no NaN or Infinity."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: finite_json(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [finite_json(v) for v in data]
+    return data
+
+
+def json_text(data: Any) -> str:
+    """``data`` as indented, strict JSON (NaN and infinity as null)."""
+    return json.dumps(finite_json(data), indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    """Write ``data`` to ``path`` as :func:`json_text`, atomically."""
+    return write_text(path, json_text(data) + "\n")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import os
 import shutil
 import sys
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._files import json_text, write_json
 from ..errors import GradscapeError, check_known, listing, printable
 
 EXIT_USAGE = 2
@@ -266,25 +266,12 @@ def _check_names(obj: Any, names: Sequence[str], flag: str) -> None:
     check_known(names, obj.names, flag, obj.signature())
 
 
-def _finite_json(data: Any) -> Any:
-    """``data`` with every non-finite float as ``None``: strict JSON has no NaN or Infinity."""
-    if isinstance(data, float):
-        return data if math.isfinite(data) else None
-    if isinstance(data, dict):
-        return {k: _finite_json(v) for k, v in data.items()}
-    if isinstance(data, list | tuple):
-        return [_finite_json(v) for v in data]
-    return data
-
-
 def _to_json(data: Any) -> str:
-    return json.dumps(_finite_json(data), indent=2, ensure_ascii=False, allow_nan=False)
+    return json_text(data)
 
 
 def _write_json(path: Path, data: Any) -> None:
-    from .._files import write_text
-
-    write_text(path, _to_json(data) + "\n")
+    write_json(path, data)
 
 
 def _publish(args: Any, path: Path, data: Any) -> bool:

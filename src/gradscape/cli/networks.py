@@ -19,7 +19,7 @@ from .common import (
     _progress,
     _publish,
     _show,
-    _write_json,
+    _to_json,
 )
 
 
@@ -121,9 +121,9 @@ def register(sub: Any) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .. import figures, plot, report
     from ..networks.datasets import load
     from ..networks.training import train
+    from ..run_files import TRAINING_FILES, training_sections, write_training
 
     split = load(args.data, target=args.target, seed=args.split_seed, task=args.task)
     if not (math.isfinite(args.min_delta) and args.min_delta >= 0):
@@ -139,38 +139,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
         )  # fmt: skip
     # the status depends on the run, never on the output format
     status = EXIT_DIVERGED if result.diverged else 0
-    result.save(out / "training.npz")
-    fig = plot.training_curves(result)
-    files = ["checkpoint.npz", "training.npz", plot.save(fig, out / "curves.png").name,
-             "metrics.json", "config.json", "report.html"]  # fmt: skip
-    metrics = {**result.metrics(), "files": sorted(files)}
-    _write_json(out / "config.json", result.config)
-    c = result.config
-    m = result.metric
-    b = result.best_epoch - 1
-    lines = [
-        split.describe(),
-        f"task {split.task}: {split.task_reason}",
-        f"model {c['model']} ({c['n_params']:,} weights), loss {c['loss']}, {c['settings']}, "
-        f"batch {c['batch_size'] or 'full'}",
-        "",
-        f"stopped: {result.stop_reason} after {result.epochs_run} epochs; best epoch "
-        f"{result.best_epoch} (its weights restored)",
-        f"train loss {result.train_loss[b]:.4g}, validation loss {result.val_loss[b]:.4g}, "
-        f"validation {m} {result.val_metric[b]:.4g}",
-        f"test loss {result.test_loss:.4g}, test {m} {result.test_metric:.4g}",
-    ]
-    if status:
-        lines.append(
-            f"the training loss became NaN or infinite at epoch {result.epochs_run}: lower --lr"
-        )
-    sections = [("Training", lines)]
-    cap = "Loss and metric per epoch on the training and validation sets; the best epoch marked"
-    report.write_report(out, "gradscape train", sections,
-                        {"Training": [(f, cap) for f in figures.train(result).values()]}, files)  # fmt: skip
-    if _publish(args, out / "metrics.json", metrics):
+    metrics = write_training(out, result, split)
+    if args.json:
+        print(_to_json(metrics))
         return status
-    _show(out, "gradscape train", sections, sorted(files))
+    _show(out, "gradscape train", training_sections(result, split), sorted(TRAINING_FILES))
     return status
 
 

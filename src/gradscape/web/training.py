@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field
 from .. import __version__
 from .._files import write_text
 from ..errors import whole_number
+from ..run_files import TRAINING_FILES, write_training
 from .common import MAX_EPOCHS, ApiError, jsonable
 from .jobs import Job
 
@@ -228,26 +229,15 @@ def _shown(grid: Any) -> dict[str, Any]:
 
 
 def _write_files(run: Run) -> list[str]:
-    """The files ``gradscape train --out`` writes, beside the checkpoint training wrote."""
-    from .. import plot
-
+    """The files ``gradscape train --out`` writes (the same function writes them), beside the
+    checkpoint training wrote, and the manifest the command line leaves in an --out folder."""
     if run.files is None:
-        r, out = run.result, run.folder
-        r.save(out / "training.npz")
-        files = ["checkpoint.npz", "training.npz", plot.save(plot.training_curves(r),
-                 out / "curves.png").name, "metrics.json", "config.json"]  # fmt: skip
-        _write_json(out / "config.json", r.config)
-        _write_json(out / "metrics.json", {**r.metrics(), "files": sorted(files)})
-        # the manifest the command line leaves in an --out folder: gradscape wrote these files
+        write_training(run.folder, run.result, run.split)
         manifest = {"gradscape": __version__, "verb": "train", "complete": True,
-                    "files": sorted(files)}  # fmt: skip
-        write_text(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
-        run.files = sorted([*files, MANIFEST])
+                    "files": sorted(TRAINING_FILES)}  # fmt: skip
+        write_text(run.folder / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+        run.files = sorted([*TRAINING_FILES, MANIFEST])
     return run.files
-
-
-def _write_json(path: Path, data: Any) -> None:
-    write_text(path, json.dumps(jsonable(data), indent=2, ensure_ascii=False) + "\n")
 
 
 # -- the API ---------------------------------------------------------------------------------------
