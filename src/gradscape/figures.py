@@ -219,11 +219,16 @@ def gradient_arrows(s: Surface) -> list[dict[str, Any]]:
     gy = np.asarray(s.gradient[1], np.float64)[ky // 2 :: ky, kx // 2 :: kx]
     cell_x = abs(float(s.x[-1] - s.x[0])) / max(mx.shape[1], 1)
     cell_y = abs(float(s.y[-1] - s.y[0])) / max(mx.shape[0], 1)
-    reach = np.maximum(np.abs(gx) / (cell_x or 1.0), np.abs(gy) / (cell_y or 1.0))
-    ok = np.isfinite(reach) & (reach > 0)
-    t = 0.45 / np.where(ok, reach, 1.0)
-    x0, y0 = mx[ok] - t[ok] * gx[ok] / 2, my[ok] - t[ok] * gy[ok] / 2
-    x1, y1 = x0 + t[ok] * gx[ok], y0 + t[ok] * gy[ok]
+    # at the edges of float64 a cell, a gradient or an arrow's end overflows: those arrows
+    # are left out (the figure shows the values; a direction there is not a number)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        reach = np.maximum(np.abs(gx) / (cell_x or 1.0), np.abs(gy) / (cell_y or 1.0))
+        ok = np.isfinite(reach) & (reach > 0)
+        t = 0.45 / np.where(ok, reach, 1.0)
+        x0, y0 = mx - t * gx / 2, my - t * gy / 2
+        x1, y1 = x0 + t * gx, y0 + t * gy
+    ok &= np.isfinite(x0) & np.isfinite(y0) & np.isfinite(x1) & np.isfinite(y1)
+    x0, y0, x1, y1 = x0[ok], y0[ok], x1[ok], y1[ok]
     gap = np.full(x0.size, np.nan)
     xs = np.stack([x0, x1, gap], axis=1).ravel()
     ys = np.stack([y0, y1, gap], axis=1).ravel()
