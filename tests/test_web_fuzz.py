@@ -32,7 +32,7 @@ def _stop_jobs() -> Iterator[None]:
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, derandomize=True, database=None,
+@settings(max_examples=15, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))  # fmt: skip
 def test_no_input_makes_a_server_error(case: Any) -> None:
     case.call_and_validate(checks=[not_a_server_error])

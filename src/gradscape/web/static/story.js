@@ -477,7 +477,7 @@ export async function mount(root) {
     const warn = run.warnings.length ? run.warnings : [];
     stopBox.replaceChildren(
       el("div", { class: `stop ${run.diverged ? "bad" : run.converged ? "good" : ""}`, id: "s-stop-reason" },
-        `${run.stop_reason}: ${run.message}`),
+        run.message),
       ...warn.map((w) => el("div", { class: "warning" }, `⚠ ${w}`)),
       el("div", { class: "note" }, `learning rate: ${run.lr_reason}` +
         (run.reached ? " · ended on the closed-form line" : "")));
@@ -604,7 +604,7 @@ export async function mount(root) {
     sections: [
       { heading: "Data", text: dataNote.textContent },
       { heading: "This line", text: lastPoint ? ["sse", "d_m", "d_c"].map((k) => lastPoint.equations[k]).join("\n") : "" },
-      { heading: "Gradient descent", text: run ? `${run.stop_reason}: ${run.message}\n${run.warnings.join("\n")}\nlearning rate: ${run.lr_reason}` : "not run" },
+      { heading: "Gradient descent", text: run ? `${run.message}\n${run.warnings.join("\n")}\nlearning rate: ${run.lr_reason}` : "not run" },
     ],
     figures: [
       { heading: "Data and the line", div: dataDiv },
