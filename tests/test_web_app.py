@@ -188,3 +188,19 @@ def test_a_long_job_does_not_block_small_requests(client: Any) -> None:
         assert client.get(f"/api/jobs/{job}").json()["state"] == "running"
     finally:
         client.delete(f"/api/jobs/{job}")
+
+
+def test_a_body_beyond_the_cap_without_a_length_is_refused(client: Any) -> None:
+    """A chunked body (no Content-Length) is counted as it arrives."""
+
+    def chunks() -> Any:
+        for _ in range(MAX_BODY_BYTES // 2**20 + 2):
+            yield b" " * 2**20
+
+    r = client.post("/api/uploads", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "MAX_BODY_BYTES" in r.json()["error"]
+
+
+def test_every_answer_says_the_servers_time(client: Any) -> None:
+    took = client.get("/api/health").headers["server-timing"]
+    assert took.startswith("app;dur=") and float(took.split("=")[1]) >= 0

@@ -7,16 +7,17 @@ import contextlib
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from ..errors import ExpressionError, GradscapeError
@@ -40,6 +41,46 @@ def _message(exc: RequestValidationError) -> str:
         where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
         parts.append(f"{where or 'body'}: {err.get('msg', 'invalid')}")
     return "Bad request: " + "; ".join(parts) + "."
+
+
+class _Guard:
+    """Every request: a body beyond :data:`MAX_BODY_BYTES` is refused (413) whether or not it
+    says its length, and every answer says the server's own time (``Server-Timing``, for the
+    browser's devtools and ``benchmarks/bench_web.py``). Plain ASGI: no extra task per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refusal = f"The request body is larger than {MAX_BODY_BYTES:,} bytes (MAX_BODY_BYTES)."
+        size = dict(scope["headers"]).get(b"content-length")
+        if size is not None and (not size.isdigit() or int(size) > MAX_BODY_BYTES):
+            await JSONResponse({"error": refusal}, 413)(scope, receive, send)
+            return
+        start = time.perf_counter()
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > MAX_BODY_BYTES:  # the handler reading it answers 413
+                raise HTTPException(413, refusal)
+            return message
+
+        async def timed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                took = f"app;dur={(time.perf_counter() - start) * 1e3:.3f}"
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"server-timing", took.encode()),
+                ]
+            await send(message)
+
+        await self.app(scope, counted, timed)
 
 
 def create_app(workdir: str | Path | None = None) -> FastAPI:
@@ -79,20 +120,7 @@ def create_app(workdir: str | Path | None = None) -> FastAPI:
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
 
-    @app.middleware("http")
-    async def _cap_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        size = request.headers.get("content-length")
-        if size is not None and (not size.isdigit() or int(size) > MAX_BODY_BYTES):
-            return JSONResponse(
-                {"error": f"The request body is larger than {MAX_BODY_BYTES:,} bytes "
-                          "(MAX_BODY_BYTES)."}, 413)  # fmt: skip
-        start = time.perf_counter()
-        response = await call_next(request)
-        # the time this server spent on the request, for the browser's devtools and benchmarks
-        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - start) * 1e3:.3f}"
-        return response
+    app.add_middleware(_Guard)
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
