@@ -27,6 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 sys.path.insert(0, str(Path(__file__).parent))
 from _timing import medians
 
@@ -66,7 +68,9 @@ def poster(
         if r.status != 200:
             raise SystemExit(f"{path}: HTTP {r.status}: {data[:300]!r}")
         inside.append(float(r.headers["Server-Timing"].split("dur=")[1]) / 1e3)
-        return json.loads(data)
+        return orjson.loads(
+            data
+        )  # as fast as a browser's JSON.parse: the parse is not the server's
 
     return call
 
@@ -149,7 +153,7 @@ def main() -> None:
                   f"{(server - api) / api:8.0%} {trip * 1e3:8.2f} ms {(trip - api) / api:8.0%}")  # fmt: skip
         print(
             "server: the server's own time (Server-Timing: parse, handler, JSON); round trip: "
-            "as a client sees it (loopback TCP, reading and parsing the JSON in Python)"
+            "as a client sees it (loopback TCP, reading and parsing the JSON with orjson)"
         )
     finally:
         proc.terminate()
