@@ -30,6 +30,7 @@ def test_page_and_plotly_are_served_locally(client: Any) -> None:
     assert client.get("/static/main.js").status_code == 200
     assert client.get("/api/health").json()["ok"] is True
     assert "/api/uploads" in client.get("/openapi.json").json()["paths"]
+    assert client.get("/docs").status_code == 404  # its page would load from a CDN
 
 
 @pytest.mark.parametrize("path", ["/static/../app.py", "/static/%2e%2e/app.py", "/static/..%2fapp.py",
@@ -50,13 +51,35 @@ def test_upload_is_read_by_the_clis_reader(client: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["../d.csv", "a/b.csv", "..", ".hidden", "a\\b.csv", "C:x.csv", "x\x00.csv", "",
+    "name", ["../d.csv", "a/b.csv", "..", "a\\b.csv", "C:x.csv", "x\x00.csv", "", " ",
              "x" * (MAX_UPLOAD_NAME + 1)],
 )  # fmt: skip
 def test_upload_names_that_escape_are_refused(client: Any, name: str) -> None:
     r = client.post("/api/uploads", json={"name": name, "content_base64": _b64("x,y\n1,2\n")})
     assert 400 <= r.status_code < 500
     assert r.json()["error"]
+
+
+@pytest.mark.parametrize("name", ["Übung 1.csv", "naïve.csv", "_data.csv", ".hidden.csv"])
+def test_ordinary_names_are_taken_and_errors_name_the_users_file(client: Any, name: str) -> None:
+    good = client.post("/api/uploads", json={"name": name, "content_base64": _b64("x,y\n1,2\n")})
+    assert good.status_code == 200 and good.json()["name"] == name
+    bad = client.post("/api/uploads", json={"name": name, "content_base64": _b64("")})
+    assert bad.status_code == 400 and repr(name) in bad.json()["error"]
+    assert "gradscape-serve" not in bad.text and "uploads" not in bad.text
+
+
+def test_old_uploads_are_removed_beyond_the_cap(web_app: Any) -> None:
+    from gradscape.web.common import ApiError
+    from gradscape.web.uploads import MAX_UPLOADS
+
+    uploads = web_app.state.uploads
+    first = uploads.add("a.csv", b"x,y\n1,2\n")
+    for _ in range(MAX_UPLOADS):
+        uploads.add("b.csv", b"x,y\n1,2\n")
+    with pytest.raises(ApiError, match="upload it again"):
+        uploads.path(first)
+    assert len(list(uploads.root.iterdir())) == MAX_UPLOADS
 
 
 def test_upload_errors_are_one_json_line(client: Any) -> None:
@@ -72,13 +95,13 @@ def test_upload_errors_are_one_json_line(client: Any) -> None:
         "/api/uploads",
         json={"name": "d.csv", "content_base64": _b64(b"1," * (MAX_UPLOAD_BYTES // 2 + 1))},
     )
-    assert big.status_code in (413, 422) and "MAX_UPLOAD_BYTES" in big.text
+    assert big.status_code == 413 and "MAX_UPLOAD_BYTES" in big.json()["error"]
     missing = client.post("/api/uploads", json={"name": "d.csv"})
     assert missing.status_code == 422 and "content_base64" in missing.json()["error"]
     not_json = client.post(
         "/api/uploads", content=b"{", headers={"content-type": "application/json"}
     )
-    assert not_json.status_code == 422 and not_json.json()["error"]
+    assert not_json.status_code == 422 and "not valid JSON" in not_json.json()["error"]
 
 
 def test_a_body_beyond_the_cap_is_refused_before_it_is_read(client: Any) -> None:
@@ -204,3 +227,36 @@ def test_a_body_beyond_the_cap_without_a_length_is_refused(client: Any) -> None:
 def test_every_answer_says_the_servers_time(client: Any) -> None:
     took = client.get("/api/health").headers["server-timing"]
     assert took.startswith("app;dur=") and float(took.split("=")[1]) >= 0
+
+
+def test_ctrl_c_stops_the_server_cleanly_while_a_job_runs(tmp_path: Any) -> None:
+    """SIGINT while training: the job is cancelled, the process ends at once with status 0,
+    no traceback and no abort, and its temporary folder is gone."""
+    import os
+    import signal
+    import urllib.request
+
+    env = {**os.environ, "TMPDIR": str(tmp_path), "GRADSCAPE_CACHE_DIR": ""}
+    proc = subprocess.Popen([sys.executable, "-m", "gradscape.cli", "serve", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        url = "http://" + proc.stdout.readline().split("http://", 1)[1].split("/", 1)[0]
+        req = urllib.request.Request(
+            url + "/api/training/train", method="POST", headers={"Content-Type": "application/json"},
+            data=json.dumps({"dataset": "moons", "epochs": 5000, "patience": None}).encode(),
+        )  # fmt: skip
+        job = json.load(urllib.request.urlopen(req, timeout=60))["job"]
+        for _ in range(600):  # until it is training (its first epochs are done)
+            status = json.load(urllib.request.urlopen(f"{url}/api/jobs/{job}", timeout=60))
+            if status["progress"] is not None:
+                break
+            time.sleep(0.1)
+        assert status["state"] == "running"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "stopped" in out and "Traceback" not in err and "terminate" not in err
+    assert not list(tmp_path.glob("gradscape-serve-*"))

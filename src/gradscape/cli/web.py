@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import os
 import socket
@@ -15,6 +16,8 @@ from ..errors import InputError
 from .common import _add_verb, _int_in
 
 DEFAULT_PORT = 8765
+#: Seconds the server gives running requests after Ctrl-C before it stops anyway.
+GRACE_SECONDS = 3
 
 
 def register(sub: Any) -> None:
@@ -77,10 +80,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.open:
         threading.Timer(0.8, webbrowser.open, args=(url,)).start()
     app = create_app()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_keep_alive=5))
-    server.run(sockets=[sock])
+    # Ctrl-C: requests still running get GRACE_SECONDS, jobs are cancelled (app's lifespan)
+    config = uvicorn.Config(app, log_level="warning", timeout_keep_alive=5,
+                            timeout_graceful_shutdown=GRACE_SECONDS)  # fmt: skip
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn raises Ctrl-C again once stopped
+        uvicorn.Server(config).run(sockets=[sock])
     print("gradscape: the page is stopped.", flush=True)
-    if not app.state.jobs.shutdown(0.0):  # a job still inside XLA: leave without tearing down
-        sys.stderr.flush()
-        os._exit(0)
-    return 0
+    # A request or job thread may still be inside SymPy or XLA; tearing the interpreter down
+    # under it can abort the process, so leave at once (the temporary folder is already gone).
+    sys.stderr.flush()
+    os._exit(0)

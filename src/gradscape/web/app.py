@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .. import __version__
 from ..errors import ExpressionError, GradscapeError
 from . import jobs, uploads
-from .common import MAX_BODY_BYTES, ApiError
+from .common import MAX_BODY_BYTES, MAX_UPLOAD_BYTES, ApiError
 
 STATIC = Path(str(resources.files("gradscape.web") / "static"))
 
@@ -38,6 +38,9 @@ def _message(exc: RequestValidationError) -> str:
     """Pydantic's list of problems as one line: where, and what is wrong."""
     parts = []
     for err in exc.errors()[:3]:
+        if err.get("type") == "json_invalid":
+            why = err.get("ctx", {}).get("error", "")
+            return f"The request body is not valid JSON ({why or 'unreadable'})."
         where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
         parts.append(f"{where or 'body'}: {err.get('msg', 'invalid')}")
     return "Bad request: " + "; ".join(parts) + "."
@@ -55,7 +58,10 @@ class _Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        refusal = f"The request body is larger than {MAX_BODY_BYTES:,} bytes (MAX_BODY_BYTES)."
+        refusal = (
+            f"The request body is larger than {MAX_BODY_BYTES:,} bytes (MAX_BODY_BYTES); files "
+            f"are taken up to {MAX_UPLOAD_BYTES // 2**20} MiB (MAX_UPLOAD_BYTES)."
+        )
         size = dict(scope["headers"]).get(b"content-length")
         if size is not None and (not size.isdigit() or int(size) > MAX_BODY_BYTES):
             await JSONResponse({"error": refusal}, 413)(scope, receive, send)
@@ -97,7 +103,9 @@ def create_app(workdir: str | Path | None = None) -> FastAPI:
         if own:
             shutil.rmtree(root, ignore_errors=True)
 
+    # no /docs or /redoc: FastAPI serves their pages from a CDN, and the page works offline
     app = FastAPI(title="gradscape", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
                   description="The JSON API of gradscape's interactive page.")  # fmt: skip
     app.state.root = root
     app.state.jobs = jobs.Jobs()
@@ -106,7 +114,8 @@ def create_app(workdir: str | Path | None = None) -> FastAPI:
     @app.exception_handler(GradscapeError)
     async def _gradscape_error(_: Request, exc: GradscapeError) -> JSONResponse:
         status = exc.status if isinstance(exc, ApiError) else 400
-        body: dict[str, Any] = {"error": str(exc)}
+        # an uploaded file is named as the user named it, never by the server's path
+        body: dict[str, Any] = {"error": app.state.uploads.shown(str(exc))}
         if isinstance(exc, ExpressionError):  # where the page puts its caret
             body = {"error": exc.message, "expression": exc.text, "start": exc.start,
                     "end": exc.end, "column": exc.start + 1}  # fmt: skip
@@ -133,7 +142,7 @@ def create_app(workdir: str | Path | None = None) -> FastAPI:
     @app.get("/api/health")
     def health() -> dict[str, Any]:
         """The server is up; its version."""
-        return {"ok": True, "version": __version__}
+        return {"ok": True, "version": __version__, "max_upload_bytes": MAX_UPLOAD_BYTES}
 
     app.include_router(jobs.router(app.state.jobs))
     app.include_router(uploads.router(app.state.uploads))

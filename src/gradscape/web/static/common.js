@@ -143,8 +143,18 @@ export function fileBase64(file) {
   });
 }
 
-/** Upload a data file; resolves with {token, name, columns, rows, notes}. */
+let health = null;
+
+/** Upload a data file; resolves with {token, name, columns, rows, notes}. A file beyond the
+ *  server's cap is refused here, before it is read, with the server's own cap. */
 export async function upload(file) {
+  health = health || api("/api/health");
+  const cap = (await health).max_upload_bytes;
+  if (file.size > cap) {
+    throw new ApiFailure(`The file is ${file.size.toLocaleString("en")} bytes; the page takes files ` +
+      `of at most ${cap.toLocaleString("en")} bytes (MAX_UPLOAD_BYTES = ${cap / 2 ** 20} MiB). ` +
+      "Use the command line for bigger files.", 413);
+  }
   return api("/api/uploads", { name: file.name, content_base64: await fileBase64(file) });
 }
 
