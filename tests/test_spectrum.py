@@ -214,3 +214,41 @@ def test_stable_lr_is_two_over_lambda_max_and_gd_diverges_just_above_it() -> Non
         assert (abs(1 - lr * 4.0) ** 200 > 1) == grows
     flat = gs.Objective(lambda t: -jnp.sum(t**2), names=("a", "b"))
     assert spectrum(flat, np.zeros(2), top=1, bottom=0, steps=2).stable_lr == float("inf")
+
+
+def test_progress_counts_every_product_and_a_raise_stops_the_work(small_mlp: tuple) -> None:
+    from gradscape.networks import spectra
+
+    obj, w = small_mlp
+    calls: list[tuple[int, int]] = []
+    hvps = [0]
+    real = spectra._hvp(obj)
+
+    def counted(ww: object, v: object) -> object:
+        hvps[0] += 1
+        return real(ww, v)
+
+    obj.compiled["hvp"] = counted
+    try:
+        layers = {"layer 1": slice(0, 10), "layer 2": slice(10, 20)}
+        spectrum(obj, w, top=2, bottom=1, steps=12, trace=True, trace_samples=7, density=True,
+                 density_starts=2, density_steps=5, layers=layers,
+                 progress=lambda d, t: calls.append((d, t)))  # fmt: skip
+        # one call per Hessian-vector product of every part, counting up to a total known at once
+        total = 12 + 3 + 7 + 2 * 5 + 2 * 10
+        assert calls == [(i, total) for i in range(1, total + 1)] and hvps[0] == total
+
+        class Stop(Exception):
+            pass
+
+        def stop_at_5(done: int, total: int) -> None:
+            if done == 5:
+                raise Stop
+
+        for kw in ({}, {"trace": True}, {"density": True}):
+            hvps[0] = 0
+            with pytest.raises(Stop):
+                spectrum(obj, w, top=2, steps=40, progress=stop_at_5, **kw)  # type: ignore[arg-type]
+            assert hvps[0] == 5  # stopped right after the fifth product
+    finally:
+        obj.compiled.pop("hvp")

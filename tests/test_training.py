@@ -653,7 +653,11 @@ def test_stop_note_says_why_and_which_weights() -> None:
     )
     last = train(split, "mlp:8", epochs=5, patience=None)
     assert not last.restored
-    assert last.stop_note() == "Training ran all 5 epochs; the weights of the last epoch are kept."
+    assert last.lowest_epoch == int(np.argmin(last.val_loss)) + 1 == 5  # still improving
+    assert last.stop_note() == (
+        "Training ran all 5 epochs with no early stopping, so the weights of the last epoch are "
+        f"kept (validation loss {last.val_loss[-1]:.4g}); they also have the lowest validation loss."
+    )
     limit = train(load("circles", seed=0), "mlp:8", lr=0.3, optimizer="gd", epochs=40,
                   patience=1000, batch_size=16, monitor="val_metric")  # fmt: skip
     if limit.best_epoch < 40:
@@ -698,3 +702,58 @@ def test_the_snippet_reproduces_the_run(tmp_path: Path, capsys: pytest.CaptureFi
     np.testing.assert_array_equal(space["run"].weights, r.weights)
     assert r.stop_note() in capsys.readouterr().out
     assert snippet(r.config, data="my data.csv").count("'my data.csv'") == 1
+
+
+def test_a_target_with_a_built_in_dataset_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    from gradscape.cli import main
+    from gradscape.errors import InputError
+
+    msg = (
+        "moons is a built-in dataset with its own target; target 'x1' names a CSV file's column: "
+        "drop it, or give a CSV file."
+    )
+    with pytest.raises(InputError) as e:
+        load("moons", target="x1")
+    assert str(e.value) == msg
+    assert main(["train", "--data", "moons", "--target", "x1", "--epochs", "1"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [f"gradscape: error: {msg}"]
+
+
+def test_without_early_stopping_the_kept_epoch_is_the_last_and_the_lowest_is_said_apart() -> None:
+    """The tester's case: with no patience the last epoch's weights are kept; "best epoch" must
+    not name it, and the epoch of the lowest validation loss is said on its own."""
+    from gradscape.run_files import training_sections
+
+    split = load("moons", seed=0)
+    infos: list = []
+    r = train(split, "mlp:16", epochs=40, patience=None, lr=0.1, seed=0, batch_size=100,
+              on_epoch=infos.append)  # fmt: skip
+    low = int(np.argmin(r.val_loss)) + 1  # NumPy's own argmin over the recorded curve
+    assert r.best_epoch == r.epochs_run == 40 and low < 40 and r.lowest_epoch == low
+    assert not r.early_stopping and not r.restored
+    assert r.kept_label == "weights kept: epoch 40 (the last)"
+    assert r.lowest_label == f"lowest validation loss: epoch {low}"
+    assert r.kept_note() == (
+        f"weights kept: the last epoch, 40 (no early stopping); lowest validation loss: epoch {low}"
+    )
+    assert r.stop_note() == (
+        "Training ran all 40 epochs with no early stopping, so the weights of the last epoch are "
+        f"kept (validation loss {r.val_loss[-1]:.4g}); the lowest validation loss, "
+        f"{r.val_loss[low - 1]:.4g}, was at epoch {low}."
+    )
+    # the CLI's text says the same, and never "best epoch"
+    text = "\n".join(training_sections(r, split)[0][1])
+    assert r.kept_note() in text and "best" not in text
+    # live: each epoch says the lowest so far (the running argmin) and that the last is kept
+    for i, info in enumerate(infos):
+        assert info.lowest_epoch == int(np.argmin(r.val_loss[: i + 1])) + 1
+        assert info.lowest_val_loss == r.val_loss[info.lowest_epoch - 1]
+        assert not info.early_stopping and info.best_epoch == i + 1
+    assert infos[-1].note() == (
+        f"weights kept: the last epoch (no early stopping); lowest validation loss so far: epoch {low}"
+    )
+    # with early stopping the kept epoch is the best one, and is called so
+    e = train(split, "mlp:16", epochs=40, patience=5, lr=0.1, seed=0, batch_size=100)
+    assert e.early_stopping and e.kept_label == f"best epoch {e.best_epoch}"
+    assert e.kept_note() == f"best epoch {e.best_epoch} (its weights restored)"
+    assert e.lowest_epoch == e.best_epoch == int(np.argmin(e.val_loss)) + 1

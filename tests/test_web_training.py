@@ -107,6 +107,7 @@ BAD = [
     ({"split_seed": 2**32}, 400, "split seed must be a whole number"),
     ({"upload": "0123456789abcdef"}, 404, "No uploaded file"),
     ({"upload": "../../etc"}, 404, "No uploaded file"),
+    ({"target": "x1"}, 400, "moons is a built-in dataset with its own target; target 'x1'"),
     ({"monitor": "loss"}, 422, "monitor"),
     ({"model": "m" * 201}, 422, "model"),
 ]
@@ -171,6 +172,31 @@ def test_the_jobs_numbers_are_trains_with_the_same_settings(small_run: dict[str,
     assert res["grid"]["kind"] == "probability"
 
 
+def test_without_early_stopping_the_page_gets_the_kept_and_the_lowest_epoch_apart(
+    client: Any,
+) -> None:
+    events = _run(client, "/api/training/train", {**SMALL, "patience": None, "lr": 0.3})
+    res = events[-1]["result"]
+    val = np.asarray(res["history"]["val_loss"])
+    low = int(np.argmin(val)) + 1
+    assert res["best_epoch"] == res["epochs_run"] == 12 and low < 12 and not res["early_stopping"]
+    assert (
+        res["lowest_epoch"] == low and res["lowest_label"] == f"lowest validation loss: epoch {low}"
+    )
+    assert res["kept_label"] == "weights kept: epoch 12 (the last)"
+    assert res["kept_note"] == (
+        f"weights kept: the last epoch, 12 (no early stopping); lowest validation loss: epoch {low}"
+    )
+    assert (
+        f"the lowest validation loss, {val[low - 1]:.4g}, was at epoch {low}." in res["stop_note"]
+    )
+    epochs = [e for e in events if e.get("type") == "epoch"]
+    for i, e in enumerate(epochs):
+        assert e["lowest_epoch"] == int(np.argmin(val[: i + 1])) + 1 and not e["early_stopping"]
+        assert e["note"] == ("weights kept: the last epoch (no early stopping); lowest validation "
+                             f"loss so far: epoch {e['lowest_epoch']}")  # fmt: skip
+
+
 def test_snapshots_are_bounded_and_start_at_epoch_one(client: Any) -> None:
     from gradscape.web.training import MAX_SNAPSHOTS
 
@@ -182,9 +208,12 @@ def test_snapshots_are_bounded_and_start_at_epoch_one(client: Any) -> None:
     np.testing.assert_allclose(last["values"], final["values"], rtol=0, atol=1e-4)
     assert last["xs"] == final["xs"]
     assert snaps[0] == 1 and len(snaps) <= MAX_SNAPSHOTS + 1 and snaps[-1] == 120
-    assert (
-        events[-1]["result"]["stop_note"]
-        == "Training ran all 120 epochs; the weights of the last epoch are kept."
+    val = np.asarray(events[-1]["result"]["history"]["val_loss"])
+    low = int(np.argmin(val)) + 1
+    assert events[-1]["result"]["stop_note"] == (
+        "Training ran all 120 epochs with no early stopping, so the weights of the last epoch are "
+        f"kept (validation loss {val[-1]:.4g}); the lowest validation loss, {val[low - 1]:.4g}, "
+        f"was at epoch {low}."
     )
 
 
@@ -245,6 +274,43 @@ def test_landscape_and_spectrum_are_the_librarys(client: Any, small_run: dict[st
     np.testing.assert_allclose(sp["top"], ref_sp.top, rtol=1e-5)
     assert sp["top"][0] >= sp["top"][1] >= sp["top"][2]
     assert sp["stable_lr"] == pytest.approx(ref_sp.stable_lr, rel=1e-5)
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("spectrum", {"top": 3, "steps": 40}),
+    ("landscape", {"dims": 1, "grid": 3, "directions": "hessian"}),
+])  # fmt: skip
+def test_cancel_stops_a_spectrum_or_a_hessian_landscape_within_one_product(
+    client: Any, web_app: Any, small_run: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+    path: str, body: dict[str, Any],
+) -> None:  # fmt: skip
+    """The tester's case: DELETE on a spectrum job answered "running" and it ran to "done".
+    Here the job is cancelled from inside its 5th Hessian-vector product; it must stop right
+    after that product (each costs well under a second), end "cancelled" with no result."""
+    from gradscape.networks import spectra
+
+    calls = {"n": 0, "at_cancel": None}
+    real = spectra._hvp
+
+    def cancelling(obj: Any) -> Any:
+        hvp = real(obj)
+
+        def wrapped(w: Any, v: Any) -> Any:
+            calls["n"] += 1
+            if calls["n"] == 5:
+                for job in list(web_app.state.jobs._jobs.values()):
+                    if job.kind == path and job.state == "running":
+                        assert client.delete(f"/api/jobs/{job.id}").json()["state"] == "running"
+                calls["at_cancel"] = calls["n"]
+            return hvp(w, v)
+
+        return wrapped
+
+    monkeypatch.setattr(spectra, "_hvp", cancelling)
+    end = _run(client, f"/api/training/{path}", {"run": small_run["result"]["run"], **body})[-1]
+    assert end["state"] == "cancelled" and end["result"] is None, end
+    assert end["error"] == f"The {path} job was stopped: cancelled."
+    assert calls["at_cancel"] == 5 and calls["n"] == 5  # not one product after the cancel
 
 
 @pytest.mark.parametrize(("path", "patch", "status", "message"), [
@@ -327,7 +393,18 @@ def test_training_in_the_browser_grows_the_curves(page: Any) -> None:
     assert final == 150  # one point per epoch run
     growing = sorted({c for c in counts if 0 < c < final})
     assert len(growing) >= 2, counts  # seen part-way, more than once: the curve grew while it ran
-    assert "Training ran all 150 epochs" in page.text_content("#t-stop-note")
+    note = page.text_content("#t-stop-note")
+    assert "Training ran all 150 epochs with no early stopping" in note
+    # no early stopping: the star marks the lowest validation loss (not a "best epoch" that is
+    # just the last one), no dashed line, and the numbers say the last epoch's weights are kept
+    star = page.evaluate("document.getElementById('t-loss-plot').data[2]")
+    val = page.evaluate("document.getElementById('t-loss-plot').data[1].y")
+    low = int(np.nanargmin(np.asarray(val, dtype=float))) + 1
+    assert star["name"] == f"lowest validation loss: epoch {low}" and star["x"] == [low]
+    assert not page.evaluate("document.getElementById('t-loss-plot').layout.shapes || []")
+    numbers = page.text_content("#t-numbers")
+    assert "weights kept: the last epoch, 150 (no early stopping)" in numbers
+    assert "best epoch" not in numbers and f"epoch {low}" in note
     picture = page.evaluate(
         "document.getElementById('t-picture').data.map(t => t.type || 'scatter')"
     )

@@ -596,7 +596,7 @@ def train(result: Training) -> dict[str, Spec]:
                          "legendgroup": name, "showlegend": i == 0,
                          "line": {"color": color, "width": 2.5}})  # fmt: skip
         b = result.best_epoch - 1
-        data.append({"type": "scatter", "mode": "markers", "name": f"best epoch {result.best_epoch}",
+        data.append({"type": "scatter", "mode": "markers", "name": result.kept_label,
                      "x": [result.best_epoch], "y": values([va[b]]), "xaxis": f"x{ax}",
                      "yaxis": f"y{ax}", "legendgroup": "best", "showlegend": i == 0,
                      "marker": {"symbol": "star", "size": 16, "color": BEST_COLOR,

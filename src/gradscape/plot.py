@@ -592,7 +592,7 @@ def training_curves(result: Any) -> Figure:
         ax.plot(epochs, tr, lw=1.8, label="train")
         ax.plot(epochs, va, lw=1.8, label="validation")
         ax.axvline(result.best_epoch, color=BEST_COLOR, ls="--", lw=1.2,
-                   label=f"best epoch {result.best_epoch}")  # fmt: skip
+                   label=result.kept_label)  # fmt: skip
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)

@@ -30,8 +30,7 @@ def training_sections(result: Training, split: Split) -> list[Section]:
         f"model {c['model']} ({c['n_params']:,} weights), loss {c['loss']}, {c['settings']}, "
         f"batch {c['batch_size'] or 'full'}",
         "",
-        f"stopped: {result.stop_reason} after {result.epochs_run} epochs; best epoch "
-        f"{result.best_epoch} (its weights restored)",
+        f"stopped: {result.stop_reason} after {result.epochs_run} epochs; {result.kept_note()}",
         f"train loss {result.train_loss[b]:.4g}, validation loss {result.val_loss[b]:.4g}, "
         f"validation {m} {result.val_metric[b]:.4g}",
         f"test loss {result.test_loss:.4g}, test {m} {result.test_metric:.4g}",

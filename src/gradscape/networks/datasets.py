@@ -322,7 +322,7 @@ def load(
     Args:
         source: a built-in name (:data:`BUILTIN`) or a CSV path.
         target: the CSV column to predict (integer or text labels: classification; other
-            numbers: regression).
+            numbers: regression). A built-in dataset has its own target: naming one is refused.
         val, test: shares of the rows for validation and test.
         seed: the split seed: which rows go to which part (and the generated data of
             ``moons``, ``circles``, ``spirals``, ``line``); a network's initial weights have
@@ -335,7 +335,7 @@ def load(
         DataError: missing file or target column, non-numeric features, no feature column, a
             NaN or infinite target, one class only, a constant numeric target, a class with too
             few rows to appear in every part.
-        InputError: bad shares, seed or task.
+        InputError: bad shares, seed or task; a target with a built-in dataset.
     """
 
     seed = check_seed(seed, "The split seed")
@@ -349,6 +349,11 @@ def load(
     name = str(source)
     builtin = name in BUILTIN
     if builtin:
+        if target is not None:
+            raise InputError(
+                f"{name} is a built-in dataset with its own target; target "
+                f"{printable(target, 60)!r} names a CSV file's column: drop it, or give a CSV file."
+            )
         x, y, auto, feats, classes = _builtin(name, seed)
     elif Path(name).suffix.lower() in DATA_SUFFIXES or Path(name).exists():
         x, y, auto, feats, classes = _from_csv(Path(name), target)

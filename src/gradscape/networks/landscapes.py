@@ -161,11 +161,22 @@ def filter_normalised(template: Any, weights: np.ndarray, key: Any) -> np.ndarra
     return np.asarray(ravel_pytree(jax.tree_util.tree_unflatten(treedef, out))[0], dtype=np.float32)
 
 
-def _hessian_directions(obj: Objective, weights: np.ndarray, dims: int, seed: int) -> np.ndarray:
+def _hessian_directions(
+    obj: Objective, weights: np.ndarray, dims: int, seed: int, progress: Any = None
+) -> np.ndarray:
+    """The top ``dims`` Ritz vectors of 60 Lanczos steps; ``progress(done, 60)`` after each."""
 
     rng = np.random.default_rng(seed)
+    steps = min(60, weights.size)
+    done = [0]
+
+    def tick() -> None:
+        done[0] += 1
+        if progress is not None:
+            progress(done[0], steps)
+
     alpha, beta, basis = lanczos(
-        obj, weights, min(60, weights.size), rng.standard_normal(weights.size)
+        obj, weights, steps, rng.standard_normal(weights.size), progress=tick
     )
     _, s = _ritz(alpha, beta)
     vecs = (basis.T @ s[:, ::-1][:, :dims]).T  # top Ritz vectors, largest first
@@ -264,6 +275,8 @@ def _evaluate(net: Any, loss: str, x: Any, y: Any, center: np.ndarray, dirs: np.
         i = k % len(devices)
         block = jax.device_put(jnp.asarray(padded[start : start + chunk]), devices[i])
         out.append(fn(consts[i], block))  # dispatched asynchronously, device after device
+        if k >= len(devices):  # at most one chunk in flight per device: progress is real work,
+            out[k - len(devices)].block_until_ready()  # so a cancel stops within a chunk
         if progress is not None:
             progress(min(start + chunk, n), n)
     return np.concatenate([np.asarray(o) for o in out])[:n].astype(np.float64)
@@ -294,6 +307,8 @@ def landscape(
         between: another run (``Training``) of the same model: the 1-D line from this run
             (t = 0) to it (t = 1), over ``[-span/4, 1 + span/4]``.
         subsample: evaluate on this many training rows (seeded) instead of all.
+        progress: called as ``progress(done, total)`` after each Lanczos step (``hessian``
+            directions) and each chunk of grid points; an exception it raises stops the work.
     """
 
     if between is not None and dims not in (None, 1):
@@ -363,7 +378,7 @@ def landscape(
             from .training import loss_objective
 
             obj, _ = loss_objective(result, split, net)
-            dirs = _hessian_directions(obj, center, dims, seed)
+            dirs = _hessian_directions(obj, center, dims, seed, progress)
         else:
             keys = jax.random.split(jax.random.PRNGKey(seed), dims)
             dirs = np.stack([filter_normalised(template, center, k) for k in keys])

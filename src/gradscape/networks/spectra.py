@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,12 +58,14 @@ def lanczos(
     steps: int,
     start: np.ndarray,
     block: slice | None = None,
+    progress: Callable[[], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``steps`` Lanczos iterations on the Hessian at ``weights`` from ``start``, with full
     reorthogonalisation (in float64 on the host). Returns the tridiagonal ``(alpha, beta)`` and
     the Lanczos basis ``Q`` of shape ``(k, n)`` (``k <= steps``: it ends early on an invariant
     subspace). With ``block``, the iteration stays in those coordinates: the Hessian block of
-    one layer (a principal submatrix)."""
+    one layer (a principal submatrix). ``progress()`` is called after each iteration (one
+    Hessian-vector product): an exception it raises stops the iteration there."""
 
     hvp = _hvp(obj)
     w = jnp.asarray(weights)
@@ -88,6 +91,8 @@ def lanczos(
         z -= basis[: j + 1].T @ (basis[: j + 1] @ z)  # full reorthogonalisation, twice
         z -= basis[: j + 1].T @ (basis[: j + 1] @ z)
         alpha.append(a)
+        if progress is not None:
+            progress()
         b = float(np.linalg.norm(z))
         if j == steps - 1 or b <= 1e-10 * max(1.0, abs(a)):
             beta.append(b)
@@ -220,6 +225,7 @@ def spectrum(
     exact: bool = False,
     layers: dict[str, slice] | None = None,
     seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Spectrum:
     """Largest and most negative Hessian eigenvalues (Lanczos), the trace (Hutchinson), the
     spectral density (stochastic Lanczos quadrature), and optionally the exact eigenvalues.
@@ -227,6 +233,9 @@ def spectrum(
     Args:
         layers: ``{name: slice of the flat weights}``: also the top and bottom eigenvalues of
             each layer's Hessian block (see :func:`layer_slices`).
+        progress: called as ``progress(done, total)`` after each Hessian-vector product (of
+            every part: Lanczos, the residuals, the trace's samples, the density's starts, the
+            layers); an exception it raises (a cancel) stops the work there, with no result.
 
     Raises:
         InputError: bad counts, or ``exact`` for a model above :data:`MAX_EXACT` weights.
@@ -259,7 +268,20 @@ def spectrum(
             "drop --exact."
         )
     rng = np.random.default_rng(seed)
-    alpha, beta, basis = lanczos(obj, weights, max(steps, top + bottom), rng.standard_normal(n))
+    lz = min(max(steps, top + bottom), n)
+    total = (lz + top + bottom + (trace_samples if trace else 0)
+             + (density_starts * min(density_steps, n) if density else 0)
+             + sum(min(lz, len(range(n)[sl])) for sl in (layers or {}).values()))  # fmt: skip
+    count = [0]
+
+    def tick() -> None:
+        count[0] += 1
+        if progress is not None:
+            progress(min(count[0], total), total)
+
+    alpha, beta, basis = lanczos(
+        obj, weights, max(steps, top + bottom), rng.standard_normal(n), progress=tick
+    )
     vals, vecs = _ritz(alpha, beta)
     # the rounding level of one product H v (unit v), in the dtype the products are computed in
     eps = float(np.finfo(jnp.asarray(weights).dtype).eps)
@@ -275,6 +297,7 @@ def spectrum(
         y = basis.T @ vecs[:, i]
         hy = np.asarray(hvp(w, jnp.asarray(y, dtype=w.dtype)), np.float64)
         resid[i] = max(bound[i], float(np.linalg.norm(hy - vals[i] * y))) + rounding
+        tick()
     top_v, top_r = vals[::-1][:top], resid[::-1][:top]
     bot_v, bot_r = vals[:bottom], resid[:bottom]
 
@@ -288,6 +311,7 @@ def spectrum(
             z = rng.choice([-1.0, 1.0], size=n)
             z -= basis.T @ (basis @ z)
             samples.append(float(z @ np.asarray(hvp(w, jnp.asarray(z, dtype=w.dtype)), np.float64)))
+            tick()
         tr = float(alpha.sum() + np.mean(samples))
         se = (
             float(np.std(samples, ddof=1) / math.sqrt(len(samples)))
@@ -301,7 +325,7 @@ def spectrum(
     if density:
         nodes, weights_q = [], []
         for _ in range(density_starts):
-            a, b, _ = lanczos(obj, weights, density_steps, rng.standard_normal(n))
+            a, b, _ = lanczos(obj, weights, density_steps, rng.standard_normal(n), progress=tick)
             theta, s = _ritz(a, b)
             nodes.append(theta)
             weights_q.append(s[0, :] ** 2)
@@ -326,7 +350,8 @@ def spectrum(
     if layers:
         per_layer = {}
         for name, sl in layers.items():
-            a, b, _ = lanczos(obj, weights, max(steps, top + bottom), rng.standard_normal(n), sl)
+            a, b, _ = lanczos(obj, weights, max(steps, top + bottom), rng.standard_normal(n), sl,
+                              progress=tick)  # fmt: skip
             ritz, _ = _ritz(a, b)
             per_layer[name] = {"top": ritz[::-1][:top].tolist(), "bottom": ritz[:bottom].tolist(),
                                "size": int(np.arange(n)[sl].size)}  # fmt: skip

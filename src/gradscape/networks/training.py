@@ -43,7 +43,7 @@ from ..objectives import Objective
 from ..optimizers import check_lr
 from ..optimizers import optimizer as choose_optimizer
 from ..results import Result
-from .datasets import Split, _check_trainable, check_seed, load
+from .datasets import BUILTIN, Split, _check_trainable, check_seed, load
 from .models import LOSSES, Model, loss_fn, metric, metric_name
 from .models import model as build_model
 
@@ -144,7 +144,57 @@ class Training(Result):
                 f"Training ran all {k} epochs; {watched} was best at epoch {b}, whose weights were "
                 "restored."
             )
+        if c.get("patience") is None:
+            low = self.lowest_epoch
+            lowest = (
+                "; they also have the lowest validation loss."
+                if low in (0, b)
+                else f"; the lowest validation loss, {self.val_loss[low - 1]:.4g}, was at epoch "
+                f"{low}."
+            )
+            return (
+                f"Training ran all {k} epochs with no early stopping, so the weights of the last "
+                f"epoch are kept (validation loss {self.val_loss[b - 1]:.4g}){lowest}"
+            )
         return f"Training ran all {k} epochs; the weights of the last epoch are kept."
+
+    @property
+    def early_stopping(self) -> bool:
+        """The run had a patience: its kept epoch is the best one by the monitored number."""
+        return self.config.get("patience") is not None
+
+    @property
+    def lowest_epoch(self) -> int:
+        """The 1-based epoch of the lowest validation loss (0 if none was finite). It differs from
+        :attr:`best_epoch` (the epoch whose weights are kept) without early stopping, or when
+        early stopping watched the validation metric."""
+        v = np.asarray(self.val_loss, dtype=np.float64)
+        ok = np.isfinite(v)
+        return int(np.argmin(np.where(ok, v, np.inf))) + 1 if ok.any() else 0
+
+    @property
+    def kept_label(self) -> str:
+        """A short name for the kept epoch (a legend's): ``best epoch 28`` with early stopping,
+        ``weights kept: epoch 400 (the last)`` without."""
+        b = self.best_epoch
+        if self.early_stopping:
+            return f"best epoch {b}"
+        return f"weights kept: epoch {b}" + (" (the last)" if b == self.epochs_run else "")
+
+    @property
+    def lowest_label(self) -> str:
+        """``lowest validation loss: epoch 28`` (see :attr:`lowest_epoch`)."""
+        return f"lowest validation loss: epoch {self.lowest_epoch}"
+
+    def kept_note(self) -> str:
+        """Which epoch's weights the run holds, in a line of a summary (the CLI's and the page's)."""
+        b = self.best_epoch
+        if self.early_stopping:
+            return f"best epoch {b} " + (
+                "(its weights restored)" if self.restored else "(the last; its weights kept)"
+            )
+        last = "the last epoch" if b == self.epochs_run else "the last finite epoch"
+        return f"weights kept: {last}, {b} (no early stopping); {self.lowest_label}"
 
     def metrics(self) -> dict[str, Any]:
         """What ``metrics.json`` holds."""
@@ -184,8 +234,10 @@ class EpochInfo:
         train_loss, val_loss, train_metric, val_metric: this epoch's numbers (the metric is
             accuracy or R², named by ``metric``).
         best_epoch: the best epoch so far (the one whose weights would be restored), and
-            ``best_value``: its monitored number (``val_loss``, or ``val_metric``).
+            ``best_value``: its monitored number (``val_loss``, or ``val_metric``); without
+            early stopping (``early_stopping`` False) it is always this epoch, the last.
         wait: epochs since the last improvement (training stops when it reaches ``patience``).
+        lowest_epoch, lowest_val_loss: the epoch of the lowest validation loss so far, and it.
         model: the model being trained; ``params``: its weights after this epoch (a pytree,
             ``model.apply(params, x)`` predicts with them).
     """
@@ -202,6 +254,20 @@ class EpochInfo:
     wait: int
     model: Any
     params: Any
+    lowest_epoch: int = 0
+    lowest_val_loss: float = math.nan
+    early_stopping: bool = True
+
+    def note(self) -> str:
+        """The kept epoch so far, in one line (the page shows it while training)."""
+        if self.early_stopping:
+            return f"best epoch so far {self.best_epoch}" + (
+                f" ({self.wait} without improvement)" if self.wait else ""
+            )
+        return (
+            "weights kept: the last epoch (no early stopping); lowest validation loss so far: "
+            f"epoch {self.lowest_epoch}"
+        )
 
 
 def _setup(split: Split, spec: Any, loss: str | None, activation: str) -> tuple[Any, str]:
@@ -506,12 +572,17 @@ def _epoch_info(
     sign: float, net: Any,
 ) -> EpochInfo:  # fmt: skip
     has_best = state.best["params"] is not None
+    v = np.asarray(state.history["val_loss"], dtype=np.float64)
+    ok = np.isfinite(v)
+    low = int(np.argmin(np.where(ok, v, np.inf))) if ok.any() else -1
     return EpochInfo(
         epoch=epoch, epochs=epochs, train_loss=row["train_loss"], val_loss=row["val_loss"],
         train_metric=row["train_metric"], val_metric=row["val_metric"], metric=config["metric"],
         best_epoch=int(state.best["epoch"]),
         best_value=float(sign * state.best["value"]) if has_best else math.nan,
         wait=int(state.best.get("wait", 0)), model=net, params=state.params,
+        lowest_epoch=low + 1, lowest_val_loss=float(v[low]) if low >= 0 else math.nan,
+        early_stopping=config["patience"] is not None,
     )  # fmt: skip
 
 
@@ -806,8 +877,11 @@ def _remake_split(c: dict[str, Any], where: Path) -> Split:
     """The run's split made again from its config (the source, target, seed and shares)."""
 
     try:
+        source = c.get("source") or c["dataset"]
+        # a built-in has its own target (older runs may have recorded an ignored one)
+        target = None if source in BUILTIN else c.get("target")
         return load(
-            c.get("source") or c["dataset"], target=c.get("target"), seed=c["split_seed"],
+            source, target=target, seed=c["split_seed"],
             val=c.get("val", 0.2), test=c.get("test", 0.2),
             standardize=c.get("standardize", True), task=c.get("task"),
         )  # fmt: skip

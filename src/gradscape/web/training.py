@@ -206,6 +206,8 @@ def _summary(run: Run) -> dict[str, Any]:
         "run": run.id, "metrics": r.metrics(), "metric": r.metric, "config": r.config,
         "best_epoch": r.best_epoch, "epochs_run": r.epochs_run, "stop_reason": r.stop_reason,
         "stop_note": r.stop_note(), "restored": r.restored, "diverged": r.diverged,
+        "early_stopping": r.early_stopping, "kept_label": r.kept_label,
+        "kept_note": r.kept_note(), "lowest_epoch": r.lowest_epoch, "lowest_label": r.lowest_label,
         "history": {k: getattr(r, k) for k in ("train_loss", "val_loss", "train_metric",
                                                 "val_metric")},
         "test_loss": r.test_loss, "test_metric": r.test_metric,
@@ -265,8 +267,9 @@ def router(app: FastAPI) -> APIRouter:
 
     @r.post("/train")
     def train_job(body: TrainRequest) -> dict[str, Any]:
-        """Start training (a job). Each epoch sends an ``epoch`` event with its numbers and the
-        best epoch so far; for one or two features, a ``snapshot`` event every few epochs (at
+        """Start training (a job). Each epoch sends an ``epoch`` event with its numbers, the
+        best epoch so far (the kept one: the last without early stopping), the epoch of the
+        lowest validation loss so far and a line saying which is which (``note``); for one or two features, a ``snapshot`` event every few epochs (at
         most MAX_SNAPSHOTS) holds the predictions on a grid. The result is the run's summary."""
         from ..networks.predictions import prediction_grid
         from ..networks.training import check_settings, train
@@ -287,7 +290,9 @@ def router(app: FastAPI) -> APIRouter:
                           "train_loss": info.train_loss, "val_loss": info.val_loss,
                           "train_metric": info.train_metric, "val_metric": info.val_metric,
                           "best_epoch": info.best_epoch, "best_value": info.best_value,
-                          "wait": info.wait})  # fmt: skip
+                          "wait": info.wait, "lowest_epoch": info.lowest_epoch,
+                          "early_stopping": info.early_stopping,
+                          "note": info.note()})  # fmt: skip
                 if picture and (info.epoch == 1 or info.epoch % every == 0):
                     grid = prediction_grid(info.model, info.params, split, GRID_SIDE)
                     job.emit({"type": "snapshot", "epoch": info.epoch, "grid": _shown(grid)})
@@ -348,7 +353,8 @@ def router(app: FastAPI) -> APIRouter:
         def work(j: Job) -> dict[str, Any]:
             obj, weights = loss_objective(run.result, run.split, run.net)
             j.check()
-            sp = spectrum(obj, weights, top=top, bottom=bottom, steps=steps, seed=body.seed)
+            sp = spectrum(obj, weights, top=top, bottom=bottom, steps=steps, seed=body.seed,
+                          progress=j.progress)  # fmt: skip
             return {**sp.summary(), "stable_lr": sp.stable_lr}
 
         return {"job": app.state.jobs.start("spectrum", work).id}

@@ -197,18 +197,24 @@ export async function mount(root) {
 
   function drawCurves() {
     const h = history || { epoch: [], train_loss: [], val_loss: [], train_metric: [], val_metric: [], best: null };
-    const b = h.best;
+    // with early stopping the star is the best (kept) epoch; without, the kept epoch is simply the
+    // last, and the star marks the lowest validation loss instead (the library's labels)
+    const early = h.early !== false;
+    const b = early ? h.best : h.lowest;
+    const starName = finished ? (early ? finished.kept_label : finished.lowest_label)
+      : b ? (early ? `best epoch ${b}` : `lowest validation loss: epoch ${b}`)
+        : (early ? "best epoch" : "lowest validation loss");
     const empty = h.epoch.length ? [] : [{ text: running ? "compiling…" : "press Train to see the curves grow",
       xref: "paper", yref: "paper", x: 0.5, y: 0.5, showarrow: false, font: { size: 16, color: "#667085" } }];
     const at = (arr) => (b && arr.length >= b ? [arr[b - 1]] : []);
     const xrange = h.epoch.length ? undefined : [0, Math.max(1, num(epochsIn) || 1)];
     const common = { xaxis: { title: { text: "epoch", standoff: 4 }, rangemode: "tozero", range: xrange }, showlegend: true,
       legend: { orientation: "h", y: -0.36, x: 0.5, xanchor: "center" }, margin: { l: 70, r: 20, t: 46, b: 100 },
-      shapes: bestShapes(b) };
+      shapes: bestShapes(early ? b : null) };
     plot(lossPlot, [
       { x: h.epoch, y: h.train_loss, name: "train", mode: "lines", line: { color: BLUE, width: 2.5 } },
       { x: h.epoch, y: h.val_loss, name: "validation", mode: "lines", line: { color: ORANGE, width: 2.5 } },
-      { x: b ? [b] : [], y: at(h.val_loss), name: b ? `best epoch ${b}` : "best epoch", mode: "markers",
+      { x: b ? [b] : [], y: at(h.val_loss), name: starName, mode: "markers",
         marker: { color: GREEN, size: 12, symbol: "star" } },
     ], { ...common, title: { text: "Loss per epoch" },
       yaxis: { title: { text: finished ? finished.config.loss : "loss" }, rangemode: "tozero",
@@ -217,7 +223,7 @@ export async function mount(root) {
     plot(metricPlot, [
       { x: h.epoch, y: h.train_metric, name: "train", mode: "lines", line: { color: BLUE, width: 2.5 } },
       { x: h.epoch, y: h.val_metric, name: "validation", mode: "lines", line: { color: ORANGE, width: 2.5 } },
-      { x: b ? [b] : [], y: at(h.val_metric), name: b ? `best epoch ${b}` : "best epoch", mode: "markers",
+      { x: b ? [b] : [], y: at(h.val_metric), name: starName, mode: "markers",
         marker: { color: GREEN, size: 12, symbol: "star" } },
     ], { ...common, title: { text: `${metricName()} per epoch` },
       yaxis: { title: { text: metricName() }, range: h.epoch.length ? undefined : [0, 1] },
@@ -336,7 +342,7 @@ export async function mount(root) {
         `train loss       ${fmt(h.train_loss[i], 5)}`,
         `validation loss  ${fmt(h.val_loss[i], 5)}`,
         `validation ${metricName().padEnd(6)} ${fmt(h.val_metric[i], 4)}`,
-        `best epoch so far ${h.best}` + (h.wait ? ` (${h.wait} without improvement)` : ""),
+        h.note || "",
       ].join("\n");
       return;
     }
@@ -345,7 +351,7 @@ export async function mount(root) {
       `${c.model} (${c.n_params.toLocaleString()} weights), ${c.activation}, ${c.loss}`,
       `${c.settings}, batch ${c.batch_size || "full"}`,
       `stopped: ${finished.stop_reason} after ${finished.epochs_run} epochs`,
-      `best epoch ${finished.best_epoch}`,
+      finished.kept_note,
       `train loss       ${fmt(m.train_loss, 5)}`,
       `validation loss  ${fmt(m.val_loss, 5)}`,
       `validation ${finished.metric} ${fmt(m[`val_${finished.metric}`], 4)}`,
@@ -436,6 +442,7 @@ export async function mount(root) {
             for (const k of ["train_loss", "val_loss", "train_metric", "val_metric"]) history[k].push(ev[k]);
             history.epoch.push(ev.epoch);
             history.best = ev.best_epoch || null; history.wait = ev.wait; history.epochs = ev.epochs;
+            history.lowest = ev.lowest_epoch || null; history.early = ev.early_stopping; history.note = ev.note;
             showNumbers();
             drawSoon();
           } else if (ev.type === "snapshot") {
@@ -446,7 +453,8 @@ export async function mount(root) {
       });
       finished = end.result;
       const h = finished.history;
-      history = { ...h, epoch: h.train_loss.map((_, i) => i + 1), best: finished.best_epoch, wait: 0, epochs: finished.config.epochs };
+      history = { ...h, epoch: h.train_loss.map((_, i) => i + 1), best: finished.best_epoch, wait: 0, epochs: finished.config.epochs,
+        lowest: finished.lowest_epoch || null, early: finished.early_stopping, note: "" };
       if (finished.grid) snapshot = { epoch: finished.best_epoch, grid: finished.grid, final: true };
       stopNote.textContent = finished.stop_note;
       stopNote.hidden = false;
