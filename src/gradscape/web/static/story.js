@@ -403,8 +403,8 @@ export async function mount(root) {
     (r, body) => {
       if (!current(body)) return;
       lastProfiles = r;
-      if (!profileQueued) requestAnimationFrame(() => drawProfiles());
-      profileQueued = true;
+      // drawn as the answer comes (one request in flight: at most one redraw per answer)
+      drawProfiles();
     },
     (e) => toast(e.message),
   );
@@ -428,10 +428,9 @@ export async function mount(root) {
     clearTimeout(mark3d);
     mark3d = setTimeout(() => Plotly.restyle(surfDiv, { x: [[r.m]], y: [[r.c]], z: [[r.sse]] }, [3]), 250);
   }
-  let mark3d = null, profileQueued = false;
+  let mark3d = null;
 
   function drawProfiles() {
-    profileQueued = false;
     const r = lastProfiles;
     for (const w of ["m", "c"]) {
       const p = r[w];
