@@ -320,8 +320,9 @@ export async function mount(root) {
     out.yaxis = { ...out.yaxis, range: [bottom, top], dtick: Math.max(1, Math.ceil((top - bottom) / 6)) };
     if (lowest < bottom) {
       out.annotations = [{ text: `the SSE falls below 10<sup>${bottom}</sup> (not drawn: under 10<sup>−${LOSS_DECADES}</sup> × its largest)`,
-        xref: "paper", yref: "paper", x: 1, y: 1, xanchor: "right", yanchor: "top", showarrow: false,
-        font: { size: 13, color: "#475467" }, bgcolor: "rgba(255,255,255,.85)" }];
+        xref: "paper", yref: "paper", x: 1, y: 1, xanchor: "right", yanchor: "bottom", showarrow: false,
+        yshift: 14, font: { size: 13, color: "#475467" } }];
+      out.margin = { ...out.margin, t: 46 };  // the note sits above the plot, clear of the labels
     }
     return out;
   }
