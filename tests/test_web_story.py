@@ -454,3 +454,154 @@ def test_the_url_reproduces_the_view(page: Any, line: gs.Dataset) -> None:
     _open(page, "&s_data=0123456789abcdef")
     assert "No uploaded file" in page.locator("#s-upload-error").inner_text()
     assert page.locator("#s-data-note").inner_text().startswith("synthetic line")
+
+
+# -- issue 11, the tester's second pass --------------------------------------------------------
+PERFECT = b"id,x,y,z\n1,0.5,2,5\n2,1,3,2\n3,2,5,7\n4,3,7,1\n5,4,9,3\n6,5.5,12,4\n"  # y = 2x + 1
+
+
+def test_a_grown_descents_frames_include_the_step_its_stop_names(client: Any) -> None:
+    r = _post(client, "descend", {"m": 0, "c": 0, "lr": 0.00056, "steps": 5000}).json()
+    assert r["stop_reason"] == "grew" and r["n_steps"] == 99
+    # the figure's path leaves the blown-up step out; the page's frames do not
+    assert r["shown"] == r["frames"] - 1 == len(r["steps"]) - 1
+    last = r["frames"] - 1
+    assert r["steps"][last] == r["n_steps"]
+    assert f"grew at step {r['steps'][last]} " in r["message"]
+    assert f"reached {r['sse'][last]:.3g}" in r["message"]
+    ok = _post(client, "descend", {"m": 0, "c": 0, "steps": 4000}).json()
+    assert ok["converged"] and ok["frames"] == ok["shown"] == len(ok["steps"])
+
+
+def test_the_column_note_names_no_cli_flag_but_the_cli_still_does(client: Any) -> None:
+    from gradscape.story import tour_story
+
+    token = _upload(client, PERFECT.decode())
+    d = _post(client, "data", {"data": token}).json()
+    assert d["columns_guessed"] and (d["x_label"], d["y_label"]) == ("x", "y")
+    note = " ".join(d["notes"])
+    assert "took 'x' as x and 'y' as y" in note and "--x" not in note and "--y" not in note
+    plain = _post(client, "data", {"data": _upload(client, "a,b\n1,2\n2,3\n3,5\n")}).json()
+    assert not plain["columns_guessed"] and plain["notes"] == []
+    # the CLI's tour still says how to choose on the command line
+    data = gs.Dataset(x=[0, 1, 2], y=[1, 2, 4], notes=("took 'x' as x",), columns_guessed=True)
+    text = "\n".join(line for _, lines in tour_story(gs.tour(data, grid=11)) for line in lines)
+    assert "took 'x' as x\nChoose other columns with --x and --y." in text
+
+
+def test_the_numbers_follow_the_animation_frame_by_frame(page: Any, client: Any) -> None:
+    page.clock.install()  # the animation's time is the test's: it moves only when told
+    _open(page, "&s_m=0&s_c=0&s_steps=4000")
+    api = client.post("/api/story/descend", json={"m": 0, "c": 0, "steps": 4000}).json()
+    page.clock.pause_at(time.time() * 1000 + 1000)
+    page.click("#s-descend")
+    page.wait_for_function("!document.getElementById('s-scrub').disabled", polling=100)
+    seen = set()
+    for how in ("playing", "playing", "playing", "scrubbed"):
+        if how == "playing":
+            page.clock.run_for(500)  # an eighth of the animation
+        else:
+            page.locator("#s-scrub").fill("7")
+        i = int(page.locator("#s-scrub").input_value())
+        m, c = api["m"][i], api["c"][i]
+        # everything shown describes the frame shown: the panel, both profiles, the sliders
+        page.wait_for_function(
+            """([m, c]) => { const d = document.getElementById('s-point').dataset;
+            const p = document.getElementById('s-profile-m').data[1], q = document.getElementById('s-profile-c').data[1];
+            return Number(d.m) === m && Number(d.c) === c && p.x[0] === m && q.x[0] === c; }""",
+            arg=[m, c], polling=100, timeout=10_000,
+        )  # fmt: skip
+        playing = page.locator("#s-play").inner_text() == "Pause"
+        assert playing == (how == "playing"), (how, i)
+        seen.add(i)
+        shown = _shown(page)
+        assert shown["sse"] == pytest.approx(api["sse"][i], rel=1e-9)
+        assert (shown["d_m"], shown["d_c"]) == pytest.approx(
+            (api["d_m"][i], api["d_c"][i]), rel=1e-6, abs=1e-6
+        )
+        assert page.locator("#s-rules").get_attribute("data-step") == str(api["steps"][i])
+        assert f"m = {float(f'{m:.5g}'):g}" in page.locator("#s-m-value").inner_text()
+    assert len(seen) == 4 and 0 < min(seen - {7}) < max(seen) < api["frames"] - 1
+
+
+def _set_lr(page: Any, lr: float) -> None:
+    page.evaluate(
+        "(v) => { const s = document.getElementById('s-lr'); s.value = String(Math.log10(v));"
+        " s.dispatchEvent(new Event('input')); }", lr,
+    )  # fmt: skip
+
+
+def test_descend_starts_from_the_placed_point_and_shows_the_step_its_stop_names(
+    page: Any, client: Any
+) -> None:
+    _open(page, "&s_m=0&s_c=0&s_steps=4000")
+    page.click("#s-descend")
+    page.wait_for_function(
+        "/· converged$/.test(document.getElementById('s-scrub-label').textContent)",
+        timeout=30_000,
+    )
+    # a second descent with another rate starts where the user put the point, not at the end
+    _set_lr(page, 0.00056)
+    lr = float(page.evaluate("() => new URL(location.href).searchParams.get('s_lr')"))
+    assert 0.00055 < lr < 0.00057
+    page.click("#s-descend")
+    page.wait_for_function(
+        "/· grew$/.test(document.getElementById('s-scrub-label').textContent)", timeout=30_000
+    )
+    api = client.post("/api/story/descend", json={"m": 0, "c": 0, "lr": lr}).json()
+    assert page.locator("#s-stop-reason").inner_text() == api["message"]
+    assert "from the point you placed: m = 0, c = 0" in page.locator("#s-stop").inner_text()
+    # the last frame is the step the stop names, with the value it names
+    n = api["n_steps"]
+    assert f"grew at step {n} " in api["message"] and api["steps"][-1] == n
+    assert page.locator("#s-scrub-label").inner_text() == f"step {n} of {n} · grew"
+    rules = page.locator("#s-rules").inner_text()
+    assert rules.startswith(f"step {n}:  m = ") and "no step from here" in rules
+    assert f"SSE = {api['sse'][-1]:.5e}" in rules
+    assert f"reached {api['sse'][-1]:.3g}" in api["message"]
+    assert page.evaluate("() => new URL(location.href).searchParams.get('s_m')") == "0"
+    screenshot(page, "story-grew-last-step")
+    # from the minimum itself no step is taken: the page says why next to the rate's warning
+    page.click("#s-best")
+    page.click("#s-descend")
+    page.wait_for_function(
+        "(document.getElementById('s-stop-reason')?.textContent || '').startsWith('converged after 0 steps')"
+    )
+    assert "does not converge" in page.locator("#s-stop .warning").first.inner_text()
+    assert "start is already the minimum" in page.locator("#s-no-step").inner_text()
+    screenshot(page, "story-zero-steps")
+
+
+def test_a_perfect_fit_reads_on_a_projector_at_1024(page: Any) -> None:
+    page.set_viewport_size({"width": 1024, "height": 768})
+    _open(page)
+    # the placeholder stays inside its plot; the formulas are at least 15 px
+    inside = page.evaluate(
+        """() => { const p = document.getElementById('s-loss').getBoundingClientRect();
+        const a = document.querySelector('#s-loss .annotation').getBoundingClientRect();
+        return a.left >= p.left && a.right <= p.right; }"""
+    )
+    assert inside
+    size = page.evaluate("() => getComputedStyle(document.querySelector('#s-point pre')).fontSize")
+    assert float(size.removesuffix("px")) >= 15
+    screenshot(page, "story-1024")
+    page.set_input_files("#s-file", files=[{"name": "perfect.csv", "mimeType": "text/csv",
+                                            "buffer": PERFECT}])  # fmt: skip
+    page.wait_for_function(
+        "document.getElementById('s-data-note').textContent.startsWith('perfect.csv')"
+    )
+    note = page.locator("#s-data-note").inner_text()
+    assert "skipped 'id'" in note and "--x" not in note
+    assert "Choose other columns with the x column and y column menus." in note
+    page.click("#s-descend")
+    page.wait_for_function(
+        "/· converged$/.test(document.getElementById('s-scrub-label').textContent)",
+        timeout=30_000,
+    )
+    ticks = page.evaluate(
+        "() => [...document.querySelectorAll('#s-loss .ytick text')].map((t) => t.textContent)"
+    )
+    assert 2 <= len(ticks) <= 7, ticks
+    lo = page.evaluate("() => document.getElementById('s-loss')._fullLayout.yaxis.range[0]")
+    assert lo >= -12  # floored: not down to 1e-18
+    screenshot(page, "story-perfect-fit-1024")

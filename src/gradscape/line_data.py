@@ -33,7 +33,10 @@ class Dataset:
         x_label: name of the x column.
         y_label: name of the y column.
         notes: what the loader decided that a user should know (which columns it took and why,
-            an encoding it fell back to).
+            an encoding it fell back to), in words that name no command-line flag.
+        columns_guessed: the loader chose x and y itself among more than two numeric columns
+            (each view says in its own words how to choose others: the CLI's ``--x``/``--y``,
+            the page's column menus).
     """
 
     x: np.ndarray
@@ -42,6 +45,7 @@ class Dataset:
     x_label: str = "x"
     y_label: str = "y"
     notes: tuple[str, ...] = field(default=())
+    columns_guessed: bool = False
 
     def __post_init__(self) -> None:
         x = np.asarray(self.x, dtype=np.float64).reshape(-1)
@@ -140,21 +144,23 @@ def load_csv(
     jx = table.column(x, "x") if x is not None else None
     jy = table.column(y, "y") if y is not None else None
     notes = list(table.notes)
+    guessed = False
     if jx is None or jy is None:
         jx, jy, why = _pick_columns(table, jx, jy)
         if why:
             notes.append(why)
+            guessed = True
     if jx == jy:
         raise DataError(
             f"x and y are the same column ({quoted(table.header[jx])}) of {table.name}; "
-            "pick two different columns (x= and y=, or --x and --y on the command line)."
+            "pick two different columns for x and y."
         )
     if len(table.rows) < 2:
         raise DataError(f"{table.name} has {len(table.rows)} data row(s); a line needs at least 2.")
     xs, ys = table.numbers(jx), table.numbers(jy)
     return Dataset(
         x=xs, y=ys, name=table.path.name, x_label=table.header[jx], y_label=table.header[jy],
-        notes=tuple(notes),
+        notes=tuple(notes), columns_guessed=guessed,
     )  # fmt: skip
 
 
@@ -202,7 +208,7 @@ def _pick_columns(table: Table, jx: int | None, jy: int | None) -> tuple[int, in
     others = [q(j) for j in numeric if j not in (jx, jy) and j not in skipped]
     if others:
         why += f"; also numeric: {listing(others, what='columns')}"
-    return jx, jy, why + ". Choose others with --x and --y."
+    return jx, jy, why + "."
 
 
 def _try_numbers(table: Table, j: int) -> np.ndarray | None:

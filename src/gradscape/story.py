@@ -107,6 +107,7 @@ def tour_story(result: TourResult) -> list[Section]:
                 f"{d.name}: {d.n} points, {d.x_label} in [{_g(x.min(), 4)}, {_g(x.max(), 4)}], "
                 f"{d.y_label} in [{_g(y.min(), 4)}, {_g(y.max(), 4)}]",
                 *d.notes,
+                *(["Choose other columns with --x and --y."] if d.columns_guessed else []),
                 "",
                 *table(["row", d.x_label, d.y_label], rows),
                 *(["  ⋮"] if d.n > 5 else []),

@@ -167,7 +167,7 @@ def router(app: FastAPI) -> APIRouter:
         return json_response({
             "name": d.name, "n": d.n, "x_label": d.x_label, "y_label": d.y_label,
             "notes": list(d.notes), "x": d.x[shown], "y": d.y[shown],
-            "columns": list(ln.columns),
+            "columns": list(ln.columns), "columns_guessed": d.columns_guessed,
             "shown_note": (f"showing {shown.size:,} of {d.n:,} points (MAX_SHOWN_POINTS)"
                            if shown.size < d.n else ""),
             "closed_form": {"m": s.m, "c": s.c, "sse": s.sse_min},
@@ -226,7 +226,9 @@ def router(app: FastAPI) -> APIRouter:
     @r.post("/descend")
     def descend(body: DescendRequest) -> Response:
         """Gradient descent from ``(m, c)`` on the tour's engine: the path, SSE and partials per
-        recorded step, each weight's update rule in numbers, the stop and its warnings."""
+        recorded step, each weight's update rule in numbers, the stop and its warnings;
+        ``shown``: the rows a figure draws (``Run.shown_path``), ``frames``: the finite rows
+        (the step a stop names included)."""
         ln, m, c = point(body, body.m, body.c)
         lr = None if body.lr is None else _number("lr", body.lr, MAX_LR, "MAX_LR", positive=True)
         steps = whole_number(body.steps, "steps", 1, MAX_STEPS, "MAX_STEPS")
@@ -235,12 +237,17 @@ def router(app: FastAPI) -> APIRouter:
                            objective=ln.objective, head=STORY_HEAD,
                            max_records=STORY_HEAD)  # fmt: skip
         t = fit.trajectory
+        # The rows the page steps through: every finite one, so the step the stop names (a
+        # "grew" run's last row, left out of ``shown_path`` to keep a figure's window) is shown.
+        ok = np.all(np.isfinite(t.params), axis=1) & np.isfinite(t.values)
+        frames = max(int(np.argmin(ok)) if not ok.all() else int(ok.size), 1)
         return json_response({
             "start": {"m": m, "c": c}, "lr": fit.plan.lr, "lr_reason": fit.plan.lr_reason,
             "max_stable_lr": fit.plan.max_stable_lr, "max_steps": t.max_steps,
             "steps": t.steps, "m": t.params[:, 0], "c": t.params[:, 1], "sse": t.values,
             "d_m": t.gradients[:, 0], "d_c": t.gradients[:, 1],
             "rules": update_rules(t, "SSE"), "shown": len(t.shown_path()),
+            "frames": frames,
             "n_steps": t.n_steps, "stop_reason": t.stop_reason, "message": t.message,
             "warnings": list(t.warnings), "converged": t.converged, "diverged": t.diverged,
             "final": t.final_params, "final_sse": t.final_value,

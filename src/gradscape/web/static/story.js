@@ -8,6 +8,8 @@ import {
 
 const C = { data: "#2563eb", line: "#dc2626", best: "#059669", path: "#d97706", point: "#7c3aed" };
 const BUILTIN = "builtin";
+/** Decades of SSE the loss plot shows below its largest value. */
+const LOSS_DECADES = 12;
 
 /** One request in flight; the latest point asked for wins. */
 function latestOnly(send, receive, fail) {
@@ -83,6 +85,9 @@ export async function mount(root) {
   let frame = 0;         // the descent row shown
   let timer = null;
   let lastPoint = null;  // the last /point answer
+  // where Descend starts: the point the user placed (by dragging, a slider, the best-fit button
+  // or the URL), not where the last descent's animation left the line
+  let start = { m: state.m ?? 0, c: state.c ?? 0 };
 
   // -- the page's parts ------------------------------------------------------------------------
   const fileInput = el("input", { type: "file", accept: ".csv,.tsv,.txt,.dat", id: "s-file" });
@@ -165,7 +170,9 @@ export async function mount(root) {
     if (state.lr === null) state.lr = D.lr.suggested;
     dataNote.textContent = `${D.name}: ${D.n.toLocaleString()} points (${D.x_label}, ${D.y_label}). ` +
       `Closed-form best fit: m* = ${fmt(cf.m)}, c* = ${fmt(cf.c)}, SSE* = ${fmt(cf.sse)}.` +
-      (D.notes.length ? " " + D.notes.join(" ") : "") + (D.shown_note ? ` (${D.shown_note})` : "");
+      (D.notes.length ? " " + D.notes.join(" ") : "") +
+      (D.columns_guessed ? " Choose other columns with the x column and y column menus." : "") +
+      (D.shown_note ? ` (${D.shown_note})` : "");
     for (const w of ["m", "c"]) {
       const [lo, hi] = D.ranges[w];
       Object.assign(sliders[w], { min: String(lo), max: String(hi), step: String((hi - lo) / 1000) });
@@ -281,11 +288,12 @@ export async function mount(root) {
     ], {
       scene: { xaxis: { title: { text: "slope m" }, range: [m0, m1], nticks: 6 },
                yaxis: { title: { text: "intercept c" }, range: [c0, c1], nticks: 6 },
-               zaxis: { title: { text: "SSE" }, range: [0, zTop], nticks: 6 },
+               // no label at SSE = 0: it would sit on the corner beside the first m label
+               zaxis: { title: { text: "SSE" }, range: [0, zTop], tickvals: niceTicks(zTop, 5).filter((v) => v > 0) },
                camera: { eye: { x: 1.25, y: -1.9, z: 0.8 } }, aspectmode: "cube" },
       margin: { l: 0, r: 0, t: 10, b: 0 }, legend: { orientation: "h", y: 0.02 },
     });
-    plot(lossDiv, [], { ...emptyLossLayout(), annotations: [{ text: "Press Descend to see the SSE fall step by step",
+    plot(lossDiv, [], { ...emptyLossLayout(), annotations: [{ text: "Press Descend to see<br>the SSE fall step by step",
       xref: "paper", yref: "paper", x: 0.5, y: 0.5, showarrow: false, font: { size: 16, color: "#667085" } }] });
     if (!hooked) {
       hooked = true;
@@ -296,6 +304,27 @@ export async function mount(root) {
   function emptyLossLayout() {
     return { xaxis: { title: { text: "step" } }, yaxis: { title: { text: "SSE (log scale)" }, type: "log", dtick: 1, exponentformat: "power" },
              margin: { l: 75, r: 15, t: 15, b: 55 }, showlegend: false };
+  }
+  /** The loss plot's layout for the rows drawn: at most about six decade labels, and a floor
+   *  LOSS_DECADES below the largest SSE (a perfect fit falls to 1e-18 and beyond: rounding). */
+  function lossLayout(steps, values) {
+    const pos = values.filter((v) => v !== null && v > 0);
+    const out = emptyLossLayout();
+    const last = steps[steps.length - 1];  // whole steps from 0, a little room for the end's dot
+    out.xaxis = { ...out.xaxis, range: [-0.02 * Math.max(last, 1), 1.03 * Math.max(last, 1)], rangemode: "nonnegative" };
+    if (last < 5) out.xaxis.dtick = 1;
+    if (!pos.length) return out;
+    const hi = Math.log10(Math.max(...pos)), lowest = Math.log10(Math.min(...pos));
+    const top = Math.ceil(hi + 0.05), floor = Math.floor(Math.max(lowest, hi - LOSS_DECADES) - 0.05);
+    const bottom = Math.min(floor, top - 1);
+    out.yaxis = { ...out.yaxis, range: [bottom, top], dtick: Math.max(1, Math.ceil((top - bottom) / 6)) };
+    if (lowest < bottom) {
+      out.annotations = [{ text: `the SSE falls below 10<sup>${bottom}</sup> (not drawn: under 10<sup>−${LOSS_DECADES}</sup> × its largest)`,
+        xref: "paper", yref: "paper", x: 1, y: 1, xanchor: "right", yanchor: "bottom", showarrow: false,
+        yshift: 14, font: { size: 13, color: "#475467" } }];
+      out.margin = { ...out.margin, t: 46 };  // the note sits above the plot, clear of the labels
+    }
+    return out;
   }
 
   /** Move to (m, c): the line and markers at once, the numbers when the server answers. */
@@ -326,7 +355,7 @@ export async function mount(root) {
     const l = ovLoss.axes();
     if (l && run) {
       const dot = ovLoss.part("step", "circle", { r: "7", fill: C.line, stroke: "#fff", "stroke-width": "1.5" });
-      const i = Math.min(frame, run.shown - 1);
+      const i = Math.min(frame, run.frames - 1);
       dot.setAttribute("cx", clampPx(l.px(run.steps[i]))); dot.setAttribute("cy", clampPx(l.py(run.sse[i])));
     }
   }
@@ -334,7 +363,7 @@ export async function mount(root) {
   function drawPath(b) {
     const path = ovContour.part("path", "polyline", { stroke: C.path, "stroke-width": "3", fill: "none", "stroke-linejoin": "round" });
     if (!run) { path.setAttribute("points", ""); path.dataset.n = "0"; return; }
-    const n = Math.min(frame, run.shown - 1) + 1;
+    const n = Math.min(frame, run.frames - 1) + 1;
     let pts = "";
     for (let i = 0; i < n; i++) pts += `${clampPx(b.px(run.m[i]))},${clampPx(b.py(run.c[i]))} `;
     path.setAttribute("points", pts);
@@ -350,7 +379,10 @@ export async function mount(root) {
       if (document.activeElement !== sliders[w]) sliders[w].value = String(w === "m" ? m : c);
       sliderValues[w].textContent = `${w} = ${fmt(w === "m" ? m : c, 5)}`;
     }
-    if (!fromDescent) setParams({ s_m: Number(m.toPrecision(7)), s_c: Number(c.toPrecision(7)) });
+    if (!fromDescent) {
+      start = { m, c };
+      setParams({ s_m: Number(m.toPrecision(7)), s_c: Number(c.toPrecision(7)) });
+    }
     if (ask) {
       askPoint({ ...ref(), m, c });
       askProfiles({ ...ref(), m, c, profiles: 101 });
@@ -372,8 +404,8 @@ export async function mount(root) {
     (r, body) => {
       if (!current(body)) return;
       lastProfiles = r;
-      if (!profileQueued) requestAnimationFrame(() => drawProfiles());
-      profileQueued = true;
+      // drawn as the answer comes (one request in flight: at most one redraw per answer)
+      drawProfiles();
     },
     (e) => toast(e.message),
   );
@@ -397,10 +429,9 @@ export async function mount(root) {
     clearTimeout(mark3d);
     mark3d = setTimeout(() => Plotly.restyle(surfDiv, { x: [[r.m]], y: [[r.c]], z: [[r.sse]] }, [3]), 250);
   }
-  let mark3d = null, profileQueued = false;
+  let mark3d = null;
 
   function drawProfiles() {
-    profileQueued = false;
     const r = lastProfiles;
     for (const w of ["m", "c"]) {
       const p = r[w];
@@ -459,7 +490,6 @@ export async function mount(root) {
     stopTimer();
     showError(descendError, "");
     descendBtn.disabled = true;
-    const start = { m: state.m, c: state.c };
     try {
       // the tour's own rate (1/λmax) is sent as none, so the reply says why it was chosen
       const lr = state.lr === D.lr.suggested ? null : state.lr;
@@ -470,7 +500,7 @@ export async function mount(root) {
     } finally {
       descendBtn.disabled = false;
     }
-    const n = run.shown;
+    const n = run.frames;
     scrub.max = String(n - 1);
     scrub.disabled = false;
     playBtn.disabled = false;
@@ -479,26 +509,34 @@ export async function mount(root) {
       el("div", { class: `stop ${run.diverged ? "bad" : run.converged ? "good" : ""}`, id: "s-stop-reason" },
         run.message),
       ...warn.map((w) => el("div", { class: "warning" }, `⚠ ${w}`)),
+      ...(run.converged && run.n_steps === 0 ? [el("div", { class: "note", id: "s-no-step" },
+        "No step was taken: the start is already the minimum (both partial derivatives are 0 there), " +
+        "so this learning rate was never tried. Place the point elsewhere to see what it does.")] : []),
+      el("div", { class: "note" }, `from the point you placed: m = ${fmt(run.start.m, 5)}, c = ${fmt(run.start.c, 5)}`),
       el("div", { class: "note" }, `learning rate: ${run.lr_reason}` +
         (run.reached ? " · ended on the closed-form line" : "")));
     plot(lossDiv, [
       { x: run.steps.slice(0, n), y: run.sse.slice(0, n), mode: "lines", type: "scatter", name: "SSE", line: { color: C.path, width: 3 } },
       { x: [null], y: [null], mode: "markers", type: "scatter", name: "this step", marker: { size: 12, color: C.line } },
-    ], emptyLossLayout());
+    ], lossLayout(run.steps.slice(0, n), run.sse.slice(0, n)));
     play(0);
   });
 
   function showFrame(i, { moving = false } = {}) {
     frame = i;
-    const n = run.shown;
+    const n = run.frames;
     scrub.value = String(i);
+    const unshown = i === n - 1 && run.steps[i] < run.n_steps;  // the stop's step is not finite
     scrubLabel.textContent = `step ${run.steps[i].toLocaleString()} of ${run.n_steps.toLocaleString()}` +
+      (unshown ? ` (step ${run.n_steps.toLocaleString()}: not a finite number)` : "") +
       (i === n - 1 ? ` · ${run.stop_reason}` : "");
-    const ms = run.m.slice(0, i + 1), cs = run.c.slice(0, i + 1);
+    // the 3-D path keeps to the rows a figure draws (a last millionfold rise would flatten it)
+    const k3 = Math.min(i, run.shown - 1) + 1;
+    const ms = run.m.slice(0, k3), cs = run.c.slice(0, k3);
     const now = performance.now();
     if (!moving || now - last3d > 500) {
       last3d = now;
-      Plotly.restyle(surfDiv, { x: [ms], y: [cs], z: [run.sse.slice(0, i + 1)] }, [1]);
+      Plotly.restyle(surfDiv, { x: [ms], y: [cs], z: [run.sse.slice(0, k3)] }, [1]);
     }
     const rule = run.rules[i];
     const k = run.steps[i];
@@ -507,8 +545,9 @@ export async function mount(root) {
       `         ∂SSE/∂m = ${fmt(run.d_m[i])},  ∂SSE/∂c = ${fmt(run.d_c[i])}\n\n` +
       (rule ? `${rule.m}\n${rule.c}` : `no step from here: ${run.message}`);
     rulesBox.dataset.step = String(k);
-    // the line moves at once; the numbers and profiles follow when the animation rests
-    movePoint(run.m[i], run.c[i], { fromDescent: true, ask: !moving });
+    // the line moves at once; the numbers and profiles follow (one request in flight each, the
+    // latest frame wins, so the last frame is always answered)
+    movePoint(run.m[i], run.c[i], { fromDescent: true });
   }
   let last3d = 0;
 
@@ -521,7 +560,7 @@ export async function mount(root) {
    *  whatever the machine's speed (rows are skipped, never slowed down). */
   function play(from) {
     stopTimer();
-    const n = run.shown;
+    const n = run.frames;
     const duration = n <= 30 ? 150 * (n - from) : 4000 * (n - from) / n;
     let t0 = null, shown = -1;
     playBtn.textContent = "Pause";
@@ -529,11 +568,7 @@ export async function mount(root) {
       if (t0 === null) t0 = t;
       const i = Math.min(n - 1, from + Math.floor((n - from) * (t - t0) / Math.max(duration, 1)));
       if (i !== shown) { shown = i; showFrame(i, { moving: i < n - 1 }); }
-      if (i >= n - 1) {
-        stopTimer();
-        setParams({ s_m: Number(state.m.toPrecision(7)), s_c: Number(state.c.toPrecision(7)) });
-        return;
-      }
+      if (i >= n - 1) { stopTimer(); return; }
       timer = requestAnimationFrame(tick);
     };
     timer = requestAnimationFrame(tick);
@@ -541,7 +576,7 @@ export async function mount(root) {
   playBtn.addEventListener("click", () => {
     if (!run) return;
     if (timer !== null) { stopTimer(); return; }
-    play(frame >= run.shown - 1 ? 0 : frame);
+    play(frame >= run.frames - 1 ? 0 : frame);
   });
   scrub.addEventListener("input", () => { stopTimer(); if (run) showFrame(Number(scrub.value)); });
 
@@ -589,7 +624,7 @@ export async function mount(root) {
   function fillFigures() {
     const cur = lineXY(state.m, state.c), res = residualsXY(state.m, state.c);
     Plotly.restyle(dataDiv, { x: [res.x, cur.x], y: [res.y, cur.y] }, [1, 3]);
-    const n = run ? Math.min(frame, run.shown - 1) + 1 : 0;
+    const n = run ? Math.min(frame, run.frames - 1) + 1 : 0;
     Plotly.restyle(contourDiv, { x: [run ? run.m.slice(0, n) : [null], [state.m]], y: [run ? run.c.slice(0, n) : [null], [state.c]] }, [1, 3]);
     if (run) Plotly.restyle(lossDiv, { x: [[run.steps[n - 1]]], y: [[run.sse[n - 1]]] }, [1]);
     setTimeout(() => {
@@ -627,6 +662,16 @@ export async function mount(root) {
     state.data = BUILTIN;
     await loadData(BUILTIN);
   }
+}
+
+/** About `count` round numbers (1, 2 or 5 × 10^k apart) from 0 up to `top`. */
+function niceTicks(top, count) {
+  if (!(top > 0) || !Number.isFinite(top)) return [];
+  const raw = top / count, p = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = [1, 2, 5, 10].map((f) => f * p).find((s) => s >= raw);
+  const out = [];
+  for (let v = 0; v <= top * (1 + 1e-9); v += step) out.push(Number(v.toPrecision(12)));
+  return out;
 }
 
 function numOr(text, fallback) {
