@@ -206,11 +206,13 @@ function boxRanges(box, vars) { return { [vars[0]]: [box[0], box[1]], [vars[1]]:
 /** A point [a, b] as {name: value} in the shown function's own variables. */
 function named([a, b], vars = S.vars) { return { [vars[0]]: a, [vars[1]]: b }; }
 
-/** What an answer is for: call before the request; `.current()` after it says whether the
- *  function (and box) it was asked for is still the one shown. */
+/** What an answer is for: call before the request; after it, `.current()` says whether the
+ *  function and box it was asked for are still the ones shown (critical points, multistart:
+ *  a load clears them), `.sameFunction()` whether the function is (a descent, a hover). */
 function tag() {
   const t = { source: S.source, shown: S.shown };
-  t.current = () => S.source === t.source && S.shown === t.shown;
+  t.sameFunction = () => S.source === t.source;
+  t.current = () => t.sameFunction() && S.shown === t.shown;
   return t;
 }
 
@@ -494,7 +496,7 @@ async function hoverAt(at) {
   const [a, b] = S.vars;
   try {
     const p = await post("point", { source: S.source, at: named(at) });
-    if (!t.current()) return;  // asked for a function no longer shown
+    if (!t.sameFunction()) return;  // asked for a function no longer shown
     // the point the server computed at (its own echo), in the function's variables
     const where = `at (${a}, ${b}) = (${fmt(p.at[a], 4)}, ${fmt(p.at[b], 4)})\nf = ${fmt(p.value)}\n`;
     if (!p.differentiable) {
@@ -516,7 +518,7 @@ async function hoverAt(at) {
     }
     Plotly.relayout(N.contour, { annotations: N.arrow ? [N.arrow] : [] });
   } catch (e) {
-    if (t.current()) N.readout.textContent = `at (${fmt(at[0], 4)}, ${fmt(at[1], 4)}): ${e.message}`;
+    if (t.sameFunction()) N.readout.textContent = `at (${fmt(at[0], 4)}, ${fmt(at[1], 4)}): ${e.message}`;
   } finally {
     hover.busy = false;
     if (hover.next) { const n = hover.next; hover.next = null; hoverAt(n); }
@@ -555,13 +557,13 @@ async function run() {
   const t = tag();
   try {
     const runs = await post("run", { source: S.source, starts: S.starts.map((p) => named(p)), optimizers });
-    if (!t.current()) return;  // another function is shown now
+    if (!t.sameFunction()) return;  // another function is shown now
     S.runs = runs;
     writeUrl({ f_run: "1" });
     await animate(t);
-    if (t.current()) drawValues();
+    if (t.sameFunction()) drawValues();
   } catch (e) {
-    if (t.current()) showError(N.runError, e.message);
+    if (t.sameFunction()) showError(N.runError, e.message);
   } finally {
     N.run.disabled = false;
   }
@@ -576,13 +578,16 @@ function animate(t) {
     return { idx, runs: idx.map((i) => S.runs.runs[div.data[i].meta]) };
   };
   const flat = traces(N.contour, "scatter"), solid = traces(N.surface, "scatter3d");
+  const runs = S.runs;
   const upTo = (r, f) => Math.max(1, Math.ceil(f * r.shown));
   const t0 = performance.now();
   let frames = 0;
   N.contour.dataset.animating = "1";
   return new Promise((resolve) => {
     const frame = (now) => {
-      if (!t.current()) { delete N.contour.dataset.animating; resolve(); return; }  // replaced
+      if (!t.sameFunction() || S.runs !== runs) {  // another function shown, or cleared
+        delete N.contour.dataset.animating; resolve(); return;
+      }
       const f = Math.min(1, (now - t0) / ANIMATION_MS);
       if (flat.idx.length) {
         Plotly.restyle(N.contour, {
