@@ -211,6 +211,16 @@ def test_point_at_a_kink_gives_no_gradient_but_the_one_sided_partials(
     assert "\n" not in p["note"] and "no gradient" in p["note"]
 
 
+def test_point_where_a_power_below_one_has_its_corner_is_a_kink_too(client: Any) -> None:
+    """sqrt(x² + y²) = ‖(x, y)‖: at 0 each partial is -1 from the left and +1 from the right."""
+    p = _post(client, "point", {"source": "sqrt(x^2+y^2)", "at": {"x": 0.0, "y": 0.0}}).json()
+    assert p["differentiable"] is False and p["gradient"] is None and p["value"] == 0
+    assert {n: (o["left"], o["right"]) for n, o in p["one_sided"].items()} == {
+        "x": (pytest.approx(-1), pytest.approx(1)), "y": (pytest.approx(-1), pytest.approx(1))}  # fmt: skip
+    p = _post(client, "point", {"source": "sqrt(x^2+y^2)", "at": {"x": 3.0, "y": 4.0}}).json()
+    assert p["gradient"] == {"x": pytest.approx(0.6), "y": pytest.approx(0.8)}  # (x, y) / r
+
+
 def test_point_beside_a_kink_or_at_a_smooth_one_gives_the_gradient(client: Any) -> None:
     p = _post(client, "point", {"source": "abs(x)+abs(y)", "at": {"x": 0.3, "y": -0.2}}).json()
     assert p["differentiable"] is True and p["gradient"] == {
