@@ -181,6 +181,80 @@ def test_point_refuses_bad_points(client: Any, at: dict[str, float], message: st
     assert r.status_code == 400 and message in r.json()["error"]
 
 
+def test_point_of_a_function_of_u_and_v_uses_its_own_names(client: Any) -> None:
+    p = _post(client, "point", {"source": "u^2+3*v^2", "at": {"u": 1.5, "v": -2.0}}).json()
+    assert p["value"] == pytest.approx(1.5**2 + 3 * 4.0) and p["differentiable"] is True
+    assert p["gradient"] == {"u": pytest.approx(3.0), "v": pytest.approx(-12.0)}
+    r = _post(client, "point", {"source": "u^2+3*v^2", "at": {"x": 1.0, "y": 1.0}})
+    assert r.status_code == 400 and "each of u, v" in r.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("at", "sides", "reason"),
+    [
+        ((0.0, 0.0), {"x": (-1, 1), "y": (-1, 1)}, "abs(x) has a corner where x = 0; abs(y)"),
+        ((0.0, 0.5), {"x": (-1, 1), "y": (1, 1)}, "abs(x) has a corner where x = 0"),
+        ((-2.0, 0.0), {"x": (-1, -1), "y": (-1, 1)}, "abs(y) has a corner where y = 0"),
+    ],
+)
+def test_point_at_a_kink_gives_no_gradient_but_the_one_sided_partials(
+    client: Any, at: tuple[float, float], sides: dict[str, tuple[int, int]], reason: str
+) -> None:
+    """|x| + |y|: ∂f/∂x is -1 left of x = 0 and +1 right of it (the closed form sign(x) away
+    from 0); at x = 0 there is no partial derivative, whatever autodiff returns there."""
+    p = _post(client, "point", {"source": "abs(x)+abs(y)", "at": {"x": at[0], "y": at[1]}}).json()
+    assert p["differentiable"] is False and p["gradient"] is None
+    assert p["value"] == pytest.approx(abs(at[0]) + abs(at[1]))
+    got = {n: (o["left"], o["right"]) for n, o in p["one_sided"].items()}
+    assert got == {n: (pytest.approx(a), pytest.approx(b)) for n, (a, b) in sides.items()}
+    assert reason in p["reason"] and p["note"].startswith("not differentiable here (")
+    assert "\n" not in p["note"] and "no gradient" in p["note"]
+
+
+def test_point_where_a_power_below_one_has_its_corner_is_a_kink_too(client: Any) -> None:
+    """sqrt(x² + y²) = ‖(x, y)‖: at 0 each partial is -1 from the left and +1 from the right."""
+    p = _post(client, "point", {"source": "sqrt(x^2+y^2)", "at": {"x": 0.0, "y": 0.0}}).json()
+    assert p["differentiable"] is False and p["gradient"] is None and p["value"] == 0
+    assert {n: (o["left"], o["right"]) for n, o in p["one_sided"].items()} == {
+        "x": (pytest.approx(-1), pytest.approx(1)), "y": (pytest.approx(-1), pytest.approx(1))}  # fmt: skip
+    p = _post(client, "point", {"source": "sqrt(x^2+y^2)", "at": {"x": 3.0, "y": 4.0}}).json()
+    assert p["gradient"] == {"x": pytest.approx(0.6), "y": pytest.approx(0.8)}  # (x, y) / r
+
+
+def test_point_beside_a_kink_or_at_a_smooth_one_gives_the_gradient(client: Any) -> None:
+    p = _post(client, "point", {"source": "abs(x)+abs(y)", "at": {"x": 0.3, "y": -0.2}}).json()
+    assert p["differentiable"] is True and p["gradient"] == {
+        "x": 1.0,
+        "y": -1.0,
+    }  # sign(x), sign(y)
+    # x·|x| has the derivative 2|x|, 0 at x = 0: differentiable although abs has a corner there
+    p = _post(client, "point", {"source": "x*abs(x) + y^2", "at": {"x": 0.0, "y": 1.5}}).json()
+    assert p["differentiable"] is True
+    assert p["gradient"] == {"x": pytest.approx(0.0, abs=1e-12), "y": pytest.approx(3.0)}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "advice"),
+    [
+        ("surface", {"source": "himmelblau", "points": 51}, "ask for fewer points per axis"),
+        ("run", {"source": "himmelblau", "starts": [{"x": 1.0, "y": 1.0}],
+                 "optimizers": [{"name": "gd", "steps": 50}]}, "ask for fewer steps, starts or"),
+        ("critical", {"source": "himmelblau", "starts": 50}, "ask for fewer starts"),
+    ],
+)  # fmt: skip
+def test_the_time_limit_says_what_to_ask_for_instead(
+    client: Any, monkeypatch: pytest.MonkeyPatch, path: str, body: dict[str, Any], advice: str
+) -> None:
+    """The page has no job for these: the message names the inputs it does have."""
+    import gradscape.web.explorer as explorer
+
+    monkeypatch.setattr(explorer, "REQUEST_SECONDS", -1.0)
+    r = _post(client, path, body)
+    assert r.status_code == 408, r.text
+    msg = r.json()["error"]
+    assert "REQUEST_SECONDS" in msg and advice in msg and "job" not in msg
+
+
 # -- run ----------------------------------------------------------------------------------------
 
 FIVE = ["gd", "momentum", "nesterov", "rmsprop", "adam"]
@@ -210,6 +284,16 @@ def test_run_paths_end_where_minimize_called_directly_ends(client: Any) -> None:
         assert run["path"][0] == [body["starts"][run["start"]]["x"],
                                   body["starts"][run["start"]]["y"]]  # fmt: skip
         assert len(run["values"]) == len(run["steps"]) == len(run["path"])
+
+
+def test_run_of_a_function_of_u_and_v_takes_and_gives_its_own_names(client: Any) -> None:
+    body = {"source": "u^2+3*v^2", "starts": [{"u": 2.0, "v": 1.0}],
+            "optimizers": [{"name": "gd", "lr": 0.1, "steps": 100}]}  # fmt: skip
+    out = _post(client, "run", body).json()
+    assert out["variables"] == ["u", "v"]
+    direct = minimize(objective("u^2+3*v^2"), {"u": 2.0, "v": 1.0}, "gd", lr=0.1, max_steps=100,
+                      head=PATH_HEAD, max_records=PATH_RECORDS)  # fmt: skip
+    assert out["runs"][0]["final"] == direct.final_params and set(direct.final_params) == {"u", "v"}
 
 
 def test_run_reports_divergence_and_warnings(client: Any) -> None:
@@ -360,10 +444,10 @@ def _click_data(page: Any, x: float, y: float) -> None:
 
 
 def _drawn_paths(page: Any) -> dict[str, list[float]]:
-    """The end point of every path drawn on the contours, by its trace name."""
+    """The end point of every path drawn on the contours (not its white outline), by name."""
     return page.evaluate(
         """() => Object.fromEntries(document.getElementById('f-contour').data
-             .filter((t) => t.meta !== undefined)
+             .filter((t) => t.meta !== undefined && !t.outline)
              .map((t) => [t.name, [t.x.length, t.x[t.x.length - 1], t.y[t.y.length - 1]]]))"""
     )
 
@@ -472,7 +556,7 @@ def test_page_a_link_with_f_state_reproduces_the_view(page: Any) -> None:
         page.evaluate(
             "document.getElementById('f-contour').data.filter((t) => t.meta !== undefined).length"
         )
-        == 4
+        == 8  # each path and its outline
     )
     page.click("#f-critical")
     page.wait_for_function(
@@ -521,3 +605,164 @@ def test_page_a_multistart_shows_its_progress_and_can_be_cancelled(page: Any) ->
     page.wait_for_selector("#f-run-error:not([hidden])", timeout=60_000)
     assert "cancelled" in page.inner_text("#f-run-error")
     assert page.is_hidden("#f-ms-panel")
+
+
+def _wait_run(page: Any, name: str) -> None:
+    page.wait_for_function(
+        f"document.getElementById('f-results').textContent.includes('{name}')"
+        " && !document.getElementById('f-contour').dataset.animating", timeout=30_000
+    )  # fmt: skip
+
+
+def test_page_a_function_of_u_and_v_runs_in_its_own_variables(page: Any, client: Any) -> None:
+    _open(page)
+    page.fill("#f-expr", "u^2+3*v^2")
+    page.click("#f-show")
+    page.wait_for_function("new URLSearchParams(location.search).get('f_fn') === 'u^2+3*v^2'")
+    assert page.inner_text("#f-label") == "f(u, v) ="
+    assert [page.get_attribute(f".box[data-i='{i}']", "aria-label") for i in range(4)] == [
+        "u from", "u to", "v from", "v to"]  # fmt: skip
+    titles = page.evaluate("""() => { const l = document.getElementById('f-contour').layout,
+        s = document.getElementById('f-surface').layout.scene;
+        return [l.xaxis.title.text, l.yaxis.title.text, s.xaxis.title.text, s.yaxis.title.text]; }""")
+    assert titles == ["u", "v", "u", "v"]
+    assert page.is_hidden("#f-error")
+    page.mouse.move(*_screen(page, 1.0, -2.0))
+    page.wait_for_function("document.getElementById('f-readout').textContent.includes('∇f')")
+    assert "at (u, v) = (" in page.inner_text("#f-readout")
+    page.uncheck("[data-opt=momentum][type=checkbox]")
+    page.fill(".lr[data-opt=gd]", "0.1")
+    page.dispatch_event(".lr[data-opt=gd]", "change")
+    _click_data(page, 3.0, 2.0)
+    page.wait_for_function("new URLSearchParams(location.search).get('f_starts') !== null")
+    start = [float(v) for v in page.evaluate(
+        "new URLSearchParams(location.search).get('f_starts')").split(",")]  # fmt: skip
+    page.click("#f-run")
+    _wait_run(page, "adam")
+    assert page.is_hidden("#f-run-error")
+    drawn = _drawn_paths(page)
+    api = client.post(f"{API}/run", json={
+        "source": "u^2+3*v^2", "starts": [{"u": start[0], "v": start[1]}],
+        "optimizers": [{"name": "gd", "lr": 0.1, "steps": 1000}, {"name": "adam", "steps": 1000}],
+    }).json()["runs"]  # fmt: skip
+    for run in api:
+        n, x, y = drawn[run["optimizer"]]
+        assert n == run["shown"] and (x, y) == pytest.approx((run["final"]["u"], run["final"]["v"]))
+    assert "at (u, v) = (" in page.inner_text("#f-results")
+    page.mouse.move(0, 0)
+    screenshot(page, "explorer-u-v")
+
+
+#: Holds the answers of the explorer's requests (fetch) while ``window.__holding`` is true,
+#: until the test releases them: an answer that arrives after another function is shown.
+HOLD = """
+window.__hold = []; window.__holding = false;
+const realFetch = window.fetch;
+window.fetch = (url, init) => {
+  const answer = realFetch(url, init);
+  if (!window.__holding || !/explorer\\/(point|run|critical|multistart)/.test(String(url))) return answer;
+  return new Promise((resolve) => window.__hold.push(() => resolve(answer)));
+};
+"""
+
+
+def test_page_drops_answers_for_a_function_no_longer_shown(page: Any) -> None:
+    page.add_init_script(HOLD)
+    _open(page, "&f_fn=himmelblau&f_opt=gd:0.01:100")
+    _click_data(page, -1.0, -1.0)
+    page.fill("#f-ms-starts", "400")
+    page.evaluate("window.__holding = true")
+    page.mouse.move(*_screen(page, 1.0, 2.0))  # hover
+    page.click("#f-run")
+    page.click("#f-critical")
+    page.click("#f-multistart")
+    page.wait_for_function("window.__hold.length === 4")
+    page.evaluate("window.__holding = false")
+    page.fill("#f-expr", "abs(x)+abs(y)")
+    page.press("#f-expr", "Enter")
+    page.wait_for_function("new URLSearchParams(location.search).get('f_fn') === 'abs(x)+abs(y)'")
+    page.evaluate("window.__hold.forEach((release) => release())")  # Himmelblau's answers arrive
+    page.wait_for_function(
+        "['f-run', 'f-critical', 'f-multistart'].every((id) => !document.getElementById(id).disabled)",
+        timeout=60_000,
+    )
+    page.wait_for_timeout(300)
+    names = page.evaluate("document.getElementById('f-contour').data.map((t) => t.name)")
+    assert names == ["f"], names  # no path, start, critical point of Himmelblau's on |x| + |y|
+    assert page.inner_text("#f-readout") == "Move the pointer over the contours."
+    assert (
+        page.evaluate("(document.getElementById('f-contour').layout.annotations || []).length") == 0
+    )
+    assert page.is_hidden("#f-ms-panel") and page.is_hidden("#f-run-error")
+    assert "critical points" not in page.inner_text("#f-starts-note")
+    assert page.evaluate("document.getElementById('f-values').data.length") == 0
+
+
+def test_page_hover_at_a_kink_shows_the_note_and_no_arrow(page: Any) -> None:
+    _open(page, "&f_fn=abs(x)%2Babs(y)")
+    page.mouse.move(*_screen(page, 1.0, 2.0))
+    page.wait_for_function(
+        "(document.getElementById('f-contour').layout.annotations || []).length === 1"
+    )
+    # the pointer cannot land on x = 0 exactly: the next hover asks for (0, 0) itself
+    page.route(f"**{API}/point", lambda route: route.continue_(post_data=json.dumps(
+        {"source": "abs(x)+abs(y)", "at": {"x": 0.0, "y": 0.0}})))  # fmt: skip
+    page.mouse.move(*_screen(page, 0.5, 0.5))
+    page.wait_for_function(
+        "document.getElementById('f-readout').textContent.includes('not differentiable')"
+    )
+    text = page.inner_text("#f-readout")
+    assert "at (x, y) = (0, 0)" in text and "∇f" not in text
+    assert "∂f/∂x: -1 from the left, 1 from the right" in text  # the closed form: sign(x) each side
+    assert "∂f/∂y: -1 from the left, 1 from the right" in text
+    assert (
+        page.evaluate("(document.getElementById('f-contour').layout.annotations || []).length") == 0
+    )
+    screenshot(page, "explorer-kink")
+
+
+@pytest.mark.parametrize("fn", ["himmelblau", "rastrigin"])
+def test_page_is_readable_on_a_projector(page: Any, fn: str) -> None:
+    _open(page, f"&f_fn={fn}&f_starts=-2.5,-3;2,-4&f_opt=gd:0.005:300,adam:0.1:300&f_run=1")
+    _wait_run(page, "adam")
+    look = page.evaluate("""() => { const c = document.getElementById('f-contour'),
+        s = document.getElementById('f-surface')._fullLayout.scene;
+        const paths = c.data.filter((t) => t.meta !== undefined);
+        return { scale: c._fullData[0].colorscale, paths: paths.map((t) => [t.outline === true, t.line.width]),
+                 ticks: [s.xaxis.tickvals, s.yaxis.tickvals], ranges: [s.xaxis.range, s.yaxis.range],
+                 tickfont: [s.xaxis.tickfont.size, s.yaxis.tickfont.size, s.zaxis.tickfont.size] }; }""")
+    assert look["scale"][0][1].lower() in ("#440154", "rgb(68,1,84)")  # viridis: dark to yellow
+    assert look["paths"].count([True, 6.5]) == 4 and len(look["paths"]) == 8  # each path outlined
+    for ticks, (lo, hi) in zip(look["ticks"], look["ranges"], strict=True):
+        assert len(ticks) >= 2 and all(lo + (hi - lo) / 7 < t < hi - (hi - lo) / 7 for t in ticks)
+    assert min(look["tickfont"]) >= 14
+    small = page.evaluate("""() => [...document.querySelectorAll('#view-explorer *')]
+        .filter((e) => e.offsetParent !== null || e instanceof SVGElement)
+        .filter((e) => [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim()))
+        .filter((e) => parseFloat(getComputedStyle(e).fontSize) < 14)
+        .map((e) => `${e.tagName}.${e.getAttribute('class')}: ${e.textContent.slice(0, 30)}`)""")
+    assert small == []
+    page.mouse.move(0, 0)
+    screenshot(page, f"explorer-readable-{fn}")
+
+
+def test_page_the_time_limit_says_what_to_change_on_the_page(
+    page: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gradscape.web.explorer as explorer
+
+    _open(page, "&f_fn=himmelblau&f_starts=1,1&f_opt=gd::100")
+    monkeypatch.setattr(explorer, "REQUEST_SECONDS", -1.0)
+    page.click("#f-run")
+    page.wait_for_selector("#f-run-error:not([hidden])")
+    msg = page.inner_text("#f-run-error")
+    assert "ask for fewer steps, starts or optimizers" in msg and "job" not in msg
+    page.click("#f-critical")
+    page.wait_for_function(
+        "document.getElementById('f-run-error').textContent.includes('fewer starts')"
+    )
+    assert page.is_visible("#f-crit-starts") and page.is_visible("#f-grid")
+    page.fill("#f-grid", "51")
+    page.dispatch_event("#f-grid", "change")
+    page.wait_for_selector("#f-error:not([hidden])")
+    assert "fewer points per axis (a smaller grid)" in page.inner_text("#f-error")

@@ -127,6 +127,16 @@ def _scale(z: np.ndarray) -> str:
     return "log" if hi > lo and (hi - lo) > 5 * max(mid - lo, np.finfo(float).tiny) else "linear"
 
 
+def colour_scale(values: Any) -> str:
+    """The colour scale the report's contours use for ``values`` (a surface's grid):
+    ``"log"`` when most of it sits near its floor, else ``"linear"`` (the web page follows it).
+
+    >>> colour_scale([[0.0, 1.0], [2.0, 1000.0]]), colour_scale([[0.0, 1.0], [2.0, 3.0]])
+    ('log', 'linear')
+    """
+    return _scale(np.asarray(values, np.float64))
+
+
 def contour_trace(s: Surface, *, scale: str = "auto", colorbar: bool = True) -> dict[str, Any]:
     """The surface as filled contours; on a log scale (``log10(f − grid minimum)``) where most
     of it sits near its floor, the hover then showing ``f`` itself."""

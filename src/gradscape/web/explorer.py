@@ -11,8 +11,11 @@ answers HTTP 400 with the parser's message and the column its caret marks.
 from __future__ import annotations
 
 import functools
+import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
@@ -29,7 +32,6 @@ from .common import (
     REQUEST_SECONDS,
     ApiError,
     json_response,
-    time_limit,
 )
 from .jobs import Job
 
@@ -46,6 +48,9 @@ MAX_CRITICAL_STARTS = 10_000
 #: ``PATH_RECORDS`` more spread over the rest (the history policy of ``runs.minimize``).
 PATH_HEAD = 1_000
 PATH_RECORDS = 1_000
+#: How near (in a part's own argument, relative to the point's size) a corner sends the hover
+#: to ``derive``; ``derive`` itself takes a corner within float64 rounding (~1e-15) as at it.
+KINK_MARGIN = 1e-9
 #: Objectives kept compiled, by their text: a second request on the same function compiles nothing.
 CACHED_OBJECTIVES = 32
 
@@ -162,6 +167,23 @@ def _point(obj: Objective, at: dict[str, float], what: str) -> dict[str, float]:
     return {n: float(at[n]) for n in obj.names}
 
 
+def _time_limit(what: str, advice: str) -> Callable[..., None]:
+    """A ``progress`` callback for the engines that stops the work (HTTP 408, between compiled
+    segments) after :data:`REQUEST_SECONDS`, saying what to ask for instead: ``advice`` names
+    the request's own fields, which the page shows as inputs of the same names."""
+    seconds = REQUEST_SECONDS
+    end = time.monotonic() + seconds
+
+    def progress(*_: Any, **__: Any) -> None:
+        if time.monotonic() > end:
+            raise ApiError(
+                f"{what} ran past the server's limit of {seconds:g} s (REQUEST_SECONDS); {advice}.",
+                408,
+            )
+
+    return progress
+
+
 def _function_info(obj: Objective) -> dict[str, Any]:
     from ..functions import TestFunction
 
@@ -248,6 +270,7 @@ def router(app: FastAPI) -> APIRouter:
                 "MAX_STEPS": MAX_STEPS,
                 "MAX_STARTS": MAX_STARTS,
                 "MAX_OPTIMIZERS": MAX_OPTIMIZERS,
+                "MAX_CRITICAL_STARTS": MAX_CRITICAL_STARTS,
             },
         }
 
@@ -261,12 +284,16 @@ def router(app: FastAPI) -> APIRouter:
     @r.post("/surface")
     def surface(req: SurfaceRequest) -> Response:
         """The values over the box (``z[i][j]`` at ``x[j], y[i]``; null where undefined), its
-        lowest point and the built-in's known minima in it."""
+        lowest point, the built-in's known minima in it, and the colour scale the report's
+        contours would use (``"log"`` or ``"linear"``)."""
+        from ..figures import colour_scale
         from ..sweep import known_minima
 
         points = _cap(req.points, 2, MAX_GRID, "MAX_GRID", "points per axis")
         obj = function_of(req.source)
-        s = _plan(obj, req.ranges, points).run(time_limit(REQUEST_SECONDS, "The surface"))
+        s = _plan(obj, req.ranges, points).run(
+            _time_limit("The surface", "ask for fewer points per axis (a smaller grid)")
+        )
         return json_response(
             {
                 "label": s.label,
@@ -278,19 +305,52 @@ def router(app: FastAPI) -> APIRouter:
                 "minimum": s.minimum,
                 "extremes": s.extremes(),
                 "known_minima": known_minima(obj, s),
+                "colour_scale": colour_scale(s.values),
                 "warnings": list(s.warnings),
             }
         )
 
     @r.post("/point")
     def point(req: PointRequest) -> Response:
-        """``f`` and its gradient at one point (the page's hover)."""
-        from ..calculus import value_and_gradient
+        """``f`` and its gradient at one point (the page's hover). Where a part of the formula
+        is not smooth (``abs``, ``max``, ``sqrt``…) the point is decided by ``derive`` (the
+        engine of ``gradscape derive``): where f is not differentiable there, ``gradient`` is
+        null, ``differentiable`` false, and ``one_sided`` holds each partial derivative from
+        the left and from the right, with a one-line ``note`` saying why."""
+        from ..calculus import derive, value_and_gradient
+        from ..kinks import may_kink
 
         obj = function_of(req.source)
         at = _point(obj, req.at, "The point")
-        v, g = value_and_gradient(obj, at)
-        return json_response({"at": at, "value": v, "gradient": obj.as_dict(g)})
+        # derive (8 ms) only where a part may be at its corner: the parts' own check (1 ms)
+        # with a margin far wider than the rounding derive allows a corner, so it misses none
+        theta = obj.vector(at)
+        maybe = may_kink(obj) and (
+            obj.expression is None
+            or bool(obj.expression.kinks(theta, within=KINK_MARGIN * (1 + np.abs(theta).max())))
+        )
+        if not maybe:
+            v, g = value_and_gradient(obj, at)
+            return json_response(
+                {"at": at, "value": v, "gradient": obj.as_dict(g), "differentiable": True}
+            )
+        d = derive(obj, at)
+        if d.differentiable is False:
+            return json_response(
+                {
+                    "at": at,
+                    "value": d.value,
+                    "gradient": None,
+                    "differentiable": False,
+                    "one_sided": d.summary()["one_sided"],
+                    "reason": d.reason,
+                    "kind": d.kind,
+                    "note": f"not differentiable here ({d.reason}): no gradient",
+                }
+            )
+        assert d.gradient is not None
+        out = {"at": at, "value": d.value, "gradient": obj.as_dict(d.gradient)}
+        return json_response({**out, "differentiable": True})
 
     @r.post("/run")
     def run(req: RunRequest) -> Response:
@@ -306,7 +366,7 @@ def router(app: FastAPI) -> APIRouter:
         for spec in req.optimizers:  # check every setting before running any
             _cap(spec.steps, 1, MAX_STEPS, "MAX_STEPS", f"The steps of {spec.name}")
             optimizer(spec.name, lr=spec.lr)
-        limit = time_limit(REQUEST_SECONDS, "The descent")
+        limit = _time_limit("The descent", "ask for fewer steps, starts or optimizers")
         runs = []
         for i, start in enumerate(starts):
             for spec in req.optimizers:
@@ -354,7 +414,7 @@ def router(app: FastAPI) -> APIRouter:
             _box(obj, req.ranges),
             starts=starts,
             seed=req.seed,
-            progress=time_limit(REQUEST_SECONDS, "The search"),
+            progress=_time_limit("The search for critical points", "ask for fewer starts"),
         )
         out = cp.summary()
         out["starts_note"] = cp.starts_note
