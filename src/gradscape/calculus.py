@@ -600,7 +600,7 @@ def _symbolic(obj: Objective, notes: list[str], hessian: bool = True) -> dict[st
     if size > MAX_FORMULA_OPS:
         if obj.formula is not None and len(obj.formula) <= 2000:
             sym["formula"] = obj.formula
-        notes.append(_too_long("f", size, "it is not written as LaTeX; its value is exact"))
+        notes.append(_too_long("f", size, "its value and derivatives are exact by autodiff"))
     else:
         sym["formula"] = str(expr)
         sym["formula_latex"] = expr.latex()
