@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -562,3 +563,113 @@ def test_derive_of_a_plain_function_of_many_parameters_skips_what_costs_n_square
     assert any("MAX_FD_VARIABLES = 10,000" in note for note in d.notes)
     with pytest.raises(gs.InputError, match=r"above MAX_FD_VARIABLES = 10,000"):
         gs.gradient_check(obj, x)
+
+
+# -- formulas too long to write: sized before they are formed, skipped and said ------------------
+def _product(k: int) -> str:
+    return "*".join(f"(x+{i}*y)" for i in range(1, k + 1))
+
+
+def _product_gradient(k: int, x: float, y: float) -> tuple[float, np.ndarray]:
+    """The closed form: f = Π (x + i y), ∂f/∂x = f Σ 1/(x + i y), ∂f/∂y = f Σ i/(x + i y)."""
+    i = np.arange(1, k + 1, dtype=np.float64)
+    u = x + i * y
+    f = float(np.prod(u))
+    return f, f * np.array([np.sum(1 / u), np.sum(i / u)])
+
+
+def test_derive_of_a_product_of_199_factors_skips_its_partials_and_says_so() -> None:
+    # Its partials would have about 200,000 operations each (SymPy took seconds to form them
+    # and half a minute to print them as LaTeX; its symbolic Hessian never ended).
+    from gradscape.calculus import MAX_FORMULA_OPS
+
+    d = gs.derive(_product(199))
+    assert d.formula is not None and d.formula_latex is not None  # f itself is short
+    assert d.partials is None and d.partials_latex is None and d.hessian_formulas is None
+    for name in ("x", "y"):
+        note = next(n for n in d.notes if f"∂f/∂{name} has about" in n)
+        size = int(re.search(r"about ([\d,]+) operations", note)[1].replace(",", ""))  # type: ignore[index]
+        assert 190_000 < size < 200_000 and size > MAX_FORMULA_OPS
+        assert f"more than MAX_FORMULA_OPS = {MAX_FORMULA_OPS:,}" in note
+        assert note.endswith("its value and gradient are still exact by autodiff")
+    obj = gs.objective(_product(199))
+    at = (1.0, 0.001)
+    value, grad = gs.value_and_gradient(obj, at)
+    f, closed = _product_gradient(199, *at)
+    assert value == pytest.approx(f, rel=1e-12)
+    np.testing.assert_allclose(grad, closed, rtol=1e-11)
+
+
+def test_derive_at_a_point_with_its_formulas_over_the_cap_still_gives_exact_numbers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gradscape.calculus as calculus
+
+    monkeypatch.setattr(calculus, "MAX_FORMULA_OPS", 200)  # a 12-factor product crosses it
+    at = {"x": 0.5, "y": 0.25}
+    d = gs.derive(_product(12), at)
+    assert d.partials is None and d.hessian_formulas is None
+    assert sum("more than MAX_FORMULA_OPS = 200" in n for n in d.notes) == 2
+    f, closed = _product_gradient(12, at["x"], at["y"])
+    assert d.value == pytest.approx(f, rel=1e-13)
+    np.testing.assert_allclose(d.gradient, closed, rtol=1e-12)  # type: ignore[arg-type]
+    assert d.fd_agree and d.hessian is not None and d.taylor1 is not None
+    # The same function under the real cap: every formula written, the same numbers.
+    monkeypatch.undo()
+    full = gs.derive(_product(12), at)
+    assert full.partials is not None and full.hessian_formulas is not None
+    assert not any("MAX_FORMULA_OPS" in n for n in full.notes)
+    np.testing.assert_array_equal(full.gradient, d.gradient)  # type: ignore[arg-type]
+
+
+def test_the_hessian_formulas_are_skipped_alone_when_they_cross_the_caps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gradscape.calculus as calculus
+    from gradscape.expr.expression import formula_size
+
+    text = _product(6)
+    e = gs.parse(text)
+    first = max(e.partial_sizes.values())  # predicted, at least what is formed
+    second = max(max(r) for r in e.hessian_sizes)
+    assert first < second
+    monkeypatch.setattr(calculus, "MAX_FORMULA_OPS", first)
+    d = gs.derive(text)
+    assert d.partials is not None and d.hessian_formulas is None
+    note = next(n for n in d.notes if "MAX_FORMULA_OPS" in n)
+    assert note.startswith("the formula of ∂²f/∂x") and "the Hessian is not written out" in note
+    monkeypatch.setattr(calculus, "MAX_FORMULA_OPS", 10**9)
+    monkeypatch.setattr(
+        calculus, "MAX_WRITTEN_OPS", sum(formula_size(p) for p in e.partials.values())
+    )
+    d = gs.derive(text)
+    assert d.partials is not None and d.hessian_formulas is None
+    assert any("in all, more than MAX_WRITTEN_OPS" in n for n in d.notes)
+
+
+def test_a_formula_over_the_cap_is_given_as_typed_not_as_latex(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gradscape.calculus as calculus
+
+    monkeypatch.setattr(calculus, "MAX_FORMULA_OPS", 5)
+    d = gs.derive("x^2*sin(y) + y")
+    assert d.formula_latex is None and d.partials is None
+    assert d.notes[0] == (
+        "the formula of f has about 8 operations, more than MAX_FORMULA_OPS = 5, so it is not "
+        "written out; its value and derivatives are exact by autodiff"
+    )
+    assert d.formula in (None, "x^2*sin(y) + y")  # at most as typed
+
+
+def test_normal_formulas_are_written_as_before() -> None:
+    d = gs.derive("x^2*sin(y)", hessian_formulas=False)
+    assert d.partials == {"x": "2*x*sin(y)", "y": "x^2*cos(y)"}
+    assert d.partials_latex == {
+        "x": r"2 x \sin{\left(y \right)}",
+        "y": r"x^{2} \cos{\left(y \right)}",
+    }
+    assert d.hessian_formulas is None and d.notes == ()
+    d = gs.derive("x^2*sin(y)")
+    assert d.hessian_formulas == (("2*sin(y)", "2*x*cos(y)"), ("2*x*cos(y)", "-x^2*sin(y)"))
+    assert d.notes == ()

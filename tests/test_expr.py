@@ -558,3 +558,119 @@ def test_mathml_is_well_formed_presentation_markup() -> None:
     assert "\u03c0" in text and "\u03b4" in text and "e" in text  # π, δ and a plain e
     big = "".join(ET.fromstring(mathml(parse("2^1023*x").sympy)).itertext())
     assert big.startswith("8.98846567431158\u00b710307")  # shortened: 8.98846567431158·10^307
+
+
+# -- lazy attributes: one lock per instance, not per class ------------------------------------------
+def test_lazy_attributes_of_two_expressions_do_not_wait_for_each_other(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Python 3.11's functools.cached_property held one lock per class: one slow symbolic
+    # derivative stalled every other Expression's. Here the first is held until the second is
+    # done; with a class-wide lock the second would wait for the first, and the first for it.
+    import threading
+
+    import gradscape.expr.expression as expression
+
+    slow, fast = parse("x^2 + y"), parse("x^3 + 2*y")
+    started, release = threading.Event(), threading.Event()
+    order: list[str] = []
+    real = expression.derivative_sizes
+
+    def sizes(e: Any) -> dict[Any, int]:
+        if e == slow.sympy:
+            order.append("slow started")
+            started.set()
+            assert release.wait(60), "the fast one never came"
+        return real(e)
+
+    monkeypatch.setattr(expression, "derivative_sizes", sizes)
+    worker = threading.Thread(target=lambda: order.append(f"slow {slow.partial_sizes}"))
+    worker.start()
+    try:
+        assert started.wait(60)
+        assert fast.partial_sizes["x"] > fast.partial_sizes["y"] > 0  # while slow is held
+        order.append("fast done")
+    finally:
+        release.set()
+        worker.join(60)
+    assert order[:2] == ["slow started", "fast done"] and order[2].startswith("slow {")
+
+
+def test_a_lazy_attribute_is_computed_once_per_instance(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import gradscape.expr.expression as expression
+
+    e = parse("x*y + sin(x)")
+    calls: list[int] = []
+    real = expression.derivative_sizes
+    gate = threading.Barrier(4)
+
+    def sizes(s: Any) -> dict[Any, int]:
+        calls.append(1)
+        return real(s)
+
+    monkeypatch.setattr(expression, "derivative_sizes", sizes)
+
+    def ask() -> None:
+        gate.wait(60)
+        assert e.partial_sizes["x"] >= 1
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(calls) == 1 and e.partial_sizes is e.partial_sizes
+
+
+# -- the size of formulas and of their derivatives ----------------------------------------------
+def test_formula_size_counts_the_nodes_of_the_tree() -> None:
+    import sympy
+
+    from gradscape.expr.expression import formula_size
+
+    for text in ("x^2*sin(y)", "(x + y)^2 + (x + y)^2*sin(x + y)", "max(x, y, 3) - abs(x)/2"):
+        e = parse(text).sympy
+        assert formula_size(e) == sum(1 for _ in sympy.preorder_traversal(e))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x^2*sin(y)", "exp(-x*y)", "sigmoid(x*y)^3", "abs(x) + relu(y) + max(x, y)",
+        "sqrt(x^2 + y^2)", "log(1 + exp(x*y))/tanh(x)", "x^y", "asin(x/2)*acos(y/3)",
+        "softplus(sin(cos(tan(x*y))))", "(x + y)^10*(x - y)^5", "1/(x^2 + y^2 + 1)",
+        "heaviside(x)*y", "min(x, y, x*y)", "atanh(x*y)/acosh(2 + y^2)",
+        "100*(y - x^2)^2 + (1 - x)^2", "(1.5 - x + x*y)^2 + (2.25 - x + x*y^2)^2",
+    ],
+)  # fmt: skip
+def test_the_predicted_size_of_a_derivative_is_at_least_what_sympy_writes(text: str) -> None:
+    # The prediction decides whether a derivative is formed at all: it must not under-count.
+    from gradscape.expr.expression import derivative_sizes, formula_size
+
+    e = parse(text)
+    for name in e.variables:
+        assert e.partial_sizes[name] >= formula_size(e.partials[name]), name
+    for i, row in enumerate(e.hessian_sizes):
+        for j, predicted in enumerate(row):
+            assert predicted >= formula_size(e.hessian[i][j]), (i, j)
+    assert derivative_sizes(parse("y").sympy) == {parse("y").symbols[0]: 1}
+
+
+def test_the_derivative_of_a_long_product_is_sized_without_forming_it() -> None:
+    # (x + y)*(x + 2*y)*…*(x + 199*y): about 1,000 operations; each partial about 200,000
+    # (199 products of 198 factors). Predicted within a few percent of what SymPy writes.
+    import sympy
+
+    from gradscape.expr.expression import formula_size
+
+    text = "*".join(f"(x+{k}*y)" for k in range(1, 200))
+    e = parse(text)
+    assert formula_size(e.sympy) < 1_000
+    predicted = e.partial_sizes
+    assert "partials" not in vars(e)  # nothing formed
+    assert 190_000 < predicted["x"] < 200_000 and 190_000 < predicted["y"] < 200_000
+    small = parse("*".join(f"(x+{k}*y)" for k in range(1, 30)))
+    actual = formula_size(sympy.diff(small.sympy, small.symbols[0]))
+    assert actual <= small.partial_sizes["x"] <= 1.05 * actual

@@ -527,6 +527,16 @@ MAX_JSON_HESSIAN = 100
 #: Most symbolic work for the partial derivatives: Σ over the terms of a sum of (operations in
 #: the term × variables in it). SymPy takes about 50 µs per unit.
 MAX_SYMBOLIC_WORK = 200_000
+#: Most operations (nodes of its tree, :func:`~gradscape.expr.expression.formula_size`) in one
+#: formula written out: the function, one partial derivative or one second partial derivative.
+#: Each derivative's size is predicted before SymPy forms it (a product of k factors has a
+#: derivative k times its size); printing costs about 50 µs per operation and per form (text,
+#: LaTeX, MathML), and nobody reads a longer formula. Above it the formula is skipped and said;
+#: the numbers (value, gradient, Hessian) are exact by autodiff all the same.
+MAX_FORMULA_OPS = 10_000
+#: Most operations in all the formulas of one derivation together (the partial derivatives, then
+#: the Hessian's), so that printing them stays within seconds.
+MAX_WRITTEN_OPS = 50_000
 
 
 def _derive_kernel(obj: Objective, with_hessian: bool) -> Any:
@@ -559,9 +569,12 @@ def _size(e: Any) -> int:
     return sum(1 for _ in sympy.preorder_traversal(e))
 
 
-def _symbolic(obj: Objective, notes: list[str]) -> dict[str, Any]:
-    """The formula, its partial derivatives and (for few variables) its Hessian, as text."""
+def _symbolic(obj: Objective, notes: list[str], hessian: bool = True) -> dict[str, Any]:
+    """The formula, its partial derivatives and (for few variables) its Hessian, as text: each
+    within :data:`MAX_FORMULA_OPS` and all within :data:`MAX_WRITTEN_OPS`, sized before SymPy
+    forms them (a skipped formula is said in ``notes``)."""
     from .expr import format_expr, latex
+    from .expr.expression import formula_size
 
     sym: dict[str, Any] = dict.fromkeys(
         (
@@ -583,8 +596,14 @@ def _symbolic(obj: Objective, notes: list[str]) -> dict[str, Any]:
             "the numbers are by autodiff"
         )
         return sym
-    sym["formula"] = str(expr)
-    sym["formula_latex"] = expr.latex()
+    size = formula_size(expr.sympy)
+    if size > MAX_FORMULA_OPS:
+        if obj.formula is not None and len(obj.formula) <= 2000:
+            sym["formula"] = obj.formula
+        notes.append(_too_long("f", size, "its value and derivatives are exact by autodiff"))
+    else:
+        sym["formula"] = str(expr)
+        sym["formula_latex"] = expr.latex()
     work = symbolic_work(expr)
     if work > MAX_SYMBOLIC_WORK:
         notes.append(
@@ -593,16 +612,56 @@ def _symbolic(obj: Objective, notes: list[str]) -> dict[str, Any]:
             f"({MAX_SYMBOLIC_WORK:,}); the numbers are by autodiff"
         )
         return sym
+    exact = "its value and gradient are still exact by autodiff"
+    sizes = expr.partial_sizes  # predicted: a partial too long to write is never formed
+    if all(k <= MAX_FORMULA_OPS for k in sizes.values()):
+        sizes = {n: formula_size(d) for n, d in expr.partials.items()}  # formed: measured
+    big = {n: k for n, k in sizes.items() if k > MAX_FORMULA_OPS}
+    if big:
+        notes += [_too_long(f"∂f/∂{n}", k, exact) for n, k in big.items()]
+        return sym
+    total = sum(sizes.values())
+    if total > MAX_WRITTEN_OPS:
+        notes.append(_too_many("the partial derivatives", total, exact))
+        return sym
     sym["partials"] = {n: format_expr(d) for n, d in expr.partials.items()}
     sym["partials_latex"] = {n: latex(d) for n, d in expr.partials.items()}
-    if obj.n <= MAX_SYMBOLIC_HESSIAN:
-        sym["hessian_formulas"] = tuple(tuple(map(format_expr, r)) for r in expr.hessian)
-        sym["hessian_latex"] = tuple(tuple(map(latex, r)) for r in expr.hessian)
+    if not hessian or obj.n > MAX_SYMBOLIC_HESSIAN:
+        return sym
+    names = expr.variables
+    rows = expr.hessian_sizes  # predicted from the first partials, before forming the second
+    pairs = [(i, j) for i in range(obj.n) for j in range(i, obj.n)]
+    exact = "the Hessian is not written out; its numbers are still exact by autodiff"
+    for i, j in pairs:
+        if rows[i][j] > MAX_FORMULA_OPS:
+            which = f"∂²f/∂{names[i]}²" if i == j else f"∂²f/∂{names[i]}∂{names[j]}"
+            notes.append(_too_long(which, rows[i][j], exact))
+            return sym
+    second = sum(rows[i][j] for i, j in pairs)
+    if total + second > MAX_WRITTEN_OPS:
+        notes.append(_too_many("the first and second partial derivatives", total + second, exact))
+        return sym
+    sym["hessian_formulas"] = tuple(tuple(map(format_expr, r)) for r in expr.hessian)
+    sym["hessian_latex"] = tuple(tuple(map(latex, r)) for r in expr.hessian)
     return sym
 
 
+def _too_long(what: str, size: int, then: str) -> str:
+    return (
+        f"the formula of {what} has about {size:,} operations, more than MAX_FORMULA_OPS = "
+        f"{MAX_FORMULA_OPS:,}, so it is not written out; {then}"
+    )
+
+
+def _too_many(what: str, size: int, then: str) -> str:
+    return (
+        f"the formulas of {what} have about {size:,} operations in all, more than "
+        f"MAX_WRITTEN_OPS = {MAX_WRITTEN_OPS:,}, so they are not written out; {then}"
+    )
+
+
 @with_x64
-def derive(source: Any, at: Params | None = None) -> Derivation:
+def derive(source: Any, at: Params | None = None, *, hessian_formulas: bool = True) -> Derivation:
     """Value, partial derivatives (symbolic and autodiff), finite-difference check, Hessian with
     its eigenvalues, Taylor approximations and the kind of point, in one go.
 
@@ -622,6 +681,9 @@ def derive(source: Any, at: Params | None = None) -> Derivation:
         source: anything :func:`gradscape.objective` accepts (``"x^2*sin(y)"``, ``"himmelblau"``,
             an Objective...).
         at: the point; without it only the formulas are derived.
+        hessian_formulas: also write the second partial derivatives as formulas (for at most
+            :data:`MAX_SYMBOLIC_HESSIAN` variables); a view that shows only the first ones
+            (the explorer's description) skips them. The numeric Hessian is computed either way.
 
     Raises:
         NumericalError: the function is undefined at ``at`` (the message names the part that
@@ -637,7 +699,7 @@ def derive(source: Any, at: Params | None = None) -> Derivation:
 
     obj = objective(source)
     notes: list[str] = []
-    sym = _symbolic(obj, notes)
+    sym = _symbolic(obj, notes, hessian_formulas)
     if at is None:
         return Derivation(label=obj.signature(), variables=obj.names, notes=tuple(notes), **sym)
 

@@ -19,9 +19,9 @@ import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from ._lazy import lazy
 from .errors import InputError, whole_number
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ class TestFunction:
         """The global minimisers as ``{variable: value}`` mappings."""
         return [dict(zip(self.variables, p, strict=True)) for p in self.minima]
 
-    @cached_property
+    @lazy
     def expression(self) -> Expression:
         """The parsed formula."""
         from .expr import parse  # SymPy: see the note at the top
@@ -98,7 +98,7 @@ class TestFunction:
         :data:`MAX_SYMBOLIC_DIMS` variables)."""
         return self.dims <= MAX_SYMBOLIC_DIMS
 
-    @cached_property
+    @lazy
     def objective(self) -> Objective:
         """The function as an :class:`~gradscape.objectives.Objective` with its domain.
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 import jax
 import numpy as np
 
+from ._lazy import lazy
 from ._x64 import x64
 from .errors import InputError, NumericalError, ParameterError, listing
 
@@ -182,25 +182,25 @@ class Objective:
         raise NumericalError(f"The {what} of {self.signature()} is {state} at {where}{detail}.")
 
     # -- compiled pieces, built once per objective -------------------------------------------
-    @cached_property
+    @lazy
     def compiled(self) -> dict[Any, Any]:
         """Compiled engine pieces keyed by their settings (sweep blocks, the descent loop)."""
         return {}
 
-    @cached_property
+    @lazy
     def jit_value(self) -> Callable[[Any], Any]:
         return jax.jit(self.fn)
 
-    @cached_property
+    @lazy
     def jit_value_and_grad(self) -> Callable[[Any], Any]:
         return jax.jit(jax.value_and_grad(self.fn))
 
-    @cached_property
+    @lazy
     def jit_batched_value(self) -> Callable[[Any], Any]:
         """``f`` over a batch of points, shape ``(k, n) -> (k,)``."""
         return jax.jit(jax.vmap(self.fn))
 
-    @cached_property
+    @lazy
     def jit_hessian(self) -> Callable[[Any], Any]:
         return jax.jit(jax.hessian(self.fn))
 

@@ -205,12 +205,16 @@ def _function_info(obj: Objective) -> dict[str, Any]:
 
 
 def describe(obj: Objective, ranges: dict[str, tuple[float, float]] | None) -> dict[str, Any]:
-    """The function, its box and grid, and its partial derivatives as text, LaTeX and MathML."""
+    """The function, its box and grid, and its partial derivatives as text, LaTeX and MathML.
+
+    The library decides which formulas are short enough to write (``MAX_FORMULA_OPS``): a
+    skipped one leaves ``partials`` empty and says why in ``notes``; the Hessian's formulas are
+    not asked for (the page does not show them)."""
     from ..calculus import derive
     from ..expr import mathml
 
     plan = _plan(obj, ranges, DEFAULT_POINTS)
-    d = derive(obj)
+    d = derive(obj, hessian_formulas=False)
     partials = []
     if d.partials is not None and obj.expression is not None:
         for name, formula in obj.expression.partials.items():
@@ -222,7 +226,9 @@ def describe(obj: Objective, ranges: dict[str, tuple[float, float]] | None) -> d
                     "mathml": mathml(formula, "block"),
                 }
             )
-    formula_mathml = mathml(obj.expression.sympy, "block") if obj.expression is not None else None
+    formula_mathml = None
+    if obj.expression is not None and d.formula_latex is not None:  # within the size cap
+        formula_mathml = mathml(obj.expression.sympy, "block")
     return {
         **_function_info(obj),
         "formula_latex": d.formula_latex,
