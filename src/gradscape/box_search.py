@@ -18,12 +18,18 @@ import numpy as np
 
 from .calculus import classify
 from .errors import InputError, listing, whole_number
+from .nonsmooth import values_at
 from .objectives import Objective, check_range
 from .point_sets import (
+    SANE_SPREAD,
+    Soundness,
     at_corners,
     base_kind,
     entries,
     probe_corners,
+    sane_band,
+    soundness,
+    unsound_notes,
     value_tolerance,
 )
 
@@ -126,7 +132,9 @@ def merge_points(
     Points are first binned into cells of ``tol/2`` (one representative per cell, the first in
     ``order``), so millions of end points cost one ``np.unique`` and the greedy pass sees only
     the occupied cells."""
-    cells = np.floor(points / (tol / 2)).astype(np.int64)
+    # cells as floats: an end far out (a search that ran off to 1e20) has no int64 cell
+    with np.errstate(over="ignore", invalid="ignore"):
+        cells = np.nan_to_num(np.floor(points / (tol / 2)), nan=np.inf)
     _, first, inverse = np.unique(cells[order], axis=0, return_index=True, return_inverse=True)
     reps = order[np.sort(first)]  # representatives, still in visiting order
     rank = np.empty(first.size, dtype=np.int64)
@@ -326,6 +334,7 @@ class Settled:
     grouped: Any
     order: np.ndarray
     chosen: np.ndarray
+    notes: tuple[str, ...] = ()
 
     def listed(self, names: tuple[str, ...], centres: np.ndarray) -> dict[str, Any]:
         """The fields both results list per entry, in order of value: names, points, values,
@@ -345,6 +354,7 @@ def settle(
     obj: Objective, centres: np.ndarray, by_search: np.ndarray, by_walk: np.ndarray,
     lo: np.ndarray, hi: np.ndarray, curvature: float, x0: np.ndarray, seed: int,
     counted: tuple[str, ...], kind: str, keep_walks_outside: bool,
+    stalled: np.ndarray | None = None,
 ) -> Settled:  # fmt: skip
     """The one sequence both searches end with: classify the merged centres, probe those only a
     walk reached (a corner counts where it is one of ``counted``), keep the box's, group points on
@@ -352,7 +362,13 @@ def settle(
 
     ``by_search``/``by_walk``: which centres the search itself and a gradient-sampling walk
     reached; ``keep_walks_outside``: whether a walk's end outside the box is kept (to be counted
-    as outside) or dropped."""
+    as outside) or dropped.
+
+    A centre where f is not finite, bounded and continuous nearby (:func:`soundness`: a pole,
+    a jump, the edge of ``log``'s domain) is never kept, nor one beyond the margin of one width
+    around the box (the search ran off); ``stalled``: where descents that reached nothing
+    stopped, checked the same way where f there lies outside the values seen in the box. What
+    was seen is said in ``notes``."""
     width = float(np.max(hi - lo))
     scale = max(1.0, width)
     values, kinds, index, eig, _ = describe_points(obj, centres, curvature)
@@ -363,6 +379,24 @@ def settle(
     )
     for i, ok in reached.items():
         keep[i] = by_search[i] or ok
+    keep &= inside_box(centres, lo - (hi - lo), hi + (hi - lo), 1e-7 * scale)  # not run off
+    band = sane_band(obj, x0)
+    check = np.flatnonzero(keep)
+    sound = soundness(obj, centres[check], width, band, seed)
+    keep[check[~sound.ok]] = False
+    said = ~sound.ok & boxed[check]  # what f does beyond the box is not the box's to say
+    bad_points, bad = centres[check[said]], _subset(sound, said)
+    if stalled is not None and len(stalled):  # evidence from within the box only
+        with np.errstate(invalid="ignore"):
+            stalled = stalled[inside_box(stalled, lo, hi, 1e-7 * scale)]
+        with np.errstate(all="ignore"):
+            fs = values_at(obj, stalled) if len(stalled) else np.empty(0)
+        reach = (SANE_SPREAD - 10) * band[2]  # beyond ten spreads of the values seen
+        odd = stalled[~np.isnan(fs) & ~((fs >= band[0] + reach) & (fs <= band[1] - reach))]
+        odd = odd[np.all(np.isfinite(odd), axis=1)][:: max(1, len(odd) // 256)]
+        more = soundness(obj, odd, width, band, seed)
+        bad_points = np.concatenate([bad_points, odd[~more.ok]])
+        bad = _join(bad, _subset(more, ~more.ok))
     inside = boxed & keep
     box = np.flatnonzero(inside)
     grouped = entries(obj, centres[box], values[box], eig[box], [kinds[i] for i in box],
@@ -370,4 +404,16 @@ def settle(
                       lambda: value_tolerance(obj, x0, values), curvature, seed, kind)  # fmt: skip
     reps = box[grouped.centre]
     order = np.lexsort((centres[reps, 0], values[reps]))
-    return Settled(values, eig, keep, inside, box, grouped, order, reps[order])
+    search = "minimum" if counted == ("minimum",) else "critical"
+    big = float(max(1.0, *np.abs(lo), *np.abs(hi)))
+    notes = unsound_notes(obj.names, bad_points, bad, big, search, bool(order.size))
+    return Settled(values, eig, keep, inside, box, grouped, order, reps[order], notes)
+
+
+def _subset(s: Soundness, rows: np.ndarray) -> Soundness:
+    return Soundness(s.ok[rows], s.trend[rows], s.axes[rows])
+
+
+def _join(a: Soundness, b: Soundness) -> Soundness:
+    return Soundness(*(np.concatenate([x, y]) for x, y in
+                       ((a.ok, b.ok), (a.trend, b.trend), (a.axes, b.axes))))  # fmt: skip

@@ -52,9 +52,7 @@ from .curvature import MAX_NEWTON_DIM
 from .errors import InputError, whole_number
 from .objectives import Objective
 from .optimizers import newton_roots
-from .point_sets import (
-    corners_from,
-)
+from .point_sets import corners_from, lookout
 from .results import Result
 
 
@@ -72,6 +70,10 @@ class CriticalPoints(Found, Result):
         outside: starts whose solution is a critical point outside the box (not listed);
             ``outside_points``: those critical points, distinct, shape ``(j, n)``.
         unresolved: starts that reached no critical point within the Newton steps.
+        ran_off: starts whose solution lay beyond the margin of one box width around the box
+            (Newton ran off toward infinity where ∇f fades, as for ``1/x``): not critical points.
+        notes: where f was seen to fall or rise without bound or to jump
+            (:func:`gradscape.point_sets.unsound_notes`); see :attr:`warnings`.
         sets: per point, ``None`` for an isolated point, or the description of the set of
             critical points of equal value it stands for (:func:`gradscape.flat_sets.describe`).
 
@@ -94,9 +96,23 @@ class CriticalPoints(Found, Result):
     unresolved: int = 0
     sets: tuple[dict[str, Any] | None, ...] = ()
     starts_requested: int | None = None
+    ran_off: int = 0
+    notes: tuple[str, ...] = ()
 
     def _starts_ran(self) -> int:
         return self.starts
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What a view must say beside the points (one line each): where f was seen to run off
+        without bound or jump (never listed as critical points), and starts that ran off toward
+        infinity."""
+        off: tuple[str, ...] = ()
+        if self.ran_off:
+            s = "start" if self.ran_off == 1 else "starts"
+            off = (f"{self.ran_off:,} {s} ran off toward infinity, where ∇f fades (f levels off "
+                   "or grows ever more slowly): no critical point there",)  # fmt: skip
+        return tuple(self.notes) + off
 
     def summary(self) -> dict[str, Any]:
         outside = self.outside_points if self.outside_points is not None else np.empty((0, 0))
@@ -128,6 +144,8 @@ class CriticalPoints(Found, Result):
                 "points": [named_point(self.names, p) for p in outside],
             },
             "unresolved_starts": self.unresolved,
+            "ran_off": self.ran_off,
+            "warnings": list(self.warnings),
             **self._asked(),
         }
 
@@ -200,6 +218,8 @@ def critical_points(
     tol = 1e-7 * scale  # a critical point on a face of the box belongs to it
     near = inside_box(ends, lo, hi, tol)  # where each start ended
     wide = float(np.max(hi - lo))
+    with np.errstate(invalid="ignore"):
+        far = solved & ~inside_box(ends, lo - wide, hi + wide, tol)  # ran off toward infinity
     found = len(centres)
     corners, walked_from = corners_from(obj, x0, ~solved, wide, seed)
     if len(corners):
@@ -211,7 +231,8 @@ def critical_points(
     else:
         by_walk, by_root = np.zeros(found, dtype=bool), np.ones(found, dtype=bool)
     st = settle(obj, centres, by_root, by_walk, lo, hi, typical, x0, seed,
-                ("minimum", "maximum"), "degenerate", keep_walks_outside=False)  # fmt: skip
+                ("minimum", "maximum"), "degenerate", keep_walks_outside=False,
+                stalled=np.concatenate([ends[~solved], lookout(obj, x0, wide)]))  # fmt: skip
     keep, order, grouped = st.keep, st.order, st.grouped
     resolved = walked_from[keep[lab[found:]]] if len(corners) else np.empty(0, np.int64)
     return CriticalPoints(
@@ -220,8 +241,10 @@ def critical_points(
         lo=lo,
         hi=hi,
         starts=len(x0),
-        outside=int(np.sum(solved & ~near)),
+        outside=int(np.sum(solved & ~near & ~far)),
         outside_points=centres[~inside_box(centres, lo, hi, tol) & keep],
         unresolved=int(np.sum(~solved)) - int(np.unique(resolved[~solved[resolved]]).size),
         starts_requested=count,
+        ran_off=int(np.sum(far)),
+        notes=st.notes,
     )

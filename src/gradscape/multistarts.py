@@ -64,6 +64,9 @@ class Minima(Found, Result):
         sets: per minimum, ``None`` for an isolated point, or the description of the set of
             minima it stands for (:func:`gradscape.flat_sets.describe`: dimension, shape,
             extent, phrase), whose points are counted as one minimum with the starts of all.
+        notes: where f was seen to fall without bound (``"no minimum: f decreases without bound
+            toward x = 0"``) or to jump; such places are never listed as minima (see
+            :attr:`warnings`).
 
     A minimum where f is not differentiable has kind ``"minimum (non-smooth)"`` and NaN
     eigenvalues: no Hessian exists there.
@@ -91,6 +94,7 @@ class Minima(Found, Result):
     outside_counts: np.ndarray | None = None
     sets: tuple[dict[str, Any] | None, ...] = ()
     starts_requested: int | None = None
+    notes: tuple[str, ...] = ()
 
     def _starts_ran(self) -> int:
         return int(self.labels.size)
@@ -129,8 +133,9 @@ class Minima(Found, Result):
     def warnings(self) -> tuple[str, ...]:
         """What a view must say beside the minima (one line each)."""
         if self.diverged:
-            return (f"every start diverged ({self.settings}); lower the learning rate",)
-        return ()
+            return (f"every start diverged ({self.settings}); lower the learning rate",
+                    *self.notes)  # fmt: skip
+        return tuple(self.notes)
 
     def summary(self) -> dict[str, Any]:
         items = [
@@ -296,7 +301,8 @@ def multistart(
     by_walk = np.bincount(lab, weights=walked, minlength=len(centres)) > 0
     by_descent = np.bincount(lab, weights=~walked, minlength=len(centres)) > 0
     st = settle(obj, centres, by_descent, by_walk, lo, hi, curvature_scale(obj, x0), x0, seed,
-                ("minimum",), "minimum", keep_walks_outside=True)  # fmt: skip
+                ("minimum",), "minimum", keep_walks_outside=True,
+                stalled=batch.params[batch.status != CONVERGED])  # fmt: skip
     keep, inside, values, order, grouped = st.keep, st.inside, st.values, st.order, st.grouped
     place = np.empty(len(order), dtype=np.int64)
     place[order] = np.arange(len(order))
@@ -324,4 +330,5 @@ def multistart(
         outside_values=values[away],
         outside_counts=np.bincount(lab, minlength=len(centres))[away],
         starts_requested=count,
+        notes=st.notes,
     )

@@ -154,6 +154,11 @@ def values_at(obj: Objective, x: np.ndarray) -> np.ndarray:
     return v
 
 
+def gradients_at(obj: Objective, x: np.ndarray) -> np.ndarray:
+    """∇f at every row of ``x`` (compiled once per objective, in padded blocks)."""
+    return _gradients(obj, x)
+
+
 def _gradients(obj: Objective, x: np.ndarray) -> np.ndarray:
 
     def build() -> Any:
@@ -198,42 +203,46 @@ def walk_to_corners(
     rng = np.random.default_rng(seed)
     eps = float(np.finfo(np.float64).eps)
     samples = 2 * n  # twice the n + 1 the method needs: both sides of a corner seen more often
-    for _ in range(MAX_ITERATIONS):
-        act = np.flatnonzero(active)
-        if not act.size:
-            break
-        xa, ra = x[act], radius[act]
-        u = rng.normal(size=(act.size, samples, n))
-        u *= (rng.uniform(size=(act.size, samples, 1)) ** (1 / n)) / np.linalg.norm(u, axis=2)[
-            ..., None
-        ]
-        cloud = np.concatenate([xa[:, None, :], xa[:, None, :] + ra[:, None, None] * u], axis=1)
-        g = _gradients(obj, cloud.reshape(-1, n)).reshape(act.size, samples + 1, n)
-        ok = np.all(np.isfinite(g), axis=2)  # a gradient may be undefined at a domain's edge
-        g = np.where(ok[..., None], g, g[np.arange(act.size), np.argmax(ok, axis=1)][:, None])
-        g = np.where(ok.any(axis=1)[:, None, None], g, 0.0)  # none defined: no step
-        z = min_norm_point(g)
-        zn = np.linalg.norm(z, axis=1)
-        moving = ok.any(axis=1) & (zn > 0) & np.isfinite(zn)
-        d = -z / np.where(moving, zn, 1.0)[:, None]
-        top = np.minimum(10 * ra, width)
-        ladder = top[:, None] * 0.5 ** np.arange(_LADDER)
-        trials = xa[:, None, :] + ladder[..., None] * d[:, None, :]
-        ft = values_at(obj, trials.reshape(-1, n)).reshape(act.size, _LADDER)
-        ft = np.where(np.isfinite(ft), ft, np.inf)
-        j = np.argmin(ft, axis=1)
-        best = ft[np.arange(act.size), j]
-        # lower by more than f's rounding (its size, and its terms' ~ |∇f|·|x|): no drift
-        noise = (
-            8 * eps * (np.abs(fx[act]) + np.linalg.norm(g[:, 0], axis=1) * np.abs(xa).max(axis=1))
-        )
-        lower = moving & (best < fx[act] - noise)
-        x[act[lower]] = trials[lower, j[lower]]
-        fx[act[lower]] = best[lower]
-        radius[act[~lower]] *= 0.1  # no step lowers f: the ball is too coarse for the corner
-        done = radius[act] < last
-        found[act[done]] = True
-        active[act[done]] = False
+    # near a pole gradients reach 1e200: their norms overflow to inf, which is handled
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(MAX_ITERATIONS):
+            act = np.flatnonzero(active)
+            if not act.size:
+                break
+            xa, ra = x[act], radius[act]
+            u = rng.normal(size=(act.size, samples, n))
+            u *= (rng.uniform(size=(act.size, samples, 1)) ** (1 / n)) / np.linalg.norm(u, axis=2)[
+                ..., None
+            ]
+            cloud = np.concatenate([xa[:, None, :], xa[:, None, :] + ra[:, None, None] * u], axis=1)
+            g = _gradients(obj, cloud.reshape(-1, n)).reshape(act.size, samples + 1, n)
+            ok = np.all(np.isfinite(g), axis=2)  # a gradient may be undefined at a domain's edge
+            g = np.where(ok[..., None], g, g[np.arange(act.size), np.argmax(ok, axis=1)][:, None])
+            g = np.where(ok.any(axis=1)[:, None, None], g, 0.0)  # none defined: no step
+            z = min_norm_point(g)
+            zn = np.linalg.norm(z, axis=1)
+            moving = ok.any(axis=1) & (zn > 0) & np.isfinite(zn)
+            d = -z / np.where(moving, zn, 1.0)[:, None]
+            top = np.minimum(10 * ra, width)
+            ladder = top[:, None] * 0.5 ** np.arange(_LADDER)
+            trials = xa[:, None, :] + ladder[..., None] * d[:, None, :]
+            ft = values_at(obj, trials.reshape(-1, n)).reshape(act.size, _LADDER)
+            ft = np.where(np.isfinite(ft), ft, np.inf)
+            j = np.argmin(ft, axis=1)
+            best = ft[np.arange(act.size), j]
+            # lower by more than f's rounding (its size, and its terms' ~ |∇f|·|x|): no drift
+            noise = (
+                8
+                * eps
+                * (np.abs(fx[act]) + np.linalg.norm(g[:, 0], axis=1) * np.abs(xa).max(axis=1))
+            )
+            lower = moving & (best < fx[act] - noise)
+            x[act[lower]] = trials[lower, j[lower]]
+            fx[act[lower]] = best[lower]
+            radius[act[~lower]] *= 0.1  # no step lowers f: the ball is too coarse for the corner
+            done = radius[act] < last
+            found[act[done]] = True
+            active[act[done]] = False
     return x, found
 
 

@@ -13,6 +13,7 @@ ends with points. Two things stand between them and a list a person can trust:
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,15 @@ from .calculus import classify
 from .engine import DIVERGED, LEFT_BOUNDS, MAX_STEPS, batch_value_and_grad
 from .flat_sets import describe, flat, group, local_dimension, neighbour_chords
 from .kinks import may_kink, on_corners
-from .nonsmooth import MAX_CORNER_DIM, corner_kind, most_walks, thin, values_at, walk_to_corners
+from .nonsmooth import (
+    MAX_CORNER_DIM,
+    corner_kind,
+    gradients_at,
+    most_walks,
+    thin,
+    values_at,
+    walk_to_corners,
+)
 from .objectives import Objective
 from .optimizers import newton_roots
 
@@ -232,6 +241,45 @@ def corners_from(
     return np.concatenate(points), np.concatenate(origin)
 
 
+#: Starts walked down f and up f, in a search for critical points of a smooth f, only to see
+#: whether f runs off without bound (toward a pole of ``tan``) where Newton on ∇f = 0 never goes.
+LOOKOUT_SAMPLE = 32
+
+
+def lookout(obj: Objective, x0: np.ndarray, width: float, iterations: int = 40) -> np.ndarray:
+    """Where steepest descent down f and up f (each step the best of a ladder of steps halving
+    from the box's width) from :data:`LOOKOUT_SAMPLE` starts spread over the box ends after
+    ``iterations`` steps, for a smooth f (where f may have corners, :func:`corners_from` walks
+    already): evidence of a pole, never listed as points."""
+    if may_kink(obj) or obj.n > MAX_CORNER_DIM or not len(x0):
+        return np.empty((0, obj.n))
+    x = x0[np.linspace(0, len(x0) - 1, min(LOOKOUT_SAMPLE, len(x0))).astype(np.int64)]
+    x = np.concatenate([x, x])
+    sign = np.repeat([1.0, -1.0], len(x) // 2)[:, None]  # down f, then up f
+    ladder = width * 0.5 ** np.arange(_LOOKOUT_LADDER)
+    with np.errstate(all="ignore"):
+        fx = sign[:, 0] * values_at(obj, x)  # x0 is not empty
+        for _ in range(iterations):
+            g = sign * gradients_at(obj, x)
+            gn = np.linalg.norm(g, axis=1)
+            live = np.isfinite(fx) & np.isfinite(gn) & (gn > 0)
+            if not live.any():
+                break
+            d = -g / np.where(live, gn, 1.0)[:, None]
+            trials = x[:, None, :] + ladder[None, :, None] * d[:, None, :]
+            ft = sign * values_at(obj, trials.reshape(-1, obj.n)).reshape(len(x), -1)
+            ft = np.where(np.isfinite(ft), ft, np.inf)
+            j = np.argmin(ft, axis=1)
+            best = ft[np.arange(len(x)), j]
+            step = live & (best < fx)
+            x[step] = trials[step, j[step]]
+            fx[step] = best[step]
+    return x
+
+
+_LOOKOUT_LADDER = 40
+
+
 def ends_and_corners(
     obj: Objective,
     batch: Any,
@@ -270,3 +318,166 @@ def ends_and_corners(
         np.concatenate([origin, stuck[rows]]),
         np.concatenate([walked, np.ones(rows.size, dtype=bool)]),
     )
+
+
+#: A point's value may lie this many times the spread of f over the box's starts beyond the values
+#: sampled there; further out, f is running off toward a pole (``1/x`` near 0), not settling.
+SANE_SPREAD = 1e3
+#: Steps of the continuity probe, relative to the box's width (tenfold apart).
+_CONTINUITY_STEPS = 10.0 ** -np.arange(3, 10)
+
+
+def sane_band(obj: Objective, starts: np.ndarray) -> tuple[float, float, float]:
+    """The values a point found in the box may take: those sampled at (up to 1,024 of) the
+    starts, widened by :data:`SANE_SPREAD` times their spread (or their size, where f is level
+    there), and that spread: ``(low, high, spread)``."""
+    f = batch_value_and_grad(obj, starts[:: max(1, len(starts) // 1024)])[0]
+    f = f[np.isfinite(f)]
+    if not f.size:
+        return -math.inf, math.inf, math.inf
+    low, high = float(f.min()), float(f.max())
+    spread = max(high - low, abs(float(np.median(f))), float(np.finfo(np.float64).tiny))
+    return low - SANE_SPREAD * spread, high + SANE_SPREAD * spread, spread
+
+
+def _probe_dirs(n: int, seed: int) -> np.ndarray:
+    """``±e_i`` for every axis first, then (for n ≥ 2) four seeded random unit directions and
+    their opposites."""
+    eye = np.eye(n)
+    dirs = [eye, -eye]
+    if n >= 2:
+        r = np.random.default_rng(seed).normal(size=(4, n))
+        r /= np.linalg.norm(r, axis=1, keepdims=True)
+        dirs += [r, -r]
+    return np.concatenate(dirs)
+
+
+@dataclass(frozen=True)
+class Soundness:
+    """Per point, whether f is finite, bounded and continuous around it (``ok``); where not,
+    ``trend``: −1 where f falls without bound there, +1 where it rises without bound, 0 where it
+    jumps, 2 where f is undefined at the point itself; ``axes``: per point, the variables along which f
+    changes most (where the pole or jump lies across)."""
+
+    ok: np.ndarray
+    trend: np.ndarray
+    axes: np.ndarray
+
+
+def soundness(
+    obj: Objective,
+    points: np.ndarray,
+    width: float,
+    band: tuple[float, float, float],
+    seed: int = 0,
+) -> Soundness:
+    """Whether f is finite and continuous at each point: its value within ``band``
+    (:func:`sane_band`), finite at steps from ``1e-3`` down to ``1e-9`` of the box's width
+    along the axes and a few other directions both ways, and ``|f(p + t d) − f(p)|`` shrinking
+    with ``t`` (at the smallest step under half its size at the largest, or at rounding level).
+    A side where f is undefined (NaN: past the edge of ``sqrt``'s domain) is left out; an
+    infinite value, a value that does not settle (a pole, a jump) or one outside the band is not
+    sound. A minimum at the tip of a cone (``|x|``) passes; ``1/x`` near 0 and ``sign(x)`` at 0
+    do not.
+
+    Where a point is not sound, f runs off without bound there when its value, or one beside it,
+    lies beyond the values seen in the box by ten times their spread (``log(x)`` near 0 is
+    -700 there); else it jumps."""
+    k, n = points.shape
+    spread = band[2]
+    seen = (band[0] + (SANE_SPREAD - 10) * spread, band[1] - (SANE_SPREAD - 10) * spread)
+    ok = np.ones(k, dtype=bool)
+    trend = np.zeros(k, dtype=np.int64)
+    axes = np.zeros((k, n), dtype=bool)
+    if not k:
+        return Soundness(ok, trend, axes)
+    dirs = _probe_dirs(n, seed)
+    d, m = len(dirs), _CONTINUITY_STEPS.size
+    eps = float(np.finfo(np.float64).eps)
+    floor = 64 * eps * np.max(np.abs(points), axis=1, initial=0.0)  # steps below are rounding
+    steps = np.maximum(width * _CONTINUITY_STEPS[None, :], floor[:, None])  # (k, m)
+    trial = points[:, None, None, :] + steps[:, None, :, None] * dirs[None, :, None, :]
+    with np.errstate(all="ignore"):
+        f0 = values_at(obj, points)
+        fx = values_at(obj, trial.reshape(-1, n)).reshape(k, d, m)
+        rise = fx - f0[:, None, None]
+        dev = np.where(np.isnan(fx), 0.0, np.abs(rise))  # an undefined side is left out
+        infinite = np.any(np.isinf(fx), axis=(1, 2))
+        big, small = np.max(dev[:, :, 0], axis=1), np.max(dev[:, :, -1], axis=1)
+        level = small <= 1e-12 * (np.abs(f0) + spread)
+        settles = level | (small <= 0.5 * big)
+        outside = (f0 < band[0]) | (f0 > band[1])
+    ok = np.isfinite(f0) & ~infinite & settles & ~outside
+    # which way f runs off: the values beside the point, or the point's own
+    side = np.where(np.isfinite(fx), fx, np.nan_to_num(fx, nan=0.0, posinf=1e308, neginf=-1e308))
+    with np.errstate(all="ignore"):
+        low = np.min(np.where(np.isnan(fx), np.inf, side), axis=(1, 2))
+        high = np.max(np.where(np.isnan(fx), -np.inf, side), axis=(1, 2))
+        falls = (f0 < seen[0]) | (low < seen[0]) | np.isneginf(f0)
+        rises = (f0 > seen[1]) | (high > seen[1]) | np.isposinf(f0)
+    own = np.where(f0 < seen[0], -1, np.where(f0 > seen[1], 1, 0))  # the point's own value first
+    trend[~ok] = np.where(own != 0, own, np.where(falls, -1, np.where(rises, 1, 0)))[~ok]
+    trend[~ok & np.isnan(f0)] = 2  # undefined at the point itself: nothing to say
+    along = np.maximum(dev[:, :n, -1], dev[:, n : 2 * n, -1])  # per axis, at the smallest step
+    top = np.max(along, axis=1, keepdims=True)
+    axes = (along >= 1e-3 * top) & (top > 0)
+    axes[~axes.any(axis=1)] = True
+    return Soundness(ok, trend, axes)
+
+
+def unsound_notes(
+    names: tuple[str, ...], points: np.ndarray, sound: Soundness, scale: float, search: str,
+    found_any: bool,
+) -> tuple[str, ...]:  # fmt: skip
+    """One line per way f was seen to misbehave at the points that are not sound: where it
+    falls or rises without bound (a pole, the edge of ``log``'s domain) and where it jumps.
+    ``search``: ``"minimum"`` (a multistart: then "no minimum" is said) or ``"critical"``."""
+    bad = np.flatnonzero(~sound.ok)
+    notes: list[str] = []
+    for trend, say in ((-1, "decreases"), (1, "increases"), (0, "jumps")):  # 2: undefined
+        rows = bad[sound.trend[bad] == trend]
+        if not rows.size:
+            continue
+        places = _places(names, points[rows], sound.axes[rows], scale)
+        more = len(places) - 2
+        where = (", ".join(places[:-1]) + " and " + places[-1] if 1 < len(places) <= 3 else
+                 places[0] if len(places) == 1 else
+                 f"{places[0]}, {places[1]} and {more:,} other places")  # fmt: skip
+        if trend == 0:
+            notes.append(f"f jumps (it is not continuous) near {where}: no extremum is listed "
+                         "there")  # fmt: skip
+        elif search == "minimum" and trend == -1:
+            lead = "no global minimum" if found_any else "no minimum"
+            notes.append(f"{lead}: f decreases without bound toward {where}")
+        else:
+            notes.append(f"f {say} without bound toward {where} (a pole or the edge of f's "
+                         "domain: no critical point there)")  # fmt: skip
+    return tuple(notes)
+
+
+def _places(
+    names: tuple[str, ...], points: np.ndarray, axes: np.ndarray, scale: float
+) -> list[str]:
+    """The distinct places, most seen first (coordinates within ``1e-3`` of the box's size are
+    one place): a place that names one variable (``x = 0``) stands for the points with several
+    named where one of them agrees (``(x, y) = (0, 0.5)``)."""
+    keys: list[tuple[tuple[int, int], ...]] = []
+    shown: dict[tuple[tuple[int, int], ...], tuple[tuple[str, str], ...]] = {}
+    for p, a in zip(points, axes, strict=True):
+        vals = [0.0 if abs(v) <= 1e-6 * scale else float(v) for v in p]
+        pick = [i for i in range(len(names)) if a[i]] or list(range(len(names)))
+        key = tuple((i, round(vals[i] / (1e-3 * scale))) for i in pick)
+        keys.append(key)
+        shown.setdefault(key, tuple((names[i], f"{vals[i]:.4g}") for i in pick))
+    single = {k[0] for k in keys if len(k) == 1}
+    said = Counter(k for k in keys if len(k) == 1 or not single.intersection(k))
+    out = []
+    for k, _ in said.most_common():
+        q = shown[k]
+        if len(q) == 1:
+            out.append(f"{q[0][0]} = {q[0][1]}")
+        else:
+            out.append(
+                "(" + ", ".join(n for n, _ in q) + ") = (" + ", ".join(v for _, v in q) + ")"
+            )
+    return out

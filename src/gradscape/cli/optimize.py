@@ -405,6 +405,9 @@ def _cmd_critical(args: argparse.Namespace) -> int:
                   f"{_count(away, 'critical point')} beyond it (not listed; all in summary.json)"]  # fmt: skip
     if cp.unresolved:
         lines += [f"unresolved: {_count(cp.unresolved, 'start')} reached no critical point"]
+    for w in cp.warnings:  # where f runs off without bound: decided by the library
+        print(f"gradscape: warning: {w}", file=sys.stderr)
+    lines += ["", *(f"warning: {w}" for w in cp.warnings)] if cp.warnings else []
     sections = [("Critical points", lines)]
     captions = {"critical": "The critical points on the contours, by kind (hover for each)",
                 "critical_3d": "The critical points on the surface (drag to turn it)"}  # fmt: skip
@@ -488,6 +491,7 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
             f"ended outside the box: {_count(m.outside, 'start')}, at "
             f"{_count(away, 'point')} beyond it (not listed; all in --json)"
         )
+    lines += ["", *(f"warning: {w}" for w in m.warnings)] if m.warnings else []
     sections = [("Minima", lines)]
     cap = "Each start coloured by the minimum it reached (hover for each)"
     report.write_report(out, f"gradscape multistart: {obj.signature()}", sections,
