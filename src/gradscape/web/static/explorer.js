@@ -621,8 +621,10 @@ async function critical() {
     drawSurface();
     const c = {};
     for (const p of S.critical.points) c[kindOf(p.kind)] = (c[kindOf(p.kind)] || 0) + 1;
-    toastInfo(`${S.critical.points.length} critical points in the box: ` +
-      Object.entries(c).map(([k, n]) => `${n} ${n === 1 ? k : PLURAL[k]}`).join(", "));
+    toastInfo(`${S.critical.points.length} critical points in the box` +
+      (S.critical.points.length ? ": " : "") +
+      Object.entries(c).map(([k, n]) => `${n} ${n === 1 ? k : PLURAL[k]}`).join(", ") +
+      (found.warnings || []).map((w) => `\n⚠ ${w}`).join(""));
   } catch (e) {
     if (t.current()) showError(N.runError, e.message);
   } finally {
@@ -662,6 +664,7 @@ function drawMinima() {
       `${m.minima.length} distinct minim${m.minima.length === 1 ? "um" : "a"} in the box` +
       (m.failed_total ? `; ${m.failed_total} did not converge` : "") +
       (m.outside_box.starts ? `; ${m.outside_box.starts} converged outside the box` : "")),
+    ...(m.warnings || []).map((w) => el("p", { class: "f-warning" }, `⚠ ${w}`)),
     el("table", { class: "f-table" }, el("thead", {}, el("tr", {}, ...["#", `(${a}, ${b})`, "f", "kind", "starts", "basin share"].map((h) => el("th", {}, h)))),
       el("tbody", {}, ...rows)));
   if (!m.basins) { N.basins.textContent = "No basin map: the starts do not form a grid."; return; }
