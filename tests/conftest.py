@@ -8,6 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+# Compiling is most of this suite's time: XLA compiles about a quarter faster with most of its
+# optimisations off, and the tests check the maths, not XLA's speed (the benchmarks run it fully
+# optimised). Set JAX_DISABLE_MOST_OPTIMIZATIONS=0 to run the tests on optimised programs.
+# Set before JAX is imported; the CLI's subprocesses inherit it.
+os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
+
 import numpy as np
 import pytest
 from hypothesis import settings

@@ -240,7 +240,7 @@ def _post(client: Any, path: str, body: Any) -> Any:
         ("descend", {"steps": 0}, 400, f"steps must be a whole number from 1 to {MAX_STEPS:,} (MAX_STEPS); got 0."),
         ("descend", {"steps": MAX_STEPS + 1}, 400, "(MAX_STEPS)"),
         ("descend", {"steps": 2.5}, 422, "steps: Input should be a valid integer"),
-        ("descend", "not json", 422, "Bad request"),
+        ("descend", "not json", 422, "not valid JSON"),
     ],
 )  # fmt: skip
 def test_bad_input_is_a_one_line_4xx(
