@@ -7,7 +7,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +55,19 @@ def write_text(path: str | Path, text: str) -> Path:
 
 
 def finite_json(data: Any) -> Any:
-    """``data`` with every non-finite float as ``None``: strict JSON has no NaN or Infinity."""
+    """``data`` as plain JSON values: NumPy arrays and scalars as lists and numbers, mapping keys
+    as strings, and every non-finite float as ``None`` (strict JSON has no NaN or Infinity).
+    The one converter behind the CLI's JSON, the reports' figures and the page's answers."""
+    if type(data).__module__ == "numpy":  # NumPy only when it is already in use
+        import numpy as np
+
+        if isinstance(data, np.ndarray) and data.dtype.kind == "f" and np.isfinite(data).all():
+            return data.tolist()  # all finite: no walk over the elements
+        data = data.tolist()
     if isinstance(data, float):
         return data if math.isfinite(data) else None
-    if isinstance(data, dict):
-        return {k: finite_json(v) for k, v in data.items()}
+    if isinstance(data, Mapping):
+        return {k if isinstance(k, str) else str(k): finite_json(v) for k, v in data.items()}
     if isinstance(data, list | tuple):
         return [finite_json(v) for v in data]
     return data

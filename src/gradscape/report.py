@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import html
 import json
-import math
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,10 +19,8 @@ from importlib import util
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from . import __version__
-from ._files import write_text
+from ._files import finite_json, write_text
 
 #: A story's section: its heading and its lines of text.
 Section = tuple[str, Sequence[str]]
@@ -112,26 +109,11 @@ def _no_close(js: str) -> str:
     return "".join([*out, js[i:]])
 
 
-def _plain(v: Any) -> Any:
-    """``v`` as JSON values: arrays to lists, non-finite numbers to ``None``."""
-    if isinstance(v, np.ndarray):
-        v = v.tolist()
-    elif isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    if isinstance(v, Mapping):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_plain(x) for x in v]
-    return v
-
-
 def figure_json(spec: Mapping[str, Any]) -> str:
     """``spec`` as JSON that is safe inside ``<script type="application/json">``: strict JSON
     (NaN and infinities as null) with ``<``, ``>`` and ``&`` escaped, so no string can close
     the element or open a comment."""
-    text = json.dumps(_plain(spec), allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(finite_json(spec), allow_nan=False, ensure_ascii=False, separators=(",", ":"))
     for ch, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
                      ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):  # fmt: skip
         text = text.replace(ch, code)

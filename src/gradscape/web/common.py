@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -67,25 +66,6 @@ def time_limit(seconds: float = REQUEST_SECONDS, what: str = "The request") -> C
             raise TooLong(seconds, what)
 
     return progress
-
-
-def jsonable(v: Any) -> Any:
-    """``v`` as plain JSON: arrays to lists, NaN and ±inf to ``None`` (JSON has neither)."""
-
-    if isinstance(v, np.ndarray):
-        if v.dtype.kind in "fc":
-            out: list[Any] = v.astype(np.float64).tolist()
-            return jsonable(out) if not np.isfinite(v).all() else out
-        return v.tolist()
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    if isinstance(v, dict):
-        return {str(k): jsonable(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [jsonable(x) for x in v]
-    return v
 
 
 def _more(v: Any) -> Any:

@@ -21,8 +21,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
+from .._files import finite_json
 from ..errors import GradscapeError
-from .common import JOB_SECONDS, ApiError, jsonable
+from .common import JOB_SECONDS, ApiError
 
 #: Jobs running at once over every tab; one more is refused with HTTP 429.
 MAX_RUNNING = 2
@@ -71,7 +72,7 @@ class Job:
         """Send an event to the page (an epoch's numbers, a snapshot ...); checks for a cancel."""
         self.check()
         with self.lock:
-            self.events.append(jsonable(event))
+            self.events.append(finite_json(event))
 
     def status(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "state": self.state, "error": self.error,
@@ -129,7 +130,7 @@ class Jobs:
     @staticmethod
     def _run(job: Job, work: Callable[[Job], Any]) -> None:
         try:
-            result = jsonable(work(job))
+            result = finite_json(work(job))
         except Cancelled as e:
             job.state, job.error = "cancelled", f"The {job.kind} job was stopped: {e}."
         except GradscapeError as e:
@@ -182,7 +183,7 @@ def router(jobs: Jobs) -> APIRouter:
                     yield f"data: {json.dumps(ev)}\n\n"
                 if job.last_progress is not None and job.last_progress is not shown:
                     shown = job.last_progress
-                    yield f"data: {json.dumps(jsonable(shown))}\n\n"
+                    yield f"data: {json.dumps(finite_json(shown))}\n\n"
                 if finished and sent == len(job.events):
                     yield f"data: {json.dumps({'type': 'end', **job.status()})}\n\n"
                     return

@@ -27,10 +27,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from .. import __version__
-from .._files import write_text
+from .._files import finite_json, write_text
 from ..errors import whole_number
 from ..run_files import TRAINING_FILES, write_training
-from .common import MAX_EPOCHS, ApiError, jsonable
+from .common import MAX_EPOCHS, ApiError
 from .jobs import Job
 
 #: Most pictures of the predictions one run sends while it trains (one every few epochs).
@@ -263,7 +263,7 @@ def router(app: FastAPI) -> APIRouter:
         """A dataset (built-in, or an uploaded file read by the CLI's loader): its facts and,
         for one or two features, its points in the data's own units."""
         split, _ = _load(app, body)
-        return jsonable(_facts(split))  # type: ignore[no-any-return]
+        return finite_json(_facts(split))  # type: ignore[no-any-return]
 
     @r.post("/train")
     def train_job(body: TrainRequest) -> dict[str, Any]:
