@@ -37,6 +37,7 @@ class Dataset:
         columns_guessed: the loader chose x and y itself among more than two numeric columns
             (each view says in its own words how to choose others: the CLI's ``--x``/``--y``,
             the page's column menus).
+        columns: the file's header as written (empty for generated data), to choose from.
     """
 
     x: np.ndarray
@@ -46,6 +47,7 @@ class Dataset:
     y_label: str = "y"
     notes: tuple[str, ...] = field(default=())
     columns_guessed: bool = False
+    columns: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
         x = np.asarray(self.x, dtype=np.float64).reshape(-1)
@@ -160,7 +162,7 @@ def load_csv(
     xs, ys = table.numbers(jx), table.numbers(jy)
     return Dataset(
         x=xs, y=ys, name=table.path.name, x_label=table.header[jx], y_label=table.header[jy],
-        notes=tuple(notes), columns_guessed=guessed,
+        notes=tuple(notes), columns_guessed=guessed, columns=tuple(table.header),
     )  # fmt: skip
 
 

@@ -30,7 +30,6 @@ from ..line_data import Dataset, load_csv, synthetic_line
 from ..line_model import LineStats, default_ranges, line_point, sse_objective
 from ..objectives import Objective
 from ..sweep import profile, surface
-from ..tables import read_table
 from ..tours import descend_line, line_eigenvalues
 from .common import MAX_GRID, MAX_STEPS, ApiError, json_response, time_limit
 
@@ -87,7 +86,6 @@ class _Line:
     objective: Objective
     plan: DescentPlan
     box: dict[str, tuple[float, float]]
-    columns: tuple[str, ...] = ()
 
 
 def _number(name: str, v: float, cap: float, cap_name: str, *, positive: bool = False) -> float:
@@ -122,19 +120,16 @@ def router(app: FastAPI) -> APIRouter:
             if key in cache:
                 cache.move_to_end(key)
                 return cache[key]
-        columns: tuple[str, ...] = ()
         if ref.data == BUILTIN:
             data = synthetic_line()
         else:
-            path = app.state.uploads.path(ref.data)
-            data = load_csv(path, x=ref.x, y=ref.y)
-            columns = tuple(read_table(path).header)
+            data = load_csv(app.state.uploads.path(ref.data), x=ref.x, y=ref.y)
         stats = LineStats.of(data)
         stats.check_scale()
         obj = sse_objective(data)
         start = (0.0, 0.0)
         plan = plan_descent(obj, start, eigenvalues=line_eigenvalues(stats))
-        made = _Line(data, stats, obj, plan, default_ranges(stats, start), columns)
+        made = _Line(data, stats, obj, plan, default_ranges(stats, start))
         with lock:
             cache[key] = made
             while len(cache) > CACHE_SIZE:
@@ -167,7 +162,7 @@ def router(app: FastAPI) -> APIRouter:
         return json_response({
             "name": d.name, "n": d.n, "x_label": d.x_label, "y_label": d.y_label,
             "notes": list(d.notes), "x": d.x[shown], "y": d.y[shown],
-            "columns": list(ln.columns), "columns_guessed": d.columns_guessed,
+            "columns": list(d.columns), "columns_guessed": d.columns_guessed,
             "shown_note": (f"showing {shown.size:,} of {d.n:,} points (MAX_SHOWN_POINTS)"
                            if shown.size < d.n else ""),
             "closed_form": {"m": s.m, "c": s.c, "sse": s.sse_min},
