@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from .._files import json_text, write_json
 from ..errors import GradscapeError
 from .common import (
     EXIT_DIVERGED,
@@ -24,8 +25,6 @@ from .common import (
     _progress,
     _ranges,
     _show,
-    _to_json,
-    _write_json,
 )
 
 
@@ -138,7 +137,7 @@ def _cmd_derive(args: argparse.Namespace) -> int:
         out = _out_dir(args)
         summary["files"] = ["derivation.npz", "report.html", "summary.json"]
         result.save(out / "derivation.npz")
-        _write_json(out / "summary.json", summary)
+        write_json(out / "summary.json", summary)
         sections = derive_story(result)
         figs = figures.derive(result)
         captions = {
@@ -155,7 +154,7 @@ def _cmd_derive(args: argparse.Namespace) -> int:
         report.write_report(out, f"gradscape derive: {obj.signature()}", sections, placed,
                             summary["files"])  # fmt: skip
     if args.json:
-        print(_to_json(summary))
+        print(json_text(summary))
     elif args.out:
         _show(out, title, derive_story(result), summary["files"])
     else:
@@ -211,13 +210,13 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     summary["files"] = sorted(
         [p.name for p in pngs.values()] + ["sweep.npz", "summary.json", "report.html"]
     )
-    _write_json(out / "summary.json", summary)
+    write_json(out / "summary.json", summary)
     placed = {sections[0][0]: [(figs[name], captions[name]) for name in figs]}
     report.write_report(
         out, f"gradscape sweep: {obj.signature()}", sections, placed, summary["files"]
     )
     if args.json:
-        print(_to_json(summary))
+        print(json_text(summary))
     else:
         _show(out, f"gradscape sweep — {obj.signature()}", sections, summary["files"])
     for warning in result.warnings:
@@ -249,7 +248,7 @@ def _cmd_functions(args: argparse.Namespace) -> int:
             }
             for f in items
         ]
-        print(_to_json(data))
+        print(json_text(data))
     else:
         print("\n".join(functions_story(items)))
     return 0
@@ -275,7 +274,7 @@ def _cmd_tour(args: argparse.Namespace) -> int:
         [str(p.name) for p in pngs.values()]
         + ["trajectory.npz", "surface.npz", "summary.json", "report.html"]
     )
-    _write_json(out / "summary.json", summary)
+    write_json(out / "summary.json", summary)
     sections = tour_story(result)
     figs = figures.tour(result)
     placed = {
@@ -296,7 +295,7 @@ def _cmd_tour(args: argparse.Namespace) -> int:
         out, "gradscape tour: how calculus fits a line", sections, placed, summary["files"]
     )
     if args.json:
-        print(_to_json(summary))
+        print(json_text(summary))
     else:
         print("gradscape tour — how calculus fits a line\n")
         for title, lines in sections:

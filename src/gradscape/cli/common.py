@@ -266,19 +266,11 @@ def _check_names(obj: Any, names: Sequence[str], flag: str) -> None:
     check_known(names, obj.names, flag, obj.signature())
 
 
-def _to_json(data: Any) -> str:
-    return json_text(data)
-
-
-def _write_json(path: Path, data: Any) -> None:
-    write_json(path, data)
-
-
 def _publish(args: Any, path: Path, data: Any) -> bool:
     """Write ``data`` as JSON to ``path``; with ``--json`` also print it. True when printed."""
-    _write_json(path, data)
+    write_json(path, data)
     if args.json:
-        print(_to_json(data))
+        print(json_text(data))
     return bool(args.json)
 
 

@@ -6,6 +6,7 @@ import argparse
 import math
 from typing import Any
 
+from .._files import json_text
 from ..errors import GradscapeError
 from .common import (
     EXIT_DIVERGED,
@@ -19,7 +20,6 @@ from .common import (
     _progress,
     _publish,
     _show,
-    _to_json,
 )
 
 
@@ -141,7 +141,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     status = EXIT_DIVERGED if result.diverged else 0
     metrics = write_training(out, result, split)
     if args.json:
-        print(_to_json(metrics))
+        print(json_text(metrics))
         return status
     _show(out, "gradscape train", training_sections(result, split), sorted(TRAINING_FILES))
     return status
