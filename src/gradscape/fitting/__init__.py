@@ -1,0 +1,1 @@
+"""Fitting a model formula to data: exact Jacobians, a trust-region solver, honest uncertainty."""

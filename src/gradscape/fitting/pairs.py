@@ -1,0 +1,77 @@
+"""The SSE of a fit as an objective, and its surface over two parameters with the solver's path.
+
+The surface holds every other parameter at its estimate, so it is a slice through the
+``p``-dimensional SSE; the path drawn on it is the solver's, projected onto the two
+parameters (with more than two parameters the others move too).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError, listing
+from ..objectives import Objective
+from ..sweep import Surface, surface
+from .fits import Fit
+from .solve import compiled
+
+#: Most grid points per axis of a pair surface.
+MAX_PAIR_POINTS = 301
+
+
+def sse_objective(fit: Fit) -> Objective:
+    """``SSE(b) = Σ wᵢ (yᵢ − f(b; xᵢ))²`` over the fit's parameters, on the fit's data."""
+    import jax.numpy as jnp
+
+    pieces = compiled(fit._parsed)
+    X, y, sw = jnp.asarray(fit.X), jnp.asarray(fit.y), jnp.asarray(np.sqrt(fit.weights))
+
+    def sse(b):  # type: ignore[no-untyped-def]
+        r = pieces.residuals(b, X, y, sw)
+        return r @ r
+
+    return Objective(sse, names=fit.parameters, label="SSE", formula=f"Σ w·({fit.response} − f)²")
+
+
+def pair_range(fit: Fit, name: str, span: float = 4.0) -> tuple[float, float]:
+    """The estimate ± ``span`` standard errors, widened to hold the solver's path (5 % margin)."""
+    j = fit.parameters.index(name)
+    b, se = float(fit.estimates[j]), float(fit.se[j])
+    half = span * se if np.isfinite(se) and se > 0 else max(abs(b) * 0.5, 1.0)
+    lo, hi = b - half, b + half
+    if len(fit.path):
+        lo, hi = min(lo, float(fit.path[:, j].min())), max(hi, float(fit.path[:, j].max()))
+    pad = 0.05 * (hi - lo)
+    return lo - pad, hi + pad
+
+
+def pair_surface(fit: Fit, x: str, y: str, *, points: int = 81) -> Surface:
+    """The SSE over ``x`` (columns) and ``y`` (rows), others at their estimates, on a grid
+    covering ``±4`` standard errors and the solver's path.
+
+    Raises:
+        InputError: a name that is not a parameter, the same one twice, or ``points`` outside
+            ``2 … MAX_PAIR_POINTS``.
+    """
+    from .._x64 import x64
+
+    for n in (x, y):
+        if n not in fit.parameters:
+            raise InputError(
+                f"{n!r} is not a parameter of the fit; its parameters are "
+                f"{listing(fit.parameters)}."
+            )
+    if x == y:
+        raise InputError(f"A pair needs two different parameters; got {x!r} twice.")
+    if not 2 <= points <= MAX_PAIR_POINTS:
+        raise InputError(f"points must be 2 … MAX_PAIR_POINTS = {MAX_PAIR_POINTS}; got {points}.")
+    with x64():
+        return surface(
+            sse_objective(fit),
+            x,
+            y,
+            at=fit.params,
+            x_range=pair_range(fit, x),
+            y_range=pair_range(fit, y),
+            points=points,
+        )
