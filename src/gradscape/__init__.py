@@ -73,6 +73,9 @@ _EXPORTS = {
     "Minima": "multistarts",
     "race": "races",
     "Race": "races",
+    "fit": "fitting.fits",
+    "Fit": "fitting.fits",
+    "pair_surface": "fitting.pairs",
     "load_dataset": "networks.datasets",
     "Split": "networks.datasets",
     "model": "networks.models",
@@ -122,6 +125,8 @@ if TYPE_CHECKING:  # pragma: no cover
         ParameterError,
     )
     from .expr import Expression, parse
+    from .fitting.fits import Fit, fit
+    from .fitting.pairs import pair_surface
     from .functions import TestFunction
     from .line_data import Dataset, load_csv, synthetic_line
     from .line_model import closed_form, mse_objective, predict, sse_objective
