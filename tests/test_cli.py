@@ -54,6 +54,11 @@ def test_tour_writes_everything_and_agrees_with_polyfit(
     )
     surf = gs.Surface.load(out / "surface.npz")
     assert surf.argmin() == pytest.approx(summary["surface_grid_min"])
+    # the tour is a special case of fitting a model: its data.csv fitted with y = m*x + c
+    fitted = gs.fit("y = m*x + c", out / "data.csv", intervals=False)
+    assert fitted.converged
+    assert fitted.params["m"] == pytest.approx(summary["closed_form"]["m"], rel=1e-12)
+    assert fitted.params["c"] == pytest.approx(summary["closed_form"]["c"], rel=1e-12)
 
 
 def test_tour_story_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

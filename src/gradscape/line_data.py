@@ -80,6 +80,23 @@ class Dataset:
         """Number of rows."""
         return int(self.x.size)
 
+    def write_csv(self, path: str | Path) -> Path:
+        """Write ``x_label, y_label`` and the rows as CSV (17 significant digits: read back, the
+        numbers are the same floats), e.g. to fit a model of one's own to the tour's data."""
+        from ._files import atomic_path
+
+        p = Path(path)
+        table = np.column_stack([self.x, self.y])
+        with atomic_path(p) as tmp:
+            np.savetxt(tmp, table, fmt="%.17g", delimiter=",", comments="",
+                       header=f"{_csv_name(self.x_label)},{_csv_name(self.y_label)}")  # fmt: skip
+        return p
+
+
+def _csv_name(name: str) -> str:
+    """A header cell: quoted when it holds a comma or a quote."""
+    return '"' + name.replace('"', '""') + '"' if ("," in name or '"' in name) else name
+
 
 def synthetic_line(
     n: int = 50,

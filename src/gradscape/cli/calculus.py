@@ -269,10 +269,11 @@ def _cmd_tour(args: argparse.Namespace) -> int:
     pngs = plot.tour_figures(result, out)
     result.trajectory.save(out / "trajectory.npz")
     result.surface.save(out / "surface.npz")
+    result.data.write_csv(out / "data.csv")  # to fit one's own model next: gradscape fit
     summary = result.summary()
     summary["files"] = sorted(
         [str(p.name) for p in pngs.values()]
-        + ["trajectory.npz", "surface.npz", "summary.json", "report.html"]
+        + ["trajectory.npz", "surface.npz", "data.csv", "summary.json", "report.html"]
     )
     write_json(out / "summary.json", summary)
     sections = tour_story(result)

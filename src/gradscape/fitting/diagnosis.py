@@ -69,6 +69,13 @@ class Diagnosis:
     scatter: float
 
 
+def at_bound(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Which parameters sit on a bound (within 1e-10 of its size: the trust-region reflective
+    method stays strictly inside)."""
+    tol = 1e-10 * (1 + np.abs(x))
+    return (np.isfinite(lo) & (x <= lo + tol)) | (np.isfinite(hi) & (x >= hi - tol))
+
+
 def gauss_newton_step(
     J: np.ndarray, r: np.ndarray, x: np.ndarray, se: np.ndarray, free: np.ndarray
 ) -> tuple[float, int]:
@@ -124,8 +131,8 @@ def diagnose(
     warnings: list[str] = []
     suggestions: list[str] = []
     verdict = "converged"
-    at_bound = (np.isfinite(lo) & (x <= lo)) | (np.isfinite(hi) & (x >= hi))
-    free = ~at_bound
+    bound = at_bound(x, lo, hi)
+    free = ~bound
     step, j = gauss_newton_step(J, r, x, stats.se, free)
     if status == 0:
         verdict = "failed"
@@ -178,9 +185,9 @@ def diagnose(
                 suggestions.append(
                     "try other starts (--starts N with --bounds) and look at the residual plot"
                 )
-    if np.any(at_bound):
+    if np.any(bound):
         warnings.append(
-            f"{listing([n for n, b in zip(names, at_bound, strict=True) if b])} ended on a "
+            f"{listing([n for n, b in zip(names, bound, strict=True) if b])} ended on a "
             "bound: the best fit may lie beyond it"
         )
         suggestions.append("widen the bounds if the model allows")

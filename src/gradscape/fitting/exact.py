@@ -79,10 +79,13 @@ def refine(
     jacobian: Callable[[np.ndarray], np.ndarray],
     b: np.ndarray,
     free: np.ndarray,
+    lo: np.ndarray | None = None,
+    hi: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gauss–Newton steps from ``b``, each kept only if it does not raise the SSE of ``residuals_of``
     (float64, or :func:`residuals` in extended precision); returns the parameters and their
-    residuals. ``jacobian(b)`` is the float64 ``∂r/∂b``; only ``free`` parameters move.
+    residuals. ``jacobian(b)`` is the float64 ``∂r/∂b``; only ``free`` parameters move, and a
+    step that would leave the bounds ``[lo, hi]`` ends the refinement.
 
     A trust-region solver stops when its step is small relative to the whole parameter vector,
     so a parameter much smaller than the others can be left a few digits short; these steps,
@@ -95,6 +98,8 @@ def refine(
         trial = b.copy()
         trial[free] = b[free] - delta
         if np.array_equal(trial, b):
+            break
+        if lo is not None and hi is not None and np.any((trial < lo) | (trial > hi)):
             break
         r_new = residuals_of(trial)
         # kept when the SSE does not rise beyond its own rounding: at a flat minimum the step

@@ -22,7 +22,7 @@ from .._lazy import lazy
 from .._x64 import with_x64
 from ..errors import InputError, NumericalError, listing
 from ..results import Result
-from .diagnosis import diagnose
+from .diagnosis import at_bound, diagnose
 from .models import FitData, FitModel, check_data, parse_model
 from .solve import MAX_EVALUATIONS, Compiled, Solution, compiled, solve
 from .uncertainty import LEVEL, Profile, bands, profile, statistics, t_quantile
@@ -489,12 +489,12 @@ def _state(
             "starting values or bounds."
         )
     refined = False
-    free = ~((np.isfinite(lo) & (x <= lo)) | (np.isfinite(hi) & (x >= hi)))
+    free = ~at_bound(x, lo, hi)
     if sol.status != 0:
-        x, r = exact.refine(lambda b: _residuals(pieces, fd, b), jacobian, x, free)
-        x = np.clip(x, lo, hi)
+        x, r = exact.refine(lambda b: _residuals(pieces, fd, b), jacobian, x, free, lo, hi)
         if exact.rounding_limited(r, fd) and fd.n <= exact.MAX_EXACT_ROWS:
-            x, r = exact.refine(lambda b: exact.residuals(fm, fd, b), jacobian, x, free)
+            exact_r = lambda b: exact.residuals(fm, fd, b)  # noqa: E731
+            x, r = exact.refine(exact_r, jacobian, x, free, lo, hi)
             refined = True
         else:
             r = _residuals(pieces, fd, x)

@@ -250,7 +250,7 @@ def check_data(
         if where.size:
             i = int(where[0])
             raise DataError(
-                f"Weight at row {i + 1} of {source} is {w[i]!r}; weights must be finite and"
+                f"Weight at row {i + 1} of {source} is {w[i]:g}; weights must be finite and"
                 " ≥ 0 (1/σᵢ² for a known standard deviation σᵢ)."
             )
     used = w > 0

@@ -23,8 +23,11 @@ def sse_objective(fit: Fit) -> Objective:
     """``SSE(b) = Σ wᵢ (yᵢ − f(b; xᵢ))²`` over the fit's parameters, on the fit's data."""
     import jax.numpy as jnp
 
+    from .._x64 import x64
+
     pieces = compiled(fit._parsed)
-    X, y, sw = jnp.asarray(fit.X), jnp.asarray(fit.y), jnp.asarray(np.sqrt(fit.weights))
+    with x64():  # the data stay float64 wherever the objective is called from
+        X, y, sw = jnp.asarray(fit.X), jnp.asarray(fit.y), jnp.asarray(np.sqrt(fit.weights))
 
     def sse(b):  # type: ignore[no-untyped-def]
         r = pieces.residuals(b, X, y, sw)

@@ -17,7 +17,7 @@ the path, its SSE, gradient norm, step length and the Levenberg–Marquardt damp
 
 from __future__ import annotations
 
-import functools
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,8 +56,12 @@ class Compiled:
     gradients: Callable[..., Any]
 
 
-@functools.lru_cache(maxsize=64)
-def _compiled(key: str, model: FitModel) -> Compiled:
+#: Compiled models kept (most recently used first out last).
+_CACHE: OrderedDict[str, Compiled] = OrderedDict()
+_CACHE_SIZE = 64
+
+
+def _compiled(model: FitModel) -> Compiled:
     import jax
 
     f = model.row_function()
@@ -88,7 +92,13 @@ def compiled(model: FitModel) -> Compiled:
     """The model's compiled pieces, made once per model (the same formula, parameters and
     inputs share them; JAX's persistent cache keeps them across processes)."""
     key = f"{model.rhs.sympy!r}|{model.parameters}|{model.inputs}"
-    return _compiled(key, model)
+    hit = _CACHE.get(key)
+    if hit is None:
+        hit = _CACHE[key] = _compiled(model)
+        if len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    _CACHE.move_to_end(key)
+    return hit
 
 
 @dataclass
