@@ -120,7 +120,7 @@ def test_profile_interval_ends_are_where_a_scipy_refit_says() -> None:
     x, y = p.data["x"], p.data["y"]
     target = f.sse * (1 + f.t**2 / f.dof)
     for end in (f.profile_lower[1], f.profile_upper[1]):  # b2 fixed, b1 re-fitted
-        out = least_squares(lambda b1: y - b1[0] * (1 - np.exp(-end * x)), [f.params["b1"]],
+        out = least_squares(lambda b1, e=end: y - b1[0] * (1 - np.exp(-e * x)), [f.params["b1"]],
                             xtol=1e-14, ftol=1e-14)  # fmt: skip
         assert 2 * out.cost == pytest.approx(target, rel=1e-6)
     # nonlinear: the profile interval is not the Wald interval, and holds the estimate

@@ -73,7 +73,8 @@ def at_bound(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Which parameters sit on a bound (within 1e-10 of its size: the trust-region reflective
     method stays strictly inside)."""
     tol = 1e-10 * (1 + np.abs(x))
-    return (np.isfinite(lo) & (x <= lo + tol)) | (np.isfinite(hi) & (x >= hi - tol))
+    out: np.ndarray = (np.isfinite(lo) & (x <= lo + tol)) | (np.isfinite(hi) & (x >= hi - tol))
+    return out
 
 
 def gauss_newton_step(
