@@ -30,7 +30,7 @@ from .uncertainty import LEVEL, Profile, bands, profile, statistics, t_quantile
 #: Points of the fitted curve and its bands (one input).
 BAND_POINTS = 200
 #: Tolerances of a profile's re-fits (its interval's ends are wanted to about 7 digits).
-PROFILE_TOL = 1e-10
+PROFILE_TOL = 1e-9
 #: Most distinct minima kept from a multistart.
 MAX_MINIMA = 20
 

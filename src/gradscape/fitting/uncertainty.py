@@ -176,7 +176,7 @@ def profile(
     ends: list[tuple[float, str]] = []
     for side in (-1.0, 1.0):
         h = se / 2 if np.isfinite(se) and se > 0 else max(abs(x[j]) * 0.05, 1e-3)
-        warm = x.copy()
+        warm, before = x.copy(), x.copy()
         prev_v, prev_t = float(x[j]), 0.0
         end, note = float("nan"), ""
         for k in range(1, PROFILE_STEPS + 1):
@@ -184,19 +184,21 @@ def profile(
             if not lo <= v <= hi:
                 note = f"{name} reaches its bound {lo if side < 0 else hi:g} first"
                 break
-            got = refit(j, v, warm)
+            # the others continue along the line through the last two solutions
+            got = refit(j, v, 2 * warm - before if k > 1 else warm)
             if got is None:
                 note = f"the model is not defined beyond {name} = {prev_v:.6g}"
                 break
-            sse, warm = got
+            sse, (before, warm) = got[0], (warm, got[1])
             points[v] = sse
             if sse < lowest - max(1e-9 * lowest, noise):
                 lowest, best = sse, (v, warm.copy())
             tv = tau(v, sse)
             if abs(tv) >= t and abs(prev_t) < t:
 
-                def g(u: float, _warm: np.ndarray = warm) -> float:
-                    out = refit(j, u, _warm)
+                def g(u: float, a: np.ndarray = before, b: np.ndarray = warm) -> float:
+                    share = (u - prev_v) / (v - prev_v)
+                    out = refit(j, u, a + share * (b - a))
                     return (abs(tau(u, out[0])) if out else np.inf) - t
 
                 try:
