@@ -148,8 +148,9 @@ def solvers() -> None:
             fd = check_data(m, p.data, name)
             pieces = compiled(m)
             X, y, sw = jnp.asarray(fd.X), jnp.asarray(fd.y), jnp.ones(fd.n)
-            r = lambda b: np.asarray(pieces.residuals(b, X, y, sw))  # noqa: E731
-            J = lambda b: np.asarray(pieces.jacobian(b, X, y, sw))  # noqa: E731
+            args = (X, y, sw)
+            r = lambda b, c=pieces, a=args: np.asarray(c.residuals(b, *a))  # noqa: E731
+            J = lambda b, c=pieces, a=args: np.asarray(c.jacobian(b, *a))  # noqa: E731
             for start in p.starts:
                 b0 = np.array([start[b] for b in m.parameters])
                 for method in ("lm", "trf"):
@@ -161,7 +162,7 @@ def solvers() -> None:
                 if optx is not None:
                     t = time.perf_counter()
                     sol = optx.least_squares(
-                        lambda b, _: pieces.residuals(b, X, y, sw),
+                        lambda b, _, c=pieces, a=args: c.residuals(b, *a),
                         optx.LevenbergMarquardt(rtol=1e-12, atol=1e-12),
                         jnp.asarray(b0), max_steps=20000, throw=False,
                     )  # fmt: skip

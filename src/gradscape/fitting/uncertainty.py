@@ -196,8 +196,14 @@ def profile(
             tv = tau(v, sse)
             if abs(tv) >= t and abs(prev_t) < t:
 
-                def g(u: float, a: np.ndarray = before, b: np.ndarray = warm) -> float:
-                    share = (u - prev_v) / (v - prev_v)
+                def g(
+                    u: float,
+                    a: np.ndarray = before,
+                    b: np.ndarray = warm,
+                    u0: float = prev_v,
+                    u1: float = v,
+                ) -> float:
+                    share = (u - u0) / (u1 - u0)
                     out = refit(j, u, a + share * (b - a))
                     return (abs(tau(u, out[0])) if out else np.inf) - t
 
