@@ -170,6 +170,12 @@ def diagnose(
             "rescale or reparametrise the model (e.g. centre an input: x - mean(x)) so the "
             "parameters are less correlated"
         )
+    if stats.dof == 0:
+        warnings.append(
+            f"no degrees of freedom: {len(names)} parameters for {len(names)} rows, so the curve "
+            "passes through every point and no standard error or interval can be estimated"
+        )
+        suggestions.append("add rows (more data than parameters) to learn how sure the fit is")
     scatter = float("nan")
     if scatter_x is not None and stats.dof > 0:
         noise = neighbour_variance(scatter_x, y, w)

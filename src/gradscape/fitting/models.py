@@ -29,6 +29,8 @@ from ..expr.language import RESERVED
 
 #: Most parameters a model may have (the Jacobian is dense: rows × parameters).
 MAX_PARAMETERS = 50
+#: Most entries of the Jacobian, rows × parameters (8 bytes each: 160 MB).
+MAX_JACOBIAN = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,11 @@ def check_data(
     if len(lengths) > 1:
         raise DataError(f"The columns of {source} have different lengths ({sorted(lengths)}).")
     n = len(arrays[model.columns[0]])
+    if n * model.p > MAX_JACOBIAN:
+        raise DataError(
+            f"{source} has {n:,} rows and the model {model.p} parameters: {n * model.p:,} "
+            f"Jacobian entries, more than MAX_JACOBIAN = {MAX_JACOBIAN:,}; fit a sample of rows."
+        )
     with x64():
         L = np.column_stack([arrays[c] for c in model.lhs_columns])
         fn = model.lhs.function()
