@@ -24,8 +24,8 @@ from .models import FitData, FitModel
 ROUNDING = 1e-11
 #: Digits of the refined residuals.
 DIGITS = 50
-#: Most rows refined (each costs about a millisecond).
-MAX_EXACT_ROWS = 5_000
+#: Most rows refined (each costs about a millisecond per step).
+MAX_EXACT_ROWS = 500
 #: Gauss–Newton refinement steps, at most.
 STEPS = 4
 

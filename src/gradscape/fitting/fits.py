@@ -351,6 +351,14 @@ def fit(
         profiles: list[Profile] = []
         if not (intervals and state["stats"].dof > 0 and state["stats"].s > 0):
             break
+        # a profile compares float64 SSEs: meaningless where the residuals are rounding noise
+        scale = float(np.sqrt(np.mean(fd.weights * fd.y**2)))
+        if state["stats"].s < 1e3 * np.finfo(float).eps * scale:
+            notes.append(
+                "no profile intervals: the residuals are at float64's rounding level, where "
+                "the SSE cannot rise measurably; the Wald intervals are shown"
+            )
+            break
         profiles = _profiles(fm, pieces, fd, state["x"], state, lo, hi, report("profiles"))
         better = [pr for pr in profiles if np.isfinite(pr.better)]
         if not better:
@@ -488,14 +496,17 @@ def _state(
             "The fit ended where the model or its derivatives are not finite; give other "
             "starting values or bounds."
         )
-    refined = False
+    refined: bool | None = False
     free = ~at_bound(x, lo, hi)
     if sol.status != 0:
         x, r = exact.refine(lambda b: _residuals(pieces, fd, b), jacobian, x, free, lo, hi)
-        if exact.rounding_limited(r, fd) and fd.n <= exact.MAX_EXACT_ROWS:
+        limited = exact.rounding_limited(r, fd)
+        if limited and fd.n <= exact.MAX_EXACT_ROWS:
             exact_r = lambda b: exact.residuals(fm, fd, b)  # noqa: E731
             x, r = exact.refine(exact_r, jacobian, x, free, lo, hi)
             refined = True
+        elif limited:
+            refined = None  # said: the standard errors carry few correct digits
         else:
             r = _residuals(pieces, fd, x)
         J = jacobian(x)
@@ -672,7 +683,13 @@ def _result(
     t = t_quantile(stats.dof)
     x_hat = state["x"]
     b = jnp.asarray(x_hat)
-    if state["refined"]:
+    if state["refined"] is None:
+        notes.append(
+            "the model fits the data to float64's rounding: the SSE and the standard errors "
+            "carry few correct digits (extended precision is used for at most "
+            f"MAX_EXACT_ROWS = {exact.MAX_EXACT_ROWS} rows)"
+        )
+    elif state["refined"]:
         notes.append(
             "the model fits the data to float64's rounding: the residuals, SSE and standard "
             f"errors were computed with {exact.DIGITS} digits and the estimates refined with them"
