@@ -94,7 +94,9 @@ class Corner:
 def may_kink(obj: Objective) -> bool:
     """Whether ``obj`` may fail to be smooth somewhere: its formula holds a part that can
     (``abs``, ``relu``, ``max``, ``sqrt``…), or it has no formula to tell."""
-    return obj.expression is None or bool(obj.expression._may_kink)
+    if obj.expression is None:
+        return not obj.smooth
+    return bool(obj.expression._may_kink)
 
 
 def corners(expression: Any, theta: Any) -> list[Corner]:

@@ -61,6 +61,9 @@ class Objective:
             text, which gives symbolic derivatives and names undefined spots.
         function: the built-in :class:`~gradscape.functions.TestFunction` this objective is
             (its published minima, domain and notes), or ``None``.
+        smooth: its maker knows it is differentiable everywhere it is defined (the SSE of a
+            model whose formula has no ``abs``, ``relu``, ``sqrt``…), so engines need not look
+            for corners; objectives from text decide this from their formula.
 
     Example:
         >>> import jax.numpy as jnp
@@ -77,6 +80,7 @@ class Objective:
     unravel: Callable[[Any], Any] | None = None
     expression: Expression | None = None
     function: Published | None = None
+    smooth: bool = False
 
     def __post_init__(self) -> None:
         if not callable(self.fn):

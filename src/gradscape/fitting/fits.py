@@ -24,7 +24,7 @@ from ..errors import InputError, NumericalError, listing
 from ..results import Result
 from .diagnosis import at_bound, diagnose
 from .models import FitData, FitModel, check_data, parse_model
-from .solve import MAX_EVALUATIONS, Compiled, Solution, compiled, solve
+from .solve import MAX_EVALUATIONS, Compiled, Solution, compiled, solve, sse_objective
 from .uncertainty import LEVEL, Profile, bands, profile, statistics, t_quantile
 
 #: Points of the fitted curve and its bands (one input).
@@ -546,7 +546,7 @@ def _profiles(
     noise = 100 * fd.n * float(np.finfo(float).eps * np.sqrt(np.mean(fd.weights * fd.y**2))) ** 2
 
     def refit(j: int, v: float, warm: np.ndarray) -> tuple[float, np.ndarray] | None:
-        b = warm.copy()
+        b = np.clip(warm, lo, hi)  # a continued line may cross a bound
         b[j] = v
         free = np.ones(fm.p, dtype=bool)
         free[j] = False
@@ -611,10 +611,8 @@ def _multistart(
     seed: int,
     progress: Callable[[int, int], None] | None,
 ) -> tuple[Solution, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    import jax.numpy as jnp
 
     from ..multistarts import multistart
-    from ..objectives import Objective
 
     open_ = [
         b
@@ -623,13 +621,7 @@ def _multistart(
     ]
     if open_:
         raise InputError(f"--starts draws starts in a box: give --bounds for {listing(open_)} too.")
-    X, y, sw = jnp.asarray(fd.X), jnp.asarray(fd.y), jnp.asarray(np.sqrt(fd.weights))
-
-    def sse(b: Any) -> Any:
-        r = pieces.residuals(b, X, y, sw)
-        return r @ r
-
-    obj = Objective(sse, names=fm.parameters, label="SSE")
+    obj = sse_objective(fm, fd)
     ranges = {b: (float(a), float(c)) for b, a, c in zip(fm.parameters, lo, hi, strict=True)}
     found = multistart(obj, ranges, starts=starts, seed=seed, progress=progress)
     if len(found.points) == 0:

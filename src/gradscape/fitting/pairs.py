@@ -13,7 +13,8 @@ from ..errors import InputError, listing
 from ..objectives import Objective
 from ..sweep import Surface, surface
 from .fits import Fit
-from .solve import compiled
+from .models import FitData
+from .solve import sse_objective as _sse_objective
 
 #: Most grid points per axis of a pair surface.
 MAX_PAIR_POINTS = 301
@@ -21,19 +22,10 @@ MAX_PAIR_POINTS = 301
 
 def sse_objective(fit: Fit) -> Objective:
     """``SSE(b) = Σ wᵢ (yᵢ − f(b; xᵢ))²`` over the fit's parameters, on the fit's data."""
-    import jax.numpy as jnp
-
-    from .._x64 import x64
-
-    pieces = compiled(fit._parsed)
-    with x64():  # the data stay float64 wherever the objective is called from
-        X, y, sw = jnp.asarray(fit.X), jnp.asarray(fit.y), jnp.asarray(np.sqrt(fit.weights))
-
-    def sse(b):  # type: ignore[no-untyped-def]
-        r = pieces.residuals(b, X, y, sw)
-        return r @ r
-
-    return Objective(sse, names=fit.parameters, label="SSE", formula=f"Σ w·({fit.response} − f)²")
+    data = FitData(X=fit.X, y=fit.y, weights=fit.weights, source=fit.source,
+                   weights_name=fit.weights_name, L=np.zeros((fit.n, 0)))  # fmt: skip
+    objective: Objective = _sse_objective(fit._parsed, data)
+    return objective
 
 
 def pair_range(fit: Fit, name: str, span: float = 4.0) -> tuple[float, float]:

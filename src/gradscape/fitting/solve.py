@@ -101,6 +101,42 @@ def compiled(model: FitModel) -> Compiled:
     return hit
 
 
+_OBJECTIVES: OrderedDict[tuple[str, bytes], Any] = OrderedDict()
+
+
+def sse_objective(model: FitModel, data: FitData) -> Any:
+    """``SSE(b) = Σ wᵢ (yᵢ − f(b; xᵢ))²`` as an :class:`~gradscape.objectives.Objective` over
+    the model's parameters, kept per model and data (an engine compiles it once: the multistart
+    of a fit and the surfaces of its figures share it)."""
+    import hashlib
+
+    import jax.numpy as jnp
+
+    from .._x64 import x64
+    from ..objectives import Objective
+
+    digest = hashlib.sha1(b"".join(a.tobytes() for a in (data.X, data.y, data.weights))).digest()
+    key = (f"{model.rhs.sympy!r}|{model.parameters}|{model.inputs}", digest)
+    hit = _OBJECTIVES.get(key)
+    if hit is None:
+        pieces = compiled(model)
+        with x64():  # the data stay float64 wherever the objective is called from
+            X, y, sw = (jnp.asarray(a) for a in (data.X, data.y, np.sqrt(data.weights)))
+
+        def sse(b: Any) -> Any:
+            r = pieces.residuals(b, X, y, sw)
+            return r @ r
+
+        hit = _OBJECTIVES[key] = Objective(
+            sse, names=model.parameters, label="SSE", formula=f"Σ w·({model.response} − f)²",
+            smooth=model.smooth,
+        )  # fmt: skip
+        if len(_OBJECTIVES) > 8:
+            _OBJECTIVES.popitem(last=False)
+    _OBJECTIVES.move_to_end(key)
+    return hit
+
+
 @dataclass
 class Path:
     """The accepted iterates of one solve, and the quantities the step table shows."""
