@@ -736,6 +736,13 @@ def _band(
     ]  # fmt: skip
 
 
+def bands_too_narrow(fit: Any) -> bool:
+    """Whether the prediction band is too narrow to see beside the data's range."""
+    pred = np.asarray(fit.band_pred, np.float64)
+    span = float(np.ptp(fit.y)) or 1.0
+    return bool(np.all(np.isfinite(pred)) and float(np.max(pred)) < 0.005 * span)
+
+
 def fit_curve(fit: Any) -> Spec:
     """The data, the fitted curve and its confidence and prediction bands (one input)."""
     x, f = np.asarray(fit.band_x[:, 0], np.float64), np.asarray(fit.band_fit, np.float64)
@@ -755,7 +762,12 @@ def fit_curve(fit: Any) -> Spec:
                           "<br>residual %{customdata:.4g}<extra></extra>",
          "marker": {"size": 8, "color": "white", "line": {"color": "black", "width": 1.5}}},
     ]  # fmt: skip
-    lay = layout(f"{fit.model}: {fit.n} rows, SSE = {fit.sse:.6g}",
+    title = f"{fit.model}: {fit.n} rows, SSE = {fit.sse:.6g}"
+    if bands_too_narrow(fit):
+        title += (
+            f"<br><sub>the {level} bands are narrower than the line at this scale (zoom in)</sub>"
+        )
+    lay = layout(title,
                  xaxis=_axis(fit.inputs[0]), yaxis=_axis(fit.response))  # fmt: skip
     return {"data": data, "layout": lay}
 
@@ -855,7 +867,9 @@ def fit_profiles(fit: Any) -> Spec:
         x0, y1 = c * (w + gx), 1 - r * (h + gy)
         lay[f"xaxis{s}"] = _axis(name, domain=[x0, x0 + w], anchor=f"y{s}", exponentformat="e")
         lay[f"yaxis{s}"] = _axis("SSE" if c == 0 else "", domain=[y1 - h, y1], anchor=f"x{s}")
-    lay["legend"] = {**lay["legend"], "y": -0.12 if rows == 1 else -0.06}
+    # below the lowest row's axis titles
+    lay["legend"] = {**lay["legend"], "y": -0.3 / rows, "yanchor": "top"}
+    lay["margin"] = {**lay["margin"], "b": 110}
     return {"data": data, "layout": lay}
 
 
@@ -864,8 +878,13 @@ def fit_pair(fit: Any, s: Surface) -> Spec:
     i, j = fit.parameters.index(s.x_name), fit.parameters.index(s.y_name)
     best = {s.x_name: float(fit.estimates[i]), s.y_name: float(fit.estimates[j])}
     title = f"SSE over {s.x_name} and {s.y_name} with the solver's path"
-    return contours(s, [("solver's path", np.asarray(fit.path)[:, [i, j]])], [best],
+    if s.fixed:
+        title += ", the others held at their estimates"
+    spec = contours(s, [("solver's path", np.asarray(fit.path)[:, [i, j]])], [best],
                     marks_label="estimate", title=title)  # fmt: skip
+    for axis in ("xaxis", "yaxis"):  # 5e-4, not plotly's 500µ
+        spec["layout"][axis]["exponentformat"] = "e"
+    return spec
 
 
 def fit(f: Any, s: Surface | None = None) -> dict[str, Spec]:

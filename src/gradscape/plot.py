@@ -769,6 +769,8 @@ def _grid(k: int, cols: int = 3) -> tuple[int, int]:
 
 
 def fit_curve(fit: Any) -> Figure:
+    from .figures import bands_too_narrow
+
     """The data, the fitted curve and its confidence and prediction bands (one input)."""
     fig = _figure(7.2, 4.8)
     ax = fig.add_subplot()
@@ -783,8 +785,7 @@ def fit_curve(fit: Any) -> Figure:
     ax.set_xlabel(fit.inputs[0])
     ax.set_ylabel(fit.response)
     title = f"{fit.model}\n{fit.source}: {fit.n} rows, SSE = {fit.sse:.6g}"
-    span = float(np.ptp(fit.y)) or 1.0
-    if np.all(np.isfinite(pred)) and float(np.max(pred)) < 0.005 * span:
+    if bands_too_narrow(fit):
         title += f"\n(the {level} bands are narrower than the line at this scale)"
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
@@ -876,6 +877,8 @@ def fit_pair(fit: Any, surface: Surface) -> Figure:
     path = fit.path[:, [i, j]]
     best = {surface.x_name: float(fit.estimates[i]), surface.y_name: float(fit.estimates[j])}
     title = f"SSE over {surface.x_name} and {surface.y_name} with the solver's path"
+    if surface.fixed:
+        title += ", the others held at their estimates"
     fig = contours(surface, arrows=False, paths=[("solver's path", path)], marks=[best],
                    marks_label="estimate", title=title)  # fmt: skip
     _legend_outside(fig.axes[0], ncol=3)

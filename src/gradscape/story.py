@@ -578,7 +578,7 @@ def fit_story(fit: Any) -> list[Section]:
         head.append("the checks passed: no Gauss–Newton step left, the Jacobian of full rank and "
                     f"well conditioned{scatter}")  # fmt: skip
     head += [f"warning: {w}" for w in fit.warnings]
-    head += [f"try: {s}" for s in fit.suggestions]
+    head += [f"suggestion: {s}" for s in fit.suggestions]
     sections: list[Section] = [("Verdict", head)]
     if fit.notes:
         sections.append(("Notes", list(fit.notes)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,10 @@ def register(sub: Any) -> None:
         "model", metavar="MODEL",
         help="'response = formula', e.g. 'y = b1*(1 - exp(-b2*x))' or 'log(y) = a - k*t' (quote it)",
     )  # fmt: skip
-    fit.add_argument("--data", required=True, metavar="FILE", help="the data file (CSV, …)")
+    fit.add_argument(
+        "--data", required=True, metavar="CSV",
+        help="CSV or space-separated file with a header naming the columns",
+    )  # fmt: skip
     fit.add_argument(
         "--start", metavar="b1=1,b2=0.5", action="append",
         help="starting values (constants such as pi/2 allowed; a parameter not given starts at 1)",
@@ -84,7 +88,7 @@ def register(sub: Any) -> None:
         fit, "--points", 2, MAX_PAIR_POINTS, PAIR_POINTS, "grid points per axis of the pair surface"
     )
     fit.add_argument(
-        "--no-intervals", dest="intervals", action="store_false",
+        "--no-intervals", action="store_true",
         help="skip the profile-likelihood intervals (a few re-fits per parameter)",
     )  # fmt: skip
     fit.add_argument(
@@ -175,6 +179,13 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     # the model's names before the work: a bad --pair is refused before a long fit
     _, header, _, table = read_data(args.data)
     model = parse_model(args.model, header)
+    for flag, given in (("--start", start), ("--bounds", bounds)):
+        unknown = [n for n in given if n not in model.parameters]
+        if unknown:
+            raise GradscapeError(
+                f"{flag} names {listing(unknown)}, not a parameter of the model; its parameters "
+                f"are {listing(model.parameters)}."
+            )
     pair = parse_pair(args.pair, model.parameters) if args.pair else None
     if args.starts is not None and not bounds:
         raise GradscapeError(
@@ -185,9 +196,12 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             + "."
         )
     out = _out_dir(args) if args.out else None
-    with _progress("fit") as update:
+    # SciPy's trust region may try a step where the SSE overflows (and rejects it): numpy's
+    # warning about it is noise here, the diagnosis judges where the fit ended
+    with _progress("fit") as update, warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         f = fit(args.model, table, start=start, bounds=bounds, weights=args.weights,
-                starts=args.starts, seed=args.seed, intervals=args.intervals,
+                starts=args.starts, seed=args.seed, intervals=not args.no_intervals,
                 progress=_phases(update))  # fmt: skip
     summary = f.summary()
     sections = fit_story(f)
