@@ -23,6 +23,7 @@ from .common import (
     _progress,
     _show,
     _split_top,
+    _Update,
 )
 
 #: The multistart's cap (:data:`gradscape.box_search.MAX_STARTS`; written out: importing the
@@ -219,15 +220,17 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _phases(
-    update: Callable[[int, int], None] | None,
-) -> Callable[[str, int, int], None] | None:
-    """The library's ``progress(phase, done, total)`` on the one bar."""
+#: What the bar says in each phase of :func:`gradscape.fitting.fits.fit`.
+PHASES = {"fit": "fit: solver steps", "starts": "fit: starts", "profiles": "fit: profiles"}
+
+
+def _phases(update: _Update | None) -> Callable[[str, int, int], None] | None:
+    """The library's ``progress(phase, done, total)`` on the one bar, labelled by phase."""
     if update is None:
         return None
 
     def progress(phase: str, done: int, total: int) -> None:
-        update(done, total)
+        update(done, total, PHASES.get(phase, f"fit: {phase}"))
 
     return progress
 
