@@ -838,7 +838,7 @@ def fit_profiles(fit: Any) -> Figure:
     ``SSE·(1 + t²/dof)``, the profile interval where the curve crosses it, the Wald interval."""
     p = len(fit.parameters)
     rows, cols = _grid(p)
-    fig = _figure(4.4 * cols, 3.7 * rows + 0.9)
+    fig = _figure(max(4.4 * cols, 6.4), 3.7 * rows + (0.9 if cols > 1 else 1.3))
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     threshold = fit.sse * (1 + fit.t**2 / max(fit.dof, 1))
     for j, (ax, name) in enumerate(zip(axes, fit.parameters, strict=False)):
@@ -859,13 +859,14 @@ def fit_profiles(fit: Any) -> Figure:
                 label="estimate")  # fmt: skip
         ax.set_xlabel(name)
         ax.set_ylabel("SSE")
-        ax.set_title(f"{name}: others re-optimised", fontsize=10)
+        ax.set_title(f"{name}: others re-optimised" if p > 1 else f"the SSE along {name}",
+                     fontsize=10)  # fmt: skip
         ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4), useOffset=False)
         ax.grid(alpha=0.3)
     for ax in axes[p:]:
         ax.set_visible(False)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=min(5, len(handles)),
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(5 if cols > 1 else 3, len(handles)),
                fontsize=8)  # fmt: skip
     fig.suptitle(f"SSE profiles and {fit.level:.0%} intervals", fontsize=11)
     return fig

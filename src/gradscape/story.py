@@ -615,7 +615,7 @@ def fit_story(fit: Any) -> list[Section]:
     stats = [
         f"SSE (residual sum of squares): {fit.sse:.10g}",
         f"residual standard deviation s = √(SSE/dof): {fit.s:.10g}",
-        f"degrees of freedom: {fit.dof} ({fit.n} rows − {p} parameters)",
+        f"degrees of freedom: {fit.dof} ({fit.n} rows − {p} parameter{'s' * (p != 1)})",
         f"R² = 1 − SSE/SST: {fit.r2:.10g}",
         f"condition number of the scaled Jacobian: {fit.condition:.4g} (rank {fit.rank} of {p})",
         f"solver: {fit.method}, {fit.nfev} evaluations, {fit.njev} Jacobians, "
