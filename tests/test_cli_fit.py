@@ -213,3 +213,22 @@ def test_figures_mark_the_intervals_and_pick_the_most_correlated_pair(
     three = Three()
     three.corr = corr  # type: ignore[attr-defined]
     assert default_pair(three) == ("b", "c")
+
+
+def test_the_caps_are_the_library_caps() -> None:
+    """The parser writes the caps out (registering stays light): they must be the library's."""
+    from gradscape.box_search import MAX_STARTS
+    from gradscape.cli import fit as cli_fit
+    from gradscape.fitting.pairs import MAX_PAIR_POINTS
+
+    assert cli_fit.MAX_STARTS == MAX_STARTS
+    assert cli_fit.MAX_PAIR_POINTS == MAX_PAIR_POINTS
+
+
+def test_open_sides_in_words() -> None:
+    from gradscape.story import open_sides
+
+    assert open_sides("upper: s reaches its bound 4 first") == (
+        "open above (s reaches its bound 4 first)"
+    )
+    assert open_sides("lower: a; upper: b") == "open below (a); open above (b)"

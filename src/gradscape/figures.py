@@ -828,6 +828,7 @@ def fit_profiles(fit: Any) -> Spec:
     threshold = float(fit.sse * (1 + fit.t**2 / max(fit.dof, 1)))
     data: list[dict[str, Any]] = []
     lay = layout(f"SSE profiles and {fit.level:.0%} intervals", height=max(420, 340 * rows + 120))
+    notes: list[dict[str, Any]] = []
     for j, name in enumerate(fit.parameters):
         s = "" if j == 0 else str(j + 1)
         r, c = divmod(j, cols)
@@ -865,8 +866,20 @@ def fit_profiles(fit: Any) -> Spec:
                      "marker": {"symbol": "star", "size": 16, "color": BEST_COLOR,
                                 "line": {"color": "black", "width": 1}}})  # fmt: skip
         x0, y1 = c * (w + gx), 1 - r * (h + gy)
+        if j < len(fit.profile_notes) and fit.profile_notes[j]:
+            from .plot import _note_side
+            from .story import open_sides
+
+            nx, anchor = _note_side(fit.profile_notes[j])
+            notes.append({"text": open_sides(fit.profile_notes[j]).replace(" (", "<br>("),
+                          "xref": f"x{s} domain", "yref": f"y{s} domain", "x": nx, "y": 1.0,
+                          "xanchor": anchor, "yanchor": "top", "showarrow": False,
+                          "font": {"size": 12, "color": PATH_COLOR}, "bgcolor": "white",
+                          "bordercolor": PATH_COLOR, "borderwidth": 1})  # fmt: skip
         lay[f"xaxis{s}"] = _axis(name, domain=[x0, x0 + w], anchor=f"y{s}", exponentformat="e")
         lay[f"yaxis{s}"] = _axis("SSE" if c == 0 else "", domain=[y1 - h, y1], anchor=f"x{s}")
+    if notes:
+        lay["annotations"] = notes
     # below the lowest row's axis titles
     lay["legend"] = {**lay["legend"], "y": -0.3 / rows, "yanchor": "top"}
     lay["margin"] = {**lay["margin"], "b": 110}

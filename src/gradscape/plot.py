@@ -833,6 +833,17 @@ def fit_residuals(fit: Any) -> Figure:
     return fig
 
 
+def _note_side(note: str) -> tuple[float, str]:
+    """Where on a profile's panel the note of its open side goes: by that side (both: the
+    middle)."""
+    sides = {part.split(":")[0] for part in note.split("; ")}
+    if sides == {"upper"}:
+        return 0.97, "right"
+    if sides == {"lower"}:
+        return 0.03, "left"
+    return 0.5, "center"
+
+
 def fit_profiles(fit: Any) -> Figure:
     """The SSE along each parameter with the others re-optimised; the threshold
     ``SSE·(1 + t²/dof)``, the profile interval where the curve crosses it, the Wald interval."""
@@ -857,6 +868,13 @@ def fit_profiles(fit: Any) -> Figure:
                            label="Wald interval" if k == 0 else None)  # fmt: skip
         ax.plot([fit.estimates[j]], [fit.sse], "*", ms=14, color=BEST_COLOR, mec="black",
                 label="estimate")  # fmt: skip
+        if j < len(fit.profile_notes) and fit.profile_notes[j]:
+            from .story import open_sides
+
+            x, ha = _note_side(fit.profile_notes[j])
+            ax.text(x, 0.97, open_sides(fit.profile_notes[j]).replace(" (", "\n("),
+                    transform=ax.transAxes, ha=ha, va="top", fontsize=8, color=PATH_COLOR,
+                    bbox={"facecolor": "white", "edgecolor": PATH_COLOR, "alpha": 0.9})  # fmt: skip
         ax.set_xlabel(name)
         ax.set_ylabel("SSE")
         ax.set_title(f"{name}: others re-optimised" if p > 1 else f"the SSE along {name}",

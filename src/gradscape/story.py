@@ -555,6 +555,17 @@ def _interval(lo: float, hi: float) -> str:
     return f"[{side(lo, '−∞')}, {side(hi, '+∞')}]"
 
 
+def open_sides(note: str) -> str:
+    """A profile note (``"upper: b reaches its bound 4 first"``) in words: ``"open above (b
+    reaches its bound 4 first)"``; both sides joined by ``;``."""
+    parts = []
+    for part in note.split("; "):
+        side, _, why = part.partition(": ")
+        where = {"lower": "open below", "upper": "open above"}.get(side)
+        parts.append(f"{where} ({why})" if where and why else part)
+    return "; ".join(parts)
+
+
 def fit_story(fit: Any) -> list[Section]:
     """What ``gradscape fit`` prints: the verdict first, then the parameters with their
     uncertainty, the statistics, the solver's steps, the correlations and the minima of a
@@ -603,7 +614,7 @@ def fit_story(fit: Any) -> list[Section]:
     ]
     lines += [""] * bool(bounded) + bounded
     if has_profile:
-        lines += [f"{name}, profile interval {note}"
+        lines += [f"{name}: profile interval {open_sides(note)}"
                   for name, note in zip(fit.parameters, fit.profile_notes, strict=True) if note]  # fmt: skip
         lines += ["", f"Wald: estimate ± t·se, t = {fit.t:.6g} ({fit.dof} dof); profile: where "
                   "the SSE with the others re-optimised reaches SSE·(1 + t²/dof)"]  # fmt: skip
@@ -635,6 +646,8 @@ def fit_story(fit: Any) -> list[Section]:
     if k > len(shown):
         step_lines.append(f"{k} iterations ({k - len(shown)} not shown; all in --json)")
     step_lines.append("— on the first row: no step led there")
+    if fit.starts:
+        step_lines.append("(the last solve: from the best minimum the starts found, polished)")
     sections.append(("Steps of the solver", step_lines))
 
     if 2 <= p <= FIT_CORRELATION_MAX:
