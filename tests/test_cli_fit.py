@@ -232,3 +232,23 @@ def test_open_sides_in_words() -> None:
         "open above (s reaches its bound 4 first)"
     )
     assert open_sides("lower: a; upper: b") == "open below (a); open above (b)"
+
+
+def test_no_degrees_of_freedom_said_and_drawn(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two rows, two parameters: the estimates, no uncertainty, and the story and figures say
+    why (no bands drawn, no intervals)."""
+    (tmp_path / "two.csv").write_text("x,y\n1,2\n2,3.5\n")
+    out = tmp_path / "out"
+    argv = ["fit", "y = m*x + c", "--data", str(tmp_path / "two.csv"), "--out", str(out)]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "profile intervals not computed (no degrees of freedom left" in text
+    f = Fit.load(out / "fit.npz")
+    assert f.params == pytest.approx({"m": 1.5, "c": 0.5}, abs=1e-12)
+    from gradscape import figures
+
+    spec = figures.fit_curve(f)
+    assert [t["name"] for t in spec["data"]] == ["fitted curve", "data"]
+    assert "no bands: no degrees of freedom left" in spec["layout"]["title"]["text"]

@@ -736,6 +736,13 @@ def _band(
     ]  # fmt: skip
 
 
+def no_bands(fit: Any) -> str:
+    """Why a fit has no bands to draw (``""`` when it has them)."""
+    if np.all(np.isfinite(fit.band_conf)) and np.all(np.isfinite(fit.band_pred)):
+        return ""
+    return "no degrees of freedom left" if fit.dof == 0 else "the standard errors are not finite"
+
+
 def bands_too_narrow(fit: Any) -> bool:
     """Whether the prediction band is too narrow to see beside the data's range."""
     pred = np.asarray(fit.band_pred, np.float64)
@@ -748,9 +755,13 @@ def fit_curve(fit: Any) -> Spec:
     x, f = np.asarray(fit.band_x[:, 0], np.float64), np.asarray(fit.band_fit, np.float64)
     conf, pred = np.asarray(fit.band_conf), np.asarray(fit.band_pred)
     level = f"{fit.level:.0%}"
-    data = [
+    missing = no_bands(fit)
+    bands = [] if missing else [
         *_band(x, f - pred, f + pred, f"{level} prediction band", _PRED_FILL),
         *_band(x, f - conf, f + conf, f"{level} confidence band", _CONF_FILL),
+    ]  # fmt: skip
+    data = [
+        *bands,
         {"type": "scatter", "mode": "lines", "name": "fitted curve", "x": values(x),
          "y": values(f), "line": {"color": PATH_COLOR, "width": 3},
          "customdata": values(np.stack([conf, pred], axis=1)),
@@ -763,7 +774,9 @@ def fit_curve(fit: Any) -> Spec:
          "marker": {"size": 8, "color": "white", "line": {"color": "black", "width": 1.5}}},
     ]  # fmt: skip
     title = f"{fit.model}: {fit.n} rows, SSE = {fit.sse:.6g}"
-    if bands_too_narrow(fit):
+    if missing:
+        title += f"<br><sub>no bands: {missing}</sub>"
+    elif bands_too_narrow(fit):
         title += (
             f"<br><sub>the {level} bands are narrower than the line at this scale (zoom in)</sub>"
         )

@@ -769,23 +769,27 @@ def _grid(k: int, cols: int = 3) -> tuple[int, int]:
 
 
 def fit_curve(fit: Any) -> Figure:
-    from .figures import bands_too_narrow
-
     """The data, the fitted curve and its confidence and prediction bands (one input)."""
+    from .figures import bands_too_narrow, no_bands
+
     fig = _figure(7.2, 4.8)
     ax = fig.add_subplot()
     x, f, conf, pred = fit.band_x[:, 0], fit.band_fit, fit.band_conf, fit.band_pred
     level = f"{fit.level:.0%}"
-    ax.fill_between(x, f - pred, f + pred, color=_BAND_PRED, alpha=0.55, lw=0,
-                    label=f"{level} prediction band (a new observation)")  # fmt: skip
-    ax.fill_between(x, f - conf, f + conf, color=_BAND_CONF, alpha=0.35, lw=0,
-                    label=f"{level} confidence band (the curve)")  # fmt: skip
+    missing = no_bands(fit)
+    if not missing:
+        ax.fill_between(x, f - pred, f + pred, color=_BAND_PRED, alpha=0.55, lw=0,
+                        label=f"{level} prediction band (a new observation)")  # fmt: skip
+        ax.fill_between(x, f - conf, f + conf, color=_BAND_CONF, alpha=0.35, lw=0,
+                        label=f"{level} confidence band (the curve)")  # fmt: skip
     ax.plot(x, f, "-", color=PATH_COLOR, lw=2, label="fitted curve")
     ax.plot(fit.X[:, 0], fit.y, "o", ms=5, color="black", mfc="white", mew=1.2, label="data")
     ax.set_xlabel(fit.inputs[0])
     ax.set_ylabel(fit.response)
     title = f"{fit.model}\n{fit.source}: {fit.n} rows, SSE = {fit.sse:.6g}"
-    if bands_too_narrow(fit):
+    if missing:
+        title += f"\n(no bands: {missing})"
+    elif bands_too_narrow(fit):
         title += f"\n(the {level} bands are narrower than the line at this scale)"
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
@@ -801,7 +805,10 @@ def fit_observed(fit: Any) -> Figure:
     lo = float(min(fit.y.min(), fit.fitted.min()))
     hi = float(max(fit.y.max(), fit.fitted.max()))
     ax.plot([lo, hi], [lo, hi], "--", color="0.5", lw=1, label="observed = fitted")
-    ax.errorbar(fit.fitted, fit.y, xerr=fit.band_conf, fmt="o", ms=4, color="black",
+    from .figures import no_bands
+
+    bars = None if no_bands(fit) else fit.band_conf
+    ax.errorbar(fit.fitted, fit.y, xerr=bars, fmt="o", ms=4, color="black",
                 mfc="white", ecolor=_BAND_CONF, elinewidth=1,
                 label=f"rows (bars: {fit.level:.0%} confidence of the fitted value)")  # fmt: skip
     ax.set_xlabel(f"fitted {fit.response}")

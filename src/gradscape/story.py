@@ -545,12 +545,12 @@ def _est(v: float) -> str:
 
 
 def _cell(v: float, digits: int = 4) -> str:
-    return "—" if not np.isfinite(v) else _g(v, digits)
+    return "—" if not np.isfinite(v) else _g(v + 0.0, digits)  # + 0.0: no -0
 
 
-def _interval(lo: float, hi: float) -> str:
+def _interval(lo: float, hi: float, nan: str = "open") -> str:
     def side(v: float, inf: str) -> str:
-        return "open" if np.isnan(v) else (inf if np.isinf(v) else f"{v:.8g}")
+        return nan if np.isnan(v) else (inf if np.isinf(v) else f"{v:.8g}")
 
     return f"[{side(lo, '−∞')}, {side(hi, '+∞')}]"
 
@@ -584,7 +584,7 @@ def fit_story(fit: Any) -> list[Section]:
     ]
     if fit.verdict == "converged":
         scatter = (
-            ", the residuals no larger than the data's scatter" if len(fit.inputs) == 1 else ""
+            ", the residuals no larger than the data's scatter" if np.isfinite(fit.scatter) else ""
         )
         head.append("the checks passed: no Gauss–Newton step left, the Jacobian of full rank and "
                     f"well conditioned{scatter}")  # fmt: skip
@@ -600,7 +600,7 @@ def fit_story(fit: Any) -> list[Section]:
     for j, name in enumerate(fit.parameters):
         row = [name, _g(float(fit.start[j])), _est(float(fit.estimates[j])),
                _cell(float(fit.se[j]), 6),
-               _interval(float(fit.wald_lower[j]), float(fit.wald_upper[j]))]  # fmt: skip
+               _interval(float(fit.wald_lower[j]), float(fit.wald_upper[j]), "—")]  # fmt: skip
         if has_profile:
             row.append(_interval(float(fit.profile_lower[j]), float(fit.profile_upper[j])))
         rows.append(row)
@@ -619,8 +619,11 @@ def fit_story(fit: Any) -> list[Section]:
         lines += ["", f"Wald: estimate ± t·se, t = {fit.t:.6g} ({fit.dof} dof); profile: where "
                   "the SSE with the others re-optimised reaches SSE·(1 + t²/dof)"]  # fmt: skip
     else:
+        why = ("no degrees of freedom left: the data fix the estimates but not their "
+               "uncertainty" if fit.dof == 0 else "the model fits exactly (SSE = 0)"
+               if fit.s == 0 else "--no-intervals")  # fmt: skip
         lines += ["", f"Wald: estimate ± t·se, t = {fit.t:.6g} ({fit.dof} dof); profile "
-                  "intervals not computed (--no-intervals)"]  # fmt: skip
+                  f"intervals not computed ({why})"]  # fmt: skip
     sections.append(("Parameters", lines))
 
     stats = [
