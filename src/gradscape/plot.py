@@ -907,8 +907,21 @@ def fit_pair(fit: Any, surface: Surface) -> Figure:
         title += ", the others held at their estimates"
     fig = contours(surface, arrows=False, paths=[("solver's path", path)], marks=[best],
                    marks_label="estimate", title=title)  # fmt: skip
-    _legend_outside(fig.axes[0], ncol=3)
+    ax = fig.axes[0]
+    held = _pair_held(surface.fixed)
+    ax.set_title(title.replace(", the others", "\nthe others") + held, fontsize=10)
+    _legend_outside(ax, ncol=3)
     return fig
+
+
+def _pair_held(fixed: dict[str, float]) -> str:
+    """The values held in a pair surface's title: each of two or fewer, else how many (the
+    table lists them)."""
+    if not fixed:
+        return ""
+    if len(fixed) <= 2:
+        return " (" + ", ".join(f"{k} = {v:.4g}" for k, v in fixed.items()) + ")"
+    return f" ({len(fixed)} parameters; path projected)"
 
 
 def fit_figures(fit: Any, out: str | Path, surface: Surface | None = None) -> dict[str, Path]:

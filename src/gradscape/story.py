@@ -648,7 +648,7 @@ def fit_story(fit: Any) -> list[Section]:
     step_lines = table(["iteration", "SSE", "|gradient|", "damping", "step"], steps)
     if k > len(shown):
         step_lines.append(f"{k} iterations ({k - len(shown)} not shown; all in --json)")
-    step_lines.append("— on the first row: no step led there")
+    step_lines.append("—: no step led to the first row; elsewhere, not known from the solver")
     if fit.starts:
         step_lines.append("(the last solve: from the best minimum the starts found, polished)")
     sections.append(("Steps of the solver", step_lines))
