@@ -12,6 +12,7 @@ from typing import Any
 from .._files import json_text, write_json
 from ..errors import GradscapeError, listing
 from .common import (
+    EXIT_DIVERGED,
     _add_force,
     _add_int,
     _add_seed,
@@ -56,7 +57,8 @@ def register(sub: Any) -> None:
         "least squares with exact Jacobians: names that are columns are inputs, every other "
         "name a parameter. Says why the solver stopped and whether to trust it; gives standard "
         "errors, Wald and profile-likelihood intervals, the correlations, the step table, and "
-        "with --starts the distinct minima of many starts.",
+        "with --starts the distinct minima of many starts. Exit status 1 when the verdict is "
+        "suspect or failed: such a fit is not reported as a success.",
     )  # fmt: skip
     fit.add_argument(
         "model", metavar="MODEL",
@@ -217,7 +219,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         _show(out, title, sections, summary["files"])
     else:
         _print_sections(title, sections)
-    return 0
+    # the status depends on the fit, never on the output format
+    return 0 if f.converged else EXIT_DIVERGED
 
 
 #: What the bar says in each phase of :func:`gradscape.fitting.fits.fit`.
