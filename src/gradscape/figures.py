@@ -716,3 +716,210 @@ def derive(d: Derivation) -> dict[str, Spec]:
                             xaxis=_axis("", side="top"),
                             yaxis=_axis("", autorange="reversed"))}  # fmt: skip
     return figs
+
+
+# -- fit ----------------------------------------------------------------------------------------
+_CONF_FILL = "rgba(37,99,235,0.30)"
+_PRED_FILL = "rgba(147,197,253,0.40)"
+
+
+def _band(
+    x: np.ndarray, lo: np.ndarray, hi: np.ndarray, name: str, fill: str
+) -> list[dict[str, Any]]:
+    """A band between ``lo`` and ``hi`` as two traces (plotly fills to the previous one)."""
+    return [
+        {"type": "scatter", "mode": "lines", "x": values(x), "y": values(lo), "name": name,
+         "line": {"width": 0, "color": fill}, "showlegend": False, "hoverinfo": "skip"},
+        {"type": "scatter", "mode": "lines", "x": values(x), "y": values(hi), "name": name,
+         "line": {"width": 0, "color": fill}, "fill": "tonexty", "fillcolor": fill,
+         "hoverinfo": "skip"},
+    ]  # fmt: skip
+
+
+def no_bands(fit: Any) -> str:
+    """Why a fit has no bands to draw (``""`` when it has them)."""
+    if np.all(np.isfinite(fit.band_conf)) and np.all(np.isfinite(fit.band_pred)):
+        return ""
+    return "no degrees of freedom left" if fit.dof == 0 else "the standard errors are not finite"
+
+
+def bands_too_narrow(fit: Any) -> bool:
+    """Whether the prediction band is too narrow to see beside the data's range."""
+    pred = np.asarray(fit.band_pred, np.float64)
+    span = float(np.ptp(fit.y)) or 1.0
+    return bool(np.all(np.isfinite(pred)) and float(np.max(pred)) < 0.005 * span)
+
+
+def fit_curve(fit: Any) -> Spec:
+    """The data, the fitted curve and its confidence and prediction bands (one input)."""
+    x, f = np.asarray(fit.band_x[:, 0], np.float64), np.asarray(fit.band_fit, np.float64)
+    conf, pred = np.asarray(fit.band_conf), np.asarray(fit.band_pred)
+    level = f"{fit.level:.0%}"
+    missing = no_bands(fit)
+    bands = [] if missing else [
+        *_band(x, f - pred, f + pred, f"{level} prediction band", _PRED_FILL),
+        *_band(x, f - conf, f + conf, f"{level} confidence band", _CONF_FILL),
+    ]  # fmt: skip
+    data = [
+        *bands,
+        {"type": "scatter", "mode": "lines", "name": "fitted curve", "x": values(x),
+         "y": values(f), "line": {"color": PATH_COLOR, "width": 3},
+         "customdata": values(np.stack([conf, pred], axis=1)),
+         "hovertemplate": f"{fit.inputs[0]} = %{{x:.6g}}<br>fitted = %{{y:.8g}}<br>± %{{customdata[0]:.3g}}"
+                          " (curve), ± %{customdata[1]:.3g} (new point)<extra></extra>"},
+        {"type": "scatter", "mode": "markers", "name": "data", "x": values(fit.X[:, 0]),
+         "y": values(fit.y), "customdata": values(fit.residuals),
+         "hovertemplate": f"{fit.inputs[0]} = %{{x:.6g}}<br>{fit.response} = %{{y:.8g}}"
+                          "<br>residual %{customdata:.4g}<extra></extra>",
+         "marker": {"size": 8, "color": "white", "line": {"color": "black", "width": 1.5}}},
+    ]  # fmt: skip
+    title = f"{fit.model}: {fit.n} rows, SSE = {fit.sse:.6g}"
+    if missing:
+        title += f"<br><sub>no bands: {missing}</sub>"
+    elif bands_too_narrow(fit):
+        title += (
+            f"<br><sub>the {level} bands are narrower than the line at this scale (zoom in)</sub>"
+        )
+    lay = layout(title,
+                 xaxis=_axis(fit.inputs[0]), yaxis=_axis(fit.response))  # fmt: skip
+    return {"data": data, "layout": lay}
+
+
+def fit_observed(fit: Any) -> Spec:
+    """Observed against fitted (several inputs), with the diagonal of a perfect fit."""
+    lo = float(min(fit.y.min(), fit.fitted.min()))
+    hi = float(max(fit.y.max(), fit.fitted.max()))
+    data = [
+        {"type": "scatter", "mode": "lines", "name": "observed = fitted", "x": [lo, hi],
+         "y": [lo, hi], "line": {"color": "#6b7280", "dash": "dash", "width": 1.5}},
+        {"type": "scatter", "mode": "markers", "name": "rows", "x": values(fit.fitted),
+         "y": values(fit.y),
+         "error_x": {"type": "data", "array": values(fit.band_conf), "color": "#2563eb",
+                     "thickness": 1},
+         "hovertemplate": "fitted %{x:.8g}<br>observed %{y:.8g}<extra></extra>",
+         "marker": {"size": 8, "color": "white", "line": {"color": "black", "width": 1.5}}},
+    ]  # fmt: skip
+    lay = layout(f"{fit.model}: observed against fitted (R² = {fit.r2:.6g})",
+                 xaxis=_axis(f"fitted {fit.response}"), yaxis=_axis(f"observed {fit.response}"))  # fmt: skip
+    return {"data": data, "layout": lay}
+
+
+def fit_residuals(fit: Any) -> Spec:
+    """Residuals against the fitted values and each input, one panel each (side by side)."""
+    from .plot import FIT_RESIDUAL_PANELS
+
+    against = [(f"fitted {fit.response}", fit.fitted)]
+    against += [(name, fit.X[:, i]) for i, name in enumerate(fit.inputs)]
+    against = against[:FIT_RESIDUAL_PANELS]
+    k = len(against)
+    gap = 0.06
+    width = (1 - gap * (k - 1)) / k
+    data: list[dict[str, Any]] = []
+    lay = layout(f"Residuals of {fit.model} (s = {fit.s:.4g})", showlegend=False)
+    for i, (name, v) in enumerate(against):
+        suffix = "" if i == 0 else str(i + 1)
+        data.append({"type": "scatter", "mode": "markers", "name": name, "x": values(v),
+                     "y": values(fit.residuals), "xaxis": f"x{suffix}", "yaxis": f"y{suffix}",
+                     "hovertemplate": f"{name} = %{{x:.6g}}<br>residual %{{y:.4g}}<extra></extra>",
+                     "marker": {"size": 7, "color": "#2563eb"}})  # fmt: skip
+        start = i * (width + gap)
+        lay[f"xaxis{suffix}"] = _axis(name, domain=[start, start + width], anchor=f"y{suffix}")
+        lay[f"yaxis{suffix}"] = _axis("residual" if i == 0 else "", anchor=f"x{suffix}",
+                                      zeroline=True, zerolinecolor="#6b7280",
+                                      **({"matches": "y"} if i else {}))  # fmt: skip
+    return {"data": data, "layout": lay}
+
+
+def fit_profiles(fit: Any) -> Spec:
+    """The SSE along each parameter with the others re-optimised, one panel each in a grid,
+    the threshold, the profile and Wald intervals and the estimate marked."""
+    p = len(fit.parameters)
+    cols = min(p, 3)
+    rows = (p + cols - 1) // cols
+    gx, gy = 0.08, 0.12
+    w, h = (1 - gx * (cols - 1)) / cols, (1 - gy * (rows - 1)) / rows
+    threshold = float(fit.sse * (1 + fit.t**2 / max(fit.dof, 1)))
+    data: list[dict[str, Any]] = []
+    lay = layout(f"SSE profiles and {fit.level:.0%} intervals", height=max(420, 340 * rows + 120))
+    notes: list[dict[str, Any]] = []
+    for j, name in enumerate(fit.parameters):
+        s = "" if j == 0 else str(j + 1)
+        r, c = divmod(j, cols)
+        first = j == 0
+        v, sse = np.asarray(fit.profile_values[j]), np.asarray(fit.profile_sse[j])
+        ok = np.isfinite(v) & np.isfinite(sse)
+        ax = {"xaxis": f"x{s}", "yaxis": f"y{s}"}
+        data.append({"type": "scatter", "mode": "lines+markers", "name": "profile SSE",
+                     "x": values(v[ok]), "y": values(sse[ok]), "legendgroup": "profile",
+                     "showlegend": first, "line": {"color": "#2563eb", "width": 2.5},
+                     "marker": {"size": 4}, **ax,
+                     "hovertemplate": f"{name} = %{{x:.8g}}<br>SSE %{{y:.8g}}<extra></extra>"})  # fmt: skip
+        lo_x = float(np.nanmin(v[ok])) if ok.any() else float(fit.estimates[j])
+        hi_x = float(np.nanmax(v[ok])) if ok.any() else float(fit.estimates[j])
+        data.append({"type": "scatter", "mode": "lines", "name": "threshold SSE·(1 + t²/dof)",
+                     "x": [lo_x, hi_x], "y": [threshold, threshold], "legendgroup": "threshold",
+                     "showlegend": first, "line": {"color": "#374151", "dash": "dot"}, **ax})  # fmt: skip
+        top = float(np.nanmax(sse[ok])) if ok.any() else threshold
+        for label, ends, style in (
+            ("profile interval", (fit.profile_lower[j], fit.profile_upper[j]), {"color": PATH_COLOR}),
+            ("Wald interval", (fit.wald_lower[j], fit.wald_upper[j]), {"color": "#d97706", "dash": "dash"}),
+        ):  # fmt: skip
+            xs: list[Any] = []
+            ys: list[Any] = []
+            for end in ends:
+                if np.isfinite(end):
+                    xs += [float(end), float(end), None]
+                    ys += [float(fit.sse), top, None]
+            data.append({"type": "scatter", "mode": "lines", "name": label, "x": xs, "y": ys,
+                         "legendgroup": label, "showlegend": first, "line": {**style, "width": 2},
+                         **ax})  # fmt: skip
+        data.append({"type": "scatter", "mode": "markers", "name": "estimate",
+                     "x": [float(fit.estimates[j])], "y": [float(fit.sse)],
+                     "legendgroup": "estimate", "showlegend": first, **ax,
+                     "marker": {"symbol": "star", "size": 16, "color": BEST_COLOR,
+                                "line": {"color": "black", "width": 1}}})  # fmt: skip
+        x0, y1 = c * (w + gx), 1 - r * (h + gy)
+        if j < len(fit.profile_notes) and fit.profile_notes[j]:
+            from .plot import _note_side
+            from .story import open_sides
+
+            nx, anchor = _note_side(fit.profile_notes[j])
+            notes.append({"text": open_sides(fit.profile_notes[j]).replace(" (", "<br>("),
+                          "xref": f"x{s} domain", "yref": f"y{s} domain", "x": nx, "y": 1.0,
+                          "xanchor": anchor, "yanchor": "top", "showarrow": False,
+                          "font": {"size": 12, "color": PATH_COLOR}, "bgcolor": "white",
+                          "bordercolor": PATH_COLOR, "borderwidth": 1})  # fmt: skip
+        lay[f"xaxis{s}"] = _axis(name, domain=[x0, x0 + w], anchor=f"y{s}", exponentformat="e")
+        lay[f"yaxis{s}"] = _axis("SSE" if c == 0 else "", domain=[y1 - h, y1], anchor=f"x{s}")
+    if notes:
+        lay["annotations"] = notes
+    # below the lowest row's axis titles
+    lay["legend"] = {**lay["legend"], "y": -0.3 / rows, "yanchor": "top"}
+    lay["margin"] = {**lay["margin"], "b": 110}
+    return {"data": data, "layout": lay}
+
+
+def fit_pair(fit: Any, s: Surface) -> Spec:
+    """The SSE over two parameters (others at their estimates) with the solver's path."""
+    i, j = fit.parameters.index(s.x_name), fit.parameters.index(s.y_name)
+    best = {s.x_name: float(fit.estimates[i]), s.y_name: float(fit.estimates[j])}
+    title = f"SSE over {s.x_name} and {s.y_name} with the solver's path"
+    if s.fixed:
+        title += ", the others held at their estimates"
+    spec = contours(s, [("solver's path", np.asarray(fit.path)[:, [i, j]])], [best],
+                    marks_label="estimate", title=title)  # fmt: skip
+    for axis in ("xaxis", "yaxis"):  # 5e-4, not plotly's 500µ
+        spec["layout"][axis]["exponentformat"] = "e"
+    return spec
+
+
+def fit(f: Any, s: Surface | None = None) -> dict[str, Spec]:
+    """``gradscape fit``: the curve and its bands (one input) or observed against fitted, the
+    residuals, the profiles (when the fit has them) and the SSE over the pair ``s``."""
+    out = {"curve": fit_curve(f)} if len(f.inputs) == 1 else {"observed": fit_observed(f)}
+    out["residuals"] = fit_residuals(f)
+    if len(f.profile_lower) == len(f.parameters) and f.profile_values.size:
+        out["profiles"] = fit_profiles(f)
+    if s is not None:
+        out["pair"] = fit_pair(f, s)
+    return out

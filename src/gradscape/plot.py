@@ -754,3 +754,186 @@ def tour_figures(result: TourResult, out: str | Path) -> dict[str, Path]:
         "loss": loss_curve(t, result.stats.sse_min),
     }
     return {name: save(fig, out / f"{name}.png") for name, fig in figs.items()}
+
+
+# -- fit ----------------------------------------------------------------------------------------
+#: Most inputs a residual figure gives a panel of its own (the rest are in the fit's arrays).
+FIT_RESIDUAL_PANELS = 6
+_BAND_CONF = "#1f77b4"
+_BAND_PRED = "#aec7e8"
+
+
+def _grid(k: int, cols: int = 3) -> tuple[int, int]:
+    c = min(k, cols)
+    return (k + c - 1) // c, c
+
+
+def fit_curve(fit: Any) -> Figure:
+    """The data, the fitted curve and its confidence and prediction bands (one input)."""
+    from .figures import bands_too_narrow, no_bands
+
+    fig = _figure(7.2, 4.8)
+    ax = fig.add_subplot()
+    x, f, conf, pred = fit.band_x[:, 0], fit.band_fit, fit.band_conf, fit.band_pred
+    level = f"{fit.level:.0%}"
+    missing = no_bands(fit)
+    if not missing:
+        ax.fill_between(x, f - pred, f + pred, color=_BAND_PRED, alpha=0.55, lw=0,
+                        label=f"{level} prediction band (a new observation)")  # fmt: skip
+        ax.fill_between(x, f - conf, f + conf, color=_BAND_CONF, alpha=0.35, lw=0,
+                        label=f"{level} confidence band (the curve)")  # fmt: skip
+    ax.plot(x, f, "-", color=PATH_COLOR, lw=2, label="fitted curve")
+    ax.plot(fit.X[:, 0], fit.y, "o", ms=5, color="black", mfc="white", mew=1.2, label="data")
+    ax.set_xlabel(fit.inputs[0])
+    ax.set_ylabel(fit.response)
+    title = f"{fit.model}\n{fit.source}: {fit.n} rows, SSE = {fit.sse:.6g}"
+    if missing:
+        title += f"\n(no bands: {missing})"
+    elif bands_too_narrow(fit):
+        title += f"\n(the {level} bands are narrower than the line at this scale)"
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best", framealpha=0.9)
+    return fig
+
+
+def fit_observed(fit: Any) -> Figure:
+    """Observed against fitted (several inputs), with the diagonal of a perfect fit and the
+    confidence band of each fitted value as an error bar."""
+    fig = _figure(6.0, 5.2)
+    ax = fig.add_subplot()
+    lo = float(min(fit.y.min(), fit.fitted.min()))
+    hi = float(max(fit.y.max(), fit.fitted.max()))
+    ax.plot([lo, hi], [lo, hi], "--", color="0.5", lw=1, label="observed = fitted")
+    from .figures import no_bands
+
+    bars = None if no_bands(fit) else fit.band_conf
+    ax.errorbar(fit.fitted, fit.y, xerr=bars, fmt="o", ms=4, color="black",
+                mfc="white", ecolor=_BAND_CONF, elinewidth=1,
+                label=f"rows (bars: {fit.level:.0%} confidence of the fitted value)")  # fmt: skip
+    ax.set_xlabel(f"fitted {fit.response}")
+    ax.set_ylabel(f"observed {fit.response}")
+    ax.set_title(f"{fit.model}\n{fit.source}: {fit.n} rows, R² = {fit.r2:.6g}", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    return fig
+
+
+def fit_residuals(fit: Any) -> Figure:
+    """Residuals against the fitted values and against each input (up to
+    :data:`FIT_RESIDUAL_PANELS`), with the zero line."""
+    against = [(f"fitted {fit.response}", fit.fitted)]
+    against += [(name, fit.X[:, i]) for i, name in enumerate(fit.inputs)]
+    against = against[:FIT_RESIDUAL_PANELS]
+    rows, cols = _grid(len(against))
+    fig = _figure(4.3 * cols, 3.5 * rows + 0.4)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, (name, v) in zip(axes, against, strict=False):
+        ax.axhline(0.0, color="0.4", lw=1)
+        ax.plot(v, fit.residuals, "o", ms=4, color=_BAND_CONF)
+        ax.set_xlabel(name)
+        ax.set_ylabel("residual (observed − fitted)")
+        ax.grid(alpha=0.3)
+    for ax in axes[len(against) :]:
+        ax.set_visible(False)
+    fig.suptitle(f"Residuals of {fit.model} (s = {fit.s:.4g})", fontsize=11)
+    return fig
+
+
+def _note_side(note: str) -> tuple[float, str]:
+    """Where on a profile's panel the note of its open side goes: by that side (both: the
+    middle)."""
+    sides = {part.split(":")[0] for part in note.split("; ")}
+    if sides == {"upper"}:
+        return 0.97, "right"
+    if sides == {"lower"}:
+        return 0.03, "left"
+    return 0.5, "center"
+
+
+def fit_profiles(fit: Any) -> Figure:
+    """The SSE along each parameter with the others re-optimised; the threshold
+    ``SSE·(1 + t²/dof)``, the profile interval where the curve crosses it, the Wald interval."""
+    p = len(fit.parameters)
+    rows, cols = _grid(p)
+    fig = _figure(max(4.4 * cols, 6.4), 3.7 * rows + (0.9 if cols > 1 else 1.3))
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    threshold = fit.sse * (1 + fit.t**2 / max(fit.dof, 1))
+    for j, (ax, name) in enumerate(zip(axes, fit.parameters, strict=False)):
+        v, s = fit.profile_values[j], fit.profile_sse[j]
+        ok = np.isfinite(v) & np.isfinite(s)
+        ax.plot(v[ok], s[ok], "-", color="#1f77b4", lw=2, label="profile SSE")
+        ax.plot(v[ok], s[ok], ".", color="#1f77b4", ms=4)
+        ax.axhline(threshold, color="0.3", ls=":", lw=1.2, label="threshold SSE·(1 + t²/dof)")
+        for k, end in enumerate((fit.profile_lower[j], fit.profile_upper[j])):
+            if np.isfinite(end):
+                ax.axvline(end, color=PATH_COLOR, lw=1.5,
+                           label="profile interval" if k == 0 else None)  # fmt: skip
+        for k, end in enumerate((fit.wald_lower[j], fit.wald_upper[j])):
+            if np.isfinite(end):
+                ax.axvline(end, color="#ff7f0e", ls="--", lw=1.5,
+                           label="Wald interval" if k == 0 else None)  # fmt: skip
+        ax.plot([fit.estimates[j]], [fit.sse], "*", ms=14, color=BEST_COLOR, mec="black",
+                label="estimate")  # fmt: skip
+        if j < len(fit.profile_notes) and fit.profile_notes[j]:
+            from .story import open_sides
+
+            x, ha = _note_side(fit.profile_notes[j])
+            ax.text(x, 0.97, open_sides(fit.profile_notes[j]).replace(" (", "\n("),
+                    transform=ax.transAxes, ha=ha, va="top", fontsize=8, color=PATH_COLOR,
+                    bbox={"facecolor": "white", "edgecolor": PATH_COLOR, "alpha": 0.9})  # fmt: skip
+        ax.set_xlabel(name)
+        ax.set_ylabel("SSE")
+        ax.set_title(f"{name}: others re-optimised" if p > 1 else f"the SSE along {name}",
+                     fontsize=10)  # fmt: skip
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4), useOffset=False)
+        ax.grid(alpha=0.3)
+    for ax in axes[p:]:
+        ax.set_visible(False)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(5 if cols > 1 else 3, len(handles)),
+               fontsize=8)  # fmt: skip
+    fig.suptitle(f"SSE profiles and {fit.level:.0%} intervals", fontsize=11)
+    return fig
+
+
+def fit_pair(fit: Any, surface: Surface) -> Figure:
+    """The SSE over two parameters (others at their estimates) with the solver's path."""
+    i, j = fit.parameters.index(surface.x_name), fit.parameters.index(surface.y_name)
+    path = fit.path[:, [i, j]]
+    best = {surface.x_name: float(fit.estimates[i]), surface.y_name: float(fit.estimates[j])}
+    title = f"SSE over {surface.x_name} and {surface.y_name} with the solver's path"
+    if surface.fixed:
+        title += ", the others held at their estimates"
+    fig = contours(surface, arrows=False, paths=[("solver's path", path)], marks=[best],
+                   marks_label="estimate", title=title)  # fmt: skip
+    ax = fig.axes[0]
+    held = _pair_held(surface.fixed)
+    ax.set_title(title.replace(", the others", "\nthe others") + held, fontsize=10)
+    _legend_outside(ax, ncol=3)
+    return fig
+
+
+def _pair_held(fixed: dict[str, float]) -> str:
+    """The values held in a pair surface's title: each of two or fewer, else how many (the
+    table lists them)."""
+    if not fixed:
+        return ""
+    if len(fixed) <= 2:
+        return " (" + ", ".join(f"{k} = {v:.4g}" for k, v in fixed.items()) + ")"
+    return f" ({len(fixed)} parameters; path projected)"
+
+
+def fit_figures(fit: Any, out: str | Path, surface: Surface | None = None) -> dict[str, Path]:
+    """Draw and save every figure of a fit into folder ``out``; returns ``{name: path}``:
+    the curve (one input) or observed against fitted, the residuals, the profiles (when the
+    fit has them) and the SSE over ``surface``'s pair of parameters."""
+    out = Path(out)
+    figs = {"curve" if len(fit.inputs) == 1 else "observed":
+            fit_curve(fit) if len(fit.inputs) == 1 else fit_observed(fit),
+            "residuals": fit_residuals(fit)}  # fmt: skip
+    if len(fit.profile_lower) == len(fit.parameters) and fit.profile_values.size:
+        figs["profiles"] = fit_profiles(fit)
+    if surface is not None:
+        figs["pair"] = fit_pair(fit, surface)
+    return {name: save(fig, out / f"{name}.png") for name, fig in figs.items()}

@@ -530,3 +530,146 @@ def descend_story(obj: Any, start: dict[str, float], runs: list[Any]) -> list[Se
     for r in runs:
         curv.append(f"at the end of {r.optimizer}: {_curv(r.curvature_end)}")
     return [("Descent", lines), ("Curvature (Hessian)", curv)]
+
+
+# -- fit --------------------------------------------------------------------------------------
+#: Rows of a step table shown before and after the ``⋮`` of a long one.
+FIT_STEPS_HEAD, FIT_STEPS_TAIL = 8, 4
+#: Most parameters whose correlation matrix is printed (all in --json).
+FIT_CORRELATION_MAX = 8
+
+
+def _est(v: float) -> str:
+    """An estimate with 10 significant digits (what the certified values carry)."""
+    return f"{v:.10g}" if np.isfinite(v) else ("—" if np.isnan(v) else _one_sided(v))
+
+
+def _cell(v: float, digits: int = 4) -> str:
+    return "—" if not np.isfinite(v) else _g(v + 0.0, digits)  # + 0.0: no -0
+
+
+def _interval(lo: float, hi: float, nan: str = "open") -> str:
+    def side(v: float, inf: str) -> str:
+        return nan if np.isnan(v) else (inf if np.isinf(v) else f"{v:.8g}")
+
+    return f"[{side(lo, '−∞')}, {side(hi, '+∞')}]"
+
+
+def open_sides(note: str) -> str:
+    """A profile note (``"upper: b reaches its bound 4 first"``) in words: ``"open above (b
+    reaches its bound 4 first)"``; both sides joined by ``;``."""
+    parts = []
+    for part in note.split("; "):
+        side, _, why = part.partition(": ")
+        where = {"lower": "open below", "upper": "open above"}.get(side)
+        parts.append(f"{where} ({why})" if where and why else part)
+    return "; ".join(parts)
+
+
+def fit_story(fit: Any) -> list[Section]:
+    """What ``gradscape fit`` prints: the verdict first, then the parameters with their
+    uncertainty, the statistics, the solver's steps, the correlations and the minima of a
+    multistart (``fit``: a :class:`gradscape.fitting.fits.Fit`)."""
+    p = len(fit.parameters)
+    weights = f", weighted by {fit.weights_name}" if fit.weights_name else ""
+    head = [
+        f"model: {fit.model}",
+        f"data: {fit.source}, {fit.n:,} rows; response {fit.response}; "
+        f"{'input' if len(fit.inputs) == 1 else 'inputs'} {listing(fit.inputs) or 'none'}"
+        f"{weights}",
+        f"parameters: {listing(fit.parameters)}",
+        "",
+        f"verdict: {fit.verdict.upper()}",
+        f"stopped because {fit.stop}",
+    ]
+    if fit.verdict == "converged":
+        scatter = (
+            ", the residuals no larger than the data's scatter" if np.isfinite(fit.scatter) else ""
+        )
+        head.append("the checks passed: no Gauss–Newton step left, the Jacobian of full rank and "
+                    f"well conditioned{scatter}")  # fmt: skip
+    head += [f"warning: {w}" for w in fit.warnings]
+    head += [f"suggestion: {s}" for s in fit.suggestions]
+    sections: list[Section] = [("Verdict", head)]
+    if fit.notes:
+        sections.append(("Notes", list(fit.notes)))
+
+    has_profile = len(fit.profile_lower) == p
+    level = f"{fit.level:.0%}"
+    rows = []
+    for j, name in enumerate(fit.parameters):
+        row = [name, _g(float(fit.start[j])), _est(float(fit.estimates[j])),
+               _cell(float(fit.se[j]), 6),
+               _interval(float(fit.wald_lower[j]), float(fit.wald_upper[j]), "—")]  # fmt: skip
+        if has_profile:
+            row.append(_interval(float(fit.profile_lower[j]), float(fit.profile_upper[j])))
+        rows.append(row)
+    header = ["", "start", "estimate", "std. error", f"Wald {level}"]
+    header += [f"profile {level}"] if has_profile else []
+    lines = table(header, rows, "lrrrll"[: len(header)])
+    bounded = [
+        f"{name} bounded to {_interval(float(lo), float(hi))}"
+        for name, lo, hi in zip(fit.parameters, fit.lo, fit.hi, strict=True)
+        if np.isfinite(lo) or np.isfinite(hi)
+    ]
+    lines += [""] * bool(bounded) + bounded
+    if has_profile:
+        lines += [f"{name}: profile interval {open_sides(note)}"
+                  for name, note in zip(fit.parameters, fit.profile_notes, strict=True) if note]  # fmt: skip
+        lines += ["", f"Wald: estimate ± t·se, t = {fit.t:.6g} ({fit.dof} dof); profile: where "
+                  "the SSE with the others re-optimised reaches SSE·(1 + t²/dof)"]  # fmt: skip
+    else:
+        why = ("no degrees of freedom left: the data fix the estimates but not their "
+               "uncertainty" if fit.dof == 0 else "the model fits exactly (SSE = 0)"
+               if fit.s == 0 else "--no-intervals")  # fmt: skip
+        lines += ["", f"Wald: estimate ± t·se, t = {fit.t:.6g} ({fit.dof} dof); profile "
+                  f"intervals not computed ({why})"]  # fmt: skip
+    sections.append(("Parameters", lines))
+
+    stats = [
+        f"SSE (residual sum of squares): {fit.sse:.10g}",
+        f"residual standard deviation s = √(SSE/dof): {fit.s:.10g}",
+        f"degrees of freedom: {fit.dof} ({fit.n} rows − {p} parameter{'s' * (p != 1)})",
+        f"R² = 1 − SSE/SST: {fit.r2:.10g}",
+        f"condition number of the scaled Jacobian: {fit.condition:.4g} (rank {fit.rank} of {p})",
+        f"solver: {fit.method}, {fit.nfev} evaluations, {fit.njev} Jacobians, "
+        f"{fit.seconds:.2f} s in all",
+    ]
+    sections.append(("Statistics", stats))
+
+    k = len(fit.path_sse)
+    shown = sorted(set(range(min(FIT_STEPS_HEAD, k))) | set(range(max(0, k - FIT_STEPS_TAIL), k)))
+    steps = []
+    for prev, i in zip([None, *shown], shown, strict=False):
+        if prev is not None and i != prev + 1:
+            steps.append(["⋮"] * 5)
+        steps.append([str(i), f"{fit.path_sse[i]:.10g}", _cell(float(fit.path_gradient[i]), 4),
+                      _cell(float(fit.path_damping[i]), 4), _cell(float(fit.path_step[i]), 4)])  # fmt: skip
+    step_lines = table(["iteration", "SSE", "|gradient|", "damping", "step"], steps)
+    if k > len(shown):
+        step_lines.append(f"{k} iterations ({k - len(shown)} not shown; all in --json)")
+    step_lines.append("—: no step led to the first row; elsewhere, not known from the solver")
+    if fit.starts:
+        step_lines.append("(the last solve: from the best minimum the starts found, polished)")
+    sections.append(("Steps of the solver", step_lines))
+
+    if 2 <= p <= FIT_CORRELATION_MAX:
+        corr = [[name, *(_cell(float(v), 3) for v in fit.corr[j])]
+                for j, name in enumerate(fit.parameters)]  # fmt: skip
+        sections.append(
+            ("Correlation of the estimates", table(["", *fit.parameters], corr, "l" + "r" * p))
+        )
+    elif p > FIT_CORRELATION_MAX:
+        sections.append(("Correlation of the estimates",
+                         [f"{p} parameters: the matrix is in --json (correlation)"]))  # fmt: skip
+
+    if len(fit.minima_sse):
+        rows = [[str(i + 1), *(_est(float(v)) for v in pt), f"{sse:.10g}", str(int(c))]
+                for i, (pt, sse, c) in enumerate(zip(fit.minima_points, fit.minima_sse,
+                                                      fit.minima_counts, strict=True))]  # fmt: skip
+        lines = [f"{fit.starts:,} starts in the bounds (seed {fit.seed}); "
+                 f"{len(rows)} distinct {'minimum' if len(rows) == 1 else 'minima'}, lowest SSE "
+                 "first (the fit is the first)", ""]  # fmt: skip
+        lines += table(["", *fit.parameters, "SSE", "starts"], rows)
+        sections.append(("Distinct minima", lines))
+    return sections

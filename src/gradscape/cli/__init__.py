@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import GradscapeError
-from . import calculus, networks, optimize, web
+from . import calculus, fit, networks, optimize, web
 from .common import (
     CACHE_MAX_BYTES,
     EXIT_DIVERGED,
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     calculus.register(sub)
     optimize.register(sub)
+    fit.register(sub)
     networks.register(sub)
     calculus.register_functions(sub)
     web.register(sub)

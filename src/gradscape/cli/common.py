@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .._files import json_text, write_json
 from ..errors import GradscapeError, check_known, listing, printable
@@ -331,9 +331,16 @@ def _coords(p: Any, scale: float = 1.0) -> str:
     return ", ".join(f"{_dust(v, scale):.6g}" for v in p)
 
 
+class _Update(Protocol):
+    """A progress bar's update: ``done`` of ``total``, and a new label for a new phase."""
+
+    def __call__(self, done: int, total: int, label: str | None = None) -> None: ...
+
+
 @contextmanager
-def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar with ETA on stderr (only when stderr is a terminal)."""
+def _progress(label: str) -> Iterator[_Update | None]:
+    """A progress bar with ETA on stderr (only when stderr is a terminal); ``update(done,
+    total)``, or ``update(done, total, label)`` when the work moves on to another phase."""
     if not sys.stderr.isatty():
         yield None
         return
@@ -347,13 +354,13 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
     )  # fmt: skip
 
     with Progress(
-        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
         console=Console(file=getattr(sys.stderr, "raw", sys.stderr)), transient=True,
     ) as bar:  # fmt: skip
         task = bar.add_task(label, total=None)
 
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+        def update(done: int, total: int, label: str | None = None) -> None:
+            bar.update(task, completed=done, total=total, description=label)
 
         yield update
 
