@@ -79,7 +79,9 @@ def test_misra1a_through_the_api_is_gs_fit_and_the_certified_values(
     i, k = 7, 11
     b1, b2 = surf["x"][k], surf["y"][i]
     x, y = MISRA.data["x"], MISRA.data["y"]
-    assert surf["sse"][i][k] == pytest.approx(np.sum((y - b1 * (1 - np.exp(-b2 * x))) ** 2), rel=1e-9)
+    assert surf["sse"][i][k] == pytest.approx(
+        np.sum((y - b1 * (1 - np.exp(-b2 * x))) ** 2), rel=1e-9
+    )
 
 
 def test_an_uploaded_csv_fits_as_the_file_itself(client: Any, tmp_path: Path) -> None:
@@ -92,7 +94,9 @@ def test_an_uploaded_csv_fits_as_the_file_itself(client: Any, tmp_path: Path) ->
     want = gs.fit(MISRA.model, path, start=MISRA.starts[1], intervals=False)
     s = res["summary"]
     assert s["data"] == "my misra.csv" and res["certified"] is None
-    assert [p["estimate"] for p in s["parameters"]] == pytest.approx(list(want.estimates), rel=1e-12)
+    assert [p["estimate"] for p in s["parameters"]] == pytest.approx(
+        list(want.estimates), rel=1e-12
+    )
     assert res["surface"]["x_name"] == "b2" and res["profile_values"] == []
 
 
@@ -132,7 +136,9 @@ def test_bad_requests_are_answered_in_one_line(
 
 
 def test_an_unreadable_model_says_its_column(client: Any) -> None:
-    e = client.post("/api/fit/fit", json={"example": "Misra1a", "model": "y = b1*(1 - exp(-b2*x)"}).json()
+    e = client.post(
+        "/api/fit/fit", json={"example": "Misra1a", "model": "y = b1*(1 - exp(-b2*x)"}
+    ).json()
     assert e["expression"] == "y = b1*(1 - exp(-b2*x)" and e["column"] == 8
 
 
@@ -141,7 +147,9 @@ def test_an_unknown_fit_or_a_surface_cap(client: Any, misra: dict[str, Any]) -> 
     assert r.status_code == 404 and r.json()["error"].startswith("No fit 'nope': it never finished")
     r = client.post("/api/fit/surface", json={"fit": misra["fit"], "x": "b1", "y": "b1"})
     assert r.json()["error"] == "The surface needs two different parameters; got 'b1' twice."
-    r = client.post("/api/fit/surface", json={"fit": misra["fit"], "x": "b1", "y": "b2", "points": 500})
+    r = client.post(
+        "/api/fit/surface", json={"fit": misra["fit"], "x": "b1", "y": "b2", "points": 500}
+    )
     assert r.status_code == 400 and "(MAX_SURFACE_POINTS); got 500" in r.json()["error"]
 
 
@@ -176,31 +184,43 @@ def test_page_fits_misra1a_and_shows_the_apis_numbers(page: Any, misra: dict[str
     assert page.input_value("#g-model") == MISRA.model
     _fit_on_page(page)
     assert page.text_content("#g-verdict .g-word") == "✔ converged"
-    shown = page.eval_on_selector_all("#g-params .g-est", "els => els.map(e => Number(e.dataset.value))")
+    shown = page.eval_on_selector_all(
+        "#g-params .g-est", "els => els.map(e => Number(e.dataset.value))"
+    )
     assert shown == [p["estimate"] for p in misra["summary"]["parameters"]]
     assert "238.942129" in page.inner_text("#g-params")  # the estimate to 9 digits, as NIST
     # the path plays to its end on the contour: the drawn path grows by one point a frame
     n = len(misra["path"])
-    lengths = lambda: page.evaluate("() => document.getElementById('g-contour').data.slice(1, 3).map(t => t.x.length)")  # noqa: E731
+    script = "() => document.getElementById('g-contour').data.slice(1, 3).map(t => t.x.length)"
+
+    def lengths() -> Any:
+        return page.evaluate(script)
+
     assert lengths() == [n, 1]
     page.fill("#g-frame", str(n - 4))
     page.dispatch_event("#g-frame", "input")
     assert lengths() == [n - 3, 1]
     assert page.inner_text("#g-steps tr.current td") == str(n - 4)
     page.click("#g-play")  # three frames to the end
-    page.wait_for_function(f"() => document.getElementById('g-contour').data[1].x.length === {n}", timeout=20_000)
+    page.wait_for_function(
+        f"() => document.getElementById('g-contour').data[1].x.length === {n}", timeout=20_000
+    )
     assert page.inner_text("#g-frame-label") == f"step {n - 1} of {n - 1}"
     screenshot(page, "fit-misra1a")
     # the URL reproduces the view: the same model, the fit done again, the pair kept
     page.select_option("#g-x", "b2")
-    page.wait_for_function("() => document.getElementById('g-contour').layout.xaxis.title.text === 'b2'")
+    page.wait_for_function(
+        "() => document.getElementById('g-contour').layout.xaxis.title.text === 'b2'"
+    )
     url = page.url
     assert "g_fit=1" in url and "g_x=b2" in url
     page.goto(url)
     page.wait_for_selector("#g-params tbody tr", timeout=60_000)
     assert page.input_value("#g-model") == MISRA.model
     assert page.input_value("#g-x") == "b2" and page.input_value("#g-y") == "b1"
-    again = page.eval_on_selector_all("#g-params .g-est", "els => els.map(e => Number(e.dataset.value))")
+    again = page.eval_on_selector_all(
+        "#g-params .g-est", "els => els.map(e => Number(e.dataset.value))"
+    )
     assert again == shown
 
 
@@ -221,5 +241,7 @@ def test_page_at_1024_wide_cuts_nothing_off(page: Any) -> None:
     page.wait_for_selector("#g-params tbody tr", timeout=60_000)
     wide = page.evaluate("() => document.documentElement.scrollWidth")
     assert wide <= 1024
+    box = page.eval_on_selector(".g-table-box", "e => [e.scrollWidth, e.clientWidth]")
+    assert box[0] <= box[1]  # every column of the parameter table in view
     assert page.eval_on_selector_all("#g-profiles .g-profile", "els => els.length") == 3
     screenshot(page, "fit-chwirut2-1024")

@@ -165,9 +165,9 @@ def check_request(data: Any, body: FitRequest) -> tuple[Any, tuple[str, ...]]:
     for k, v in body.start.items():
         _number(f"start for {k[:40]}", v)
     for k, pair in body.bounds.items():
-        for v in pair:
-            if v is not None:
-                _number(f"bounds for {k[:40]}", v)
+        for side in pair:
+            if side is not None:
+                _number(f"bounds for {k[:40]}", side)
     if body.starts is not None:
         whole_number(body.starts, "starts", 1, MAX_FIT_STARTS, "MAX_FIT_STARTS")
     cols, header, source, table = fits.read_data(data)
@@ -295,7 +295,7 @@ def router(app: FastAPI) -> APIRouter:
         """Start a fit (a job). The request is checked first (a bad model, column, start or
         bound is answered 400 at once); the job's progress events name the phase (``fit``,
         ``starts``, ``profiles``); its result is what the page draws (see :func:`answer`)."""
-        import gradscape as gs
+        from ..fitting.fits import fit as fit_model
 
         src, name, problem = _data(app, body)
         check_request(src, body)
@@ -312,7 +312,7 @@ def router(app: FastAPI) -> APIRouter:
                 job.progress(done, total)
 
             job.check()
-            fit = gs.fit(body.model, src, start=body.start, bounds=bounds or None,
+            fit = fit_model(body.model, src, start=body.start, bounds=bounds or None,
                          weights=body.weights or None, starts=body.starts, seed=body.seed,
                          intervals=body.intervals, progress=progress)  # fmt: skip
             job.check()

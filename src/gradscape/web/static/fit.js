@@ -41,6 +41,12 @@ function pairs(text, what, bounds) {
   return out;
 }
 
+/** plot() with numbers on the axes written 5.5e-4, not 550µ (SI prefixes read as units). */
+function fplot(node, data, layout) {
+  const e = { exponentformat: "e" };
+  return plot(node, data, { ...layout, xaxis: { ...e, ...layout.xaxis }, yaxis: { ...e, ...layout.yaxis } });
+}
+
 function startText(start) { return Object.entries(start).map(([k, v]) => `${k}=${v}`).join(", "); }
 
 export async function mount(root) {
@@ -122,16 +128,16 @@ export async function mount(root) {
   const results = el("div", { id: "g-results", hidden: "" },
     verdict,
     el("div", { class: "row" },
-      el("div", { class: "panel g-params-panel" }, el("h2", {}, "Parameters"), table, stats),
-      el("div", { class: "panel" }, el("h2", { id: "g-curve-head" }, "The data and the fitted curve"), curvePlot)),
+      el("div", { class: "panel g-params-panel" }, el("h2", {}, "Parameters"), el("div", { class: "g-table-box" }, table), stats)),
+    el("div", { class: "row" },
+      el("div", { class: "panel" }, el("h2", { id: "g-curve-head" }, "The data and the fitted curve"), curvePlot),
+      el("div", { class: "panel" }, el("div", { class: "g-head-row" }, el("h2", {}, "Residuals"), field("against", residSel)), residPlot)),
     el("div", { class: "row" },
       el("div", { class: "panel g-surface-panel" }, el("h2", {}, "The solver's path on the SSE surface"),
         el("div", { class: "controls" }, field("across", xSel), field("up", ySel), playBtn, frameIn, frameLabel),
         el("div", { class: "g-surface" }, contour, el("div", { class: "g-step-side" }, stepNow, stepsBox)),
         surfNote)),
     el("div", { class: "row" },
-      el("div", { class: "panel" }, el("h2", {}, "Residuals"),
-        el("div", { class: "controls" }, field("against", residSel)), residPlot),
       el("div", { class: "panel" }, el("h2", {}, "Profiles: the SSE along each parameter, the others re-fitted"), profiles)));
   root.append(controls, results);
 
@@ -289,18 +295,20 @@ export async function mount(root) {
     const head = ["parameter", "start", "estimate", "std. error", `Wald ${Math.round(s.level * 100)} %`,
       `profile ${Math.round(s.level * 100)} %`];
     if (c) head.push("NIST certified", "digits");
-    const interval = (iv) => (iv ? `${fmt(iv[0], 6)} … ${fmt(iv[1], 6)}` : "—");
+    // an interval may wrap after its "…" (a narrow window keeps every column in view)
+    const interval = (iv) => (iv ? [el("span", {}, `${fmt(iv[0], 6)} …`), " ", el("span", {}, fmt(iv[1], 6))] : ["—"]);
     const rows = s.parameters.map((p) => {
       const tr = el("tr", { "data-name": p.name },
         el("th", {}, p.name), el("td", {}, fmt(p.start, 6)),
         el("td", { class: "g-est", "data-value": String(p.estimate) }, fmt(p.estimate, 9)),
         el("td", { class: "g-se", "data-value": String(p.se) }, fmt(p.se, 5)),
-        el("td", {}, interval(p.wald)), el("td", { title: p.profile_note || "" }, interval(p.profile)));
+        el("td", { class: "g-iv" }, ...interval(p.wald)),
+        el("td", { class: "g-iv", title: p.profile_note || "" }, ...interval(p.profile)));
       if (c) {
         const q = c.parameters[p.name];
         tr.append(el("td", {}, q ? fmt(q.value, 11) : "—"),
-          el("td", { class: "g-digits", title: "correct significant digits of the estimate (and of its standard error)" },
-            q ? `${q.digits.toFixed(1)} (se ${q.se_digits.toFixed(1)})` : "—"));
+          el("td", { class: "g-digits g-iv", title: "correct significant digits of the estimate (and of its standard error)" },
+            ...(q ? [el("span", {}, q.digits.toFixed(1)), " ", el("span", {}, `(se ${q.se_digits.toFixed(1)})`)] : ["—"])));
       }
       return tr;
     });
@@ -314,7 +322,7 @@ export async function mount(root) {
     ].join("\n");
   }
 
-  const legendBelow = { orientation: "h", y: -0.2, x: 0.5, xanchor: "center" };
+  const legendBelow = { orientation: "h", y: -0.24, x: 0.5, xanchor: "center" };
 
   function drawCurve() {
     const s = result.summary, r = result;
@@ -325,7 +333,7 @@ export async function mount(root) {
       const bx = r.band_x.map((v) => v[0] ?? v), f = r.band_fit;
       const lvl = `${Math.round(s.level * 100)} %`;
       const band = (half, k) => f.map((v, i) => (v === null || half[i] === null ? null : v + k * half[i]));
-      plot(curvePlot, [
+      fplot(curvePlot, [
         { x: bx, y: band(r.band_pred, 1), mode: "lines", line: { color: ORANGE, width: 1.5, dash: "dash" }, name: `prediction band ${lvl}`, legendgroup: "p" },
         { x: bx, y: band(r.band_pred, -1), mode: "lines", line: { color: ORANGE, width: 1.5, dash: "dash" }, showlegend: false, legendgroup: "p" },
         { x: bx, y: band(r.band_conf, -1), mode: "lines", line: { width: 0 }, showlegend: false, hoverinfo: "skip" },
@@ -337,7 +345,7 @@ export async function mount(root) {
     } else {
       head.textContent = s.inputs.length ? "Observed against fitted" : "Observed against fitted (no input column)";
       const lo = Math.min(...r.y, ...r.fitted), hi = Math.max(...r.y, ...r.fitted);
-      plot(curvePlot, [
+      fplot(curvePlot, [
         { x: [lo, hi], y: [lo, hi], mode: "lines", line: { color: "#888", dash: "dot" }, name: "observed = fitted" },
         { x: r.fitted, y: r.y, mode: "markers", marker: { color: BLUE, size: 7 }, name: "data" },
       ], { xaxis: { title: { text: `fitted ${s.response}` } }, yaxis: { title: { text: `observed ${s.response}` } },
@@ -353,7 +361,7 @@ export async function mount(root) {
     residSel.value = ["fitted", ...s.inputs].includes(chosen) ? chosen : "fitted";
     const k = s.inputs.indexOf(residSel.value);
     const x = k < 0 ? result.fitted : result.X.map((v) => v[k]);
-    plot(residPlot, [
+    fplot(residPlot, [
       { x, y: result.residuals, mode: "markers", marker: { color: VERMILLION, size: 7, symbol: "diamond" }, name: "residual" },
     ], { xaxis: { title: { text: k < 0 ? `fitted ${s.response}` : s.inputs[k] } },
       yaxis: { title: { text: "residual (observed − fitted)" }, zeroline: true, zerolinecolor: INK, zerolinewidth: 2 },
@@ -381,7 +389,7 @@ export async function mount(root) {
       const vline = (x, color, dash) => ({ type: "line", xref: "x", yref: "paper", x0: x, x1: x, y0: 0, y1: 1, line: { color, width: 2, dash } });
       if (p.wald) for (const v of p.wald) if (v !== null) shapes.push(vline(v, ORANGE, "dash"));
       if (p.profile) for (const v of p.profile) if (v !== null) shapes.push(vline(v, BLUE, "solid"));
-      plot(div, [
+      fplot(div, [
         { x: xs, y: ys, mode: "lines+markers", line: { color: GREEN, width: 2.5 }, marker: { size: 5 }, name: "profile SSE" },
         { x: [p.estimate], y: [s.sse], mode: "markers", marker: { color: INK, size: 11, symbol: "star" }, name: "estimate" },
       ], { title: { text: p.name, font: { size: 16 } }, shapes, showlegend: false,
@@ -420,7 +428,7 @@ export async function mount(root) {
     const z = surface.sse.map((row) => row.map((v) => (v === null || v <= 0 ? null : Math.log10(v))));
     const est = result.summary.parameters;
     const ex = est.find((p) => p.name === surface.x_name).estimate, ey = est.find((p) => p.name === surface.y_name).estimate;
-    plot(contour, [
+    fplot(contour, [
       { type: "contour", x: surface.x, y: surface.y, z, colorscale: "Viridis", ncontours: 30,
         customdata: surface.sse, hovertemplate: `${surface.x_name} %{x:.6g}<br>${surface.y_name} %{y:.6g}<br>SSE %{customdata:.6g}<extra></extra>`,
         colorbar: { title: { text: "log₁₀ SSE", side: "right" } }, contours: { coloring: "heatmap", showlines: true }, line: { width: 0.5, color: "rgba(255,255,255,0.35)" } },
@@ -441,8 +449,8 @@ export async function mount(root) {
     const heads = ["step", "SSE", "‖gradient‖", "damping", "step length"];
     steps.replaceChildren(el("thead", {}, el("tr", {}, ...heads.map((h) => el("th", {}, h)))),
       el("tbody", {}, ...result.summary.steps.map((s) => el("tr", { "data-step": String(s.iteration) },
-        el("td", {}, String(s.iteration)), el("td", {}, fmt(s.sse, 8)), el("td", {}, fmt(s.gradient_norm, 4)),
-        el("td", {}, fmt(s.damping, 4)), el("td", {}, fmt(s.step, 4))))));
+        el("td", {}, String(s.iteration)), el("td", {}, fmt(s.sse, 7)), el("td", {}, fmt(s.gradient_norm, 3)),
+        el("td", {}, fmt(s.damping, 3)), el("td", {}, fmt(s.step, 3))))));
   }
 
   function showFrame() {
@@ -480,11 +488,11 @@ export async function mount(root) {
     const last = result.summary.steps.length - 1;
     if (frame >= last) frame = 0;
     showFrame();
-    playBtn.textContent = "⏸ Pause";
+    playBtn.textContent = "■ Pause";
     timer = setInterval(() => {
-      if (frame >= last) { stop(); return; }
       frame += 1;
       showFrame();
+      if (frame >= last) stop();
     }, FRAME_MS);
   }
   playBtn.addEventListener("click", play);
