@@ -235,7 +235,7 @@ def test_page_shows_the_caret_under_an_unreadable_model(page: Any) -> None:
     screenshot(page, "fit-caret")
 
 
-def test_page_at_1024_wide_cuts_nothing_off(page: Any) -> None:
+def test_page_at_1024_wide_cuts_nothing_off(page: Any, tmp_path: Path) -> None:
     page.set_viewport_size({"width": 1024, "height": 800})
     _open(page, "view=fit&g_data=Chwirut2&g_fit=1")
     page.wait_for_selector("#g-params tbody tr", timeout=60_000)
@@ -245,3 +245,11 @@ def test_page_at_1024_wide_cuts_nothing_off(page: Any) -> None:
     assert box[0] <= box[1]  # every column of the parameter table in view
     assert page.eval_on_selector_all("#g-profiles .g-profile", "els => els.length") == 3
     screenshot(page, "fit-chwirut2-1024")
+    # "Save as report" freezes the view: its words and its figures
+    with page.expect_download() as info:
+        page.click("#save-report")
+    saved = tmp_path / "fit.html"
+    info.value.save_as(saved)
+    html = saved.read_text(encoding="utf-8")
+    assert info.value.suggested_filename == "gradscape-fit.html"
+    assert "Profile of b3" in html and "NIST Chwirut2" in html and "0.166576665" in html
