@@ -100,6 +100,17 @@ def test_an_uploaded_csv_fits_as_the_file_itself(client: Any, tmp_path: Path) ->
     assert res["surface"]["x_name"] == "b2" and res["profile_values"] == []
 
 
+def test_one_parameter_and_another_model_on_nist_data(client: Any) -> None:
+    """No surface with one parameter; NIST's certified values only beside NIST's own model."""
+    res = _fit(client, {"example": "Misra1a", "model": "y = b1*x", "intervals": False})
+    want = gs.fit("y = b1*x", MISRA.data, intervals=False)
+    assert res["surface"] is None and res["certified"] is None
+    assert res["summary"]["parameters"][0]["estimate"] == pytest.approx(
+        want.estimates[0], rel=1e-12
+    )
+    assert res["summary"]["notes"] == list(want.notes)
+
+
 def test_another_pair_of_a_finished_fit(client: Any, misra: dict[str, Any]) -> None:
     r = client.post("/api/fit/surface", json={"fit": misra["fit"], "x": "b2", "y": "b1",
                                               "points": 11})  # fmt: skip

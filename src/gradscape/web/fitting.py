@@ -221,10 +221,17 @@ def _shown(n: int) -> np.ndarray:
     return np.linspace(0, n - 1, MAX_SHOWN_POINTS).round().astype(int)
 
 
+def _same(model: str, nist_model: str) -> bool:
+    """Whether ``model`` is NIST's (as written, spaces aside): only then do its certified
+    values belong beside the result."""
+    return model.replace(" ", "") == nist_model.replace(" ", "")
+
+
 def answer(fit: Any, name: str, problem: Any, pair: tuple[str, str] | None,
            points: int) -> dict[str, Any]:  # fmt: skip
     """What the page draws of a fit: its summary (the one JSON shape of ``--json``), the
-    arrays of its figures, the certified values of a NIST example and the SSE surface."""
+    arrays of its figures, the certified values of a NIST example fitted with NIST's model
+    and the SSE surface."""
     from ..fitting import nist
 
     summary = fit.summary()
@@ -240,7 +247,7 @@ def answer(fit: Any, name: str, problem: Any, pair: tuple[str, str] | None,
                        if rows.size < fit.n else ""),
     }  # fmt: skip
     out: dict[str, Any] = {"summary": summary, **arrays, "certified": None, "surface": None}
-    if problem is not None:
+    if problem is not None and _same(fit.model, problem.model):
         out["certified"] = {
             "name": problem.name, "sse": problem.certified_sse,
             "sse_digits": nist.digits(fit.sse, problem.certified_sse),

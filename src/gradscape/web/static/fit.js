@@ -415,6 +415,7 @@ export async function mount(root) {
     frame = steps_.length - 1;
     frameIn.value = String(frame);
     drawSteps();
+    contour.parentElement.classList.toggle("g-no-surface", !surface);
     if (!surface) {
       Plotly.purge(contour);
       contour.replaceChildren(el("p", { class: "note" }, "A surface needs two parameters; this model has one (its profile is below)."));
