@@ -235,8 +235,14 @@ def test_page_fits_misra1a_and_shows_the_apis_numbers(page: Any, misra: dict[str
     assert again == shown
 
 
-def test_page_shows_the_caret_under_an_unreadable_model(page: Any) -> None:
+def test_page_shows_the_caret_under_an_unreadable_model(page: Any, tmp_path: Path) -> None:
     _open(page, "view=fit&g_data=Misra1a")
+    page.select_option("#g-data", "upload")  # an uploaded file, read by the CLI's reader
+    page.set_input_files("#g-file", str(MISRA.write_csv(tmp_path / "mine.csv")))
+    page.wait_for_function(
+        "() => document.getElementById('g-facts').textContent.startsWith('mine.csv: 14 rows')"
+    )
+    assert "g_upload=" in page.url
     page.fill("#g-model", "y = b1*(1 - exp(-b2*x)")
     page.click("#g-fit")
     caret = page.wait_for_selector("#g-error pre.caret")
