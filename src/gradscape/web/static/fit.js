@@ -317,8 +317,11 @@ export async function mount(root) {
       `SSE ${fmt(s.sse, 10)}${c ? `   (NIST ${fmt(c.sse, 10)}, ${c.sse_digits.toFixed(1)} digits)` : ""}`,
       `residual s.d. ${fmt(s.s, 6)} on ${s.dof} degrees of freedom   R² ${fmt(s.r2, 6)}`,
       `condition ${fmt(s.condition, 3)}   rank ${s.rank} of ${s.parameters.length}`,
-      ...(s.minima.length > 1 ? [`${s.minima.length} distinct minima from ${s.starts.toLocaleString("en")} starts: ` +
-        s.minima.map((m) => `SSE ${fmt(m.sse, 6)} (${m.starts})`).join(", ")] : []),
+      ...(s.minima.length > 1 ? [`${s.minima.length} distinct minima from ${s.starts.toLocaleString("en")} starts ` +
+        "(SSE, and how many starts reached it; the fit is the lowest):",
+      ...s.minima.slice(0, 6).map((m, i) => `  ${i + 1}. SSE ${fmt(m.sse, 8)}  (${m.starts.toLocaleString("en")} starts)  ` +
+        Object.entries(m.params).map(([k, v]) => `${k} = ${fmt(v, 6)}`).join(", ")),
+      ...(s.minima.length > 6 ? [`  … and ${s.minima.length - 6} more`] : [])] : []),
     ].join("\n");
   }
 
