@@ -22,7 +22,10 @@ export async function api(path, body, { method, signal } = {}) {
   let data = null;
   try { data = await resp.json(); } catch (_) { /* not JSON */ }
   if (!resp.ok) {
-    throw new ApiFailure((data && data.error) || `The server answered ${resp.status}.`, resp.status);
+    const err = new ApiFailure((data && data.error) || `The server answered ${resp.status}.`, resp.status);
+    // an unreadable expression says where: the page puts a caret under that column
+    if (data && data.column) { err.column = data.column; err.expression = data.expression; }
+    throw err;
   }
   return data;
 }

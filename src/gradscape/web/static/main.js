@@ -1,7 +1,7 @@
 // The page: tabs for the views (each a module loaded when first shown) and "Save as report".
 import { api, getParams, reporterFor, setParams, toast } from "./common.js";
 
-const VIEWS = ["story", "explorer", "training"];
+const VIEWS = ["story", "explorer", "training", "fit"];
 const mounted = {};
 
 async function show(view) {
