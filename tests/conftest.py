@@ -89,7 +89,9 @@ def live_server(web_app: Any) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
-    server = uvicorn.Server(uvicorn.Config(web_app, log_level="warning"))
+    # log_config=None as `gradscape serve` does: uvicorn's logging setup would close absl's
+    # handler, and with it the sys.stderr it was created with (pytest's capture file)
+    server = uvicorn.Server(uvicorn.Config(web_app, log_level="warning", log_config=None))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     for _ in range(200):

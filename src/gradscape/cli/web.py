@@ -81,7 +81,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         threading.Timer(0.8, webbrowser.open, args=(url,)).start()
     app = create_app()
     # Ctrl-C: requests still running get GRACE_SECONDS, jobs are cancelled (app's lifespan)
-    config = uvicorn.Config(app, log_level="warning", timeout_keep_alive=5,
+    # log_config=None: uvicorn's own logging setup closes every handler already installed,
+    # and absl's (JAX's dependencies install it) closes sys.stderr with it; its warnings still
+    # reach stderr through logging's last-resort handler
+    config = uvicorn.Config(app, log_level="warning", timeout_keep_alive=5, log_config=None,
                             timeout_graceful_shutdown=GRACE_SECONDS)  # fmt: skip
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn raises Ctrl-C again once stopped
         uvicorn.Server(config).run(sockets=[sock])
