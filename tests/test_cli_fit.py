@@ -120,11 +120,11 @@ def test_multistart_lists_the_minima(data: Path, capsys: pytest.CaptureFixture[s
 @pytest.mark.parametrize(
     ("extra", "match"),
     [
-        (["--start", "b3=1"], "--start names b3, not a parameter of the model; its parameters are b1, b2."),
+        (["--start", "b3=1"], "start names b3, not a parameter of the model; its parameters are b1, b2."),
         (["--bounds", "b1=0-10"], "--bounds takes name=low:high pairs separated by commas"),
         (["--bounds", "b1=5:1"], "--bounds b1 needs low < high; got 5:1."),
-        (["--starts", "10"], "--starts draws starts in a box: give --bounds for every parameter (b1, b2)"),
-        (["--pair", "b1,b3"], "--pair names b3, not a parameter of the model"),
+        (["--starts", "10"], "--starts draws starts in a box: give --bounds for b1, b2 too."),
+        (["--pair", "b1,b3"], "'b3' is not a parameter of the model; its parameters are b1, b2."),
         (["--pair", "b1"], "--pair takes two parameters, like --pair b1,b2; got 'b1'."),
         (["--weights", "w"], "Column 'w' for the model is not in misra1a.csv; its columns are y, x."),
         (["--starts", "100000000"], "--starts: must be a whole number from 1 to 10,000,000"),
@@ -185,7 +185,7 @@ def test_figures_mark_the_intervals_and_pick_the_most_correlated_pair(
     out_run: tuple[Path, dict[str, Any]],
 ) -> None:
     from gradscape import figures
-    from gradscape.cli.fit import default_pair
+    from gradscape.fitting.pairs import default_pair
 
     f = Fit.load(out_run[0] / "fit.npz")
     assert default_pair(f) == ("b1", "b2")

@@ -184,7 +184,7 @@ def test_save_load_predict_and_pair_surface(tmp_path: Path, plane_fit: gs.Fit) -
     obj = sse_objective(plane_fit)
     assert obj(plane_fit.params) == pytest.approx(plane_fit.sse, rel=1e-12)
     assert np.nanmin(s.values) >= plane_fit.sse * (1 - 1e-12)
-    with pytest.raises(gs.InputError, match=r"'d' is not a parameter of the fit; its parameters"):
+    with pytest.raises(gs.InputError, match=r"'d' is not a parameter of the model; its parameters"):
         pair_surface(plane_fit, "b", "d")
 
 

@@ -157,7 +157,7 @@ def test_an_unknown_fit_or_a_surface_cap(client: Any, misra: dict[str, Any]) -> 
     r = client.post("/api/fit/surface", json={"fit": "nope", "x": "b1", "y": "b2"})
     assert r.status_code == 404 and r.json()["error"].startswith("No fit 'nope': it never finished")
     r = client.post("/api/fit/surface", json={"fit": misra["fit"], "x": "b1", "y": "b1"})
-    assert r.json()["error"] == "The surface needs two different parameters; got 'b1' twice."
+    assert r.json()["error"] == "A pair needs two different parameters; got 'b1' twice."
     r = client.post(
         "/api/fit/surface", json={"fit": misra["fit"], "x": "b1", "y": "b2", "points": 500}
     )

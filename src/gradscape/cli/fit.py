@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from .._files import json_text, write_json
-from ..errors import GradscapeError, listing
+from ..errors import GradscapeError
 from .common import (
     EXIT_DIVERGED,
     _add_force,
@@ -138,73 +137,33 @@ def parse_bounds(texts: Sequence[str] | None) -> dict[str, tuple[float, float]]:
     return out
 
 
-def parse_pair(text: str, parameters: Sequence[str]) -> tuple[str, str]:
+def parse_pair(text: str, parameters: tuple[str, ...]) -> tuple[str, str]:
     """``"b1,b2"`` -> ``("b1", "b2")``, checked against the model's parameters."""
+    from ..fitting.pairs import check_pair
+
     names = [n.strip() for n in text.split(",")]
     if len(names) != 2 or not all(names):
         raise GradscapeError(
             f"--pair takes two parameters, like --pair b1,b2; got {text.strip()!r}."
         )
-    unknown = [n for n in names if n not in parameters]
-    if unknown:
-        raise GradscapeError(
-            f"--pair names {listing(unknown)}, not a parameter of the model; its parameters are "
-            f"{listing(parameters)}."
-        )
-    if names[0] == names[1]:
-        raise GradscapeError(f"--pair needs two different parameters; got {names[0]} twice.")
-    if len(parameters) < 2:
-        raise GradscapeError("--pair needs a model with two parameters or more.")
-    return names[0], names[1]
-
-
-def default_pair(fit: Any) -> tuple[str, str] | None:
-    """The two most correlated parameters (by ``|r|``; the only two where there are two), or
-    None for a model of one parameter."""
-    import numpy as np
-
-    p = len(fit.parameters)
-    if p < 2:
-        return None
-    corr = np.abs(np.nan_to_num(np.asarray(fit.corr, np.float64), nan=-1.0))
-    np.fill_diagonal(corr, -np.inf)
-    a, b = sorted(int(k) for k in np.unravel_index(int(np.argmax(corr)), corr.shape))
-    return fit.parameters[a], fit.parameters[b]
+    return check_pair(parameters, names[0], names[1])
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
-    from ..fitting.fits import fit, read_data
-    from ..fitting.models import parse_model
+    from ..fitting.fits import fit, prepare
+    from ..fitting.pairs import default_pair
     from ..story import fit_story
 
-    start = _assignments(args.start, "--start")
-    bounds = parse_bounds(args.bounds)
-    # the model's names before the work: a bad --pair is refused before a long fit
-    _, header, _, table = read_data(args.data)
-    model = parse_model(args.model, header)
-    for flag, given in (("--start", start), ("--bounds", bounds)):
-        unknown = [n for n in given if n not in model.parameters]
-        if unknown:
-            raise GradscapeError(
-                f"{flag} names {listing(unknown)}, not a parameter of the model; its parameters "
-                f"are {listing(model.parameters)}."
-            )
-    pair = parse_pair(args.pair, model.parameters) if args.pair else None
-    if args.starts is not None and not bounds:
-        raise GradscapeError(
-            f"--starts draws starts in a box: give --bounds for every parameter "
-            f"({listing(model.parameters)}), like --bounds "
-            + ",".join(f"{b}=0:10" for b in model.parameters[:3])
-            + ("…" if model.p > 3 else "")
-            + "."
-        )
+    # everything checked before the work: a bad --start, --bounds or --pair is refused at once
+    problem = prepare(args.model, args.data, start=_assignments(args.start, "--start"),
+                      bounds=parse_bounds(args.bounds), weights=args.weights,
+                      starts=args.starts)  # fmt: skip
+    pair = parse_pair(args.pair, problem.model.parameters) if args.pair else None
     out = _out_dir(args) if args.out else None
     # SciPy's trust region may try a step where the SSE overflows (and rejects it): numpy's
     # warning about it is noise here, the diagnosis judges where the fit ended
-    with _progress("fit") as update, warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        f = fit(args.model, table, start=start, bounds=bounds, weights=args.weights,
-                starts=args.starts, seed=args.seed, intervals=not args.no_intervals,
+    with _progress("fit") as update:
+        f = fit(problem, seed=args.seed, intervals=not args.no_intervals,
                 progress=_phases(update))  # fmt: skip
     summary = f.summary()
     sections = fit_story(f)

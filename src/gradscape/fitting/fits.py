@@ -20,7 +20,7 @@ import numpy as np
 
 from .._lazy import lazy
 from .._x64 import with_x64
-from ..errors import InputError, NumericalError, listing
+from ..errors import InputError, NumericalError, listing, whole_number
 from ..results import Result
 from .diagnosis import at_bound, diagnose
 from .models import FitData, FitModel, check_data, parse_model
@@ -274,10 +274,69 @@ def read_data(
     )
 
 
-@with_x64
-def fit(
+@dataclass(frozen=True)
+class Problem:
+    """A fit's inputs, read and checked (:func:`prepare`), before anything is compiled.
+
+    Attributes:
+        model: the parsed model; ``data``: its checked numbers.
+        start, start_notes: where the solver starts, and the starts not given (said).
+        lo, hi: bounds per parameter (``±inf`` where none).
+        starts: how many multistart starts (``None``: one solve from ``start``).
+    """
+
+    model: FitModel
+    data: FitData
+    start: np.ndarray
+    start_notes: tuple[str, ...]
+    lo: np.ndarray
+    hi: np.ndarray
+    starts: int | None
+
+
+def prepare(
     model: str,
     data: str | Path | Mapping[str, Any],
+    *,
+    start: Mapping[str, float] | None = None,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    weights: str | Any | None = None,
+    starts: int | None = None,
+) -> Problem:
+    """Read and check everything :func:`fit` is given, without compiling anything: a view can
+    refuse bad input at once, before long work starts. Arguments and errors as :func:`fit`."""
+    cols, header, source, table = read_data(data)
+    fm = parse_model(model, header)
+    if table is not None:
+        names = dict.fromkeys(fm.columns)
+        if isinstance(weights, str):
+            names[weights] = None
+        index = {c: table.column(c, "the model") for c in names}
+        cols = {c: table.numbers(j) for c, j in index.items()}
+        texts: dict[str, list[str]] | None = {c: table.texts(j) for c, j in index.items()}
+    else:
+        texts = None
+    assert cols is not None
+    fd = check_data(fm, cols, source, weights, texts)
+    x0, start_notes = _start(fm, start, bounds)
+    lo, hi = _bounds(fm, bounds, x0)
+    if starts is not None:
+        from ..box_search import MAX_STARTS
+
+        whole_number(starts, "starts", 1, MAX_STARTS, "MAX_STARTS")
+        open_ = [b for b, a, c in zip(fm.parameters, lo, hi, strict=True)
+                 if not (np.isfinite(a) and np.isfinite(c))]  # fmt: skip
+        if open_:
+            raise InputError(
+                f"--starts draws starts in a box: give --bounds for {listing(open_)} too."
+            )
+    return Problem(fm, fd, x0, tuple(start_notes), lo, hi, starts)
+
+
+@with_x64
+def fit(
+    model: str | Problem,
+    data: str | Path | Mapping[str, Any] | None = None,
     *,
     start: Mapping[str, float] | None = None,
     bounds: Mapping[str, tuple[float, float]] | None = None,
@@ -292,7 +351,8 @@ def fit(
     Args:
         model: ``response = formula`` in the expression language, e.g.
             ``"y = b1*(1 - exp(-b2*x))"``; names that are columns of the data are inputs, every
-            other name a parameter.
+            other name a parameter. Or a :class:`Problem` from :func:`prepare` (then ``data``,
+            ``start``, ``bounds``, ``weights`` and ``starts`` were given there).
         data: a data file (read by :func:`gradscape.tables.read_table`) or ``{column: values}``.
         start: starting values by parameter (default 1; said in ``start_notes``).
         bounds: ``{name: (low, high)}`` (``±inf`` for an open side); the solver is then SciPy's
@@ -317,21 +377,12 @@ def fit(
             parameter or beyond :data:`gradscape.batches.MAX_STARTS`.
     """
     t0 = time.perf_counter()
-    cols, header, source, table = read_data(data)
-    fm = parse_model(model, header)
-    if table is not None:
-        names = dict.fromkeys(fm.columns)
-        if isinstance(weights, str):
-            names[weights] = None
-        index = {c: table.column(c, "the model") for c in names}
-        cols = {c: table.numbers(j) for c, j in index.items()}
-        texts = {c: table.texts(j) for c, j in index.items()}
-    else:
-        texts = None
-    assert cols is not None
-    fd = check_data(fm, cols, source, weights, texts)
-    x0, start_notes = _start(fm, start, bounds)
-    lo, hi = _bounds(fm, bounds, x0)
+    if not isinstance(model, Problem):
+        if data is None:
+            raise InputError("fit needs data: a file or {column: values}.")
+        model = prepare(model, data, start=start, bounds=bounds, weights=weights, starts=starts)
+    fm, fd, x0, lo, hi = model.model, model.data, model.start, model.lo, model.hi
+    start_notes, starts = list(model.start_notes), model.starts
     pieces = compiled(fm)
     _check_start(fm, pieces, fd, x0)
 
@@ -614,13 +665,6 @@ def _multistart(
 
     from ..multistarts import multistart
 
-    open_ = [
-        b
-        for b, a, c in zip(fm.parameters, lo, hi, strict=True)
-        if not (np.isfinite(a) and np.isfinite(c))
-    ]
-    if open_:
-        raise InputError(f"--starts draws starts in a box: give --bounds for {listing(open_)} too.")
     obj = sse_objective(fm, fd)
     ranges = {b: (float(a), float(c)) for b, a, c in zip(fm.parameters, lo, hi, strict=True)}
     found = multistart(obj, ranges, starts=starts, seed=seed, progress=progress)

@@ -110,8 +110,8 @@ def parse_model(text: str, columns: Sequence[str]) -> FitModel:
         )
     cut = text.index("=")
     left, right = text[:cut], text[cut + 1 :]
-    lhs = _side(parse, left, text, 0)
-    rhs = _side(parse, right, text, cut + 1)
+    lhs = _side(left, text, 0)
+    rhs = _side(right, text, cut + 1)
     cols = set(columns)
     usable = [c for c in columns if c not in RESERVED]
     if not lhs.variables:
@@ -167,8 +167,9 @@ def parse_model(text: str, columns: Sequence[str]) -> FitModel:
     )
 
 
-def _side(parse_fn: Callable[..., Expression], part: str, text: str, offset: int) -> Expression:
-    """Parse one side, moving a parser error's caret into the whole model."""
+def _side(part: str, text: str, offset: int) -> Expression:
+    """Parse one side, padded with spaces to its place in the model, so every column a parser
+    error names (in its words and its caret) is a column of the whole model."""
     if not part.strip():
         raise ExpressionError(
             "each side of '=' needs a formula, e.g. y = b1*x + b0",
@@ -177,11 +178,11 @@ def _side(parse_fn: Callable[..., Expression], part: str, text: str, offset: int
             offset + max(len(part), 1),
         )
     try:
-        return parse_fn(part)
+        return parse(" " * offset + part)
     except ExpressionError as exc:
         if not exc.text:
             raise
-        raise ExpressionError(exc.message, text, exc.start + offset, exc.end + offset) from None
+        raise ExpressionError(exc.message, text, exc.start, exc.end) from None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,37 @@ from .solve import sse_objective as _sse_objective
 MAX_PAIR_POINTS = 301
 
 
+def check_pair(parameters: tuple[str, ...], x: str, y: str) -> tuple[str, str]:
+    """``(x, y)`` if both are parameters and differ.
+
+    Raises:
+        InputError: a name that is not a parameter, the same one twice, or a model of one
+            parameter.
+    """
+    unknown = [n for n in (x, y) if n not in parameters]
+    if unknown:
+        raise InputError(
+            f"{listing(map(repr, unknown))} is not a parameter of the model; its parameters are "
+            f"{listing(parameters)}."
+        )
+    if x == y:
+        raise InputError(f"A pair needs two different parameters; got {x!r} twice.")
+    return x, y
+
+
+def default_pair(fit: Fit) -> tuple[str, str] | None:
+    """The two parameters whose estimates are most correlated (``|r|``; the only two where
+    there are two): their SSE surface shows the valley a solver has to follow. ``None`` for a
+    model of one parameter."""
+    p = len(fit.parameters)
+    if p < 2:
+        return None
+    corr = np.abs(np.nan_to_num(np.asarray(fit.corr, np.float64), nan=-1.0))
+    np.fill_diagonal(corr, -np.inf)
+    a, b = sorted(int(k) for k in np.unravel_index(int(np.argmax(corr)), corr.shape))
+    return fit.parameters[a], fit.parameters[b]
+
+
 def sse_objective(fit: Fit) -> Objective:
     """``SSE(b) = Σ wᵢ (yᵢ − f(b; xᵢ))²`` over the fit's parameters, on the fit's data."""
     data = FitData(X=fit.X, y=fit.y, weights=fit.weights, source=fit.source,
@@ -50,14 +81,7 @@ def pair_surface(fit: Fit, x: str, y: str, *, points: int = 81) -> Surface:
     """
     from .._x64 import x64
 
-    for n in (x, y):
-        if n not in fit.parameters:
-            raise InputError(
-                f"{n!r} is not a parameter of the fit; its parameters are "
-                f"{listing(fit.parameters)}."
-            )
-    if x == y:
-        raise InputError(f"A pair needs two different parameters; got {x!r} twice.")
+    check_pair(fit.parameters, x, y)
     if not 2 <= points <= MAX_PAIR_POINTS:
         raise InputError(f"points must be 2 … MAX_PAIR_POINTS = {MAX_PAIR_POINTS}; got {points}.")
     with x64():

@@ -291,7 +291,9 @@ def solve(
     if bounded:
         kwargs["bounds"] = (lo[free], hi[free])
     try:
-        out = least_squares(fun, z0, **kwargs)
+        # a trial step may overflow the SSE: the solver rejects it; NumPy's warning is noise
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = least_squares(fun, z0, **kwargs)
         z, status, nfev = np.asarray(out.x), int(out.status), int(out.nfev)
     except KeyError:  # MINPACK's codes 6-8: no further reduction possible in float64
         z, status, nfev = path.points[-1][free], 5, counts["nfev"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -22,7 +21,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from ..errors import InputError, whole_number
+from ..errors import whole_number
 from .common import MAX_EXPR_CHARS, ApiError, json_response
 from .jobs import Job
 
@@ -148,16 +147,13 @@ def _number(what: str, v: float) -> float:
     return float(v)
 
 
-def check_request(data: Any, body: FitRequest) -> tuple[Any, tuple[str, ...]]:
-    """What :func:`gradscape.fit` checks before it compiles, done here so a bad request is
-    answered at once (HTTP 400, the library's own words) instead of as a failed job: the model
-    read against the columns, the columns it uses, the weights, the names of starts and bounds.
-    Returns the parsed model and the data's columns.
-
-    (The library's ``fit`` does the same first steps; a public ``check`` there would let this
-    function go.)"""
+def check_request(data: Any, body: FitRequest) -> Any:
+    """The request checked before any work (the page's caps, then the library's
+    :func:`gradscape.fitting.fits.prepare` and the pair), so a bad one is answered at once
+    (HTTP 400, the library's own words) instead of as a failed job. Returns the prepared
+    :class:`~gradscape.fitting.fits.Problem`."""
     from ..fitting import fits
-    from ..fitting.models import check_data, parse_model
+    from ..fitting.pairs import check_pair
 
     if len(body.model) > MAX_MODEL_CHARS:
         raise ApiError(f"The model is {len(body.model):,} characters; the page takes at most "
@@ -170,37 +166,17 @@ def check_request(data: Any, body: FitRequest) -> tuple[Any, tuple[str, ...]]:
                 _number(f"bounds for {k[:40]}", side)
     if body.starts is not None:
         whole_number(body.starts, "starts", 1, MAX_FIT_STARTS, "MAX_FIT_STARTS")
-    cols, header, source, table = fits.read_data(data)
-    fm = parse_model(body.model, header)
-    if table is not None:
-        names = dict.fromkeys(fm.columns)
-        if body.weights:
-            names[body.weights] = None
-        index = {c: table.column(c, "the model") for c in names}
-        cols = {c: table.numbers(j) for c, j in index.items()}
-    assert cols is not None
-    check_data(fm, cols, source, body.weights or None)
-    bounds = open_bounds(body)
-    x0, _ = fits._start(fm, body.start, bounds)
-    fits._bounds(fm, bounds, x0)
+    problem = fits.prepare(body.model, data, start=body.start, bounds=open_bounds(body),
+                           weights=body.weights or None, starts=body.starts)  # fmt: skip
     if body.pair is not None:
-        _pair(fm.parameters, *body.pair)
-    return fm, header
+        check_pair(problem.model.parameters, *body.pair)
+    return problem
 
 
 def open_bounds(body: FitRequest) -> dict[str, tuple[float, float]]:
     """The request's bounds as the library takes them: an open side (``null``) as ``±inf``."""
     return {k: (-math.inf if lo is None else lo, math.inf if hi is None else hi)
             for k, (lo, hi) in body.bounds.items()}  # fmt: skip
-
-
-def _pair(parameters: tuple[str, ...], x: str, y: str) -> None:
-    for n in (x, y):
-        if n not in parameters:
-            raise InputError(f"{n[:40]!r} is not a parameter of the model; its parameters are "
-                             f"{', '.join(parameters)}.")  # fmt: skip
-    if x == y:
-        raise InputError(f"The surface needs two different parameters; got {x[:40]!r} twice.")
 
 
 def _surface(fit: Any, x: str, y: str, points: int) -> dict[str, Any]:
@@ -259,7 +235,9 @@ def answer(fit: Any, name: str, problem: Any, pair: tuple[str, str] | None,
             },
         }  # fmt: skip
     if len(fit.parameters) >= 2:
-        x, y = pair or fit.parameters[:2]
+        from ..fitting.pairs import default_pair
+
+        x, y = pair or default_pair(fit) or fit.parameters[:2]
         out["surface"] = _surface(fit, x, y, points)
     return out
 
@@ -305,9 +283,8 @@ def router(app: FastAPI) -> APIRouter:
         from ..fitting.fits import fit as fit_model
 
         src, name, problem = _data(app, body)
-        check_request(src, body)
+        prepared = check_request(src, body)
         points = whole_number(body.points, "points", 2, MAX_SURFACE_POINTS, "MAX_SURFACE_POINTS")
-        bounds: Mapping[str, tuple[float, float]] = open_bounds(body)
 
         def work(job: Job) -> dict[str, Any]:
             phase = {"now": ""}
@@ -319,9 +296,8 @@ def router(app: FastAPI) -> APIRouter:
                 job.progress(done, total)
 
             job.check()
-            fit = fit_model(body.model, src, start=body.start, bounds=bounds or None,
-                         weights=body.weights or None, starts=body.starts, seed=body.seed,
-                         intervals=body.intervals, progress=progress)  # fmt: skip
+            fit = fit_model(prepared, seed=body.seed, intervals=body.intervals,
+                            progress=progress)  # fmt: skip
             job.check()
             out = answer(fit, name, problem, body.pair, points)
             job.check()
@@ -338,7 +314,9 @@ def router(app: FastAPI) -> APIRouter:
         covering ±4 standard errors and the solver's path, with the path projected on it."""
         fit = fits.get(body.fit)
         points = whole_number(body.points, "points", 2, MAX_SURFACE_POINTS, "MAX_SURFACE_POINTS")
-        _pair(fit.parameters, body.x, body.y)
+        from ..fitting.pairs import check_pair
+
+        check_pair(fit.parameters, body.x, body.y)
         return json_response(_surface(fit, body.x, body.y, points))
 
     return r
