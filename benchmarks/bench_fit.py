@@ -150,7 +150,7 @@ def solvers() -> None:
             X, y, sw = jnp.asarray(fd.X), jnp.asarray(fd.y), jnp.ones(fd.n)
             args = (X, y, sw)
             r = lambda b, c=pieces, a=args: np.asarray(c.residuals(b, *a))  # noqa: E731
-            J = lambda b, c=pieces, a=args: np.asarray(c.jacobian(b, *a))  # noqa: E731
+            J = lambda b, c=pieces, a=args: np.asarray(c.both(b, *a)[0])  # noqa: E731
             for start in p.starts:
                 b0 = np.array([start[b] for b in m.parameters])
                 for method in ("lm", "trf"):

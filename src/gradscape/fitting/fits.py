@@ -537,7 +537,7 @@ def _state(
     args = (jnp.asarray(fd.X), jnp.asarray(fd.y), jnp.asarray(np.sqrt(fd.weights)))
 
     def jacobian(b: np.ndarray) -> np.ndarray:
-        return np.asarray(pieces.jacobian(jnp.asarray(b), *args))
+        return np.asarray(pieces.both(jnp.asarray(b), *args)[0])
 
     x = sol.x
     r = np.asarray(pieces.residuals(jnp.asarray(x), *args))

@@ -43,14 +43,13 @@ class Compiled:
 
     Attributes:
         residuals: ``(b, X, y, sw) -> (n,)``.
-        jacobian: ``(b, X, y, sw) -> (n, p)``, the exact ``∂r/∂b``.
-        both: ``(b, X, y, sw) -> (J, r)`` in one call.
+        both: ``(b, X, y, sw) -> (J, r)``: the exact Jacobian ``∂r/∂b``, shape ``(n, p)``,
+            and the residuals, in one call.
         predict: ``(b, X) -> (n,)``, the right side per row.
         gradients: ``(b, X) -> (n, p)``, ``∂f/∂b`` per row (for the bands).
     """
 
     residuals: Callable[..., Any]
-    jacobian: Callable[..., Any]
     both: Callable[..., Any]
     predict: Callable[..., Any]
     gradients: Callable[..., Any]
@@ -81,7 +80,6 @@ def _compiled(model: FitModel) -> Compiled:
 
     return Compiled(
         residuals=jax.jit(residuals),
-        jacobian=jax.jit(jax.jacfwd(residuals)),
         both=jax.jit(jax.jacfwd(paired, has_aux=True)),
         predict=jax.jit(predict),
         gradients=jax.jit(gradients),

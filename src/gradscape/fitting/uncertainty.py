@@ -22,8 +22,9 @@ import numpy as np
 
 #: Confidence level of every interval and band.
 LEVEL = 0.95
-#: Profile points per side, at most, before the interval is declared open on that side.
-PROFILE_STEPS = 30
+#: Profile points per side (one standard error apart), at most, before the interval is declared
+#: open on that side.
+PROFILE_STEPS = 20
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,7 @@ def profile(
 
     ends: list[tuple[float, str]] = []
     for side in (-1.0, 1.0):
-        h = se / 2 if np.isfinite(se) and se > 0 else max(abs(x[j]) * 0.05, 1e-3)
+        h = se if np.isfinite(se) and se > 0 else max(abs(x[j]) * 0.1, 1e-3)
         warm, before = x.copy(), x.copy()
         prev_v, prev_t = float(x[j]), 0.0
         end, note = float("nan"), ""
@@ -205,7 +206,10 @@ def profile(
                 ) -> float:
                     share = (u - u0) / (u1 - u0)
                     out = refit(j, u, a + share * (b - a))
-                    return (abs(tau(u, out[0])) if out else np.inf) - t
+                    if out is None:
+                        return np.inf
+                    points[u] = out[0]  # the curve drawn passes through the interval's ends
+                    return abs(tau(u, out[0])) - t
 
                 try:
                     end = float(brentq(g, prev_v, v, xtol=1e-8 * (abs(v) + h), rtol=1e-8))
@@ -217,7 +221,7 @@ def profile(
         else:
             if not np.isfinite(end):
                 note = (
-                    f"the SSE rises too little within {PROFILE_STEPS // 2} standard errors: the "
+                    f"the SSE rises too little within {PROFILE_STEPS} standard errors: the "
                     "data hardly bound it on this side"
                 )
         ends.append((end, "" if np.isfinite(end) else note))
