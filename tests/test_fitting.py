@@ -156,6 +156,17 @@ def test_local_minimum_is_suspect_and_multistart_finds_the_global() -> None:
     assert found.minima_counts.sum() <= 300
 
 
+def test_multistart_in_a_box_of_very_different_widths() -> None:
+    """b1 in hundreds, b2 in ten-thousandths: the starts search the box scaled to unit widths."""
+    p = nist.problem("Misra1a")
+    f = gs.fit(p.model, p.data, bounds={"b1": (0, 1000), "b2": (0, 0.01)}, starts=100,
+               intervals=False)  # fmt: skip
+    assert f.verdict == "converged" and f.minima_counts[0] > 50
+    for b, want in p.certified.items():
+        assert nist.digits(f.params[b], want) >= 6
+    assert f.notes[0].startswith("100 starts drawn in the bounds (seed 0)")
+
+
 def test_false_convergence_is_not_success() -> None:
     """A stop on a small step where a Gauss-Newton step would still move the estimates."""
     rng = np.random.default_rng(0)

@@ -383,6 +383,9 @@ def fit(
         model = prepare(model, data, start=start, bounds=bounds, weights=weights, starts=starts)
     fm, fd, x0, lo, hi = model.model, model.data, model.start, model.lo, model.hi
     start_notes, starts = list(model.start_notes), model.starts
+    if starts is not None:  # the solver starts from the minima the starts found, not from x0
+        start_notes = [f"{starts:,} starts drawn in the bounds (seed {seed}); each distinct "
+                       "minimum they reached polished by the solver"]  # fmt: skip
     pieces = compiled(fm)
     _check_start(fm, pieces, fd, x0)
 
@@ -665,9 +668,11 @@ def _multistart(
 
     from ..multistarts import multistart
 
-    obj = sse_objective(fm, fd)
-    ranges = {b: (float(a), float(c)) for b, a, c in zip(fm.parameters, lo, hi, strict=True)}
-    found = multistart(obj, ranges, starts=starts, seed=seed, progress=progress)
+    # searched in the unit box (b = lo + u·(hi − lo)): the engine's steps, merging radius and
+    # probes are relative to the box, so parameters of very different sizes are treated alike
+    obj = sse_objective(fm, fd, (lo, hi))
+    found = multistart(obj, dict.fromkeys(fm.parameters, (0.0, 1.0)), starts=starts, seed=seed,
+                       progress=progress)  # fmt: skip
     if len(found.points) == 0:
         raise NumericalError(
             f"None of the {starts:,} starts converged to a minimum inside the bounds; widen "
@@ -676,7 +681,7 @@ def _multistart(
     sols: list[Solution] = []
     counts: list[int] = []
     for point, count in zip(found.points[:MAX_MINIMA], found.counts[:MAX_MINIMA], strict=True):
-        s = solve(pieces, fd, np.clip(point, lo, hi), lo, hi)
+        s = solve(pieces, fd, np.clip(lo + point * (hi - lo), lo, hi), lo, hi)
         same = [
             k
             for k, o in enumerate(sols)

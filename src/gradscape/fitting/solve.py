@@ -102,10 +102,18 @@ def compiled(model: FitModel) -> Compiled:
 _OBJECTIVES: OrderedDict[tuple[str, bytes], Any] = OrderedDict()
 
 
-def sse_objective(model: FitModel, data: FitData) -> Any:
+def sse_objective(
+    model: FitModel, data: FitData, box: tuple[np.ndarray, np.ndarray] | None = None
+) -> Any:
     """``SSE(b) = Σ wᵢ (yᵢ − f(b; xᵢ))²`` as an :class:`~gradscape.objectives.Objective` over
     the model's parameters, kept per model and data (an engine compiles it once: the multistart
-    of a fit and the surfaces of its figures share it)."""
+    of a fit and the surfaces of its figures share it).
+
+    Args:
+        box: ``(lo, hi)``: the SSE over the unit box instead, ``b = lo + u·(hi − lo)`` with
+            ``u`` in ``[0, 1]`` per parameter, so a search treats parameters of very different
+            sizes (``b1`` in hundreds, ``b2`` in ten-thousandths) alike.
+    """
     import hashlib
 
     import jax.numpy as jnp
@@ -113,16 +121,20 @@ def sse_objective(model: FitModel, data: FitData) -> Any:
     from .._x64 import x64
     from ..objectives import Objective
 
-    digest = hashlib.sha1(b"".join(a.tobytes() for a in (data.X, data.y, data.weights))).digest()
-    key = (f"{model.rhs.sympy!r}|{model.parameters}|{model.inputs}", digest)
+    arrays = (data.X, data.y, data.weights, *(box or ()))
+    digest = hashlib.sha1(b"".join(np.asarray(a).tobytes() for a in arrays)).digest()
+    key = (f"{model.rhs.sympy!r}|{model.parameters}|{model.inputs}|{box is not None}", digest)
     hit = _OBJECTIVES.get(key)
     if hit is None:
         pieces = compiled(model)
         with x64():  # the data stay float64 wherever the objective is called from
             X, y, sw = (jnp.asarray(a) for a in (data.X, data.y, np.sqrt(data.weights)))
+            lo, width = (
+                (jnp.asarray(box[0]), jnp.asarray(box[1] - box[0])) if box is not None else (0, 1)
+            )
 
         def sse(b: Any) -> Any:
-            r = pieces.residuals(b, X, y, sw)
+            r = pieces.residuals(lo + width * b, X, y, sw)
             return r @ r
 
         hit = _OBJECTIVES[key] = Objective(
