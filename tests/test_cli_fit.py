@@ -123,7 +123,7 @@ def test_multistart_lists_the_minima(data: Path, capsys: pytest.CaptureFixture[s
         (["--start", "b3=1"], "start names b3, not a parameter of the model; its parameters are b1, b2."),
         (["--bounds", "b1=0-10"], "--bounds takes name=low:high pairs separated by commas"),
         (["--bounds", "b1=5:1"], "--bounds b1 needs low < high; got 5:1."),
-        (["--starts", "10"], "--starts draws starts in a box: give --bounds for b1, b2 too."),
+        (["--starts", "10"], "starts are drawn within the bounds: give bounds for b1, b2 too."),
         (["--pair", "b1,b3"], "'b3' is not a parameter of the model; its parameters are b1, b2."),
         (["--pair", "b1"], "--pair takes two parameters, like --pair b1,b2; got 'b1'."),
         (["--weights", "w"], "Column 'w' for the model is not in misra1a.csv; its columns are y, x."),

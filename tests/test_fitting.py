@@ -146,7 +146,7 @@ def test_local_minimum_is_suspect_and_multistart_finds_the_global() -> None:
     local = gs.fit("y = a*sin(w*x)", {"x": x, "y": y}, intervals=False)  # starts at w = 1
     assert local.verdict == "suspect"
     assert any("larger than the scatter of neighbouring points" in w for w in local.warnings)
-    assert any("--starts" in s for s in local.suggestions)
+    assert any("many starts within bounds" in s for s in local.suggestions)
     found = gs.fit("y = a*sin(w*x)", {"x": x, "y": y}, bounds={"a": (-5, 5), "w": (0.1, 5)},
                    starts=300, intervals=False)  # fmt: skip
     assert found.verdict == "converged"
@@ -245,7 +245,7 @@ def test_start_notes_and_close_names() -> None:
             {"x": [1, np.nan, 3], "y": [1, 2, 3]},
             {},
             gs.DataError,
-            r"Column 'x' of the data has nan at row 2; every value a model uses must be a finite",
+            r"Column 'x' of the data has nan at data row 2; every value a model uses must be a finite",
         ),
         ("y b*x", {"x": [1, 2], "y": [1, 2]}, {}, gs.ExpressionError, r"one '='"),
         ("y = b*x = 2", {"x": [1, 2], "y": [1, 2]}, {}, gs.ExpressionError, r"one '='"),
@@ -256,14 +256,14 @@ def test_start_notes_and_close_names() -> None:
             {"x": [1, 2, 3], "y": [1, -2, 3]},
             {},
             gs.DataError,
-            r"response log\(y\) is undefined at row 2 of the data \(y = -2\): log",
+            r"response log\(y\) is undefined at data row 2 of the data \(y = -2\): log",
         ),
         (
             "y = b*x",
             {"x": [1, 2, 3], "y": [1, 2, 4], "w": [1, -1, 1]},
             {"weights": "w"},
             gs.DataError,
-            r"Weight at row 2 of the data is -1; weights must be finite and ≥ 0",
+            r"Weight at data row 2 of the data is -1; weights must be finite and ≥ 0",
         ),
         (
             "y = b*x",
@@ -284,14 +284,14 @@ def test_start_notes_and_close_names() -> None:
             {"x": [1, 2, 3], "y": [1, 2, 4]},
             {"starts": 10},
             gs.InputError,
-            r"--starts draws starts in a box: give --bounds for b too",
+            r"starts are drawn within the bounds: give bounds for b too",
         ),
         (
             "y = log(b - x)",
             {"x": [1, 2, 3], "y": [1, 2, 4]},
             {},
             gs.InputError,
-            r"The model is not defined at the start \(b = 1\) for row 1 of the data: log",
+            r"The model is not defined at the start \(b = 1\) for data row 1 of the data: log",
         ),
     ],
 )

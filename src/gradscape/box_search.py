@@ -230,7 +230,11 @@ def hessians_at(obj: Objective, points: np.ndarray) -> tuple[np.ndarray, np.ndar
         )
     rows = max(1, min(4096, (64 * 1024**2) // (8 * obj.n * obj.n)))
     v, g, h = chunked(obj.compiled[key], points, rows)
-    return v, g, np.linalg.eigvalsh(0.5 * (h + np.swapaxes(h, 1, 2)))
+    # NaN where the Hessian is not finite (f undefined or overflowing there): LAPACK refuses it
+    eig = np.full(h.shape[:2], np.nan)
+    ok = np.all(np.isfinite(h), axis=(1, 2))
+    eig[ok] = np.linalg.eigvalsh(0.5 * (h[ok] + np.swapaxes(h[ok], 1, 2)))
+    return v, g, eig
 
 
 def curvature_scale(obj: Objective, starts: np.ndarray) -> float:

@@ -583,11 +583,15 @@ def fit_story(fit: Any) -> list[Section]:
         f"stopped because {fit.stop}",
     ]
     if fit.verdict == "converged":
-        scatter = (
-            ", the residuals no larger than the data's scatter" if np.isfinite(fit.scatter) else ""
-        )
-        head.append("the checks passed: no Gauss–Newton step left, the Jacobian of full rank and "
-                    f"well conditioned{scatter}")  # fmt: skip
+        from .fitting.diagnosis import CONDITION
+
+        passed = ["no Gauss–Newton step left", "the Jacobian of full rank"]
+        if fit.condition <= CONDITION:
+            passed[-1] += " and well conditioned"
+        if np.isfinite(fit.scatter):
+            passed.append("the residuals no larger than the data's scatter")
+        head.append(f"the checks passed: {', '.join(passed)}"
+                    + (" (see the warnings)" if fit.warnings else ""))  # fmt: skip
     head += [f"warning: {w}" for w in fit.warnings]
     head += [f"suggestion: {s}" for s in fit.suggestions]
     sections: list[Section] = [("Verdict", head)]
@@ -629,7 +633,13 @@ def fit_story(fit: Any) -> list[Section]:
     stats = [
         f"SSE (residual sum of squares): {fit.sse:.10g}",
         f"residual standard deviation s = √(SSE/dof): {fit.s:.10g}",
-        f"degrees of freedom: {fit.dof} ({fit.n} rows − {p} parameter{'s' * (p != 1)})",
+        f"degrees of freedom: {fit.dof} ({fit.rows_used} rows"
+        + (" of positive weight" if fit.rows_used < fit.n else "")
+        + (
+            f" − {p} parameter{'s' * (p != 1)})"
+            if fit.rank == p
+            else f" − {fit.rank} directions the data determine, of {p} parameters)"
+        ),
         f"R² = 1 − SSE/SST: {fit.r2:.10g}",
         f"condition number of the scaled Jacobian: {fit.condition:.4g} (rank {fit.rank} of {p})",
         f"solver: {fit.method}, {fit.nfev} evaluations, {fit.njev} Jacobians, "

@@ -137,7 +137,7 @@ def diagnose(
     step, j = gauss_newton_step(J, r, x, stats.se, free)
     if status == 0:
         verdict = "failed"
-        suggestions.append("give starting values closer to the answer (--start)")
+        suggestions.append("give starting values closer to the answer")
     elif step > STEP:
         verdict = "suspect"
         warnings.append(
@@ -145,7 +145,7 @@ def diagnose(
             f"Gauss-Newton step from here would still move {names[j]} by {step:.1e} of "
             f"|{names[j]}| + se (above {STEP:.0e})"
         )
-        suggestions.append("start elsewhere (--start, or --starts N with --bounds)")
+        suggestions.append("start elsewhere, or search many starts within bounds")
     if stats.rank < len(names):
         verdict = "suspect" if verdict == "converged" else verdict
         involved = [n for n, v in zip(names, stats.null, strict=True) if v > 1e-6]
@@ -156,6 +156,8 @@ def diagnose(
         suggestions.append(
             f"fix one of {listing(involved)} or rewrite the model so each parameter shows in "
             "the data"
+            if len(involved) > 1
+            else f"fix {involved[0] if involved else 'a parameter'} or give data that depend on it"
         )
     elif stats.condition > CONDITION:
         i, k = np.unravel_index(
@@ -172,8 +174,9 @@ def diagnose(
         )
     if stats.dof == 0:
         warnings.append(
-            f"no degrees of freedom: {len(names)} parameters for {len(names)} rows, so the curve "
-            "passes through every point and no standard error or interval can be estimated"
+            f"no degrees of freedom: {stats.rank} parameter(s) determined by as many rows, so "
+            "the curve passes through every point and no standard error or interval can be "
+            "estimated"
         )
         suggestions.append("add rows (more data than parameters) to learn how sure the fit is")
     scatter = float("nan")
@@ -189,13 +192,12 @@ def diagnose(
                     " the curve misses the shape of the data — a local minimum, or a model "
                     "that does not fit"
                 )
-                suggestions.append(
-                    "try other starts (--starts N with --bounds) and look at the residual plot"
-                )
+                suggestions.append("search many starts within bounds, and look at the residuals")
     if np.any(bound):
         warnings.append(
             f"{listing([n for n, b in zip(names, bound, strict=True) if b])} ended on a "
-            "bound: the best fit may lie beyond it"
+            "bound: the best fit may lie beyond it, and the standard errors and intervals "
+            "ignore the bound"
         )
         suggestions.append("widen the bounds if the model allows")
     return Diagnosis(

@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ import numpy as np
 
 from .._lazy import lazy
 from .._x64 import with_x64
-from ..errors import InputError, NumericalError, listing, whole_number
+from ..errors import DataError, InputError, NumericalError, listing, printable, whole_number
 from ..results import Result
 from .diagnosis import at_bound, diagnose
 from .models import FitData, FitModel, check_data, parse_model
@@ -31,6 +32,8 @@ from .uncertainty import LEVEL, Profile, bands, profile, statistics, t_quantile
 BAND_POINTS = 200
 #: Tolerances of a profile's re-fits (its interval's ends are wanted to about 7 digits).
 PROFILE_TOL = 1e-9
+#: Most restarts from a lower point a profile found (each followed by new profiles).
+MAX_RESTARTS = 2
 #: Most distinct minima kept from a multistart.
 MAX_MINIMA = 20
 
@@ -144,6 +147,11 @@ class Fit(Result):
         return len(self.y)
 
     @property
+    def rows_used(self) -> int:
+        """Rows with positive weight (those the fit and its degrees of freedom count)."""
+        return int(np.count_nonzero(self.weights > 0))
+
+    @property
     def converged(self) -> bool:
         """Whether the fit passed every check (``verdict == "converged"``)."""
         return self.verdict == "converged"
@@ -206,7 +214,7 @@ class Fit(Result):
             "r2": self.r2,
             "level": self.level,
             "t": self.t,
-            "correlation": self.corr,
+            "correlation": [[float(v) for v in row] for row in self.corr],
             "condition": self.condition,
             "rank": self.rank,
             "verdict": self.verdict,
@@ -241,9 +249,19 @@ class Fit(Result):
             missing = [c for c in self.inputs if c not in inputs]
             if missing:
                 raise InputError(f"predict needs the inputs {listing(missing)}.")
-            X = np.column_stack([np.asarray(inputs[c], float).reshape(-1) for c in self.inputs])
+            try:
+                X = np.column_stack([np.asarray(inputs[c], float).reshape(-1) for c in self.inputs])
+            except (TypeError, ValueError):
+                raise InputError(
+                    f"predict needs numbers of equal length for {listing(self.inputs)}."
+                ) from None
         else:
-            X = np.asarray(inputs, dtype=float).reshape(-1, len(self.inputs))
+            X = np.asarray(inputs, dtype=float)
+            if X.ndim != 2 or X.shape[1] != len(self.inputs):
+                raise InputError(
+                    f"predict takes an array of shape (rows, {len(self.inputs)}) (one column per "
+                    f"input: {listing(self.inputs)}); got shape {X.shape}."
+                )
         with x64():
             out = compiled(self._parsed).predict(jnp.asarray(self.estimates), jnp.asarray(X))
         return np.asarray(out, dtype=np.float64)
@@ -266,8 +284,21 @@ def read_data(
         return None, table.header, table.name, table
     if isinstance(data, Table):
         return None, data.header, data.name, data
+    from ..line_data import Dataset
+
+    if isinstance(data, Dataset):  # the tour's data: its two columns by their names
+        return {data.x_label: data.x, data.y_label: data.y}, (data.x_label, data.y_label), \
+            data.name, None  # fmt: skip
     if isinstance(data, Mapping):
-        cols = {str(k): np.asarray(v) for k, v in data.items()}
+        cols = {}
+        for k, v in data.items():
+            try:
+                cols[str(k)] = np.asarray(v, dtype=np.float64).reshape(-1)
+            except (TypeError, ValueError):
+                raise DataError(
+                    f"Column {printable(str(k))!r} of the data must hold numbers; it holds "
+                    f"{printable(repr(v), 60)}."
+                ) from None
         return cols, tuple(cols), "the data", None
     raise InputError(
         f"data must be a file path or a mapping of column name to values; got {type(data).__name__}."
@@ -318,18 +349,20 @@ def prepare(
         texts = None
     assert cols is not None
     fd = check_data(fm, cols, source, weights, texts)
-    x0, start_notes = _start(fm, start, bounds)
-    lo, hi = _bounds(fm, bounds, x0)
+    lo, hi = _bounds(fm, bounds)
+    x0, start_notes = _start(fm, start, lo, hi)
     if starts is not None:
         from ..box_search import MAX_STARTS
 
-        whole_number(starts, "starts", 1, MAX_STARTS, "MAX_STARTS")
+        starts = whole_number(starts, "starts", 1, MAX_STARTS, "MAX_STARTS")
         open_ = [b for b, a, c in zip(fm.parameters, lo, hi, strict=True)
                  if not (np.isfinite(a) and np.isfinite(c))]  # fmt: skip
         if open_:
             raise InputError(
-                f"--starts draws starts in a box: give --bounds for {listing(open_)} too."
+                f"starts are drawn within the bounds: give bounds for {listing(open_)} too."
             )
+    else:  # the solver starts at x0: the model must be defined there (said now, not later)
+        _check_start(fm, compiled(fm), fd, x0)
     return Problem(fm, fd, x0, tuple(start_notes), lo, hi, starts)
 
 
@@ -377,6 +410,9 @@ def fit(
             parameter or beyond :data:`gradscape.batches.MAX_STARTS`.
     """
     t0 = time.perf_counter()
+    seed = whole_number(seed, "seed", 0, 2**32 - 1)
+    if not isinstance(intervals, bool):
+        raise InputError(f"intervals must be True or False; got {intervals!r}.")
     if not isinstance(model, Problem):
         if data is None:
             raise InputError("fit needs data: a file or {column: values}.")
@@ -387,7 +423,6 @@ def fit(
         start_notes = [f"{starts:,} starts drawn in the bounds (seed {seed}); each distinct "
                        "minimum they reached polished by the solver"]  # fmt: skip
     pieces = compiled(fm)
-    _check_start(fm, pieces, fd, x0)
 
     def report(phase: str) -> Callable[[int, int], None] | None:
         if progress is None:
@@ -400,7 +435,8 @@ def fit(
     else:
         sol = solve(pieces, fd, x0, lo, hi, progress=report("fit"))
     notes = list(fm.notes) + start_notes
-    for _ in range(3):
+    restarts = 0
+    while True:
         state = _state(fm, pieces, fd, sol, lo, hi)
         profiles: list[Profile] = []
         if not (intervals and state["stats"].dof > 0 and state["stats"].s > 0):
@@ -414,17 +450,26 @@ def fit(
             )
             break
         profiles = _profiles(fm, pieces, fd, state["x"], state, lo, hi, report("profiles"))
-        better = [pr for pr in profiles if np.isfinite(pr.better)]
-        if not better:
+        better = [j for j, pr in enumerate(profiles) if np.isfinite(pr.better)]
+        if not better or restarts == MAX_RESTARTS:
+            if better:
+                d = state["diag"]
+                state["diag"] = dataclasses.replace(
+                    d,
+                    verdict="suspect" if d.verdict == "converged" else d.verdict,
+                    warnings=(*d.warnings, f"the profiles still find lower SSEs after "
+                              f"{MAX_RESTARTS} restarts from them: this is not a minimum"),
+                    suggestions=(*d.suggestions, "try other starts (starts with bounds)"),
+                )  # fmt: skip
             break
-        pr = min(better, key=lambda q: q.sse.min())
-        j = profiles.index(pr)
+        j = min(better, key=lambda k: float(profiles[k].sse.min()))
+        name = fm.parameters[j]
         notes.append(
-            f"the profile of {fm.parameters[j]} found a lower SSE at {fm.parameters[j]} = "
-            f"{pr.better:.6g}: the solver had stopped short of the minimum; it was restarted "
-            "from there"
+            f"the profile of {name} found a lower SSE at {name} = {profiles[j].better:.6g}: the "
+            "solver had stopped short of the minimum; it was restarted from there"
         )
-        sol = solve(pieces, fd, pr.better_point, lo, hi, progress=report("fit"))
+        sol = solve(pieces, fd, profiles[j].better_point, lo, hi, progress=report("fit"))
+        restarts += 1
     return _result(
         fm,
         pieces,
@@ -445,14 +490,19 @@ def fit(
 
 
 def _start(
-    fm: FitModel, start: Mapping[str, float] | None, bounds: Mapping[str, Any] | None
+    fm: FitModel, start: Mapping[str, float] | None, lo: np.ndarray, hi: np.ndarray
 ) -> tuple[np.ndarray, list[str]]:
+    if start is not None and not isinstance(start, Mapping):
+        raise InputError(
+            f"start must map parameter names to numbers, like {{'b1': 1.0}}; got "
+            f"{type(start).__name__}."
+        )
     start = dict(start or {})
     unknown = [k for k in start if k not in fm.parameters]
     if unknown:
         raise InputError(
-            f"start names {listing(unknown)}, not a parameter of the model; its parameters are"
-            f" {listing(fm.parameters)}."
+            f"start names {listing(map(str, unknown))}, not a parameter of the model; its "
+            f"parameters are {listing(fm.parameters)}."
         )
     x0 = np.ones(fm.p)
     defaulted = []
@@ -464,49 +514,50 @@ def _start(
             if not np.isfinite(v):
                 raise InputError(f"start for {b} must be finite; got {v!r}.")
             x0[i] = float(v)
+            if not lo[i] <= x0[i] <= hi[i]:
+                raise InputError(
+                    f"the start {b} = {x0[i]:g} is outside its bounds {lo[i]:g}:{hi[i]:g}."
+                )
         else:
-            lo, hi = (bounds or {}).get(b, (-np.inf, np.inf))
-            if not lo <= 1.0 <= hi:
+            if not lo[i] <= 1.0 <= hi[i]:
                 x0[i] = (
-                    (lo + hi) / 2
-                    if np.isfinite(lo) and np.isfinite(hi)
-                    else (lo + 1 if np.isfinite(lo) else hi - 1)
+                    (lo[i] + hi[i]) / 2
+                    if np.isfinite(lo[i]) and np.isfinite(hi[i])
+                    else (lo[i] + 1 if np.isfinite(lo[i]) else hi[i] - 1)
                 )
             defaulted.append(f"{b} = {x0[i]:g}")
-    notes = (
-        [f"no start given for {listing(defaulted)}: started there (give --start NAME=VALUE)"]
-        if defaulted
-        else []
-    )
+    notes = [f"no start given for {listing(defaulted)}: started there"] if defaulted else []
     return x0, notes
 
 
 def _bounds(
-    fm: FitModel, bounds: Mapping[str, tuple[float, float]] | None, x0: np.ndarray
+    fm: FitModel, bounds: Mapping[str, tuple[float, float]] | None
 ) -> tuple[np.ndarray, np.ndarray]:
+    if bounds is not None and not isinstance(bounds, Mapping):
+        raise InputError(
+            f"bounds must map parameter names to (low, high) pairs, like {{'b1': (0, 10)}}; got "
+            f"{type(bounds).__name__}."
+        )
     bounds = dict(bounds or {})
     unknown = [k for k in bounds if k not in fm.parameters]
     if unknown:
         raise InputError(
-            f"bounds name {listing(unknown)}, not a parameter of the model; its parameters are"
-            f" {listing(fm.parameters)}."
+            f"bounds name {listing(map(str, unknown))}, not a parameter of the model; its "
+            f"parameters are {listing(fm.parameters)}."
         )
     lo = np.full(fm.p, -np.inf)
     hi = np.full(fm.p, np.inf)
     for i, b in enumerate(fm.parameters):
         if b not in bounds:
             continue
+        pair = bounds[b]
         try:
-            a, c = (float(v) for v in bounds[b])
+            a, c = (float(v) for v in pair)
         except (TypeError, ValueError):
-            raise InputError(
-                f"bounds for {b} must be a pair (low, high); got {bounds[b]!r}."
-            ) from None
+            raise InputError(f"bounds for {b} must be a pair (low, high); got {pair!r}.") from None
         if np.isnan(a) or np.isnan(c) or not a < c:
             raise InputError(f"bounds for {b} must have low < high; got {a:g}:{c:g}.")
         lo[i], hi[i] = a, c
-        if not a <= x0[i] <= c:
-            raise InputError(f"the start {b} = {x0[i]:g} is outside its bounds {a:g}:{c:g}.")
     return lo, hi
 
 
@@ -523,8 +574,8 @@ def _check_start(fm: FitModel, pieces: Compiled, fd: FitData, x0: np.ndarray) ->
         why = fm.rhs.explain(np.concatenate([x0, fd.X[i]])) or "the value is not finite"
         at = ", ".join(f"{b} = {v:g}" for b, v in zip(fm.parameters, x0, strict=True))
         raise InputError(
-            f"The model is not defined at the start ({at}) for row {i + 1} of {fd.source}: "
-            f"{why}; give starting values where it is (--start NAME=VALUE)."
+            f"The model is not defined at the start ({at}) for data row {i + 1} of {fd.source}: "
+            f"{why}; give starting values where it is."
         )
 
 
@@ -546,9 +597,16 @@ def _state(
     r = np.asarray(pieces.residuals(jnp.asarray(x), *args))
     J = jacobian(x)
     if not (np.all(np.isfinite(r)) and np.all(np.isfinite(J))):
+        bad = ~np.isfinite(r) | ~np.all(np.isfinite(J), axis=1)
+        i = int(np.flatnonzero(bad)[0])
+        at = ", ".join(f"{b} = {v:.6g}" for b, v in zip(fm.parameters, x, strict=True))
+        what = "the model" if not np.isfinite(r[i]) else "its derivatives"
+        why = fm.rhs.explain(np.concatenate([x, fd.X[i]]), derivative=True)
         raise NumericalError(
-            "The fit ended where the model or its derivatives are not finite; give other "
-            "starting values or bounds."
+            f"The fit ended at {at}, where {what} at data row {i + 1} of {fd.source} "
+            f"{'are' if what != 'the model' else 'is'} not finite"
+            + (f" ({why})" if why else "")
+            + "; give other starting values or bounds."
         )
     refined: bool | None = False
     free = ~at_bound(x, lo, hi)
@@ -676,7 +734,7 @@ def _multistart(
     if len(found.points) == 0:
         raise NumericalError(
             f"None of the {starts:,} starts converged to a minimum inside the bounds; widen "
-            "the bounds or give a start (--start)."
+            "the bounds."
         )
     sols: list[Solution] = []
     counts: list[int] = []
@@ -743,7 +801,15 @@ def _result(
     fitted = np.asarray(pieces.predict(b, jnp.asarray(fd.X)))
     band_fit = np.asarray(pieces.predict(b, jnp.asarray(grid)))
     G = np.asarray(pieces.gradients(b, jnp.asarray(grid)))
-    conf, pred = bands(band_fit, G, stats.cov, stats.s, t)
+    used = fd.weights[fd.weights > 0]
+    # a new observation's variance is s²/w: known where every row has the same weight
+    same = bool(np.all(used == used[0]))
+    conf, pred = bands(band_fit, G, stats.cov, stats.s, t, float(used[0]) if same else np.nan)
+    if not same:
+        notes.append(
+            "no prediction band: the rows have different weights, and a new observation's "
+            "spread depends on its own (s²/w); the confidence band of the curve is shown"
+        )
     path = sol.path
     k = max((len(p.values) for p in profiles), default=0)
     pv = np.full((len(profiles), k), np.nan)

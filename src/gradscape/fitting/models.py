@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ import numpy as np
 from ..errors import DataError, ExpressionError, InputError, listing, printable
 from ..expr import parse
 from ..expr.expression import Expression
-from ..expr.language import RESERVED
+from ..expr.language import CONSTANTS, RESERVED
 
 #: Most parameters a model may have (the Jacobian is dense: rows × parameters).
 MAX_PARAMETERS = 50
@@ -114,6 +115,15 @@ def parse_model(text: str, columns: Sequence[str]) -> FitModel:
     rhs = _side(right, text, cut + 1)
     cols = set(columns)
     usable = [c for c in columns if c not in RESERVED]
+    for c in sorted(cols & set(CONSTANTS)):  # 'e' and 'pi' are constants in a formula
+        if re.search(rf"(?<![\w.]){c}(?![\w(])", text):
+            raise ExpressionError(
+                f"the data have a column named {c!r}, but in a model {c} is the constant "
+                f"{'Euler' + chr(39) + 's number' if c == 'e' else 'π'}; rename the column",
+                text,
+                text.index(c),
+                text.index(c) + len(c),
+            )
     if not lhs.variables:
         raise ExpressionError(
             "the left side must name the response column (or an expression of columns)",
@@ -146,6 +156,11 @@ def parse_model(text: str, columns: Sequence[str]) -> FitModel:
             f"The model has {len(params)} parameters; at most MAX_PARAMETERS = {MAX_PARAMETERS}."
         )
     notes = []
+    if not inputs:
+        notes.append(
+            f"the model uses no column of the data (its columns are {listing(columns, 12)}): "
+            "every name in it is a parameter, so it fits a constant"
+        )
     for b in params:
         near = difflib.get_close_matches(b, usable, n=1, cutoff=0.75)
         if near:
@@ -254,9 +269,10 @@ def check_data(
         why = model.lhs.explain(L[i]) or "not finite"
         values = ", ".join(f"{c} = {L[i, j]:.6g}" for j, c in enumerate(model.lhs_columns))
         raise DataError(
-            f"The response {model.response} is undefined at row {i + 1} of {source} ({values}):"
+            f"The response {model.response} is undefined at data row {i + 1} of {source} ({values}):"
             f" {why}; remove that row or change the left side."
         )
+    _check_scale(model, y, source)
     w = np.ones(n)
     weights_name: str | None = None
     if weights is not None:
@@ -271,7 +287,7 @@ def check_data(
         if where.size:
             i = int(where[0])
             raise DataError(
-                f"Weight at row {i + 1} of {source} is {w[i]:g}; weights must be finite and"
+                f"Weight at data row {i + 1} of {source} is {w[i]:g}; weights must be finite and"
                 " ≥ 0 (1/σᵢ² for a known standard deviation σᵢ)."
             )
     used = w > 0
@@ -295,6 +311,22 @@ def check_data(
     return FitData(X=X, y=y, weights=w, source=source, weights_name=weights_name, L=L, texts=texts)
 
 
+#: Largest and smallest magnitude of the response a fit takes: its squares, summed in the SSE,
+#: must stay within float64 (about 1e±308).
+MAX_SCALE, MIN_SCALE = 1e150, 1e-150
+
+
+def _check_scale(model: FitModel, y: np.ndarray, source: str) -> None:
+    top = float(np.max(np.abs(y)))
+    if top > MAX_SCALE or 0 < top < MIN_SCALE:
+        factor = 10.0 ** -np.round(np.log10(top))
+        raise DataError(
+            f"The response {model.response} of {source} reaches {top:.3g}: its squares leave "
+            f"float64's range (values from {MIN_SCALE:g} to {MAX_SCALE:g} are fitted); multiply it"
+            f" by {factor:.0e} and the scale parameters of the model follow."
+        )
+
+
 def _column(
     columns: Mapping[str, np.ndarray], name: str, source: str, role: str = ""
 ) -> np.ndarray:
@@ -305,7 +337,7 @@ def _column(
     bad = np.flatnonzero(~np.isfinite(v))
     if bad.size:
         raise DataError(
-            f"Column {printable(name)!r} of {source} has {v[bad[0]]} at row {bad[0] + 1}; every"
+            f"Column {printable(name)!r} of {source} has {v[bad[0]]} at data row {bad[0] + 1}; every"
             " value a model uses must be a finite number (remove that row)."
         )
     return v

@@ -36,7 +36,8 @@ class Statistics:
         se: standard errors, ``(p,)``.
         corr: correlation matrix, ``(p, p)`` (``nan`` where not determined).
         s: residual standard deviation ``√(SSE / dof)`` (``nan`` for ``dof = 0``).
-        dof: degrees of freedom ``n − p`` (rows of positive weight).
+        dof: degrees of freedom ``n − rank`` (rows of positive weight less the directions the
+            data determine: ``n − p`` at full rank).
         r2: ``1 − SSE / SST`` about the weighted mean of the response.
         singular: singular values of the column-scaled Jacobian, largest first.
         rank: how many are above ``max(n, p) · ε · S₁``.
@@ -68,15 +69,15 @@ def statistics(J: np.ndarray, r: np.ndarray, y: np.ndarray, w: np.ndarray) -> St
     """
     n_used = int(np.count_nonzero(w > 0))
     p = J.shape[1]
-    dof = n_used - p
     sse = float(r @ r)
-    s = float(np.sqrt(sse / dof)) if dof > 0 else float("nan")
     norms = np.linalg.norm(J, axis=0)
     safe = np.where(norms > 0, norms, 1.0)
     _, S, Vt = np.linalg.svd(J / safe, full_matrices=False)
     tol = max(J.shape) * np.finfo(float).eps * (S[0] if S.size else 0.0)
     keep = tol < S
     rank = int(np.count_nonzero(keep))
+    dof = n_used - rank  # the directions the data determine use up degrees of freedom
+    s = float(np.sqrt(sse / dof)) if dof > 0 else float("nan")
     V = Vt.T
     inv = (V[:, keep] / S[keep] ** 2) @ V[:, keep].T
     cov = s**2 * inv / np.outer(safe, safe)
@@ -99,7 +100,7 @@ def statistics(J: np.ndarray, r: np.ndarray, y: np.ndarray, w: np.ndarray) -> St
         corr=corr,
         s=s,
         dof=dof,
-        r2=1.0 - sse / sst,
+        r2=1.0 - sse / sst if sst > 0 else float("nan"),
         singular=S,
         rank=rank,
         condition=condition,
@@ -188,7 +189,10 @@ def profile(
             # the others continue along the line through the last two solutions
             got = refit(j, v, 2 * warm - before if k > 1 else warm)
             if got is None:
-                note = f"the model is not defined beyond {name} = {prev_v:.6g}"
+                note = (
+                    f"the SSE is not finite beyond {name} = {prev_v:.6g} (the model overflows or"
+                    " is undefined there)"
+                )
                 break
             sse, (before, warm) = got[0], (warm, got[1])
             points[v] = sse
@@ -241,18 +245,19 @@ def profile(
 
 
 def bands(
-    f: np.ndarray, G: np.ndarray, cov: np.ndarray, s: float, t: float
+    f: np.ndarray, G: np.ndarray, cov: np.ndarray, s: float, t: float, weight: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Half-widths of the confidence and prediction bands by the delta method.
 
     Args:
         f: fitted values at the band's points, ``(g,)``; ``G``: ``∂f/∂b`` there, ``(g, p)``.
         cov: the estimates' covariance; ``s``: residual standard deviation; ``t``: critical value.
+        weight: of the new observation (its variance is ``s²/weight``); ``nan`` for none.
 
     Returns:
-        ``(t·√(gᵀ cov g), t·√(gᵀ cov g + s²))`` per point: the curve's uncertainty, and a new
-        observation's (of weight 1).
+        ``(t·√(gᵀ cov g), t·√(gᵀ cov g + s²/weight))`` per point: the curve's uncertainty, and
+        a new observation's.
     """
     var = np.einsum("ip,pq,iq->i", G, cov, G)
     var = np.where(np.isfinite(var), np.maximum(var, 0.0), np.inf)
-    return t * np.sqrt(var), t * np.sqrt(var + s**2)
+    return t * np.sqrt(var), t * np.sqrt(var + s**2 / weight)
