@@ -548,6 +548,17 @@ def _cell(v: float, digits: int = 4) -> str:
     return "—" if not np.isfinite(v) else _g(v + 0.0, digits)  # + 0.0: no -0
 
 
+def _correlation(r: float, diagonal: bool) -> str:
+    """A correlation with the digits that tell it from ±1 (``-0.999996``, not ``-1``)."""
+    if not np.isfinite(r):
+        return "—"
+    if diagonal:
+        return "1"
+    gap = 1.0 - abs(r)
+    digits = max(3, min(12, int(np.ceil(-np.log10(max(gap, 1e-16)))) + 1))
+    return f"{r:.{digits}f}"
+
+
 def _interval(lo: float, hi: float, nan: str = "open") -> str:
     def side(v: float, inf: str) -> str:
         return nan if np.isnan(v) else (inf if np.isinf(v) else f"{v:.8g}")
@@ -664,7 +675,7 @@ def fit_story(fit: Any) -> list[Section]:
     sections.append(("Steps of the solver", step_lines))
 
     if 2 <= p <= FIT_CORRELATION_MAX:
-        corr = [[name, *(_cell(float(v), 3) for v in fit.corr[j])]
+        corr = [[name, *(_correlation(float(v), j == k) for k, v in enumerate(fit.corr[j]))]
                 for j, name in enumerate(fit.parameters)]  # fmt: skip
         sections.append(
             ("Correlation of the estimates", table(["", *fit.parameters], corr, "l" + "r" * p))
