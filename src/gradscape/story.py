@@ -6,10 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .calculus import AGREEMENT
-from .descent import safe_norm
 from .errors import listing
-from .sweep import Profile
 
 if TYPE_CHECKING:
     from .calculus import Derivation
@@ -361,6 +358,8 @@ def derive_story(d: Derivation) -> list[Section]:
 
 def _check_lines(d: Derivation, g: np.ndarray, fd: np.ndarray) -> list[str]:
     """The verdict of the gradient check in words, with the numbers behind it."""
+    from .calculus import AGREEMENT
+    from .descent import safe_norm
 
     rel = f"relative error {d.fd_relative_error:.1e}; {AGREEMENT:.0e} or less is agreement"
     big = float(np.max(np.abs(np.concatenate([g, fd]))))
@@ -382,6 +381,8 @@ def _check_lines(d: Derivation, g: np.ndarray, fd: np.ndarray) -> list[str]:
 
 def _kind_lines(d: Derivation) -> list[str]:
     """The kind of point, in words: from the one-sided probes at a kink, else the Hessian."""
+    from .descent import safe_norm
+
     if d.one_sided is not None and (not d.differentiable or d.critical):
         what = _KINK_KIND.get(str(d.kind), str(d.kind))
         head = "the gradient vanishes here, and" if d.differentiable else "here"
@@ -415,6 +416,7 @@ def _kind_lines(d: Derivation) -> list[str]:
 # -- sweep ------------------------------------------------------------------------------------
 def sweep_story(result: Profile | Surface, formula: str | None) -> list[Section]:
     """What ``gradscape sweep`` prints: the grid, the extremes found on it and any undefined part."""
+    from .sweep import Profile
 
     lines = [f"{result.label} = {formula}" if formula else result.label]
     if isinstance(result, Profile):

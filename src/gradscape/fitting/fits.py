@@ -666,7 +666,17 @@ def _profiles(
             if fm.p == 1:
                 s = _sse(pieces, fd, b)
                 return (s, b) if np.isfinite(s) else None
-            sol = solve(pieces, fd, b, lo, hi, free=free, max_evaluations=2000, tol=PROFILE_TOL)
+            sol = solve(
+                pieces,
+                fd,
+                b,
+                lo,
+                hi,
+                free=free,
+                max_evaluations=2000,
+                tol=PROFILE_TOL,
+                record=False,
+            )
         except NumericalError:
             return None
         s = _sse(pieces, fd, sol.x)

@@ -234,6 +234,7 @@ def solve(
     progress: Callable[[int, int], None] | None = None,
     max_evaluations: int = MAX_EVALUATIONS,
     tol: float = TOL,
+    record: bool = True,
 ) -> Solution:
     """Minimise ``Σ rᵢ(b)²`` from ``x0`` within ``[lo, hi]``.
 
@@ -243,6 +244,8 @@ def solve(
         progress: called as ``progress(iterations, max_evaluations)`` at every accepted step;
             it may raise to stop the solve.
         tol: ``xtol``, ``ftol`` and ``gtol`` (looser for the re-fits of a profile).
+        record: keep the step table's numbers (SSE, gradient norm, damping) for every accepted
+            step; without it only the iterates are kept (a profile's re-fits, many and unseen).
 
     Raises:
         NumericalError: the residuals are not finite at ``x0`` (the caller says why).
@@ -275,7 +278,10 @@ def solve(
         J, r = np.asarray(J)[:, free], np.asarray(r)
         if not np.all(np.isfinite(J)):
             J = np.where(np.isfinite(J), J, 0.0)
-        path.add(b, np.asarray(z), np.where(np.isfinite(r), r, _HUGE), J, counts["nfev"])
+        if record:
+            path.add(b, np.asarray(z), np.where(np.isfinite(r), r, _HUGE), J, counts["nfev"])
+        elif not path.points or not np.array_equal(b, path.points[-1]):
+            path.points.append(b.copy())
         if progress is not None:
             progress(len(path.points), max_evaluations)
         return J
