@@ -126,7 +126,7 @@ def test_multistart_lists_the_minima(data: Path, capsys: pytest.CaptureFixture[s
         (["--starts", "10"], "starts are drawn within the bounds: give bounds for b1, b2 too."),
         (["--pair", "b1,b3"], "'b3' is not a parameter of the model; its parameters are b1, b2."),
         (["--pair", "b1"], "--pair takes two parameters, like --pair b1,b2; got 'b1'."),
-        (["--weights", "w"], "Column 'w' for the model is not in misra1a.csv; its columns are y, x."),
+        (["--weights", "w"], "Column 'w' for weights is not in misra1a.csv; its columns are y, x."),
         (["--starts", "100000000"], "--starts: must be a whole number from 1 to 10,000,000"),
     ],
 )  # fmt: skip

@@ -124,7 +124,7 @@ def test_another_pair_of_a_finished_fit(client: Any, misra: dict[str, Any]) -> N
     [
         ({"model": "y = b1*(1 - exp(-b2*x)"}, 400, r"is never closed"),
         ({"model": "z = b1*x"}, 400, r"^the left side must use columns only; 'z' is not a column"),
-        ({"model": "y = b1*x", "weights": "w"}, 400, r"^Column 'w' for weights is not in the data"),
+        ({"model": "y = b1*x", "weights": "w"}, 400, r"^Column 'w' for weights is not in Misra1a.dat"),
         ({"model": "y = b1*x", "start": {"q": 1}}, 400, r"^start names q, not a parameter of the model"),
         ({"model": "y = b1*x", "bounds": {"b1": [2, 1]}}, 400, r"^bounds for b1 must have low < high"),
         ({"model": "y = b1*x", "starts": MAX_FIT_STARTS + 1}, 400,

@@ -79,7 +79,9 @@ class Result:
                 header = json.loads(str(z[_META]))
                 arrays = {k: z[k] for k in z.files if k != _META}
         except (OSError, ValueError, KeyError) as exc:
-            raise InputError(f"{str(p)!r} is not a saved gradscape result ({exc}).") from None
+            # NumPy's own words would advise loading it unsafely (pickle): never say that
+            why = "it holds Python objects" if "pickle" in str(exc) else str(exc)[:80]
+            raise InputError(f"{str(p)!r} is not a saved gradscape result ({why}).") from None
         if header.get("type") != cls.__name__:
             raise InputError(
                 f"{str(p)!r} holds a {header.get('type')}, not a {cls.__name__}; "

@@ -342,7 +342,10 @@ def prepare(
         names = dict.fromkeys(fm.columns)
         if isinstance(weights, str):
             names[weights] = None
-        index = {c: table.column(c, "the model") for c in names}
+        index = {
+            c: table.column(c, "weights" if c == weights and c not in fm.columns else "the model")
+            for c in names
+        }
         cols = {c: table.numbers(j) for c, j in index.items()}
         texts: dict[str, list[str]] | None = {c: table.texts(j) for c, j in index.items()}
     else:

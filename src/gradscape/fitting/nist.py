@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -100,6 +101,18 @@ class Problem:
     def n(self) -> int:
         """Number of observations."""
         return len(next(iter(self.data.values())))
+
+    def table(self) -> Any:
+        """The data as a :class:`gradscape.tables.Table` of NIST's own cells, as if read from a
+        file: :func:`gradscape.fit` then computes with the decimals as written."""
+        from ..tables import WHITESPACE, Dialect, Table
+
+        cols = list(self.texts)
+        rows = [
+            (i + 1, list(r)) for i, r in enumerate(zip(*(self.texts[c] for c in cols), strict=True))
+        ]
+        dialect = Dialect("ascii", WHITESPACE, True, "NIST's column names")
+        return Table(path=Path(f"{self.name}.dat"), header=tuple(cols), rows=rows, dialect=dialect)
 
     def write_csv(self, path: str | Path) -> Path:
         """Write the data as a CSV file with a header, every cell as NIST wrote it."""

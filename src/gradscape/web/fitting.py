@@ -137,7 +137,7 @@ def _data(app: FastAPI, ref: DataRef) -> tuple[Any, str, Any]:
             "or upload a CSV file."
         )
     p = nist.problem(name)
-    return p.data, f"NIST {name}", p
+    return p.table(), f"NIST {name}", p  # NIST's decimals as written, like its file
 
 
 def _number(what: str, v: float) -> float:
