@@ -737,15 +737,24 @@ def _band(
 
 
 def no_bands(fit: Any) -> str:
-    """Why a fit has no bands to draw (``""`` when it has them)."""
-    if np.all(np.isfinite(fit.band_conf)) and np.all(np.isfinite(fit.band_pred)):
+    """Why a fit has no confidence band to draw (``""`` when it has one)."""
+    if np.all(np.isfinite(fit.band_conf)):
         return ""
     return "no degrees of freedom left" if fit.dof == 0 else "the standard errors are not finite"
 
 
+def no_prediction_band(fit: Any) -> str:
+    """Why a fit has no prediction band to draw (``""`` when it has one)."""
+    if no_bands(fit) or np.all(np.isfinite(fit.band_pred)):
+        return no_bands(fit)
+    return (
+        "no prediction band: the rows' weights differ, and a new point's spread depends on its own"
+    )
+
+
 def bands_too_narrow(fit: Any) -> bool:
-    """Whether the prediction band is too narrow to see beside the data's range."""
-    pred = np.asarray(fit.band_pred, np.float64)
+    """Whether the drawn bands are too narrow to see beside the data's range."""
+    pred = np.asarray(fit.band_conf if no_prediction_band(fit) else fit.band_pred, np.float64)
     span = float(np.ptp(fit.y)) or 1.0
     return bool(np.all(np.isfinite(pred)) and float(np.max(pred)) < 0.005 * span)
 
@@ -755,9 +764,9 @@ def fit_curve(fit: Any) -> Spec:
     x, f = np.asarray(fit.band_x[:, 0], np.float64), np.asarray(fit.band_fit, np.float64)
     conf, pred = np.asarray(fit.band_conf), np.asarray(fit.band_pred)
     level = f"{fit.level:.0%}"
-    missing = no_bands(fit)
+    missing, no_pred = no_bands(fit), no_prediction_band(fit)
     bands = [] if missing else [
-        *_band(x, f - pred, f + pred, f"{level} prediction band", _PRED_FILL),
+        *([] if no_pred else _band(x, f - pred, f + pred, f"{level} prediction band", _PRED_FILL)),
         *_band(x, f - conf, f + conf, f"{level} confidence band", _CONF_FILL),
     ]  # fmt: skip
     data = [
@@ -776,6 +785,8 @@ def fit_curve(fit: Any) -> Spec:
     title = f"{fit.model}: {fit.n} rows, SSE = {fit.sse:.6g}"
     if missing:
         title += f"<br><sub>no bands: {missing}</sub>"
+    elif no_pred:
+        title += f"<br><sub>{no_pred}</sub>"
     elif bands_too_narrow(fit):
         title += (
             f"<br><sub>the {level} bands are narrower than the line at this scale (zoom in)</sub>"

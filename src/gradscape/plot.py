@@ -770,16 +770,17 @@ def _grid(k: int, cols: int = 3) -> tuple[int, int]:
 
 def fit_curve(fit: Any) -> Figure:
     """The data, the fitted curve and its confidence and prediction bands (one input)."""
-    from .figures import bands_too_narrow, no_bands
+    from .figures import bands_too_narrow, no_bands, no_prediction_band
 
     fig = _figure(7.2, 4.8)
     ax = fig.add_subplot()
     x, f, conf, pred = fit.band_x[:, 0], fit.band_fit, fit.band_conf, fit.band_pred
     level = f"{fit.level:.0%}"
-    missing = no_bands(fit)
-    if not missing:
+    missing, no_pred = no_bands(fit), no_prediction_band(fit)
+    if not no_pred:
         ax.fill_between(x, f - pred, f + pred, color=_BAND_PRED, alpha=0.55, lw=0,
                         label=f"{level} prediction band (a new observation)")  # fmt: skip
+    if not missing:
         ax.fill_between(x, f - conf, f + conf, color=_BAND_CONF, alpha=0.35, lw=0,
                         label=f"{level} confidence band (the curve)")  # fmt: skip
     ax.plot(x, f, "-", color=PATH_COLOR, lw=2, label="fitted curve")
@@ -789,6 +790,8 @@ def fit_curve(fit: Any) -> Figure:
     title = f"{fit.model}\n{fit.source}: {fit.n} rows, SSE = {fit.sse:.6g}"
     if missing:
         title += f"\n(no bands: {missing})"
+    elif no_pred:
+        title += f"\n({no_pred})"
     elif bands_too_narrow(fit):
         title += f"\n(the {level} bands are narrower than the line at this scale)"
     ax.set_title(title, fontsize=10)
