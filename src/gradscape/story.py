@@ -653,7 +653,7 @@ def fit_story(fit: Any) -> list[Section]:
             if fit.rank == p
             else f" − {fit.rank} directions the data determine, of {p} parameters)"
         ),
-        f"R² = 1 − SSE/SST: {fit.r2:.10g}",
+        f"R² = 1 − SSE/SST: {0.0 if abs(fit.r2) < 1e-12 else fit.r2:.10g}",  # no -2e-16
         f"condition number of the scaled Jacobian: {fit.condition:.4g} (rank {fit.rank} of {p})",
         f"solver: {fit.method}, {fit.nfev} evaluations, {fit.njev} Jacobians, "
         f"{fit.seconds:.2f} s in all",

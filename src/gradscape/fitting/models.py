@@ -148,8 +148,8 @@ def parse_model(text: str, columns: Sequence[str]) -> FitModel:
             "the right side has no parameter: every name in it is a column of the data; "
             "a parameter is any other name, e.g. y = b1*x + b0",
             text,
-            cut + 1,
-            len(text),
+            len(text) - len(right.lstrip()),
+            len(text.rstrip()),
         )
     if len(params) > MAX_PARAMETERS:
         raise InputError(

@@ -336,9 +336,13 @@ export async function mount(root) {
       const bx = r.band_x.map((v) => v[0] ?? v), f = r.band_fit;
       const lvl = `${Math.round(s.level * 100)} %`;
       const band = (half, k) => f.map((v, i) => (v === null || half[i] === null ? null : v + k * half[i]));
-      fplot(curvePlot, [
+      // no prediction band where the rows' weights differ (the library says why in its notes)
+      const pred = r.band_pred.some((v) => v !== null) ? [
         { x: bx, y: band(r.band_pred, 1), mode: "lines", line: { color: ORANGE, width: 1.5, dash: "dash" }, name: `prediction band ${lvl}`, legendgroup: "p" },
         { x: bx, y: band(r.band_pred, -1), mode: "lines", line: { color: ORANGE, width: 1.5, dash: "dash" }, showlegend: false, legendgroup: "p" },
+      ] : [];
+      fplot(curvePlot, [
+        ...pred,
         { x: bx, y: band(r.band_conf, -1), mode: "lines", line: { width: 0 }, showlegend: false, hoverinfo: "skip" },
         { x: bx, y: band(r.band_conf, 1), mode: "lines", line: { width: 0 }, fill: "tonexty", fillcolor: "rgba(86,180,233,0.45)", name: `confidence band ${lvl}` },
         { x: bx, y: f, mode: "lines", line: { color: BLUE, width: 3 }, name: "fitted curve" },
