@@ -736,35 +736,12 @@ def _band(
     ]  # fmt: skip
 
 
-def no_bands(fit: Any) -> str:
-    """Why a fit has no confidence band to draw (``""`` when it has one)."""
-    if np.all(np.isfinite(fit.band_conf)):
-        return ""
-    return "no degrees of freedom left" if fit.dof == 0 else "the standard errors are not finite"
-
-
-def no_prediction_band(fit: Any) -> str:
-    """Why a fit has no prediction band to draw (``""`` when it has one)."""
-    if no_bands(fit) or np.all(np.isfinite(fit.band_pred)):
-        return no_bands(fit)
-    return (
-        "no prediction band: the rows' weights differ, and a new point's spread depends on its own"
-    )
-
-
-def bands_too_narrow(fit: Any) -> bool:
-    """Whether the drawn bands are too narrow to see beside the data's range."""
-    pred = np.asarray(fit.band_conf if no_prediction_band(fit) else fit.band_pred, np.float64)
-    span = float(np.ptp(fit.y)) or 1.0
-    return bool(np.all(np.isfinite(pred)) and float(np.max(pred)) < 0.005 * span)
-
-
 def fit_curve(fit: Any) -> Spec:
     """The data, the fitted curve and its confidence and prediction bands (one input)."""
     x, f = np.asarray(fit.band_x[:, 0], np.float64), np.asarray(fit.band_fit, np.float64)
     conf, pred = np.asarray(fit.band_conf), np.asarray(fit.band_pred)
     level = f"{fit.level:.0%}"
-    missing, no_pred = no_bands(fit), no_prediction_band(fit)
+    missing, no_pred = fit.no_confidence_band(), fit.no_prediction_band()
     bands = [] if missing else [
         *([] if no_pred else _band(x, f - pred, f + pred, f"{level} prediction band", _PRED_FILL)),
         *_band(x, f - conf, f + conf, f"{level} confidence band", _CONF_FILL),
@@ -783,14 +760,8 @@ def fit_curve(fit: Any) -> Spec:
          "marker": {"size": 8, "color": "white", "line": {"color": "black", "width": 1.5}}},
     ]  # fmt: skip
     title = f"{fit.model}: {fit.n} rows, SSE = {fit.sse:.6g}"
-    if missing:
-        title += f"<br><sub>no bands: {missing}</sub>"
-    elif no_pred:
-        title += f"<br><sub>{no_pred}</sub>"
-    elif bands_too_narrow(fit):
-        title += (
-            f"<br><sub>the {level} bands are narrower than the line at this scale (zoom in)</sub>"
-        )
+    if note := fit.bands_note(" (zoom in)"):
+        title += f"<br><sub>{note}</sub>"
     lay = layout(title,
                  xaxis=_axis(fit.inputs[0]), yaxis=_axis(fit.response))  # fmt: skip
     return {"data": data, "layout": lay}

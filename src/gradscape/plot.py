@@ -770,13 +770,11 @@ def _grid(k: int, cols: int = 3) -> tuple[int, int]:
 
 def fit_curve(fit: Any) -> Figure:
     """The data, the fitted curve and its confidence and prediction bands (one input)."""
-    from .figures import bands_too_narrow, no_bands, no_prediction_band
-
     fig = _figure(7.2, 4.8)
     ax = fig.add_subplot()
     x, f, conf, pred = fit.band_x[:, 0], fit.band_fit, fit.band_conf, fit.band_pred
     level = f"{fit.level:.0%}"
-    missing, no_pred = no_bands(fit), no_prediction_band(fit)
+    missing, no_pred = fit.no_confidence_band(), fit.no_prediction_band()
     if not no_pred:
         ax.fill_between(x, f - pred, f + pred, color=_BAND_PRED, alpha=0.55, lw=0,
                         label=f"{level} prediction band (a new observation)")  # fmt: skip
@@ -788,12 +786,8 @@ def fit_curve(fit: Any) -> Figure:
     ax.set_xlabel(fit.inputs[0])
     ax.set_ylabel(fit.response)
     title = f"{fit.model}\n{fit.source}: {fit.n} rows, SSE = {fit.sse:.6g}"
-    if missing:
-        title += f"\n(no bands: {missing})"
-    elif no_pred:
-        title += f"\n({no_pred})"
-    elif bands_too_narrow(fit):
-        title += f"\n(the {level} bands are narrower than the line at this scale)"
+    if note := fit.bands_note():
+        title += f"\n({note})"
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best", framealpha=0.9)
@@ -808,9 +802,7 @@ def fit_observed(fit: Any) -> Figure:
     lo = float(min(fit.y.min(), fit.fitted.min()))
     hi = float(max(fit.y.max(), fit.fitted.max()))
     ax.plot([lo, hi], [lo, hi], "--", color="0.5", lw=1, label="observed = fitted")
-    from .figures import no_bands
-
-    bars = None if no_bands(fit) else fit.band_conf
+    bars = None if fit.no_confidence_band() else fit.band_conf
     ax.errorbar(fit.fitted, fit.y, xerr=bars, fmt="o", ms=4, color="black",
                 mfc="white", ecolor=_BAND_CONF, elinewidth=1,
                 label=f"rows (bars: {fit.level:.0%} confidence of the fitted value)")  # fmt: skip

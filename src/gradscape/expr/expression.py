@@ -292,11 +292,20 @@ class Expression:
         return out
 
     @lazy
-    def _may_kink(self) -> bool:
-        """Whether any part can fail to be smooth somewhere (skips evaluating every part)."""
+    def _may_corner(self) -> bool:
+        """Whether any part can fail to be differentiable where it is finite (``abs``, ``max``,
+        ``sqrt`` at 0, a fractional power…); a negative integer power makes only poles."""
         rough = (sp.Abs, relu, sp.Max, sp.Min, sp.sign, sp.Heaviside, sp.asin, sp.acos)
         return bool(self.sympy.has(*rough, sp.atanh, sp.acosh)) or any(
-            not (p.exp.is_Integer and p.exp > 0) for p in self.sympy.atoms(sp.Pow)
+            not p.exp.is_Integer for p in self.sympy.atoms(sp.Pow)
+        )
+
+    @lazy
+    def _may_kink(self) -> bool:
+        """Whether any part can fail to be smooth somewhere, corners and poles alike (skips
+        evaluating every part)."""
+        return self._may_corner or any(
+            p.exp.is_Integer and p.exp <= 0 for p in self.sympy.atoms(sp.Pow)
         )
 
     def _values(self, theta: Any) -> tuple[dict[Any, Any], list[Any]]:

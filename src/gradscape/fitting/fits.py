@@ -151,6 +151,35 @@ class Fit(Result):
         """Rows with positive weight (those the fit and its degrees of freedom count)."""
         return int(np.count_nonzero(self.weights > 0))
 
+    def no_confidence_band(self) -> str:
+        """Why there is no confidence band to draw (``""`` when there is one)."""
+        if np.all(np.isfinite(self.band_conf)):
+            return ""
+        return (
+            "no degrees of freedom left" if self.dof == 0 else "the standard errors are not finite"
+        )
+
+    def no_prediction_band(self) -> str:
+        """Why there is no prediction band to draw (``""`` when there is one)."""
+        if self.no_confidence_band() or np.all(np.isfinite(self.band_pred)):
+            return self.no_confidence_band()
+        return "no prediction band: the rows' weights differ, and a new point's spread depends on its own"
+
+    def bands_note(self, narrow_hint: str = "") -> str:
+        """What a figure of the curve says about its bands: why one is missing, or that they are
+        too narrow to see beside the data's range (then followed by ``narrow_hint``); ``""``
+        when there is nothing to say."""
+        if self.no_confidence_band():
+            return f"no bands: {self.no_confidence_band()}"
+        if self.no_prediction_band():
+            return self.no_prediction_band()
+        span = float(np.ptp(self.y)) or 1.0
+        if float(np.max(self.band_pred)) < 0.005 * span:
+            return (
+                f"the {self.level:.0%} bands are narrower than the line at this scale{narrow_hint}"
+            )
+        return ""
+
     @property
     def converged(self) -> bool:
         """Whether the fit passed every check (``verdict == "converged"``)."""
@@ -274,7 +303,7 @@ def _lhs_columns(f: Fit) -> tuple[str, ...]:
 
 
 def read_data(
-    data: str | Path | Mapping[str, Any], wanted: tuple[str, ...] | None = None
+    data: str | Path | Mapping[str, Any],
 ) -> tuple[dict[str, np.ndarray] | None, tuple[str, ...], str, Any]:
     """The column names of ``data`` and a way to read columns (through the one file reader)."""
     from ..tables import Table, read_table
@@ -492,21 +521,29 @@ def fit(
     )
 
 
+def _by_parameter(
+    fm: FitModel, given: Mapping[str, Any] | None, what: str, verb: str, values: str
+) -> dict[str, Any]:
+    """``given`` (a start or bounds) as a dict, checked to be a mapping of the model's
+    parameter names."""
+    if given is not None and not isinstance(given, Mapping):
+        raise InputError(
+            f"{what} must map parameter names to {values}; got {type(given).__name__}."
+        )
+    out = dict(given or {})
+    unknown = [k for k in out if k not in fm.parameters]
+    if unknown:
+        raise InputError(
+            f"{what} {verb} {listing(map(str, unknown))}, not a parameter of the model; its "
+            f"parameters are {listing(fm.parameters)}."
+        )
+    return out
+
+
 def _start(
     fm: FitModel, start: Mapping[str, float] | None, lo: np.ndarray, hi: np.ndarray
 ) -> tuple[np.ndarray, list[str]]:
-    if start is not None and not isinstance(start, Mapping):
-        raise InputError(
-            f"start must map parameter names to numbers, like {{'b1': 1.0}}; got "
-            f"{type(start).__name__}."
-        )
-    start = dict(start or {})
-    unknown = [k for k in start if k not in fm.parameters]
-    if unknown:
-        raise InputError(
-            f"start names {listing(map(str, unknown))}, not a parameter of the model; its "
-            f"parameters are {listing(fm.parameters)}."
-        )
+    start = _by_parameter(fm, start, "start", "names", "numbers, like {'b1': 1.0}")
     x0 = np.ones(fm.p)
     defaulted = []
     for i, b in enumerate(fm.parameters):
@@ -536,18 +573,7 @@ def _start(
 def _bounds(
     fm: FitModel, bounds: Mapping[str, tuple[float, float]] | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    if bounds is not None and not isinstance(bounds, Mapping):
-        raise InputError(
-            f"bounds must map parameter names to (low, high) pairs, like {{'b1': (0, 10)}}; got "
-            f"{type(bounds).__name__}."
-        )
-    bounds = dict(bounds or {})
-    unknown = [k for k in bounds if k not in fm.parameters]
-    if unknown:
-        raise InputError(
-            f"bounds name {listing(map(str, unknown))}, not a parameter of the model; its "
-            f"parameters are {listing(fm.parameters)}."
-        )
+    bounds = _by_parameter(fm, bounds, "bounds", "name", "(low, high) pairs, like {'b1': (0, 10)}")
     lo = np.full(fm.p, -np.inf)
     hi = np.full(fm.p, np.inf)
     for i, b in enumerate(fm.parameters):
@@ -682,8 +708,7 @@ def _profiles(
             )
         except NumericalError:
             return None
-        s = _sse(pieces, fd, sol.x)
-        return (s, sol.x) if np.isfinite(s) else None
+        return (sol.sse, sol.x) if np.isfinite(sol.sse) else None
 
     out = []
     for j in range(fm.p):
@@ -763,10 +788,10 @@ def _multistart(
         else:
             sols.append(s)
             counts.append(int(count))
-    order = np.argsort([_sse(pieces, fd, s.x) for s in sols], kind="stable")
+    order = np.argsort([s.sse for s in sols], kind="stable")
     sols = [sols[k] for k in order]
     points = np.array([s.x for s in sols])
-    values = np.array([_sse(pieces, fd, s.x) for s in sols])
+    values = np.array([s.sse for s in sols])
     return sols[0], (points, values, np.array([counts[k] for k in order], dtype=np.int64))
 
 

@@ -72,13 +72,7 @@ class FitModel:
         """Whether the SSE is differentiable wherever it is finite: no ``abs``, ``relu``,
         ``max``, fractional power… (a negative integer power makes a pole, where the SSE is
         infinite, never a corner)."""
-        import sympy as sp
-
-        from ..expr.language import relu
-
-        e = self.rhs.sympy
-        rough = (sp.Abs, relu, sp.Max, sp.Min, sp.sign, sp.Heaviside, sp.asin, sp.acos, sp.atanh)
-        return not e.has(*rough, sp.acosh) and all(p.exp.is_Integer for p in e.atoms(sp.Pow))
+        return not self.rhs._may_corner
 
     def row_function(self) -> Callable[[Any, Any], Any]:
         """``f(b, row)``: the right side for one row, ``b`` of shape ``(p,)``, ``row`` of shape

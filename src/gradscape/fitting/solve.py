@@ -55,9 +55,27 @@ class Compiled:
     gradients: Callable[..., Any]
 
 
-#: Compiled models kept (most recently used first out last).
+#: Compiled models kept, and SSE objectives (per model and data): least recently used out first.
 _CACHE: OrderedDict[str, Compiled] = OrderedDict()
 _CACHE_SIZE = 64
+_OBJECTIVES: OrderedDict[tuple[str, bytes], Any] = OrderedDict()
+_OBJECTIVES_SIZE = 8
+
+
+def _kept(cache: OrderedDict[Any, Any], key: Any, size: int, make: Callable[[], Any]) -> Any:
+    """``cache[key]``, made by ``make()`` the first time; at most ``size`` entries kept."""
+    hit = cache.get(key)
+    if hit is None:
+        hit = cache[key] = make()
+        if len(cache) > size:
+            cache.popitem(last=False)
+    cache.move_to_end(key)
+    return hit
+
+
+def _model_key(model: FitModel) -> str:
+    """Models with the same formula, parameters and inputs share compiled pieces."""
+    return f"{model.rhs.sympy!r}|{model.parameters}|{model.inputs}"
 
 
 def _compiled(model: FitModel) -> Compiled:
@@ -89,17 +107,8 @@ def _compiled(model: FitModel) -> Compiled:
 def compiled(model: FitModel) -> Compiled:
     """The model's compiled pieces, made once per model (the same formula, parameters and
     inputs share them; JAX's persistent cache keeps them across processes)."""
-    key = f"{model.rhs.sympy!r}|{model.parameters}|{model.inputs}"
-    hit = _CACHE.get(key)
-    if hit is None:
-        hit = _CACHE[key] = _compiled(model)
-        if len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    _CACHE.move_to_end(key)
-    return hit
-
-
-_OBJECTIVES: OrderedDict[tuple[str, bytes], Any] = OrderedDict()
+    pieces: Compiled = _kept(_CACHE, _model_key(model), _CACHE_SIZE, lambda: _compiled(model))
+    return pieces
 
 
 def sse_objective(
@@ -123,9 +132,9 @@ def sse_objective(
 
     arrays = (data.X, data.y, data.weights, *(box or ()))
     digest = hashlib.sha1(b"".join(np.asarray(a).tobytes() for a in arrays)).digest()
-    key = (f"{model.rhs.sympy!r}|{model.parameters}|{model.inputs}|{box is not None}", digest)
-    hit = _OBJECTIVES.get(key)
-    if hit is None:
+    key = (f"{_model_key(model)}|{box is not None}", digest)
+
+    def make() -> Objective:
         pieces = compiled(model)
         with x64():  # the data stay float64 wherever the objective is called from
             X, y, sw = (jnp.asarray(a) for a in (data.X, data.y, np.sqrt(data.weights)))
@@ -137,14 +146,12 @@ def sse_objective(
             r = pieces.residuals(lo + width * b, X, y, sw)
             return r @ r
 
-        hit = _OBJECTIVES[key] = Objective(
+        return Objective(
             sse, names=model.parameters, label="SSE", formula=f"Σ w·({model.response} − f)²",
             smooth=model.smooth,
         )  # fmt: skip
-        if len(_OBJECTIVES) > 8:
-            _OBJECTIVES.popitem(last=False)
-    _OBJECTIVES.move_to_end(key)
-    return hit
+
+    return _kept(_OBJECTIVES, key, _OBJECTIVES_SIZE, make)
 
 
 @dataclass
@@ -211,6 +218,7 @@ class Solution:
         nfev, njev: residual and Jacobian evaluations.
         path: the accepted iterates.
         bad_evaluations: trial points where a residual was not finite (rejected steps).
+        sse: ``Σ rᵢ²`` at ``x`` (from its last Jacobian evaluation: not computed again).
     """
 
     x: np.ndarray
@@ -220,6 +228,7 @@ class Solution:
     njev: int
     path: Path
     bad_evaluations: int
+    sse: float
 
 
 @with_x64
@@ -258,6 +267,7 @@ def solve(
     full = np.array(x0, dtype=np.float64)
     path = Path()
     counts = {"nfev": 0, "bad": 0}
+    last: dict[str, np.ndarray] = {}  # the residuals where the Jacobian was last evaluated
 
     def expand(z: np.ndarray) -> np.ndarray:
         b = full.copy()
@@ -276,6 +286,7 @@ def solve(
         b = expand(z)
         J, r = pieces.both(b, X, y, sw)
         J, r = np.asarray(J)[:, free], np.asarray(r)
+        last["r"] = r
         if not np.all(np.isfinite(J)):
             J = np.where(np.isfinite(J), J, 0.0)
         if record:
@@ -323,4 +334,5 @@ def solve(
         njev=len(path.points),
         path=path,
         bad_evaluations=counts["bad"],
+        sse=float(last["r"] @ last["r"]),  # the last Jacobian was evaluated at x (see above)
     )
