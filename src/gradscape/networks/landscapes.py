@@ -282,6 +282,59 @@ def _evaluate(net: Any, loss: str, x: Any, y: Any, center: np.ndarray, dirs: np.
     return np.concatenate([np.asarray(o) for o in out])[:n].astype(np.float64)
 
 
+def check_request(
+    dims: int | None, grid: Any, span: Any, directions: str, between: bool, seed: Any
+) -> tuple[int, int, float, int]:
+    """The checked ``(dims, grid, span, seed)`` of a landscape request (any model, any
+    framework): dims 1 or 2 (1 with ``between``), grid 3 to 1001 points per axis, span in
+    ``(0, MAX_SPAN]``, directions one of :data:`KINDS`."""
+    if between and dims not in (None, 1):
+        raise InputError(
+            f"A landscape between two runs is the line joining them (dims 1); got dims {dims!r}: "
+            "drop dims, or leave out the other run for a plane."
+        )
+    dims = (1 if between else 2) if dims is None else dims
+    if dims not in (1, 2):
+        raise InputError(f"dims must be 1 or 2; got {dims!r}.")
+    grid = whole_number(grid, "grid", 3, 1001)
+    if isinstance(span, bool) or not (
+        isinstance(span, int | float) and math.isfinite(span) and 0 < span <= MAX_SPAN
+    ):
+        raise InputError(
+            f"span must be a number > 0 and at most {MAX_SPAN:g} (MAX_SPAN); got {span!r}."
+        )
+    if directions not in KINDS:
+        raise InputError(f"Unknown directions {directions!r}; choose one of {', '.join(KINDS)}.")
+    return dims, grid, float(span), check_seed(seed, "seed")
+
+
+def grid_points(
+    lo: float, hi: float, grid: int, dims: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(alphas, betas, points)``: the axes of the grid and its points as rows of shape
+    ``(grid**dims, dims)``, ``alpha`` varying fastest (``values.reshape(grid, grid)`` is
+    indexed ``[beta, alpha]``)."""
+    alphas = np.linspace(lo, hi, grid)
+    if dims == 1:
+        return alphas, np.empty(0), alphas[:, None]
+    ma, mb = np.meshgrid(alphas, alphas)
+    return alphas, alphas.copy(), np.column_stack([ma.ravel(), mb.ravel()])
+
+
+def assemble(values: np.ndarray, alphas: np.ndarray, betas: np.ndarray, **fields: Any) -> Landscape:
+    """The :class:`Landscape` from the loss at every grid point (in :func:`grid_points`'s
+    order), with the warning for points where it overflowed; ``fields`` are its other
+    attributes."""
+    if betas.size:
+        values = values.reshape(betas.size, alphas.size)
+    bad = int(np.count_nonzero(~np.isfinite(values)))
+    warnings = (
+        (f"the loss overflowed to NaN or infinity at {bad} of {values.size} grid points; "
+         "shrink the span",) if bad else ()
+    )  # fmt: skip
+    return Landscape(alphas=alphas, betas=betas, values=values, warnings=warnings, **fields)
+
+
 def landscape(
     result: Any,
     split: Any,
@@ -311,24 +364,7 @@ def landscape(
             directions) and each chunk of grid points; an exception it raises stops the work.
     """
 
-    if between is not None and dims not in (None, 1):
-        raise InputError(
-            f"A landscape between two runs is the line joining them (dims 1); got dims {dims!r}: "
-            "drop dims, or leave out the other run for a plane."
-        )
-    dims = (1 if between is not None else 2) if dims is None else dims
-    if dims not in (1, 2):
-        raise InputError(f"dims must be 1 or 2; got {dims!r}.")
-    grid = whole_number(grid, "grid", 3, 1001)
-    if isinstance(span, bool) or not (
-        isinstance(span, int | float) and math.isfinite(span) and 0 < span <= MAX_SPAN
-    ):
-        raise InputError(
-            f"span must be a number > 0 and at most {MAX_SPAN:g} (MAX_SPAN); got {span!r}."
-        )
-    if directions not in KINDS:
-        raise InputError(f"Unknown directions {directions!r}; choose one of {', '.join(KINDS)}.")
-    seed = check_seed(seed, "seed")
+    dims, grid, span, seed = check_request(dims, grid, span, directions, between is not None, seed)
     center = np.asarray(result.weights, np.float32)
     if not np.all(np.isfinite(center)):
         raise InputError(
@@ -386,31 +422,18 @@ def landscape(
         kind = directions
 
     loss = result.config["loss"]
-    alphas = np.linspace(lo, hi, grid)
-    if dims == 1:
-        betas = np.empty(0)
-        values = _evaluate(net, loss, x, y, center, dirs, alphas[:, None], progress)
-    else:
-        betas = alphas.copy()
-        ma, mb = np.meshgrid(alphas, betas)
-        pts = np.column_stack([ma.ravel(), mb.ravel()])
-        values = _evaluate(net, loss, x, y, center, dirs, pts, progress).reshape(grid, grid)
-    bad = int(np.count_nonzero(~np.isfinite(values)))
-    warnings = (
-        (f"the loss overflowed to NaN or infinity at {bad} of {values.size} grid points; "
-         "shrink the span",) if bad else ()
-    )  # fmt: skip
+    alphas, betas, pts = grid_points(lo, hi, grid, dims)
+    values = _evaluate(net, loss, x, y, center, dirs, pts, progress)
     unravel = _unravel(template)
     ones = jnp.ones(x.shape[0], jnp.float32)
     center_loss = float(lossf(net.apply(unravel(jnp.asarray(center)), x), y, ones))
     if kind == "between":
         other = center + dirs[0]
         end_loss = float(lossf(net.apply(unravel(jnp.asarray(other)), x), y, ones))
-    return Landscape(
-        kind=kind, alphas=alphas, betas=betas, values=values, directions=np.asarray(dirs),
-        center=center, center_loss=center_loss, end_loss=end_loss, path=np.asarray(path),
-        explained=np.asarray(explained), rows=int(x.shape[0]), seed=seed, label=result.config["loss"],
-        warnings=warnings,
+    return assemble(
+        values, alphas, betas, kind=kind, directions=np.asarray(dirs), center=center,
+        center_loss=center_loss, end_loss=end_loss, path=np.asarray(path),
+        explained=np.asarray(explained), rows=int(x.shape[0]), seed=seed, label=loss,
     )  # fmt: skip
 
 
