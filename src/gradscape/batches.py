@@ -43,6 +43,7 @@ from .engine import (
     settled,
 )
 from .errors import InputError, whole_number
+from .executors import ChunkStore, Work, check_executor, fingerprint, prepared, run
 from .objectives import Objective
 from .optimizers import Optimizer, optimizer
 from .results import Result
@@ -340,6 +341,9 @@ def minimize_many(
     precision: str = "float64",
     progress: Callable[[int, int], None] | None = None,
     time_limit: float | None = None,
+    executor: Any = None,
+    store: ChunkStore | None = None,
+    rebuild: tuple[str, tuple[Any, ...]] | None = None,
     **options: float,
 ) -> Batch:
     """Minimise ``obj`` from every row of ``starts`` at once (``vmap``, in chunks), keeping
@@ -361,20 +365,39 @@ def minimize_many(
     intra-op thread pool and waits for the parts, and with one device per core every pool
     thread ends up waiting so no part ever runs.
 
+    With ``executor`` (a ``distributed.Client``) or ``store`` (a
+    :class:`~gradscape.executors.ChunkStore`), the starts run as tasks of one chunk each (see
+    :func:`_many_work`): on the cluster, or here with each finished chunk kept in the store (a
+    resumed run computes only the chunks missing there). Each start ends where it ends in this
+    process; the time cap is not projected then (the work was asked of a cluster).
+    ``rebuild = ("module:function", args)`` is how a worker makes ``starts`` itself (a seeded
+    grid or draw) instead of receiving them.
+
     Raises:
         InputError: bad settings; Newton beyond :data:`MAX_NEWTON_DIM` variables; results
             beyond :data:`MEMORY_LIMIT`; a projected time beyond ``time_limit`` seconds
             (default :data:`TIME_LIMIT`), checked from the first segments on.
     """
 
+    check_executor(executor)
     starts, max_steps, gtol = budget_for(obj, starts, max_steps, gtol)
     plan = _plan(obj, starts, method, lr, max_steps, gtol, bounds, chunk, target, precision,
                  options)  # fmt: skip
     m = len(starts)
+    if executor is not None or store is not None:
+        work = _many_work(obj, starts, plan, method, max_steps, gtol, bounds, target, precision,
+                          options, rebuild)  # fmt: skip
+        per = work.spec["per_task"]
+
+        def tasks_done(k: int, count: int) -> None:
+            if progress is not None:
+                progress(min(m, k * per), m)
+
+        ends = run(work, executor=executor, store=store, progress=tasks_done)
+        return _batch(obj, plan, starts, max_steps, gtol, target,
+                      [(plan.order[i * per : (i + 1) * per], e) for i, e in enumerate(ends)])  # fmt: skip
     clock = _Projection(m, check_time_limit(time_limit), max_steps, gtol == 0)
-    opt, segment_many, settings, size, unroll = (plan.opt, plan.segment, plan.settings,
-                                                 plan.size, plan.unroll)  # fmt: skip
-    per_start, lr_used, lr_reason = plan.per_start, plan.lr_used, plan.lr_reason
+    segment_many, settings, size, unroll = plan.segment, plan.settings, plan.size, plan.unroll
     finish = _end_points(obj)
     pending: list[tuple[np.ndarray, int, Any]] = []  # per chunk: rows, count, end points (device)
     pos, carry, pace, shape = 0, None, Pace(unroll, 1 << 20), 0
@@ -404,31 +427,102 @@ def minimize_many(
                 size = max(1, int(rows * SEGMENT_SECONDS / (pace.per_step * unroll)))
             pending.append((idx, rows, finish(carry)))  # dispatched; read once all have run
             pos += rows
-    theta_out, k_out = np.empty((m, obj.n)), np.empty(m, np.int64)
-    status_out, hit_out = np.empty(m, np.int64), np.full(m, -1, np.int64)
-    value_out, gn_out = np.empty(m), np.empty(m)
+    parts = []
     for idx, rows, ends in pending:
         theta, v, g, k, status, hit = jax.device_get(ends)
-        theta_out[idx], value_out[idx] = theta[:rows], v[:rows]
         with np.errstate(over="ignore", invalid="ignore"):  # diverged starts may overflow
-            gn_out[idx] = safe_norm(g[:rows], axis=1)
-        k_out[idx], status_out[idx] = k[:rows], status[:rows]
-        if hit is not None:
-            hit_out[idx] = hit[:rows]
+            gn = safe_norm(g[:rows], axis=1)
+        parts.append((idx, {"params": theta[:rows], "values": v[:rows], "grad_norms": gn,
+                            "n_steps": k[:rows], "status": status[:rows],
+                            "hit": np.full(rows, -1) if hit is None else hit[:rows]}))  # fmt: skip
+    return _batch(obj, plan, starts, max_steps, gtol, target, parts)
+
+
+def _batch(
+    obj: Objective, plan: _Plan, starts: np.ndarray, max_steps: int, gtol: float,
+    target: float | None, parts: list[tuple[np.ndarray, dict[str, np.ndarray]]],
+) -> Batch:  # fmt: skip
+    """The :class:`Batch` from the end points of every chunk (``(rows of starts, ends)``)."""
+    m = len(starts)
+    out = {"params": np.empty((m, obj.n)), "values": np.empty(m), "grad_norms": np.empty(m),
+           "n_steps": np.empty(m, np.int64), "status": np.empty(m, np.int64),
+           "hit": np.full(m, -1, np.int64)}  # fmt: skip
+    for idx, ends in parts:
+        for k, a in out.items():
+            a[idx] = ends[k]
+    opt = plan.opt
     return Batch(
         names=obj.names,
         optimizer=opt.name,
-        settings=f"{opt.name} (lr per start)" if per_start else settings_text(opt, lr_used),
-        lr=lr_used,
-        lr_reason=lr_reason,
+        settings=f"{opt.name} (lr per start)"
+        if plan.per_start
+        else settings_text(opt, plan.lr_used),
+        lr=plan.lr_used,
+        lr_reason=plan.lr_reason,
         starts=starts,
-        params=theta_out,
-        values=value_out,
-        grad_norms=gn_out,
-        n_steps=k_out,
-        status=status_out,
+        params=out["params"],
+        values=out["values"],
+        grad_norms=out["grad_norms"],
+        n_steps=out["n_steps"],
+        status=out["status"],
         gtol=gtol,
         max_steps=max_steps,
-        hit=hit_out if target is not None else None,
-        lrs=plan.rates if per_start else None,
+        hit=out["hit"] if target is not None else None,
+        lrs=plan.rates if plan.per_start else None,
     )
+
+
+def _many_chunk(spec: dict[str, Any], index: int) -> dict[str, np.ndarray]:
+    """Task ``index`` of a many-start search (see :func:`_many_work`): where its starts end."""
+    from .executors import _function
+
+    def build() -> tuple[np.ndarray, np.ndarray]:
+        starts = spec["starts"]
+        if isinstance(starts, tuple):  # ("module:function", args): made here, not sent
+            made = _function(starts[0])(*starts[1])
+            starts = np.asarray(made[0] if isinstance(made, tuple) else made, np.float64)
+        m, size = len(starts), spec["size"]
+        order = np.random.default_rng(0).permutation(m) if m > size else np.arange(m)
+        return starts[order], spec["rates"][order] if spec["rates"].size > 1 else spec["rates"]
+
+    starts, rates = prepared(spec["work"], build)
+    per = spec["per_task"]
+    rows = slice(index * per, (index + 1) * per)
+    lr = rates[rows] if rates.size > 1 else np.full(len(starts[rows]), rates[0])
+    b = minimize_many(spec["objective"], starts[rows], spec["method"], lr=lr,
+                      max_steps=spec["max_steps"], gtol=spec["gtol"], bounds=spec["bounds"],
+                      chunk=spec["size"], target=spec["target"], precision=spec["precision"],
+                      time_limit=math.inf, **spec["options"])  # fmt: skip
+    return {"params": b.params, "values": b.values, "grad_norms": b.grad_norms,
+            "n_steps": b.n_steps, "status": b.status,
+            "hit": b.hit if b.hit is not None else np.full(len(b.values), -1)}  # fmt: skip
+
+
+def _many_work(
+    obj: Objective, starts: np.ndarray, plan: _Plan, method: Any, max_steps: int, gtol: float,
+    bounds: Any, target: float | None, precision: str, options: Mapping[str, float],
+    rebuild: tuple[str, tuple[Any, ...]] | None,
+) -> Work:  # fmt: skip
+    """A many-start search as chunked work: the starts in the search's shuffled order, one
+    compiled chunk's worth per task (the chunk is sized for well under a second per step)."""
+    if plan.opt.custom is not None:
+        raise InputError(
+            "A custom optimizer cannot run on a cluster or be resumed (its code has no name to "
+            "send or to check); use an optimizer of the family by name."
+        )
+    source = obj.source()
+    if source is None:
+        raise InputError(
+            f"{obj.signature()} was made from Python code, which cannot be sent to a cluster or "
+            "checked on resume; give the function as text or a built-in name."
+        )
+    rates = plan.rates if plan.per_start or len(set(plan.rates.tolist())) > 1 else plan.rates[:1]
+    name = getattr(method, "name", method)
+    made = fingerprint("many starts", source, name, sorted(options.items()), precision, max_steps,
+                       gtol, sorted((bounds or {}).items()), target, starts, rates,
+                       plan.size)  # fmt: skip
+    spec = {"objective": obj, "starts": rebuild or starts, "rates": rates, "method": name,
+            "max_steps": max_steps, "gtol": gtol, "bounds": bounds, "target": target,
+            "precision": precision, "options": dict(options), "size": plan.size,
+            "per_task": plan.size, "work": made}  # fmt: skip
+    return Work("starts", f"{__name__}:_many_chunk", spec, -(-len(starts) // plan.size), made)

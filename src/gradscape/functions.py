@@ -124,6 +124,10 @@ class TestFunction:
             function=self,
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled by name (a worker of a cluster looks it up again)."""
+        return (lookup, (self.name,))
+
     def __call__(self, n: int) -> TestFunction:
         """The same family in ``n`` dimensions, e.g. ``rosenbrock(5)``."""
         if self.family is None:

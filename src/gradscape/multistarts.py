@@ -37,6 +37,7 @@ from .box_search import (
 from .curvature import MAX_NEWTON_DIM, check_newton_size
 from .engine import CONVERGED, STATUS, budget_for, typical_gradient
 from .errors import InputError
+from .executors import ChunkStore
 from .nonsmooth import values_at
 from .objectives import Objective
 from .optimizers import optimizer
@@ -227,6 +228,8 @@ def multistart(
     chunk: int | None = None,
     time_limit: float | None = None,
     progress: Callable[[int, int], None] | None = None,
+    executor: Any = None,
+    store: ChunkStore | None = None,
 ) -> Minima:
     """Descend from many starts in the box at once and report the distinct minima reached.
 
@@ -254,6 +257,10 @@ def multistart(
             per step on a CPU), not for Newton, which converges in a few steps anyway.
         chunk: most starts per compiled chunk (default: set by memory and work per step).
         time_limit: cap on the projected seconds (default :data:`gradscape.batches.TIME_LIMIT`).
+        executor, store: run the descents as tasks on a Dask cluster (a ``distributed.Client``)
+            and/or keep each finished chunk in a :class:`~gradscape.executors.ChunkStore`, so an
+            interrupted search resumes (:func:`gradscape.batches.minimize_many`); the workers
+            make the starts from the seed themselves. The minima are the same as in process.
 
     Raises:
         InputError: a bad box, count or setting; Newton beyond
@@ -283,9 +290,11 @@ def multistart(
     }
     x0, max_steps, gtol = budget_for(obj, x0, max_steps, gtol)
     search_gtol = gtol if precision == "float64" else max(gtol, _single_precision_gtol(obj, x0))
+    made = ("gradscape.box_search:box_starts", (lo, hi, count, seed)) if count else None
     batch = minimize_many(
         obj, x0, method, lr=lr, max_steps=max_steps, gtol=search_gtol, bounds=bounds,
         chunk=chunk, precision=precision, progress=progress, time_limit=time_limit,
+        executor=executor, store=store, rebuild=made,
     )  # fmt: skip
     if precision != "float64":
         batch = _polish(obj, batch, gtol, bounds)

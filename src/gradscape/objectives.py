@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import jax
@@ -40,6 +40,8 @@ class Published(Protocol):
     def domain(self) -> tuple[tuple[float, float], ...]: ...
     @property
     def minimum(self) -> float | None: ...
+    @property
+    def objective(self) -> Objective: ...
     def minima_points(self) -> list[dict[str, float]]: ...
 
 
@@ -185,6 +187,29 @@ class Objective:
         where = ", ".join(f"{k}={v:g}" for k, v in self.as_dict(at).items())
         raise NumericalError(f"The {what} of {self.signature()} is {state} at {where}{detail}.")
 
+    # -- identity across processes ----------------------------------------------------------
+    def source(self) -> str | None:
+        """What this function is, as text that means the same in any process: the built-in
+        test function's name, or the formula it was parsed from with its variables; ``None``
+        for one made from Python code (its code has no such name)."""
+        if self.function is not None and self.fn is self.function.objective.fn:
+            return f"function {self.function.name}"
+        if self.expression is not None and self.formula == str(self.expression):
+            return f"expression {self.expression.text!r} in {self.names}"
+        return None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled by what it is, not by its compiled pieces (a worker of a cluster compiles
+        its own): a built-in function by name, an expression by its parsed form, anything else
+        by its fields (the function itself then needs cloudpickle, as Dask uses)."""
+        state = {f.name: getattr(self, f.name) for f in fields(self)}
+        if self.function is not None and self.fn is self.function.objective.fn:
+            return (_of_function, (self.function, dict(self.ranges)))
+        if self.expression is not None and self.formula == str(self.expression):
+            del state["fn"]
+            return (_of_expression, (state,))
+        return (_restore, (state,))
+
     # -- compiled pieces, built once per objective -------------------------------------------
     @lazy
     def compiled(self) -> dict[Any, Any]:
@@ -300,6 +325,19 @@ def _build(spec: Any, theta: Any) -> Any:
         return a({k: _build(s, theta) for k, s in b})
     kids = [_build(s, theta) for s in b]
     return a(*kids) if hasattr(a, "_fields") else a(kids)
+
+
+def _of_function(function: Published, ranges: dict[str, tuple[float, float]]) -> Objective:
+    base = function.objective
+    return base if dict(base.ranges) == ranges else replace(base, ranges=ranges)
+
+
+def _of_expression(state: dict[str, Any]) -> Objective:
+    return Objective(fn=state["expression"].function(), **state)
+
+
+def _restore(state: dict[str, Any]) -> Objective:
+    return Objective(**state)
 
 
 def check_range(name: str, rng: Any) -> tuple[float, float]:

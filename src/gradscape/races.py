@@ -40,6 +40,7 @@ from .batches import (
 from .box_search import box_dict, check_starts, search_box
 from .engine import DIVERGED, batch_value_and_grad, default_gtol
 from .errors import InputError, whole_number
+from .executors import ChunkStore
 from .multistarts import multistart
 from .objectives import Objective
 from .optimizers import NAMES, optimizer
@@ -331,6 +332,8 @@ def race(
     seed: int = 0,
     time_limit: float | None = None,
     progress: Callable[[int, int], None] | None = None,
+    executor: Any = None,
+    store: ChunkStore | None = None,
 ) -> Race:
     """Race optimizers fairly (see the module docstring).
 
@@ -348,6 +351,9 @@ def race(
         time_limit: cap on the race's projected seconds (default
             :data:`gradscape.batches.TIME_LIMIT`).
         progress: called as ``progress(descents done, descents in all)`` between segments.
+        executor, store: run each round's descents as tasks on a Dask cluster and/or keep
+            each finished chunk in a :class:`~gradscape.executors.ChunkStore` (see
+            :func:`gradscape.batches.minimize_many`); the race is the same as in process.
 
     Raises:
         InputError: bad settings; more than :data:`MAX_RUNS` tuning runs per optimizer; results
@@ -410,7 +416,8 @@ def race(
                 progress(before + k, total)
 
         b = minimize_many(obj, rows, name, lr=lr, max_steps=max_steps, gtol=gtol,
-                          target=target, time_limit=left, progress=report)  # fmt: skip
+                          target=target, time_limit=left, progress=report, executor=executor,
+                          store=store)  # fmt: skip
         done[0] += len(rows)
         return _scores(b, minimum, len(rates))
 

@@ -198,6 +198,53 @@ def _add_force(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def _add_cluster(parser: argparse.ArgumentParser) -> None:
+    """``--cluster`` and ``--resume``, for the verbs whose work is cut into chunks."""
+    parser.add_argument(
+        "--cluster", metavar="SPEC",
+        help="run the chunks on a Dask cluster: local:N starts N worker processes on this "
+        "machine for the run, tcp://HOST:PORT joins a running scheduler "
+        '(pip install "gradscape[cluster]")',
+    )  # fmt: skip
+    parser.add_argument(
+        "--resume", action="store_true",
+        help="continue an interrupted run with the same settings and --out: only the chunks "
+        "not finished there are computed",
+    )  # fmt: skip
+
+
+@contextmanager
+def _chunked(args: Any) -> Iterator[dict[str, Any]]:
+    """The executor and chunk store of a run whose work is cut into chunks (after
+    :func:`_out_dir`): every finished chunk is kept in the ``--out`` folder until the run is
+    done, so Ctrl-C (or a crash) leaves them for ``--resume``; ``--cluster`` opens the cluster
+    for the run. Yields the keyword arguments for the engine, ``executor`` and ``store``."""
+    from ..executors import CHUNKS, ChunkStore, cluster
+
+    shown = printable(str(args.out))
+    store = ChunkStore(Path(args.out) / CHUNKS)
+    if args.resume and not any(store.folder.glob("*.npz")):
+        raise GradscapeError(
+            f"--resume: {shown} holds no chunks of an interrupted run; run without --resume."
+        )
+    if not args.resume:
+        store.clear()  # a fresh run: nothing from an earlier one is reused
+    opened = cluster(args.cluster) if args.cluster else contextlib.nullcontext(None)
+    try:
+        with opened as client:
+            yield {"executor": client, "store": store}
+    except KeyboardInterrupt:
+        kept = store.read + store.written
+        raise KeyboardInterrupt(
+            f"{kept} finished chunks are kept in {shown}; run the same command with --resume "
+            "to compute only the rest"
+        ) from None
+    if args.resume:
+        print(f"--resume: {store.read} chunks were already done in {shown}; {store.written} "
+              "computed now", file=sys.stderr)  # fmt: skip
+    store.remove()
+
+
 def _add_box(parser: argparse.ArgumentParser, help_text: str) -> None:
     """``--range x=low:high``, repeatable."""
     parser.add_argument("--range", metavar="x=-5:5", action="append", dest="ranges", help=help_text)
@@ -452,9 +499,12 @@ def _prepare(target: Path, shown: str, force: bool, staged: bool) -> Path:
         raise GradscapeError(
             f"--out {shown} is a file, not a folder; name a folder (it is created if missing)."
         )
+    from ..executors import CHUNKS
+
     created = not target.exists()
     if not created and not force and _manifest_files(target) is None:
-        foreign = sorted(p.name for p in target.iterdir() if not p.name.startswith(_PARTIAL))
+        foreign = sorted(p.name for p in target.iterdir()
+                         if not p.name.startswith(_PARTIAL) and p.name != CHUNKS)  # fmt: skip
         if foreign:
             few = ", ".join(printable(n) for n in foreign[:3]) + (", …" if len(foreign) > 3 else "")
             raise GradscapeError(

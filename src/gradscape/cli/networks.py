@@ -10,11 +10,13 @@ from .._files import json_text
 from ..errors import GradscapeError
 from .common import (
     EXIT_DIVERGED,
+    _add_cluster,
     _add_int,
     _add_output,
     _add_run_dir,
     _add_seed,
     _add_verb,
+    _chunked,
     _float_in,
     _out_dir,
     _progress,
@@ -93,6 +95,7 @@ def register(sub: Any) -> None:
         land, "landscape", "folder for landscape.npz, figures, summary.json and report.html",
         "print the summary as JSON",
     )  # fmt: skip
+    _add_cluster(land)
 
     spec = _add_verb(
         sub, "spectrum", _cmd_spectrum,
@@ -154,11 +157,11 @@ def _cmd_landscape(args: argparse.Namespace) -> int:
 
     result, split, net = load_run(args.run_dir)
     other = load_run(args.between)[0] if args.between else None
-    with _progress("landscape") as progress:
+    out = _out_dir(args)
+    with _chunked(args) as chunks, _progress("landscape") as progress:
         land = landscape(result, split, net, dims=args.dims, grid=args.grid, span=args.span,
                          directions=args.directions, between=other, subsample=args.subsample,
-                         seed=args.seed, progress=progress)  # fmt: skip
-    out = _out_dir(args)
+                         seed=args.seed, progress=progress, **chunks)  # fmt: skip
     land.save(out / "landscape.npz")
     pngs = [p.name for p in plot.landscape_figures(land, out)]
     files = ["landscape.npz", "report.html", "summary.json", *pngs]

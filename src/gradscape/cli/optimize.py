@@ -12,6 +12,7 @@ from ..errors import GradscapeError
 from .common import (
     EXIT_DIVERGED,
     _add_box,
+    _add_cluster,
     _add_expr,
     _add_int,
     _add_output,
@@ -19,6 +20,7 @@ from .common import (
     _add_verb,
     _box_ranges,
     _check_names,
+    _chunked,
     _coords,
     _dust,
     _float_in,
@@ -128,6 +130,7 @@ def register(sub: Any) -> None:
         "float64)",
     )  # fmt: skip
     _add_output(multi, "multistart", "folder for figures and results", "print the minima as JSON")
+    _add_cluster(multi)
 
     race = _add_verb(
         sub, "race", _cmd_race,
@@ -156,6 +159,7 @@ def register(sub: Any) -> None:
         "folder for race.npz, race.png, summary.json and report.html",
         "print the results as JSON",
     )
+    _add_cluster(race)
 
 
 def _add_optimizer(parser: argparse.ArgumentParser, default: str, help: str) -> None:
@@ -433,11 +437,11 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
         check_newton_dims(method.name, *known)
     obj = objective(args.expr)
     ranges = _box_ranges(obj, args.ranges)
-    with _progress("multistart") as progress:
+    out = _out_dir(args)
+    with _chunked(args) as chunks, _progress("multistart") as progress:
         m = multistart(obj, ranges, starts=args.starts, method=args.optimizer, lr=args.lr,
                        max_steps=args.steps, seed=args.seed, precision=args.precision,
-                       progress=progress)  # fmt: skip
-    out = _out_dir(args)
+                       progress=progress, **chunks)  # fmt: skip
     m.save(out / "minima.npz")
     files = ["minima.npz", "report.html", "summary.json"]
     figs: dict[str, Any] = {}
@@ -511,10 +515,11 @@ def _cmd_race(args: argparse.Namespace) -> int:
     obj = objective(args.expr)
     ranges = _box_ranges(obj, args.ranges)
     names = [m.strip() for m in args.optimizers.split(",") if m.strip()]
-    with _progress("race") as progress:
-        r = race(obj, ranges, optimizers=names, starts=args.starts, budget=args.budget,
-                 max_steps=args.steps, tol=args.tol, seed=args.seed, progress=progress)  # fmt: skip
     out = _out_dir(args)
+    with _chunked(args) as chunks, _progress("race") as progress:
+        r = race(obj, ranges, optimizers=names, starts=args.starts, budget=args.budget,
+                 max_steps=args.steps, tol=args.tol, seed=args.seed, progress=progress,
+                 **chunks)  # fmt: skip
     r.save(out / "race.npz")
     fig = plot.race_chart(r.optimizers, r.lrs, r.tune_success, r.success, r.lr)
     files = sorted(

@@ -179,6 +179,10 @@ class Expression:
     variables: tuple[str, ...]
     symbols: tuple[Any, ...]
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Its fields only: what it derives (derivatives, compiled pieces) is derived again."""
+        return {f: self.__dict__[f] for f in ("text", "sympy", "variables", "symbols")}
+
     def __str__(self) -> str:
         return format_expr(self.sympy)
 

@@ -32,6 +32,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ..errors import InputError, whole_number
+from ..executors import ChunkStore, Work, check_executor, fingerprint, prepared, run
 from ..objectives import Objective
 from ..results import Result
 from .datasets import check_seed
@@ -41,6 +42,9 @@ from .spectra import _ritz, lanczos
 KINDS = ("random", "hessian", "pca")
 #: Largest ``span``: a thousand times the weights' own scale is far past any basin.
 MAX_SPAN = 1e3
+#: Work of one task when the grid runs through an executor (floating-point operations): about a
+#: second on one CPU core (see :func:`_task_points`).
+TASK_FLOPS = 4e9
 
 
 @dataclass(frozen=True, eq=False)
@@ -254,15 +258,33 @@ def _consts(net: Any, x: Any, y: Any, center: np.ndarray, dirs: np.ndarray) -> A
     return (c, d, x, y)
 
 
+def _device_chunk(net: Any, rows: int) -> int:
+    """Grid points per compiled call: about 16 MB of activations, at most 1,024."""
+    width = max(getattr(net, "sizes", (64,)))
+    return int(max(1, min(1024, 16_000_000 // (rows * width * 4))))
+
+
+def _task_points(net: Any, rows: int, n: int, total: int) -> int:
+    """Grid points per task of a job on a cluster: about :data:`TASK_FLOPS` of work (a few
+    multiply-adds per weight and row at each point), a whole number of compiled calls."""
+    chunk = _device_chunk(net, rows)
+    per_point = 2.0 * rows * max(n, 1)
+    calls = max(1, round(TASK_FLOPS / (per_point * chunk)))
+    return min(chunk * calls, -(-total // chunk) * chunk)
+
+
 def _evaluate(net: Any, loss: str, x: Any, y: Any, center: np.ndarray, dirs: np.ndarray,
-              points: np.ndarray, progress: Any = None) -> np.ndarray:  # fmt: skip
+              points: np.ndarray, progress: Any = None, chunk: int | None = None
+              ) -> np.ndarray:  # fmt: skip
     """The loss at ``center + points @ dirs`` for every row of ``points``: in chunks of about
     16 MB of activations each, spread over the local CPU devices (one per core when the process
-    starts with them, as the CLI does), compiled once per model and data size."""
+    starts with them, as the CLI does), compiled once per model and data size. A chunk's values
+    depend on the other chunks, nor on which device or process computes them, but their last
+    bit may depend on the chunk's size (``chunk``, default by memory), which the compiled
+    program is for."""
 
     rows = int(x.shape[0])
-    width = max(getattr(net, "sizes", (64,)))
-    chunk = int(max(1, min(1024, 16_000_000 // (rows * width * 4))))
+    chunk = chunk or _device_chunk(net, rows)
     fn = _evaluator(net, loss, rows, points.shape[1], chunk)
     devices = jax.local_devices()
     consts = [jax.device_put(_consts(net, x, y, center, dirs), dev) for dev in devices]
@@ -280,6 +302,44 @@ def _evaluate(net: Any, loss: str, x: Any, y: Any, center: np.ndarray, dirs: np.
         if progress is not None:
             progress(min(start + chunk, n), n)
     return np.concatenate([np.asarray(o) for o in out])[:n].astype(np.float64)
+
+
+def _grid_chunk(spec: dict[str, Any], index: int) -> dict[str, np.ndarray]:
+    """Task ``index`` of a landscape's grid (see :func:`_grid_work`): the loss at its points.
+    Random directions are rebuilt here from their seed, the grid from its axes."""
+
+    def build() -> tuple[np.ndarray, np.ndarray]:
+        dirs = spec["dirs"]
+        if dirs is None:
+            template = spec["net"].init(jax.random.PRNGKey(0))
+            keys = jax.random.split(jax.random.PRNGKey(spec["seed"]), spec["dims"])
+            dirs = np.stack([filter_normalised(template, spec["center"], k) for k in keys])
+        return dirs, grid_points(spec["lo"], spec["hi"], spec["grid"], spec["dims"])[2]
+
+    dirs, points = prepared(spec["work"], build)
+    t = spec["per_task"]
+    block = points[index * t : (index + 1) * t]
+    values = _evaluate(spec["net"], spec["loss"], spec["x"], spec["y"], spec["center"], dirs,
+                       block, chunk=spec["chunk"])  # fmt: skip
+    return {"values": values}
+
+
+def _grid_work(net: Any, loss: str, x: Any, y: Any, center: np.ndarray, dirs: np.ndarray | None,
+               seed: int, lo: float, hi: float, grid: int, dims: int) -> Work:  # fmt: skip
+    """A landscape's grid as chunked work: tasks of :func:`_task_points` points each.
+    ``dirs`` is ``None`` for random directions (each worker rebuilds them from ``seed``)."""
+    x, y = np.asarray(x), np.asarray(y)
+    total = grid**dims
+    n = center.size
+    per_task = _task_points(net, int(x.shape[0]), n, total)
+    chunk = _device_chunk(net, int(x.shape[0]))
+    made = fingerprint("landscape", repr(net), loss, x, y, center,
+                       dirs if dirs is not None else seed, lo, hi, grid, dims, per_task,
+                       chunk)  # fmt: skip
+    spec = {"net": net, "loss": loss, "x": x, "y": y, "center": center, "dirs": dirs,
+            "seed": seed, "lo": lo, "hi": hi, "grid": grid, "dims": dims, "per_task": per_task,
+            "chunk": chunk, "work": made}  # fmt: skip
+    return Work("landscape", f"{__name__}:_grid_chunk", spec, -(-total // per_task), made)
 
 
 def check_request(
@@ -348,6 +408,8 @@ def landscape(
     subsample: int | None = None,
     seed: int = 0,
     progress: Any = None,
+    executor: Any = None,
+    store: ChunkStore | None = None,
 ) -> Landscape:
     """The training loss around a run's best weights (see the module docstring).
 
@@ -362,8 +424,13 @@ def landscape(
         subsample: evaluate on this many training rows (seeded) instead of all.
         progress: called as ``progress(done, total)`` after each Lanczos step (``hessian``
             directions) and each chunk of grid points; an exception it raises stops the work.
+        executor: a ``distributed.Client``: the grid's tasks run on its cluster (the same
+            values as in this process; see :mod:`gradscape.executors`).
+        store: a :class:`~gradscape.executors.ChunkStore`: each finished task is kept there,
+            and tasks already there are not computed again (a resumed run).
     """
 
+    check_executor(executor)
     dims, grid, span, seed = check_request(dims, grid, span, directions, between is not None, seed)
     center = np.asarray(result.weights, np.float32)
     if not np.all(np.isfinite(center)):
@@ -423,7 +490,13 @@ def landscape(
 
     loss = result.config["loss"]
     alphas, betas, pts = grid_points(lo, hi, grid, dims)
-    values = _evaluate(net, loss, x, y, center, dirs, pts, progress)
+    if executor is None and store is None:
+        values = _evaluate(net, loss, x, y, center, dirs, pts, progress)
+    else:
+        work = _grid_work(net, loss, x, y, center, None if kind == "random" else dirs, seed,
+                          lo, hi, grid, dims)  # fmt: skip
+        values = np.concatenate([c["values"] for c in run(work, executor=executor, store=store,
+                                                          progress=progress)])  # fmt: skip
     unravel = _unravel(template)
     ones = jnp.ones(x.shape[0], jnp.float32)
     center_loss = float(lossf(net.apply(unravel(jnp.asarray(center)), x), y, ones))

@@ -1,0 +1,324 @@
+"""Chunked work, run in this process or on a Dask cluster, each finished chunk kept on disk.
+
+The big jobs (the grid of a landscape, the starts of a multistart, the descents of a race) are
+cut into chunks, each a pure function of the job's ``spec`` and the chunk's number. A
+:class:`Work` names that function (by module and name, so a worker imports it instead of
+receiving code), the spec (shipped once to each worker: weights, data, settings and seeds, from
+which workers rebuild directions and starts) and a fingerprint of everything the results depend
+on. :func:`run` computes the chunks:
+
+* in this process (``executor=None``), one after another;
+* on a Dask cluster (``executor=`` a ``distributed.Client``): one task per chunk, sized by its
+  engine for about a second of work (a vmapped block of points or starts, never one), retried
+  elsewhere when a worker dies; the results are the same numbers as in process, because a
+  chunk is computed by the same compiled program whoever runs it;
+* with a :class:`ChunkStore`, every finished chunk is written to its folder as it arrives (one
+  ``.npz`` per chunk, atomically) and a chunk already there is read instead of computed, so an
+  interrupted run continues where it stopped.
+
+:func:`cluster` opens the cluster the command line names: ``local:N`` starts N worker processes
+on this machine for the run (spawned, never forked: JAX and fork do not mix; one CPU thread
+each when the cores are shared out; a GPU's memory is never preallocated), ``tcp://HOST:PORT``
+joins a running scheduler. ``dask.distributed`` is an optional dependency
+(``pip install "gradscape[cluster]"``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._files import atomic_path
+from .errors import InputError, printable
+
+#: Most worker processes ``local:N`` starts.
+MAX_LOCAL_WORKERS = 64
+#: Seconds to wait for a scheduler named by ``tcp://`` to answer.
+CONNECT_SECONDS = 20.0
+#: Times a chunk is retried after an error on a worker (a worker that dies is not an error of
+#: its chunks: the scheduler moves them to another worker by itself).
+RETRIES = 2
+#: The folder a :class:`ChunkStore` keeps inside a run's output folder.
+CHUNKS = ".gradscape-chunks"
+_INSTALL = 'pip install "gradscape[cluster]"'
+
+
+@dataclass(frozen=True)
+class Work:
+    """A job cut into ``count`` chunks: chunk ``i`` is ``function(spec, i)``, a dict of NumPy
+    arrays. ``function`` is ``"module:name"``; ``fingerprint`` (hex) changes with anything the
+    results depend on; ``label`` names the job in progress and errors."""
+
+    label: str
+    function: str
+    spec: Any
+    count: int
+    fingerprint: str
+
+
+def fingerprint(*parts: Any) -> str:
+    """A hex digest of ``parts``: arrays by dtype, shape and bytes, everything else by ``repr``
+    (settings: numbers, strings, tuples)."""
+    h = hashlib.sha256()
+    for p in parts:
+        if isinstance(p, np.ndarray):
+            h.update(f"{p.dtype}{p.shape}".encode())
+            h.update(np.ascontiguousarray(p).tobytes())
+        else:
+            h.update(repr(p).encode())
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+class ChunkStore:
+    """Finished chunks in a folder, one ``.npz`` per chunk named by its job's fingerprint and its
+    number, each written atomically (a chunk file is whole or absent).
+
+    Attributes:
+        folder: where the chunks are.
+        read, written: chunks taken from the folder and chunks written to it so far (what a
+            resumed run did not have to compute, and what it did).
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.read = 0
+        self.written = 0
+
+    def _path(self, work: Work, index: int) -> Path:
+        return self.folder / f"{work.fingerprint[:20]}-{index:06d}.npz"
+
+    def get(self, work: Work, index: int) -> dict[str, np.ndarray] | None:
+        """Chunk ``index`` of ``work`` if it is in the folder (and whole), else ``None``."""
+        path = self._path(work, index)
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        except (OSError, ValueError, EOFError):
+            return None  # unreadable: computed again
+        if str(arrays.pop("__work__", "")) != work.fingerprint:
+            return None
+        self.read += 1
+        return arrays
+
+    def put(self, work: Work, index: int, arrays: dict[str, np.ndarray]) -> None:
+        """Write chunk ``index`` of ``work`` (atomically)."""
+        with atomic_path(self._path(work, index)) as tmp, tmp.open("wb") as f:
+            np.savez(f, __work__=np.array(work.fingerprint), **arrays)  # type: ignore[arg-type]
+        self.written += 1
+
+    def clear(self) -> None:
+        """Remove every chunk (a run that starts afresh)."""
+        if self.folder.is_dir():
+            for p in self.folder.glob("*.npz"):
+                with contextlib.suppress(OSError):
+                    p.unlink()
+
+    def remove(self) -> None:
+        """Remove the folder and its chunks (the run finished: its result holds them all)."""
+        self.clear()
+        with contextlib.suppress(OSError):
+            (self.folder / "work.json").unlink()
+        with contextlib.suppress(OSError):
+            self.folder.rmdir()
+
+    def note(self, work: Work) -> None:
+        """Record in the folder what the chunks are of (for a person looking at it)."""
+        from ._files import write_text
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        info = {"job": work.label, "chunks": work.count, "fingerprint": work.fingerprint}
+        write_text(self.folder / "work.json", json.dumps(info, indent=2) + "\n")
+
+
+# -- computing one chunk (in this process or on a worker) --------------------------------------
+_FUNCTIONS: dict[str, Callable[[Any, int], dict[str, np.ndarray]]] = {}
+
+
+def _function(name: str) -> Callable[[Any, int], dict[str, np.ndarray]]:
+    fn = _FUNCTIONS.get(name)
+    if fn is None:
+        module, attr = name.split(":")
+        fn = _FUNCTIONS[name] = getattr(importlib.import_module(module), attr)
+    return fn
+
+
+def compute(function: str, spec: Any, index: int) -> dict[str, np.ndarray]:
+    """Chunk ``index``: what a worker runs (the engine's module is imported on first use)."""
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # before JAX, on a worker
+    return _function(function)(spec, index)
+
+
+_PREPARED: dict[str, Any] = {}
+
+
+def prepared(work: str, build: Callable[[], Any]) -> Any:
+    """What every chunk of one job needs (compiled functions, arrays on the device), built once
+    per process: ``work`` is the job's fingerprint. The last few jobs are kept."""
+    if work not in _PREPARED:
+        while len(_PREPARED) >= 4:
+            _PREPARED.pop(next(iter(_PREPARED)))
+        _PREPARED[work] = build()
+    return _PREPARED[work]
+
+
+# -- running a job ---------------------------------------------------------------------------------
+def _is_client(executor: Any) -> bool:
+    return type(executor).__name__ == "Client" and hasattr(executor, "submit")
+
+
+def check_executor(executor: Any) -> None:
+    """Refuse an ``executor`` that is neither ``None`` nor a ``distributed.Client``."""
+    if executor is not None and not _is_client(executor):
+        raise InputError(
+            "executor must be None (this process) or a dask distributed.Client; got "
+            f"{type(executor).__name__}."
+        )
+
+
+def run(
+    work: Work,
+    *,
+    executor: Any = None,
+    store: ChunkStore | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[dict[str, np.ndarray]]:
+    """Every chunk of ``work``, in order (see the module docstring). ``progress(done, count)``
+    is called as chunks finish (on any worker) and may raise to stop the job: the chunks
+    already finished stay in ``store``.
+
+    Raises:
+        InputError: a bad executor.
+    """
+    check_executor(executor)
+    out: list[dict[str, np.ndarray] | None] = [None] * work.count
+    if store is not None:
+        store.note(work)
+        for i in range(work.count):
+            out[i] = store.get(work, i)
+    missing = [i for i, o in enumerate(out) if o is None]
+    done = work.count - len(missing)
+    if progress is not None:
+        progress(done, work.count)
+
+    def finished(i: int, arrays: dict[str, np.ndarray]) -> None:
+        nonlocal done
+        out[i] = arrays
+        if store is not None:
+            store.put(work, i, arrays)
+        done += 1
+        if progress is not None:
+            progress(done, work.count)
+
+    if missing and executor is None:
+        for i in missing:
+            finished(i, compute(work.function, work.spec, i))
+    elif missing:
+        _on_cluster(executor, work, missing, finished)
+    return [o for o in out if o is not None]
+
+
+def _on_cluster(
+    client: Any, work: Work, missing: list[int], finished: Callable[[int, Any], None]
+) -> None:
+    """One task per missing chunk; the spec is sent once to every worker; results are taken
+    as they arrive, whichever worker ran them. An interrupt cancels what has not finished."""
+    from distributed import as_completed
+
+    # in a list: a dict would be scattered value by value, under its own keys as names
+    [spec] = client.scatter([work.spec], broadcast=True, hash=False)
+    keys = [f"gradscape-{work.label}-{work.fingerprint[:12]}-{i}" for i in missing]
+    futures = client.map(compute, [work.function] * len(missing), [spec] * len(missing), missing,
+                         key=keys, retries=RETRIES, pure=False)  # fmt: skip
+    index = {f.key: i for f, i in zip(futures, missing, strict=True)}
+    try:
+        for future, arrays in as_completed(futures, with_results=True):  # type: ignore[no-untyped-call]
+            finished(index[future.key], arrays)
+    finally:
+        client.cancel([*futures, spec])
+
+
+# -- opening a cluster ---------------------------------------------------------------------------
+_ADDRESS = re.compile(r"tcp://[A-Za-z0-9.\-\[\]:]+:\d{1,5}")
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise InputError(f"A Dask cluster needs dask.distributed: {_INSTALL}.") from None
+    return distributed
+
+
+def worker_env() -> dict[str, str]:
+    """The environment of local worker processes: one XLA device each (a task is one chunk;
+    the cluster spreads the chunks) and no preallocation of a GPU's memory. XLA's CPU thread
+    pool is left as in this process: its size decides how a matrix product is split, and so
+    the last bit of a sum, and a chunk must come out the same wherever it runs."""
+    return {"XLA_PYTHON_CLIENT_PREALLOCATE": "false",
+            "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}  # fmt: skip
+
+
+@contextlib.contextmanager
+def cluster(spec: str) -> Iterator[Any]:
+    """A ``distributed.Client`` for the cluster ``spec`` names, closed afterwards:
+    ``local:N`` (N worker processes on this machine, 1 to :data:`MAX_LOCAL_WORKERS`, started
+    for the run and stopped after it) or ``tcp://HOST:PORT`` (a running scheduler).
+
+    Raises:
+        InputError: a spec of another form, a bad N, an unreachable scheduler, or
+            ``dask.distributed`` not installed.
+    """
+    text = spec.strip() if isinstance(spec, str) else ""
+    shown = printable(str(spec))
+    local = re.fullmatch(r"local:(\d{1,6})", text)
+    if not local and not _ADDRESS.fullmatch(text):
+        raise InputError(
+            f"Unknown cluster {shown!r}: use local:N (N worker processes on this machine) or "
+            "tcp://HOST:PORT (the address of a running Dask scheduler)."
+        )
+    if local:
+        workers = int(local.group(1))
+        if not 1 <= workers <= MAX_LOCAL_WORKERS:
+            raise InputError(
+                f"local:{workers}: the number of workers must be from 1 to {MAX_LOCAL_WORKERS} "
+                "(gradscape.executors.MAX_LOCAL_WORKERS)."
+            )
+    distributed = _distributed()
+    import dask
+
+    quiet = {"distributed.worker.multiprocessing-method": "spawn", "logging.distributed": "error"}
+    with dask.config.set(quiet):
+        if local:
+            with (
+                distributed.LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True,
+                    dashboard_address=None, silence_logs=logging.ERROR,
+                    env=worker_env(),
+                ) as lc,
+                distributed.Client(lc) as client,
+            ):  # fmt: skip
+                yield client
+            return
+        try:
+            client = distributed.Client(text, timeout=CONNECT_SECONDS)
+        except (OSError, TimeoutError) as exc:
+            raise InputError(
+                f"Cannot reach the Dask scheduler at {shown} ({printable(str(exc))[:200]}); start "
+                "one (dask scheduler, then dask worker on each machine) or use local:N."
+            ) from None
+        with client:
+            yield client
