@@ -388,8 +388,23 @@ def minimize_many(
         work = _many_work(obj, starts, plan, method, max_steps, gtol, bounds, target, precision,
                           options, rebuild)  # fmt: skip
         per = work.spec["per_task"]
+        # in this process the time cap holds as ever, projected from the chunks that finished
+        # after the first (which compiled); a cluster is capped only when asked
+        limit = check_time_limit(time_limit) if executor is None or time_limit else math.inf
+        stamps: list[float] = []  # at the start, then as each chunk finishes
 
         def tasks_done(k: int, count: int) -> None:
+            stamps.append(time.perf_counter())
+            if len(stamps) > 2:  # two chunks computed: the first one also compiled
+                rate = (stamps[-1] - stamps[1]) / (len(stamps) - 2)
+                projected = stamps[-1] - stamps[0] + rate * (count - k)
+                if projected > limit:
+                    raise InputError(
+                        f"This search of {m:,} starts would take about {duration(projected)} "
+                        f"(measured on its first {len(stamps) - 1} chunks); the cap is "
+                        f"{duration(limit)} (time_limit, default gradscape.batches.TIME_LIMIT): "
+                        "use fewer starts or fewer steps per start."
+                    )
             if progress is not None:
                 progress(min(m, k * per), m)
 

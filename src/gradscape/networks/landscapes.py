@@ -44,7 +44,7 @@ KINDS = ("random", "hessian", "pca")
 MAX_SPAN = 1e3
 #: Work of one task when the grid runs through an executor (floating-point operations): about a
 #: second on one CPU core (see :func:`_task_points`).
-TASK_FLOPS = 4e9
+TASK_FLOPS = 2e10
 
 
 @dataclass(frozen=True, eq=False)
@@ -273,21 +273,26 @@ def _task_points(net: Any, rows: int, n: int, total: int) -> int:
     return min(chunk * calls, -(-total // chunk) * chunk)
 
 
-def _evaluate(net: Any, loss: str, x: Any, y: Any, center: np.ndarray, dirs: np.ndarray,
-              points: np.ndarray, progress: Any = None, chunk: int | None = None
-              ) -> np.ndarray:  # fmt: skip
-    """The loss at ``center + points @ dirs`` for every row of ``points``: in chunks of about
-    16 MB of activations each, spread over the local CPU devices (one per core when the process
-    starts with them, as the CLI does), compiled once per model and data size. A chunk's values
-    depend on the other chunks, nor on which device or process computes them, but their last
-    bit may depend on the chunk's size (``chunk``, default by memory), which the compiled
-    program is for."""
+def _ready(net: Any, loss: str, x: Any, y: Any, center: np.ndarray, dirs: np.ndarray,
+           chunk: int | None = None) -> tuple[Any, list[Any], int]:  # fmt: skip
+    """What evaluating a grid needs, made once: the compiled function for chunks of ``chunk``
+    points (default by memory), and the weights, directions and data on every local device."""
+    chunk = chunk or _device_chunk(net, int(x.shape[0]))
+    fn = _evaluator(net, loss, int(x.shape[0]), dirs.shape[0], chunk)
+    consts = [jax.device_put(_consts(net, x, y, center, dirs), d) for d in jax.local_devices()]
+    return fn, consts, chunk
 
-    rows = int(x.shape[0])
-    chunk = chunk or _device_chunk(net, rows)
-    fn = _evaluator(net, loss, rows, points.shape[1], chunk)
+
+def _evaluate(ready: tuple[Any, list[Any], int], points: np.ndarray, progress: Any = None
+              ) -> np.ndarray:  # fmt: skip
+    """The loss at ``center + points @ dirs`` for every row of ``points`` (:func:`_ready`): in
+    chunks of about 16 MB of activations each, spread over the local CPU devices (one per core
+    when the process starts with them, as the CLI does). A point's value does not depend on
+    the other points nor on which device or process computes it, but its last bit may depend
+    on the chunk's size, which the compiled program is for."""
+
+    fn, consts, chunk = ready
     devices = jax.local_devices()
-    consts = [jax.device_put(_consts(net, x, y, center, dirs), dev) for dev in devices]
     n = len(points)
     padded = np.concatenate([points, np.repeat(points[-1:], (-n) % chunk, axis=0)]).astype(
         np.float32
@@ -306,22 +311,22 @@ def _evaluate(net: Any, loss: str, x: Any, y: Any, center: np.ndarray, dirs: np.
 
 def _grid_chunk(spec: dict[str, Any], index: int) -> dict[str, np.ndarray]:
     """Task ``index`` of a landscape's grid (see :func:`_grid_work`): the loss at its points.
-    Random directions are rebuilt here from their seed, the grid from its axes."""
+    Random directions are rebuilt here from their seed, the grid from its axes, once per
+    process and job."""
 
-    def build() -> tuple[np.ndarray, np.ndarray]:
+    def build() -> tuple[Any, np.ndarray]:
         dirs = spec["dirs"]
         if dirs is None:
             template = spec["net"].init(jax.random.PRNGKey(0))
             keys = jax.random.split(jax.random.PRNGKey(spec["seed"]), spec["dims"])
             dirs = np.stack([filter_normalised(template, spec["center"], k) for k in keys])
-        return dirs, grid_points(spec["lo"], spec["hi"], spec["grid"], spec["dims"])[2]
+        ready = _ready(spec["net"], spec["loss"], spec["x"], spec["y"], spec["center"], dirs,
+                       spec["chunk"])  # fmt: skip
+        return ready, grid_points(spec["lo"], spec["hi"], spec["grid"], spec["dims"])[2]
 
-    dirs, points = prepared(spec["work"], build)
+    ready, points = prepared(spec["work"], build)
     t = spec["per_task"]
-    block = points[index * t : (index + 1) * t]
-    values = _evaluate(spec["net"], spec["loss"], spec["x"], spec["y"], spec["center"], dirs,
-                       block, chunk=spec["chunk"])  # fmt: skip
-    return {"values": values}
+    return {"values": _evaluate(ready, points[index * t : (index + 1) * t])}
 
 
 def _grid_work(net: Any, loss: str, x: Any, y: Any, center: np.ndarray, dirs: np.ndarray | None,
@@ -491,7 +496,7 @@ def landscape(
     loss = result.config["loss"]
     alphas, betas, pts = grid_points(lo, hi, grid, dims)
     if executor is None and store is None:
-        values = _evaluate(net, loss, x, y, center, dirs, pts, progress)
+        values = _evaluate(_ready(net, loss, x, y, center, dirs), pts, progress)
     else:
         work = _grid_work(net, loss, x, y, center, None if kind == "random" else dirs, seed,
                           lo, hi, grid, dims)  # fmt: skip
