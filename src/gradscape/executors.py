@@ -95,6 +95,13 @@ class ChunkStore:
         self.folder = Path(folder)
         self.read = 0
         self.written = 0
+        self.jobs: set[str] = set()  # fingerprints of the jobs run with this store
+
+    def others(self) -> int:
+        """Chunk files in the folder of jobs not run with this store (an interrupted run with
+        other settings)."""
+        mine = {f[:20] for f in self.jobs}
+        return sum(p.name[:20] not in mine for p in self.folder.glob("*.npz"))
 
     def _path(self, work: Work, index: int) -> Path:
         return self.folder / f"{work.fingerprint[:20]}-{index:06d}.npz"
@@ -140,6 +147,7 @@ class ChunkStore:
         from ._files import write_text
 
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.jobs.add(work.fingerprint)
         info = {"job": work.label, "chunks": work.count, "fingerprint": work.fingerprint}
         write_text(self.folder / "work.json", json.dumps(info, indent=2) + "\n")
 

@@ -240,8 +240,11 @@ def _chunked(args: Any) -> Iterator[dict[str, Any]]:
             "to compute only the rest"
         ) from None
     if args.resume:
+        other = store.others()
+        why = (f" ({other} chunks there are of a run with other settings: give the same "
+               "settings to resume it)" if other and not store.read else "")  # fmt: skip
         print(f"--resume: {store.read} chunks were already done in {shown}; {store.written} "
-              "computed now", file=sys.stderr)  # fmt: skip
+              f"computed now{why}", file=sys.stderr)  # fmt: skip
     store.remove()
 
 
