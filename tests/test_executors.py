@@ -175,3 +175,16 @@ def test_bad_cluster_and_resume(
     assert code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_unreachable_scheduler_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gradscape import executors
+
+    monkeypatch.setattr(executors, "CONNECT_SECONDS", 0.5)
+    code = main(["race", "himmelblau", "--cluster", "tcp://127.0.0.1:9", "--out",
+                 str(tmp_path / "o")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "Cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err
+    assert not (tmp_path / "o").exists()

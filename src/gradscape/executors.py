@@ -255,6 +255,11 @@ def _on_cluster(
     try:
         for future, arrays in as_completed(futures, with_results=True):  # type: ignore[no-untyped-call]
             finished(index[future.key], arrays)
+    except ModuleNotFoundError as exc:  # raised on a worker, re-raised here
+        raise InputError(
+            f"A worker of the cluster cannot import {exc.name}: install gradscape (the same "
+            "version) on every worker."
+        ) from None
     finally:
         client.cancel([*futures, spec])
 
@@ -329,4 +334,11 @@ def cluster(spec: str) -> Iterator[Any]:
                 "one (dask scheduler, then dask worker on each machine) or use local:N."
             ) from None
         with client:
+            try:
+                client.wait_for_workers(1, timeout=CONNECT_SECONDS)
+            except TimeoutError:
+                raise InputError(
+                    f"The Dask scheduler at {shown} has no workers; start some (dask worker "
+                    f"{shown}) or use local:N."
+                ) from None
             yield client
