@@ -43,7 +43,7 @@ from .engine import (
     settled,
 )
 from .errors import InputError, whole_number
-from .executors import ChunkStore, Work, check_executor, fingerprint, prepared, run
+from .executors import ChunkStore, Work, check_executor, fingerprint, named, prepared, run
 from .objectives import Objective
 from .optimizers import Optimizer, optimizer
 from .results import Result
@@ -369,7 +369,8 @@ def minimize_many(
     :class:`~gradscape.executors.ChunkStore`), the starts run as tasks of one chunk each (see
     :func:`_many_work`): on the cluster, or here with each finished chunk kept in the store (a
     resumed run computes only the chunks missing there). Each start ends where it ends in this
-    process; the time cap is not projected then (the work was asked of a cluster).
+    process. The time cap is projected from the finished chunks in this process, and on a
+    cluster only when ``time_limit`` is given (the work was asked of a cluster).
     ``rebuild = ("module:function", args)`` is how a worker makes ``starts`` itself (a seeded
     grid or draw) instead of receiving them.
 
@@ -489,12 +490,11 @@ def _batch(
 
 def _many_chunk(spec: dict[str, Any], index: int) -> dict[str, np.ndarray]:
     """Task ``index`` of a many-start search (see :func:`_many_work`): where its starts end."""
-    from .executors import _function
 
     def build() -> tuple[np.ndarray, np.ndarray]:
         starts = spec["starts"]
         if isinstance(starts, tuple):  # ("module:function", args): made here, not sent
-            made = _function(starts[0])(*starts[1])
+            made = named(starts[0])(*starts[1])
             starts = np.asarray(made[0] if isinstance(made, tuple) else made, np.float64)
         m, size = len(starts), spec["size"]
         order = np.random.default_rng(0).permutation(m) if m > size else np.arange(m)

@@ -153,10 +153,11 @@ class ChunkStore:
 
 
 # -- computing one chunk (in this process or on a worker) --------------------------------------
-_FUNCTIONS: dict[str, Callable[[Any, int], dict[str, np.ndarray]]] = {}
+_FUNCTIONS: dict[str, Callable[..., Any]] = {}
 
 
-def _function(name: str) -> Callable[[Any, int], dict[str, np.ndarray]]:
+def named(name: str) -> Callable[..., Any]:
+    """The function ``"module:name"`` names (its module imported on first use)."""
     fn = _FUNCTIONS.get(name)
     if fn is None:
         module, attr = name.split(":")
@@ -167,7 +168,7 @@ def _function(name: str) -> Callable[[Any, int], dict[str, np.ndarray]]:
 def compute(function: str, spec: Any, index: int) -> dict[str, np.ndarray]:
     """Chunk ``index``: what a worker runs (the engine's module is imported on first use)."""
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # before JAX, on a worker
-    return _function(function)(spec, index)
+    return named(function)(spec, index)  # type: ignore[no-any-return]
 
 
 _PREPARED: dict[str, Any] = {}

@@ -235,6 +235,8 @@ def _chunked(args: Any) -> Iterator[dict[str, Any]]:
             yield {"executor": client, "store": store}
     except KeyboardInterrupt:
         kept = store.read + store.written
+        if not kept:
+            raise
         raise KeyboardInterrupt(
             f"{kept} finished chunks are kept in {shown}; run the same command with --resume "
             "to compute only the rest"
