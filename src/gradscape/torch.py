@@ -1,0 +1,549 @@
+"""Loss landscapes and Hessian spectra of your own PyTorch model, evaluated natively.
+
+The model is read as a function of its flat weights (``torch.nn.utils.parameters_to_vector``
+order): ``loss(w) = loss_fn(functional_call(model, (params(w), buffers), x), y)``, a row-weighted
+mean of ``loss_fn`` (which returns the mean over one batch) over all batches of the data. Then:
+
+* a landscape evaluates ``loss(center + t @ directions)`` for a chunk of grid points ``t`` at
+  once: ``torch.func.vmap`` over the chunk's weights, so each layer is one batched product for
+  the whole chunk instead of one small product per point (chunks sized to about
+  :data:`CHUNK_BYTES` of weights and activations; with a DataLoader each batch is read once and
+  serves every chunk);
+* a spectrum runs gradscape's own Lanczos, Hutchinson and SLQ
+  (:func:`gradscape.networks.spectra.hessian_spectrum`) on forward-over-reverse Hessian-vector
+  products, ``torch.func.jvp`` of ``torch.func.grad``.
+
+Filter-normalised random directions follow PyTorch's layout: a ``Linear`` weight is ``(out, in)``
+and a filter is a row; a ``Conv`` weight ``(out, in, kh, kw)`` has one filter per output channel;
+one-dimensional parameters (biases, BatchNorm's scale and shift) get zero. BatchNorm and dropout
+run in eval mode with the buffers frozen (passed unchanged); the model's own modes are restored
+afterwards. Everything runs in the parameters' dtype (float32 for most models) on ``device``
+(default: where the parameters are); nothing preallocates a GPU's memory. The results are
+gradscape's own :class:`~gradscape.networks.landscapes.Landscape` and
+:class:`~gradscape.networks.spectra.Spectrum`, so every figure and report shows them.
+
+PyTorch is an optional extra: ``pip install "gradscape[torch]"``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from .errors import DataError, GradscapeError, InputError, whole_number
+from .networks.landscapes import (
+    Landscape,
+    _hessian_directions,
+    _pca_directions,
+    assemble,
+    check_request,
+    grid_points,
+)
+from .networks.spectra import Spectrum, hessian_spectrum
+
+#: Memory one chunk of grid points may take (its weights and its activations on a batch).
+CHUNK_BYTES = 64 * 1024**2
+#: Most rows of a tensor dataset evaluated at once (larger data is cut into batches).
+BATCH_ROWS = 4096
+#: The directions a landscape accepts by name (or an array of shape ``(dims, n)``).
+DIRECTIONS = ("random", "hessian", "trajectory")
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError:
+        raise GradscapeError(
+            'gradscape.torch needs PyTorch, which is not installed: pip install "gradscape[torch]".'
+        ) from None
+    return torch
+
+
+def loss_label(loss: Any) -> str:
+    """The loss's name in gradscape's words: ``CrossEntropyLoss()`` and ``F.cross_entropy`` are
+    ``cross_entropy``, ``MSELoss()`` is ``mse``; the default (``None``) is ``cross_entropy``."""
+    if loss is None:
+        return "cross_entropy"
+    name = getattr(loss, "__name__", None) or type(loss).__name__
+    if not name.isidentifier():  # a lambda
+        return "loss"
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", re.sub(r"Loss$", "", name)).lower()
+    return name or "loss"
+
+
+@contextmanager
+def _eval_mode(model: Any) -> Iterator[None]:
+    """BatchNorm and dropout in eval mode for the work; each module's own mode back after."""
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        for m, mode in modes:
+            m.training = mode
+
+
+class _Data:
+    """The data as batches ``(x, y)`` on the device: a pair of tensors (cut into batches of at
+    most :data:`BATCH_ROWS` rows; ``subsample`` rows drawn with ``seed``) or a DataLoader (its
+    batches as it yields them; ``subsample``: its first rows)."""
+
+    def __init__(self, data: Any, subsample: int | None, seed: int, device: Any) -> None:
+        torch = _torch()
+        self.device = device
+        self.subsample = None if subsample is None else whole_number(subsample, "subsample")
+        self.loader = None
+        if isinstance(data, torch.utils.data.DataLoader):
+            self.loader = data
+            return
+        if not (isinstance(data, tuple | list) and len(data) == 2):
+            raise InputError(
+                "data must be an (inputs, targets) pair of tensors or a DataLoader; got "
+                f"{type(data).__name__}{f' of {len(data)}' if isinstance(data, tuple | list) else ''}."
+            )
+        x, y = (self._tensor(v, what) for v, what in zip(data, ("inputs", "targets"), strict=True))
+        if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
+            raise DataError(
+                f"The inputs have shape {tuple(x.shape)} and the targets {tuple(y.shape)}: give "
+                "one target per input row (the first dimension counts the rows)."
+            )
+        if len(x) == 0:
+            raise DataError("The data has no rows.")
+        if self.subsample is not None and self.subsample < len(x):
+            pick = np.random.default_rng(seed).choice(len(x), self.subsample, replace=False)
+            index = torch.as_tensor(pick)
+            x, y = x[index], y[index]
+        self.x, self.y = x.to(device), y.to(device)
+
+    @staticmethod
+    def _tensor(v: Any, what: str) -> Any:
+        torch = _torch()
+        if isinstance(v, np.ndarray):
+            return torch.from_numpy(v)
+        if not isinstance(v, torch.Tensor):
+            raise InputError(
+                f"data must be an (inputs, targets) pair of tensors or a DataLoader; its {what} "
+                f"are a {type(v).__name__}."
+            )
+        return v.detach()
+
+    @property
+    def rows(self) -> int | None:
+        return None if self.loader is not None else len(self.x)
+
+    def count(self) -> int | None:
+        """How many batches :meth:`batches` yields, where known in advance."""
+        if self.loader is None:
+            return -(-len(self.x) // BATCH_ROWS)
+        try:
+            return len(self.loader)
+        except TypeError:
+            return None
+
+    def batches(self) -> Iterator[tuple[Any, Any]]:
+        if self.loader is None:
+            for i in range(0, len(self.x), BATCH_ROWS):
+                yield self.x[i : i + BATCH_ROWS], self.y[i : i + BATCH_ROWS]
+            return
+        left = self.subsample
+        for batch in self.loader:
+            if not (isinstance(batch, tuple | list) and len(batch) == 2):
+                raise InputError(
+                    "Each batch of the DataLoader must be an (inputs, targets) pair; got "
+                    f"{type(batch).__name__}."
+                )
+            x, y = (self._tensor(v, w) for v, w in zip(batch, ("inputs", "targets"), strict=True))
+            if left is not None:
+                x, y = x[:left], y[:left]
+                left -= len(x)
+            if len(x):
+                yield x.to(self.device), y.to(self.device)
+            if left is not None and left <= 0:
+                return
+
+
+class _Net:
+    """The model as a function of its flat weights, on ``device``, in its parameters' dtype."""
+
+    def __init__(self, model: Any, loss: Any, device: Any) -> None:
+        torch = _torch()
+        if not isinstance(model, torch.nn.Module):
+            raise InputError(f"model must be a torch.nn.Module; got {type(model).__name__}.")
+        named = list(model.named_parameters())
+        if not named:
+            raise InputError("The model has no parameters: there is no landscape to look at.")
+        if loss is not None and not callable(loss):
+            raise InputError(
+                f"loss must be a function loss(outputs, targets) -> the batch's mean; got "
+                f"{type(loss).__name__}."
+            )
+        self.torch, self.model = torch, model
+        self.loss = torch.nn.functional.cross_entropy if loss is None else loss
+        self.label = loss_label(loss)
+        self.device = torch.device(device) if device is not None else named[0][1].device
+        self.dtype = named[0][1].dtype
+        self.names = [k for k, _ in named]
+        self.shapes = [tuple(p.shape) for _, p in named]
+        self.sizes = [p.numel() for _, p in named]
+        self.buffers = {k: b.detach().to(self.device) for k, b in model.named_buffers()}
+        self.center = self.flat(model, "model")
+
+    @property
+    def n(self) -> int:
+        return sum(self.sizes)
+
+    def flat(self, source: Any, what: str) -> Any:
+        """The flat weights of a model or state_dict of this architecture (on the device)."""
+        torch = self.torch
+        if isinstance(source, torch.nn.Module):
+            named = dict(source.named_parameters())
+            extra = sorted(set(named) - set(self.names))
+            if extra:
+                raise InputError(
+                    f"The {what} is another architecture: it has a parameter {extra[0]!r} this "
+                    "model lacks; give a model or state_dict of the same architecture."
+                )
+        elif isinstance(source, Mapping):
+            named = dict(source)
+        else:
+            raise InputError(
+                f"The {what} must be a torch.nn.Module or a state_dict; got {type(source).__name__}."
+            )
+        parts = []
+        for k, shape in zip(self.names, self.shapes, strict=True):
+            if k not in named:
+                raise InputError(
+                    f"The {what} is another architecture: it has no parameter {k!r}; give a "
+                    "model or state_dict of the same architecture."
+                )
+            v = torch.as_tensor(named[k]).detach()
+            if tuple(v.shape) != shape:
+                raise InputError(
+                    f"The {what} is another architecture: its {k!r} has shape {tuple(v.shape)}, "
+                    f"this model's {shape}; give a model or state_dict of the same architecture."
+                )
+            parts.append(v.reshape(-1).to(self.device, self.dtype))
+        out = torch.cat(parts)
+        if not bool(torch.isfinite(out).all()):
+            raise InputError(
+                f"The {what}'s weights hold NaN or infinite values; there is no landscape or "
+                "Hessian around them."
+            )
+        return out
+
+    def params(self, w: Any) -> dict[str, Any]:
+        parts = self.torch.split(w, self.sizes)
+        return {k: t.view(s) for k, t, s in zip(self.names, parts, self.shapes, strict=True)}
+
+    def loss_at(self, w: Any, x: Any, y: Any) -> Any:
+        """The loss of one batch at flat weights ``w`` (batched over ``w`` by ``vmap``)."""
+        out = self.torch.func.functional_call(self.model, (self.params(w), self.buffers), (x,))
+        return self.loss(out, y)
+
+    def check(self, data: _Data) -> float:
+        """Run the model once on a few rows (a model that cannot read the data, or a loss that is
+        not one number, fails here in one line); returns the activations per row (floats)."""
+        torch = self.torch
+        x, y = next(iter(data.batches()), (None, None))
+        if x is None:
+            raise DataError("The DataLoader yielded no rows.")
+        x, y = x[:8], y[:8]
+        seen = [0]
+
+        def hook(_m: Any, _i: Any, out: Any) -> None:
+            if isinstance(out, torch.Tensor):
+                seen[0] += out.numel()
+
+        hooks = [m.register_forward_hook(hook) for m in self.model.modules()]
+        try:
+            with torch.no_grad():
+                value = self.loss_at(self.center, x, y)
+        except GradscapeError:
+            raise
+        except Exception as e:
+            text = " ".join(str(e).split())[:300]
+            raise InputError(
+                f"The model and loss could not run on the data's first rows (inputs of shape "
+                f"{tuple(x.shape)}, targets {tuple(y.shape)}): {type(e).__name__}: {text}"
+            ) from None
+        finally:
+            for h in hooks:
+                h.remove()
+        if not isinstance(value, torch.Tensor) or value.numel() != 1:
+            shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+            raise InputError(
+                f"The loss must return one number, the mean over the batch; it returned {shape} "
+                "(use reduction='mean')."
+            )
+        return seen[0] / len(x)
+
+    def hvp(self, data: _Data) -> Callable[[np.ndarray], np.ndarray]:
+        """``v ↦ H v`` at the model's weights, forward over reverse, summed over the batches."""
+        torch = self.torch
+        grad = torch.func.grad(self.loss_at)
+
+        def hvp(v: np.ndarray) -> np.ndarray:
+            tangent = torch.as_tensor(v, dtype=self.dtype, device=self.device)
+            acc = torch.zeros(self.n, dtype=torch.float64, device=self.device)
+            rows = 0
+            for x, y in data.batches():
+                _, hv = torch.func.jvp(lambda w: grad(w, x, y), (self.center,), (tangent,))  # noqa: B023
+                acc += hv.double() * len(x)
+                rows += len(x)
+            return np.asarray((acc / rows).cpu().numpy(), np.float64)
+
+        return hvp
+
+    def hessian(self, data: _Data) -> np.ndarray:
+        """The dense Hessian (small models), summed over the batches."""
+        torch = self.torch
+        acc = torch.zeros((self.n, self.n), dtype=torch.float64, device=self.device)
+        rows = 0
+        for x, y in data.batches():
+            h = torch.func.hessian(lambda w: self.loss_at(w, x, y))(self.center)  # noqa: B023
+            acc += h.double() * len(x)
+            rows += len(x)
+        return np.asarray((acc / rows).cpu().numpy(), np.float64)
+
+
+def filter_normalised(model: Any, dims: int, seed: int) -> np.ndarray:
+    """``dims`` seeded Gaussian directions (``torch.Generator``), shape ``(dims, n)`` in
+    ``parameters_to_vector`` order: each filter (a row of a ``Linear`` weight, an output channel
+    of a ``Conv`` weight) scaled to the norm of the same filter of the model's weights;
+    one-dimensional parameters get zero."""
+    torch = _torch()
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    for _ in range(dims):
+        parts = []
+        for p in model.parameters():
+            w = p.detach().cpu().float()
+            if w.ndim < 2:
+                parts.append(torch.zeros(w.numel()))
+                continue
+            rows = w.reshape(w.shape[0], -1)
+            d = torch.randn(rows.shape, generator=gen)
+            norm_w = rows.norm(dim=1, keepdim=True)
+            norm_d = d.norm(dim=1, keepdim=True).clamp_min(1e-12)
+            parts.append((d * (norm_w / norm_d)).reshape(-1))
+        out.append(torch.cat(parts))
+    return np.asarray(torch.stack(out).numpy(), np.float32)
+
+
+def _given_directions(directions: Any, n: int, dims: int | None) -> np.ndarray:
+    d = np.asarray(directions, dtype=np.float32)
+    if d.ndim == 1:
+        d = d[None, :]
+    if d.ndim != 2 or d.shape[1] != n or d.shape[0] not in (1, 2):
+        raise InputError(
+            f"directions as an array must have shape (dims, {n}) with dims 1 or 2 "
+            f"(parameters_to_vector order); got {d.shape}."
+        )
+    if dims is not None and d.shape[0] != dims:
+        raise InputError(f"dims is {dims} but {d.shape[0]} directions were given.")
+    if not np.all(np.isfinite(d)):
+        raise InputError("The directions hold NaN or infinite values.")
+    return d
+
+
+def _chunk_size(n: int, per_row: float, rows: int, chunk: int | None) -> int:
+    """Grid points per vmapped evaluation: ``chunk``, or as many as fit :data:`CHUNK_BYTES`
+    (each point: its ``n`` weights and its activations on ``rows`` rows), at most 1024."""
+    if chunk is not None:
+        return whole_number(chunk, "chunk", 1, 10**6)
+    per_point = 4 * (n + rows * max(per_row, 1.0))
+    return int(max(1, min(1024, CHUNK_BYTES // per_point)))
+
+
+def _grid_losses(net: _Net, data: _Data, dirs: np.ndarray, points: np.ndarray, chunk: int,
+                 progress: Any) -> np.ndarray:  # fmt: skip
+    """The loss at ``center + points @ dirs`` for every row of ``points``, ``chunk`` points at
+    a time under ``vmap``; with batched data each batch serves every chunk before the next."""
+    torch = net.torch
+    t = torch.as_tensor(points, dtype=net.dtype, device=net.device)
+    d = torch.as_tensor(dirs, dtype=net.dtype, device=net.device)
+    batched = torch.func.vmap(net.loss_at, in_dims=(0, None, None))
+    sums = torch.zeros(len(points), dtype=torch.float64)
+    rows, step = 0, 0
+    starts = range(0, len(points), chunk)
+    total = (data.count() or 1) * len(starts)
+    with torch.no_grad():
+        for x, y in data.batches():
+            for s in starts:
+                w = net.center + t[s : s + chunk] @ d
+                sums[s : s + chunk] += batched(w, x, y).double().cpu() * len(x)
+                step += 1
+                if progress is not None:
+                    progress(min(step, total), max(total, step))
+            rows += len(x)
+    return np.asarray((sums / rows).numpy(), np.float64)
+
+
+def landscape(
+    model: Any,
+    data: Any,
+    loss: Callable[[Any, Any], Any] | None = None,
+    *,
+    dims: int | None = None,
+    grid: int = 51,
+    span: float = 1.0,
+    directions: str | Any = "random",
+    trajectory: Sequence[Any] | None = None,
+    between: Any = None,
+    subsample: int | None = None,
+    seed: int = 0,
+    device: Any = None,
+    chunk: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Landscape:
+    """The loss of a PyTorch model on a line or plane through its weights (see the module
+    docstring and :func:`gradscape.networks.landscapes.landscape`: same grid, caps and result).
+
+    Args:
+        model: a ``torch.nn.Module`` with its trained weights (left unchanged).
+        data: an ``(inputs, targets)`` pair of tensors, or a ``DataLoader`` yielding such pairs.
+        loss: ``loss(outputs, targets)`` returning the batch's mean (default cross-entropy).
+        directions: ``random`` (filter-normalised), ``hessian`` (top eigenvectors, Lanczos),
+            ``trajectory`` (the PCA plane of ``trajectory``: the kind is ``pca``), or an array
+            of shape ``(dims, n)`` in ``parameters_to_vector`` order, used as given (kind
+            ``random``).
+        trajectory: for ``trajectory``, the saved weights: state_dicts or models of the same
+            architecture.
+        between: another model or state_dict of the same architecture: the line from this
+            model (t = 0) to it (t = 1), over ``[-span/4, 1 + span/4]``.
+        subsample: this many rows (drawn with ``seed`` from tensors; a DataLoader's first rows).
+        device: ``"cpu"``, ``"cuda"``…; default where the parameters are.
+        chunk: grid points per vmapped evaluation (default: sized to :data:`CHUNK_BYTES`).
+        progress: called as ``progress(done, total)`` after each chunk and Lanczos step.
+
+    Raises:
+        InputError: a bad model, data, loss, request, or weights of another architecture.
+    """
+
+    given = None
+    if isinstance(directions, str):
+        if directions not in (*DIRECTIONS, "pca"):
+            raise InputError(
+                f"Unknown directions {directions!r}; choose random, hessian, trajectory, or give "
+                "an array of shape (dims, n)."
+            )
+        kind = "pca" if directions == "trajectory" else directions
+    else:
+        kind = "random"
+    net = _Net(model, loss, device)
+    if not isinstance(directions, str):
+        given = _given_directions(directions, net.n, dims)
+        dims = given.shape[0] if between is None else dims
+    dims, grid, span, seed = check_request(dims, grid, span, kind, between is not None, seed)
+    if kind == "pca" and between is None and trajectory is None:
+        raise InputError("Trajectory directions need trajectory=: the saved state_dicts or models.")
+    data_ = _Data(data, subsample, seed, net.device)
+    center = net.center.detach().cpu().numpy().astype(np.float32)
+    path = explained = np.empty(0)
+    with _eval_mode(model):
+        per_row = net.check(data_)
+        if between is not None:
+            other = net.flat(between, "other model").cpu().numpy().astype(np.float32)
+            kind, dirs = "between", (other - center)[None, :]
+            lo, hi = -span / 4, 1 + span / 4
+        elif kind == "pca":
+            traj = np.stack([net.flat(s, "trajectory's model").cpu().numpy() for s in trajectory])  # type: ignore[union-attr]
+            if len(traj) < dims + 1:
+                raise InputError(
+                    f"A PCA {'plane' if dims == 2 else 'line'} needs at least {dims + 1} saved "
+                    f"weights in the trajectory; got {len(traj)}."
+                )
+            dirs, explained, path = _pca_directions(traj, center, dims)
+            reach = float(np.max(np.abs(path))) if path.size else 1.0
+            lo, hi = -1.2 * reach * span, 1.2 * reach * span
+        else:
+            if given is not None:
+                dirs = given
+            elif kind == "hessian":
+                dirs = _hessian_directions(net.hvp(data_), center, dims, seed, progress)
+            else:
+                dirs = filter_normalised(model, dims, seed)
+            lo, hi = -span, span
+        alphas, betas, pts = grid_points(lo, hi, grid, dims)
+        # the centre (and the other end of a line between models) ride along with the grid
+        ends = np.zeros((2 if kind == "between" else 1, dims))
+        ends[1:, 0] = 1.0
+        rows = data_.rows or BATCH_ROWS
+        size = _chunk_size(net.n, per_row, min(rows, BATCH_ROWS), chunk)
+        values = _grid_losses(net, data_, dirs, np.concatenate([pts, ends]), size, progress)
+    rows_used = data_.rows if data_.rows is not None else _count_rows(data_)
+    extra = values[len(pts) :]
+    return assemble(
+        values[: len(pts)], alphas, betas, kind=kind, directions=np.asarray(dirs, np.float32),
+        center=center, center_loss=float(extra[0]),
+        end_loss=float(extra[1]) if kind == "between" else math.nan, path=np.asarray(path),
+        explained=np.asarray(explained), rows=int(rows_used), seed=seed, label=net.label,
+    )  # fmt: skip
+
+
+def _count_rows(data: _Data) -> int:
+    return sum(len(x) for x, _ in data.batches())
+
+
+def layer_blocks(model: Any) -> dict[str, slice]:
+    """``{module: slice}`` of the flat weights (``parameters_to_vector`` order): one block per
+    module that owns parameters, named ``"0 (Linear)"``, ``"features.1 (BatchNorm2d)"``…"""
+    out: dict[str, slice] = {}
+    pos = 0
+    for name, p in model.named_parameters():
+        owner = name.rpartition(".")[0]
+        key = f"{owner} ({type(model.get_submodule(owner)).__name__})" if owner else name
+        start = out[key].start if key in out else pos
+        out[key] = slice(start, pos + p.numel())
+        pos += p.numel()
+    return out
+
+
+def spectrum(
+    model: Any,
+    data: Any,
+    loss: Callable[[Any, Any], Any] | None = None,
+    *,
+    top: int = 5,
+    bottom: int = 5,
+    steps: int = 80,
+    trace: bool = False,
+    trace_samples: int = 100,
+    density: bool = False,
+    density_starts: int = 8,
+    density_steps: int = 60,
+    layers: bool = False,
+    exact: bool = False,
+    seed: int = 0,
+    device: Any = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Spectrum:
+    """Hessian eigenvalues, trace and spectral density of a PyTorch model's loss at its weights
+    (see :func:`gradscape.networks.spectra.spectrum`: the same algorithms, defaults, caps and
+    result) from forward-over-reverse Hessian-vector products over all of ``data``.
+
+    Args:
+        model, data, loss, device: as for :func:`landscape`.
+        layers: also each module's Hessian block (:func:`layer_blocks`).
+        exact: also the exact eigenvalues of the dense Hessian (``torch.func.hessian``; small
+            models only).
+        progress: called as ``progress(done, total)`` after each Hessian-vector product.
+    """
+
+    net = _Net(model, loss, device)
+    data_ = _Data(data, None, 0, net.device)
+    with _eval_mode(model):
+        net.check(data_)
+        eps = float(net.torch.finfo(net.dtype).eps)
+        return hessian_spectrum(
+            net.hvp(data_), net.n, eps, net.label, top=top, bottom=bottom, steps=steps,
+            trace=trace, trace_samples=trace_samples, density=density,
+            density_starts=density_starts, density_steps=density_steps,
+            hessian=(lambda: net.hessian(data_)) if exact else None,
+            layers=layer_blocks(model) if layers else None, seed=seed, progress=progress,
+        )  # fmt: skip
