@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -249,10 +250,10 @@ class _Net:
         """Run the model once on a few rows (a model that cannot read the data, or a loss that is
         not one number, fails here in one line); returns the activations per row (floats)."""
         torch = self.torch
-        x, y = next(iter(data.batches()), (None, None))
-        if x is None:
+        first = next(iter(data.batches()), None)
+        if first is None:
             raise DataError("The DataLoader yielded no rows.")
-        x, y = x[:8], y[:8]
+        x, y = first[0][:8], first[1][:8]
         seen = [0]
 
         def hook(_m: Any, _i: Any, out: Any) -> None:
@@ -277,8 +278,8 @@ class _Net:
         if not isinstance(value, torch.Tensor) or value.numel() != 1:
             shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
             raise InputError(
-                f"The loss must return one number, the mean over the batch; it returned {shape} "
-                "(use reduction='mean')."
+                f"The loss must return one number, the mean over the batch; it returned shape "
+                f"{shape} for a batch of {len(x)} rows (use reduction='mean')."
             )
         return seen[0] / len(x)
 
@@ -292,7 +293,11 @@ class _Net:
             acc = torch.zeros(self.n, dtype=torch.float64, device=self.device)
             rows = 0
             for x, y in data.batches():
-                _, hv = torch.func.jvp(lambda w: grad(w, x, y), (self.center,), (tangent,))  # noqa: B023
+                with warnings.catch_warnings():  # PyTorch's first jvp loads its rules with
+                    warnings.filterwarnings(  # the deprecated torch.jit.script: its warning
+                        "ignore", "`torch.jit.script` is deprecated", DeprecationWarning
+                    )  # is PyTorch's business, not the user's
+                    _, hv = torch.func.jvp(lambda w: grad(w, x, y), (self.center,), (tangent,))  # noqa: B023
                 acc += hv.double() * len(x)
                 rows += len(x)
             return np.asarray((acc / rows).cpu().numpy(), np.float64)
