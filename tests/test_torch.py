@@ -69,9 +69,13 @@ def test_the_same_landscape_as_the_jax_path(mlp: dict[str, Any], dims: int) -> N
     assert tl.center_loss == pytest.approx(jl.center_loss, rel=1e-5)
     assert tl.label == "cross_entropy" and tl.rows == 90
     assert tl.summary().keys() == jl.summary().keys()
-    # a chunk of one point at a time gives the same values as the default chunks
-    one = gt.landscape(mlp["torch"], mlp["data"], directions=dirs, grid=7, chunk=1)
-    np.testing.assert_allclose(one.values, tl.values, rtol=1e-6)
+    # the same through the general path (a model inside a model: no first-layer shortcut), in
+    # chunks of 3 points
+    nested = torch.nn.Sequential(mlp["torch"])
+    assert gt._Net(nested, None, None).first_layer() is None
+    assert gt._Net(mlp["torch"], None, None).first_layer() == 0
+    other = gt.landscape(nested, mlp["data"], directions=dirs, grid=7, chunk=3)
+    np.testing.assert_allclose(other.values, tl.values, rtol=1e-5)
 
 
 def test_the_same_top_eigenvalue_as_jax_and_the_exact_hessian(mlp: dict[str, Any]) -> None:

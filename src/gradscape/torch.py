@@ -49,6 +49,10 @@ from .networks.spectra import Spectrum, hessian_spectrum
 
 #: Memory one chunk of grid points may take (its weights and its activations on a batch).
 CHUNK_BYTES = 64 * 1024**2
+#: On a CPU, the largest activation of a chunk is also kept near this size per thread, so that
+#: it stays in the cores' caches between one layer and the next (beyond it the chunk's
+#: elementwise layers run at the speed of memory, slower than one point after another).
+CACHE_BYTES = 4 * 1024**2
 #: Most rows of a tensor dataset evaluated at once (larger data is cut into batches).
 BATCH_ROWS = 4096
 #: The directions a landscape accepts by name (or an array of shape ``(dims, n)``).
@@ -241,24 +245,65 @@ class _Net:
         parts = self.torch.split(w, self.sizes)
         return {k: t.view(s) for k, t, s in zip(self.names, parts, self.shapes, strict=True)}
 
+    def first_layer(self) -> int | None:
+        """The index of the first layer of an ``nn.Sequential`` when it is a plain ``Linear``
+        or convolution (so its output is linear in its weights) and the modules before it
+        hold neither parameters nor buffers; ``None`` for any other model."""
+        nn = self.torch.nn
+        if type(self.model) is not nn.Sequential:
+            return None
+        for k, m in enumerate(self.model):
+            if next(m.parameters(), None) is None and next(m.buffers(), None) is None:
+                continue
+            plain = type(m) in (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+            return k if plain and not m._forward_hooks and not m._forward_pre_hooks else None
+        return None
+
+    def _module(self, k: int, tensors: Mapping[str, Any]) -> dict[str, Any]:
+        """The entries of module ``k`` of a Sequential, named as inside it."""
+        head = f"{k}."
+        return {n[len(head) :]: v for n, v in tensors.items() if n.startswith(head)}
+
+    def layer(self, k: int, w: Any, h: Any) -> Any:
+        """Module ``k`` of a Sequential on ``h`` at flat weights ``w``."""
+        params = self._module(k, self.params(w))
+        return self.torch.func.functional_call(self.model[k], params, (h,))
+
+    def rest_loss(self, k: int) -> Callable[[Any, Any, Any], Any]:
+        """The loss of a Sequential from the output ``h`` of its module ``k`` on, at flat
+        weights ``w`` (batched over ``w`` and ``h`` by ``vmap``)."""
+        call = self.torch.func.functional_call
+        later = [(j, self.model[j], self._module(j, self.buffers))
+                 for j in range(k + 1, len(self.model))]  # fmt: skip
+
+        def at(w: Any, h: Any, y: Any) -> Any:
+            params = self.params(w)
+            for j, m, buffers in later:
+                h = call(m, (self._module(j, params), buffers), (h,))
+            return self.loss(h, y)
+
+        return at
+
     def loss_at(self, w: Any, x: Any, y: Any) -> Any:
         """The loss of one batch at flat weights ``w`` (batched over ``w`` by ``vmap``)."""
         out = self.torch.func.functional_call(self.model, (self.params(w), self.buffers), (x,))
         return self.loss(out, y)
 
-    def check(self, data: _Data) -> float:
+    def check(self, data: _Data) -> tuple[float, float]:
         """Run the model once on a few rows (a model that cannot read the data, or a loss that is
-        not one number, fails here in one line); returns the activations per row (floats)."""
+        not one number, fails here in one line); returns the activations per row (floats):
+        all of them, and the largest one."""
         torch = self.torch
         first = next(iter(data.batches()), None)
         if first is None:
             raise DataError("The DataLoader yielded no rows.")
         x, y = first[0][:8], first[1][:8]
-        seen = [0]
+        seen = [0, 0]
 
         def hook(_m: Any, _i: Any, out: Any) -> None:
             if isinstance(out, torch.Tensor):
                 seen[0] += out.numel()
+                seen[1] = max(seen[1], out.numel())
 
         hooks = [m.register_forward_hook(hook) for m in self.model.modules()]
         try:
@@ -281,7 +326,7 @@ class _Net:
                 f"The loss must return one number, the mean over the batch; it returned shape "
                 f"{shape} for a batch of {len(x)} rows (use reduction='mean')."
             )
-        return seen[0] / len(x)
+        return seen[0] / len(x), seen[1] / len(x)
 
     def hvp(self, data: _Data) -> Callable[[np.ndarray], np.ndarray]:
         """``v ↦ H v`` at the model's weights, forward over reverse, summed over the batches."""
@@ -356,32 +401,54 @@ def _given_directions(directions: Any, n: int, dims: int | None) -> np.ndarray:
     return d
 
 
-def _chunk_size(n: int, per_row: float, rows: int, chunk: int | None) -> int:
+def _chunk_size(net: _Net, per_row: tuple[float, float], rows: int, chunk: int | None) -> int:
     """Grid points per vmapped evaluation: ``chunk``, or as many as fit :data:`CHUNK_BYTES`
-    (each point: its ``n`` weights and its activations on ``rows`` rows), at most 1024."""
+    (each point: its ``n`` weights and all its activations on ``rows`` rows) and, on a CPU,
+    whose largest activation fits :data:`CACHE_BYTES`; at most 1024."""
     if chunk is not None:
         return whole_number(chunk, "chunk", 1, 10**6)
-    per_point = 4 * (n + rows * max(per_row, 1.0))
-    return int(max(1, min(1024, CHUNK_BYTES // per_point)))
+    every, largest = (max(v, 1.0) for v in per_row)
+    size = min(1024, CHUNK_BYTES // (4 * (net.n + rows * every)))
+    if net.device.type == "cpu":
+        cache = CACHE_BYTES * net.torch.get_num_threads()
+        size = min(size, cache // (4 * rows * largest))
+    return int(max(1, size))
 
 
 def _grid_losses(net: _Net, data: _Data, dirs: np.ndarray, points: np.ndarray, chunk: int,
                  progress: Any) -> np.ndarray:  # fmt: skip
     """The loss at ``center + points @ dirs`` for every row of ``points``, ``chunk`` points at
-    a time under ``vmap``; with batched data each batch serves every chunk before the next."""
+    a time under ``vmap``; with batched data each batch serves every chunk before the next.
+
+    When the model is an ``nn.Sequential`` whose first layer is a ``Linear`` or a convolution
+    (:meth:`_Net.first_layer`), that layer's output is linear in its weights,
+    ``L(C + αD + βE) = L(C) + α·L(D) + β·L(E)``: the three are computed once per batch and each
+    point starts from them, as the JAX path does for its built-in networks."""
     torch = net.torch
     t = torch.as_tensor(points, dtype=net.dtype, device=net.device)
     d = torch.as_tensor(dirs, dtype=net.dtype, device=net.device)
-    batched = torch.func.vmap(net.loss_at, in_dims=(0, None, None))
+    first = net.first_layer()
+    if first is None:
+        batched = torch.func.vmap(net.loss_at, in_dims=(0, None, None))
+    else:
+        batched = torch.func.vmap(net.rest_loss(first), in_dims=(0, 0, None))
     sums = torch.zeros(len(points), dtype=torch.float64)
     rows, step = 0, 0
     starts = range(0, len(points), chunk)
     total = (data.count() or 1) * len(starts)
     with torch.no_grad():
         for x, y in data.batches():
+            if first is not None:
+                h = net.model[:first](x)
+                base = net.layer(first, net.center, h)
+                moves = torch.stack([net.layer(first, v, h) for v in d])
             for s in starts:
                 w = net.center + t[s : s + chunk] @ d
-                sums[s : s + chunk] += batched(w, x, y).double().cpu() * len(x)
+                if first is None:
+                    losses = batched(w, x, y)
+                else:
+                    losses = batched(w, base + torch.tensordot(t[s : s + chunk], moves, 1), y)
+                sums[s : s + chunk] += losses.double().cpu() * len(x)
                 step += 1
                 if progress is not None:
                     progress(min(step, total), max(total, step))
@@ -479,7 +546,7 @@ def landscape(
         ends = np.zeros((2 if kind == "between" else 1, dims))
         ends[1:, 0] = 1.0
         rows = data_.rows or BATCH_ROWS
-        size = _chunk_size(net.n, per_row, min(rows, BATCH_ROWS), chunk)
+        size = _chunk_size(net, per_row, min(rows, BATCH_ROWS), chunk)
         values = _grid_losses(net, data_, dirs, np.concatenate([pts, ends]), size, progress)
     rows_used = data_.rows if data_.rows is not None else _count_rows(data_)
     extra = values[len(pts) :]
