@@ -113,6 +113,11 @@ def test_between_ends_are_each_models_loss(mlp: dict[str, Any]) -> None:
     assert line.kind == "between" and line.values[1] == pytest.approx(ends[0], rel=1e-5)
     assert line.values[2] == pytest.approx(ends[1], rel=1e-5)
     assert (line.center_loss, line.end_loss) == pytest.approx(ends, rel=1e-5)
+    # a DataLoader in batches of 32 rows gives the row-weighted mean over all of them
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=32)
+    batched = gt.landscape(mlp["torch"], loader, between=other, grid=4, span=4.0)
+    np.testing.assert_allclose(batched.values, line.values, rtol=1e-5)
+    assert batched.rows == 90
     # a trajectory of saved state_dicts gives the PCA plane (kind "pca", as for a gradscape run)
     traj = [mlp["torch"].state_dict(), other.state_dict(), other.state_dict()]
     traj[2] = {k: 0.5 * v for k, v in traj[2].items()}
@@ -277,3 +282,9 @@ def test_a_bad_user_file_is_one_line_and_exit_2(
         assert re.search(message, err), err
     assert main(["spectrum", "--out", str(tmp_path / "o")]) == 2
     assert "Give exactly one of RUN_DIR" in capsys.readouterr().err
+
+
+def test_without_pytorch_the_error_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
+    with pytest.raises(gs.GradscapeError, match=r'pip install "gradscape\[torch\]"'):
+        gt.landscape(object(), None)

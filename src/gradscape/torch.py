@@ -416,9 +416,10 @@ def _chunk_size(net: _Net, per_row: tuple[float, float], rows: int, chunk: int |
 
 
 def _grid_losses(net: _Net, data: _Data, dirs: np.ndarray, points: np.ndarray, chunk: int,
-                 progress: Any) -> np.ndarray:  # fmt: skip
+                 progress: Any) -> tuple[np.ndarray, int]:  # fmt: skip
     """The loss at ``center + points @ dirs`` for every row of ``points``, ``chunk`` points at
-    a time under ``vmap``; with batched data each batch serves every chunk before the next.
+    a time under ``vmap``, and the rows it was evaluated on; with batched data each batch
+    serves every chunk before the next.
 
     When the model is an ``nn.Sequential`` whose first layer is a ``Linear`` or a convolution
     (:meth:`_Net.first_layer`), that layer's output is linear in its weights,
@@ -453,7 +454,7 @@ def _grid_losses(net: _Net, data: _Data, dirs: np.ndarray, points: np.ndarray, c
                 if progress is not None:
                     progress(min(step, total), max(total, step))
             rows += len(x)
-    return np.asarray((sums / rows).numpy(), np.float64)
+    return np.asarray((sums / rows).numpy(), np.float64), rows
 
 
 def landscape(
@@ -547,8 +548,9 @@ def landscape(
         ends[1:, 0] = 1.0
         rows = data_.rows or BATCH_ROWS
         size = _chunk_size(net, per_row, min(rows, BATCH_ROWS), chunk)
-        values = _grid_losses(net, data_, dirs, np.concatenate([pts, ends]), size, progress)
-    rows_used = data_.rows if data_.rows is not None else _count_rows(data_)
+        values, rows_used = _grid_losses(
+            net, data_, dirs, np.concatenate([pts, ends]), size, progress
+        )
     extra = values[len(pts) :]
     return assemble(
         values[: len(pts)], alphas, betas, kind=kind, directions=np.asarray(dirs, np.float32),
@@ -556,10 +558,6 @@ def landscape(
         end_loss=float(extra[1]) if kind == "between" else math.nan, path=np.asarray(path),
         explained=np.asarray(explained), rows=int(rows_used), seed=seed, label=net.label,
     )  # fmt: skip
-
-
-def _count_rows(data: _Data) -> int:
-    return sum(len(x) for x, _ in data.batches())
 
 
 def layer_blocks(model: Any) -> dict[str, slice]:
