@@ -173,6 +173,8 @@ def test_bad_inputs_are_one_line_errors(mlp: dict[str, Any]) -> None:
         gt.landscape(tm, (x, y), directions="pca2")
     with pytest.raises(gs.InputError, match="grid must be a whole number from 3"):
         gt.landscape(tm, (x, y), grid=2)
+    with pytest.raises(gs.InputError, match="Unknown device 'gpu'; use 'cpu', 'cuda'"):
+        gt.landscape(tm, (x, y), device="gpu")
     bad = torch.nn.Linear(4, 3)
     with torch.no_grad():
         bad.weight[0, 0] = float("nan")

@@ -93,6 +93,16 @@ def _eval_mode(model: Any) -> Iterator[None]:
             m.training = mode
 
 
+def _device(torch: Any, device: Any) -> Any:
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise InputError(f"Unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N'.") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device {device!r} asked for, but PyTorch sees no CUDA GPU here.")
+    return dev
+
+
 class _Data:
     """The data as batches ``(x, y)`` on the device: a pair of tensors (cut into batches of at
     most :data:`BATCH_ROWS` rows; ``subsample`` rows drawn with ``seed``) or a DataLoader (its
@@ -190,7 +200,7 @@ class _Net:
         self.torch, self.model = torch, model
         self.loss = torch.nn.functional.cross_entropy if loss is None else loss
         self.label = loss_label(loss)
-        self.device = torch.device(device) if device is not None else named[0][1].device
+        self.device = _device(torch, device) if device is not None else named[0][1].device
         self.dtype = named[0][1].dtype
         self.names = [k for k, _ in named]
         self.shapes = [tuple(p.shape) for _, p in named]
