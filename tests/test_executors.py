@@ -187,3 +187,23 @@ def test_an_unreachable_scheduler_is_one_line(
     err = capsys.readouterr().err
     assert code == 2 and "Cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_pytorch_landscape_on_the_cluster_is_the_in_process_one(client: Any) -> None:
+    torch = pytest.importorskip("torch")
+    from gradscape import torch as gtorch
+
+    class Net(torch.nn.Module):  # defined here: it travels to the workers by value
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b = torch.nn.Linear(4, 6), torch.nn.Linear(6, 3)
+
+        def forward(self, x: Any) -> Any:
+            return self.b(torch.tanh(self.a(x)))
+
+    torch.manual_seed(0)
+    net, x, y = Net(), torch.randn(40, 4), torch.randint(0, 3, (40,))
+    here = gtorch.landscape(net, (x, y), grid=9, seed=4, chunk=8)
+    there = gtorch.landscape(net, (x, y), grid=9, seed=4, chunk=8, executor=client)
+    same(here, there, ("values", "directions"))
+    assert there.center_loss == here.center_loss

@@ -13,7 +13,6 @@ from .common import (
     _add_cluster,
     _add_int,
     _add_output,
-    _add_run_dir,
     _add_seed,
     _add_verb,
     _chunked,
@@ -76,7 +75,7 @@ def register(sub: Any) -> None:
         "filter-normalised random directions, the top Hessian eigenvectors, or the plane of the "
         "training trajectory (PCA); or along the straight line to another run's weights.",
     )  # fmt: skip
-    _add_run_dir(land)
+    _add_source(land)
     land.add_argument(
         "--dims", type=int, choices=(1, 2), default=None,
         help="1 a line or 2 a plane (default 2; with --between the line joining the runs)",
@@ -88,7 +87,10 @@ def register(sub: Any) -> None:
         help="random (filter-normalised), hessian (top eigenvectors) or pca (the trajectory's "
         "principal components)",
     )  # fmt: skip
-    land.add_argument("--between", metavar="RUN_DIR2", help="the line from this run to another")
+    land.add_argument(
+        "--between", metavar="RUN_DIR2",
+        help="the line from this run to another (with --torch: another FILE.py or a saved state_dict)",
+    )  # fmt: skip
     _add_int(land, "--subsample", 1, 10**7, None, "evaluate on this many training rows")
     _add_seed(land, "seeds the directions and the subsample")
     _add_output(
@@ -105,7 +107,7 @@ def register(sub: Any) -> None:
         "spectral density by stochastic Lanczos quadrature; --exact checks them against the full "
         "Hessian of a small model.",
     )  # fmt: skip
-    _add_run_dir(spec)
+    _add_source(spec)
     _add_int(spec, "--top", 0, 100, 5, "largest eigenvalues")
     _add_int(spec, "--bottom", 0, 100, 5, "smallest (most negative) eigenvalues")
     _add_int(spec, "--steps", 1, 1000, 80, "Lanczos iterations")
@@ -121,6 +123,33 @@ def register(sub: Any) -> None:
         spec, "spectrum", "folder for spectrum.npz, summary.json, report.html and density.png",
         "print the summary as JSON",
     )  # fmt: skip
+
+
+def _add_source(parser: argparse.ArgumentParser) -> None:
+    """``RUN_DIR`` or ``--torch FILE.py``: a gradscape run, or the user's own PyTorch model."""
+    parser.add_argument(
+        "run_dir", metavar="RUN_DIR", nargs="?",
+        help="a folder written by gradscape train (or give --torch instead)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--torch", metavar="FILE.py",
+        help="your own PyTorch model instead of RUN_DIR: a Python file (it runs as Python) "
+        "defining model(), data() and optionally loss(); needs gradscape[torch]",
+    )  # fmt: skip
+
+
+def _source(args: argparse.Namespace) -> Any:
+    """The user's PyTorch file for ``--torch`` (None for a RUN_DIR); exactly one is given."""
+    if (args.run_dir is None) == (args.torch is None):
+        raise GradscapeError(
+            "Give exactly one of RUN_DIR (a folder written by gradscape train) or --torch "
+            "FILE.py (your own PyTorch model)."
+        )
+    if args.torch is None:
+        return None
+    from .torch_file import load_torch_file
+
+    return load_torch_file(args.torch)
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -151,26 +180,53 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_landscape(args: argparse.Namespace) -> int:
-    from .. import figures, plot, report
-    from ..networks.landscapes import landscape
-    from ..networks.training import load_run
+    user = _source(args)
+    if user is None:
+        from ..networks.landscapes import landscape
+        from ..networks.training import load_run
 
-    result, split, net = load_run(args.run_dir)
-    other = load_run(args.between)[0] if args.between else None
+        result, split, net = load_run(args.run_dir)
+        other = load_run(args.between)[0] if args.between else None
+    else:
+        from .. import torch as gtorch
+        from .torch_file import load_other
+
+        other = load_other(args.between) if args.between else None
+        traj = user.trajectory() if args.directions == "pca" and other is None else None
     out = _out_dir(args)
     with _chunked(args) as chunks, _progress("landscape") as progress:
-        land = landscape(result, split, net, dims=args.dims, grid=args.grid, span=args.span,
-                         directions=args.directions, between=other, subsample=args.subsample,
-                         seed=args.seed, progress=progress, **chunks)  # fmt: skip
+        if user is None:
+            land = landscape(result, split, net, dims=args.dims, grid=args.grid, span=args.span,
+                             directions=args.directions, between=other, subsample=args.subsample,
+                             seed=args.seed, progress=progress, **chunks)  # fmt: skip
+        else:
+            land = gtorch.landscape(
+                user.model, user.data, user.loss, dims=args.dims, grid=args.grid, span=args.span,
+                directions="trajectory" if traj is not None else args.directions,
+                trajectory=traj, between=other, subsample=args.subsample, seed=args.seed,
+                progress=progress, **chunks,
+            )  # fmt: skip
+    where = (
+        f"the best weights of {args.run_dir}"
+        if user is None
+        else f"the weights of {args.torch}'s model()"
+    )
+    return _publish_landscape(args, land, where, out)
+
+
+def _publish_landscape(args: argparse.Namespace, land: Any, where: str, out: Any) -> int:
+    """Write and show a landscape (of a gradscape run or of a PyTorch model) into ``out``."""
+    from .. import figures, plot, report
+
     land.save(out / "landscape.npz")
     pngs = [p.name for p in plot.landscape_figures(land, out)]
     files = ["landscape.npz", "report.html", "summary.json", *pngs]
-    summary = {"run": str(args.run_dir), **land.summary(), "files": sorted(files)}
+    summary = {"run": str(args.run_dir or args.torch), **land.summary(), "files": sorted(files)}
     size = land.alphas.size
     points = f"{size} points" if land.shape == "line" else f"{size} × {size} points"
     lines = [
-        f"{land.description()}, through the best weights of {args.run_dir}",
-        f"{points}, the loss on {land.rows} training rows",
+        f"{land.description()}, through {where}",
+        f"{points}, the loss on {land.rows} {'rows of data()' if args.torch else 'training rows'}",
         f"loss at the trained weights: {land.center_loss:.6g}; on the grid from "
         f"{summary['min']:.6g} to {summary['max']:.6g}",
     ]
@@ -193,12 +249,18 @@ def _cmd_landscape(args: argparse.Namespace) -> int:
 
 
 def _cmd_spectrum(args: argparse.Namespace) -> int:
-    import numpy as np
+    user = _source(args)
+    if user is not None:
+        from .. import torch as gtorch
 
-    from .. import figures, plot, report
+        with _progress("spectrum") as progress:
+            sp = gtorch.spectrum(user.model, user.data, user.loss, top=args.top,
+                                 bottom=args.bottom, steps=args.steps, trace=args.trace,
+                                 density=args.density, exact=args.exact, layers=args.layers,
+                                 seed=args.seed, progress=progress)  # fmt: skip
+        return _publish_spectrum(args, sp, f"the weights of {args.torch}'s model()")
     from ..networks.spectra import spectrum
     from ..networks.training import load_run, loss_objective
-    from ..story import table
 
     result, split, net = load_run(args.run_dir)
     obj, weights = loss_objective(result, split, net)
@@ -213,13 +275,23 @@ def _cmd_spectrum(args: argparse.Namespace) -> int:
         sp = spectrum(obj, weights, top=args.top, bottom=args.bottom, steps=args.steps,
                       trace=args.trace, density=args.density, exact=args.exact, layers=blocks,
                       seed=args.seed)  # fmt: skip
+    return _publish_spectrum(args, sp, f"the best weights of {args.run_dir}")
+
+
+def _publish_spectrum(args: argparse.Namespace, sp: Any, where: str) -> int:
+    """Write and show a spectrum (of a gradscape run or of a PyTorch model)."""
+    import numpy as np
+
+    from .. import figures, plot, report
+    from ..story import table
+
     out = _out_dir(args)
     sp.save(out / "spectrum.npz")
     files = ["spectrum.npz", "report.html", "summary.json"]
     if args.density:
         files.append(plot.save(plot.spectral_density(sp), out / "density.png").name)
-    summary = {"run": str(args.run_dir), **sp.summary(), "files": sorted(files)}
-    lines = [f"Hessian of the {sp.label} at the best weights of {args.run_dir} ({sp.n:,} weights), "
+    summary = {"run": str(args.run_dir or args.torch), **sp.summary(), "files": sorted(files)}
+    lines = [f"Hessian of the {sp.label} at {where} ({sp.n:,} weights), "
              f"{sp.steps} Lanczos steps", ""]  # fmt: skip
     exact = np.sort(sp.exact) if sp.exact.size else None
     gaps = sp.exact_gaps()

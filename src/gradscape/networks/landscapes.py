@@ -37,7 +37,7 @@ from ..objectives import Objective
 from ..results import Result
 from .datasets import check_seed
 from .models import Model, _activation, loss_fn
-from .spectra import _ritz, lanczos
+from .spectra import HVP, _ritz, lanczos, objective_hvp
 
 KINDS = ("random", "hessian", "pca")
 #: Largest ``span``: a thousand times the weights' own scale is far past any basin.
@@ -166,7 +166,7 @@ def filter_normalised(template: Any, weights: np.ndarray, key: Any) -> np.ndarra
 
 
 def _hessian_directions(
-    obj: Objective, weights: np.ndarray, dims: int, seed: int, progress: Any = None
+    obj: Objective | HVP, weights: np.ndarray, dims: int, seed: int, progress: Any = None
 ) -> np.ndarray:
     """The top ``dims`` Ritz vectors of 60 Lanczos steps; ``progress(done, 60)`` after each."""
 
@@ -179,9 +179,8 @@ def _hessian_directions(
         if progress is not None:
             progress(done[0], steps)
 
-    alpha, beta, basis = lanczos(
-        obj, weights, steps, rng.standard_normal(weights.size), progress=tick
-    )
+    hvp = obj if not isinstance(obj, Objective) else objective_hvp(obj, weights)
+    alpha, beta, basis = lanczos(hvp, steps, rng.standard_normal(weights.size), progress=tick)
     _, s = _ritz(alpha, beta)
     vecs = (basis.T @ s[:, ::-1][:, :dims]).T  # top Ritz vectors, largest first
     scale = float(np.linalg.norm(weights))

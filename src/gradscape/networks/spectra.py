@@ -12,9 +12,12 @@
 * Stochastic Lanczos quadrature (Ubaru, Chen & Saad 2017; Ghorbani et al. 2019) gives the spectral
   density: Ritz values weighted by the squared first components of their eigenvectors, averaged
   over random starts and smoothed by a Gaussian.
-* For small models, the exact Hessian (``jax.hessian``) checks every estimate.
+* For small models, the exact Hessian checks every estimate.
 
-``H v`` is forward-over-reverse (``jax.jvp`` of ``jax.grad``), compiled once.
+The algorithms see the Hessian only through ``hvp(v)`` (float64 NumPy in and out, at fixed
+weights): :func:`hessian_spectrum` runs them on any such product, a JAX objective's
+(:func:`spectrum`: forward-over-reverse, ``jax.jvp`` of ``jax.grad``, compiled once) or a PyTorch
+model's (:mod:`gradscape.torch`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ from ..errors import InputError, NumericalError, whole_number
 from ..objectives import Objective
 from ..results import Result
 from .datasets import check_seed
+
+#: ``hvp(v)``: the Hessian times ``v`` at fixed weights, float64 NumPy vectors in and out.
+HVP = Callable[[np.ndarray], np.ndarray]
 
 #: Largest model (weights) whose exact Hessian is formed on request.
 MAX_EXACT = 6000
@@ -52,24 +58,28 @@ def _hvp(obj: Objective) -> Any:
     return obj.compiled[key]
 
 
+def objective_hvp(obj: Objective, weights: np.ndarray) -> HVP:
+    """``v ↦ H v`` of ``obj`` at ``weights`` (products in the weights' dtype)."""
+    hvp = _hvp(obj)
+    w = jnp.asarray(weights)
+    return lambda v: np.asarray(hvp(w, jnp.asarray(v, dtype=w.dtype)), np.float64)
+
+
 def lanczos(
-    obj: Objective,
-    weights: np.ndarray,
+    hvp: HVP,
     steps: int,
     start: np.ndarray,
     block: slice | None = None,
     progress: Callable[[], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``steps`` Lanczos iterations on the Hessian at ``weights`` from ``start``, with full
+    """``steps`` Lanczos iterations on the Hessian ``hvp`` acts by, from ``start``, with full
     reorthogonalisation (in float64 on the host). Returns the tridiagonal ``(alpha, beta)`` and
     the Lanczos basis ``Q`` of shape ``(k, n)`` (``k <= steps``: it ends early on an invariant
     subspace). With ``block``, the iteration stays in those coordinates: the Hessian block of
     one layer (a principal submatrix). ``progress()`` is called after each iteration (one
     Hessian-vector product): an exception it raises stops the iteration there."""
 
-    hvp = _hvp(obj)
-    w = jnp.asarray(weights)
-    n = weights.size
+    n = start.size
     mask = np.zeros(n)
     mask[block if block is not None else slice(None)] = 1.0
     steps = min(steps, int(mask.sum()))
@@ -80,7 +90,7 @@ def lanczos(
     beta: list[float] = []
     for j in range(steps):
         basis[j] = q
-        z = np.asarray(hvp(w, jnp.asarray(q, dtype=w.dtype)), np.float64) * mask
+        z = hvp(q) * mask
         if not np.all(np.isfinite(z)):
             raise NumericalError(
                 "The Hessian-vector product is NaN or infinite at these weights; their loss is "
@@ -228,7 +238,8 @@ def spectrum(
     progress: Callable[[int, int], None] | None = None,
 ) -> Spectrum:
     """Largest and most negative Hessian eigenvalues (Lanczos), the trace (Hutchinson), the
-    spectral density (stochastic Lanczos quadrature), and optionally the exact eigenvalues.
+    spectral density (stochastic Lanczos quadrature), and optionally the exact eigenvalues
+    (``jax.hessian``) of the objective at ``weights``.
 
     Args:
         layers: ``{name: slice of the flat weights}``: also the top and bottom eigenvalues of
@@ -241,6 +252,50 @@ def spectrum(
         InputError: bad counts, or ``exact`` for a model above :data:`MAX_EXACT` weights.
     """
 
+    weights = np.asarray(weights)
+    check_finite(weights)
+
+    def dense() -> np.ndarray:
+        return np.asarray(jax.hessian(obj.fn)(jnp.asarray(weights)), np.float64)
+
+    return hessian_spectrum(
+        objective_hvp(obj, weights), weights.size, float(np.finfo(jnp.asarray(weights).dtype).eps),
+        obj.label, top=top, bottom=bottom, steps=steps, trace=trace, trace_samples=trace_samples,
+        density=density, density_starts=density_starts, density_steps=density_steps,
+        hessian=dense if exact else None, layers=layers, seed=seed, progress=progress,
+    )  # fmt: skip
+
+
+def check_finite(weights: np.ndarray) -> None:
+    """Refuse weights holding NaN or infinity: they have no Hessian."""
+    if not np.all(np.isfinite(weights)):
+        raise InputError("The weights hold NaN or infinite values; there is no Hessian there.")
+
+
+def hessian_spectrum(
+    hvp: HVP,
+    n: int,
+    eps: float,
+    label: str,
+    *,
+    top: int = 5,
+    bottom: int = 5,
+    steps: int = 80,
+    trace: bool = False,
+    trace_samples: int = 100,
+    density: bool = False,
+    density_starts: int = 8,
+    density_steps: int = 60,
+    hessian: Callable[[], np.ndarray] | None = None,
+    layers: dict[str, slice] | None = None,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> Spectrum:
+    """:func:`spectrum` on any Hessian-vector product ``hvp`` of ``n`` weights at fixed
+    weights, computed in a dtype of machine epsilon ``eps`` (for the rounding bounds);
+    ``label`` names the loss. ``hessian()``, when given, forms the dense Hessian: its exact
+    eigenvalues are then computed too (at most :data:`MAX_EXACT` weights)."""
+
     steps = whole_number(steps, "steps")
     for what, v, cap, cap_name in (
         ("trace_samples", trace_samples, MAX_SAMPLES, "MAX_SAMPLES"),
@@ -252,17 +307,13 @@ def spectrum(
         if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= max(steps, 1):
             raise InputError(f"{what} must be a whole number from 0 to steps ({steps}); got {v!r}.")
     seed = check_seed(seed, "seed")
-    weights = np.asarray(weights)
-    n = weights.size
     most = max(1, MAX_BASIS_BYTES // (8 * max(n, 1)))
     if min(max(steps, density_steps), n) > most:
         raise InputError(
             f"{max(steps, density_steps):,} Lanczos steps on {n:,} weights need more than "
             f"{MAX_BASIS_BYTES / 2**30:g} GiB (MAX_BASIS_BYTES) for the basis; use at most {most:,}."
         )
-    if not np.all(np.isfinite(weights)):
-        raise InputError("The weights hold NaN or infinite values; there is no Hessian there.")
-    if exact and n > MAX_EXACT:
+    if hessian is not None and n > MAX_EXACT:
         raise InputError(
             f"The exact Hessian of {n:,} weights is too large to form (at most {MAX_EXACT:,}); "
             "drop --exact."
@@ -280,22 +331,19 @@ def spectrum(
             progress(min(count[0], total), total)
 
     alpha, beta, basis = lanczos(
-        obj, weights, max(steps, top + bottom), rng.standard_normal(n), progress=tick
+        hvp, max(steps, top + bottom), rng.standard_normal(n), progress=tick
     )
     vals, vecs = _ritz(alpha, beta)
     # the rounding level of one product H v (unit v), in the dtype the products are computed in
-    eps = float(np.finfo(jnp.asarray(weights).dtype).eps)
     norm_h = float(np.max(np.abs(vals)))
     rounding = eps * norm_h * math.sqrt(n)
     bound = np.abs(beta[-1] * vecs[-1, :])
     k = vals.size
     picked = sorted({*range(max(0, k - top), k), *range(min(bottom, k))})
     resid = np.full(k, np.nan)
-    hvp = _hvp(obj)
-    w = jnp.asarray(weights)
     for i in picked:
         y = basis.T @ vecs[:, i]
-        hy = np.asarray(hvp(w, jnp.asarray(y, dtype=w.dtype)), np.float64)
+        hy = hvp(y)
         resid[i] = max(bound[i], float(np.linalg.norm(hy - vals[i] * y))) + rounding
         tick()
     top_v, top_r = vals[::-1][:top], resid[::-1][:top]
@@ -310,7 +358,7 @@ def spectrum(
         for _ in range(trace_samples):
             z = rng.choice([-1.0, 1.0], size=n)
             z -= basis.T @ (basis @ z)
-            samples.append(float(z @ np.asarray(hvp(w, jnp.asarray(z, dtype=w.dtype)), np.float64)))
+            samples.append(float(z @ hvp(z)))
             tick()
         tr = float(alpha.sum() + np.mean(samples))
         se = (
@@ -325,7 +373,7 @@ def spectrum(
     if density:
         nodes, weights_q = [], []
         for _ in range(density_starts):
-            a, b, _ = lanczos(obj, weights, density_steps, rng.standard_normal(n), progress=tick)
+            a, b, _ = lanczos(hvp, density_steps, rng.standard_normal(n), progress=tick)
             theta, s = _ritz(a, b)
             nodes.append(theta)
             weights_q.append(s[0, :] ** 2)
@@ -341,23 +389,21 @@ def spectrum(
         dens /= sigma * math.sqrt(2 * math.pi)
 
     ex: np.ndarray = np.empty(0)
-    if exact:
-        import jax
-
-        h = np.asarray(jax.hessian(obj.fn)(jnp.asarray(weights)), np.float64)
+    if hessian is not None:
+        h = hessian()
         ex = np.linalg.eigvalsh(0.5 * (h + h.T))
     per_layer = None
     if layers:
         per_layer = {}
         for name, sl in layers.items():
-            a, b, _ = lanczos(obj, weights, max(steps, top + bottom), rng.standard_normal(n), sl,
+            a, b, _ = lanczos(hvp, max(steps, top + bottom), rng.standard_normal(n), sl,
                               progress=tick)  # fmt: skip
             ritz, _ = _ritz(a, b)
             per_layer[name] = {"top": ritz[::-1][:top].tolist(), "bottom": ritz[:bottom].tolist(),
                                "size": int(np.arange(n)[sl].size)}  # fmt: skip
     return Spectrum(
         layers=per_layer,
-        label=obj.label, n=n, steps=alpha.size, top=top_v, top_residual=top_r, bottom=bot_v,
+        label=label, n=n, steps=alpha.size, top=top_v, top_residual=top_r, bottom=bot_v,
         bottom_residual=bot_r, trace=tr, trace_stderr=se, trace_samples=trace_samples if trace else 0,
         density_grid=grid, density=dens, exact=ex, seed=seed, rounding=rounding,
     )  # fmt: skip
