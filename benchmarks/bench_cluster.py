@@ -9,14 +9,16 @@ cluster is two spawned worker processes with one device each (``gradscape.execut
 it is started before the timing (its start-up is printed apart) and each job runs once untimed
 on it first, so both sides are timed compiled and warm. On a 2-core machine the cluster cannot
 be faster: what it adds, (cluster − in process) / in process, is the overhead (target < 15%);
-divided by the tasks it is the overhead per task.
+divided by the tasks it is the overhead per task. Tasks that do nothing measure a task's own
+cost (scheduling, sending, gathering).
 
 3. The scaling model those numbers imply for a 51 × 51 landscape of a ResNet-56-sized model on
    CIFAR-10's 50,000 training images: the seconds per grid point are measured here on a
    ResNet-56 in PyTorch when it is installed (a forward pass over a batch, scaled to 50,000
    images), else taken from its 125 MFLOP per image at the GFLOP/s the MLP landscape reached;
    T(W) = start-up + ⌈2601 / W⌉ · (seconds per point + overhead per task) for W workers of
-   this machine's speed.
+   one core of this machine each, and for W GPUs at the 5-6 s per point loss-landscape's users
+   report.
 
 Usage: python benchmarks/bench_cluster.py [--grid 101] [--starts 1000000] [--workers 2]
 (needs ``pip install ".[cluster]"``; PyTorch optional, ``pip install ".[bench]"``).
@@ -45,6 +47,7 @@ RESNET_FLOPS = (
     2 * 125e6
 )  # multiply-adds per 32 × 32 image of ResNet-56, as floating-point operations
 GRID = 51 * 51
+GPU_POINT = 5.5  # seconds per grid point of ResNet-56 on one GPU, as loss-landscape's users report
 
 
 def timed(fn: Any) -> tuple[Any, float]:
@@ -55,7 +58,8 @@ def timed(fn: Any) -> tuple[Any, float]:
 
 def resnet56_seconds_per_image(batch: int = 64) -> float | None:
     """Seconds per image of a ResNet-56 (CIFAR layout: 3 stages of 9 basic blocks, 16/32/64
-    channels, 0.85 M weights) forward pass in PyTorch on this CPU; None without PyTorch."""
+    channels, 0.85 M weights) forward pass in PyTorch on one core of this CPU; None without
+    PyTorch."""
     try:
         import torch
         from torch import nn
@@ -87,6 +91,7 @@ def resnet56_seconds_per_image(batch: int = 64) -> float | None:
             cin = cout
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10)]
     net = nn.Sequential(*layers).eval()
+    torch.set_num_threads(1)  # one worker, one core
     x = torch.randn(batch, 3, 32, 32)
     with torch.no_grad():
         net(x)  # warm
@@ -102,7 +107,8 @@ def main() -> None:
     args = ap.parse_args()
 
     import gradscape as gs
-    from gradscape.executors import cluster
+    from gradscape.executors import Work, cluster
+    from gradscape.executors import run as run_work
     from gradscape.multistarts import multistart
     from gradscape.networks import landscapes
     from gradscape.networks.datasets import load
@@ -148,6 +154,12 @@ def main() -> None:
         rows.append((f"multistart {starts:,} starts, Himmelblau", m_here, m_there,
                      -(-starts // 4096), m_cold))  # fmt: skip
 
+        # 3. the cost of a task itself: tasks that do nothing (numpy.full of one number)
+        empty = Work("empty", "numpy:full", (1,), 400, "empty")
+        run_work(empty, executor=client)
+        _, t_empty = timed(lambda: run_work(empty, executor=client))
+        per_empty = t_empty * args.workers / empty.count
+
     print(f"\ncluster start-up (workers spawned, gradscape and JAX imported): {start_s:.2f} s\n")
     print(f"{'job':42s} {'in process':>11s} {'cluster':>9s} {'overhead':>9s} {'tasks':>6s} "
           f"{'per task':>9s}   first run on the cluster (compiles)")  # fmt: skip
@@ -169,15 +181,24 @@ def main() -> None:
     else:
         per_point = RESNET_FLOPS * RESNET_IMAGES / (gflops * 1e9)
         how = f"estimated: 250 MFLOP per image at the MLP's {gflops:.1f} GFLOP/s"
-    overhead = max(per_task)
+    overhead = max(*per_task, per_empty)
+    print(
+        f"a task that does nothing: {per_empty * 1e3:.1f} ms of a worker's time "
+        f"({empty.count} of them on {args.workers} workers in {t_empty:.2f} s)"
+    )
     print(f"\nscaling model: a 51 × 51 landscape of a ResNet-56-sized model on 50,000 images\n"
           f"seconds per grid point on one worker of this machine: {per_point:.0f} s ({how})\n"
-          f"overhead per task: {overhead * 1e3:.1f} ms (the larger of the two above); "
+          f"overhead per task: {overhead * 1e3:.1f} ms (the largest of the three above); "
           f"start-up {start_s:.1f} s")  # fmt: skip
+    print(f"{'workers':>9s} {'CPU cores like these':>22s} {'GPUs at 5.5 s a point':>23s}")
     for w in (1, 8, 64):
-        total = start_s + math.ceil(GRID / w) * (per_point + overhead)
-        print(f"  {w:3d} workers: {total / 3600:8.2f} h")
-    print("loss-landscape (published): about 1 h for 51 × 51 on 4 GPUs")
+        cpu = start_s + math.ceil(GRID / w) * (per_point + overhead)
+        gpu = start_s + math.ceil(GRID / w) * (GPU_POINT + overhead)
+        print(f"{w:9d} {cpu / 3600:20.2f} h {gpu / 60:20.1f} min")
+    print(
+        "loss-landscape (published): about 1 h for 51 × 51 on 4 GPUs (its users report 5-6 s "
+        "per grid point)"
+    )
 
 
 if __name__ == "__main__":
