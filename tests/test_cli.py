@@ -167,7 +167,7 @@ def test_import_and_help_stay_light() -> None:
         "import sys, gradscape, gradscape.cli\n"
         "gradscape.cli.build_parser().format_help()\n"
         "import gradscape.functions\n"
-        "heavy = [m for m in ('jax', 'matplotlib', 'rich', 'sympy') if m in sys.modules]\n"
+        "heavy = [m for m in ('jax', 'matplotlib', 'rich', 'sympy', 'torch', 'distributed') if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
     proc = subprocess.run(

@@ -351,9 +351,10 @@ class _Net:
             rows = 0
             for x, y in data.batches():
                 with warnings.catch_warnings():  # PyTorch's first jvp loads its rules with
-                    warnings.filterwarnings(  # the deprecated torch.jit.script: its warning
-                        "ignore", "`torch.jit.script` is deprecated", DeprecationWarning
-                    )  # is PyTorch's business, not the user's
+                    warnings.filterwarnings(  # the deprecated torch.jit.script (a Deprecation-
+                        "ignore",
+                        "`torch.jit.script` is deprecated",  # or FutureWarning, by
+                    )  # version): PyTorch's business, not the user's
                     _, hv = torch.func.jvp(lambda w: grad(w, x, y), (self.center,), (tangent,))  # noqa: B023
                 acc += hv.double() * len(x)
                 rows += len(x)
