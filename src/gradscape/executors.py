@@ -32,6 +32,7 @@ import json
 import logging
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,16 +194,18 @@ def compute(function: str, spec: Any, index: int) -> dict[str, np.ndarray]:
 
 
 _PREPARED: dict[str, Any] = {}
+_PREPARING = threading.Lock()  # a worker may run several threads
 
 
 def prepared(work: str, build: Callable[[], Any]) -> Any:
     """What every chunk of one job needs (compiled functions, arrays on the device), built once
     per process: ``work`` is the job's fingerprint. The last few jobs are kept."""
-    if work not in _PREPARED:
-        while len(_PREPARED) >= 4:
-            _PREPARED.pop(next(iter(_PREPARED)))
-        _PREPARED[work] = build()
-    return _PREPARED[work]
+    with _PREPARING:
+        if work not in _PREPARED:
+            while len(_PREPARED) >= 4:
+                _PREPARED.pop(next(iter(_PREPARED)))
+            _PREPARED[work] = build()
+        return _PREPARED[work]
 
 
 # -- running a job ---------------------------------------------------------------------------------
@@ -254,8 +257,9 @@ def run(
             progress(done, work.count)
 
     if missing and executor is None:
+        chunk = named(work.function)
         for i in missing:
-            finished(i, compute(work.function, work.spec, i))
+            finished(i, chunk(work.spec, i))
     elif missing:
         _on_cluster(executor, work, missing, finished)
     return [o for o in out if o is not None]
