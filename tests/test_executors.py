@@ -128,7 +128,9 @@ def test_resume_computes_only_the_missing_chunks(tmp_path: Path) -> None:
     same(whole, resumed, ("points", "values", "counts", "labels", "status"))
     other = ChunkStore(tmp_path)  # other settings: nothing in the folder is theirs
     multistart(f, starts=1000, chunk=128, seed=1, method="gd", store=other)
-    assert other.read == 0
+    assert other.read == 0 and other.others() == 8
+    other.remove()  # done: its own chunks go, the other run's stay for its resume
+    assert len(list(tmp_path.glob("*.npz"))) == 8
 
 
 def test_cli_interrupted_then_resumed(tmp_path: Path) -> None:
@@ -164,6 +166,8 @@ def test_cli_interrupted_then_resumed(tmp_path: Path) -> None:
         (["--cluster", "local:0"], "the number of workers must be from 1 to 64"),
         (["--cluster", "gpu:2"], "Unknown cluster 'gpu:2': use local:N"),
         (["--resume"], "holds no chunks of an interrupted run; run without --resume"),
+        (["--cluster", ""], "Unknown cluster '': use local:N"),
+        (["--cluster", "tcp://127.0.0.1:99999"], "a port is a number from 1 to 65535"),
     ],
 )
 def test_bad_cluster_and_resume(
@@ -207,3 +211,12 @@ def test_a_pytorch_landscape_on_the_cluster_is_the_in_process_one(client: Any) -
     there = gtorch.landscape(net, (x, y), grid=9, seed=4, chunk=8, executor=client)
     same(here, there, ("values", "directions"))
     assert there.center_loss == here.center_loss
+
+
+def test_a_crash_leaves_no_staging_folder_behind(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    stale = out / ".gradscape-partial-99999"  # what a killed run left
+    stale.mkdir(parents=True)
+    (out / ".gradscape.json").write_text('{"files": []}')
+    assert main(["multistart", "himmelblau", "--starts", "100", "--out", str(out)]) == 0
+    assert not stale.exists() and (out / "summary.json").exists()

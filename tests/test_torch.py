@@ -101,6 +101,18 @@ def test_the_same_top_eigenvalue_as_jax_and_the_exact_hessian(mlp: dict[str, Any
     assert abs(float(d @ top_vec)) > 0.999 and hd.kind == "hessian"
 
 
+def test_a_mean_squared_error_loss_has_a_spectrum() -> None:
+    """PyTorch's mse_loss cannot run forward over reverse: its products go reverse over
+    reverse, and still match the exact Hessian."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 1))
+    x, y = torch.randn(30, 3), torch.randn(30, 1)
+    sp = gt.spectrum(net, (x, y), torch.nn.MSELoss(), top=1, bottom=1, steps=26, exact=True)
+    exact = np.sort(sp.exact)
+    assert sp.top[0] == pytest.approx(exact[-1], rel=1e-4)
+    assert sp.bottom[0] == pytest.approx(exact[0], rel=1e-3, abs=1e-5)
+
+
 def test_between_ends_are_each_models_loss(mlp: dict[str, Any]) -> None:
     x, y = mlp["data"]
     other = torch.nn.Sequential(*[type(m)() if isinstance(m, torch.nn.ReLU) else
@@ -265,6 +277,7 @@ def test_a_cnn_on_digits_through_the_command_line(tmp_path: Path) -> None:
      "model is a Linear, not a function"),
     ("raise RuntimeError('no GPU here')\n", [],
      "raised RuntimeError: no GPU here while it ran as Python$"),
+    ("import sys\nsys.exit(0)\n", [], "called exit\\(0\\) while it ran as Python"),
     ("", ["RUN_DIR"], "Give exactly one of RUN_DIR \\(a folder written by gradscape train\\) or "
      "--torch FILE.py"),
 ])  # fmt: skip

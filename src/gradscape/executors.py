@@ -33,6 +33,8 @@ import logging
 import os
 import re
 import threading
+import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,12 +138,19 @@ class ChunkStore:
                     p.unlink()
 
     def remove(self) -> None:
-        """Remove the folder and its chunks (the run finished: its result holds them all)."""
-        self.clear()
-        with contextlib.suppress(OSError):
-            (self.folder / "work.json").unlink()
-        with contextlib.suppress(OSError):
-            self.folder.rmdir()
+        """Remove the chunks of the jobs run with this store (the run finished: its result
+        holds them), and the folder when nothing else is in it (chunks of a run with other
+        settings stay, for its own resume)."""
+        mine = {f[:20] for f in self.jobs}
+        for p in self.folder.glob("*.npz"):
+            if p.name[:20] in mine:
+                with contextlib.suppress(OSError):
+                    p.unlink()
+        if not any(self.folder.glob("*.npz")):
+            with contextlib.suppress(OSError):
+                (self.folder / "work.json").unlink()
+            with contextlib.suppress(OSError):
+                self.folder.rmdir()
 
     def note(self, work: Work) -> None:
         """Record in the folder what the chunks are of (for a person looking at it)."""
@@ -265,33 +274,58 @@ def run(
     return [o for o in out if o is not None]
 
 
+def _the_spec(spec: Any) -> Any:
+    return spec
+
+
 def _on_cluster(
     client: Any, work: Work, missing: list[int], finished: Callable[[int, Any], None]
 ) -> None:
-    """One task per missing chunk; the spec is sent once to every worker; results are taken
-    as they arrive, whichever worker ran them. An interrupt cancels what has not finished."""
+    """One task per missing chunk, each depending on one task that holds the spec (sent once;
+    not scattered: scattered data lost with a worker is lost for good, a task's result is
+    computed again elsewhere); results are taken as they arrive, whichever worker ran them. An
+    interrupt cancels what has not finished."""
     from distributed import as_completed
 
-    # in a list: a dict would be scattered value by value, under its own keys as names
-    [spec] = client.scatter([work.spec], broadcast=True, hash=False)
-    keys = [f"gradscape-{work.label}-{work.fingerprint[:12]}-{i}" for i in missing]
-    futures = client.map(compute, [work.function] * len(missing), [spec] * len(missing), missing,
-                         key=keys, retries=RETRIES, pure=False)  # fmt: skip
+    tag = f"gradscape-{work.label}-{work.fingerprint[:12]}-{uuid.uuid4().hex[:8]}"
+    try:
+        with warnings.catch_warnings():  # a model and its data are a large graph, on purpose
+            warnings.filterwarnings("ignore", "Sending large graph")
+            spec = client.submit(_the_spec, work.spec, key=f"{tag}-spec", pure=False)
+            futures = client.map(compute, [work.function] * len(missing), [spec] * len(missing),
+                                 missing, key=[f"{tag}-{i}" for i in missing], retries=RETRIES,
+                                 pure=False)  # fmt: skip
+    except RuntimeError as exc:  # a closed client
+        raise InputError(
+            f"The Dask client cannot take work ({printable(str(exc))[:200]}); open a new one."
+        ) from None
     index = {f.key: i for f, i in zip(futures, missing, strict=True)}
     try:
         for future, arrays in as_completed(futures, with_results=True):  # type: ignore[no-untyped-call]
+            if future.status != "finished" or not isinstance(arrays, dict):
+                raise InputError(
+                    f"The cluster lost chunk {index[future.key]} of the {work.label} "
+                    f"({future.status}); the finished chunks are kept: run it again (with "
+                    "--resume on the command line)."
+                )
             finished(index[future.key], arrays)
     except ModuleNotFoundError as exc:  # raised on a worker, re-raised here
         raise InputError(
             f"A worker of the cluster cannot import {exc.name}: install gradscape (the same "
             "version) on every worker."
         ) from None
+    except OSError as exc:  # the connection to the scheduler closed
+        raise InputError(
+            f"The connection to the Dask cluster was lost ({printable(str(exc))[:200]}); the "
+            "finished chunks are kept: run it again (with --resume on the command line)."
+        ) from None
     finally:
-        client.cancel([*futures, spec])
+        with contextlib.suppress(Exception):
+            client.cancel([*futures, spec])
 
 
 # -- opening a cluster ---------------------------------------------------------------------------
-_ADDRESS = re.compile(r"tcp://[A-Za-z0-9.\-\[\]:]+:\d{1,5}")
+_ADDRESS = re.compile(r"tcp://[A-Za-z0-9.\-\[\]:]+:(\d{1,5})")
 
 
 def _distributed() -> Any:
@@ -329,6 +363,9 @@ def cluster(spec: str) -> Iterator[Any]:
             f"Unknown cluster {shown!r}: use local:N (N worker processes on this machine) or "
             "tcp://HOST:PORT (the address of a running Dask scheduler)."
         )
+    address = _ADDRESS.fullmatch(text)
+    if address and not 1 <= int(address.group(1)) <= 65535:
+        raise InputError(f"{shown}: a port is a number from 1 to 65535.")
     if local:
         workers = int(local.group(1))
         if not 1 <= workers <= MAX_LOCAL_WORKERS:
@@ -344,7 +381,9 @@ def cluster(spec: str) -> Iterator[Any]:
         "logging.distributed": "error",
         "distributed.worker.profile.enabled": False,
     }
-    with dask.config.set(quiet):
+    with dask.config.set(quiet), warnings.catch_warnings():
+        # the scheduler's dashboard is off; its port warning would only alarm
+        warnings.filterwarnings("ignore", "Port .* is already in use")
         if local:
             with (
                 distributed.LocalCluster(

@@ -355,12 +355,26 @@ class _Net:
                         "ignore",
                         "`torch.jit.script` is deprecated",  # or FutureWarning, by
                     )  # version): PyTorch's business, not the user's
-                    _, hv = torch.func.jvp(lambda w: grad(w, x, y), (self.center,), (tangent,))  # noqa: B023
+                    hv = self._hv(grad, x, y, tangent)
                 acc += hv.double() * len(x)
                 rows += len(x)
             return np.asarray((acc / rows).cpu().numpy(), np.float64)
 
         return hvp
+
+    def _hv(self, grad: Callable[..., Any], x: Any, y: Any, tangent: Any) -> Any:
+        """``H v`` on one batch: forward over reverse (``jvp`` of ``grad``), or reverse over
+        reverse (``vjp`` of ``grad``: ``vᵀH = (H v)ᵀ``, the Hessian being symmetric) for the
+        losses whose backward pass forward mode cannot run through (PyTorch's ``mse_loss``
+        raises "ZeroTensors are immutable" there)."""
+        torch = self.torch
+        if not getattr(self, "_reverse", False):
+            try:
+                return torch.func.jvp(lambda w: grad(w, x, y), (self.center,), (tangent,))[1]
+            except RuntimeError:
+                self._reverse = True
+        _, pullback = torch.func.vjp(lambda w: grad(w, x, y), self.center)
+        return pullback(tangent)[0]
 
     def hessian(self, data: _Data) -> np.ndarray:
         """The dense Hessian (small models), summed over the batches."""

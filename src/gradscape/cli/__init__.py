@@ -138,6 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _discard_outputs()
         print(f"gradscape: interrupted{f': {exc}' if str(exc) else ''}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BaseException:  # a bug (its traceback follows) or an exit: nothing half written stays
+        _discard_outputs()
+        raise
     finally:
         sys.stdout, sys.stderr = out, err
 

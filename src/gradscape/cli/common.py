@@ -228,8 +228,12 @@ def _chunked(args: Any) -> Iterator[dict[str, Any]]:
             f"--resume: {shown} holds no chunks of an interrupted run; run without --resume."
         )
     if not args.resume:
+        left = len(list(store.folder.glob("*.npz")))
+        if left:
+            print(f"gradscape: {left} chunks of an interrupted run in {shown} are discarded "
+                  "(add --resume to continue it instead)", file=sys.stderr)  # fmt: skip
         store.clear()  # a fresh run: nothing from an earlier one is reused
-    opened = cluster(args.cluster) if args.cluster else contextlib.nullcontext(None)
+    opened = cluster(args.cluster) if args.cluster is not None else contextlib.nullcontext(None)
     try:
         with opened as client:
             yield {"executor": client, "store": store}
@@ -243,7 +247,7 @@ def _chunked(args: Any) -> Iterator[dict[str, Any]]:
         ) from None
     if args.resume:
         other = store.others()
-        why = (f" ({other} chunks there are of a run with other settings: give the same "
+        why = (f" ({other} chunks there are of a run with other settings, kept: give its "
                "settings to resume it)" if other and not store.read else "")  # fmt: skip
         print(f"--resume: {store.read} chunks were already done in {shown}; {store.written} "
               f"computed now{why}", file=sys.stderr)  # fmt: skip
@@ -518,6 +522,9 @@ def _prepare(target: Path, shown: str, force: bool, staged: bool) -> Path:
             )
     target.mkdir(parents=True, exist_ok=True)
     lock = _lock(target, shown)
+    if lock is not None:  # no other run writes here: staging folders left by a crash go
+        for stale in target.glob(f"{_PARTIAL}*"):
+            shutil.rmtree(stale, ignore_errors=True)
     staging = None
     if staged:
         staging = target / f"{_PARTIAL}{os.getpid()}"

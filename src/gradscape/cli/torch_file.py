@@ -70,6 +70,11 @@ def _run(path: Path) -> dict[str, Any]:
         raise InputError(f"--torch: no such file {str(path)!r}; give your Python file.")
     try:
         return runpy.run_path(str(path), run_name="__gradscape_torch__")
+    except SystemExit as e:
+        raise InputError(
+            f"{path} called exit({e.code!r}) while it ran as Python; define model() and data() "
+            "without exiting (put the script part under if __name__ == '__main__':)."
+        ) from None
     except Exception as e:
         raise InputError(f"{path} raised {_one_line(e)} while it ran as Python") from None
 
