@@ -107,7 +107,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import gradscape as gs
-    from gradscape.executors import Work, cluster
+    from gradscape.executors import Work, cluster, task_size
     from gradscape.executors import run as run_work
     from gradscape.multistarts import multistart
     from gradscape.networks import landscapes
@@ -141,7 +141,8 @@ def main() -> None:
         assert np.array_equal(here.values, there.values), "cluster values differ"
         rows_ = int(split.x_train.shape[0])
         n = run.weights.size
-        tasks = -(-(grid * grid) // landscapes._task_points(net, rows_, n, grid * grid))
+        per_task = task_size(2.0 * rows_ * n, landscapes._device_chunk(net, rows_), grid * grid)
+        tasks = -(-(grid * grid) // per_task)
         gflops = 2.0 * rows_ * n * grid * grid / t_here / 1e9
         rows.append((f"landscape {grid}×{grid}, 64-64-10 MLP", t_here, t_there, tasks, t_cold))
 

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import gradscape as gs
+from gradscape import executors
 from gradscape.cli import main
 from gradscape.executors import CHUNKS, ChunkStore, cluster
 from gradscape.multistarts import multistart
@@ -47,7 +48,7 @@ def run() -> tuple[Any, Any, Any]:
 @pytest.fixture
 def small_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tasks of one compiled call each, so a small grid makes several."""
-    monkeypatch.setattr(landscapes, "TASK_FLOPS", 1.0)
+    monkeypatch.setattr(executors, "TASK_FLOPS", 1.0)
     monkeypatch.setattr(landscapes, "_device_chunk", lambda net, rows: 16)
 
 
@@ -183,8 +184,6 @@ def test_bad_cluster_and_resume(
 def test_an_unreachable_scheduler_is_one_line(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from gradscape import executors
-
     monkeypatch.setattr(executors, "CONNECT_SECONDS", 0.5)
     code = main(["race", "himmelblau", "--cluster", "tcp://127.0.0.1:9", "--out",
                  str(tmp_path / "o")])  # fmt: skip

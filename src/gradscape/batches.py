@@ -208,14 +208,17 @@ class _Projection:
         now = max(0.0, typical - steps_now) * per_step
         later = -(-rows_left // max(1, rows)) * typical * per_step
         projected = time.perf_counter() - self.start + now + later
+        per_row = per_step / max(1, rows)
+        self.refuse(projected, f"{per_row * 1e6:.3g} µs per start and step, about "
+                    f"{typical:,.0f} steps per start, measured on its first segments")  # fmt: skip
+
+    def refuse(self, projected: float, how: str) -> None:
+        """Raise when ``projected`` seconds (measured ``how``) pass the cap."""
         if projected > self.limit:
-            per_row = per_step / max(1, rows)
             raise InputError(
                 f"This search of {self.m:,} starts would take about {duration(projected)} "
-                f"({per_row * 1e6:.3g} µs per start and step, about {typical:,.0f} steps per "
-                f"start, measured on its first segments); the cap is {duration(self.limit)} "
-                "(time_limit, default gradscape.runs.TIME_LIMIT): use fewer starts or fewer "
-                "steps per start."
+                f"({how}); the cap is {duration(self.limit)} (time_limit, default "
+                "gradscape.batches.TIME_LIMIT): use fewer starts or fewer steps per start."
             )
 
 
@@ -392,20 +395,15 @@ def minimize_many(
         # in this process the time cap holds as ever, projected from the chunks that finished
         # after the first (which compiled); a cluster is capped only when asked
         limit = check_time_limit(time_limit) if executor is None or time_limit else math.inf
+        clock = _Projection(m, limit, max_steps, gtol == 0)
         stamps: list[float] = []  # at the start, then as each chunk finishes
 
         def tasks_done(k: int, count: int) -> None:
             stamps.append(time.perf_counter())
             if len(stamps) > 2:  # two chunks computed: the first one also compiled
                 rate = (stamps[-1] - stamps[1]) / (len(stamps) - 2)
-                projected = stamps[-1] - stamps[0] + rate * (count - k)
-                if projected > limit:
-                    raise InputError(
-                        f"This search of {m:,} starts would take about {duration(projected)} "
-                        f"(measured on its first {len(stamps) - 1} chunks); the cap is "
-                        f"{duration(limit)} (time_limit, default gradscape.batches.TIME_LIMIT): "
-                        "use fewer starts or fewer steps per start."
-                    )
+                clock.refuse(stamps[-1] - stamps[0] + rate * (count - k),
+                             f"measured on its first {len(stamps) - 1} chunks")  # fmt: skip
             if progress is not None:
                 progress(min(m, k * per), m)
 

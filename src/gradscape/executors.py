@@ -54,6 +54,9 @@ CONNECT_SECONDS = 20.0
 RETRIES = 2
 #: The folder a :class:`ChunkStore` keeps inside a run's output folder.
 CHUNKS = ".gradscape-chunks"
+#: Work of one task (floating-point operations): about a second on one CPU core (see
+#: :func:`task_size`).
+TASK_FLOPS = 2e10
 _INSTALL = 'pip install "gradscape[cluster]"'
 
 
@@ -68,6 +71,14 @@ class Work:
     spec: Any
     count: int
     fingerprint: str
+
+
+def task_size(per_item: float, chunk: int, total: int) -> int:
+    """Items (grid points, starts) per task of a job of ``total`` items costing ``per_item``
+    floating-point operations each: whole compiled calls of ``chunk`` items, about
+    :data:`TASK_FLOPS` of work, never more than the whole job."""
+    calls = max(1, round(TASK_FLOPS / (max(per_item, 1.0) * chunk)))
+    return min(chunk * calls, -(-total // chunk) * chunk)
 
 
 def fingerprint(*parts: Any) -> str:
@@ -197,7 +208,7 @@ def _large_buffers_from_the_heap() -> None:
 
 def compute(function: str, spec: Any, index: int) -> dict[str, np.ndarray]:
     """Chunk ``index``: what a worker runs (the engine's module is imported on first use)."""
-    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # before JAX, on a worker
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # before JAX's backend starts
     _large_buffers_from_the_heap()
     return named(function)(spec, index)  # type: ignore[no-any-return]
 
@@ -302,7 +313,7 @@ def _on_cluster(
     index = {f.key: i for f, i in zip(futures, missing, strict=True)}
     try:
         for future, arrays in as_completed(futures, with_results=True):  # type: ignore[no-untyped-call]
-            if future.status != "finished" or not isinstance(arrays, dict):
+            if future.status != "finished" or isinstance(arrays, BaseException):
                 raise InputError(
                     f"The cluster lost chunk {index[future.key]} of the {work.label} "
                     f"({future.status}); the finished chunks are kept: run it again (with "

@@ -188,14 +188,25 @@ class Objective:
         raise NumericalError(f"The {what} of {self.signature()} is {state} at {where}{detail}.")
 
     # -- identity across processes ----------------------------------------------------------
+    def _made_from(self) -> str | None:
+        """``"function"`` when this is a built-in test function's objective as it is made,
+        ``"expression"`` when it computes its parsed formula, ``None`` otherwise (Python
+        code, or a function changed after it was made)."""
+        if self.function is not None and self.fn is self.function.objective.fn:
+            return "function"
+        if self.expression is not None and self.formula == str(self.expression):
+            return "expression"
+        return None
+
     def source(self) -> str | None:
         """What this function is, as text that means the same in any process: the built-in
         test function's name, or the formula it was parsed from with its variables; ``None``
         for one made from Python code (its code has no such name)."""
-        if self.function is not None and self.fn is self.function.objective.fn:
-            return f"function {self.function.name}"
-        if self.expression is not None and self.formula == str(self.expression):
-            return f"expression {self.expression.text!r} in {self.names}"
+        made = self._made_from()
+        if made == "function":
+            return f"function {self.function.name}"  # type: ignore[union-attr]
+        if made == "expression":
+            return f"expression {self.expression.text!r} in {self.names}"  # type: ignore[union-attr]
         return None
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -203,9 +214,10 @@ class Objective:
         its own): a built-in function by name, an expression by its parsed form, anything else
         by its fields (the function itself then needs cloudpickle, as Dask uses)."""
         state = {f.name: getattr(self, f.name) for f in fields(self)}
-        if self.function is not None and self.fn is self.function.objective.fn:
+        made = self._made_from()
+        if made == "function":
             return (_of_function, (self.function, dict(self.ranges)))
-        if self.expression is not None and self.formula == str(self.expression):
+        if made == "expression":
             del state["fn"]
             return (_of_expression, (state,))
         return (_restore, (state,))

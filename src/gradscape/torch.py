@@ -37,9 +37,8 @@ from typing import Any
 import numpy as np
 
 from .errors import DataError, GradscapeError, InputError, whole_number
-from .executors import ChunkStore, Work, check_executor, fingerprint, prepared, run
+from .executors import ChunkStore, Work, check_executor, fingerprint, prepared, run, task_size
 from .networks.landscapes import (
-    TASK_FLOPS,
     Landscape,
     _hessian_directions,
     _pca_directions,
@@ -507,16 +506,13 @@ def _grid_chunk(spec: dict[str, Any], index: int) -> dict[str, np.ndarray]:
 
 def _grid_work(net: _Net, data: _Data, spec: dict[str, Any], per_row: tuple[float, float]) -> Work:
     """A PyTorch landscape's grid as chunked work: tasks of whole chunks, about
-    :data:`~gradscape.networks.landscapes.TASK_FLOPS` each (a multiply-add per weight and per
+    :data:`~gradscape.executors.TASK_FLOPS` each (a multiply-add per weight and per
     activation, per row and point). The fingerprint holds the weights, buffers, data and
     settings (a DataLoader is read once for it)."""
     torch = net.torch
     rows = data.rows or BATCH_ROWS
-    per_point = 2.0 * rows * (net.n + per_row[0])
     chunk, total = spec["chunk"], len(spec["points"])
-    per_task = min(
-        chunk * max(1, round(TASK_FLOPS / (per_point * chunk))), -(-total // chunk) * chunk
-    )
+    per_task = task_size(2.0 * rows * (net.n + per_row[0]), chunk, total)
     tensors = [net.center.detach().cpu().numpy(), *(b.cpu().numpy() for b in net.buffers.values())]
     with torch.no_grad():
         tensors += [t.detach().cpu().numpy() for batch in data.batches() for t in batch]

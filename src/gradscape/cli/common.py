@@ -163,11 +163,6 @@ def _add_expr(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("expr", metavar="EXPR", help=EXPR_HELP)
 
 
-def _add_run_dir(parser: argparse.ArgumentParser) -> None:
-    """The positional ``RUN_DIR`` of the verbs that read a trained run."""
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by gradscape train")
-
-
 def _add_int(
     parser: argparse.ArgumentParser, flag: str, lo: int, hi: int, default: int | None, help: str
 ) -> None:

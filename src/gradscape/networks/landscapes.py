@@ -32,7 +32,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ..errors import InputError, whole_number
-from ..executors import ChunkStore, Work, check_executor, fingerprint, prepared, run
+from ..executors import ChunkStore, Work, check_executor, fingerprint, prepared, run, task_size
 from ..objectives import Objective
 from ..results import Result
 from .datasets import check_seed
@@ -42,9 +42,6 @@ from .spectra import HVP, _ritz, lanczos, objective_hvp
 KINDS = ("random", "hessian", "pca")
 #: Largest ``span``: a thousand times the weights' own scale is far past any basin.
 MAX_SPAN = 1e3
-#: Work of one task when the grid runs through an executor (floating-point operations): about a
-#: second on one CPU core (see :func:`_task_points`).
-TASK_FLOPS = 2e10
 
 
 @dataclass(frozen=True, eq=False)
@@ -263,15 +260,6 @@ def _device_chunk(net: Any, rows: int) -> int:
     return int(max(1, min(1024, 16_000_000 // (rows * width * 4))))
 
 
-def _task_points(net: Any, rows: int, n: int, total: int) -> int:
-    """Grid points per task of a job on a cluster: about :data:`TASK_FLOPS` of work (a few
-    multiply-adds per weight and row at each point), a whole number of compiled calls."""
-    chunk = _device_chunk(net, rows)
-    per_point = 2.0 * rows * max(n, 1)
-    calls = max(1, round(TASK_FLOPS / (per_point * chunk)))
-    return min(chunk * calls, -(-total // chunk) * chunk)
-
-
 def _ready(net: Any, loss: str, x: Any, y: Any, center: np.ndarray, dirs: np.ndarray,
            chunk: int | None = None) -> tuple[Any, list[Any], int]:  # fmt: skip
     """What evaluating a grid needs, made once: the compiled function for chunks of ``chunk``
@@ -330,13 +318,13 @@ def _grid_chunk(spec: dict[str, Any], index: int) -> dict[str, np.ndarray]:
 
 def _grid_work(net: Any, loss: str, x: Any, y: Any, center: np.ndarray, dirs: np.ndarray | None,
                seed: int, lo: float, hi: float, grid: int, dims: int) -> Work:  # fmt: skip
-    """A landscape's grid as chunked work: tasks of :func:`_task_points` points each.
+    """A landscape's grid as chunked work: tasks of whole compiled calls, sized by
+    :func:`~gradscape.executors.task_size` (a multiply-add per weight and row at each point).
     ``dirs`` is ``None`` for random directions (each worker rebuilds them from ``seed``)."""
     x, y = np.asarray(x), np.asarray(y)
-    total = grid**dims
-    n = center.size
-    per_task = _task_points(net, int(x.shape[0]), n, total)
-    chunk = _device_chunk(net, int(x.shape[0]))
+    total, rows = grid**dims, int(x.shape[0])
+    chunk = _device_chunk(net, rows)
+    per_task = task_size(2.0 * rows * center.size, chunk, total)
     made = fingerprint("landscape", repr(net), loss, x, y, center,
                        dirs if dirs is not None else seed, lo, hi, grid, dims, per_task,
                        chunk)  # fmt: skip
