@@ -376,7 +376,21 @@ def test_the_snippet_runs_and_reproduces_the_run(client: Any, small_run: dict[st
 
 
 # -- the page --------------------------------------------------------------------------------------
-def test_training_in_the_browser_grows_the_curves(page: Any) -> None:
+def test_training_in_the_browser_grows_the_curves(
+    page: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server runs in this process: each epoch's event is held 10 ms, so the curve has time to
+    # be seen part-way however fast training runs (under load it once finished between two polls).
+    from gradscape.web.jobs import Job
+
+    emit = Job.emit
+
+    def slow_emit(self: Job, event: dict[str, Any]) -> None:
+        emit(self, event)
+        if event.get("type") == "epoch":
+            time.sleep(0.01)
+
+    monkeypatch.setattr(Job, "emit", slow_emit)
     page.goto(page.base + "/?view=training&t_data=moons&t_model=mlp:16,16&t_lr=0.01&t_epochs=150"
               "&t_batch=16&t_patience=0&t_seed=0")  # fmt: skip
     page.wait_for_selector("#t-train")
