@@ -673,3 +673,59 @@ def test_normal_formulas_are_written_as_before() -> None:
     d = gs.derive("x^2*sin(y)")
     assert d.hessian_formulas == (("2*sin(y)", "2*x*cos(y)"), ("2*x*cos(y)", "-x^2*sin(y)"))
     assert d.notes == ()
+
+
+# -- every engine takes whatever describes a function ----------------------------------------------
+_BOX = {"x": (-5.0, 5.0), "y": (-5.0, 5.0)}
+_AT = {"x": 1.0, "y": 2.0}
+_ENGINES: dict[str, Any] = {
+    "value": lambda f: gs.value(f, _AT),
+    "value_and_gradient": lambda f: gs.value_and_gradient(f, _AT),
+    "gradient": lambda f: gs.gradient(f, _AT),
+    "partials": lambda f: gs.partials(f, _AT),
+    "hessian": lambda f: gs.hessian(f, _AT),
+    "hvp": lambda f: gs.hvp(f, _AT, _AT),
+    "directional_derivative": lambda f: gs.directional_derivative(f, _AT, _AT),
+    "gradient_check": lambda f: gs.gradient_check(f, _AT),
+    "taylor": lambda f: gs.taylor(f, _AT),
+    "profile": lambda f: gs.profile(f, "x", range=_BOX["x"]),
+    "surface": lambda f: gs.surface(f, "x", "y", x_range=_BOX["x"], y_range=_BOX["y"]),
+    "plan_sweep": lambda f: gs.plan_sweep(f, _BOX),
+    "descend": lambda f: gs.descend(f, _AT, lr=0.01),
+    "plan_descent": lambda f: gs.plan_descent(f, _AT),
+    "max_stable_lr": lambda f: gs.max_stable_lr(f, _AT),
+    "minimize": lambda f: gs.minimize(f, _AT),
+    "minimize_many": lambda f: gs.minimize_many(f, [[1.0, 2.0]]),
+    "critical_points": lambda f: gs.critical_points(f, _BOX),
+    "multistart": lambda f: gs.multistart(f, _BOX, starts=10),
+    "race": lambda f: gs.race(f, _BOX),
+    "spectrum": lambda f: gs.spectrum(f, np.zeros(2)),
+}
+
+
+@pytest.mark.parametrize("engine", sorted(_ENGINES))
+def test_every_engine_refuses_what_is_not_a_function_in_one_line(engine: str) -> None:
+    with pytest.raises(gs.ParameterError, match=r"^A function is given as .*; got int\.$"):
+        _ENGINES[engine](3)
+    with pytest.raises(TypeError, match=r"\*args .*not plain names; wrap it as gradscape"):
+        _ENGINES[engine](lambda *args: 0.0)
+
+
+def test_engines_take_a_name_text_or_a_python_function() -> None:
+    import jax.numpy as jnp
+
+    def himmelblau(x: Any, y: Any) -> Any:
+        return (x**2 + y - 11) ** 2 + (x + y**2 - 7) ** 2
+
+    # the gradient by hand at (1, 2): 4x(x²+y−11) + 2(x+y²−7), 2(x²+y−11) + 4y(x+y²−7)
+    by_hand = [4 * 1 * (1 + 2 - 11) + 2 * (1 + 4 - 7), 2 * (1 + 2 - 11) + 4 * 2 * (1 + 4 - 7)]
+    for f in ("himmelblau", "(x^2 + y - 11)^2 + (x + y^2 - 7)^2", himmelblau):
+        np.testing.assert_allclose(gs.gradient(f, _AT), by_hand, rtol=1e-12)
+    assert gs.objective(himmelblau).signature() == "himmelblau(x, y)"
+    run = gs.minimize(lambda u, v: (u - 3) ** 2 + jnp.cosh(v), {"u": 0.0, "v": 1.0})
+    assert run.converged, run.message
+    np.testing.assert_allclose(
+        [run.final_params["u"], run.final_params["v"]], [3.0, 0.0], atol=1e-5
+    )
+    with pytest.raises(gs.InputError, match="cannot rename"):
+        gs.objective(himmelblau, variables=("a", "b"))

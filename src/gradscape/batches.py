@@ -47,6 +47,7 @@ from .executors import ChunkStore, Work, check_executor, fingerprint, named, pre
 from .objectives import Objective
 from .optimizers import Optimizer, optimizer
 from .results import Result
+from .sources import objective
 
 #: Cap on the results a many-start search holds in memory (bytes).
 MEMORY_LIMIT = 2 * 1024**3
@@ -309,11 +310,14 @@ def _end_points(obj: Objective) -> Any:
 
 
 @with_x64
-def seconds_per_step(obj: Objective, starts: Any, method: Any = "gd", **settings: Any) -> float:
+def seconds_per_step(
+    obj: Objective | str | Callable[..., Any], starts: Any, method: Any = "gd", **settings: Any
+) -> float:
     """Measured seconds per start and step of :func:`minimize_many` with these settings (``lr``,
     ``max_steps``, ``gtol``, ``target`` and the optimizer's options, as there): its first chunk is
     compiled (shared with the run that follows) and timed over a few steps. A price for work
     before it starts (:func:`gradscape.races.race` sums these)."""
+    obj = objective(obj)
     starts, max_steps, gtol = budget_for(
         obj, starts, settings.pop("max_steps", 1000), settings.pop("gtol", None)
     )
@@ -331,7 +335,7 @@ def seconds_per_step(obj: Objective, starts: Any, method: Any = "gd", **settings
 
 @with_x64
 def minimize_many(
-    obj: Objective,
+    obj: Objective | str | Callable[..., Any],
     starts: Any,
     method: Any = "gd",
     *,
@@ -382,6 +386,7 @@ def minimize_many(
             beyond :data:`MEMORY_LIMIT`; a projected time beyond ``time_limit`` seconds
             (default :data:`TIME_LIMIT`), checked from the first segments on.
     """
+    obj = objective(obj)
 
     check_executor(executor)
     starts, max_steps, gtol = budget_for(obj, starts, max_steps, gtol)

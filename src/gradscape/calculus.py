@@ -8,6 +8,7 @@ compares autodiff with central finite differences, the independent check users c
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from ._x64 import with_x64
 from .errors import InputError, listing
 from .objectives import Objective, Params
 from .results import Result
+from .sources import objective
 
 if TYPE_CHECKING:
     from .kinks import Corner
@@ -27,18 +29,22 @@ if TYPE_CHECKING:
 # numeric calculus (value, gradient, Hessian) that the tour and the engines use stays free of it.
 
 
-def value(obj: Objective, at: Params) -> float:
+def value(obj: Objective | str | Callable[..., Any], at: Params) -> float:
     """``f(at)`` as a Python float, in float64.
 
     Raises:
         NumericalError: the value is NaN or infinite there.
     """
+    obj = objective(obj)
     return obj(at)
 
 
 @with_x64
-def value_and_gradient(obj: Objective, at: Params) -> tuple[float, np.ndarray]:
+def value_and_gradient(
+    obj: Objective | str | Callable[..., Any], at: Params
+) -> tuple[float, np.ndarray]:
     """``(f(at), ∇f(at))``; the gradient has shape ``(n,)`` in ``obj.names`` order."""
+    obj = objective(obj)
     theta = obj.vector(at)
     v, g = obj.jit_value_and_grad(theta)
     v = obj.finite("value", np.asarray(v, dtype=np.float64), theta)
@@ -46,19 +52,22 @@ def value_and_gradient(obj: Objective, at: Params) -> tuple[float, np.ndarray]:
     return float(v), g
 
 
-def gradient(obj: Objective, at: Params) -> np.ndarray:
+def gradient(obj: Objective | str | Callable[..., Any], at: Params) -> np.ndarray:
     r"""The gradient :math:`\nabla f = (\partial f/\partial \theta_1, \dots)`, shape ``(n,)``."""
+    obj = objective(obj)
     return value_and_gradient(obj, at)[1]
 
 
-def partials(obj: Objective, at: Params) -> dict[str, float]:
+def partials(obj: Objective | str | Callable[..., Any], at: Params) -> dict[str, float]:
     """One partial derivative per named parameter: ``{name: ∂f/∂name}``."""
+    obj = objective(obj)
     return obj.as_dict(gradient(obj, at))
 
 
 @with_x64
-def hessian(obj: Objective, at: Params) -> np.ndarray:
+def hessian(obj: Objective | str | Callable[..., Any], at: Params) -> np.ndarray:
     r"""The Hessian :math:`H_{ij} = \partial^2 f / \partial\theta_i \partial\theta_j`, shape ``(n, n)``."""
+    obj = objective(obj)
     theta = obj.vector(at)
     h = np.asarray(obj.jit_hessian(theta), dtype=np.float64)
     return obj.finite("Hessian", h, theta)
@@ -66,7 +75,11 @@ def hessian(obj: Objective, at: Params) -> np.ndarray:
 
 @with_x64
 def directional_derivative(
-    obj: Objective, at: Params, direction: Params, *, normalize: bool = True
+    obj: Objective | str | Callable[..., Any],
+    at: Params,
+    direction: Params,
+    *,
+    normalize: bool = True,
 ) -> float:
     r"""The rate of change along ``direction``: :math:`D_u f = \nabla f \cdot u` (a JVP).
 
@@ -77,6 +90,7 @@ def directional_derivative(
     Raises:
         InputError: the direction is zero.
     """
+    obj = objective(obj)
     theta = obj.vector(at)
     u = obj.vector(direction)
     norm = float(np.linalg.norm(u))
@@ -89,8 +103,9 @@ def directional_derivative(
 
 
 @with_x64
-def hvp(obj: Objective, at: Params, vector: Params) -> np.ndarray:
+def hvp(obj: Objective | str | Callable[..., Any], at: Params, vector: Params) -> np.ndarray:
     r"""Hessian-vector product :math:`H v`, forward-over-reverse, without forming :math:`H`."""
+    obj = objective(obj)
     theta = obj.vector(at)
     v = obj.vector(vector)
     _, hv = jax.jvp(jax.grad(obj.fn), (theta,), (v,))
@@ -208,7 +223,9 @@ def _check(
 
 
 @with_x64
-def gradient_check(obj: Objective, at: Params, *, step: float | None = None) -> GradientCheck:
+def gradient_check(
+    obj: Objective | str | Callable[..., Any], at: Params, *, step: float | None = None
+) -> GradientCheck:
     r"""Check the autodiff gradient against central finite differences.
 
     .. math:: \partial_i f \approx \frac{f(\theta + h_i e_i) - f(\theta - h_i e_i)}{2 h_i},
@@ -228,6 +245,7 @@ def gradient_check(obj: Objective, at: Params, *, step: float | None = None) -> 
         >>> check.agree, check.relative_error < 1e-6
         (True, True)
     """
+    obj = objective(obj)
     theta = obj.vector(at)
     if theta.size > MAX_FD_VARIABLES:
         raise InputError(
@@ -368,8 +386,9 @@ class Taylor:
 
 
 @with_x64
-def taylor(obj: Objective, at: Params) -> Taylor:
+def taylor(obj: Objective | str | Callable[..., Any], at: Params) -> Taylor:
     """First- and second-order Taylor approximations of ``obj`` around ``at``."""
+    obj = objective(obj)
     theta = obj.vector(at)
     v, g = value_and_gradient(obj, theta)
     return Taylor(obj.names, theta, v, g, hessian(obj, theta))
@@ -695,7 +714,6 @@ def derive(source: Any, at: Params | None = None, *, hessian_formulas: bool = Tr
         ('2*x*sin(y)', 1.818595)
     """
     from .kinks import corners
-    from .sources import objective
 
     obj = objective(source)
     notes: list[str] = []

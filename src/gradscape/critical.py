@@ -54,6 +54,7 @@ from .objectives import Objective
 from .optimizers import newton_roots
 from .point_sets import corners_from, lookout
 from .results import Result
+from .sources import objective
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,7 +165,7 @@ def check_critical_dims(n: int) -> None:
 
 @with_x64
 def critical_points(
-    obj: Objective,
+    obj: Objective | str | Callable[..., Any],
     ranges: Mapping[str, tuple[float, float]] | None = None,
     *,
     starts: int = 2500,
@@ -194,6 +195,7 @@ def critical_points(
         >>> cp.kinds, cp.indices
         (('saddle',), (1,))
     """
+    obj = objective(obj)
     lo, hi = search_box(obj, ranges)
     count = check_starts(starts)
     steps = whole_number(steps, "Newton steps", 1, MAX_NEWTON_STEPS, "MAX_NEWTON_STEPS")

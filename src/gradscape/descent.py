@@ -25,6 +25,7 @@ from .engine import GTOL, HEAD, MAX_RECORDS, safe_norm
 from .errors import InputError, whole_number
 from .objectives import Objective, Params
 from .runs import Run, minimize, per_weight_lr
+from .sources import objective
 
 Progress = Callable[[int, int], None]
 
@@ -55,18 +56,19 @@ def _positive(name: str, v: Any) -> float:
     return f
 
 
-def max_stable_lr(obj: Objective, at: Params) -> float | None:
+def max_stable_lr(obj: Objective | str | Callable[..., Any], at: Params) -> float | None:
     r"""Largest stable plain-GD learning rate near ``at``: :math:`2/\lambda_{max}(H)`.
 
     Exact for a quadratic; a local estimate elsewhere. ``None`` when no eigenvalue is positive.
     """
+    obj = objective(obj)
     lam = float(np.linalg.eigvalsh(hessian(obj, at))[-1])
     return 2.0 / lam if lam > 0 else None
 
 
 @with_x64
 def descend(
-    obj: Objective,
+    obj: Objective | str | Callable[..., Any],
     start: Params,
     *,
     lr: float | Mapping[str, float],
@@ -96,6 +98,7 @@ def descend(
     Raises:
         InputError: ``lr``, ``max_steps`` or ``gtol`` out of range.
     """
+    obj = objective(obj)
     if isinstance(lr, Mapping):
         per_weight_lr(obj, lr)
     else:
@@ -200,7 +203,7 @@ def predicted_steps(lr: float, eigenvalues: np.ndarray, shrink: float) -> float:
 
 
 def plan_descent(
-    obj: Objective,
+    obj: Objective | str | Callable[..., Any],
     start: Params,
     *,
     lr: float | None = None,
@@ -228,6 +231,7 @@ def plan_descent(
         InputError: the Hessian at ``start`` is not positive definite (no bowl to plan for),
             or a given ``lr``/``max_steps`` is out of range.
     """
+    obj = objective(obj)
     theta0 = obj.vector(start)
     _, g0 = value_and_gradient(obj, theta0)
     h = hessian(obj, theta0)

@@ -45,6 +45,7 @@ from .point_sets import (
     ends_and_corners,
 )
 from .results import Result
+from .sources import objective
 
 
 @dataclass(frozen=True, eq=False)
@@ -215,7 +216,7 @@ def _polish(obj: Objective, batch: Any, gtol: float, bounds: Any) -> Any:
 
 @with_x64
 def multistart(
-    obj: Objective,
+    obj: Objective | str | Callable[..., Any],
     ranges: Mapping[str, tuple[float, float]] | None = None,
     *,
     starts: Any = 10_000,
@@ -272,6 +273,7 @@ def multistart(
         >>> len(m.points), round(float(m.values[0]), 12)
         (4, 0.0)
     """
+    obj = objective(obj)
 
     lo, hi = search_box(obj, ranges)
     check_newton_size(optimizer(method, lr=lr), obj)  # before making the starts

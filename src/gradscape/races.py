@@ -45,6 +45,7 @@ from .multistarts import multistart
 from .objectives import Objective
 from .optimizers import NAMES, optimizer
 from .results import Result
+from .sources import objective
 
 #: Learning rates of the first round per optimizer, as multiples of its default (log-spaced).
 SPAN = (1e-2, 1e1)
@@ -319,7 +320,7 @@ def _check_price(
 
 @with_x64
 def race(
-    obj: Objective,
+    obj: Objective | str | Callable[..., Any],
     ranges: Mapping[str, tuple[float, float]] | None = None,
     *,
     optimizers: Sequence[str] = NAMES,
@@ -359,6 +360,7 @@ def race(
         InputError: bad settings; more than :data:`MAX_RUNS` tuning runs per optimizer; results
             or projected time over their caps.
     """
+    obj = objective(obj)
 
     lo, hi = search_box(obj, ranges)
     starts = check_starts(starts)

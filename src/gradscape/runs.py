@@ -54,6 +54,7 @@ from .errors import InputError, NumericalError, listing, whole_number
 from .objectives import Objective, Params
 from .optimizers import GD_FAMILY, Optimizer, check_lr, optimizer
 from .results import Result
+from .sources import objective
 
 
 @dataclass(frozen=True, eq=False)
@@ -290,7 +291,7 @@ def _stability_warnings(
 
 @with_x64
 def minimize(
-    obj: Objective,
+    obj: Objective | str | Callable[..., Any],
     start: Params,
     method: Any = "gd",
     *,
@@ -329,6 +330,7 @@ def minimize(
         >>> r.stop_reason, round(r.final_value, 12)
         ('converged', 0.0)
     """
+    obj = objective(obj)
 
     weights = per_weight_lr(obj, lr) if isinstance(lr, Mapping) else None
     opt = optimizer(method, lr=None if isinstance(lr, Mapping) else lr, **options)

@@ -9,13 +9,19 @@ the name up. Engines that take "anything that describes a function" call :func:`
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
-from typing import Any
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .errors import InputError, ParameterError, listing
-from .expr import Expression, parse
-from .functions import TestFunction, lookup
 from .objectives import Objective
+
+if TYPE_CHECKING:
+    from .expr import Expression
+
+# Every engine calls objective() on what it is given, so this module stays light: an Objective
+# passes straight through, and the expression language (SymPy) and the catalogue are imported
+# only when text, an Expression or a test function has to be turned into one.
 
 
 def from_expression(
@@ -54,7 +60,9 @@ def objective(
     Args:
         source: an expression (``"x^2*sin(y)"``), the name of a built-in test function
             (``"himmelblau"``, ``"rosenbrock:5"``), a :class:`~gradscape.functions.TestFunction`,
-            an :class:`~gradscape.expr.Expression` or an :class:`Objective` (returned as is).
+            an :class:`~gradscape.expr.Expression`, a Python function of named numbers
+            (``lambda x, y: x**2 + y``, JAX-traceable: ``jax.numpy`` rather than ``math``; its
+            parameters are the variables) or an :class:`Objective` (returned as is).
         variables: for an expression, the variables in order (default: the names it uses, in
             natural order: ``x, y, z`` and ``w2`` before ``w10``); names it does not use become
             parameters it does not depend on.
@@ -66,6 +74,8 @@ def objective(
 
     Raises:
         ExpressionError: the text cannot be read (the message marks the spot with a caret).
+        ParameterError: ``source`` is none of these, or a Python function whose parameters are
+            not plain names (``*args``, keyword-only, defaults).
 
     Example:
         >>> f = objective("x^2*sin(y)")
@@ -76,6 +86,9 @@ def objective(
     """
     if isinstance(source, Objective):
         return source
+    from .expr import Expression, parse
+    from .functions import TestFunction, lookup
+
     if isinstance(source, str):
         found = lookup(source)
         source = found if found is not None else parse(source, variables=variables)
@@ -90,7 +103,44 @@ def objective(
         return source.objective
     if isinstance(source, Expression):
         return from_expression(source, ranges=ranges)
+    if callable(source) and not isinstance(source, type):
+        return _from_function(source, variables, ranges)
     raise ParameterError(
-        "objective() takes an expression, a test function name, a TestFunction, an Expression "
-        f"or an Objective; got {type(source).__name__}."
+        "A function is given as an expression, a test function name, a TestFunction, an "
+        f"Expression, a Python function or an Objective; got {type(source).__name__}."
     )
+
+
+def _from_function(
+    fn: Callable[..., Any],
+    variables: Sequence[str] | None,
+    ranges: Mapping[str, tuple[float, float]] | None,
+) -> Objective:
+    """``f(x, y, ...)`` of plain named parameters as an Objective over those names."""
+    what = getattr(fn, "__name__", type(fn).__name__)
+    how = (
+        "wrap it as gradscape.Objective(lambda t: f(t[0], t[1]), names=('x', 'y')) "
+        "or Objective.from_pytree"
+    )
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        raise ParameterError(f"Cannot read the parameters of {what}; {how}.") from None
+    shown = {inspect.Parameter.VAR_POSITIONAL: "*{}", inspect.Parameter.VAR_KEYWORD: "**{}",
+             inspect.Parameter.KEYWORD_ONLY: "{} (keyword-only)"}  # fmt: skip
+    odd = [
+        shown[p.kind].format(p.name) if p.kind in shown else f"{p.name}=…"
+        for p in params
+        if p.kind in shown or p.default is not p.empty
+    ]
+    if odd or not params:
+        why = f"its parameters {listing(odd)} are not plain names" if odd else "it takes nothing"
+        raise ParameterError(f"{what}: {why}; {how}.")
+    names = tuple(p.name for p in params)
+    if variables is not None and tuple(variables) != names:
+        raise InputError(
+            f"{what} takes {listing(names)}; variables {listing(variables)} cannot rename them."
+        )
+    label = what if what.isidentifier() else "f"
+    return Objective(fn=lambda t: fn(*(t[i] for i in range(len(names)))), names=names,
+                     ranges=ranges or {}, label=label)  # fmt: skip

@@ -24,6 +24,7 @@ from ._x64 import with_x64
 from .errors import InputError, NumericalError, check_known, listing, whole_number
 from .objectives import Objective, Params, check_range
 from .results import Result
+from .sources import objective
 
 Progress = Callable[[int, int], None]
 
@@ -567,7 +568,7 @@ def _compiled_block(
 
 
 def profile(
-    obj: Objective,
+    obj: Objective | str | Callable[..., Any],
     name: str,
     *,
     at: Params | None = None,
@@ -593,6 +594,7 @@ def profile(
         >>> import gradscape as gs
         >>> p = gs.profile(gs.sse_objective(gs.synthetic_line()), "m", at={"m": 0, "c": 1})
     """
+    obj = objective(obj)
     axis = _axis(obj, name, range, points)
     base = _base_point(obj, at, (name,))
     values, _ = grid_values(
@@ -630,7 +632,7 @@ def _grid_facts(
 
 
 def surface(
-    obj: Objective,
+    obj: Objective | str | Callable[..., Any],
     x: str,
     y: str,
     *,
@@ -654,6 +656,7 @@ def surface(
         InputError: unknown or twice the same parameter, a bad range or fewer than 2 points.
         NumericalError: ``f`` is undefined or infinite at every point of the grid.
     """
+    obj = objective(obj)
     if x == y:
         raise InputError(f"A surface needs two different parameters; got {x!r} twice.")
     nx, ny = (points, points) if isinstance(points, int) else points
@@ -788,7 +791,7 @@ class SweepPlan:
 
 
 def plan_sweep(
-    obj: Objective,
+    obj: Objective | str | Callable[..., Any],
     ranges: Mapping[str, tuple[float, float]] | None = None,
     fixed: Mapping[str, float] | None = None,
     points: int | None = None,
@@ -814,6 +817,7 @@ def plan_sweep(
         >>> plan.ranges, plan.points
         ({'x': (-5.0, 5.0), 'y': (-5.0, 5.0)}, 151)
     """
+    obj = objective(obj)
     given = {n: check_range(n, r) for n, r in (ranges or {}).items()}
     held = {n: float(v) for n, v in (fixed or {}).items()}
     check_known(given, obj.names, "--range", obj.signature())

@@ -34,6 +34,7 @@ import numpy as np
 from ..errors import InputError, NumericalError, whole_number
 from ..objectives import Objective
 from ..results import Result
+from ..sources import objective
 from .datasets import check_seed
 
 #: ``hvp(v)``: the Hessian times ``v`` at fixed weights, float64 NumPy vectors in and out.
@@ -221,7 +222,7 @@ class Spectrum(Result):
 
 
 def spectrum(
-    obj: Objective,
+    obj: Objective | str | Callable[..., Any],
     weights: np.ndarray,
     *,
     top: int = 5,
@@ -251,6 +252,7 @@ def spectrum(
     Raises:
         InputError: bad counts, or ``exact`` for a model above :data:`MAX_EXACT` weights.
     """
+    obj = objective(obj)
 
     weights = np.asarray(weights)
     check_finite(weights)
