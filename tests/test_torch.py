@@ -303,3 +303,17 @@ def test_without_pytorch_the_error_says_how_to_install(monkeypatch: pytest.Monke
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
     with pytest.raises(gs.GradscapeError, match=r'pip install "gradscape\[torch\]"'):
         gt.landscape(object(), None)
+
+
+def test_the_loss_is_named_in_gradscape_words() -> None:
+    def f(out: Any, y: Any) -> Any:
+        return out.sum()
+
+    def squared_hinge(out: Any, y: Any) -> Any:
+        return out.sum()
+
+    named = {None: "cross_entropy", torch.nn.CrossEntropyLoss(): "cross_entropy",
+             torch.nn.functional.cross_entropy: "cross_entropy", torch.nn.MSELoss(): "mse",
+             torch.nn.SmoothL1Loss(): "smooth_l1", squared_hinge: "squared_hinge",
+             f: "loss", lambda out, y: out.sum(): "loss"}  # fmt: skip
+    assert [gt.loss_label(k) for k in named] == list(named.values())

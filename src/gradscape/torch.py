@@ -76,7 +76,7 @@ def loss_label(loss: Any) -> str:
     if loss is None:
         return "cross_entropy"
     name = getattr(loss, "__name__", None) or type(loss).__name__
-    if not name.isidentifier():  # a lambda
+    if not name.isidentifier() or len(name) < 3:  # a lambda, or an inner `f` that says nothing
         return "loss"
     name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", re.sub(r"Loss$", "", name)).lower()
     return name or "loss"
