@@ -33,10 +33,11 @@ settings.register_profile("gradscape", derandomize=True, database=None, print_bl
 settings.load_profile("gradscape")
 
 
-def unscaled_line(n: int = 200, seed: int = 3) -> gs.Dataset:
-    """x in the hundreds: a badly conditioned SSE bowl (κ ~ 1e5)."""
+def unscaled_line(n: int = 200, seed: int = 3, low: float = 100.0) -> gs.Dataset:
+    """x in the hundreds (from ``low`` to ``2·low``): a badly conditioned SSE bowl (κ ~ 8e5;
+    from 20 to 40, κ ~ 3e4)."""
     rng = np.random.default_rng(seed)
-    x = rng.uniform(100.0, 200.0, n)
+    x = rng.uniform(low, 2 * low, n)
     return gs.Dataset(x=x, y=3.0 * x - 40.0 + rng.normal(0.0, 15.0, n), name="unscaled")
 
 
