@@ -104,11 +104,13 @@ def read_header(path: str | Path) -> tuple[Path, dict[str, Any]]:
 
 def _read(p: Path, *, arrays: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     try:
-        with np.load(p, allow_pickle=False) as z:
+        with open(p, "rb") as fh:  # closed here even when NumPy's reader fails part-way
+            z = np.load(fh, allow_pickle=False)
             if not isinstance(z, np.lib.npyio.NpzFile):
-                raise ValueError("a single array, not a saved result")
-            header = json.loads(str(z[_META]))
-            found = {k: z[k] for k in z.files if k != _META} if arrays else {}
+                raise ValueError("it is a single array")
+            with z:
+                header = json.loads(str(z[_META]))
+                found = {k: z[k] for k in z.files if k != _META} if arrays else {}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         # NumPy's own words would advise loading it unsafely (pickle): never say that
         why = "it holds Python objects" if "pickle" in str(exc) else _why(exc)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, listing
+from .errors import InputError, listing, printable
 from .figures import Spec
 from .results import Result, read_header
 from .story import Section
@@ -73,14 +73,15 @@ def result_class(kind: str) -> type[Result]:
 def not_shown(kind: str) -> str:
     """One line for a result type that cannot be shown: the kinds that can, and the verb whose
     ``report.html`` shows this one."""
-    kinds = listing(list(SHOWN))
     verb = WRITTEN_BY.get(kind)
     where = (
         f"; a {kind} is shown by the report.html that `gradscape {verb} --out DIR` wrote beside it"
         if verb
         else ""
     )
-    return f"A saved {kind[:40]} cannot be opened here: {kinds} results can{where}."
+    return (
+        f"A saved {printable(kind, 40)} cannot be opened here: {listing(SHOWN)} results can{where}."
+    )
 
 
 def load_result(path: str | Path) -> Result:
