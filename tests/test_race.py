@@ -146,7 +146,7 @@ def test_race_work_is_priced_before_it_runs(capsys: pytest.CaptureFixture[str]) 
 @pytest.mark.parametrize("budget", [1, 2, 3, 4, 5, 6])
 def test_the_race_says_only_what_its_budget_did(budget: int) -> None:
     # issue 9: a budget of 1 or 2 said "the range widened where the best sat on its edge"
-    from gradscape.cli.optimize import _race_lines
+    from gradscape.story import race_story
 
     obj = gs.objective("x^2 + 10*y^2")
     r = race(obj, {"x": (-1, 1), "y": (-1, 1)}, optimizers=["gd", "adam"], starts=4,
@@ -167,7 +167,7 @@ def test_the_race_says_only_what_its_budget_did(budget: int) -> None:
         assert how == expected, (name, tried)
         assert budget >= 4 or not (above or below)  # nothing beyond the first round's range
     widened = any(h.startswith("widened") for h in r.search)
-    text = "\n".join([*_race_lines(obj, r), *r.warnings()])
+    text = "\n".join([*race_story(r)[0][1], *r.warnings()])
     assert ("widened" in text) == widened
     for w in r.warnings():  # "even after widening" only of an optimizer whose range was widened
         name = w.split(":")[0]

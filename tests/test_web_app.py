@@ -183,7 +183,7 @@ def test_serve_refuses_a_busy_port_in_one_line() -> None:
 def test_the_page_loads_in_a_real_browser(page: Any) -> None:
     page.goto(page.base + "/")
     page.wait_for_function("typeof Plotly !== 'undefined'")
-    assert page.locator("#tabs a").count() == 4
+    assert page.locator("#tabs a").count() == 5
     page.click("#tabs a[data-view=training]")
     page.wait_for_selector("#view-training", state="visible")  # its module mounts it
     assert "view=training" in page.url

@@ -88,6 +88,7 @@ _EXPORTS = {
     "Landscape": "networks.landscapes",
     "Spectrum": "networks.spectra",
     "TourResult": "tours",
+    "load_result": "saved",
 }
 
 _SUBMODULES = ("functions",)

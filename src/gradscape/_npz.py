@@ -23,9 +23,9 @@ from .errors import InputError
 MAX_NPZ_BYTES = 2 * 1024**3
 
 
-def check_npz(path: str | Path, *, cap: int | None = None) -> None:
+def check_npz(path: str | Path, *, cap: int | None = None, cap_name: str = "MAX_NPZ_BYTES") -> None:
     """Refuse ``path`` unless it is a readable ``.npz`` whose declared sizes fit ``cap`` bytes
-    (default :data:`MAX_NPZ_BYTES`).
+    (default :data:`MAX_NPZ_BYTES`; ``cap_name`` is the name its message gives the cap).
 
     Raises:
         InputError: missing, empty, truncated or not a zip; a member that is not a plain
@@ -44,7 +44,7 @@ def check_npz(path: str | Path, *, cap: int | None = None) -> None:
             if total > cap:
                 raise InputError(
                     f"{p} declares {total / 2**30:.3g} GiB when unpacked, over the cap of "
-                    f"{cap / 2**30:.3g} GiB (MAX_NPZ_BYTES); gradscape did not write it."
+                    f"{cap / 2**30:.3g} GiB ({cap_name}); gradscape did not write it."
                 )
             for info in infos:
                 _check_member(p, zf, info)

@@ -69,6 +69,8 @@ class Minima(Found, Result):
         notes: where f was seen to fall without bound (``"no minimum: f decreases without bound
             toward x = 0"``) or to jump; such places are never listed as minima (see
             :attr:`warnings`).
+        function, formula, max_steps: the function searched (its signature ``f(x, y)`` and
+            formula, so a saved result says what it is of) and the step budget per start.
 
     A minimum where f is not differentiable has kind ``"minimum (non-smooth)"`` and NaN
     eigenvalues: no Hessian exists there.
@@ -97,6 +99,9 @@ class Minima(Found, Result):
     sets: tuple[dict[str, Any] | None, ...] = ()
     starts_requested: int | None = None
     notes: tuple[str, ...] = ()
+    function: str = ""
+    formula: str | None = None
+    max_steps: int | None = None
 
     def _starts_ran(self) -> int:
         return int(self.labels.size)
@@ -290,6 +295,7 @@ def multistart(
     bounds = {
         n: (float(a - w), float(b + w)) for n, a, b, w in zip(obj.names, lo, hi, width, strict=True)
     }
+    asked_steps = max_steps
     x0, max_steps, gtol = budget_for(obj, x0, max_steps, gtol)
     search_gtol = gtol if precision == "float64" else max(gtol, _single_precision_gtol(obj, x0))
     made = ("gradscape.box_search:box_starts", (lo, hi, count, seed)) if count else None
@@ -342,4 +348,7 @@ def multistart(
         outside_counts=np.bincount(lab, minlength=len(centres))[away],
         starts_requested=count,
         notes=st.notes,
+        function=obj.signature(),
+        formula=obj.formula,
+        max_steps=asked_steps,
     )

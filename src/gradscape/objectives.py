@@ -48,6 +48,12 @@ class Published(Protocol):
 Params = Mapping[str, float] | Sequence[float] | np.ndarray | float
 
 
+def signature(label: str, names: Sequence[str]) -> str:
+    """``"SSE(m, c)"``: a label with the parameter names (``f(x1, x2, …, x500)`` for many)."""
+    shown = names if len(names) <= 8 else (*names[:2], "…", names[-1])
+    return f"{label}({', '.join(shown)})"
+
+
 @dataclass(frozen=True, eq=False)
 class Objective:
     """A scalar function ``f(params)`` of named parameters.
@@ -115,8 +121,7 @@ class Objective:
 
     def signature(self) -> str:
         """``"SSE(m, c)"``: the label with the parameter names (``f(x1, x2, …, x500)`` for many)."""
-        names = self.names if self.n <= 8 else (*self.names[:2], "…", self.names[-1])
-        return f"{self.label}({', '.join(names)})"
+        return signature(self.label, self.names)
 
     # -- parameters --------------------------------------------------------------------------
     def vector(self, params: Params) -> np.ndarray:

@@ -76,6 +76,8 @@ class Race(Result):
         minimum: ``f*``; ``minimum_source``: where it came from.
         starts, budget, max_steps, tol, seed: the rules; ``success_gap``: the gap ``f − f*``
             that counts as reached (``tol`` times the median gap at the tuning starts).
+        function, formula: the function raced on (its signature ``f(x, y)`` and formula), so a
+            saved result says what it is of.
     """
 
     names: tuple[str, ...]
@@ -99,6 +101,8 @@ class Race(Result):
     edge: tuple[str | None, ...] = ()
     success_gap: float = math.nan
     search: tuple[str, ...] = ()
+    function: str = ""
+    formula: str | None = None
 
     def tuning_rule(self) -> str:
         """How each optimizer's learning rate was chosen and judged, in words true for this
@@ -489,4 +493,6 @@ def race(
         diverged=np.array([sc.diverged for sc in scores], dtype=np.int64),
         edge=tuple(rows_out["edge"]),
         search=tuple(rows_out["search"]),
+        function=obj.signature(),
+        formula=obj.formula,
     )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Self
 
@@ -67,26 +69,85 @@ class Result:
         """Read a result written by :meth:`save`.
 
         Raises:
-            InputError: the file is missing, not a gradscape result, or of another result type.
+            InputError: the file is missing, not a gradscape result (damaged, truncated, holding
+                Python objects), of another result type, or holding fields this version of
+                gradscape does not know (a newer one wrote it).
         """
-        p = Path(path)
-        if not p.exists() and p.with_name(p.name + ".npz").exists():
-            p = p.with_name(p.name + ".npz")
-        if not p.is_file():
-            raise InputError(f"Result file {str(p)!r} does not exist.")
-        try:
-            with np.load(p, allow_pickle=False) as z:
-                header = json.loads(str(z[_META]))
-                arrays = {k: z[k] for k in z.files if k != _META}
-        except (OSError, ValueError, KeyError) as exc:
-            # NumPy's own words would advise loading it unsafely (pickle): never say that
-            why = "it holds Python objects" if "pickle" in str(exc) else str(exc)[:80]
-            raise InputError(f"{str(p)!r} is not a saved gradscape result ({why}).") from None
-        if header.get("type") != cls.__name__:
+        p, header = read_header(path)
+        if header["type"] != cls.__name__:
             raise InputError(
-                f"{str(p)!r} holds a {header.get('type')}, not a {cls.__name__}; "
-                f"load it with {header.get('type')}.load."
+                f"{str(p)!r} holds a {header['type']}, not a {cls.__name__}; "
+                f"load it with {header['type']}.load."
             )
+        arrays = _read(p, arrays=True)[1]
         kwargs = {k: _tuples(v) for k, v in header["fields"].items()}
         kwargs.update(arrays)
+        _check_fields(cls, p, header, set(kwargs))
         return cls(**kwargs)
+
+
+def read_header(path: str | Path) -> tuple[Path, dict[str, Any]]:
+    """The path of a saved result (``.npz`` appended when only that exists) and its header:
+    ``type`` (the result's class name), ``gradscape`` (the version that wrote it) and
+    ``fields`` (everything but the arrays). Reads no array.
+
+    Raises:
+        InputError: missing, or not a saved gradscape result.
+    """
+    p = Path(path)
+    if not p.exists() and p.with_name(p.name + ".npz").exists():
+        p = p.with_name(p.name + ".npz")
+    if not p.is_file():
+        raise InputError(f"Result file {str(p)!r} does not exist.")
+    return p, _read(p, arrays=False)[0]
+
+
+def _read(p: Path, *, arrays: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    try:
+        with open(p, "rb") as fh:  # closed here even when NumPy's reader fails part-way
+            z = np.load(fh, allow_pickle=False)
+            if not isinstance(z, np.lib.npyio.NpzFile):
+                raise ValueError("it is a single array")
+            with z:
+                header = json.loads(str(z[_META]))
+                found = {k: z[k] for k in z.files if k != _META} if arrays else {}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        # NumPy's own words would advise loading it unsafely (pickle): never say that
+        why = "it holds Python objects" if "pickle" in str(exc) else _why(exc)
+        raise InputError(f"{str(p)!r} is not a saved gradscape result ({why}).") from None
+    if not (
+        isinstance(header, dict)
+        and isinstance(header.get("type"), str)
+        and isinstance(header.get("fields"), dict)
+    ):
+        raise InputError(f"{str(p)!r} is not a saved gradscape result (its header is damaged).")
+    return header, found
+
+
+def _why(exc: BaseException) -> str:
+    """An exception as a short reason: its words, or what it is when it has none."""
+    if isinstance(exc, KeyError):
+        return "it has no gradscape header"
+    if isinstance(exc, zipfile.BadZipFile | EOFError | zlib.error):
+        return "it is truncated or damaged"
+    return str(exc)[:80] or type(exc).__name__
+
+
+def _check_fields(cls: type, p: Path, header: dict[str, Any], given: set[str]) -> None:
+    """Refuse a file whose fields are not ``cls``'s: one line naming them and the version."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    needed = {f.name for f in dataclasses.fields(cls)
+              if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}  # fmt: skip
+    extra, missing = sorted(given - known), sorted(needed - given)
+    wrote = str(header.get("gradscape", "?"))[:20]
+    if extra:
+        raise InputError(
+            f"{str(p)!r} was written by gradscape {wrote} (this is {__version__}) and holds "
+            f"fields a {cls.__name__} here does not have ({', '.join(extra[:4])}); open it with "
+            "the gradscape that wrote it, or a newer one."
+        )
+    if missing:
+        raise InputError(
+            f"{str(p)!r} lacks fields a {cls.__name__} needs ({', '.join(missing[:4])}); it is "
+            "damaged, or not written by gradscape."
+        )

@@ -696,3 +696,230 @@ def fit_story(fit: Any) -> list[Section]:
         lines += table(["", *fit.parameters, "SSE", "starts"], rows)
         sections.append(("Distinct minima", lines))
     return sections
+
+
+# -- multistart, race, landscape, spectrum --------------------------------------------------------
+# What the CLI prints for these verbs and the page shows for a saved result of each: built from the
+# result alone (and, where the file cannot know it, where the weights came from).
+
+#: Said once below a table that lists a point where f is not differentiable.
+NON_SMOOTH_NOTE = (
+    "(non-smooth): f is not differentiable at that point (a corner), so it has no Hessian; "
+    "its kind comes from probing f from every side"
+)
+
+_PLURAL = {
+    "minimum": "minima",
+    "maximum": "maxima",
+    "saddle": "saddles",
+    "degenerate": "degenerate",
+}
+
+
+def count(n: int, one: str, many: str | None = None) -> str:
+    """``"1 critical point"``, ``"3 critical points"``, ``"2 minima"``."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def dust(v: float, scale: float) -> float:
+    """``v``, or 0 where it is rounding dust (below 1e-12 of the box's size)."""
+    return 0.0 if abs(v) < 1e-12 * scale else float(v)
+
+
+def coords(p: Any, scale: float = 1.0) -> str:
+    """A point for a table; rounding dust (below 1e-12 of the box) shows as 0."""
+    return ", ".join(f"{dust(v, scale):.6g}" for v in p)
+
+
+def kind_count(kinds: tuple[str, ...]) -> str:
+    """``"120 minima, 1 minimum (non-smooth), 100 maxima"``, in the order first seen."""
+    from .point_sets import base_kind
+
+    out = []
+    for kind in dict.fromkeys(kinds):
+        base = base_kind(kind)
+        out.append(count(kinds.count(kind), kind, _PLURAL.get(base, base) + kind[len(base) :]))
+    return ", ".join(out)
+
+
+def kind_cell(kind: str, index: int | None, found: Any) -> str:
+    """The kind column: ``"saddle (index 1)"``, ``"minimum (a line)"``."""
+    from .flat_sets import article
+
+    text = kind + (f" (index {index})" if kind == "saddle" else "")
+    return text + (f" ({article(found['shape'])} {found['shape']})" if found else "")
+
+
+def set_lines(sets: Any, counts: Any = None) -> list[str]:
+    """One line per set of points that are not isolated, with the library's phrase."""
+    lines = []
+    for i, found in enumerate(sets):
+        if found:
+            reached = (
+                f", reached from {count(int(counts[i]), 'start')}" if counts is not None else ""
+            )
+            lines.append(
+                f"   {found['phrase']} ({count(found['points_found'], 'point')} found{reached}; one entry)"
+            )
+    return (["", "not isolated points, each listed once:", *lines]) if lines else []
+
+
+def sets_said(sets: Any) -> str:
+    """``" (1 of them a set of points, listed once)"``, or nothing."""
+    k = sum(1 for st in sets if st)
+    return (
+        f" ({k} of them {'a set' if k == 1 else 'sets'} of points, each listed once)" if k else ""
+    )
+
+
+def function_signature(result: Any) -> str:
+    """``"f(x, y)"``: the function a multistart or race ran on (a result saved before it kept
+    its function is named ``f`` of its variables)."""
+    from .objectives import signature
+
+    return str(result.function) or signature("f", result.names)
+
+
+def function_line(result: Any) -> str:
+    """``"f(x, y) = x^2 + y^2"``: the function a multistart or race ran on, as its verb heads
+    its text."""
+    sig = function_signature(result)
+    return f"{sig} = {result.formula}" if result.formula else sig
+
+
+#: Most minima a multistart's table lists (all in --json).
+MINIMA_SHOWN = 20
+
+
+def multistart_story(m: Any) -> list[Section]:
+    """What ``gradscape multistart`` prints for :class:`~gradscape.multistarts.Minima` ``m``:
+    the function, the starts and settings, a table of the lowest minima, what did not converge."""
+    from .point_sets import NON_SMOOTH
+
+    shown = min(len(m.values), MINIMA_SHOWN)
+    found, scale, value = m.point_sets, m.scale, m.shown_values
+    rows = [
+        [coords(m.points[i], scale), f"{value[i]:.8g}", kind_cell(m.kinds[i], None, found[i]),
+         str(m.counts[i]), f"{m.shares[i]:.1%}"]
+        for i in range(shown)
+    ]  # fmt: skip
+    failed = m.failed()
+    away = len(m.outside_points) if m.outside_points is not None else 0
+    steps = f", up to {count(m.max_steps, 'step')} each" if m.max_steps is not None else ""
+    lines = [
+        function_line(m),
+        f"{count(m.labels.size, 'start')}, {m.settings} (lr: {m.lr_reason}){steps}",
+        f"{count(len(m.values), 'distinct minimum', 'distinct minima')} in the box"
+        + sets_said(found)
+        + (f" (the {shown} lowest shown; all in --json)" if shown < len(m.values) else ""),
+        "",
+        *(table([", ".join(m.names), "f", "kind", "starts", "basin share"], rows, "rrlrr") if rows else ["no start converged in the box"]),
+        *set_lines(found[:shown], m.counts),
+        *(["", NON_SMOOTH_NOTE] if any(k.endswith(NON_SMOOTH) for k in m.kinds[:shown]) else []),
+        "",
+        (f"best: f = {m.values[0]:.10g} at " + ", ".join(f"{n} = {dust(v, scale):.10g}" for n, v in zip(m.names, m.points[0], strict=True))) if rows else "",
+        "did not converge: " + (", ".join(f"{c} {k}" for k, c in failed.items()) if failed else "none"),
+    ]  # fmt: skip
+    if m.starts_note:
+        lines.insert(2, m.starts_note)
+    if m.walked:
+        lines.append(
+            f"stalled at a corner: {count(m.walked, 'start')} (the gradient never shrinks there), "
+            "walked on to it by gradient sampling"
+        )
+    if m.outside:
+        lines.append(
+            f"ended outside the box: {count(m.outside, 'start')}, at "
+            f"{count(away, 'point')} beyond it (not listed; all in --json)"
+        )
+    lines += ["", *(f"warning: {w}" for w in m.warnings)] if m.warnings else []
+    return [("Minima", lines)]
+
+
+def race_story(r: Any) -> list[Section]:
+    """What ``gradscape race`` prints for :class:`~gradscape.races.Race` ``r``: the rules and a
+    row per optimizer."""
+    import math
+
+    rows = []
+    diverged = r.diverged if r.diverged is not None else [0] * len(r.optimizers)
+    search = r.search or ("",) * len(r.optimizers)
+    for name, lr, how, s, m, d, g in zip(
+        r.optimizers, r.lr, search, r.success, r.median_steps, diverged, r.median_gap, strict=True
+    ):
+        rows.append([name, "line search" if lr is None else f"{lr:.3g}",
+                     "—" if how == "line search" else how, f"{s:.0%}",
+                     "—" if math.isnan(m) else f"{m:g}", f"{d}/{r.starts}",
+                     "— (all diverged)" if math.isnan(g) else f"{g:.3g}"])  # fmt: skip
+    lines = [
+        function_line(r),
+        f"global minimum f* = {r.minimum:.10g} ({r.minimum_source})",
+        f"{r.tuning_rule()}; up to {count(r.max_steps, 'step')}; success = f − f* "
+        f"≤ {r.success_gap:.3g} ({r.tol:g} × its median at the starts)",
+        "",
+        *table(
+            ["optimizer", "lr chosen", "rates", "success", "median steps", "diverged",
+             "median final gap"],
+            rows, "lrlrrrr",
+        ),
+        "",
+        "median final gap: f − f* at the end, over the test starts that did not diverge",
+    ]  # fmt: skip
+    return [("Race", lines)]
+
+
+def landscape_story(land: Any, where: str = "", rows: str = "rows") -> list[Section]:
+    """What ``gradscape landscape`` prints for :class:`~gradscape.networks.landscapes.Landscape`
+    ``land``: what the grid lies on, its size, the loss at the weights and over the grid.
+
+    ``where`` names the weights (``"the best weights of RUN_DIR"``; a saved file does not know
+    it), ``rows`` the data the loss was evaluated on (``"training rows"``)."""
+    summary = land.summary()
+    size = land.alphas.size
+    points = f"{size} points" if land.shape == "line" else f"{size} × {size} points"
+    lines = [
+        f"{land.description()}, through {where}" if where else land.description(),
+        f"{points}, the loss on {land.rows} {rows}",
+        f"loss at the trained weights: {land.center_loss:.6g}; on the grid from "
+        f"{summary['min']:.6g} to {summary['max']:.6g}",
+    ]
+    if land.kind == "between":
+        lines.append(f"loss at the other run: {land.end_loss:.6g}; barrier on the way: "
+                     f"{summary['barrier']:.4g}")  # fmt: skip
+    if land.explained.size:
+        lines.append(land.explained_text())
+    lines += [f"warning: {w}" for w in land.warnings]
+    return [("Loss landscape", lines)]
+
+
+def spectrum_story(sp: Any, where: str = "") -> list[Section]:
+    """What ``gradscape spectrum`` prints for :class:`~gradscape.networks.spectra.Spectrum`
+    ``sp``: the extreme eigenvalues with their residual bounds (and the exact ones where
+    formed), the trace, each layer's block. ``where`` names the weights, as for
+    :func:`landscape_story`."""
+    at = f" at {where}" if where else ""
+    lines = [f"Hessian of the {sp.label}{at} ({sp.n:,} weights), {sp.steps} Lanczos steps", ""]
+    exact = np.sort(sp.exact) if sp.exact.size else None
+    gaps = sp.exact_gaps()
+    rows = []
+    parts = (("top", sp.top, sp.top_residual, None if exact is None else exact[::-1]),
+             ("bottom", sp.bottom, sp.bottom_residual, exact))  # fmt: skip
+    for name, values, residuals, ref in parts:
+        for i, (v, r) in enumerate(zip(values, residuals, strict=True)):
+            row = [f"{name} {i + 1}", f"{v:.6g}", f"{r:.1e}"]
+            if ref is not None:
+                row += [f"{ref[i]:.6g}", f"{gaps[name][i]:.1e}"]
+            rows.append(row)
+    head = ["", "Lanczos", "residual bound"] + (["exact", "error"] if exact is not None else [])
+    lines += table(head, rows, "l" + "r" * (len(head) - 1))
+    lines.append(
+        f"each bound includes the rounding of the Hessian-vector products, {sp.rounding:.1e}"
+    )
+    if sp.trace_samples:  # a trace was asked for
+        lines += ["", f"trace ≈ {sp.trace:.6g} ± {sp.trace_stderr:.2g} (Hutchinson, {sp.trace_samples} "
+                  "vectors, deflated)" + (f"; exact {exact.sum():.6g}" if exact is not None else "")]  # fmt: skip
+    for name, block in (sp.layers or {}).items():
+        lines.append(f"{name} ({block['size']:,} weights): top "
+                     + ", ".join(f"{v:.4g}" for v in block["top"]) + "; bottom "
+                     + ", ".join(f"{v:.4g}" for v in block["bottom"]))  # fmt: skip
+    return [("Hessian spectrum", lines)]

@@ -372,16 +372,6 @@ def _box_ranges(obj: Any, texts: Sequence[str] | None) -> dict[str, tuple[float,
     return full
 
 
-def _dust(v: float, scale: float) -> float:
-    """``v``, or 0 where it is rounding dust (below 1e-12 of the box's size)."""
-    return 0.0 if abs(v) < 1e-12 * scale else float(v)
-
-
-def _coords(p: Any, scale: float = 1.0) -> str:
-    """A point for a table; rounding dust (below 1e-12 of the box) shows as 0."""
-    return ", ".join(f"{_dust(v, scale):.6g}" for v in p)
-
-
 class _Update(Protocol):
     """A progress bar's update: ``done`` of ``total``, and a new label for a new phase."""
 

@@ -216,32 +216,16 @@ def _cmd_landscape(args: argparse.Namespace) -> int:
 
 def _publish_landscape(args: argparse.Namespace, land: Any, where: str, out: Any) -> int:
     """Write and show a landscape (of a gradscape run or of a PyTorch model) into ``out``."""
-    from .. import figures, plot, report
+    from .. import plot, report
+    from ..saved import shown
 
     land.save(out / "landscape.npz")
     pngs = [p.name for p in plot.landscape_figures(land, out)]
     files = ["landscape.npz", "report.html", "summary.json", *pngs]
     summary = {"run": str(args.run_dir or args.torch), **land.summary(), "files": sorted(files)}
-    size = land.alphas.size
-    points = f"{size} points" if land.shape == "line" else f"{size} × {size} points"
-    lines = [
-        f"{land.description()}, through {where}",
-        f"{points}, the loss on {land.rows} {'rows of data()' if args.torch else 'training rows'}",
-        f"loss at the trained weights: {land.center_loss:.6g}; on the grid from "
-        f"{summary['min']:.6g} to {summary['max']:.6g}",
-    ]
-    if land.kind == "between":
-        lines.append(f"loss at the other run: {land.end_loss:.6g}; barrier on the way: "
-                     f"{summary['barrier']:.4g}")  # fmt: skip
-    if land.explained.size:
-        lines.append(land.explained_text())
-    lines += [f"warning: {w}" for w in land.warnings]
-    sections = [("Loss landscape", lines)]
-    captions = {"landscape": "The loss along the line", "contours": "Contours of the loss",
-                "surface": "The loss surface (drag to turn it)"}  # fmt: skip
-    figs = figures.landscape(land)
-    report.write_report(out, "gradscape landscape", sections,
-                        {"Loss landscape": [(figs[n], captions[n]) for n in figs]}, files)  # fmt: skip
+    view = shown(land, where, "rows of data()" if args.torch else "training rows")
+    sections = view.sections
+    report.write_report(out, view.title, sections, {sections[0][0]: view.figures}, files)
     if _publish(args, out / "summary.json", summary):
         return 0
     _show(out, "gradscape landscape", sections, sorted(files))
@@ -280,10 +264,8 @@ def _cmd_spectrum(args: argparse.Namespace) -> int:
 
 def _publish_spectrum(args: argparse.Namespace, sp: Any, where: str) -> int:
     """Write and show a spectrum (of a gradscape run or of a PyTorch model)."""
-    import numpy as np
-
-    from .. import figures, plot, report
-    from ..story import table
+    from .. import plot, report
+    from ..saved import shown
 
     out = _out_dir(args)
     sp.save(out / "spectrum.npz")
@@ -291,37 +273,9 @@ def _publish_spectrum(args: argparse.Namespace, sp: Any, where: str) -> int:
     if args.density:
         files.append(plot.save(plot.spectral_density(sp), out / "density.png").name)
     summary = {"run": str(args.run_dir or args.torch), **sp.summary(), "files": sorted(files)}
-    lines = [f"Hessian of the {sp.label} at {where} ({sp.n:,} weights), "
-             f"{sp.steps} Lanczos steps", ""]  # fmt: skip
-    exact = np.sort(sp.exact) if sp.exact.size else None
-    gaps = sp.exact_gaps()
-    rows = []
-    parts = (("top", sp.top, sp.top_residual, None if exact is None else exact[::-1]),
-             ("bottom", sp.bottom, sp.bottom_residual, exact))  # fmt: skip
-    for name, values, residuals, ref in parts:
-        for i, (v, r) in enumerate(zip(values, residuals, strict=True)):
-            row = [f"{name} {i + 1}", f"{v:.6g}", f"{r:.1e}"]
-            if ref is not None:
-                row += [f"{ref[i]:.6g}", f"{gaps[name][i]:.1e}"]
-            rows.append(row)
-    head = ["", "Lanczos", "residual bound"] + (["exact", "error"] if exact is not None else [])
-    lines += table(head, rows, "l" + "r" * (len(head) - 1))
-    lines.append(
-        f"each bound includes the rounding of the Hessian-vector products, {sp.rounding:.1e}"
-    )
-    if args.trace:
-        lines += ["", f"trace ≈ {sp.trace:.6g} ± {sp.trace_stderr:.2g} (Hutchinson, {sp.trace_samples} "
-                  "vectors, deflated)" + (f"; exact {exact.sum():.6g}" if exact is not None else "")]  # fmt: skip
-    for name, block in (sp.layers or {}).items():
-        lines.append(f"{name} ({block['size']:,} weights): top "
-                     + ", ".join(f"{v:.4g}" for v in block["top"]) + "; bottom "
-                     + ", ".join(f"{v:.4g}" for v in block["bottom"]))  # fmt: skip
-    sections = [("Hessian spectrum", lines)]
-    captions = {"eigenvalues": "The extreme eigenvalues (Lanczos; exact ones ringed where formed)",
-                "density": "The spectral density (stochastic Lanczos quadrature)"}  # fmt: skip
-    figs = figures.spectrum(sp)
-    report.write_report(out, "gradscape spectrum", sections,
-                        {"Hessian spectrum": [(figs[n], captions[n]) for n in figs]}, files)  # fmt: skip
+    view = shown(sp, where)
+    sections = view.sections
+    report.write_report(out, view.title, sections, {sections[0][0]: view.figures}, files)
     if _publish(args, out / "summary.json", summary):
         return 0
     _show(out, "gradscape spectrum", sections, sorted(files))

@@ -21,8 +21,6 @@ from .common import (
     _box_ranges,
     _check_names,
     _chunked,
-    _coords,
-    _dust,
     _float_in,
     _full_point,
     _out_dir,
@@ -277,66 +275,6 @@ def _descend_files(
     return files, figures.descend(runs, floor, s, marks)
 
 
-_PLURAL = {
-    "minimum": "minima",
-    "maximum": "maxima",
-    "saddle": "saddles",
-    "degenerate": "degenerate",
-}
-
-
-def _count(n: int, one: str, many: str | None = None) -> str:
-    """``"1 critical point"``, ``"3 critical points"``, ``"2 minima"``."""
-    return f"{n:,} {one if n == 1 else (many or one + 's')}"
-
-
-def _kind_count(kinds: tuple[str, ...]) -> str:
-    """``"120 minima, 1 minimum (non-smooth), 100 maxima"``, in the order first seen."""
-    from ..point_sets import base_kind
-
-    out = []
-    for kind in dict.fromkeys(kinds):
-        base = base_kind(kind)
-        out.append(_count(kinds.count(kind), kind, _PLURAL.get(base, base) + kind[len(base) :]))
-    return ", ".join(out)
-
-
-def _kind_cell(kind: str, index: int | None, found: Any) -> str:
-    """The kind column: ``"saddle (index 1)"``, ``"minimum (a line)"``."""
-    text = kind + (f" (index {index})" if kind == "saddle" else "")
-    from ..flat_sets import article
-
-    return text + (f" ({article(found['shape'])} {found['shape']})" if found else "")
-
-
-def _set_lines(sets: Any, counts: Any = None) -> list[str]:
-    """One line per set of points that are not isolated, with the library's phrase."""
-    lines = []
-    for i, found in enumerate(sets):
-        if found:
-            reached = (
-                f", reached from {_count(int(counts[i]), 'start')}" if counts is not None else ""
-            )
-            lines.append(
-                f"   {found['phrase']} ({_count(found['points_found'], 'point')} found{reached}; one entry)"
-            )
-    return (["", "not isolated points, each listed once:", *lines]) if lines else []
-
-
-def _sets_said(sets: Any) -> str:
-    """``" (1 of them a set of points, listed once)"``, or nothing."""
-    k = sum(1 for st in sets if st)
-    return (
-        f" ({k} of them {'a set' if k == 1 else 'sets'} of points, each listed once)" if k else ""
-    )
-
-
-_NON_SMOOTH_NOTE = (
-    "(non-smooth): f is not differentiable at that point (a corner), so it has no Hessian; "
-    "its kind comes from probing f from every side"
-)
-
-
 def _dims(expr: str) -> tuple[int, str] | None:
     """``(dimensions, name)`` of a built-in function, known before its objective is built
     (which takes a minute and gigabytes at 10,000 variables); ``None`` for an expression."""
@@ -361,7 +299,8 @@ def _cmd_critical(args: argparse.Namespace) -> int:
     from ..critical import check_critical_dims, critical_points
     from ..point_sets import NON_SMOOTH, base_kind
     from ..sources import objective
-    from ..story import table
+    from ..story import NON_SMOOTH_NOTE, coords, kind_cell, kind_count, set_lines, sets_said, table
+    from ..story import count as _count
 
     if (known := _dims(args.expr)) is not None:
         check_critical_dims(known[0])
@@ -386,7 +325,7 @@ def _cmd_critical(args: argparse.Namespace) -> int:
     summary = _function_summary(obj, cp.summary(), files)
     found, scale = cp.point_sets, cp.scale
     rows = [
-        [_coords(p, scale), f"{val:.8g}", _kind_cell(k, i, st),
+        [coords(p, scale), f"{val:.8g}", kind_cell(k, i, st),
          ", ".join(f"{v:.4g}" for v in lam) if all(map(math.isfinite, lam)) else "— (no Hessian)"]
         for p, val, k, i, lam, st in zip(cp.points, cp.shown_values, cp.kinds, cp.indices, cp.eigenvalues, found, strict=True)
     ]  # fmt: skip
@@ -395,12 +334,12 @@ def _cmd_critical(args: argparse.Namespace) -> int:
         f"{obj.signature()} = {obj.formula}" if obj.formula else obj.signature(),
         "box: " + ", ".join(f"{n} in [{a:g}, {b:g}]" for n, (a, b) in ranges.items()),
         f"{_count(len(cp.kinds), 'critical point')} in the box from {_count(cp.starts, 'start')}"
-        + (": " + _kind_count(cp.kinds) if cp.kinds else "")
-        + _sets_said(found),
+        + (": " + kind_count(cp.kinds) if cp.kinds else "")
+        + sets_said(found),
         "",
         *(table([", ".join(obj.names), "f", "kind", "Hessian eigenvalues"], rows, "rrll") if rows else ["none found in the box"]),
-        *_set_lines(found),
-        *(["", _NON_SMOOTH_NOTE] if any(k.endswith(NON_SMOOTH) for k in cp.kinds) else []),
+        *set_lines(found),
+        *(["", NON_SMOOTH_NOTE] if any(k.endswith(NON_SMOOTH) for k in cp.kinds) else []),
     ]  # fmt: skip
     if cp.starts_note:
         lines.insert(3, cp.starts_note)
@@ -424,13 +363,12 @@ def _cmd_critical(args: argparse.Namespace) -> int:
 
 
 def _cmd_multistart(args: argparse.Namespace) -> int:
-    from .. import figures, plot, report
+    from .. import plot, report
     from ..curvature import check_newton_dims
     from ..multistarts import multistart
     from ..optimizers import optimizer
-    from ..point_sets import NON_SMOOTH
+    from ..saved import basins_title, shown
     from ..sources import objective
-    from ..story import table
 
     method = optimizer(args.optimizer, lr=args.lr)  # validate before the work
     if (known := _dims(args.expr)) is not None:
@@ -444,62 +382,17 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
                        progress=progress, **chunks)  # fmt: skip
     m.save(out / "minima.npz")
     files = ["minima.npz", "report.html", "summary.json"]
-    figs: dict[str, Any] = {}
+    view = shown(m)
     if m.grid is not None:
-        title = (
-            f"{obj.signature()}: basins of {_count(len(m.values), 'minimum', 'minima')} "
-            f"from {_count(m.labels.size, 'start')}"
-        )
-        fig = plot.basin_map(
-            m.starts, (m.grid[0], m.grid[1]), m.labels, m.points, m.values, obj.names, title
-        )
+        fig = plot.basin_map(m.starts, (m.grid[0], m.grid[1]), m.labels, m.points, m.values,
+                             obj.names, basins_title(m))  # fmt: skip
         files.append(plot.save(fig, out / "basins.png").name)
-        figs = figures.multistart(m, title)
     summary = _function_summary(obj, m.summary(), files)
     status = EXIT_DIVERGED if m.diverged else 0
     for w in m.warnings:
         print(f"gradscape: warning: {w}", file=sys.stderr)
-    shown = min(len(m.values), 20)
-    found, scale, value = m.point_sets, m.scale, m.shown_values
-    rows = [
-        [_coords(m.points[i], scale), f"{value[i]:.8g}", _kind_cell(m.kinds[i], None, found[i]),
-         str(m.counts[i]), f"{m.shares[i]:.1%}"]
-        for i in range(shown)
-    ]  # fmt: skip
-    failed = m.failed()
-    away = len(m.outside_points) if m.outside_points is not None else 0
-    lines = [
-        f"{obj.signature()} = {obj.formula}" if obj.formula else obj.signature(),
-        f"{_count(m.labels.size, 'start')}, {m.settings} (lr: {m.lr_reason}), up to "
-        f"{_count(args.steps, 'step')} each",
-        f"{_count(len(m.values), 'distinct minimum', 'distinct minima')} in the box"
-        + _sets_said(found)
-        + (f" (the {shown} lowest shown; all in --json)" if shown < len(m.values) else ""),
-        "",
-        *(table([", ".join(obj.names), "f", "kind", "starts", "basin share"], rows, "rrlrr") if rows else ["no start converged in the box"]),
-        *_set_lines(found[:shown], m.counts),
-        *(["", _NON_SMOOTH_NOTE] if any(k.endswith(NON_SMOOTH) for k in m.kinds[:shown]) else []),
-        "",
-        (f"best: f = {m.values[0]:.10g} at " + ", ".join(f"{n} = {_dust(v, scale):.10g}" for n, v in zip(obj.names, m.points[0], strict=True))) if rows else "",
-        "did not converge: " + (", ".join(f"{c} {k}" for k, c in failed.items()) if failed else "none"),
-    ]  # fmt: skip
-    if m.starts_note:
-        lines.insert(2, m.starts_note)
-    if m.walked:
-        lines.append(
-            f"stalled at a corner: {_count(m.walked, 'start')} (the gradient never shrinks there), "
-            "walked on to it by gradient sampling"
-        )
-    if m.outside:
-        lines.append(
-            f"ended outside the box: {_count(m.outside, 'start')}, at "
-            f"{_count(away, 'point')} beyond it (not listed; all in --json)"
-        )
-    lines += ["", *(f"warning: {w}" for w in m.warnings)] if m.warnings else []
-    sections = [("Minima", lines)]
-    cap = "Each start coloured by the minimum it reached (hover for each)"
-    report.write_report(out, f"gradscape multistart: {obj.signature()}", sections,
-                        {"Minima": [(f, cap) for f in figs.values()]}, files)  # fmt: skip
+    sections = view.sections
+    report.write_report(out, view.title, sections, {"Minima": view.figures}, files)
     if _publish(args, out / "summary.json", summary):
         return status
     _show(out, f"gradscape multistart — {obj.signature()}", sections, summary["files"])
@@ -508,8 +401,9 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
 
 def _cmd_race(args: argparse.Namespace) -> int:
 
-    from .. import figures, plot, report
+    from .. import plot, report
     from ..races import race
+    from ..saved import shown
     from ..sources import objective
 
     obj = objective(args.expr)
@@ -526,43 +420,11 @@ def _cmd_race(args: argparse.Namespace) -> int:
         ["race.npz", plot.save(fig, out / "race.png").name, "report.html", "summary.json"]
     )
     summary = _function_summary(obj, r.summary(), files)
-    sections = [("Race", _race_lines(obj, r))]
-    cap = "Success per optimizer (left) and against the learning rate tried (right)"
-    report.write_report(out, f"gradscape race: {obj.signature()}", sections,
-                        {"Race": [(f, cap) for f in figures.race(r).values()]}, files)  # fmt: skip
+    view = shown(r)
+    sections = view.sections
+    report.write_report(out, view.title, sections, {"Race": view.figures}, files)
     if not _publish(args, out / "summary.json", summary):
         _show(out, f"gradscape race — {obj.signature()}", sections, files)
     for w in r.warnings():
         print(f"gradscape: warning: {w}", file=sys.stderr)
     return 0
-
-
-def _race_lines(obj: Any, r: Any) -> list[str]:
-    """The race's story: the rules, a row per optimizer."""
-    from ..story import table
-
-    rows = []
-    diverged = r.diverged if r.diverged is not None else [0] * len(r.optimizers)
-    search = r.search or ("",) * len(r.optimizers)
-    for name, lr, how, s, m, d, g in zip(
-        r.optimizers, r.lr, search, r.success, r.median_steps, diverged, r.median_gap, strict=True
-    ):
-        rows.append([name, "line search" if lr is None else f"{lr:.3g}",
-                     "—" if how == "line search" else how, f"{s:.0%}",
-                     "—" if math.isnan(m) else f"{m:g}", f"{d}/{r.starts}",
-                     "— (all diverged)" if math.isnan(g) else f"{g:.3g}"])  # fmt: skip
-    lines = [
-        f"{obj.signature()} = {obj.formula}" if obj.formula else obj.signature(),
-        f"global minimum f* = {r.minimum:.10g} ({r.minimum_source})",
-        f"{r.tuning_rule()}; up to {_count(r.max_steps, 'step')}; success = f − f* "
-        f"≤ {r.success_gap:.3g} ({r.tol:g} × its median at the starts)",
-        "",
-        *table(
-            ["optimizer", "lr chosen", "rates", "success", "median steps", "diverged",
-             "median final gap"],
-            rows, "lrlrrrr",
-        ),
-        "",
-        "median final gap: f − f* at the end, over the test starts that did not diverge",
-    ]  # fmt: skip
-    return lines

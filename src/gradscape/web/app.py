@@ -160,6 +160,6 @@ def jsonable_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 def _views() -> list[Any]:
     """The view modules; each has ``router(app) -> APIRouter``."""
-    from . import explorer, fitting, reports, story, training
+    from . import explorer, fitting, opened, reports, story, training
 
-    return [story, explorer, training, fitting, reports]
+    return [story, explorer, training, fitting, opened, reports]

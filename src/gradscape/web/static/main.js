@@ -1,7 +1,7 @@
 // The page: tabs for the views (each a module loaded when first shown) and "Save as report".
 import { api, getParams, reporterFor, setParams, toast } from "./common.js";
 
-const VIEWS = ["story", "explorer", "training", "fit"];
+const VIEWS = ["story", "explorer", "training", "fit", "opened"];
 const mounted = {};
 
 async function show(view) {
@@ -32,6 +32,7 @@ document.getElementById("save-report").addEventListener("click", async () => {
   const reporter = reporterFor(view);
   if (!reporter) { toast("This view has nothing to save yet."); return; }
   const r = reporter();
+  if (!r) { toast("This view has nothing to save yet."); return; }
   const figures = r.figures.filter((f) => f.div && f.div.data).map((f) => ({
     heading: f.heading, data: f.div.data, layout: f.div.layout,
   }));

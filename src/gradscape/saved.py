@@ -1,0 +1,139 @@
+"""A saved result, shown: the one dispatch from a result file to its class, and what each kind
+shows (its text sections from :mod:`gradscape.story`, its interactive figures from
+:mod:`gradscape.figures` with their captions), the same for a verb's ``report.html`` and for the
+page's "Open a result".
+
+A file is dispatched by the type its header names (:func:`gradscape.results.read_header`), then
+read by that class's :meth:`~gradscape.results.Result.load`: no pickle, nothing evaluated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError, listing, printable
+from .figures import Spec
+from .results import Result, read_header
+from .story import Section
+
+#: The kinds a saved result is shown from: the type its file names → the verb that writes it.
+SHOWN = {
+    "Landscape": "landscape",
+    "Spectrum": "spectrum",
+    "Minima": "multistart",
+    "Race": "race",
+}
+#: The other saved results and the verb that writes each (its ``report.html`` shows it).
+WRITTEN_BY = {
+    "Run": "descend",
+    "CriticalPoints": "critical",
+    "Derivation": "derive",
+    "Profile": "sweep",
+    "Surface": "sweep",
+    "Fit": "fit",
+    "Training": "train",
+    "Split": "train",
+    "Batch": "multistart",
+}
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What a view shows of a result: a title, text sections, figures with their captions
+    (all under the first section, as in the verb's ``report.html``)."""
+
+    title: str
+    sections: list[Section]
+    figures: list[tuple[Spec, str]] = field(default_factory=list)
+
+
+def result_class(kind: str) -> type[Result]:
+    """The class of a result type that can be shown (:data:`SHOWN`)."""
+    if kind == "Landscape":
+        from .networks.landscapes import Landscape
+
+        return Landscape
+    if kind == "Spectrum":
+        from .networks.spectra import Spectrum
+
+        return Spectrum
+    if kind == "Minima":
+        from .multistarts import Minima
+
+        return Minima
+    if kind == "Race":
+        from .races import Race
+
+        return Race
+    raise InputError(not_shown(kind))
+
+
+def not_shown(kind: str) -> str:
+    """One line for a result type that cannot be shown: the kinds that can, and the verb whose
+    ``report.html`` shows this one."""
+    verb = WRITTEN_BY.get(kind)
+    where = (
+        f"; a {kind} is shown by the report.html that `gradscape {verb} --out DIR` wrote beside it"
+        if verb
+        else ""
+    )
+    return (
+        f"A saved {printable(kind, 40)} cannot be opened here: {listing(SHOWN)} results can{where}."
+    )
+
+
+def load_result(path: str | Path) -> Result:
+    """Read any saved result that can be shown, as the class its file names.
+
+    Raises:
+        InputError: missing, not a saved gradscape result, a type that cannot be shown (the
+            message names those that can and the verb that shows it), fields this version does
+            not know.
+    """
+    _, header = read_header(path)
+    return result_class(header["type"]).load(path)
+
+
+def basins_title(m: Any) -> str:
+    """The title of a multistart's basin map (the PNG and the interactive figure)."""
+    from .story import count, function_signature
+
+    return (
+        f"{function_signature(m)}: basins of {count(len(m.values), 'minimum', 'minima')} "
+        f"from {count(m.labels.size, 'start')}"
+    )
+
+
+def shown(result: Any, where: str = "", rows: str = "rows") -> Shown:
+    """The title, text and figures of ``result`` (a Landscape, Spectrum, Minima or Race), as
+    its verb's ``report.html`` shows them. ``where`` names the weights of a landscape or a
+    spectrum and ``rows`` the data of a landscape (a saved file knows neither: see
+    :func:`gradscape.story.landscape_story`)."""
+    from . import figures, story
+
+    kind = type(result).__name__
+    if kind == "Landscape":
+        captions = {"landscape": "The loss along the line", "contours": "Contours of the loss",
+                    "surface": "The loss surface (drag to turn it)"}  # fmt: skip
+        figs = figures.landscape(result)
+        return Shown("gradscape landscape", story.landscape_story(result, where, rows),
+                     [(figs[n], captions[n]) for n in figs])  # fmt: skip
+    if kind == "Spectrum":
+        captions = {"eigenvalues": "The extreme eigenvalues (Lanczos; exact ones ringed where formed)",
+                    "density": "The spectral density (stochastic Lanczos quadrature)"}  # fmt: skip
+        figs = figures.spectrum(result)
+        return Shown("gradscape spectrum", story.spectrum_story(result, where),
+                     [(figs[n], captions[n]) for n in figs])  # fmt: skip
+    if kind == "Minima":
+        figs = figures.multistart(result, basins_title(result)) if result.grid is not None else {}
+        cap = "Each start coloured by the minimum it reached (hover for each)"
+        return Shown(f"gradscape multistart: {story.function_signature(result)}",
+                     story.multistart_story(result),
+                     [(f, cap) for f in figs.values()])  # fmt: skip
+    if kind == "Race":
+        cap = "Success per optimizer (left) and against the learning rate tried (right)"
+        return Shown(f"gradscape race: {story.function_signature(result)}",
+                     story.race_story(result), [(f, cap) for f in figures.race(result).values()])  # fmt: skip
+    raise InputError(not_shown(kind))
