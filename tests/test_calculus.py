@@ -729,3 +729,52 @@ def test_engines_take_a_name_text_or_a_python_function() -> None:
     )
     with pytest.raises(gs.InputError, match="cannot rename"):
         gs.objective(himmelblau, variables=("a", "b"))
+
+
+@pytest.mark.parametrize(
+    ("fn", "message"),
+    [
+        (lambda x, y: x**2 * __import__("math").sin(y), r"f\(x, y\) cannot be followed by JAX "
+         r"\(ConcretizationTypeError: .*\); write it with jax\.numpy \(jnp\.sin, not math\.sin"),
+        (lambda x, y: np.sin(x) + y, r"TracerArrayConversionError"),
+        (lambda x, y: x if x > 0 else y, r"TracerBoolConversionError.*jnp\.where rather than"),
+        (lambda x, y: __import__("jax").numpy.stack([x, y]),
+         r"must return one real \(floating-point\) number; it returns float64 of shape \(2,\)\."),
+        (lambda x, y: 3, r"it returns int64 of shape \(\)\."),
+        (lambda x, y: x + 1j * y, r"it returns complex128 of shape \(\)\."),
+        (lambda x, y: "a", r"it returns str\.$"),
+        (lambda t: t[0] ** 2 + t[1] ** 2, r"IndexError.*a function of one vector is given as "
+         r"gradscape\.Objective\(f, names="),
+        (np.sin, r"^NumPy's sin cannot be differentiated; write the function as text"),
+        (lambda x, *, s: x, r"s \(keyword-only, no default\) are not plain names"),
+    ],
+)  # fmt: skip
+def test_a_python_function_jax_cannot_follow_is_refused_in_one_line(fn: Any, message: str) -> None:
+    with pytest.raises(gs.ParameterError, match=message) as got:
+        gs.gradient(fn, [1.0, 2.0])
+    assert "\n" not in str(got.value)
+
+
+def test_parameters_with_defaults_keep_them_and_partials_bind() -> None:
+    import functools
+
+    def g(x: Any, y: Any, z: Any) -> Any:
+        return x * y + z * x
+
+    scaled = gs.objective(lambda x, y, scale=3.0: scale * x * y)
+    assert scaled.names == ("x", "y")
+    np.testing.assert_allclose(gs.gradient(scaled, _AT), [6.0, 3.0])  # 3y, 3x at (1, 2)
+    bound = gs.objective(functools.partial(g, z=0.5))
+    assert bound.names == ("x", "y")
+    np.testing.assert_allclose(gs.gradient(bound, _AT), [2.5, 1.0])  # y + z, x
+
+
+def test_spectrum_and_taylor_check_their_points() -> None:
+    for bad in ([1.0], [1.0, 2.0, 3.0], [[1.0, 2.0]]):
+        with pytest.raises(gs.ParameterError, match=r"takes a vector of 2 real weights; got"):
+            gs.spectrum("x^2 + 10*y^2", np.asarray(bad), top=1, bottom=1)
+    t = gs.taylor("x^2*y", _AT)  # 2 + 4(x − 1) + (y − 2) + ½(2y(x−1)² + 2·2x(x−1)(y−2))
+    assert t({"x": 1.1, "y": 2.0}) == pytest.approx(2.0 + 0.4 + 0.5 * 4 * 0.01)
+    assert t([1.1, 2.0]) == t({"x": 1.1, "y": 2.0})
+    with pytest.raises(gs.ParameterError, match=r"T2\(x, y\) takes parameters x, y; missing y"):
+        t({"x": 1.0})

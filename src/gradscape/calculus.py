@@ -18,7 +18,7 @@ import numpy as np
 
 from ._x64 import with_x64
 from .errors import InputError, listing
-from .objectives import Objective, Params
+from .objectives import Objective, Params, as_vector
 from .results import Result
 from .sources import objective
 
@@ -351,9 +351,9 @@ class Taylor:
     gradient: np.ndarray
     hessian: np.ndarray
 
-    def __call__(self, at: Any, order: int = 2) -> float:
-        """``T_order`` at ``at`` (a vector in ``names`` order)."""
-        d = np.asarray(at, np.float64) - self.center
+    def __call__(self, at: Params, order: int = 2) -> float:
+        """``T_order`` at ``at`` (``{name: value}``, or a vector in ``names`` order)."""
+        d = as_vector(self.names, at, f"T{order}({', '.join(self.names)})") - self.center
         t = self.value + float(self.gradient @ d)
         return t + 0.5 * float(d @ self.hessian @ d) if order >= 2 else t
 

@@ -131,37 +131,7 @@ class Objective:
             ParameterError: names or length do not match.
             InputError: a value is not a finite number.
         """
-        if isinstance(params, Mapping):
-            missing = [n for n in self.names if n not in params]
-            extra = [k for k in params if k not in self.names]
-            if missing or extra:
-                parts = []
-                if missing:
-                    parts.append(f"missing {listing(missing)}")
-                if extra:
-                    parts.append(f"unknown {listing(extra)}")
-                raise ParameterError(
-                    f"{self.signature()} takes parameters {listing(self.names)}; "
-                    f"{' and '.join(parts)}."
-                )
-            values = [params[n] for n in self.names]
-        elif np.isscalar(params):
-            values = [params]  # type: ignore[list-item]
-        else:
-            values = list(np.asarray(params, dtype=object).reshape(-1))
-        if len(values) != self.n:
-            raise ParameterError(
-                f"{self.signature()} takes {self.n} parameter(s); got {len(values)} value(s)."
-            )
-        out = np.empty(self.n, dtype=np.float64)
-        for i, (name, v) in enumerate(zip(self.names, values, strict=True)):
-            try:
-                out[i] = float(v)
-            except (TypeError, ValueError):
-                raise InputError(f"Parameter {name} must be a number; got {v!r}.") from None
-            if not math.isfinite(out[i]):
-                raise InputError(f"Parameter {name} must be finite; got {out[i]}.")
-        return out
+        return as_vector(self.names, params, self.signature())
 
     def as_dict(self, theta: Any) -> dict[str, float]:
         """``{name: value}`` for a vector in ``names`` order."""
@@ -290,6 +260,53 @@ class Objective:
             formula=formula,
             unravel=unravel,
         )
+
+
+def as_vector(names: Sequence[str], params: Params, signature: str) -> np.ndarray:
+    """``params`` (a mapping by name, a sequence or array in ``names`` order, or one number) as
+    a float64 vector in ``names`` order; ``signature`` names the function in errors.
+
+    Raises:
+        ParameterError: names or length do not match.
+        InputError: a value is not a finite number.
+    """
+    n = len(names)
+    if isinstance(params, Mapping):
+        missing = [k for k in names if k not in params]
+        extra = [k for k in params if k not in names]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"missing {listing(missing)}")
+            if extra:
+                parts.append(f"unknown {listing(extra)}")
+            raise ParameterError(
+                f"{signature} takes parameters {listing(names)}; {' and '.join(parts)}."
+            )
+        values = [params[k] for k in names]
+    elif np.isscalar(params):
+        values = [params]  # type: ignore[list-item]
+    else:
+        values = list(np.asarray(params, dtype=object).reshape(-1))
+    if len(values) != n:
+        hint = (
+            f" (a function of one vector? wrap it as gradscape.Objective(f, names=(...)) with "
+            f"{len(values)} names)"
+            if n == 1 and len(values) > 1
+            else ""
+        )
+        raise ParameterError(
+            f"{signature} takes {n} parameter(s); got {len(values)} value(s){hint}."
+        )
+    out = np.empty(n, dtype=np.float64)
+    for i, (name, v) in enumerate(zip(names, values, strict=True)):
+        try:
+            out[i] = float(v)
+        except (TypeError, ValueError):
+            raise InputError(f"Parameter {name} must be a number; got {v!r}.") from None
+        if not math.isfinite(out[i]):
+            raise InputError(f"Parameter {name} must be finite; got {out[i]}.")
+    return out
 
 
 # -- pytrees in the user's order --------------------------------------------------------------

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .errors import InputError, ParameterError, listing
+from .errors import InputError, ParameterError, listing, printable
 from .objectives import Objective
 
 if TYPE_CHECKING:
@@ -116,31 +117,87 @@ def _from_function(
     variables: Sequence[str] | None,
     ranges: Mapping[str, tuple[float, float]] | None,
 ) -> Objective:
-    """``f(x, y, ...)`` of plain named parameters as an Objective over those names."""
-    what = getattr(fn, "__name__", type(fn).__name__)
+    """``f(x, y, ...)`` as an Objective over its positional parameters without defaults (those
+    with defaults keep them), checked once by tracing it abstractly (nothing is computed)."""
+    what = printable(getattr(fn, "__name__", type(fn).__name__), 60)
     how = (
         "wrap it as gradscape.Objective(lambda t: f(t[0], t[1]), names=('x', 'y')) "
         "or Objective.from_pytree"
     )
+    if type(fn).__name__ == "ufunc":
+        raise ParameterError(
+            f"NumPy's {what} cannot be differentiated; write the function as text "
+            f"('{what}(x)') or with jax.numpy (lambda x: jnp.{what}(x))."
+        )
     try:
         params = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):
         raise ParameterError(f"Cannot read the parameters of {what}; {how}.") from None
-    shown = {inspect.Parameter.VAR_POSITIONAL: "*{}", inspect.Parameter.VAR_KEYWORD: "**{}",
-             inspect.Parameter.KEYWORD_ONLY: "{} (keyword-only)"}  # fmt: skip
-    odd = [
-        shown[p.kind].format(p.name) if p.kind in shown else f"{p.name}=…"
+    kind = inspect.Parameter
+    odd = [f"*{p.name}" for p in params if p.kind is kind.VAR_POSITIONAL]
+    odd += [f"{p.name} (keyword-only, no default)" for p in params
+            if p.kind is kind.KEYWORD_ONLY and p.default is p.empty]  # fmt: skip
+    names = tuple(
+        p.name
         for p in params
-        if p.kind in shown or p.default is not p.empty
-    ]
-    if odd or not params:
-        why = f"its parameters {listing(odd)} are not plain names" if odd else "it takes nothing"
+        if p.kind in (kind.POSITIONAL_ONLY, kind.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+    )
+    if odd or not names:
+        why = (
+            f"its parameters {listing(odd)} are not plain names" if odd else "it takes no variable"
+        )
         raise ParameterError(f"{what}: {why}; {how}.")
-    names = tuple(p.name for p in params)
     if variables is not None and tuple(variables) != names:
         raise InputError(
             f"{what} takes {listing(names)}; variables {listing(variables)} cannot rename them."
         )
-    label = what if what.isidentifier() else "f"
-    return Objective(fn=lambda t: fn(*(t[i] for i in range(len(names)))), names=names,
-                     ranges=ranges or {}, label=label)  # fmt: skip
+    label = what if what.isidentifier() and what != "<lambda>" else "f"
+    size = len(names)
+
+    def flat(t: Any) -> Any:
+        return fn(*(t[i] for i in range(size)))
+
+    _check_traceable(flat, size, f"{label}({', '.join(names)})")
+    return Objective(fn=flat, names=names, ranges=ranges or {}, label=label)
+
+
+def _check_traceable(fn: Callable[[Any], Any], n: int, shown: str) -> None:
+    """Trace ``fn`` abstractly once (``jax.eval_shape``: no number is computed) so a function JAX
+    cannot follow, or one that does not return one real number, is refused here in one line
+    rather than deep inside an engine."""
+    import jax
+    import numpy as np
+
+    from ._x64 import x64
+
+    try:
+        with x64():
+            point = jax.ShapeDtypeStruct((n,), np.float64)  # type: ignore[no-untyped-call]
+            out = jax.eval_shape(fn, point)
+    except Exception as exc:  # the user's code: whatever it raises is said in one line
+        text = str(exc).strip()
+        returned = re.search(r"returned a value of type <class '(\w+)'>", text)
+        if returned:
+            raise ParameterError(
+                f"{shown} must return one real (floating-point) number; it returns "
+                f"{returned.group(1)}."
+            ) from None
+        first = printable(text.splitlines()[0] if text else "", 120)
+        vector = (
+            "; a function of one vector is given as gradscape.Objective(f, names=('x', 'y', ...))"
+            if n == 1 and isinstance(exc, IndexError | TypeError)
+            else ""
+        )
+        raise ParameterError(
+            f"{shown} cannot be followed by JAX ({type(exc).__name__}: {first}); write it with "
+            "jax.numpy (jnp.sin, not math.sin or np.sin), and jnp.where rather than Python's "
+            f"if or float() on its inputs{vector}."
+        ) from None
+    shape, dtype = getattr(out, "shape", None), getattr(out, "dtype", None)
+    if shape != () or dtype is None or np.dtype(dtype).kind != "f":
+        got = (
+            f"{np.dtype(dtype).name} of shape {shape}" if dtype is not None else type(out).__name__
+        )
+        raise ParameterError(
+            f"{shown} must return one real (floating-point) number; it returns {got}."
+        )

@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..errors import InputError, NumericalError, whole_number
+from ..errors import InputError, NumericalError, ParameterError, whole_number
 from ..objectives import Objective
 from ..results import Result
 from ..sources import objective
@@ -251,10 +251,17 @@ def spectrum(
 
     Raises:
         InputError: bad counts, or ``exact`` for a model above :data:`MAX_EXACT` weights.
+        ParameterError: ``weights`` is not a real vector of the objective's length.
     """
     obj = objective(obj)
-
     weights = np.asarray(weights)
+    if weights.shape != (obj.n,) or weights.dtype.kind not in "iuf":
+        raise ParameterError(
+            f"{obj.signature()} takes a vector of {obj.n:,} real weights; got "
+            f"{weights.dtype.name} of shape {weights.shape}."
+        )
+    if weights.dtype.kind != "f":
+        weights = weights.astype(np.float64)
     check_finite(weights)
 
     def dense() -> np.ndarray:
