@@ -86,8 +86,18 @@ def trained(net: Any, x: Any, y: Any, epochs: int = 30) -> Any:
 
 
 def point_by_point(net: Any, x: Any, y: Any, dirs: np.ndarray, alphas: np.ndarray) -> np.ndarray:
-    """The loss-landscape way: set the weights for each point in place, one forward pass."""
+    """The loss-landscape way: set the weights for each point in place, one forward pass (or,
+    given a DataLoader as ``x``, one pass over its batches, the mean loss over its rows)."""
     import torch
+
+    def loss() -> float:
+        if y is not None:
+            return float(torch.nn.functional.cross_entropy(net(x), y))
+        total, count = 0.0, 0
+        for xb, yb in x:
+            total += float(torch.nn.functional.cross_entropy(net(xb), yb, reduction="sum"))
+            count += len(yb)
+        return total / count
 
     params = list(net.parameters())
     center = [p.detach().clone() for p in params]
@@ -102,7 +112,7 @@ def point_by_point(net: Any, x: Any, y: Any, dirs: np.ndarray, alphas: np.ndarra
             for j, a in enumerate(alphas):
                 for p, c, u, v in zip(params, center, d0, d1, strict=True):
                     p.copy_(c + float(a) * u + float(b) * v)
-                out[i, j] = float(torch.nn.functional.cross_entropy(net(x), y))
+                out[i, j] = loss()
         for p, c in zip(params, center, strict=True):
             p.copy_(c)
     return out
@@ -114,6 +124,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, nargs="+", default=sorted({1, os.cpu_count() or 1}))
     ap.add_argument("--rows", type=int, default=128, help="the subsample's rows")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=128,
+                    help="also all rows through a DataLoader of this batch size (loss-landscape's "
+                         "default), both ways; 0: not")  # fmt: skip
     args = ap.parse_args()
     require("torch", 'pip install ".[torch]" to run it')
     import torch
@@ -130,19 +143,28 @@ def main() -> None:
         n = sum(p.numel() for p in net.parameters())
         dirs = gt.filter_normalised(net, 2, seed=0)
         print(f"\n{name}, {n:,} weights")
-        for rows in (len(x), args.rows):
-            xs, ys = x[:rows], y[:rows]
+        loader = torch.utils.data.DataLoader(
+            torch.utils.data.TensorDataset(x, y), batch_size=max(args.batch, 1)
+        )
+        cases = [
+            (f"{len(x):5d} rows", x, y),
+            (f"{args.rows:5d} rows", x[: args.rows], y[: args.rows]),
+        ]
+        if args.batch:
+            cases.append((f"{len(x)} rows in batches of {args.batch}", loader, None))
+        for what, xs, ys in cases:
+            data = (xs, ys) if ys is not None else xs
             for threads in args.threads:
                 torch.set_num_threads(threads)
 
-                def ours(net: Any = net, xs: Any = xs, ys: Any = ys, dirs: Any = dirs) -> Any:
-                    return gt.landscape(net, (xs, ys), directions=dirs, grid=args.grid)
+                def ours(net: Any = net, data: Any = data, dirs: Any = dirs) -> Any:
+                    return gt.landscape(net, data, directions=dirs, grid=args.grid)
 
                 land = ours()
                 theirs = point_by_point(net, xs, ys, dirs, land.alphas)
                 rel = float(np.max(np.abs(theirs - land.values) / np.abs(theirs)))
                 t_ours, t_theirs = medians([ours, lambda net=net, xs=xs, ys=ys, dirs=dirs, a=land.alphas: point_by_point(net, xs, ys, dirs, a)], args.repeats)  # fmt: skip
-                print(f"   {rows:5d} rows, {threads} thread(s): gradscape.torch {t_ours:7.3f} s, "
+                print(f"   {what}, {threads} thread(s): gradscape.torch {t_ours:7.3f} s, "
                       f"point by point {t_theirs:7.3f} s, ratio {t_theirs / t_ours:5.1f}x "
                       f"(target >= 3x); largest relative difference {rel:.1e}")  # fmt: skip
 
