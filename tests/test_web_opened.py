@@ -6,6 +6,7 @@ line (4xx); and the view in a real browser draws a figure from a chosen file."""
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 from pathlib import Path
@@ -215,9 +216,229 @@ def test_the_view_opens_a_file_in_a_real_browser(page: Any, saved: dict[str, Pat
         page.click("#save-report")
     html = Path(download.value.path()).read_text()
     assert "5 × 5 points, the loss on 24 rows" in html and "Contours of the loss" in html
-    # a file that is not a result: one line beside the input, the last result still shown
+    # a file that is not a result: one line beside the input, nothing left of the last result
+    # (nor for Save as report)
     page.set_input_files("#o-file", {"name": "notes.npz", "mimeType": "application/zip",
                                      "buffer": b"not a zip"})  # fmt: skip
     page.wait_for_selector("#o-error:not([hidden])")
     assert "notes.npz is truncated or damaged" in page.locator("#o-error").inner_text()
+    assert page.locator("#o-results").is_hidden() and page.locator("#o-title").inner_text() == ""
+    assert page.locator("#o-sections").inner_html() == page.locator("#o-figures").inner_html() == ""
+    page.click("#save-report")
+    page.wait_for_function(
+        "document.getElementById('toast')?.textContent.includes('nothing to save')"
+    )
     screenshot(page, "opened-bad-file")
+
+
+# -- damaged files: one check, in the library, for every kind ------------------------------------
+def _edit(src: Path, dst: Path, fields: dict[str, Any] | None = None, **arrays: Any) -> Path:
+    """``src`` with arrays replaced (a function of the old array, or the new one) and header
+    fields replaced, saved as NumPy saves it (no check of gradscape's on the way)."""
+    with np.load(src) as z:
+        found = {k: z[k] for k in z.files}
+    for k, v in arrays.items():
+        found[k] = v(found[k]) if callable(v) else v
+    meta = json.loads(str(found["__gradscape_meta__"]))
+    meta["fields"].update(fields or {})
+    found["__gradscape_meta__"] = np.array(json.dumps(meta))
+    np.savez_compressed(dst, **found)
+    return dst
+
+
+def _nan_at(a: np.ndarray, v: float = np.nan) -> np.ndarray:
+    a = a.copy()
+    a.flat[0] = v
+    return a
+
+
+_DAMAGED: list[tuple[str, str, dict[str, Any], dict[str, Any], str]] = [
+    # (source, case, header fields, arrays, what the message says)
+    ("landscape", "flat", {}, {"values": lambda a: a.ravel()},
+     r"values has shape \(25,\), where \(5, 5\) is needed"),
+    ("landscape", "cut", {}, {"values": lambda a: a[:, :4]},
+     r"values has shape \(5, 4\), where \(5, 5\) is needed"),
+    ("landscape", "stacked", {}, {"values": lambda a: np.stack([a, a], -1)},
+     r"values has shape \(5, 5, 2\)"),
+    ("landscape", "nan-alphas", {}, {"alphas": lambda a: np.full_like(a, np.nan)},
+     r"alphas holds NaN or infinite values"),
+    ("landscape", "unsorted", {}, {"alphas": lambda a: a[::-1].copy()},
+     r"alphas is not strictly increasing"),
+    ("landscape", "alphas-2d", {}, {"alphas": lambda a: a[None, :]},
+     r"alphas has shape \(1, 5\), where \(any,\) is needed"),
+    ("landscape", "empty", {}, {k: np.empty(0) for k in ("alphas", "betas", "values")},
+     r"alphas has 0 points; a grid has at least 3"),
+    ("landscape", "complex", {}, {"values": lambda a: a + 1j},
+     r"values holds complex\d+ values, not real numbers"),
+    ("landscape", "text", {}, {"values": lambda a: a.astype(str)},
+     r"values holds <U\d+ values, not real numbers"),
+    ("landscape", "record", {}, {"values": np.zeros((5, 5), [("a", "f8")])},
+     r"values holds \[\('a', '<f8'\)\] values, not real numbers"),
+    ("landscape", "dates", {}, {"values": np.zeros((5, 5), "datetime64[s]")},
+     r"values holds datetime64\[s\] values, not real numbers"),
+    ("landscape", "evil", {"kind": "evil"}, {},
+     r"kind is 'evil', not one of random, hessian, pca, between"),
+    ("landscape", "rows", {"rows": "24"}, {}, r"rows is '24', not int"),
+    ("spectrum", "nan-top", {}, {"top": _nan_at}, r"top holds NaN or infinite values"),
+    ("spectrum", "inf-top", {}, {"top": lambda a: _nan_at(a, np.inf)},
+     r"top holds NaN or infinite values"),
+    ("spectrum", "top-2d", {}, {"top": lambda a: a[None, :]},
+     r"top has shape \(1, 2\), where \(any,\) is needed"),
+    ("spectrum", "residual", {}, {"top_residual": lambda a: a[:1]},
+     r"top_residual has shape \(1,\), where \(2,\) is needed"),
+    ("spectrum", "swapped", {}, {"top": lambda a: a - 1e6},
+     r"top's largest value is below bottom's smallest"),
+    ("minima", "negated", {}, {"counts": lambda a: -a}, r"counts holds negative counts"),
+    ("minima", "labels", {}, {"labels": lambda a: a + 10},
+     r"labels holds indices outside -2 to 3"),
+    ("minima", "float-labels", {}, {"labels": lambda a: a.astype(float)},
+     r"labels holds float64 values, not whole numbers"),
+    ("minima", "points", {}, {"points": np.zeros((4, 5))},
+     r"points has shape \(4, 5\), where \(4, 2\) is needed"),
+    ("minima", "short", {}, {"starts": lambda a: a[:10]},
+     r"starts has shape \(10, 2\), where \(64, 2\) is needed"),
+    ("minima", "grid", {"grid": [4, 4]}, {}, r"grid \(4, 4\) does not hold the 64 starts"),
+    ("minima", "counts", {}, {"counts": lambda a: a + 1}, r"counts differ from the starts"),
+    ("race", "rate", {}, {"success": np.full(2, 5.0)},
+     r"success holds values outside \[0, 1\]"),
+    ("race", "cut", {}, {"success": lambda a: a[:1]},
+     r"success has shape \(1,\), where \(2,\) is needed"),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def sources(saved: dict[str, Path], cli_minima: tuple[Path, str]) -> dict[str, Path]:
+    return {**saved, "minima": cli_minima[0]}
+
+
+def test_a_damaged_file_is_refused_naming_the_field(
+    client: Any, sources: dict[str, Path], tmp_path: Path
+) -> None:
+    import gradscape as gs
+
+    for source, case, fields, arrays, what in _DAMAGED:
+        path = _edit(sources[source], tmp_path / f"{case}.npz", fields, **arrays)
+        lead = rf"'{re.escape(str(path))}' is not a saved gradscape result \(it is damaged: "
+        with pytest.raises(InputError, match=lead + what):
+            gs.load_result(path)
+        r = _open(client, path)
+        assert r.status_code == 400, (case, r.text)
+        error = r.json()["error"]
+        assert "\n" not in error and re.search(rf"^'{case}\.npz' .*damaged: {what}", error), error
+
+
+def test_a_damaged_array_header_is_one_line(
+    client: Any, saved: dict[str, Path], tmp_path: Path
+) -> None:
+    import zipfile
+
+    import gradscape as gs
+
+    path = tmp_path / "header.npz"
+    with zipfile.ZipFile(saved["landscape"]) as src, zipfile.ZipFile(path, "w") as dst:
+        for info in src.infolist():
+            bb = src.read(info)
+            dst.writestr(
+                info, bb[:10] + b"garbage" + bb[17:] if info.filename == "values.npy" else bb
+            )
+    with pytest.raises(InputError, match=r"header\.npz' is not a saved gradscape result \(an "
+                                         r"array's header is damaged\)\."):  # fmt: skip
+        gs.load_result(path)
+    r = _open(client, path)
+    assert r.status_code == 400
+    assert r.json()["error"] == ("header.npz cannot be read (an array's header is damaged); it "
+                                 "is truncated or damaged.")  # fmt: skip
+
+
+def test_a_good_file_of_each_kind_loads_as_it_was_saved(sources: dict[str, Path]) -> None:
+    import dataclasses
+
+    import gradscape as gs
+
+    for name, path in sources.items():
+        a, b = gs.load_result(path), gs.load_result(path)  # the check leaves it as read
+        with np.load(path) as z:
+            arrays = {k: z[k] for k in z.files if not k.startswith("__")}
+        assert arrays
+        for k, v in arrays.items():
+            assert np.array_equal(getattr(a, k), v, equal_nan=v.dtype.kind == "f"), (name, k)
+        for f in dataclasses.fields(a):
+            x, y = getattr(a, f.name), getattr(b, f.name)
+            same = np.array_equal(x, y, equal_nan=True) if isinstance(x, np.ndarray) else (
+                x == y or (x != x and y != y))  # fmt: skip
+            assert same, (name, f.name)
+
+
+def test_a_landscape_says_where_the_loss_is_not_finite(
+    client: Any, saved: dict[str, Path], tmp_path: Path
+) -> None:
+    # the engine keeps NaN and infinity where the loss overflowed: the text always counts them,
+    # even where the file's warnings were lost; a plane finite nowhere has no figure to draw
+    hole = _edit(saved["landscape"], tmp_path / "hole.npz", {"warnings": []},
+                 values=lambda a: _nan_at(a, -np.inf))  # fmt: skip
+    body = _open(client, hole).json()
+    lines = body["sections"][0]["lines"]
+    assert lines[-1] == ("warning: the loss overflowed to NaN or infinity at 1 of 25 grid points; "
+                         "shrink the span")  # fmt: skip
+    assert len(body["figures"]) == 2 and body["figures"][0]["figure"]["data"][0]["z"][0][0] is None
+    none = _edit(saved["landscape"], tmp_path / "none.npz", values=lambda a: a * np.nan)
+    body = _open(client, none).json()
+    assert body["figures"] == [] and "not finite anywhere on the grid" in body["sections"][0][
+        "lines"][2]  # fmt: skip
+    assert sum("25 of 25 grid points" in line for line in body["sections"][0]["lines"]) == 1
+
+
+def test_a_result_that_cannot_be_drawn_is_one_line(
+    client: Any, saved: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gradscape.web import opened
+
+    def broken(result: Any) -> Any:
+        raise RuntimeError("no way")
+
+    monkeypatch.setattr(opened, "shown", broken)
+    r = _open(client, saved["race"])
+    assert r.status_code == 400
+    assert r.json()["error"] == ("race.npz was read but could not be drawn (RuntimeError: no way); "
+                                 "open the report.html written beside it instead.")  # fmt: skip
+
+
+# -- the page says what the CLI said ---------------------------------------------------------------
+_USER = """import torch
+torch.manual_seed(0)
+def model():
+    return torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+def data():
+    g = torch.Generator().manual_seed(1)
+    return torch.randn(30, 3, generator=g), torch.randint(0, 2, (30,), generator=g)
+"""
+
+
+def test_the_pages_lines_are_the_clis(
+    client: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "--data", "moons", "--model", "mlp:4", "--epochs", "2", "--out",
+                 str(run)]) == 0  # fmt: skip
+    user = tmp_path / "mine.py"
+    user.write_text(_USER, encoding="utf-8")
+    capsys.readouterr()
+    verbs = [
+        (["landscape", str(run), "--grid", "3"], "landscape", "Loss landscape",
+         f"through the best weights of {run}"),
+        (["landscape", "--torch", str(user), "--dims", "1", "--grid", "3"], "landscape",
+         "Loss landscape", "30 rows of data()"),
+        (["spectrum", "--torch", str(user), "--top", "1", "--bottom", "1", "--steps", "6"],
+         "spectrum", "Hessian spectrum", f"at the weights of {user}'s model()"),
+    ]  # fmt: skip
+    for i, (args, verb, heading, said) in enumerate(verbs):
+        out = tmp_path / f"o{i}"
+        assert main([*args, "--out", str(out)]) == 0
+        printed = capsys.readouterr().out
+        body = _open(client, out / f"{verb}.npz").json()
+        lines = body["sections"][0]["lines"]
+        assert body["sections"][0]["heading"] == heading and said in "\n".join(lines)
+        text = "\n".join(f"   {line}" if line else "" for line in lines)
+        assert f"{heading}\n{text}\n" in printed, (printed, lines)
+        report = html.unescape((out / "report.html").read_text())
+        assert all(line in report for line in lines)  # and report.html said it too

@@ -11,6 +11,7 @@ each other and against :data:`MAX_NPZ_BYTES`, before ``np.load`` sees the file.
 from __future__ import annotations
 
 import math
+import tokenize
 import zipfile
 from pathlib import Path
 
@@ -54,6 +55,10 @@ def check_npz(path: str | Path, *, cap: int | None = None, cap_name: str = "MAX_
         raise InputError(f"{p} is truncated or damaged ({exc}); it cannot be loaded.") from None
     except (OSError, EOFError, ValueError) as exc:
         raise InputError(f"{p} cannot be read ({exc}); it is truncated or damaged.") from None
+    except (SyntaxError, tokenize.TokenError):  # NumPy parses an .npy header as Python literals
+        raise InputError(
+            f"{p} cannot be read (an array's header is damaged); it is truncated or damaged."
+        ) from None
 
 
 def _check_member(p: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:

@@ -626,7 +626,9 @@ def train(result: Training) -> dict[str, Spec]:
 
 def landscape(land: Landscape) -> dict[str, Spec]:
     """``gradscape landscape``: ``landscape`` (a line) or ``contours`` and ``surface`` (a
-    plane, with the training trajectory where the directions come from it)."""
+    plane, with the training trajectory where the directions come from it; none for a plane
+    where the loss is finite nowhere: its text says so). Points where the loss is not finite
+    are gaps."""
     from .sweep import Surface
 
     title = f"{land.label} on {land.description()}"
@@ -646,6 +648,8 @@ def landscape(land: Landscape) -> dict[str, Spec]:
         x = "t (0: this run, 1: the other)" if between else "alpha"
         return {"landscape": {"data": data, "layout": layout(
             title, xaxis=_axis(x), yaxis=_axis(land.label))}}  # fmt: skip
+    if not np.isfinite(land.values).any():
+        return {}
     s = Surface(x_name="alpha", y_name="beta", x=land.alphas, y=land.betas, values=land.values,
                 fixed={}, label=f"{land.label} ({land.kind} plane)", block_rows=0)  # fmt: skip
     paths = [("training trajectory", land.path)] if land.path.size else []

@@ -44,7 +44,7 @@ from .optimizers import optimizer
 from .point_sets import (
     ends_and_corners,
 )
-from .results import Result
+from .results import Result, finite, integers, need, shaped, within
 from .sources import objective
 
 
@@ -105,6 +105,51 @@ class Minima(Found, Result):
 
     def _starts_ran(self) -> int:
         return int(self.labels.size)
+
+    def check(self) -> None:
+        """Its fields agree (see :meth:`gradscape.results.Result.check`): per minimum a point,
+        value, eigenvalues, kind and count; per start a label, start and status; each label a
+        minimum's index, FAILED or OUTSIDE; each count the starts labelled with it."""
+        d, m = len(self.names), self.values.size
+        shaped("values", self.values, None)
+        shaped("points", self.points, m, d)
+        shaped("eigenvalues", self.eigenvalues, m, None)
+        shaped("counts", self.counts, m)
+        shaped("lo", self.lo, d)
+        shaped("hi", self.hi, d)
+        for name in ("values", "points", "lo", "hi", "starts"):
+            finite(name, getattr(self, name))
+        need(np.all(self.lo < self.hi), "lo is not below hi")
+        need(len(self.kinds) == m, f"kinds has {len(self.kinds)} entries for {m} minima")
+        need(
+            not self.sets or len(self.sets) == m,
+            f"sets has {len(self.sets)} entries for {m} minima",
+        )
+        shaped("labels", self.labels, None)
+        shaped("starts", self.starts, self.labels.size, d)
+        shaped("status", self.status, self.labels.size)
+        for name in ("labels", "counts", "status"):
+            integers(name, getattr(self, name))
+        need(np.all((self.labels >= OUTSIDE) & (self.labels < m)),
+             f"labels holds indices outside {OUTSIDE} to {m - 1}")  # fmt: skip
+        within("status", self.status, 0, len(STATUS) - 1)
+        need(np.all(self.counts >= 0), "counts holds negative counts")
+        reached = np.bincount(self.labels[self.labels >= 0], minlength=m)
+        need(np.array_equal(reached, self.counts), "counts differ from the starts in labels")
+        if self.grid is not None:
+            need(len(self.grid) == 2 and all(isinstance(g, int) and g >= 1 for g in self.grid)
+                 and self.grid[0] * self.grid[1] == self.labels.size,
+                 f"grid {self.grid} does not hold the {self.labels.size} starts")  # fmt: skip
+        if self.outside_points is not None:
+            q = self.outside_points.shape[0]
+            shaped("outside_points", self.outside_points, q, d)
+            for name in ("outside_values", "outside_counts"):
+                a = getattr(self, name)
+                need(a is not None, f"{name} is missing beside outside_points")
+                shaped(name, a, q)
+            need(
+                np.all(np.asarray(self.outside_counts) >= 0), "outside_counts holds negative counts"
+            )
 
     @property
     def shares(self) -> np.ndarray:

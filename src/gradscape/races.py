@@ -44,7 +44,7 @@ from .executors import ChunkStore
 from .multistarts import multistart
 from .objectives import Objective
 from .optimizers import NAMES, optimizer
-from .results import Result
+from .results import Result, finite, integers, need, shaped, within
 from .sources import objective
 
 #: Learning rates of the first round per optimizer, as multiples of its default (log-spaced).
@@ -103,6 +103,40 @@ class Race(Result):
     search: tuple[str, ...] = ()
     function: str = ""
     formula: str | None = None
+
+    def check(self) -> None:
+        """Its fields agree (see :meth:`gradscape.results.Result.check`): per optimizer its
+        rates, tuning and test outcomes; rates of success from 0 to 1; the box's sides."""
+        k, d = len(self.optimizers), len(self.names)
+        need(k >= 1, "optimizers is empty")
+        for name in ("success", "median_steps", "median_gap"):
+            shaped(name, getattr(self, name), k)
+        within("success", self.success, 0, 1)
+        steps = self.median_steps[~np.isnan(self.median_steps)]
+        within("median_steps", steps, 0, self.max_steps)
+        need(not np.any(np.isinf(self.median_gap)), "median_gap holds infinite values")
+        if self.diverged is not None:
+            shaped("diverged", self.diverged, k)
+            integers("diverged", self.diverged)
+            within("diverged", self.diverged, 0, self.starts)
+        for name in ("lrs", "tune_success", "lr"):
+            n = len(getattr(self, name))
+            need(n == k, f"{name} has {n} entries for {k} optimizers")
+        for i, (tried, tune) in enumerate(zip(self.lrs, self.tune_success, strict=True)):
+            need(len(tried) == len(tune), f"tune_success[{i}] has {len(tune)} entries for "
+                 f"{len(tried)} learning rates")  # fmt: skip
+            within(f"tune_success[{i}]", tune, 0, 1)
+            finite(f"lrs[{i}]", np.asarray(tried, np.float64))
+        for name in ("edge", "search"):
+            n = len(getattr(self, name))
+            need(n in (0, k), f"{name} has {n} entries for {k} optimizers")
+        shaped("lo", self.lo, d)
+        shaped("hi", self.hi, d)
+        finite("lo", self.lo)
+        finite("hi", self.hi)
+        need(np.all(self.lo < self.hi), "lo is not below hi")
+        for name in ("starts", "budget", "max_steps"):
+            need(getattr(self, name) >= 1, f"{name} is {getattr(self, name)}, below 1")
 
     def tuning_rule(self) -> str:
         """How each optimizer's learning rate was chosen and judged, in words true for this

@@ -106,10 +106,10 @@ def basins_title(m: Any) -> str:
     )
 
 
-def shown(result: Any, where: str = "", rows: str = "rows") -> Shown:
+def shown(result: Any) -> Shown:
     """The title, text and figures of ``result`` (a Landscape, Spectrum, Minima or Race), as
-    its verb's ``report.html`` shows them. ``where`` names the weights of a landscape or a
-    spectrum and ``rows`` the data of a landscape (a saved file knows neither: see
+    its verb's ``report.html`` shows them; a landscape or a spectrum names the weights and the
+    data it is of as it records them (``weights_of``, ``rows_of``: see
     :func:`gradscape.story.landscape_story`)."""
     from . import figures, story
 
@@ -118,13 +118,13 @@ def shown(result: Any, where: str = "", rows: str = "rows") -> Shown:
         captions = {"landscape": "The loss along the line", "contours": "Contours of the loss",
                     "surface": "The loss surface (drag to turn it)"}  # fmt: skip
         figs = figures.landscape(result)
-        return Shown("gradscape landscape", story.landscape_story(result, where, rows),
+        return Shown("gradscape landscape", story.landscape_story(result),
                      [(figs[n], captions[n]) for n in figs])  # fmt: skip
     if kind == "Spectrum":
         captions = {"eigenvalues": "The extreme eigenvalues (Lanczos; exact ones ringed where formed)",
                     "density": "The spectral density (stochastic Lanczos quadrature)"}  # fmt: skip
         figs = figures.spectrum(result)
-        return Shown("gradscape spectrum", story.spectrum_story(result, where),
+        return Shown("gradscape spectrum", story.spectrum_story(result),
                      [(figs[n], captions[n]) for n in figs])  # fmt: skip
     if kind == "Minima":
         figs = figures.multistart(result, basins_title(result)) if result.grid is not None else {}

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import listing
+from .errors import listing, printable
 
 if TYPE_CHECKING:
     from .calculus import Derivation
@@ -868,27 +868,39 @@ def race_story(r: Any) -> list[Section]:
     return [("Race", lines)]
 
 
-def landscape_story(land: Any, where: str = "", rows: str = "rows") -> list[Section]:
+def landscape_story(land: Any, where: str = "", rows: str = "") -> list[Section]:
     """What ``gradscape landscape`` prints for :class:`~gradscape.networks.landscapes.Landscape`
-    ``land``: what the grid lies on, its size, the loss at the weights and over the grid.
+    ``land``: what the grid lies on, its size, the loss at the weights and over the grid, and at
+    how many points the loss is not finite (said even where the file's warnings do not say it).
 
-    ``where`` names the weights (``"the best weights of RUN_DIR"``; a saved file does not know
-    it), ``rows`` the data the loss was evaluated on (``"training rows"``)."""
+    ``where`` names the weights (``"the best weights of RUN_DIR"``), ``rows`` the data the loss
+    was evaluated on (``"training rows"``); by default those the result records
+    (``weights_of``, ``rows_of``; a file saved before they were recorded says ``rows``)."""
+    from .networks.landscapes import overflow_warning
+
+    where = printable(where or getattr(land, "weights_of", ""))
+    rows = printable(rows or getattr(land, "rows_of", "") or "rows")
     summary = land.summary()
     size = land.alphas.size
     points = f"{size} points" if land.shape == "line" else f"{size} × {size} points"
+    grid = (
+        f"on the grid from {summary['min']:.6g} to {summary['max']:.6g}"
+        if np.isfinite(land.values).any()
+        else "not finite anywhere on the grid"
+    )
     lines = [
         f"{land.description()}, through {where}" if where else land.description(),
         f"{points}, the loss on {land.rows} {rows}",
-        f"loss at the trained weights: {land.center_loss:.6g}; on the grid from "
-        f"{summary['min']:.6g} to {summary['max']:.6g}",
+        f"loss at the trained weights: {land.center_loss:.6g}; {grid}",
     ]
     if land.kind == "between":
         lines.append(f"loss at the other run: {land.end_loss:.6g}; barrier on the way: "
                      f"{summary['barrier']:.4g}")  # fmt: skip
     if land.explained.size:
         lines.append(land.explained_text())
-    lines += [f"warning: {w}" for w in land.warnings]
+    said = overflow_warning(land.values)
+    warnings = [*land.warnings, *([said] if said and said not in land.warnings else [])]
+    lines += [f"warning: {w}" for w in warnings]
     return [("Loss landscape", lines)]
 
 
@@ -896,7 +908,8 @@ def spectrum_story(sp: Any, where: str = "") -> list[Section]:
     """What ``gradscape spectrum`` prints for :class:`~gradscape.networks.spectra.Spectrum`
     ``sp``: the extreme eigenvalues with their residual bounds (and the exact ones where
     formed), the trace, each layer's block. ``where`` names the weights, as for
-    :func:`landscape_story`."""
+    :func:`landscape_story` (by default those it records)."""
+    where = printable(where or getattr(sp, "weights_of", ""))
     at = f" at {where}" if where else ""
     lines = [f"Hessian of the {sp.label}{at} ({sp.n:,} weights), {sp.steps} Lanczos steps", ""]
     exact = np.sort(sp.exact) if sp.exact.size else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 from typing import Any
 
@@ -219,11 +220,14 @@ def _publish_landscape(args: argparse.Namespace, land: Any, where: str, out: Any
     from .. import plot, report
     from ..saved import shown
 
+    land = dataclasses.replace(
+        land, weights_of=where, rows_of="rows of data()" if args.torch else "training rows"
+    )
     land.save(out / "landscape.npz")
     pngs = [p.name for p in plot.landscape_figures(land, out)]
     files = ["landscape.npz", "report.html", "summary.json", *pngs]
     summary = {"run": str(args.run_dir or args.torch), **land.summary(), "files": sorted(files)}
-    view = shown(land, where, "rows of data()" if args.torch else "training rows")
+    view = shown(land)
     sections = view.sections
     report.write_report(out, view.title, sections, {sections[0][0]: view.figures}, files)
     if _publish(args, out / "summary.json", summary):
@@ -268,12 +272,13 @@ def _publish_spectrum(args: argparse.Namespace, sp: Any, where: str) -> int:
     from ..saved import shown
 
     out = _out_dir(args)
+    sp = dataclasses.replace(sp, weights_of=where)
     sp.save(out / "spectrum.npz")
     files = ["spectrum.npz", "report.html", "summary.json"]
     if args.density:
         files.append(plot.save(plot.spectral_density(sp), out / "density.png").name)
     summary = {"run": str(args.run_dir or args.torch), **sp.summary(), "files": sorted(files)}
-    view = shown(sp, where)
+    view = shown(sp)
     sections = view.sections
     report.write_report(out, view.title, sections, {sections[0][0]: view.figures}, files)
     if _publish(args, out / "summary.json", summary):

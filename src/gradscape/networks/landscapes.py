@@ -31,10 +31,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ..errors import InputError, whole_number
+from ..errors import InputError, printable, whole_number
 from ..executors import ChunkStore, Work, check_executor, fingerprint, prepared, run, task_size
 from ..objectives import Objective
-from ..results import Result
+from ..results import Result, finite, increasing, need, shaped, within
 from .datasets import check_seed
 from .models import Model, _activation, loss_fn
 from .spectra import HVP, _ritz, lanczos, objective_hvp
@@ -59,6 +59,11 @@ class Landscape(Result):
             ``explained``: the share of its variance each direction explains.
         rows: training rows the loss was evaluated on; ``seed``.
         warnings: what a reader must know (grid points where the loss overflowed).
+        weights_of, rows_of: the weights and the data it is of, in the words the CLI prints
+            (``"the best weights of RUN_DIR"``, ``"training rows"``; empty when not said).
+
+    ``values`` is NaN or infinite where the loss overflowed (:func:`overflow_warning`); every
+    other array is finite.
     """
 
     kind: str
@@ -75,6 +80,35 @@ class Landscape(Result):
     seed: int
     label: str
     warnings: tuple[str, ...] = ()
+    weights_of: str = ""
+    rows_of: str = ""
+
+    def check(self) -> None:
+        """Its fields agree (see :meth:`gradscape.results.Result.check`)."""
+        need(self.kind in (*KINDS, "between"),
+             f"kind is {printable(self.kind, 40)!r}, not one of {', '.join((*KINDS, 'between'))}")  # fmt: skip
+        shaped("alphas", self.alphas, None)
+        need(self.alphas.size >= 2, f"alphas has {self.alphas.size} points; a grid has at least 3")
+        increasing("alphas", self.alphas)
+        shaped("betas", self.betas, None)
+        line = self.betas.size == 0
+        if not line:
+            increasing("betas", self.betas)
+            shaped("values", self.values, self.betas.size, self.alphas.size)
+        else:
+            shaped("values", self.values, self.alphas.size)
+        need(not (self.kind == "between" and not line), "kind is 'between' but it is a plane")
+        shaped("center", self.center, None)
+        finite("center", self.center)
+        shaped("directions", self.directions, 1 if line else 2, self.center.size)
+        finite("directions", self.directions)
+        if self.path.size:
+            shaped("path", self.path, None, 1 if line else 2)
+            finite("path", self.path)
+        if self.explained.size:
+            shaped("explained", self.explained, 1 if line else 2)
+            within("explained", self.explained, 0, 1)
+        need(self.rows >= 1, f"rows is {self.rows}; a loss is evaluated on at least 1 row")
 
     @property
     def shape(self) -> str:
@@ -373,17 +407,25 @@ def grid_points(
     return alphas, alphas.copy(), np.column_stack([ma.ravel(), mb.ravel()])
 
 
+def overflow_warning(values: np.ndarray) -> str:
+    """The warning for grid points where the loss overflowed ("" when none did)."""
+    bad = int(np.count_nonzero(~np.isfinite(values)))
+    if not bad:
+        return ""
+    return (
+        f"the loss overflowed to NaN or infinity at {bad} of {values.size} grid points; "
+        "shrink the span"
+    )
+
+
 def assemble(values: np.ndarray, alphas: np.ndarray, betas: np.ndarray, **fields: Any) -> Landscape:
     """The :class:`Landscape` from the loss at every grid point (in :func:`grid_points`'s
     order), with the warning for points where it overflowed; ``fields`` are its other
     attributes."""
     if betas.size:
         values = values.reshape(betas.size, alphas.size)
-    bad = int(np.count_nonzero(~np.isfinite(values)))
-    warnings = (
-        (f"the loss overflowed to NaN or infinity at {bad} of {values.size} grid points; "
-         "shrink the span",) if bad else ()
-    )  # fmt: skip
+    said = overflow_warning(values)
+    warnings = (said,) if said else ()
     return Landscape(alphas=alphas, betas=betas, values=values, warnings=warnings, **fields)
 
 

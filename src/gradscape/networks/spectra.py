@@ -31,9 +31,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..errors import InputError, NumericalError, ParameterError, whole_number
+from ..errors import InputError, NumericalError, ParameterError, printable, whole_number
 from ..objectives import Objective
-from ..results import Result
+from ..results import Result, finite, increasing, need, shaped
 from ..sources import objective
 from .datasets import check_seed
 
@@ -136,6 +136,11 @@ class Spectrum(Result):
         density_grid, density: the smoothed spectral density (empty when not asked).
         exact: the exact eigenvalues (empty unless asked and the model is small enough).
         layers: per layer (on request), the top and bottom eigenvalues of its Hessian block.
+        weights_of: the weights it is at, in the words the CLI prints (``"the best weights of
+            RUN_DIR"``; empty when not said).
+
+    Every number is finite (a Hessian-vector product that is not stops the work), but the trace
+    and its error where no trace was asked for (NaN).
     """
 
     label: str
@@ -154,6 +159,45 @@ class Spectrum(Result):
     seed: int
     layers: dict[str, dict[str, list[float]]] | None = None
     rounding: float = 0.0
+    weights_of: str = ""
+
+    def check(self) -> None:
+        """Its fields agree (see :meth:`gradscape.results.Result.check`)."""
+        need(self.n >= 1, f"n is {self.n}; a Hessian is of at least 1 weight")
+        need(self.steps >= 0, f"steps is {self.steps}, below 0")
+        for name, vals, resid in (("top", self.top, self.top_residual),
+                                  ("bottom", self.bottom, self.bottom_residual)):  # fmt: skip
+            shaped(name, vals, None)
+            shaped(f"{name}_residual", resid, vals.size)
+            finite(name, vals)
+            finite(f"{name}_residual", resid)
+            need(np.all(resid >= 0), f"{name}_residual holds negative bounds")
+        need(np.all(np.diff(self.top) <= 0), "top is not in decreasing order")
+        need(np.all(np.diff(self.bottom) >= 0), "bottom is not in increasing order")
+        need(not (self.top.size and self.bottom.size) or self.top[0] >= self.bottom[0],
+             "top's largest value is below bottom's smallest")  # fmt: skip
+        need(self.trace_samples >= 0, f"trace_samples is {self.trace_samples}, below 0")
+        if self.trace_samples:
+            finite("trace", [self.trace, self.trace_stderr])
+        shaped("density_grid", self.density_grid, None)
+        shaped("density", self.density, self.density_grid.size)
+        if self.density.size:
+            increasing("density_grid", self.density_grid)
+            finite("density", self.density)
+            need(np.all(self.density >= 0), "density holds negative values")
+        if self.exact.size:
+            shaped("exact", self.exact, self.n)
+            finite("exact", self.exact)
+        need(math.isfinite(self.rounding) and self.rounding >= 0,
+             f"rounding is {self.rounding}, not a number >= 0")  # fmt: skip
+        for name, block in (self.layers or {}).items():
+            need(isinstance(block, dict) and isinstance(block.get("size"), int)
+                 and all(isinstance(block.get(k), tuple | list) for k in ("top", "bottom")),
+                 f"layers[{printable(name, 40)!r}] is not a layer's block")  # fmt: skip
+            finite(
+                f"layers[{printable(name, 40)!r}]",
+                np.asarray([*block["top"], *block["bottom"]], np.float64),
+            )
 
     @property
     def stable_lr(self) -> float:

@@ -23,6 +23,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from .._npz import check_npz
+from ..errors import GradscapeError, printable
 from ..saved import SHOWN, load_result, shown
 from .common import MAX_GRID, MAX_STARTS, MAX_UPLOAD_NAME, ApiError, json_response
 from .uploads import check_name
@@ -113,6 +114,15 @@ def router(app: FastAPI) -> APIRouter:
         finally:  # read whole: nothing keeps the file
             shutil.rmtree(path.parent, ignore_errors=True)
         check_size(result)
-        return json_response(answer(result, name))
+        try:
+            drawn = answer(result, name)
+        except GradscapeError:
+            raise
+        except Exception as exc:  # the last line of defence: a file read but not drawable
+            raise ApiError(
+                f"{name} was read but could not be drawn ({type(exc).__name__}: "
+                f"{printable(exc, 80)}); open the report.html written beside it instead."
+            ) from None
+        return json_response(drawn)
 
     return r

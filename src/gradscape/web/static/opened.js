@@ -54,11 +54,22 @@ export async function mount(root) {
     for (const [i, f] of answer.figures.entries()) plot(divs[i].div, f.figure.data, f.figure.layout);
   }
 
+  // a file that failed to open leaves nothing of the one before (nor for Save as report)
+  function clear() {
+    shown = null;
+    divs = [];
+    title.textContent = "";
+    sections.replaceChildren();
+    figures.replaceChildren();
+    results.hidden = true;
+  }
+
   fileIn.addEventListener("change", async () => {
     const file = fileIn.files && fileIn.files[0];
     if (!file) return;
     showError(err, "");
     if (file.size > caps.max_result_bytes) {
+      clear();
       showError(err, `The file is ${file.size.toLocaleString("en")} bytes; the page opens results of at most ` +
         `${caps.max_result_bytes.toLocaleString("en")} bytes (MAX_RESULT_BYTES = ${caps.max_result_bytes / 2 ** 20} MiB); ` +
         "open the report.html written beside it instead.");
@@ -68,10 +79,10 @@ export async function mount(root) {
     try {
       draw(await api("/api/opened", { name: file.name, content_base64: await fileBase64(file) }));
       status.textContent = "";
-    } catch (e) {
-      if (!(e instanceof ApiFailure)) throw e;
+    } catch (e) {  // the server's one line, or what stopped the drawing: never "Reading…" forever
       status.textContent = "";
-      showError(err, e.message);
+      clear();
+      showError(err, e instanceof ApiFailure ? e.message : `${file.name} could not be drawn (${e.message}).`);
     }
   });
 
