@@ -188,18 +188,23 @@ def test_numbers_out_of_range(small_mlp: tuple, kwargs: dict, message: str) -> N
         spectrum(obj, w, **kwargs)
 
 
-def test_nan_weights_and_a_basis_too_large_are_refused(small_mlp: tuple) -> None:
+def test_nan_weights_and_a_basis_too_large_are_refused(
+    small_mlp: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
     obj, w = small_mlp
     bad = w.copy()
     bad[0] = np.nan
     with pytest.raises(gs.InputError, match="The weights hold NaN or infinite values"):
         spectrum(obj, bad)
+    with pytest.raises(gs.ParameterError, match=rf"takes a vector of {w.size} real weights"):
+        spectrum(obj, np.zeros(10**7, np.float32), steps=80)
     import gradscape.networks.spectra as spectra
 
-    most = spectra.MAX_BASIS_BYTES // (8 * w.size)
-    assert most < 10**7
-    with pytest.raises(gs.InputError, match=r"need more than 2 GiB \(MAX_BASIS_BYTES\)"):
-        spectrum(obj, np.zeros(10**7, np.float32), steps=80)
+    # a basis of 80 vectors of these weights, against a cap that holds 50 of them
+    monkeypatch.setattr(spectra, "MAX_BASIS_BYTES", 8 * w.size * 50)
+    with pytest.raises(gs.InputError, match=r"80 Lanczos steps on .* \(MAX_BASIS_BYTES\) for "
+                       r"the basis; use at most 50\."):  # fmt: skip
+        spectrum(obj, w, steps=80)
 
 
 def test_stable_lr_is_two_over_lambda_max_and_gd_diverges_just_above_it() -> None:
