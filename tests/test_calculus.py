@@ -747,6 +747,8 @@ def test_engines_take_a_name_text_or_a_python_function() -> None:
          r"gradscape\.Objective\(f, names="),
         (np.sin, r"^NumPy's sin cannot be differentiated; write the function as text"),
         (lambda x, *, s: x, r"s \(keyword-only, no default\) are not plain names"),
+        (lambda x, y: __import__("jax").pure_callback(lambda a: a, __import__("jax").ShapeDtypeStruct(
+            (), np.float64), x) + y, r"cannot be differentiated by JAX \(ValueError: Pure callbacks"),
     ],
 )  # fmt: skip
 def test_a_python_function_jax_cannot_follow_is_refused_in_one_line(fn: Any, message: str) -> None:
@@ -764,6 +766,8 @@ def test_parameters_with_defaults_keep_them_and_partials_bind() -> None:
     scaled = gs.objective(lambda x, y, scale=3.0: scale * x * y)
     assert scaled.names == ("x", "y")
     np.testing.assert_allclose(gs.gradient(scaled, _AT), [6.0, 3.0])  # 3y, 3x at (1, 2)
+    flat = gs.minimize(lambda x, y: 3.0, _AT)  # a constant, given as a Python float
+    assert flat.converged and flat.final_value == 3.0
     bound = gs.objective(functools.partial(g, z=0.5))
     assert bound.names == ("x", "y")
     np.testing.assert_allclose(gs.gradient(bound, _AT), [2.5, 1.0])  # y + z, x

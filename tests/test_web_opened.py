@@ -150,7 +150,9 @@ def test_bad_files_are_one_line_each(client: Any, saved: dict[str, Path], tmp_pa
         (tmp_path / "plain.npz", 400, r"'plain\.npz' is not a saved gradscape result \(it has no gradscape header\)"),
         (_rewrite(saved["race"], tmp_path / "fit.npz", type="Fit"), 400,
          r"A saved Fit cannot be opened here: Landscape, Spectrum, Minima, Race results can; a "
-         r"Fit is shown by the report\.html that `gradscape fit --out DIR` wrote"),
+         r"Fit is shown by the report\.html that `gradscape fit` wrote beside it"),
+        (_rewrite(saved["race"], tmp_path / "odd.npz", type="Odd"), 400,
+         r"A saved Odd cannot be opened here"),
         (_rewrite(saved["race"], tmp_path / "new.npz", gradscape="9.0.0", fields={"later": 1}),
          400, r"'new\.npz' was written by gradscape 9\.0\.0 \(this is 0\.1\.0\) and holds fields a "
               r"Race here does not have \(later\)"),
@@ -303,6 +305,21 @@ _DAMAGED: list[tuple[str, str, dict[str, Any], dict[str, Any], str]] = [
      r"success holds values outside \[0, 1\]"),
     ("race", "cut", {}, {"success": lambda a: a[:1]},
      r"success has shape \(1,\), where \(2,\) is needed"),
+    # values that contradict what the engine guarantees, found by an outside trial
+    ("spectrum", "stderr", {"trace_stderr": -5.0}, {}, r"trace_stderr is -5\.0, below 0"),
+    ("spectrum", "no-samples", {"trace_samples": 0}, {}, r"trace is given but trace_samples is 0"),
+    ("spectrum", "small-n", {"n": 1}, {}, r"n is 1, fewer than the eigenvalues given"),
+    ("spectrum", "no-steps", {"steps": 0}, {}, r"steps is 0, but Lanczos eigenvalues are given"),
+    ("minima", "far", {}, {"points": lambda a: a * 100},
+     r"points holds a minimum outside the box lo\.\.hi"),
+    ("minima", "lr", {"lr": -5.0}, {}, r"lr is -5\.0, not a number > 0"),
+    ("minima", "asked", {"starts_requested": 0}, {}, r"starts_requested is 0, below 1"),
+    ("race", "steps", {}, {"median_steps": lambda a: np.where(np.isnan(a), 5.0, np.nan)},
+     r"median_steps is not given exactly where some start succeeded"),
+    ("race", "minimum", {"minimum": float("nan")}, {}, r"minimum is nan, not a number"),
+    ("race", "tol", {"tol": -1.0}, {}, r"tol is -1\.0, not a number > 0"),
+    ("race", "lr", {"lr": [float("nan"), float("nan")]}, {},
+     r"lr holds a learning rate that is not a number > 0"),
 ]  # fmt: skip
 
 
@@ -442,3 +459,19 @@ def test_the_pages_lines_are_the_clis(
         assert f"{heading}\n{text}\n" in printed, (printed, lines)
         report = html.unescape((out / "report.html").read_text())
         assert all(line in report for line in lines)  # and report.html said it too
+
+
+def test_load_result_reads_every_kind_and_the_page_only_its_own(
+    client: Any, tmp_path: Path
+) -> None:
+    import gradscape as gs
+
+    run = gs.minimize("(x - 1)^2 + y^2", {"x": 0.0, "y": 0.0})
+    path = run.save(tmp_path / "run.npz")
+    back = gs.load_result(path)
+    assert isinstance(back, gs.Run) and np.array_equal(back.params, run.params)
+    r = _open(client, path)
+    assert r.status_code == 400 and r.json()["error"].startswith(
+        "A saved Run cannot be opened here: Landscape, Spectrum, Minima, Race results can; a Run "
+        "is shown by the report.html that `gradscape descend or tour` wrote beside it"
+    )

@@ -10,6 +10,7 @@ pieces it shares with :func:`gradscape.critical.critical_points` live in :mod:`g
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -120,6 +121,13 @@ class Minima(Found, Result):
         for name in ("values", "points", "lo", "hi", "starts"):
             finite(name, getattr(self, name))
         need(np.all(self.lo < self.hi), "lo is not below hi")
+        slack = 1e-6 * (self.hi - self.lo)  # a minimum on a face belongs to the box
+        need(np.all((self.points >= self.lo - slack) & (self.points <= self.hi + slack)),
+             "points holds a minimum outside the box lo..hi")  # fmt: skip
+        need(self.lr is None or (math.isfinite(self.lr) and self.lr > 0),
+             f"lr is {self.lr}, not a number > 0")  # fmt: skip
+        need(self.starts_requested is None or self.starts_requested >= 1,
+             f"starts_requested is {self.starts_requested}, below 1")  # fmt: skip
         need(len(self.kinds) == m, f"kinds has {len(self.kinds)} entries for {m} minima")
         need(
             not self.sets or len(self.sets) == m,

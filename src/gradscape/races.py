@@ -115,6 +115,14 @@ class Race(Result):
         steps = self.median_steps[~np.isnan(self.median_steps)]
         within("median_steps", steps, 0, self.max_steps)
         need(not np.any(np.isinf(self.median_gap)), "median_gap holds infinite values")
+        need(np.array_equal(self.success > 0, ~np.isnan(self.median_steps)),
+             "median_steps is not given exactly where some start succeeded")  # fmt: skip
+        need(math.isfinite(self.minimum), f"minimum is {self.minimum}, not a number")
+        need(math.isfinite(self.tol) and self.tol > 0, f"tol is {self.tol}, not a number > 0")
+        need(math.isnan(self.success_gap) or self.success_gap >= 0,
+             f"success_gap is {self.success_gap}, below 0")  # fmt: skip
+        need(all(v is None or (math.isfinite(v) and v > 0) for v in self.lr),
+             "lr holds a learning rate that is not a number > 0")  # fmt: skip
         if self.diverged is not None:
             shaped("diverged", self.diverged, k)
             integers("diverged", self.diverged)

@@ -97,6 +97,9 @@ class Result:
             result = cls(**kwargs)
             _check_types(result)
             result.check()
+            summary = getattr(result, "summary", None)
+            if callable(summary):  # what every view reads first must not fail later
+                summary()
         except (
             ValueError,
             TypeError,

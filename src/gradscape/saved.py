@@ -25,17 +25,17 @@ SHOWN = {
     "Minima": "multistart",
     "Race": "race",
 }
-#: The other saved results and the verb that writes each (its ``report.html`` shows it).
+#: The other saved results and the verbs that write each (their ``report.html`` shows it).
 WRITTEN_BY = {
-    "Run": "descend",
+    "Run": "descend or tour",
+    "Batch": "multistart",
     "CriticalPoints": "critical",
     "Derivation": "derive",
     "Profile": "sweep",
-    "Surface": "sweep",
+    "Surface": "sweep or tour",
     "Fit": "fit",
     "Training": "train",
     "Split": "train",
-    "Batch": "multistart",
 }
 
 
@@ -50,32 +50,43 @@ class Shown:
 
 
 def result_class(kind: str) -> type[Result]:
-    """The class of a result type that can be shown (:data:`SHOWN`)."""
-    if kind == "Landscape":
-        from .networks.landscapes import Landscape
+    """The class of a saved result's type (the name its file's header gives).
 
-        return Landscape
-    if kind == "Spectrum":
-        from .networks.spectra import Spectrum
+    Raises:
+        InputError: a type gradscape does not write.
+    """
+    from .batches import Batch
+    from .calculus import Derivation
+    from .critical import CriticalPoints
+    from .fitting.fits import Fit
+    from .multistarts import Minima
+    from .networks.datasets import Split
+    from .networks.landscapes import Landscape
+    from .networks.spectra import Spectrum
+    from .networks.training import Training
+    from .races import Race
+    from .runs import Run
+    from .sweep import Profile, Surface
 
-        return Spectrum
-    if kind == "Minima":
-        from .multistarts import Minima
-
-        return Minima
-    if kind == "Race":
-        from .races import Race
-
-        return Race
-    raise InputError(not_shown(kind))
+    classes: dict[str, type[Result]] = {
+        c.__name__: c
+        for c in (Landscape, Spectrum, Minima, Race, Run, Batch, CriticalPoints, Derivation,
+                  Profile, Surface, Fit, Training, Split)
+    }  # fmt: skip
+    if kind not in classes:
+        raise InputError(
+            f"{printable(kind, 40)!r} is not a kind of result gradscape writes "
+            f"({listing(sorted(classes))})."
+        )
+    return classes[kind]
 
 
 def not_shown(kind: str) -> str:
-    """One line for a result type that cannot be shown: the kinds that can, and the verb whose
-    ``report.html`` shows this one."""
+    """One line for a result type that this view cannot show: the kinds it can, and the verb
+    whose ``report.html`` shows this one."""
     verb = WRITTEN_BY.get(kind)
     where = (
-        f"; a {kind} is shown by the report.html that `gradscape {verb} --out DIR` wrote beside it"
+        f"; a {kind} is shown by the report.html that `gradscape {verb}` wrote beside it"
         if verb
         else ""
     )
@@ -85,12 +96,11 @@ def not_shown(kind: str) -> str:
 
 
 def load_result(path: str | Path) -> Result:
-    """Read any saved result that can be shown, as the class its file names.
+    """Read any saved result (``.npz``) as the class its file names.
 
     Raises:
-        InputError: missing, not a saved gradscape result, a type that cannot be shown (the
-            message names those that can and the verb that shows it), fields this version does
-            not know.
+        InputError: missing, not a saved gradscape result, damaged (the message names the
+            field), or holding fields this version does not know.
     """
     _, header = read_header(path)
     return result_class(header["type"]).load(path)

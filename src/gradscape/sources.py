@@ -155,7 +155,10 @@ def _from_function(
     size = len(names)
 
     def flat(t: Any) -> Any:
-        return fn(*(t[i] for i in range(size)))
+        import jax.numpy as jnp
+
+        out = fn(*(t[i] for i in range(size)))
+        return jnp.asarray(out) if type(out) in (int, float) else out  # a constant 3.0 too
 
     _check_traceable(flat, size, f"{label}({', '.join(names)})")
     return Objective(fn=flat, names=names, ranges=ranges or {}, label=label)
@@ -194,10 +197,19 @@ def _check_traceable(fn: Callable[[Any], Any], n: int, shown: str) -> None:
             f"if or float() on its inputs{vector}."
         ) from None
     shape, dtype = getattr(out, "shape", None), getattr(out, "dtype", None)
-    if shape != () or dtype is None or np.dtype(dtype).kind != "f":
+    if shape != () or dtype is None or not jax.numpy.issubdtype(dtype, jax.numpy.floating):
         got = (
             f"{np.dtype(dtype).name} of shape {shape}" if dtype is not None else type(out).__name__
         )
         raise ParameterError(
             f"{shown} must return one real (floating-point) number; it returns {got}."
         )
+    try:
+        with x64():
+            jax.eval_shape(jax.grad(fn), point)
+    except Exception as exc:  # e.g. a callback into Python, which JAX cannot differentiate
+        text = printable(str(exc).strip().splitlines()[0] if str(exc).strip() else "", 120)
+        raise ParameterError(
+            f"{shown} cannot be differentiated by JAX ({type(exc).__name__}: {text}); write it "
+            "with jax.numpy throughout."
+        ) from None

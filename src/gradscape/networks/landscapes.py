@@ -108,6 +108,9 @@ class Landscape(Result):
         if self.explained.size:
             shaped("explained", self.explained, 1 if line else 2)
             within("explained", self.explained, 0, 1)
+            need(float(np.sum(self.explained)) <= 1 + 1e-6, "explained sums to more than 1")
+        need(self.kind != "pca" or self.explained.size == (1 if line else 2),
+             "kind is 'pca' but explained does not hold a share per direction")  # fmt: skip
         need(self.rows >= 1, f"rows is {self.rows}; a loss is evaluated on at least 1 row")
 
     @property

@@ -179,6 +179,13 @@ class Spectrum(Result):
         need(self.trace_samples >= 0, f"trace_samples is {self.trace_samples}, below 0")
         if self.trace_samples:
             finite("trace", [self.trace, self.trace_stderr])
+            need(self.trace_stderr >= 0, f"trace_stderr is {self.trace_stderr}, below 0")
+        else:
+            need(math.isnan(self.trace), "trace is given but trace_samples is 0")
+        need(self.n >= max(self.top.size, self.bottom.size),
+             f"n is {self.n}, fewer than the eigenvalues given")  # fmt: skip
+        need(self.steps >= 1 or not (self.top.size or self.bottom.size),
+             f"steps is {self.steps}, but Lanczos eigenvalues are given")  # fmt: skip
         shaped("density_grid", self.density_grid, None)
         shaped("density", self.density, self.density_grid.size)
         if self.density.size:

@@ -24,7 +24,8 @@ from pydantic import BaseModel, Field
 
 from .._npz import check_npz
 from ..errors import GradscapeError, printable
-from ..saved import SHOWN, load_result, shown
+from ..results import read_header
+from ..saved import SHOWN, load_result, not_shown, shown
 from .common import MAX_GRID, MAX_STARTS, MAX_UPLOAD_NAME, ApiError, json_response
 from .uploads import check_name
 
@@ -110,6 +111,9 @@ def router(app: FastAPI) -> APIRouter:
         path = uploads.path(uploads.add(name, data))  # errors then name the user's file
         try:
             check_npz(path, cap=MAX_RESULT_UNPACKED_BYTES, cap_name="MAX_RESULT_UNPACKED_BYTES")
+            kind = read_header(path)[1]["type"]
+            if kind not in SHOWN:
+                raise ApiError(not_shown(kind))
             result = load_result(path)
         finally:  # read whole: nothing keeps the file
             shutil.rmtree(path.parent, ignore_errors=True)
