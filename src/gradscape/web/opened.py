@@ -13,8 +13,6 @@ multistart's starts :data:`~.common.MAX_STARTS`).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import shutil
 from typing import Any
 
@@ -27,7 +25,7 @@ from ..errors import GradscapeError, printable
 from ..results import read_header
 from ..saved import SHOWN, load_result, not_shown, shown
 from .common import MAX_GRID, MAX_STARTS, MAX_UPLOAD_NAME, ApiError, json_response
-from .uploads import check_name
+from .uploads import received
 
 #: Largest result file the page opens, in bytes (as sent; base64 inside JSON).
 MAX_RESULT_BYTES = 8 * 2**20
@@ -99,15 +97,7 @@ def router(app: FastAPI) -> APIRouter:
     def open_result(body: OpenRequest) -> Response:
         """Read a saved result (an ``.npz`` a verb wrote with ``--out``) and answer its text
         and figures, the same as its ``report.html``."""
-        name = check_name(body.name)
-        if len(body.content_base64) > 4 * (MAX_RESULT_BYTES // 3 + 1):
-            raise ApiError(too_big(len(body.content_base64) * 3 // 4), 413)
-        try:
-            data = base64.b64decode(body.content_base64, validate=True)
-        except (binascii.Error, ValueError):
-            raise ApiError("content_base64 is not valid base64.") from None
-        if len(data) > MAX_RESULT_BYTES:
-            raise ApiError(too_big(len(data)), 413)
+        name, data = received(body.name, body.content_base64, MAX_RESULT_BYTES, too_big)
         path = uploads.path(uploads.add(name, data))  # errors then name the user's file
         try:
             check_npz(path, cap=MAX_RESULT_UNPACKED_BYTES, cap_name="MAX_RESULT_UNPACKED_BYTES")

@@ -12,6 +12,7 @@ import shutil
 import threading
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -105,19 +106,30 @@ def too_big(size: int) -> str:
     )
 
 
+def received(
+    name: str, content_base64: str, cap: int, too_big: Callable[[int], str]
+) -> tuple[str, bytes]:
+    """A file sent as base64 in JSON: its checked name and bytes, at most ``cap`` of them
+    (``too_big(size)`` says so, HTTP 413), refused before decoding when the text alone is over."""
+    name = check_name(name)
+    if len(content_base64) > 4 * (cap // 3 + 1):
+        raise ApiError(too_big(len(content_base64) * 3 // 4), 413)
+    try:
+        data = base64.b64decode(content_base64, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError("content_base64 is not valid base64.") from None
+    if len(data) > cap:
+        raise ApiError(too_big(len(data)), 413)
+    return name, data
+
+
 def router(uploads: Uploads) -> APIRouter:
     r = APIRouter(prefix="/api", tags=["data"])
 
     @r.post("/uploads")
     def upload(body: Upload) -> dict[str, Any]:
         """Store a data file and read it with the CLI's reader: its token, columns and rows."""
-        name = check_name(body.name)
-        if len(body.content_base64) > 4 * (MAX_UPLOAD_BYTES // 3 + 1):
-            raise ApiError(too_big(len(body.content_base64) * 3 // 4), 413)
-        try:
-            data = base64.b64decode(body.content_base64, validate=True)
-        except (binascii.Error, ValueError):
-            raise ApiError("content_base64 is not valid base64.") from None
+        name, data = received(body.name, body.content_base64, MAX_UPLOAD_BYTES, too_big)
         token = uploads.add(name, data)
         table = read_table(uploads.path(token))
         return {"token": token, "name": name, "columns": list(table.header),
