@@ -258,3 +258,29 @@ def test_tour_story_shows_minima_last_steps_and_zeros(
     assert last == [last[-1] - 2, last[-1] - 1, last[-1]]
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert last[-1] == summary["steps"]
+
+
+def test_ctrl_c_lost_in_a_finalizer_is_raised_again() -> None:
+    # Python prints a KeyboardInterrupt raised inside a __del__, a weak reference's callback or
+    # a garbage-collector callback (JAX has one) as "ignored" and runs on; seen under load, a
+    # race then ran on for minutes after Ctrl-C
+    import os
+    import signal
+    import time
+
+    from gradscape.cli import REDELIVER_SECONDS, _ctrl_c
+
+    fired: list[bool] = []
+
+    class Dropped:
+        def __del__(self) -> None:
+            fired.append(True)
+            os.kill(os.getpid(), signal.SIGINT)  # seen by the eval loop inside this __del__
+            sum(range(1000))
+
+    with _ctrl_c("descend"), pytest.raises(KeyboardInterrupt):
+        Dropped()  # dropped at once
+        deadline = time.monotonic() + REDELIVER_SECONDS / 2  # raised again at once, not later
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert fired

@@ -7,10 +7,16 @@ needs them, so ``gradscape --help`` stays instant.
 
 from __future__ import annotations
 
+import _thread
 import argparse
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from .. import __version__
 from ..errors import GradscapeError
@@ -108,6 +114,73 @@ def _use_compile_cache() -> None:
     os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(CACHE_MAX_BYTES))
 
 
+#: Seconds after Ctrl-C before it is delivered again, if it has not stopped the command by then.
+REDELIVER_SECONDS = 5.0
+
+
+class _Interrupts:
+    """Ctrl-C, delivered until it lands. Python raises KeyboardInterrupt wherever the main
+    thread is when the signal arrives; inside a garbage-collector callback (JAX has one), a
+    weak reference's callback or a ``__del__`` the exception is "unraisable": printed as ignored
+    and lost, and the command would run on (seen: minutes). Python hands such an exception to
+    ``sys.unraisablehook``: there it is raised again a moment later instead. Until :func:`main`
+    has caught one, it is also raised again every :data:`REDELIVER_SECONDS` (should a library
+    have swallowed it)."""
+
+    def __init__(self) -> None:
+        self.caught = False
+        self.armed = False
+        self.lock = threading.Lock()  # a repeat is never sent after the run ended
+        self.hook = sys.unraisablehook
+
+    def end(self) -> None:
+        with self.lock:
+            self.caught = True
+
+    def handler(self, signum: int, frame: Any) -> None:
+        if self.caught:
+            return
+        if not self.armed:
+            self.armed = True
+            threading.Thread(target=self._again, args=(REDELIVER_SECONDS, True), daemon=True,
+                             name="gradscape-ctrl-c").start()  # fmt: skip
+        raise KeyboardInterrupt
+
+    def unraisable(self, info: Any) -> None:
+        if issubclass(info.exc_type, KeyboardInterrupt) and not self.caught:
+            threading.Thread(target=self._again, args=(0.02, False), daemon=True).start()
+            return
+        self.hook(info)
+
+    def _again(self, after: float, repeat: bool) -> None:
+        while True:
+            time.sleep(after)
+            with self.lock:
+                if self.caught:
+                    return
+                _thread.interrupt_main()  # handled by handler(): signal.signal() runs it first
+            if not repeat:
+                return
+
+
+@contextlib.contextmanager
+def _ctrl_c(command: str) -> Iterator[_Interrupts]:
+    """:class:`_Interrupts` for the command's run (not for ``serve``: its server has its own
+    Ctrl-C; not where signals cannot be handled: another thread)."""
+    state = _Interrupts()
+    if command == "serve" or threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+    before = signal.signal(signal.SIGINT, state.handler)
+    sys.unraisablehook = state.unraisable
+    try:
+        yield state
+    finally:
+        state.end()
+        sys.unraisablehook = state.hook
+        signal.signal(signal.SIGINT, before)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 done, 1 diverged, 2 bad input, 130
     interrupted)."""
@@ -120,29 +193,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     out, err = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _SafeStream(out), _SafeStream(err)
-    try:
-        code = int(args.run(args))
-        _commit_outputs(args.command)
-        return code
-    except GradscapeError as exc:
-        _discard_outputs()
-        print(f"gradscape: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as exc:
-        # a full disk, a folder that vanished, permissions: one line, nothing half written
-        _discard_outputs()
-        where = f"{exc.filename}: " if exc.filename else ""
-        print(f"gradscape: error: {where}{exc.strerror or exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt as exc:  # a run that can resume says where it stopped
-        _discard_outputs()
-        print(f"gradscape: interrupted{f': {exc}' if str(exc) else ''}", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except BaseException:  # a bug (its traceback follows) or an exit: nothing half written stays
-        _discard_outputs()
-        raise
-    finally:
-        sys.stdout, sys.stderr = out, err
+    with _ctrl_c(args.command) as ctrl_c:
+        try:
+            code = int(args.run(args))
+            _commit_outputs(args.command)
+            return code
+        except GradscapeError as exc:
+            _discard_outputs()
+            print(f"gradscape: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except OSError as exc:
+            # a full disk, a folder that vanished, permissions: one line, nothing half written
+            _discard_outputs()
+            where = f"{exc.filename}: " if exc.filename else ""
+            print(f"gradscape: error: {where}{exc.strerror or exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt as exc:  # a run that can resume says where it stopped
+            ctrl_c.end()
+            _discard_outputs()
+            print(f"gradscape: interrupted{f': {exc}' if str(exc) else ''}", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except (
+            BaseException
+        ):  # a bug (its traceback follows) or an exit: nothing half written stays
+            _discard_outputs()
+            raise
+        finally:
+            sys.stdout, sys.stderr = out, err
 
 
 def run() -> None:
