@@ -138,6 +138,8 @@ class _Interrupts:
             self.caught = True
 
     def handler(self, signum: int, frame: Any) -> None:
+        """SIGINT: KeyboardInterrupt, as Python's own handler (so training still stops between
+        epochs: ``interrupts_at_once``)."""
         if self.caught:
             return
         if not self.armed:
@@ -145,6 +147,8 @@ class _Interrupts:
             threading.Thread(target=self._again, args=(REDELIVER_SECONDS, True), daemon=True,
                              name="gradscape-ctrl-c").start()  # fmt: skip
         raise KeyboardInterrupt
+
+    handler.interrupts_at_once = True  # type: ignore[attr-defined]
 
     def unraisable(self, info: Any) -> None:
         if issubclass(info.exc_type, KeyboardInterrupt) and not self.caught:

@@ -657,12 +657,13 @@ def check_split(split: Split) -> None:
 def _stop_between_epochs() -> Iterator[Callable[[], bool]]:
     """Ctrl-C sets a flag the loop reads after each epoch (a compiled epoch cannot stop midway);
     a second Ctrl-C interrupts at once. Outside the main thread, or where the program has its
-    own SIGINT handler, nothing changes."""
+    own SIGINT handler, nothing changes (a handler that only interrupts, as Python's default and
+    the command line's, marked ``interrupts_at_once``, is no handler of the program's own)."""
 
     hits: list[int] = []
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    current = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not (
+        current is signal.default_int_handler or getattr(current, "interrupts_at_once", False)
     ):
         yield lambda: False
         return
