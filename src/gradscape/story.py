@@ -868,18 +868,16 @@ def race_story(r: Any) -> list[Section]:
     return [("Race", lines)]
 
 
-def landscape_story(land: Any, where: str = "", rows: str = "") -> list[Section]:
+def landscape_story(land: Any) -> list[Section]:
     """What ``gradscape landscape`` prints for :class:`~gradscape.networks.landscapes.Landscape`
-    ``land``: what the grid lies on, its size, the loss at the weights and over the grid, and at
-    how many points the loss is not finite (said even where the file's warnings do not say it).
-
-    ``where`` names the weights (``"the best weights of RUN_DIR"``), ``rows`` the data the loss
-    was evaluated on (``"training rows"``); by default those the result records
-    (``weights_of``, ``rows_of``; a file saved before they were recorded says ``rows``)."""
+    ``land``: what the grid lies on (through the weights it records, ``weights_of``), its size,
+    the data the loss is of (``rows_of``; a file saved before it was recorded says ``rows``),
+    the loss at the weights and over the grid, and at how many points the loss is not finite
+    (said even where the file's warnings do not say it)."""
     from .networks.landscapes import overflow_warning
 
-    where = printable(where or getattr(land, "weights_of", ""))
-    rows = printable(rows or getattr(land, "rows_of", "") or "rows")
+    where = printable(land.weights_of)
+    rows = printable(land.rows_of or "rows")
     summary = land.summary()
     size = land.alphas.size
     points = f"{size} points" if land.shape == "line" else f"{size} × {size} points"
@@ -904,12 +902,11 @@ def landscape_story(land: Any, where: str = "", rows: str = "") -> list[Section]
     return [("Loss landscape", lines)]
 
 
-def spectrum_story(sp: Any, where: str = "") -> list[Section]:
+def spectrum_story(sp: Any) -> list[Section]:
     """What ``gradscape spectrum`` prints for :class:`~gradscape.networks.spectra.Spectrum`
     ``sp``: the extreme eigenvalues with their residual bounds (and the exact ones where
-    formed), the trace, each layer's block. ``where`` names the weights, as for
-    :func:`landscape_story` (by default those it records)."""
-    where = printable(where or getattr(sp, "weights_of", ""))
+    formed), the trace, each layer's block, at the weights it records (``weights_of``)."""
+    where = printable(sp.weights_of)
     at = f" at {where}" if where else ""
     lines = [f"Hessian of the {sp.label}{at} ({sp.n:,} weights), {sp.steps} Lanczos steps", ""]
     exact = np.sort(sp.exact) if sp.exact.size else None

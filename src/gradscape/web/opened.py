@@ -5,10 +5,11 @@
 
 The file is checked before it is read: its size (:data:`MAX_RESULT_BYTES`), the sizes its zip
 declares once unpacked (:data:`MAX_RESULT_UNPACKED_BYTES`, so a zip bomb is refused unread), every
-member a plain array of numbers (never a Python object: nothing is unpickled); it is read by the
-one reader of saved results (:func:`gradscape.saved.load_result`), and what it may hold is capped
-as the rest of the page caps it (a landscape's grid per side :data:`~.common.MAX_GRID`, a
-multistart's starts :data:`~.common.MAX_STARTS`).
+member a plain array of numbers (never a Python object: nothing is unpickled); a kind the page
+does not draw is refused from its header, and the rest read by the one reader of saved results
+(``Result.load`` of the class its header names, :func:`gradscape.saved.result_class`); what it
+may hold is capped as the rest of the page caps it (a landscape's grid per side
+:data:`~.common.MAX_GRID`, a multistart's starts :data:`~.common.MAX_STARTS`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pydantic import BaseModel, Field
 from .._npz import check_npz
 from ..errors import GradscapeError, printable
 from ..results import read_header
-from ..saved import SHOWN, load_result, not_shown, shown
+from ..saved import SHOWN, not_shown, result_class, shown
 from .common import MAX_GRID, MAX_STARTS, MAX_UPLOAD_NAME, ApiError, json_response
 from .uploads import received
 
@@ -104,7 +105,7 @@ def router(app: FastAPI) -> APIRouter:
             kind = read_header(path)[1]["type"]
             if kind not in SHOWN:
                 raise ApiError(not_shown(kind))
-            result = load_result(path)
+            result = result_class(kind).load(path)
         finally:  # read whole: nothing keeps the file
             shutil.rmtree(path.parent, ignore_errors=True)
         check_size(result)
