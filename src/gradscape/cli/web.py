@@ -23,9 +23,10 @@ GRACE_SECONDS = 3
 def register(sub: Any) -> None:
     serve = _add_verb(
         sub, "serve", _cmd_serve,
-        "the interactive web page (weight space, function explorer, training)",
+        "the interactive web page (weight space, functions, training, fitting, saved results)",
         "Serve gradscape's interactive page on this machine: the line in weight space, the "
-        "function explorer and training, in the browser. Works offline; stop it with Ctrl-C.",
+        "function explorer, training, fitting a model and opening a saved result, in the "
+        "browser. Works offline; stop it with Ctrl-C.",
     )  # fmt: skip
     serve.add_argument(
         "--host", default="127.0.0.1",
