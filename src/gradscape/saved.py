@@ -48,6 +48,14 @@ class Shown:
     sections: list[Section]
     figures: list[tuple[Spec, str]] = field(default_factory=list)
 
+    def write_report(self, out: str | Path, files: list[str]) -> str:
+        """Write it as the ``report.html`` in folder ``out`` (``files``: the others written
+        there, linked from it); returns the report's name."""
+        from .report import write_report
+
+        return write_report(out, self.title, self.sections,
+                            {self.sections[0][0]: self.figures}, files)  # fmt: skip
+
 
 def result_class(kind: str) -> type[Result]:
     """The class of a saved result's type (the name its file's header gives).

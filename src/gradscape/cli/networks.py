@@ -217,7 +217,7 @@ def _cmd_landscape(args: argparse.Namespace) -> int:
 
 def _publish_landscape(args: argparse.Namespace, land: Any, where: str, out: Any) -> int:
     """Write and show a landscape (of a gradscape run or of a PyTorch model) into ``out``."""
-    from .. import plot, report
+    from .. import plot
     from ..saved import shown
 
     land = dataclasses.replace(
@@ -229,7 +229,7 @@ def _publish_landscape(args: argparse.Namespace, land: Any, where: str, out: Any
     summary = {"run": str(args.run_dir or args.torch), **land.summary(), "files": sorted(files)}
     view = shown(land)
     sections = view.sections
-    report.write_report(out, view.title, sections, {sections[0][0]: view.figures}, files)
+    view.write_report(out, files)
     if _publish(args, out / "summary.json", summary):
         return 0
     _show(out, "gradscape landscape", sections, sorted(files))
@@ -268,7 +268,7 @@ def _cmd_spectrum(args: argparse.Namespace) -> int:
 
 def _publish_spectrum(args: argparse.Namespace, sp: Any, where: str) -> int:
     """Write and show a spectrum (of a gradscape run or of a PyTorch model)."""
-    from .. import plot, report
+    from .. import plot
     from ..saved import shown
 
     out = _out_dir(args)
@@ -280,7 +280,7 @@ def _publish_spectrum(args: argparse.Namespace, sp: Any, where: str) -> int:
     summary = {"run": str(args.run_dir or args.torch), **sp.summary(), "files": sorted(files)}
     view = shown(sp)
     sections = view.sections
-    report.write_report(out, view.title, sections, {sections[0][0]: view.figures}, files)
+    view.write_report(out, files)
     if _publish(args, out / "summary.json", summary):
         return 0
     _show(out, "gradscape spectrum", sections, sorted(files))

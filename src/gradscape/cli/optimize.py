@@ -363,7 +363,7 @@ def _cmd_critical(args: argparse.Namespace) -> int:
 
 
 def _cmd_multistart(args: argparse.Namespace) -> int:
-    from .. import plot, report
+    from .. import plot
     from ..curvature import check_newton_dims
     from ..multistarts import multistart
     from ..optimizers import optimizer
@@ -392,7 +392,7 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
     for w in m.warnings:
         print(f"gradscape: warning: {w}", file=sys.stderr)
     sections = view.sections
-    report.write_report(out, view.title, sections, {"Minima": view.figures}, files)
+    view.write_report(out, files)
     if _publish(args, out / "summary.json", summary):
         return status
     _show(out, f"gradscape multistart — {obj.signature()}", sections, summary["files"])
@@ -401,7 +401,7 @@ def _cmd_multistart(args: argparse.Namespace) -> int:
 
 def _cmd_race(args: argparse.Namespace) -> int:
 
-    from .. import plot, report
+    from .. import plot
     from ..races import race
     from ..saved import shown
     from ..sources import objective
@@ -422,7 +422,7 @@ def _cmd_race(args: argparse.Namespace) -> int:
     summary = _function_summary(obj, r.summary(), files)
     view = shown(r)
     sections = view.sections
-    report.write_report(out, view.title, sections, {"Race": view.figures}, files)
+    view.write_report(out, files)
     if not _publish(args, out / "summary.json", summary):
         _show(out, f"gradscape race — {obj.signature()}", sections, files)
     for w in r.warnings():
